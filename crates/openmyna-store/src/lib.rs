@@ -1,0 +1,290 @@
+//! Storage for openmyna.
+//!
+//! One code base serves two backends: SQLite (the embedded default: a file in the data
+//! directory, WAL mode, `synchronous=FULL` so that an acknowledged write survives a crash) and
+//! PostgreSQL (selected by a `postgres://` URL; the path to scale out). Queries are written once
+//! in the SQL both understand (`$1` placeholders, `ON CONFLICT`, `RETURNING`) and run through
+//! sqlx's `Any` driver with runtime-checked queries, so building needs no live database. The
+//! schema differs only in DDL types; each backend has its own migration directory.
+//!
+//! Conventions: times are stored as microseconds since the Unix epoch (UTC) in 64-bit integer
+//! columns and returned in Japan time; dates are `YYYY-MM-DD` text; booleans are integers.
+//!
+//! Personal identifiers are protected at rest: a My Number is stored sealed with AES-256-GCM
+//! and found through a keyed blind index (HMAC-SHA-256), with keys derived from the
+//! installation's master key (see [`crypto`]).
+
+pub mod access_log;
+pub mod auth;
+pub mod crypto;
+pub mod events;
+mod registry;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use openmyna_core::{Timestamp, jst};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use crypto::{DataKeys, MasterKey};
+pub use registry::BulkInsertOutcome;
+
+/// The storage crate's errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL {0:?} is not supported; use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("key material: {0}")]
+    Crypto(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Tuning for a connection pool.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// SQLite's `synchronous` pragma: `FULL` (default) or `NORMAL`.
+    pub sqlite_synchronous: String,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            sqlite_synchronous: "FULL".into(),
+        }
+    }
+}
+
+/// A handle on the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    keys: Arc<DataKeys>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:` or `postgres://…`).
+    pub async fn connect(url: &str, keys: DataKeys, opts: &StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        let connect_opts = AnyConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            let sync = match opts.sqlite_synchronous.to_ascii_uppercase().as_str() {
+                "NORMAL" => "NORMAL",
+                _ => "FULL",
+            };
+            pool = pool.after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    let pragma = if sync == "NORMAL" {
+                        "PRAGMA synchronous = NORMAL"
+                    } else {
+                        "PRAGMA synchronous = FULL"
+                    };
+                    conn.execute(pragma).await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool
+            .connect_with(connect_opts)
+            .await
+            .map_err(StoreError::Connect)?;
+        Ok(Store {
+            pool,
+            backend,
+            keys: Arc::new(keys),
+        })
+    }
+
+    /// Applies the backend's migrations that have not run yet.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            // `sqlx::migrate!` is only re-exported with the query macros, which we do not use.
+            Backend::Sqlite => {
+                sqlx::sqlx_macros::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::sqlx_macros::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn keys(&self) -> &DataKeys {
+        &self.keys
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Row counts of the main tables, for metrics and the statistics pages.
+    pub async fn counts(&self) -> Result<Counts> {
+        let one = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::from)
+        };
+        Ok(Counts {
+            residents: one("SELECT COUNT(*) FROM residents").await?,
+            active_residents: one("SELECT COUNT(*) FROM residents WHERE status = 'active'")
+                .await?,
+            organisations: one("SELECT COUNT(*) FROM organisations").await?,
+            events: one("SELECT COALESCE(MAX(seq), 0) FROM events").await?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Counts {
+    pub residents: i64,
+    pub active_residents: i64,
+    pub organisations: i64,
+    pub events: i64,
+}
+
+/// Removes the password from a URL before it is shown anywhere.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub(crate) fn to_micros(t: &Timestamp) -> i64 {
+    t.timestamp_micros()
+}
+
+pub(crate) fn from_micros(us: i64) -> Result<Timestamp> {
+    match Utc.timestamp_micros(us) {
+        chrono::LocalResult::Single(t) => Ok(DateTime::<Utc>::with_timezone(&t, &jst())),
+        _ => Err(StoreError::Corrupt(format!("timestamp {us} out of range"))),
+    }
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| StoreError::Corrupt(format!("date {s:?}")))
+}
+
+/// Whether an error is a unique-constraint violation, and on which column (best effort).
+pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Some(db.message().to_owned()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@127.0.0.1/test"),
+            "postgres://u:***@127.0.0.1/test"
+        );
+        assert_eq!(redact_url("postgres://u@h/t"), "postgres://u@h/t");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,219 @@
+//! Organisations and their bearer tokens. A token is shown once when created; only its
+//! SHA-256 hash is stored, so a copy of the database does not let anyone act as an organisation.
+
+use openmyna_core::{Actor, Role, Timestamp};
+use serde::Serialize;
+
+use crate::crypto::sha256_hex;
+use crate::{Result, Store, StoreError, from_micros, to_micros};
+
+/// Prefix of every openmyna API token, so that leaked tokens are easy to recognise.
+pub const TOKEN_PREFIX: &str = "omn_";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Organisation {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The organisation's own code where it has one: municipality code, insurer number,
+    /// facility code, corporate number.
+    pub code: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A freshly created token: the secret is in `token` and is not stored anywhere.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedToken {
+    pub id: i64,
+    pub org_id: i64,
+    pub role: Role,
+    pub label: String,
+    pub token: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrgRow {
+    id: i64,
+    name: String,
+    role: String,
+    code: Option<String>,
+    created_at: i64,
+}
+
+impl OrgRow {
+    fn into_org(self) -> Result<Organisation> {
+        Ok(Organisation {
+            id: self.id,
+            role: Role::parse(&self.role).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            name: self.name,
+            code: self.code,
+            created_at: from_micros(self.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ActorRow {
+    token_id: i64,
+    org_id: i64,
+    name: String,
+    role: String,
+    expires_at: Option<i64>,
+}
+
+fn generate_secret() -> Result<String> {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut raw = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut raw).map_err(|_| StoreError::Crypto("no randomness".into()))?;
+    // 32 random bytes as 52 base32 characters (5 bits each; the last character carries 1 bit).
+    let mut out = String::from(TOKEN_PREFIX);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for b in raw {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((acc >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((acc << (5 - bits)) & 31) as usize]));
+    }
+    Ok(out)
+}
+
+impl Store {
+    pub async fn create_organisation(
+        &self,
+        name: &str,
+        role: Role,
+        code: Option<&str>,
+        now: &Timestamp,
+    ) -> Result<Organisation> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(StoreError::Conflict(
+                "organisation name must have 1 to 200 characters".into(),
+            ));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO organisations (name, role, code, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(name.to_owned())
+        .bind(role.as_str())
+        .bind(code.map(str::to_owned))
+        .bind(to_micros(now))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(Organisation {
+            id,
+            name: name.to_owned(),
+            role,
+            code: code.map(str::to_owned),
+            created_at: *now,
+        })
+    }
+
+    pub async fn organisation(&self, id: i64) -> Result<Option<Organisation>> {
+        let row: Option<OrgRow> = sqlx::query_as(
+            "SELECT id, name, role, code, created_at FROM organisations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(OrgRow::into_org).transpose()
+    }
+
+    pub async fn organisations(&self) -> Result<Vec<Organisation>> {
+        let rows: Vec<OrgRow> =
+            sqlx::query_as("SELECT id, name, role, code, created_at FROM organisations ORDER BY id")
+                .fetch_all(self.pool())
+                .await?;
+        rows.into_iter().map(OrgRow::into_org).collect()
+    }
+
+    /// Creates a token for an organisation. The returned secret is the only copy.
+    pub async fn create_token(
+        &self,
+        org_id: i64,
+        label: &str,
+        now: &Timestamp,
+        expires_at: Option<&Timestamp>,
+    ) -> Result<IssuedToken> {
+        let org = self
+            .organisation(org_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no organisation with id {org_id}")))?;
+        let token = generate_secret()?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (org_id, label, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(label.trim().to_owned())
+        .bind(sha256_hex(token.as_bytes()))
+        .bind(to_micros(now))
+        .bind(expires_at.map(to_micros))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(IssuedToken {
+            id,
+            org_id,
+            role: org.role,
+            label: label.trim().to_owned(),
+            token,
+        })
+    }
+
+    /// The actor behind a bearer token, if the token is known, not revoked and not expired.
+    pub async fn authenticate(&self, token: &str, now: &Timestamp) -> Result<Option<Actor>> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
+            return Ok(None);
+        }
+        let row: Option<ActorRow> = sqlx::query_as(
+            "SELECT t.id AS token_id, o.id AS org_id, o.name, o.role, t.expires_at \
+             FROM api_tokens t JOIN organisations o ON o.id = t.org_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+        )
+        .bind(sha256_hex(token.as_bytes()))
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        if row.expires_at.is_some_and(|e| e <= to_micros(now)) {
+            return Ok(None);
+        }
+        Ok(Some(Actor {
+            org_id: row.org_id,
+            org_name: row.name,
+            role: Role::parse(&row.role).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            token_id: row.token_id,
+        }))
+    }
+
+    pub async fn revoke_token(&self, token_id: i64, now: &Timestamp) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(token_id)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_and_distinct() {
+        let a = generate_secret().unwrap();
+        let b = generate_secret().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 52);
+        assert!(a[4..].chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)));
+    }
+}

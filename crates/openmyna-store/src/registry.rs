@@ -1,0 +1,409 @@
+//! The resident registry's storage.
+
+use openmyna_core::Actor;
+use openmyna_ids::{MunicipalityCode, MyNumber, ResidentCode};
+use openmyna_registry::{
+    Address, BasicFour, HistoryEntry, NewResident, PersonName, PostalCode, RegistryError,
+    RegistryEvent, RegistryStore, Resident, ResidentChange, ResidentId, ResidentStatus, Sex,
+    registration_records,
+};
+use sqlx::{Any, AssertSqlSafe, QueryBuilder, Transaction};
+
+use crate::{Backend, Store, StoreError, from_micros, parse_date, to_micros, unique_violation};
+
+const MY_NUMBER_CONTEXT: &str = "residents.my_number";
+
+#[derive(sqlx::FromRow)]
+struct ResidentRow {
+    id: i64,
+    my_number_sealed: Vec<u8>,
+    resident_code: String,
+    name: String,
+    name_kana: String,
+    birth_date: String,
+    sex: i64,
+    municipality_code: String,
+    postal_code: Option<String>,
+    address: String,
+    status: String,
+    status_date: Option<String>,
+    registered_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+const RESIDENT_COLUMNS: &str = "id, my_number_sealed, resident_code, name, name_kana, birth_date, \
+     sex, municipality_code, postal_code, address, status, status_date, registered_at, \
+     updated_at, version";
+
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    resident_id: i64,
+    kind: String,
+    before_json: String,
+    after_json: String,
+    effective_date: String,
+    recorded_at: i64,
+    recorded_by: String,
+    reason: Option<String>,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+impl From<StoreError> for RegistryError {
+    fn from(e: StoreError) -> Self {
+        RegistryError::Storage(e.to_string())
+    }
+}
+
+fn db(e: sqlx::Error) -> RegistryError {
+    match unique_violation(&e) {
+        Some(m) if m.contains("my_number") => RegistryError::DuplicateMyNumber,
+        Some(m) if m.contains("resident_code") => RegistryError::DuplicateResidentCode,
+        Some(_) => RegistryError::Conflict,
+        None => RegistryError::Storage(e.to_string()),
+    }
+}
+
+/// What a bulk import did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BulkInsertOutcome {
+    pub inserted: u64,
+    /// Rows skipped because their My Number, resident code or id was already taken.
+    pub skipped: u64,
+}
+
+impl Store {
+    fn resident_from_row(&self, r: ResidentRow) -> Result<Resident, StoreError> {
+        let mn = self.keys().open(MY_NUMBER_CONTEXT, &r.my_number_sealed)?;
+        let mn = String::from_utf8(mn).map_err(|_| corrupt("my number"))?;
+        Ok(Resident {
+            id: ResidentId(r.id),
+            my_number: MyNumber::parse(&mn).map_err(|_| corrupt("my number"))?,
+            resident_code: ResidentCode::parse(&r.resident_code)
+                .map_err(|_| corrupt("resident code"))?,
+            basic4: BasicFour {
+                name: PersonName {
+                    name: r.name,
+                    name_kana: r.name_kana,
+                },
+                address: Address {
+                    municipality_code: MunicipalityCode::parse(&r.municipality_code)
+                        .map_err(|_| corrupt("municipality code"))?,
+                    postal_code: r
+                        .postal_code
+                        .as_deref()
+                        .map(PostalCode::parse)
+                        .transpose()
+                        .map_err(|_| corrupt("postal code"))?,
+                    text: r.address,
+                },
+                birth_date: parse_date(&r.birth_date)?,
+                sex: Sex::from_code(r.sex).map_err(|_| corrupt("sex"))?,
+            },
+            status: ResidentStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
+            status_date: r.status_date.as_deref().map(parse_date).transpose()?,
+            registered_at: from_micros(r.registered_at)?,
+            updated_at: from_micros(r.updated_at)?,
+            version: r.version,
+        })
+    }
+
+    /// Serialises writers of the event outbox so that sequence numbers commit in order
+    /// (SQLite already has a single writer).
+    async fn lock_outbox(&self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7265)")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_history(
+        tx: &mut Transaction<'_, Any>,
+        h: &HistoryEntry,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO resident_history (resident_id, kind, before_json, after_json, \
+             effective_date, recorded_at, recorded_by, reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        )
+        .bind(h.resident_id.0)
+        .bind(h.kind.as_str())
+        .bind(h.before.to_string())
+        .bind(h.after.to_string())
+        .bind(h.effective_date.to_string())
+        .bind(to_micros(&h.recorded_at))
+        .bind(h.recorded_by.clone())
+        .bind(h.reason.clone())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_event(
+        tx: &mut Transaction<'_, Any>,
+        e: &RegistryEvent,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO events (topic, kind, subject_id, occurred_at, payload) \
+             VALUES ('registry', $1, $2, $3, $4)",
+        )
+        .bind(e.kind.as_str())
+        .bind(e.resident_id.0)
+        .bind(to_micros(&e.occurred_at))
+        .bind(serde_json::to_string(e).unwrap_or_default())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts many residents at once (demo population, migrations from other registries),
+    /// each with its `registered` history entry and event, in one transaction per call. Rows
+    /// whose My Number, resident code or id is already taken are skipped and counted.
+    pub async fn insert_residents_bulk(
+        &self,
+        batch: &[NewResident],
+        actor: &Actor,
+    ) -> Result<BulkInsertOutcome, StoreError> {
+        if batch.is_empty() {
+            return Ok(BulkInsertOutcome::default());
+        }
+        let mut tx = self.pool().begin().await?;
+        self.lock_outbox(&mut tx).await?;
+        let mut inserted_ids = std::collections::HashSet::with_capacity(batch.len());
+        // 15 parameters a row; 1,000 rows stay under both backends' parameter limits.
+        for chunk in batch.chunks(1000) {
+            let mut qb: QueryBuilder<Any> = QueryBuilder::new(
+                "INSERT INTO residents (id, my_number_index, my_number_sealed, resident_code, \
+                 name, name_kana, birth_date, sex, municipality_code, postal_code, address, \
+                 status, registered_at, updated_at, version) ",
+            );
+            let mut rows = Vec::with_capacity(chunk.len());
+            for n in chunk {
+                rows.push((
+                    n,
+                    self.keys()
+                        .blind_index(MY_NUMBER_CONTEXT, n.my_number.expose()),
+                    self.keys()
+                        .seal(MY_NUMBER_CONTEXT, n.my_number.expose().as_bytes())?,
+                ));
+            }
+            qb.push_values(rows, |mut b, (n, index, sealed)| {
+                let t = to_micros(&n.registered_at);
+                let a = &n.basic4.address;
+                b.push_bind(n.id.0)
+                    .push_bind(index)
+                    .push_bind(sealed)
+                    .push_bind(n.resident_code.as_str().to_owned())
+                    .push_bind(n.basic4.name.name.clone())
+                    .push_bind(n.basic4.name.name_kana.clone())
+                    .push_bind(n.basic4.birth_date.to_string())
+                    .push_bind(i64::from(n.basic4.sex.code()))
+                    .push_bind(a.municipality_code.as_str().to_owned())
+                    .push_bind(a.postal_code.as_ref().map(|p| p.as_str().to_owned()))
+                    .push_bind(a.text.clone())
+                    .push_bind("active")
+                    .push_bind(t)
+                    .push_bind(t)
+                    .push_bind(1i64);
+            });
+            qb.push(" ON CONFLICT DO NOTHING RETURNING id");
+            let ids: Vec<i64> = qb
+                .build_query_scalar::<i64>()
+                .fetch_all(&mut *tx)
+                .await?;
+            inserted_ids.extend(ids);
+        }
+        let inserted: Vec<&NewResident> = batch
+            .iter()
+            .filter(|n| inserted_ids.contains(&n.id.0))
+            .collect();
+        let records: Vec<(HistoryEntry, RegistryEvent)> = inserted
+            .iter()
+            .map(|n| registration_records(n, actor))
+            .collect();
+        for chunk in records.chunks(2000) {
+            let mut qb: QueryBuilder<Any> = QueryBuilder::new(
+                "INSERT INTO resident_history (resident_id, kind, before_json, after_json, \
+                 effective_date, recorded_at, recorded_by, reason) ",
+            );
+            qb.push_values(chunk, |mut b, (h, _)| {
+                b.push_bind(h.resident_id.0)
+                    .push_bind(h.kind.as_str())
+                    .push_bind(h.before.to_string())
+                    .push_bind(h.after.to_string())
+                    .push_bind(h.effective_date.to_string())
+                    .push_bind(to_micros(&h.recorded_at))
+                    .push_bind(h.recorded_by.clone())
+                    .push_bind(None::<String>);
+            });
+            qb.build().execute(&mut *tx).await?;
+            let mut qb: QueryBuilder<Any> = QueryBuilder::new(
+                "INSERT INTO events (topic, kind, subject_id, occurred_at, payload) ",
+            );
+            qb.push_values(chunk, |mut b, (_, e)| {
+                b.push_bind("registry")
+                    .push_bind(e.kind.as_str())
+                    .push_bind(e.resident_id.0)
+                    .push_bind(to_micros(&e.occurred_at))
+                    .push_bind(serde_json::to_string(e).unwrap_or_default());
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        let n = inserted.len() as u64;
+        Ok(BulkInsertOutcome {
+            inserted: n,
+            skipped: batch.len() as u64 - n,
+        })
+    }
+}
+
+impl RegistryStore for Store {
+    async fn insert_resident(
+        &self,
+        new: &NewResident,
+        history: &HistoryEntry,
+        event: &RegistryEvent,
+    ) -> Result<(), RegistryError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        self.lock_outbox(&mut tx).await.map_err(db)?;
+        let a = &new.basic4.address;
+        let t = to_micros(&new.registered_at);
+        sqlx::query(
+            "INSERT INTO residents (id, my_number_index, my_number_sealed, resident_code, name, \
+             name_kana, birth_date, sex, municipality_code, postal_code, address, status, \
+             registered_at, updated_at, version) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'active',$12,$12,1)",
+        )
+        .bind(new.id.0)
+        .bind(
+            self.keys()
+                .blind_index(MY_NUMBER_CONTEXT, new.my_number.expose()),
+        )
+        .bind(
+            self.keys()
+                .seal(MY_NUMBER_CONTEXT, new.my_number.expose().as_bytes())?,
+        )
+        .bind(new.resident_code.as_str().to_owned())
+        .bind(new.basic4.name.name.clone())
+        .bind(new.basic4.name.name_kana.clone())
+        .bind(new.basic4.birth_date.to_string())
+        .bind(i64::from(new.basic4.sex.code()))
+        .bind(a.municipality_code.as_str().to_owned())
+        .bind(a.postal_code.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(a.text.clone())
+        .bind(t)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match unique_violation(&e) {
+            Some(m) if m.contains("my_number_index") => RegistryError::DuplicateMyNumber,
+            Some(m) if m.contains("resident_code") => RegistryError::DuplicateResidentCode,
+            Some(_) => RegistryError::DuplicateResidentCode,
+            None => RegistryError::Storage(e.to_string()),
+        })?;
+        Self::insert_history(&mut tx, history).await.map_err(db)?;
+        Self::insert_event(&mut tx, event).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn resident(&self, id: ResidentId) -> Result<Option<Resident>, RegistryError> {
+        let row: Option<ResidentRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {RESIDENT_COLUMNS} FROM residents WHERE id = $1"
+        )))
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?;
+        Ok(row.map(|r| self.resident_from_row(r)).transpose()?)
+    }
+
+    async fn resident_by_my_number(
+        &self,
+        my_number: &MyNumber,
+    ) -> Result<Option<Resident>, RegistryError> {
+        let row: Option<ResidentRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {RESIDENT_COLUMNS} FROM residents WHERE my_number_index = $1"
+        )))
+        .bind(
+            self.keys()
+                .blind_index(MY_NUMBER_CONTEXT, my_number.expose()),
+        )
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?;
+        Ok(row.map(|r| self.resident_from_row(r)).transpose()?)
+    }
+
+    async fn apply_change(&self, change: &ResidentChange) -> Result<(), RegistryError> {
+        let r = &change.updated;
+        let a = &r.basic4.address;
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        self.lock_outbox(&mut tx).await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE residents SET name = $1, name_kana = $2, birth_date = $3, sex = $4, \
+             municipality_code = $5, postal_code = $6, address = $7, status = $8, \
+             status_date = $9, updated_at = $10, version = $11 \
+             WHERE id = $12 AND version = $13",
+        )
+        .bind(r.basic4.name.name.clone())
+        .bind(r.basic4.name.name_kana.clone())
+        .bind(r.basic4.birth_date.to_string())
+        .bind(i64::from(r.basic4.sex.code()))
+        .bind(a.municipality_code.as_str().to_owned())
+        .bind(a.postal_code.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(a.text.clone())
+        .bind(r.status.as_str())
+        .bind(r.status_date.map(|d| d.to_string()))
+        .bind(to_micros(&r.updated_at))
+        .bind(r.version)
+        .bind(r.id.0)
+        .bind(change.expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() != 1 {
+            return Err(RegistryError::Conflict);
+        }
+        Self::insert_history(&mut tx, &change.history)
+            .await
+            .map_err(db)?;
+        Self::insert_event(&mut tx, &change.event)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn history(&self, id: ResidentId) -> Result<Vec<HistoryEntry>, RegistryError> {
+        let rows: Vec<HistoryRow> = sqlx::query_as(
+            "SELECT resident_id, kind, before_json, after_json, effective_date, recorded_at, \
+             recorded_by, reason FROM resident_history WHERE resident_id = $1 ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|h| {
+                Ok(HistoryEntry {
+                    resident_id: ResidentId(h.resident_id),
+                    kind: openmyna_registry::ChangeKind::parse(&h.kind)
+                        .ok_or_else(|| corrupt("history kind"))?,
+                    before: serde_json::from_str(&h.before_json)
+                        .map_err(|_| corrupt("history"))?,
+                    after: serde_json::from_str(&h.after_json).map_err(|_| corrupt("history"))?,
+                    effective_date: parse_date(&h.effective_date)?,
+                    recorded_at: from_micros(h.recorded_at)?,
+                    recorded_by: h.recorded_by,
+                    reason: h.reason,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map_err(RegistryError::from)
+    }
+}
