@@ -22,8 +22,10 @@ fn half_width_to_full(c: char) -> Option<char> {
 fn voiced(c: char) -> Option<char> {
     match c {
         'ウ' => Some('ヴ'),
-        'カ' | 'キ' | 'ク' | 'ケ' | 'コ' | 'サ' | 'シ' | 'ス' | 'セ' | 'ソ' | 'タ' | 'チ' | 'ツ'
-        | 'テ' | 'ト' | 'ハ' | 'ヒ' | 'フ' | 'ヘ' | 'ホ' => char::from_u32(c as u32 + 1),
+        'カ' | 'キ' | 'ク' | 'ケ' | 'コ' | 'サ' | 'シ' | 'ス' | 'セ' | 'ソ' | 'タ' | 'チ'
+        | 'ツ' | 'テ' | 'ト' | 'ハ' | 'ヒ' | 'フ' | 'ヘ' | 'ホ' => {
+            char::from_u32(c as u32 + 1)
+        }
         _ => None,
     }
 }
@@ -44,7 +46,10 @@ pub fn to_katakana(s: &str) -> String {
             '\u{3041}'..='\u{3096}' => char::from_u32(c as u32 + 0x60).unwrap_or(c),
             // Voiced and semi-voiced marks, half-width or combining, merge into the previous kana.
             '\u{FF9E}' | '\u{3099}' | '゛' => {
-                if let Some(v) = out.pop().and_then(|p| voiced(p).or(Some(p)).map(|x| (p, x))) {
+                if let Some(v) = out
+                    .pop()
+                    .and_then(|p| voiced(p).or(Some(p)).map(|x| (p, x)))
+                {
                     out.push(v.1);
                     if v.0 == v.1 {
                         out.push('゛');
@@ -111,9 +116,8 @@ pub fn match_key(s: &str) -> String {
 /// mark, the middle dot and single full-width spaces between parts.
 pub fn is_katakana_name(s: &str) -> bool {
     !s.is_empty()
-        && s.chars().all(|c| {
-            matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー' | '・' | '\u{3000}')
-        })
+        && s.chars()
+            .all(|c| matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー' | '・' | '\u{3000}'))
         && !s.starts_with('\u{3000}')
         && !s.ends_with('\u{3000}')
         && !s.contains("\u{3000}\u{3000}")
@@ -126,12 +130,8 @@ mod tests {
     #[test]
     fn spellings_of_one_name_match() {
         let canonical = match_key("ヤマダ　タロウ");
-        for v in [
-            "やまだ たろう",
-            "ﾔﾏﾀﾞ ﾀﾛｳ",
-            "ﾔﾏﾀﾞﾀﾛｳ",
-            "ヤマダタロウ",
-        ] {
+        for v in ["やまだ たろう", "ﾔﾏﾀﾞ ﾀﾛｳ", "ﾔﾏﾀﾞﾀﾛｳ", "ヤマダタロウ"]
+        {
             assert_eq!(match_key(v), canonical.replace('ー', ""), "{v}");
         }
         assert_eq!(match_key("キョウコ"), match_key("キヨウコ"));

@@ -31,7 +31,9 @@ pub const ALL_ROLES: [Role; 6] = [
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}; roles are municipality, insurer, medical_institution, relying_party, employer, operator")]
+#[error(
+    "unknown role {0:?}; roles are municipality, insurer, medical_institution, relying_party, employer, operator"
+)]
 pub struct RoleParseError(pub String);
 
 impl Role {
@@ -90,6 +92,11 @@ mod tests {
         for r in ALL_ROLES {
             assert_eq!(Role::parse(r.as_str()).unwrap(), r);
         }
-        assert!(Role::parse("admin").unwrap_err().to_string().contains("unknown role"));
+        assert!(
+            Role::parse("admin")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown role")
+        );
     }
 }

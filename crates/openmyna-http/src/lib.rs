@@ -1,0 +1,157 @@
+//! The HTTP layer of openmyna: JSON APIs under `/api/v1/<part>/…`, the OpenAPI document,
+//! Prometheus metrics and server-rendered pages. Handlers parse the request, call the domain
+//! and render; errors become responses in one place ([`error`]).
+
+pub mod auth;
+pub mod error;
+pub mod json;
+pub mod metrics;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+pub use state::{AppState, ServerInfo};
+
+/// Largest JSON body accepted by the APIs (bulk uploads have their own limits).
+pub const JSON_BODY_LIMIT: usize = 256 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "openmyna",
+        description = "JSON APIs of openmyna, a self-hostable implementation of the system around Japan's My Number Card. Errors always have the shape {\"error\":{\"code\",\"message\",\"field\"}}. Organisations authenticate with Authorization: Bearer <token>."
+    ),
+    paths(
+        routes::system::healthz,
+        routes::system::readyz,
+        routes::system::metrics,
+        routes::system::openapi,
+        routes::admin::whoami,
+        routes::admin::create_organisation,
+        routes::admin::list_organisations,
+        routes::admin::create_token,
+        routes::admin::revoke_token,
+        routes::registry::register,
+        routes::registry::get,
+        routes::registry::search,
+        routes::registry::change_address,
+        routes::registry::change_name,
+        routes::registry::correct,
+        routes::registry::death,
+        routes::registry::removal,
+        routes::registry::history,
+        routes::registry::events,
+        routes::registry::stats,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "system", description = "Health, readiness, metrics, this document"),
+        (name = "admin", description = "Organisations and their tokens"),
+        (name = "registry", description = "Resident registry (住民基本台帳)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    use routes::{admin, registry, system};
+    let api = Router::new()
+        .route("/api/v1/whoami", get(admin::whoami))
+        .route(
+            "/api/v1/admin/organisations",
+            post(admin::create_organisation).get(admin::list_organisations),
+        )
+        .route(
+            "/api/v1/admin/organisations/{id}/tokens",
+            post(admin::create_token),
+        )
+        .route("/api/v1/admin/tokens/{id}", delete(admin::revoke_token))
+        .route("/api/v1/registry/residents", post(registry::register))
+        .route("/api/v1/registry/residents/search", post(registry::search))
+        .route("/api/v1/registry/residents/{id}", get(registry::get))
+        .route(
+            "/api/v1/registry/residents/{id}/address",
+            post(registry::change_address),
+        )
+        .route(
+            "/api/v1/registry/residents/{id}/name",
+            post(registry::change_name),
+        )
+        .route(
+            "/api/v1/registry/residents/{id}/correction",
+            post(registry::correct),
+        )
+        .route(
+            "/api/v1/registry/residents/{id}/death",
+            post(registry::death),
+        )
+        .route(
+            "/api/v1/registry/residents/{id}/removal",
+            post(registry::removal),
+        )
+        .route(
+            "/api/v1/registry/residents/{id}/history",
+            get(registry::history),
+        )
+        .route("/api/v1/registry/events", get(registry::events))
+        .route("/api/v1/registry/stats", get(registry::stats))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+    let metrics: Arc<metrics::Metrics> = state.metrics.clone();
+    Router::new()
+        .route("/", get(system::landing))
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .route("/openapi.json", get(system::openapi))
+        .merge(api)
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+        .layer(
+            // Spans carry the method and route template only: never a raw path or body.
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default();
+                tracing::info_span!("http", method = %req.method(), route = %route)
+            }),
+        )
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then lets requests in
+/// flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -111,13 +111,22 @@ mod tests {
     #[test]
     fn lengths_are_enforced() {
         assert_eq!(BankCode::parse("0001").unwrap().as_str(), "0001");
-        assert_eq!(BankCode::parse("001").unwrap_err().code(), "bank_code.length");
-        assert_eq!(BranchCode::parse("12a").unwrap_err().code(), "branch_code.digits");
+        assert_eq!(
+            BankCode::parse("001").unwrap_err().code(),
+            "bank_code.length"
+        );
+        assert_eq!(
+            BranchCode::parse("12a").unwrap_err().code(),
+            "branch_code.digits"
+        );
         assert_eq!(
             AccountNumber::parse("123456").unwrap_err().to_string(),
             "account number (口座番号) must be 7 digits, got 6"
         );
         assert_eq!(AccountType::parse("普通").unwrap(), AccountType::Ordinary);
-        assert_eq!(AccountType::parse("9").unwrap_err().code(), "account_type.unknown");
+        assert_eq!(
+            AccountType::parse("9").unwrap_err().code(),
+            "account_type.unknown"
+        );
     }
 }

@@ -87,7 +87,10 @@ fn insurance_text(kind: IdKind, input: &str, max: usize) -> Result<String, IdErr
         return Err(IdError::Rule {
             kind,
             rule: "characters",
-            message: format!("character {} is {c:?}; spaces and control characters are not allowed", i + 1),
+            message: format!(
+                "character {} is {c:?}; spaces and control characters are not allowed",
+                i + 1
+            ),
         });
     }
     Ok(s.to_owned())
@@ -287,7 +290,11 @@ mod tests {
             assert_eq!(InsurerNumber::parse(n.as_str()).unwrap(), n);
             assert_eq!(n.law_code(), Some("06"));
             let k = InsurerNumber::generate(&mut rng, None, 27);
-            assert!(InsurerNumber::parse(k.as_str()).unwrap().is_national_health_insurance());
+            assert!(
+                InsurerNumber::parse(k.as_str())
+                    .unwrap()
+                    .is_national_health_insurance()
+            );
         }
     }
 
@@ -302,23 +309,41 @@ mod tests {
             FacilityCode::parse("0120113719").unwrap_err().code(),
             "facility_code.fee_table"
         );
-        assert_eq!(FacilityCode::parse("011011371").unwrap_err().code(), "facility_code.length");
+        assert_eq!(
+            FacilityCode::parse("011011371").unwrap_err().code(),
+            "facility_code.length"
+        );
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let f = FacilityCode::generate(&mut rng, 13, FeeTable::Pharmacy);
-        assert_eq!(FacilityCode::parse(f.as_str()).unwrap().fee_table(), FeeTable::Pharmacy);
+        assert_eq!(
+            FacilityCode::parse(f.as_str()).unwrap().fee_table(),
+            FeeTable::Pharmacy
+        );
     }
 
     #[test]
     fn symbols_and_branch_numbers() {
-        assert_eq!(InsuredSymbol::parse("記号１２").unwrap().as_str(), "記号１２");
-        assert_eq!(InsuredSymbol::parse("").unwrap_err().code(), "insured_symbol.empty");
-        assert_eq!(InsuredNumber::parse("12 34").unwrap_err().code(), "insured_number.characters");
+        assert_eq!(
+            InsuredSymbol::parse("記号１２").unwrap().as_str(),
+            "記号１２"
+        );
+        assert_eq!(
+            InsuredSymbol::parse("").unwrap_err().code(),
+            "insured_symbol.empty"
+        );
+        assert_eq!(
+            InsuredNumber::parse("12 34").unwrap_err().code(),
+            "insured_number.characters"
+        );
         assert_eq!(
             InsuredNumber::parse(&"1".repeat(21)).unwrap_err().code(),
             "insured_number.length"
         );
         assert_eq!(BranchNumber::parse("01").unwrap().as_str(), "01");
-        assert_eq!(BranchNumber::parse("1").unwrap_err().code(), "branch_number.length");
+        assert_eq!(
+            BranchNumber::parse("1").unwrap_err().code(),
+            "branch_number.length"
+        );
         assert_eq!(BranchNumber::new(3).unwrap().as_str(), "03");
     }
 }

@@ -23,7 +23,9 @@ mod bank;
 mod insurance;
 
 pub use bank::{AccountNumber, AccountType, BankCode, BranchCode};
-pub use insurance::{BranchNumber, FacilityCode, FeeTable, InsuredNumber, InsuredSymbol, InsurerNumber};
+pub use insurance::{
+    BranchNumber, FacilityCode, FeeTable, InsuredNumber, InsuredSymbol, InsurerNumber,
+};
 
 /// Which identifier an error is about. Its `code` is the first half of an error code such as
 /// `my_number.check_digit`.
@@ -462,7 +464,10 @@ mod tests {
     fn my_number_errors_name_the_rule() {
         let e = MyNumber::parse("123456789017").unwrap_err();
         assert_eq!(e.code(), "my_number.check_digit");
-        assert_eq!(e.to_string(), "My Number (個人番号) check digit is 7, expected 8");
+        assert_eq!(
+            e.to_string(),
+            "My Number (個人番号) check digit is 7, expected 8"
+        );
         let e = MyNumber::parse("1234567890180").unwrap_err();
         assert_eq!(e.code(), "my_number.length");
         assert_eq!(

@@ -17,7 +17,9 @@ pub use model::{
     Address, AddressInput, BasicFour, ChangeKind, HistoryEntry, NewResident, NewResidentInput,
     PersonName, PostalCode, RegistryEvent, Resident, ResidentId, ResidentStatus, Sex,
 };
-pub use service::{Registry, RegistryStore, ResidentChange, registration_records, resident_from_new};
+pub use service::{
+    Registry, RegistryStore, ResidentChange, registration_records, resident_from_new,
+};
 
 use openmyna_ids::IdError;
 
@@ -48,7 +50,11 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
-    pub fn invalid(code: impl Into<String>, field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(
+        code: impl Into<String>,
+        field: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         RegistryError::Invalid {
             code: code.into(),
             field,

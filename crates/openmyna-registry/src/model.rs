@@ -63,7 +63,9 @@ impl Sex {
             other => Err(RegistryError::invalid(
                 "sex.unknown",
                 "sex",
-                format!("sex code {other} is unknown; use 1 (男), 2 (女) or 9 (適用不能) per JIS X 0303"),
+                format!(
+                    "sex code {other} is unknown; use 1 (男), 2 (女) or 9 (適用不能) per JIS X 0303"
+                ),
             )),
         }
     }
@@ -95,7 +97,10 @@ fn no_control(field: &'static str, s: &str) -> Result<(), RegistryError> {
         return Err(RegistryError::invalid(
             format!("{field}.characters"),
             field,
-            format!("{field} has a control character {c:?} at position {}", i + 1),
+            format!(
+                "{field} has a control character {c:?} at position {}",
+                i + 1
+            ),
         ));
     }
     Ok(())
@@ -191,6 +196,7 @@ pub struct Address {
 
 /// An address as submitted, before validation.
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     pub municipality_code: String,
@@ -259,6 +265,7 @@ pub struct BasicFour {
 
 /// A registration request as submitted.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewResidentInput {
     pub name: String,
@@ -282,6 +289,7 @@ pub struct NewResident {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ResidentStatus {
     Active,
@@ -334,6 +342,7 @@ pub struct Resident {
 
 /// What happened to a resident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     Registered,

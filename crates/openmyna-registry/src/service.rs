@@ -213,9 +213,7 @@ impl<'a, S: RegistryStore> Registry<'a, S> {
         actor: &Actor,
     ) -> Result<Resident, RegistryError> {
         let today = self.clock.today();
-        let birth_date = birth_date
-            .map(|b| parse_birth_date(b, today))
-            .transpose()?;
+        let birth_date = birth_date.map(|b| parse_birth_date(b, today)).transpose()?;
         let sex = sex.map(Sex::from_code).transpose()?;
         if birth_date.is_none() && sex.is_none() {
             return Err(RegistryError::invalid(
@@ -370,7 +368,10 @@ fn recorded_by(actor: &Actor) -> String {
 }
 
 fn validate_reason(reason: Option<String>) -> Result<Option<String>, RegistryError> {
-    match reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()) {
+    match reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+    {
         Some(r) if r.chars().count() > 500 => Err(RegistryError::invalid(
             "reason.length",
             "reason",
@@ -495,7 +496,9 @@ mod tests {
         }
         async fn apply_change(&self, c: &ResidentChange) -> Result<(), RegistryError> {
             let mut rs = self.residents.lock().unwrap();
-            let cur = rs.get(&c.updated.id).ok_or(RegistryError::NotFound(c.updated.id))?;
+            let cur = rs
+                .get(&c.updated.id)
+                .ok_or(RegistryError::NotFound(c.updated.id))?;
             if cur.version != c.expected_version {
                 return Err(RegistryError::Conflict);
             }
@@ -533,7 +536,11 @@ mod tests {
 
     fn fixture() -> (MemStore, ManualClock, SeededEntropy) {
         let t = DateTime::parse_from_rfc3339("2026-04-01T10:00:00+09:00").unwrap();
-        (MemStore::default(), ManualClock::new(t), SeededEntropy::new(1))
+        (
+            MemStore::default(),
+            ManualClock::new(t),
+            SeededEntropy::new(1),
+        )
     }
 
     fn block<F: Future>(f: F) -> F::Output {
@@ -556,7 +563,10 @@ mod tests {
         assert_eq!(r.basic4.name.name, "山田\u{3000}太郎");
         assert_eq!(r.basic4.name.name_kana, "ヤマダ\u{3000}タロウ");
         assert_eq!(r.basic4.address.municipality_code.as_str(), "131016");
-        assert_eq!(r.basic4.address.postal_code.as_ref().unwrap().as_str(), "100-0013");
+        assert_eq!(
+            r.basic4.address.postal_code.as_ref().unwrap().as_str(),
+            "100-0013"
+        );
         assert!(MyNumber::parse(r.my_number.expose()).is_ok());
         assert_eq!(s.events.lock().unwrap()[0].kind, ChangeKind::Registered);
     }
@@ -567,13 +577,31 @@ mod tests {
         let reg = Registry::new(&s, &c, &e);
         let cases: Vec<(Box<dyn Fn(&mut NewResidentInput)>, &str)> = vec![
             (Box::new(|i| i.sex = 3), "sex.unknown"),
-            (Box::new(|i| i.name_kana = "Yamada".into()), "name_kana.katakana"),
+            (
+                Box::new(|i| i.name_kana = "Yamada".into()),
+                "name_kana.katakana",
+            ),
             (Box::new(|i| i.name = " ".into()), "name.empty"),
-            (Box::new(|i| i.birth_date = "2030-01-01".into()), "birth_date.future"),
-            (Box::new(|i| i.birth_date = "1990/05/01".into()), "birth_date.format"),
-            (Box::new(|i| i.address.municipality_code = "99999".into()), "municipality_code.prefecture"),
-            (Box::new(|i| i.my_number = Some("123456789017".into())), "my_number.check_digit"),
-            (Box::new(|i| i.my_number = Some("1234567890180".into())), "my_number.length"),
+            (
+                Box::new(|i| i.birth_date = "2030-01-01".into()),
+                "birth_date.future",
+            ),
+            (
+                Box::new(|i| i.birth_date = "1990/05/01".into()),
+                "birth_date.format",
+            ),
+            (
+                Box::new(|i| i.address.municipality_code = "99999".into()),
+                "municipality_code.prefecture",
+            ),
+            (
+                Box::new(|i| i.my_number = Some("123456789017".into())),
+                "my_number.check_digit",
+            ),
+            (
+                Box::new(|i| i.my_number = Some("1234567890180".into())),
+                "my_number.length",
+            ),
         ];
         for (mutate, code) in cases {
             let mut i = input();
@@ -611,7 +639,8 @@ mod tests {
             postal_code: None,
             text: "大阪府大阪市北区梅田一丁目1番".into(),
         };
-        let r2 = block(reg.change_address(r.id, &new_addr, None, Some("転出".into()), &op)).unwrap();
+        let r2 =
+            block(reg.change_address(r.id, &new_addr, None, Some("転出".into()), &op)).unwrap();
         assert_eq!(r2.version, 2);
         assert_eq!(r2.basic4.address.municipality_code.jis(), "27100");
         let h = block(reg.history(r.id)).unwrap();

@@ -127,10 +127,11 @@ impl Store {
     }
 
     pub async fn organisations(&self) -> Result<Vec<Organisation>> {
-        let rows: Vec<OrgRow> =
-            sqlx::query_as("SELECT id, name, role, code, created_at FROM organisations ORDER BY id")
-                .fetch_all(self.pool())
-                .await?;
+        let rows: Vec<OrgRow> = sqlx::query_as(
+            "SELECT id, name, role, code, created_at FROM organisations ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
         rows.into_iter().map(OrgRow::into_org).collect()
     }
 
@@ -214,6 +215,10 @@ mod tests {
         let b = generate_secret().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), TOKEN_PREFIX.len() + 52);
-        assert!(a[4..].chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)));
+        assert!(
+            a[4..]
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c))
+        );
     }
 }

@@ -215,9 +215,15 @@ mod tests {
         let m = MasterKey::from_hex(&"ab".repeat(32)).unwrap();
         let a = DataKeys::derive(&m).unwrap();
         let b = DataKeys::derive(&m).unwrap();
-        assert_eq!(a.blind_index("mn", "123456789018"), b.blind_index("mn", "123456789018"));
+        assert_eq!(
+            a.blind_index("mn", "123456789018"),
+            b.blind_index("mn", "123456789018")
+        );
         let c = DataKeys::ephemeral().unwrap();
-        assert_ne!(a.blind_index("mn", "123456789018"), c.blind_index("mn", "123456789018"));
+        assert_ne!(
+            a.blind_index("mn", "123456789018"),
+            c.blind_index("mn", "123456789018")
+        );
         assert!(MasterKey::from_hex("xyz").is_err());
     }
 
@@ -231,7 +237,10 @@ mod tests {
         let k1 = MasterKey::load_or_create(&p).unwrap();
         let k2 = MasterKey::load_or_create(&p).unwrap();
         assert_eq!(k1.0, k2.0);
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -220,8 +220,7 @@ impl Store {
         };
         Ok(Counts {
             residents: one("SELECT COUNT(*) FROM residents").await?,
-            active_residents: one("SELECT COUNT(*) FROM residents WHERE status = 'active'")
-                .await?,
+            active_residents: one("SELECT COUNT(*) FROM residents WHERE status = 'active'").await?,
             organisations: one("SELECT COUNT(*) FROM organisations").await?,
             events: one("SELECT COALESCE(MAX(seq), 0) FROM events").await?,
         })

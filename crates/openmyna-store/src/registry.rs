@@ -211,10 +211,7 @@ impl Store {
                     .push_bind(1i64);
             });
             qb.push(" ON CONFLICT DO NOTHING RETURNING id");
-            let ids: Vec<i64> = qb
-                .build_query_scalar::<i64>()
-                .fetch_all(&mut *tx)
-                .await?;
+            let ids: Vec<i64> = qb.build_query_scalar::<i64>().fetch_all(&mut *tx).await?;
             inserted_ids.extend(ids);
         }
         let inserted: Vec<&NewResident> = batch
@@ -394,8 +391,7 @@ impl RegistryStore for Store {
                     resident_id: ResidentId(h.resident_id),
                     kind: openmyna_registry::ChangeKind::parse(&h.kind)
                         .ok_or_else(|| corrupt("history kind"))?,
-                    before: serde_json::from_str(&h.before_json)
-                        .map_err(|_| corrupt("history"))?,
+                    before: serde_json::from_str(&h.before_json).map_err(|_| corrupt("history"))?,
                     after: serde_json::from_str(&h.after_json).map_err(|_| corrupt("history"))?,
                     effective_date: parse_date(&h.effective_date)?,
                     recorded_at: from_micros(h.recorded_at)?,

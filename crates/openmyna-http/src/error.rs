@@ -1,0 +1,204 @@
+//! The one place where errors become HTTP responses.
+//!
+//! # Error policy
+//!
+//! - Every domain crate has one `thiserror` enum. Handlers return [`ApiError`], and every domain
+//!   error converts into it here, so the mapping from failure to status code lives in this file
+//!   only.
+//! - Every error response has the same JSON shape:
+//!   `{"error":{"code":"my_number.check_digit","message":"…","field":"my_number"}}`.
+//!   `code` is stable and machine-readable (`<field or area>.<rule>`); `message` is for people
+//!   and says what is wrong and, where it helps, what would be right; `field` names the input
+//!   field when there is one.
+//! - 4xx responses explain the caller's mistake. 5xx responses never carry internal details
+//!   (SQL, file paths, key material): the details go to the log with a request-scoped event,
+//!   and the caller gets a generic message.
+//! - Nothing personal is ever in an error: no My Number, PIN or name is echoed back or logged.
+//! - Bad input changes nothing: handlers validate completely before they write.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use openmyna_core::Role;
+use openmyna_registry::RegistryError;
+use openmyna_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, `<field or area>.<rule>`.
+    #[schema(example = "my_number.check_digit")]
+    pub code: String,
+    /// What went wrong, for people.
+    #[schema(example = "My Number (個人番号) check digit is 7, expected 8")]
+    pub message: String,
+    /// The input field at fault, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "my_number")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "auth.unauthenticated", message)
+    }
+
+    /// The actor's role may not do this; says which roles may.
+    pub fn forbidden_role(have: Role, need: &[Role]) -> Self {
+        let need: Vec<&str> = need.iter().map(|r| r.as_str()).collect();
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "auth.role",
+            format!(
+                "this requires the role {}; your token's role is {have}",
+                need.join(" or ")
+            ),
+        )
+    }
+
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// A failure that is ours, not the caller's: logged in full, answered generically.
+    pub fn internal(context: &str, err: &dyn std::fmt::Display) -> Self {
+        tracing::error!(context, error = %err, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to complete the request; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
+        let mut resp = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"openmyna\""),
+            );
+        }
+        resp
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Invalid {
+                code,
+                field,
+                message,
+            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
+            RegistryError::NotFound(_) => ApiError::not_found("resident.not_found", e.to_string()),
+            RegistryError::MyNumberNotFound => {
+                ApiError::not_found("my_number.not_found", e.to_string()).with_field("my_number")
+            }
+            RegistryError::DuplicateMyNumber => {
+                ApiError::new(StatusCode::CONFLICT, "my_number.duplicate", e.to_string())
+                    .with_field("my_number")
+            }
+            RegistryError::DuplicateResidentCode => ApiError::new(
+                StatusCode::CONFLICT,
+                "resident_code.duplicate",
+                e.to_string(),
+            ),
+            RegistryError::NotActive(_) => {
+                ApiError::new(StatusCode::CONFLICT, "resident.not_active", e.to_string())
+            }
+            RegistryError::Conflict => {
+                ApiError::new(StatusCode::CONFLICT, "resident.conflict", e.to_string())
+            }
+            RegistryError::Storage(m) => ApiError::internal("registry storage", &m),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => ApiError::not_found("not_found", m),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            other => ApiError::internal("storage", &other),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = r.status();
+        let (code, message) = match &r {
+            JsonRejection::JsonDataError(_) => ("request.json_data", r.body_text()),
+            JsonRejection::JsonSyntaxError(_) => ("request.json_syntax", r.body_text()),
+            JsonRejection::MissingJsonContentType(_) => (
+                "request.content_type",
+                "send the body as JSON with Content-Type: application/json".to_owned(),
+            ),
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => (
+                "request.too_large",
+                "the request body is larger than this endpoint accepts".to_owned(),
+            ),
+            _ => ("request.body", r.body_text()),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::bad_request("request.path", r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request("request.query", r.body_text())
+    }
+}
+
+/// The answer for routes that do not exist.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("route.not_found", "no such endpoint; see /openapi.json")
+}

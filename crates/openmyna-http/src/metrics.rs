@@ -1,0 +1,153 @@
+//! Prometheus metrics in the text exposition format, without a metrics framework: request
+//! counts and latency histograms per route, plus gauges read from the database at scrape time.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+const BUCKETS: [f64; 13] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        {
+            let mut r = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+            *r.entry((method.to_owned(), route.to_owned(), status))
+                .or_default() += 1;
+        }
+        let mut l = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let h = l.entry(route.to_owned()).or_default();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if seconds <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+
+    /// Renders the HTTP metrics; `extra` is appended (gauges computed by the caller).
+    pub fn render(&self, extra: &str) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP openmyna_http_requests_total HTTP requests by method, route and status.\n",
+        );
+        out.push_str("# TYPE openmyna_http_requests_total counter\n");
+        for ((m, r, s), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "openmyna_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{s}\"}} {n}",
+                escape(r)
+            );
+        }
+        out.push_str("# HELP openmyna_http_request_duration_seconds Time to answer, by route.\n");
+        out.push_str("# TYPE openmyna_http_request_duration_seconds histogram\n");
+        for (r, h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let r = escape(r);
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "openmyna_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "openmyna_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "openmyna_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "openmyna_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                h.count
+            );
+        }
+        out.push_str(extra);
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Middleware that times every request under its route template (never the raw path, which
+/// could carry identifiers).
+pub async fn track(
+    State(metrics): State<std::sync::Arc<Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let resp = next.run(req).await;
+    metrics.observe(
+        &method,
+        &route,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.observe("GET", "/healthz", 200, 0.0007);
+        m.observe("GET", "/healthz", 200, 0.2);
+        let t = m.render("openmyna_residents 5\n");
+        assert!(t.contains(
+            "openmyna_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
+        ));
+        assert!(t.contains(
+            "openmyna_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.001\"} 1"
+        ));
+        assert!(t.contains(
+            "openmyna_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 2"
+        ));
+        assert!(t.ends_with("openmyna_residents 5\n"));
+    }
+}

@@ -1,0 +1,243 @@
+//! `/api/v1/admin`: organisations and their tokens (operator only), and `/api/v1/whoami`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use openmyna_core::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct WhoAmI {
+    pub org_id: i64,
+    pub org_name: String,
+    /// municipality, insurer, medical_institution, relying_party, employer or operator
+    pub role: String,
+    pub token_id: i64,
+}
+
+/// The organisation and role behind the presented token.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "admin",
+    responses((status = 200, body = WhoAmI), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn whoami(caller: Caller) -> axum::Json<WhoAmI> {
+    let a = caller.0;
+    axum::Json(WhoAmI {
+        org_id: a.org_id,
+        org_name: a.org_name,
+        role: a.role.as_str().to_owned(),
+        token_id: a.token_id,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisation {
+    #[schema(example = "千代田区")]
+    pub name: String,
+    #[schema(example = "municipality")]
+    pub role: String,
+    /// The organisation's code: municipality code, insurer number, facility code or corporate
+    /// number, validated for the role.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrganisationView {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub code: Option<String>,
+    pub created_at: String,
+}
+
+impl From<openmyna_store::auth::Organisation> for OrganisationView {
+    fn from(o: openmyna_store::auth::Organisation) -> Self {
+        OrganisationView {
+            id: o.id,
+            name: o.name,
+            role: o.role.as_str().to_owned(),
+            code: o.code,
+            created_at: o.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Validates an organisation's code against its role.
+pub fn validate_org_code(role: Role, code: Option<&str>) -> Result<Option<String>, ApiError> {
+    use openmyna_ids::{CorporateNumber, FacilityCode, InsurerNumber, MunicipalityCode};
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let err = |e: openmyna_ids::IdError| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()).with_field("code")
+    };
+    let normalised = match role {
+        Role::Municipality => MunicipalityCode::parse(code)
+            .map_err(err)?
+            .as_str()
+            .to_owned(),
+        Role::Insurer => InsurerNumber::parse(code).map_err(err)?.as_str().to_owned(),
+        Role::MedicalInstitution => FacilityCode::parse(code).map_err(err)?.as_str().to_owned(),
+        Role::RelyingParty | Role::Employer => CorporateNumber::parse(code)
+            .map_err(err)?
+            .as_str()
+            .to_owned(),
+        Role::Operator => code.to_owned(),
+    };
+    Ok(Some(normalised))
+}
+
+/// Register an organisation.
+#[utoipa::path(post, path = "/api/v1/admin/organisations", tag = "admin",
+    request_body = NewOrganisation,
+    responses((status = 201, body = OrganisationView), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_organisation(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<NewOrganisation>,
+) -> Result<(StatusCode, axum::Json<OrganisationView>), ApiError> {
+    caller.require(&[Role::Operator])?;
+    let role = Role::parse(req.role.trim()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "role.unknown",
+            e.to_string(),
+        )
+        .with_field("role")
+    })?;
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name.length",
+            "organisation name must have 1 to 200 printable characters",
+        )
+        .with_field("name"));
+    }
+    let code = validate_org_code(role, req.code.as_deref())?;
+    let org = s
+        .store
+        .create_organisation(name, role, code.as_deref(), &s.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(org.into())))
+}
+
+/// List organisations.
+#[utoipa::path(get, path = "/api/v1/admin/organisations", tag = "admin",
+    responses((status = 200, body = [OrganisationView]), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_organisations(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<OrganisationView>>, ApiError> {
+    caller.require(&[Role::Operator])?;
+    Ok(axum::Json(
+        s.store
+            .organisations()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    #[schema(example = "reception system")]
+    pub label: String,
+    /// Expiry, RFC 3339 (none: until revoked).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    pub org_id: i64,
+    pub role: String,
+    pub label: String,
+    /// The bearer token. Shown once; only its hash is stored.
+    pub token: String,
+}
+
+/// Create a bearer token for an organisation. The token is in the answer and nowhere else.
+#[utoipa::path(post, path = "/api/v1/admin/organisations/{id}/tokens", tag = "admin",
+    params(("id" = i64, Path)), request_body = NewToken,
+    responses((status = 201, body = TokenView), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_token(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<NewToken>,
+) -> Result<(StatusCode, axum::Json<TokenView>), ApiError> {
+    caller.require(&[Role::Operator])?;
+    let now = s.clock.now();
+    let expires = match req.expires_at.as_deref() {
+        None => None,
+        Some(e) => {
+            let t = chrono::DateTime::parse_from_rfc3339(e).map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "expires_at.format",
+                    "expires_at must be an RFC 3339 time with offset",
+                )
+                .with_field("expires_at")
+            })?;
+            if t <= now {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "expires_at.past",
+                    "expires_at is not in the future",
+                )
+                .with_field("expires_at"));
+            }
+            Some(t)
+        }
+    };
+    let t = s
+        .store
+        .create_token(id, &req.label, &now, expires.as_ref())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TokenView {
+            id: t.id,
+            org_id: t.org_id,
+            role: t.role.as_str().to_owned(),
+            label: t.label,
+            token: t.token,
+        }),
+    ))
+}
+
+/// Revoke a token.
+#[utoipa::path(delete, path = "/api/v1/admin/tokens/{id}", tag = "admin",
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[Role::Operator])?;
+    if s.store.revoke_token(id, &s.clock.now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
+            "token.not_found",
+            format!("no active token with id {id}"),
+        ))
+    }
+}

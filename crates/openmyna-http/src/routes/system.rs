@@ -1,0 +1,190 @@
+//! Health, readiness, metrics, the OpenAPI document and the landing page.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`
+    pub status: &'static str,
+}
+
+/// Liveness: the process is up and serving.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
+pub async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok" })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub database: &'static str,
+    pub backend: &'static str,
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "system", responses(
+    (status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn readyz(State(s): State<AppState>) -> Response {
+    match s.store.ping().await {
+        Ok(()) => axum::Json(Readiness {
+            status: "ready",
+            database: "ok",
+            backend: s.info.backend,
+        })
+        .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(Readiness {
+                    status: "not_ready",
+                    database: "unreachable",
+                    backend: s.info.backend,
+                }),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let c = s.store.counts().await?;
+    let extra = format!(
+        "# HELP openmyna_residents Residents in the registry by status.\n\
+         # TYPE openmyna_residents gauge\n\
+         openmyna_residents{{status=\"active\"}} {}\n\
+         openmyna_residents{{status=\"closed\"}} {}\n\
+         # HELP openmyna_organisations Registered organisations.\n\
+         # TYPE openmyna_organisations gauge\n\
+         openmyna_organisations {}\n\
+         # HELP openmyna_events_total Domain events published.\n\
+         # TYPE openmyna_events_total counter\n\
+         openmyna_events_total {}\n\
+         # HELP openmyna_build_info Version and storage backend.\n\
+         # TYPE openmyna_build_info gauge\n\
+         openmyna_build_info{{version=\"{}\",backend=\"{}\"}} 1\n\
+         # HELP openmyna_start_time_seconds Start time of the server (Unix seconds).\n\
+         # TYPE openmyna_start_time_seconds gauge\n\
+         openmyna_start_time_seconds {}\n",
+        c.active_residents,
+        c.residents - c.active_residents,
+        c.organisations,
+        c.events,
+        s.info.version,
+        s.info.backend,
+        s.info.started_at.timestamp(),
+    );
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(&extra),
+    )
+        .into_response())
+}
+
+/// The OpenAPI 3.1 document of every JSON API, generated from the handlers.
+#[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, content_type = "application/json")))]
+pub async fn openapi() -> Response {
+    match crate::ApiDoc::openapi().to_pretty_json() {
+        Ok(s) => ([(header::CONTENT_TYPE, "application/json")], s).into_response(),
+        Err(e) => ApiError::internal("openapi", &e).into_response(),
+    }
+}
+
+pub struct Part {
+    pub name: &'static str,
+    pub name_ja: &'static str,
+    pub summary: &'static str,
+    pub ready: bool,
+    pub links: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "landing.html")]
+struct Landing {
+    parts: Vec<Part>,
+    version: &'static str,
+    backend: &'static str,
+    residents: i64,
+    started_at: String,
+}
+
+fn parts() -> Vec<Part> {
+    vec![
+        Part {
+            name: "Resident registry",
+            name_ja: "住民基本台帳",
+            summary: "Residents with the basic four information, My Number and resident code; moves, name changes, deaths, each kept as history and published as an event.",
+            ready: true,
+            links: vec![("API", "/openapi.json#/registry")],
+        },
+        Part {
+            name: "JPKI certification authority",
+            name_ja: "公的個人認証サービス",
+            summary: "Signing and user-authentication certificates per card, revocation and suspension, full/delta/partitioned CRLs, OCSP.",
+            ready: false,
+            links: vec![],
+        },
+        Part {
+            name: "Virtual My Number Card",
+            name_ja: "マイナンバーカード (IC)",
+            summary: "JPKI AP, 券面事項入力補助AP and 券面AP at APDU level, usable by OpenSC through pcscd.",
+            ready: false,
+            links: vec![],
+        },
+        Part {
+            name: "Online eligibility verification",
+            name_ja: "オンライン資格確認",
+            summary: "Insurer enrollment records, card registration, the clinic reader flow and consent-gated medical data.",
+            ready: false,
+            links: vec![],
+        },
+        Part {
+            name: "Citizen portal",
+            name_ja: "マイナポータル",
+            summary: "Card login, own data, consents, access log, public-money account, smartphone certificates.",
+            ready: false,
+            links: vec![],
+        },
+        Part {
+            name: "Latest basic-4-information service",
+            name_ja: "最新の利用者情報提供サービス",
+            summary: "Consent-signed change notification for banks and platform operators.",
+            ready: false,
+            links: vec![],
+        },
+        Part {
+            name: "Card applications and campaigns",
+            name_ja: "交付申請・取得促進",
+            summary: "Applications, the card's life at the municipality, employer campaigns and My Number intake.",
+            ready: false,
+            links: vec![],
+        },
+    ]
+}
+
+pub async fn landing(State(s): State<AppState>) -> Result<Html<String>, ApiError> {
+    let residents = s.store.counts().await?.residents;
+    let page = Landing {
+        parts: parts(),
+        version: s.info.version,
+        backend: s.info.backend,
+        residents,
+        started_at: s.info.started_at.to_rfc3339(),
+    };
+    page.render()
+        .map(Html)
+        .map_err(|e| ApiError::internal("landing template", &e))
+}

@@ -1,0 +1,26 @@
+use std::sync::Arc;
+
+use openmyna_core::{Clock, Entropy, Timestamp};
+use openmyna_store::Store;
+
+use crate::metrics::Metrics;
+
+/// Everything a handler may use. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub metrics: Arc<Metrics>,
+    pub info: Arc<ServerInfo>,
+}
+
+/// Facts about this installation shown on the landing page and in metrics.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    pub version: &'static str,
+    pub started_at: Timestamp,
+    /// Where relying parties reach this server (used in certificate URLs later on).
+    pub public_url: String,
+    pub backend: &'static str,
+}

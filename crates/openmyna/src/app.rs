@@ -1,0 +1,194 @@
+//! The composition root: opens storage from configuration, builds the HTTP application with the
+//! real clock and entropy, and runs it until asked to stop.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use openmyna_core::{Clock, Entropy, OsEntropy, SystemClock};
+use openmyna_http::metrics::Metrics;
+use openmyna_http::{AppState, ServerInfo};
+use openmyna_store::{DataKeys, MasterKey, Store, StoreOptions};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ConfigError};
+use crate::demo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] openmyna_store::StoreError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl AppError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        AppError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// Creates the data directory (mode 0700) if needed.
+pub fn ensure_data_dir(dir: &Path) -> Result<(), AppError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| AppError::io(format!("creating {}", dir.display()), e))?;
+    }
+    Ok(())
+}
+
+/// Opens the database of `config` and brings its schema up to date.
+pub async fn open_store(config: &Config) -> Result<Store, AppError> {
+    ensure_data_dir(&config.data_dir)?;
+    let master = if config.storage.master_key.is_empty() {
+        MasterKey::load_or_create(&config.data_dir.join("master.key"))?
+    } else {
+        MasterKey::from_hex(&config.storage.master_key)?
+    };
+    let keys = DataKeys::derive(&master)?;
+    let url = config.database_url();
+    let store = Store::connect(
+        &url,
+        keys,
+        &StoreOptions {
+            max_connections: config.database.max_connections,
+            sqlite_synchronous: config.database.sqlite_synchronous.clone(),
+        },
+    )
+    .await?;
+    store.migrate().await?;
+    tracing::info!(
+        backend = store.backend().as_str(),
+        database = %openmyna_store::redact_url(&url),
+        "database ready"
+    );
+    Ok(store)
+}
+
+/// A server running in the background, for `serve` and for tests.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub store: Store,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) -> Result<(), AppError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.handle.await {
+            Ok(r) => r.map_err(|e| AppError::io("serving", e)),
+            Err(e) => Err(AppError::Invalid(format!("server task failed: {e}"))),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Starts the HTTP server on `listener` with the given clock and entropy.
+pub fn start(
+    config: &Config,
+    store: Store,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+) -> Result<RunningServer, AppError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AppError::io("reading the listening address", e))?;
+    let public_url = if config.server.public_url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        config.server.public_url.trim_end_matches('/').to_owned()
+    };
+    let state = AppState {
+        store: store.clone(),
+        metrics: Arc::new(Metrics::default()),
+        info: Arc::new(ServerInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            started_at: clock.now(),
+            public_url,
+            backend: store.backend().as_str(),
+        }),
+        clock,
+        entropy,
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(openmyna_http::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    Ok(RunningServer {
+        addr,
+        store,
+        shutdown: Some(tx),
+        handle,
+    })
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// `openmyna serve`: open storage, seed the demo population into an empty database, serve
+/// until Ctrl-C or SIGTERM, then drain and close.
+pub async fn serve(config: Config) -> Result<(), AppError> {
+    let store = open_store(&config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
+    demo::seed_if_empty(&config, &store, clock.as_ref()).await?;
+    let addr = config.listen_addr()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| AppError::io(format!("binding {addr}"), e))?;
+    let server = start(&config, store.clone(), listener, clock, entropy)?;
+    tracing::info!(url = %server.url(), "openmyna is serving; Ctrl-C to stop");
+    println!("openmyna listening on {}", server.url());
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining requests");
+    server.stop().await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use openmyna_core::{Clock, Role, SystemClock};
+
+use crate::app::{self, AppError};
+use crate::config::Config;
+use crate::demo;
+
+#[derive(Parser)]
+#[command(
+    name = "openmyna",
+    version,
+    about = "A self-hostable implementation of the system around Japan's My Number Card"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// TOML configuration file (also OPENMYNA_CONFIG).
+    #[arg(long, global = true, env = "OPENMYNA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (default: SQLite in the data directory).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Data directory (default ./openmyna-data).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run every service in one process (seeds a demo population into an empty database).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Residents to seed into an empty database (0: none).
+        #[arg(long)]
+        demo_persons: Option<u64>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Generate a synthetic population into the database and report the time taken.
+    Demo {
+        /// How many residents.
+        #[arg(long, default_value_t = 10_000)]
+        persons: u64,
+        /// Generator seed (the same seed gives the same people).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also create the demo organisations and write their tokens to the data directory.
+        #[arg(long)]
+        organisations: bool,
+    },
+    /// Organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the configuration in effect (secrets redacted).
+    Config,
+}
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Register an organisation.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// municipality, insurer, medical_institution, relying_party, employer or operator
+        #[arg(long)]
+        role: String,
+        /// Municipality code, insurer number, facility code or corporate number.
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// List organisations.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for an organisation and print it (the only time it is shown).
+    Create {
+        #[arg(long)]
+        org: i64,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// Create the first operator: an operator organisation (if none) and a token for it.
+    Operator {
+        #[arg(long, default_value = "openmyna operator")]
+        name: String,
+    },
+    /// Revoke a token by id.
+    Revoke { id: i64 },
+}
+
+fn load_config(g: &Global) -> Result<Config, AppError> {
+    let mut c = Config::load(g.config.as_deref(), std::env::vars())?;
+    if let Some(u) = &g.database_url {
+        c.database.url = u.clone();
+    }
+    if let Some(d) = &g.data_dir {
+        c.data_dir = d.clone();
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+fn init_tracing(filter: &str) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), AppError> {
+    let mut config = load_config(&cli.global)?;
+    init_tracing(&config.log.filter);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve {
+            listen,
+            demo_persons,
+        } => {
+            if let Some(l) = listen {
+                config.server.listen = l;
+            }
+            if let Some(p) = demo_persons {
+                config.demo.persons = p;
+            }
+            config.validate()?;
+            app::serve(config).await
+        }
+        Command::Migrate => {
+            let store = app::open_store(&config).await?;
+            println!("migrations applied ({})", store.backend().as_str());
+            store.close().await;
+            Ok(())
+        }
+        Command::Demo {
+            persons,
+            seed,
+            organisations,
+        } => {
+            let store = app::open_store(&config).await?;
+            if organisations {
+                let tokens = demo::create_demo_organisations(&store, clock.as_ref()).await?;
+                let path = config.data_dir.join("demo-tokens.json");
+                demo::write_tokens(&path, &tokens)?;
+                println!("demo organisations created; tokens in {}", path.display());
+            }
+            let bar = indicatif::ProgressBar::new(persons);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{wide_bar}] {pos}/{len} residents ({per_sec}, eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let report = demo::populate(&store, persons, seed, clock.as_ref(), |done| {
+                bar.set_position(done)
+            })
+            .await?;
+            bar.finish_and_clear();
+            let c = store.counts().await?;
+            println!(
+                "{} residents inserted ({} skipped as already present) in {:.1} s = {:.0} residents/s on {}; registry now holds {}",
+                report.inserted,
+                report.skipped,
+                report.seconds,
+                report.inserted as f64 / report.seconds.max(1e-9),
+                store.backend().as_str(),
+                c.residents
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Org(cmd) => {
+            let store = app::open_store(&config).await?;
+            match cmd {
+                OrgCommand::Create { name, role, code } => {
+                    let role = Role::parse(&role).map_err(|e| AppError::Invalid(e.to_string()))?;
+                    let code =
+                        openmyna_http::routes::admin::validate_org_code(role, code.as_deref())
+                            .map_err(|e| AppError::Invalid(e.message))?;
+                    let o = store
+                        .create_organisation(&name, role, code.as_deref(), &clock.now())
+                        .await?;
+                    println!("organisation {} created: {} ({})", o.id, o.name, o.role);
+                }
+                OrgCommand::List => {
+                    for o in store.organisations().await? {
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            o.id,
+                            o.role,
+                            o.code.unwrap_or_default(),
+                            o.name
+                        );
+                    }
+                }
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Token(cmd) => {
+            let store = app::open_store(&config).await?;
+            let now = clock.now();
+            match cmd {
+                TokenCommand::Create { org, label } => {
+                    let t = store.create_token(org, &label, &now, None).await?;
+                    println!("{}", t.token);
+                    eprintln!(
+                        "token {} for organisation {} ({}); it is not shown again",
+                        t.id, t.org_id, t.role
+                    );
+                }
+                TokenCommand::Operator { name } => {
+                    let existing = store
+                        .organisations()
+                        .await?
+                        .into_iter()
+                        .find(|o| o.role == Role::Operator);
+                    let org = match existing {
+                        Some(o) => o,
+                        None => {
+                            store
+                                .create_organisation(&name, Role::Operator, None, &now)
+                                .await?
+                        }
+                    };
+                    let t = store.create_token(org.id, "operator", &now, None).await?;
+                    println!("{}", t.token);
+                    eprintln!(
+                        "operator token {} for {}; it is not shown again",
+                        t.id, org.name
+                    );
+                }
+                TokenCommand::Revoke { id } => {
+                    if store.revoke_token(id, &now).await? {
+                        println!("token {id} revoked");
+                    } else {
+                        return Err(AppError::Invalid(format!("no active token with id {id}")));
+                    }
+                }
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Config => {
+            let mut shown = config.clone();
+            if !shown.storage.master_key.is_empty() {
+                shown.storage.master_key = "<redacted>".into();
+            }
+            shown.database.url = openmyna_store::redact_url(&shown.database_url());
+            let text = toml::to_string_pretty(&shown)
+                .map_err(|e| AppError::Invalid(format!("rendering config: {e}")))?;
+            println!("{text}");
+            Ok(())
+        }
+    }
+}

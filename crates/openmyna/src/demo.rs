@@ -1,0 +1,179 @@
+//! The demo installation: a synthetic population and one organisation of each role with a
+//! token, so that a fresh `openmyna serve` can be explored at once.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use openmyna_core::{Actor, Clock, Role};
+use openmyna_population::Generator;
+use openmyna_store::Store;
+use openmyna_store::auth::IssuedToken;
+use serde::Serialize;
+
+use crate::app::AppError;
+use crate::config::Config;
+
+/// Rows per transaction when loading a population.
+pub const BATCH: usize = 5_000;
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PopulateReport {
+    pub requested: u64,
+    pub inserted: u64,
+    pub skipped: u64,
+    pub seconds: f64,
+}
+
+/// Loads `persons` generated residents in batches, calling `progress` with the number done.
+pub async fn populate(
+    store: &Store,
+    persons: u64,
+    seed: u64,
+    clock: &dyn Clock,
+    mut progress: impl FnMut(u64),
+) -> Result<PopulateReport, AppError> {
+    let start = Instant::now();
+    let actor = Actor {
+        org_id: 0,
+        org_name: "openmyna demo generator".into(),
+        role: Role::Operator,
+        token_id: 0,
+    };
+    let mut generator = Generator::new(seed, clock.now());
+    let mut done = 0u64;
+    let mut report = PopulateReport {
+        requested: persons,
+        inserted: 0,
+        skipped: 0,
+        seconds: 0.0,
+    };
+    while done < persons {
+        let n = (persons - done).min(BATCH as u64) as usize;
+        let batch: Vec<_> = generator.by_ref().take(n).collect();
+        let outcome = store.insert_residents_bulk(&batch, &actor).await?;
+        report.inserted += outcome.inserted;
+        report.skipped += outcome.skipped;
+        done += n as u64;
+        progress(done);
+    }
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoToken {
+    pub organisation: String,
+    pub role: Role,
+    pub code: Option<String>,
+    pub token: String,
+}
+
+/// The demo organisations: (name, role, code).
+const DEMO_ORGS: &[(&str, Role, Option<&str>)] = &[
+    ("openmyna operator (demo)", Role::Operator, None),
+    ("千代田区", Role::Municipality, Some("131016")),
+    ("大阪市", Role::Municipality, Some("271004")),
+    ("全国健康保険協会 東京支部", Role::Insurer, Some("01130012")),
+    (
+        "openmyna 内科クリニック",
+        Role::MedicalInstitution,
+        Some("1311234569"),
+    ),
+    (
+        "デモ銀行株式会社",
+        Role::RelyingParty,
+        Some("7123456789012"),
+    ),
+    ("デモ商事株式会社", Role::Employer, Some("4011001098993")),
+];
+
+/// Creates one organisation of each role with a token; returns the tokens.
+pub async fn create_demo_organisations(
+    store: &Store,
+    clock: &dyn Clock,
+) -> Result<Vec<DemoToken>, AppError> {
+    let now = clock.now();
+    let mut out = Vec::new();
+    for (name, role, code) in DEMO_ORGS {
+        let org = store.create_organisation(name, *role, *code, &now).await?;
+        let t: IssuedToken = store.create_token(org.id, "demo", &now, None).await?;
+        out.push(DemoToken {
+            organisation: org.name,
+            role: *role,
+            code: org.code,
+            token: t.token,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the demo tokens to `path` (mode 0600), replacing an older file.
+pub fn write_tokens(path: &Path, tokens: &[DemoToken]) -> Result<(), AppError> {
+    let json = serde_json::to_string_pretty(tokens)
+        .map_err(|e| AppError::Invalid(format!("serialising tokens: {e}")))?;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(AppError::io(format!("replacing {}", path.display()), e)),
+    }
+    openmyna_store::crypto::write_secret_file(path, json.as_bytes())
+        .map_err(|e| AppError::io(format!("writing {}", path.display()), e))
+}
+
+/// On the first start with an empty database: demo organisations with tokens (written to
+/// `<data_dir>/demo-tokens.json`) and `demo.persons` residents.
+pub async fn seed_if_empty(
+    config: &Config,
+    store: &Store,
+    clock: &dyn Clock,
+) -> Result<(), AppError> {
+    if store.meta("demo_seeded").await?.is_some() || store.counts().await?.residents > 0 {
+        return Ok(());
+    }
+    if config.demo.persons == 0 {
+        return Ok(());
+    }
+    let tokens = create_demo_organisations(store, clock).await?;
+    let path = config.data_dir.join("demo-tokens.json");
+    write_tokens(&path, &tokens)?;
+    tracing::info!(path = %path.display(), "demo organisations created; their tokens are in this file");
+    tracing::info!(persons = config.demo.persons, "seeding the demo population");
+    let mut last = Instant::now();
+    let report = populate(
+        store,
+        config.demo.persons,
+        config.demo.seed,
+        clock,
+        |done| {
+            if last.elapsed() > Duration::from_secs(5) {
+                tracing::info!(done, "seeding");
+                last = Instant::now();
+            }
+        },
+    )
+    .await?;
+    store
+        .set_meta("demo_seeded", &clock.now().to_rfc3339())
+        .await?;
+    tracing::info!(
+        inserted = report.inserted,
+        seconds = format!("{:.1}", report.seconds),
+        "demo population ready"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_codes_are_valid() {
+        for (_, role, code) in DEMO_ORGS {
+            assert!(
+                openmyna_http::routes::admin::validate_org_code(*role, *code).is_ok(),
+                "{code:?}"
+            );
+        }
+    }
+}
