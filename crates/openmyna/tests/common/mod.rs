@@ -1,0 +1,209 @@
+//! The test kit: starts the real server on port 0 with a fresh database (a temporary SQLite
+//! file, or a fresh PostgreSQL database created for the test) and drives it over HTTP.
+//!
+//! PostgreSQL tests run when `OPENMYNA_TEST_DATABASE_URL` names a server they may create
+//! databases on (e.g. `postgres://postgres@127.0.0.1:5432/test`). Without it they print that
+//! they were skipped and return, unless `OPENMYNA_TEST_REQUIRE_POSTGRES=1` (set by CI), in
+//! which case they fail.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use openmyna::app::{self, RunningServer};
+use openmyna::config::Config;
+use openmyna::demo;
+use openmyna_core::{Clock, ManualClock, Role, SeededEntropy};
+use openmyna_store::Store;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    tokens: Vec<(Role, String)>,
+    server: Option<RunningServer>,
+    pg: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+/// Generates one `#[tokio::test]` per backend for an async test function taking a `Backend`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(super::common::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if super::common::postgres_url().is_some() {
+                        super::$name(super::common::Backend::Postgres).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// The PostgreSQL server for tests, if configured.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("OPENMYNA_TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("OPENMYNA_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("OPENMYNA_TEST_REQUIRE_POSTGRES=1 but OPENMYNA_TEST_DATABASE_URL is unset");
+            }
+            eprintln!("SKIPPED: PostgreSQL test (set OPENMYNA_TEST_DATABASE_URL to run it)");
+            None
+        }
+    }
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let root = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    }
+}
+
+async fn admin_exec(url: &str, sql: &str) {
+    use sqlx::{Connection, Executor};
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the PostgreSQL test server: {e}"));
+    c.execute(sqlx::AssertSqlSafe(sql.to_owned()))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let _ = c.close().await;
+}
+
+pub fn start_time() -> openmyna_core::Timestamp {
+    chrono::DateTime::parse_from_rfc3339("2026-04-01T09:00:00+09:00").unwrap()
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::load(None, Vec::new()).unwrap();
+    config.data_dir = dir.path().join("data");
+    config.demo.persons = 0;
+    config.server.listen = "127.0.0.1:0".into();
+    let mut pg = None;
+    if backend == Backend::Postgres {
+        let admin = postgres_url().expect("PostgreSQL URL");
+        let name = format!("omt_{}_{:x}", std::process::id(), rand_suffix());
+        admin_exec(&admin, &format!("CREATE DATABASE {name}")).await;
+        config.database.url = with_database(&admin, &name);
+        pg = Some((admin, name));
+    }
+    let store = app::open_store(&config).await.unwrap();
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let tokens = demo::create_demo_organisations(&store, clock.as_ref())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.role, t.token))
+        .collect();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = app::start(
+        &config,
+        store.clone(),
+        listener,
+        clock.clone() as Arc<dyn Clock>,
+        Arc::new(SeededEntropy::new(7)),
+    )
+    .unwrap();
+    TestApp {
+        url: server.url(),
+        client: reqwest::Client::new(),
+        store,
+        clock,
+        tokens,
+        server: Some(server),
+        pg,
+        _dir: dir,
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .elapsed()
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+impl TestApp {
+    pub fn token(&self, role: Role) -> &str {
+        &self
+            .tokens
+            .iter()
+            .find(|(r, _)| *r == role)
+            .expect("a demo organisation for every role")
+            .1
+    }
+
+    pub async fn get(&self, path: &str, role: Option<Role>) -> (u16, Value) {
+        let mut rb = self.client.get(format!("{}{path}", self.url));
+        if let Some(r) = role {
+            rb = rb.bearer_auth(self.token(r));
+        }
+        let resp = rb.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn post(&self, path: &str, role: Option<Role>, body: &Value) -> (u16, Value) {
+        let mut rb = self.client.post(format!("{}{path}", self.url)).json(body);
+        if let Some(r) = role {
+            rb = rb.bearer_auth(self.token(r));
+        }
+        let resp = rb.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Stops the server and drops the test database.
+    pub async fn finish(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.unwrap();
+        }
+        self.store.close().await;
+        if let Some((admin, name)) = self.pg.take() {
+            admin_exec(
+                &admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await;
+        }
+    }
+}
