@@ -22,6 +22,9 @@ use rand_chacha::ChaCha8Rng;
 
 pub use data::{MUNICIPALITIES, Municipality, PREFECTURES};
 
+/// One prefecture's municipalities with their parsed codes, and their weights.
+type PrefectureTable = (Vec<(MunicipalityCode, &'static Municipality)>, Vec<u32>);
+
 /// Generates residents one after another; an endless iterator.
 pub struct Generator {
     rng: ChaCha8Rng,
@@ -32,7 +35,7 @@ pub struct Generator {
     prefecture_weights: Vec<u32>,
     age_weights: Vec<u32>,
     /// Per prefecture: its municipalities with their parsed codes and weights.
-    municipalities: Vec<(Vec<(MunicipalityCode, &'static Municipality)>, Vec<u32>)>,
+    municipalities: Vec<PrefectureTable>,
 }
 
 fn pick_weighted(rng: &mut impl Rng, weights: &[u32]) -> usize {

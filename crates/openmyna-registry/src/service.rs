@@ -575,7 +575,8 @@ mod tests {
     fn bad_input_names_the_rule() {
         let (s, c, e) = fixture();
         let reg = Registry::new(&s, &c, &e);
-        let cases: Vec<(Box<dyn Fn(&mut NewResidentInput)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut NewResidentInput)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|i| i.sex = 3), "sex.unknown"),
             (
                 Box::new(|i| i.name_kana = "Yamada".into()),
