@@ -444,7 +444,8 @@ pub struct EventPage {
 /// The registry's domain events, in commit order (a change feed for subscribers).
 #[utoipa::path(get, path = "/api/v1/registry/events", tag = "registry",
     params(EventsQuery),
-    responses((status = 200, body = EventPage), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn events(
     State(s): State<AppState>,
@@ -483,7 +484,9 @@ pub struct RegistryStats {
 
 /// Registry counts.
 #[utoipa::path(get, path = "/api/v1/registry/stats", tag = "registry",
-    responses((status = 200, body = RegistryStats)), security(("bearer" = [])))]
+    responses((status = 200, body = RegistryStats), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn stats(
     State(s): State<AppState>,
     caller: Caller,

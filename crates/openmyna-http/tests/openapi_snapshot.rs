@@ -1,0 +1,42 @@
+//! The OpenAPI document is generated from the code; this snapshot makes every change to the
+//! public API visible in review. After an intended change, refresh it with
+//! `UPDATE_SNAPSHOTS=1 cargo test -p openmyna-http --test openapi_snapshot`.
+
+use utoipa::OpenApi;
+
+#[test]
+fn openapi_document_matches_snapshot() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+    let current = openmyna_http::ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the document serialises")
+        + "\n";
+    if std::env::var("UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        std::fs::write(path, &current).expect("writing the snapshot");
+        return;
+    }
+    let stored = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        stored == current,
+        "docs/openapi.json is out of date with the code; review the API change and run \
+         UPDATE_SNAPSHOTS=1 cargo test -p openmyna-http --test openapi_snapshot"
+    );
+}
+
+#[test]
+fn every_operation_documents_its_errors() {
+    let doc = openmyna_http::ApiDoc::openapi();
+    for (path, item) in doc.paths.paths.iter() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        let ops = [&item.get, &item.post, &item.delete, &item.put, &item.patch];
+        for op in ops.into_iter().flatten() {
+            let codes: Vec<&String> = op.responses.responses.keys().collect();
+            assert!(
+                codes.iter().any(|c| c.starts_with('4')),
+                "{path} documents no error response"
+            );
+        }
+    }
+}

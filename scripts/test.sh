@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test of openmyna: unit tests, and the integration tests on SQLite and PostgreSQL.
+#
+# PostgreSQL: the suite uses OPENMYNA_TEST_DATABASE_URL (a server where it may create and drop
+# databases). If that is unset and a server on 127.0.0.1:5432 accepts the user postgres
+# without a password, that one is used. Otherwise the PostgreSQL suite is skipped, and this
+# script says so at the start and at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${OPENMYNA_TEST_DATABASE_URL:-}" ]; then
+    candidate="postgres://postgres@127.0.0.1:5432/test"
+    if command -v psql >/dev/null 2>&1 && psql "$candidate" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+        export OPENMYNA_TEST_DATABASE_URL="$candidate"
+    fi
+fi
+
+pg_status() {
+    if [ -n "${OPENMYNA_TEST_DATABASE_URL:-}" ]; then
+        echo "PostgreSQL suite: RUN against ${OPENMYNA_TEST_DATABASE_URL%%\?*}" | sed -E 's#://([^:/@]+):[^@]*@#://\1:***@#'
+    else
+        echo "PostgreSQL suite: NOT RUN (no PostgreSQL answered on 127.0.0.1:5432 and OPENMYNA_TEST_DATABASE_URL is unset); only the SQLite suite ran"
+    fi
+}
+
+pg_status
+cargo test --workspace --all-targets "$@"
+pg_status
