@@ -32,6 +32,8 @@ pub struct Generator {
     now: Timestamp,
     seen_my_numbers: HashSet<u64>,
     seen_resident_codes: HashSet<u64>,
+    /// Milliseconds since 2020 for the next id: one per resident, so ids ascend.
+    next_id_ms: i64,
     prefecture_weights: Vec<u32>,
     age_weights: Vec<u32>,
     /// Per prefecture: its municipalities with their parsed codes and weights.
@@ -76,6 +78,7 @@ impl Generator {
             now,
             seen_my_numbers: HashSet::new(),
             seen_resident_codes: HashSet::new(),
+            next_id_ms: now.timestamp_millis() - 1_577_836_800_000,
             prefecture_weights: PREFECTURES.iter().map(|p| p.1).collect(),
             age_weights: data::AGE_BANDS.to_vec(),
             municipalities: (1..=47u32)
@@ -181,7 +184,8 @@ impl Iterator for Generator {
         let sex = self.sex(age);
         let name = self.name(sex, birth_date.year());
         let address = self.address();
-        let id = ResidentId(self.rng.random_range(1..=ResidentId::MAX));
+        let id = ResidentId::from_parts(self.next_id_ms, self.rng.random());
+        self.next_id_ms += 1;
         Some(NewResident {
             id,
             my_number: self.unique_my_number(),

@@ -105,7 +105,7 @@ impl<'a, S: RegistryStore> Registry<'a, S> {
         let mut rng = self.entropy.rng();
         for _ in 0..ASSIGNMENT_ATTEMPTS {
             let new = NewResident {
-                id: ResidentId::generate(self.entropy),
+                id: ResidentId::generate(&now, self.entropy),
                 my_number: given
                     .clone()
                     .unwrap_or_else(|| MyNumber::generate(&mut rng)),

@@ -133,6 +133,10 @@ impl Store {
                     };
                     conn.execute(pragma).await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    // 64 MiB of page cache per connection (allocated only as used): the
+                    // registry's indexes are random-access, and the 2 MiB default thrashes.
+                    conn.execute("PRAGMA cache_size = -65536").await?;
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     Ok(())
                 })

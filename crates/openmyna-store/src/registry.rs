@@ -7,7 +7,7 @@ use openmyna_registry::{
     RegistryEvent, RegistryStore, Resident, ResidentChange, ResidentId, ResidentStatus, Sex,
     registration_records,
 };
-use sqlx::{Any, AssertSqlSafe, QueryBuilder, Transaction};
+use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use crate::{Backend, Store, StoreError, from_micros, parse_date, to_micros, unique_violation};
 
@@ -65,6 +65,34 @@ fn db(e: sqlx::Error) -> RegistryError {
         Some(_) => RegistryError::Conflict,
         None => RegistryError::Storage(e.to_string()),
     }
+}
+
+/// `($1,$2,…),($n+1,…)` (PostgreSQL) or `(?,?,…),(?,…)` (SQLite) for `rows` rows of `cols`
+/// columns. sqlx's `QueryBuilder` writes `?` for the `Any` driver, which PostgreSQL rejects;
+/// and SQLite resolves numbered parameters by name, which costs quadratic time in a statement
+/// with thousands of them, so each backend gets its own form.
+pub(crate) fn values_placeholders(backend: Backend, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
+        }
+        s.push(')');
+    }
+    s
 }
 
 /// What a bulk import did.
@@ -176,43 +204,41 @@ impl Store {
         let mut inserted_ids = std::collections::HashSet::with_capacity(batch.len());
         // 15 parameters a row; 1,000 rows stay under both backends' parameter limits.
         for chunk in batch.chunks(1000) {
-            let mut qb: QueryBuilder<Any> = QueryBuilder::new(
+            let sql = format!(
                 "INSERT INTO residents (id, my_number_index, my_number_sealed, resident_code, \
                  name, name_kana, birth_date, sex, municipality_code, postal_code, address, \
-                 status, registered_at, updated_at, version) ",
+                 status, registered_at, updated_at, version) VALUES {} \
+                 ON CONFLICT DO NOTHING RETURNING id",
+                values_placeholders(self.backend(), chunk.len(), 15)
             );
-            let mut rows = Vec::with_capacity(chunk.len());
+            let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
             for n in chunk {
-                rows.push((
-                    n,
-                    self.keys()
-                        .blind_index(MY_NUMBER_CONTEXT, n.my_number.expose()),
-                    self.keys()
-                        .seal(MY_NUMBER_CONTEXT, n.my_number.expose().as_bytes())?,
-                ));
-            }
-            qb.push_values(rows, |mut b, (n, index, sealed)| {
                 let t = to_micros(&n.registered_at);
                 let a = &n.basic4.address;
-                b.push_bind(n.id.0)
-                    .push_bind(index)
-                    .push_bind(sealed)
-                    .push_bind(n.resident_code.as_str().to_owned())
-                    .push_bind(n.basic4.name.name.clone())
-                    .push_bind(n.basic4.name.name_kana.clone())
-                    .push_bind(n.basic4.birth_date.to_string())
-                    .push_bind(i64::from(n.basic4.sex.code()))
-                    .push_bind(a.municipality_code.as_str().to_owned())
-                    .push_bind(a.postal_code.as_ref().map(|p| p.as_str().to_owned()))
-                    .push_bind(a.text.clone())
-                    .push_bind("active")
-                    .push_bind(t)
-                    .push_bind(t)
-                    .push_bind(1i64);
-            });
-            qb.push(" ON CONFLICT DO NOTHING RETURNING id");
-            let ids: Vec<i64> = qb.build_query_scalar::<i64>().fetch_all(&mut *tx).await?;
-            inserted_ids.extend(ids);
+                q = q
+                    .bind(n.id.0)
+                    .bind(
+                        self.keys()
+                            .blind_index(MY_NUMBER_CONTEXT, n.my_number.expose()),
+                    )
+                    .bind(
+                        self.keys()
+                            .seal(MY_NUMBER_CONTEXT, n.my_number.expose().as_bytes())?,
+                    )
+                    .bind(n.resident_code.as_str().to_owned())
+                    .bind(n.basic4.name.name.clone())
+                    .bind(n.basic4.name.name_kana.clone())
+                    .bind(n.basic4.birth_date.to_string())
+                    .bind(i64::from(n.basic4.sex.code()))
+                    .bind(a.municipality_code.as_str().to_owned())
+                    .bind(a.postal_code.as_ref().map(|p| p.as_str().to_owned()))
+                    .bind(a.text.clone())
+                    .bind("active")
+                    .bind(t)
+                    .bind(t)
+                    .bind(1i64);
+            }
+            inserted_ids.extend(q.fetch_all(&mut *tx).await?);
         }
         let inserted: Vec<&NewResident> = batch
             .iter()
@@ -223,32 +249,38 @@ impl Store {
             .map(|n| registration_records(n, actor))
             .collect();
         for chunk in records.chunks(2000) {
-            let mut qb: QueryBuilder<Any> = QueryBuilder::new(
+            let sql = format!(
                 "INSERT INTO resident_history (resident_id, kind, before_json, after_json, \
-                 effective_date, recorded_at, recorded_by, reason) ",
+                 effective_date, recorded_at, recorded_by, reason) VALUES {}",
+                values_placeholders(self.backend(), chunk.len(), 8)
             );
-            qb.push_values(chunk, |mut b, (h, _)| {
-                b.push_bind(h.resident_id.0)
-                    .push_bind(h.kind.as_str())
-                    .push_bind(h.before.to_string())
-                    .push_bind(h.after.to_string())
-                    .push_bind(h.effective_date.to_string())
-                    .push_bind(to_micros(&h.recorded_at))
-                    .push_bind(h.recorded_by.clone())
-                    .push_bind(None::<String>);
-            });
-            qb.build().execute(&mut *tx).await?;
-            let mut qb: QueryBuilder<Any> = QueryBuilder::new(
-                "INSERT INTO events (topic, kind, subject_id, occurred_at, payload) ",
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (h, _) in chunk {
+                q = q
+                    .bind(h.resident_id.0)
+                    .bind(h.kind.as_str())
+                    .bind(h.before.to_string())
+                    .bind(h.after.to_string())
+                    .bind(h.effective_date.to_string())
+                    .bind(to_micros(&h.recorded_at))
+                    .bind(h.recorded_by.clone())
+                    .bind(None::<String>);
+            }
+            q.execute(&mut *tx).await?;
+            let sql = format!(
+                "INSERT INTO events (topic, kind, subject_id, occurred_at, payload) VALUES {}",
+                values_placeholders(self.backend(), chunk.len(), 5)
             );
-            qb.push_values(chunk, |mut b, (_, e)| {
-                b.push_bind("registry")
-                    .push_bind(e.kind.as_str())
-                    .push_bind(e.resident_id.0)
-                    .push_bind(to_micros(&e.occurred_at))
-                    .push_bind(serde_json::to_string(e).unwrap_or_default());
-            });
-            qb.build().execute(&mut *tx).await?;
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (_, e) in chunk {
+                q = q
+                    .bind("registry")
+                    .bind(e.kind.as_str())
+                    .bind(e.resident_id.0)
+                    .bind(to_micros(&e.occurred_at))
+                    .bind(serde_json::to_string(e).unwrap_or_default());
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         let n = inserted.len() as u64;

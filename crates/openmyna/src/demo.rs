@@ -14,7 +14,7 @@ use crate::app::AppError;
 use crate::config::Config;
 
 /// Rows per transaction when loading a population.
-pub const BATCH: usize = 5_000;
+pub const BATCH: usize = 25_000;
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct PopulateReport {
