@@ -166,6 +166,30 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<openmyna_jpki::JpkiError> for ApiError {
+    fn from(e: openmyna_jpki::JpkiError) -> Self {
+        use openmyna_jpki::JpkiError as J;
+        match e {
+            J::Invalid { code, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            J::Refused { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            J::NotFound(m) => ApiError::not_found("certificate.not_found", m),
+            J::Unsupported(m) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsupported",
+                format!("unsupported: {m}"),
+            ),
+            J::BadSignature => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "signature.invalid",
+                "the signature does not verify",
+            ),
+            other => ApiError::internal("jpki", &other),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();

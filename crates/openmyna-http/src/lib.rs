@@ -8,6 +8,7 @@ pub mod json;
 pub mod metrics;
 pub mod routes;
 pub mod state;
+pub mod subscribers;
 
 use std::sync::Arc;
 
@@ -50,12 +51,22 @@ pub const JSON_BODY_LIMIT: usize = 256 * 1024;
         routes::registry::history,
         routes::registry::events,
         routes::registry::stats,
+        routes::jpki::issue_card,
+        routes::jpki::certificate,
+        routes::jpki::resident_certificates,
+        routes::jpki::revoke,
+        routes::jpki::hold,
+        routes::jpki::release,
+        routes::jpki::publish,
+        routes::jpki::crl_history,
+        routes::jpki::roots,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Health, readiness, metrics, this document"),
         (name = "admin", description = "Organisations and their tokens"),
         (name = "registry", description = "Resident registry (住民基本台帳)"),
+        (name = "jpki", description = "JPKI certification authority (公的個人認証サービス). CRLs are served at /crl/<root>/{full,delta,p<N>}.crl (application/pkix-crl) and OCSP at /ocsp/<root> (POST application/ocsp-request, or GET /ocsp/<root>/<base64>); root certificates at /ca/<root>.crt."),
     )
 )]
 pub struct ApiDoc;
@@ -75,7 +86,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, registry, system};
+    use routes::{admin, jpki, registry, system};
     let api = Router::new()
         .route("/api/v1/whoami", get(admin::whoami))
         .route(
@@ -116,7 +127,31 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/registry/events", get(registry::events))
         .route("/api/v1/registry/stats", get(registry::stats))
+        .route("/api/v1/jpki/cards", post(jpki::issue_card))
+        .route("/api/v1/jpki/certificates/{serial}", get(jpki::certificate))
+        .route(
+            "/api/v1/jpki/certificates/{serial}/revoke",
+            post(jpki::revoke),
+        )
+        .route("/api/v1/jpki/certificates/{serial}/hold", post(jpki::hold))
+        .route(
+            "/api/v1/jpki/certificates/{serial}/release",
+            post(jpki::release),
+        )
+        .route(
+            "/api/v1/jpki/residents/{id}/certificates",
+            get(jpki::resident_certificates),
+        )
+        .route("/api/v1/jpki/crls/publish", post(jpki::publish))
+        .route("/api/v1/jpki/crls", get(jpki::crl_history))
+        .route("/api/v1/jpki/roots", get(jpki::roots))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+    let wire = Router::new()
+        .route("/ca/{file}", get(jpki::ca_file))
+        .route("/crl/{root}/{file}", get(jpki::crl_file))
+        .route("/ocsp/{root}", post(jpki::ocsp_post))
+        .route("/ocsp/{root}/{*request}", get(jpki::ocsp_get))
+        .layer(DefaultBodyLimit::max(jpki::OCSP_BODY_LIMIT));
     let metrics: Arc<metrics::Metrics> = state.metrics.clone();
     Router::new()
         .route("/", get(system::landing))
@@ -125,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))
         .merge(api)
+        .merge(wire)
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             metrics,

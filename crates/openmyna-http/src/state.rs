@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use openmyna_core::{Clock, Entropy, Timestamp};
+use openmyna_jpki::Jpki;
 use openmyna_store::Store;
 
 use crate::metrics::Metrics;
@@ -9,6 +10,9 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub jpki: Arc<Jpki<Store>>,
+    /// Serialises the registry-event subscriber (see `subscribers`).
+    pub subscriber_lock: Arc<tokio::sync::Mutex<()>>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub metrics: Arc<Metrics>,

@@ -17,6 +17,7 @@ pub mod ocsp;
 pub mod oid;
 pub mod profile;
 pub mod serial;
+pub mod service;
 pub mod validity;
 
 pub use ca::{Holder, Issued, RootCa};
@@ -24,6 +25,7 @@ pub use crl::{Action, CrlScope, CrlSpec, CrlWriter, Reason, Status};
 pub use key::{KeyKind, SigningKey};
 pub use profile::{Endpoints, RootKind};
 pub use serial::Serial;
+pub use service::{CertRecord, CertState, CrlMeta, Jpki, JpkiConfig, JpkiStore};
 
 use openmyna_core::Timestamp;
 
@@ -36,6 +38,10 @@ pub enum JpkiError {
     /// A valid request the rules refuse (`code` names the rule).
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("storage failed: {0}")]
+    Storage(String),
     #[error("unsupported: {0}")]
     Unsupported(String),
     #[error("signature does not verify")]

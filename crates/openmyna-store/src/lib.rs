@@ -18,6 +18,7 @@ pub mod access_log;
 pub mod auth;
 pub mod crypto;
 pub mod events;
+pub mod jpki;
 mod registry;
 
 use std::str::FromStr;

@@ -141,7 +141,10 @@ impl Store {
 
     /// Serialises writers of the event outbox so that sequence numbers commit in order
     /// (SQLite already has a single writer).
-    async fn lock_outbox(&self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
+    pub(crate) async fn lock_outbox(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+    ) -> Result<(), sqlx::Error> {
         if self.backend() == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(7265)")
                 .execute(&mut **tx)

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use openmyna_core::{Clock, Entropy, OsEntropy, SystemClock};
 use openmyna_http::metrics::Metrics;
 use openmyna_http::{AppState, ServerInfo};
+use openmyna_jpki::{Jpki, JpkiConfig, KeyKind};
 use openmyna_store::{DataKeys, MasterKey, Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -27,6 +28,8 @@ pub enum AppError {
         context: String,
         source: std::io::Error,
     },
+    #[error("certification authority: {0}")]
+    Jpki(#[from] openmyna_jpki::JpkiError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -81,6 +84,33 @@ pub async fn open_store(config: &Config) -> Result<Store, AppError> {
     Ok(store)
 }
 
+/// The public URL of the server: configured, or derived from the listening address.
+pub fn public_url(config: &Config, addr: SocketAddr) -> String {
+    if config.server.public_url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        config.server.public_url.trim_end_matches('/').to_owned()
+    }
+}
+
+/// Opens the CA: loads the roots, creating them on first use (`ca init`).
+pub async fn open_jpki(
+    config: &Config,
+    store: &Store,
+    public_url: &str,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+) -> Result<Jpki<Store>, AppError> {
+    let mut jc = JpkiConfig::new(public_url, &config.data_dir.join("crl"));
+    jc.root_key = if config.jpki.profile == "next_generation" {
+        KeyKind::EcP384
+    } else {
+        KeyKind::Rsa2048
+    };
+    jc.partition_size = config.jpki.partition_size;
+    Ok(Jpki::open(store.clone(), clock, entropy, jc).await?)
+}
+
 /// A server running in the background, for `serve` and for tests.
 pub struct RunningServer {
     pub addr: SocketAddr,
@@ -107,7 +137,7 @@ impl RunningServer {
 }
 
 /// Starts the HTTP server on `listener` with the given clock and entropy.
-pub fn start(
+pub async fn start(
     config: &Config,
     store: Store,
     listener: TcpListener,
@@ -117,13 +147,13 @@ pub fn start(
     let addr = listener
         .local_addr()
         .map_err(|e| AppError::io("reading the listening address", e))?;
-    let public_url = if config.server.public_url.is_empty() {
-        format!("http://{addr}")
-    } else {
-        config.server.public_url.trim_end_matches('/').to_owned()
-    };
+    let public_url = public_url(config, addr);
+    let jpki =
+        Arc::new(open_jpki(config, &store, &public_url, clock.clone(), entropy.clone()).await?);
     let state = AppState {
         store: store.clone(),
+        jpki,
+        subscriber_lock: Arc::new(tokio::sync::Mutex::new(())),
         metrics: Arc::new(Metrics::default()),
         info: Arc::new(ServerInfo {
             version: env!("CARGO_PKG_VERSION"),
@@ -134,15 +164,70 @@ pub fn start(
         clock,
         entropy,
     };
+    // Catch up with registry events left unprocessed by a crash, then keep watching.
+    if let Err(e) = openmyna_http::subscribers::sync_registry_to_jpki(&state).await {
+        tracing::warn!(
+            error = e.message,
+            "registry subscriber could not catch up at start"
+        );
+    }
+    let background = spawn_background(state.clone(), config.jpki.full_crl_hours);
     let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(openmyna_http::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
+    let handle = tokio::spawn(async move {
+        let r = openmyna_http::serve(listener, state, async move {
+            let _ = rx.await;
+        })
+        .await;
+        background.abort();
+        r
+    });
     Ok(RunningServer {
         addr,
         store,
         shutdown: Some(tx),
         handle,
+    })
+}
+
+/// Background work: the registry subscriber every few seconds, deltas hourly, full CRLs on
+/// their schedule (and once at start if none was ever published).
+fn spawn_background(state: AppState, full_crl_hours: i64) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        let mut last_delta = std::time::Instant::now();
+        let mut last_full: Option<std::time::Instant> = None;
+        loop {
+            tick.tick().await;
+            if let Err(e) = openmyna_http::subscribers::sync_registry_to_jpki(&state).await {
+                tracing::warn!(error = e.message, "registry subscriber failed; will retry");
+            }
+            let full_due = last_full.is_none_or(|t| {
+                t.elapsed() >= std::time::Duration::from_secs(full_crl_hours.max(1) as u64 * 3600)
+            });
+            for root in openmyna_jpki::RootKind::ALL {
+                let result = if full_due {
+                    let never = matches!(state.jpki.latest_crl(root, "full", None).await, Ok(None));
+                    if last_full.is_some() || never {
+                        state.jpki.publish_full(root).await.map(|_| ())
+                    } else {
+                        Ok(())
+                    }
+                } else if last_delta.elapsed() >= std::time::Duration::from_secs(3600) {
+                    state.jpki.publish_delta(root).await.map(|_| ())
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, root = root.as_str(), "CRL publication failed; will retry");
+                }
+            }
+            if full_due {
+                last_full = Some(std::time::Instant::now());
+                last_delta = std::time::Instant::now();
+            } else if last_delta.elapsed() >= std::time::Duration::from_secs(3600) {
+                last_delta = std::time::Instant::now();
+            }
+        }
     })
 }
 
@@ -182,7 +267,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| AppError::io(format!("binding {addr}"), e))?;
-    let server = start(&config, store.clone(), listener, clock, entropy)?;
+    let server = start(&config, store.clone(), listener, clock, entropy).await?;
     tracing::info!(url = %server.url(), "openmyna is serving; Ctrl-C to stop");
     println!("openmyna listening on {}", server.url());
     shutdown_signal().await;

@@ -70,6 +70,38 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the configuration in effect (secrets redacted).
     Config,
+    /// The JPKI certification authority.
+    #[command(subcommand)]
+    Ca(CaCommand),
+}
+
+#[derive(Subcommand)]
+pub enum CaCommand {
+    /// Create the signing and authentication roots and their OCSP responders (also done by
+    /// `serve` on first start); prints where their certificates are served.
+    Init,
+    /// Revoke a certificate.
+    Revoke {
+        /// Serial in hex.
+        #[arg(long)]
+        serial: String,
+        /// RFC 5280 reason (keyCompromise, affiliationChanged, superseded, …).
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+    },
+    /// Suspend (certificateHold) or release a certificate.
+    Hold {
+        #[arg(long)]
+        serial: String,
+        /// Lift the suspension instead.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Publish CRLs now: full (with partitions and an empty delta) or delta.
+    Publish {
+        #[arg(long, default_value = "full")]
+        kind: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -278,6 +310,73 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                         println!("token {id} revoked");
                     } else {
                         return Err(AppError::Invalid(format!("no active token with id {id}")));
+                    }
+                }
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Ca(cmd) => {
+            let store = app::open_store(&config).await?;
+            let addr = config.listen_addr()?;
+            let url = app::public_url(&config, addr);
+            let entropy: Arc<dyn openmyna_core::Entropy> = Arc::new(openmyna_core::OsEntropy);
+            let jpki = app::open_jpki(&config, &store, &url, clock.clone(), entropy).await?;
+            match cmd {
+                CaCommand::Init => {
+                    for r in openmyna_jpki::RootKind::ALL {
+                        println!(
+                            "{} root ready ({}): {}/ca/{}.crt, OCSP {}",
+                            r.as_str(),
+                            jpki.root_key_kind(r)?.as_str(),
+                            url,
+                            r.as_str(),
+                            jpki.endpoints().ocsp(r)
+                        );
+                    }
+                }
+                CaCommand::Revoke { serial, reason } => {
+                    let reason = openmyna_jpki::Reason::parse(&reason).ok_or_else(|| {
+                        AppError::Invalid(format!("{reason:?} is not an RFC 5280 reason"))
+                    })?;
+                    let c = jpki
+                        .change_status(&serial, openmyna_jpki::Action::Revoke(reason))
+                        .await?;
+                    println!("certificate {} revoked ({})", c.serial, reason.name());
+                }
+                CaCommand::Hold { serial, release } => {
+                    let action = if release {
+                        openmyna_jpki::Action::Release
+                    } else {
+                        openmyna_jpki::Action::Hold
+                    };
+                    let c = jpki.change_status(&serial, action).await?;
+                    println!("certificate {} is now {}", c.serial, c.status.as_str());
+                }
+                CaCommand::Publish { kind } => {
+                    for r in openmyna_jpki::RootKind::ALL {
+                        let metas = match kind.as_str() {
+                            "full" => jpki.publish_full(r).await?,
+                            "delta" => vec![jpki.publish_delta(r).await?],
+                            other => {
+                                return Err(AppError::Invalid(format!(
+                                    "{other:?} is not a CRL kind; use full or delta"
+                                )));
+                            }
+                        };
+                        for m in metas {
+                            println!(
+                                "{} {} CRL #{}{}: {} entries, {} bytes",
+                                r.as_str(),
+                                m.scope,
+                                m.number,
+                                m.partition
+                                    .map(|p| format!(" (partition {p})"))
+                                    .unwrap_or_default(),
+                                m.entries,
+                                m.bytes
+                            );
+                        }
                     }
                 }
             }

@@ -23,6 +23,11 @@
 //!
 //! [log]
 //! filter = "info"                         # tracing filter directives
+//!
+//! [jpki]
+//! profile = "current"                     # or next_generation (ECDSA P-384), at root creation
+//! partition_size = 1000000                # certificates per CRL partition
+//! full_crl_hours = 24                     # full CRLs on this schedule; deltas hourly
 //! ```
 //!
 //! Environment variables name the same keys: `OPENMYNA_DATA_DIR`, `OPENMYNA_SERVER_LISTEN`,
@@ -57,6 +62,29 @@ pub struct Config {
     pub storage: StorageConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
+    pub jpki: JpkiSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JpkiSettings {
+    /// `current` (RSA-2048 / SHA-256 roots) or `next_generation` (ECDSA P-384 / SHA-384);
+    /// applies when the roots are created.
+    pub profile: String,
+    /// Certificates per CRL partition.
+    pub partition_size: i64,
+    /// Hours between scheduled full CRLs (deltas are published every hour).
+    pub full_crl_hours: i64,
+}
+
+impl Default for JpkiSettings {
+    fn default() -> Self {
+        JpkiSettings {
+            profile: "current".into(),
+            partition_size: 1_000_000,
+            full_crl_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +133,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             demo: DemoConfig::default(),
             log: LogConfig::default(),
+            jpki: JpkiSettings::default(),
         }
     }
 }
@@ -163,6 +192,9 @@ const SETTINGS: &[(&str, &str, Kind)] = &[
     ("demo", "persons", Kind::Int),
     ("demo", "seed", Kind::Int),
     ("log", "filter", Kind::Str),
+    ("jpki", "profile", Kind::Str),
+    ("jpki", "partition_size", Kind::Int),
+    ("jpki", "full_crl_hours", Kind::Int),
 ];
 
 /// Variables with the prefix that are not settings: the config file's path, and the test
@@ -259,6 +291,16 @@ impl Config {
         if sync != "FULL" && sync != "NORMAL" {
             return Err(ConfigError::Invalid(
                 "database.sqlite_synchronous must be FULL or NORMAL".into(),
+            ));
+        }
+        if self.jpki.profile != "current" && self.jpki.profile != "next_generation" {
+            return Err(ConfigError::Invalid(
+                "jpki.profile must be current or next_generation".into(),
+            ));
+        }
+        if self.jpki.partition_size < 1 || self.jpki.full_crl_hours < 1 {
+            return Err(ConfigError::Invalid(
+                "jpki.partition_size and jpki.full_crl_hours must be at least 1".into(),
             ));
         }
         if self.database.max_connections == 0 {

@@ -1,3 +1,4 @@
 pub mod admin;
+pub mod jpki;
 pub mod registry;
 pub mod system;

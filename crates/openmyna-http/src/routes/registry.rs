@@ -110,6 +110,14 @@ fn purpose(headers: &HeaderMap, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
+/// Lets subscribers act on the change before it is acknowledged (the JPKI revokes the
+/// signing certificate, so OCSP already answers "revoked" when the caller sees the change).
+async fn after_change(s: &AppState) -> Result<(), ApiError> {
+    crate::subscribers::sync_registry_to_jpki(s)
+        .await
+        .map(|_| ())
+}
+
 /// Records the disclosure of a resident's data to `actor`, before it is sent.
 async fn disclose(
     s: &AppState,
@@ -232,6 +240,7 @@ pub async fn change_address(
             actor,
         )
         .await?;
+    after_change(&s).await?;
     Ok(axum::Json(view(&r, actor)))
 }
 
@@ -269,6 +278,7 @@ pub async fn change_name(
             actor,
         )
         .await?;
+    after_change(&s).await?;
     Ok(axum::Json(view(&r, actor)))
 }
 
@@ -308,6 +318,7 @@ pub async fn correct(
             actor,
         )
         .await?;
+    after_change(&s).await?;
     Ok(axum::Json(view(&r, actor)))
 }
 
@@ -337,6 +348,7 @@ pub async fn death(
     let r = registry(&s)
         .record_death(parse_id(&id)?, &req.date, req.reason, actor)
         .await?;
+    after_change(&s).await?;
     Ok(axum::Json(view(&r, actor)))
 }
 
@@ -356,6 +368,7 @@ pub async fn removal(
     let r = registry(&s)
         .record_removal(parse_id(&id)?, &req.date, req.reason, actor)
         .await?;
+    after_change(&s).await?;
     Ok(axum::Json(view(&r, actor)))
 }
 

@@ -100,6 +100,19 @@ pub fn start_time() -> openmyna_core::Timestamp {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_at(backend, start_time()).await
+}
+
+/// Now, to the second, in Japan time: for tests where real tools (OpenSSL) judge validity
+/// against the real clock.
+pub fn real_now() -> openmyna_core::Timestamp {
+    use chrono::{SubsecRound, Utc};
+    Utc::now()
+        .trunc_subsecs(0)
+        .with_timezone(&openmyna_core::jst())
+}
+
+pub async fn spawn_app_at(backend: Backend, start: openmyna_core::Timestamp) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::load(None, Vec::new()).unwrap();
     config.data_dir = dir.path().join("data");
@@ -114,7 +127,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         pg = Some((admin, name));
     }
     let store = app::open_store(&config).await.unwrap();
-    let clock = Arc::new(ManualClock::new(start_time()));
+    let clock = Arc::new(ManualClock::new(start));
     let tokens = demo::create_demo_organisations(&store, clock.as_ref())
         .await
         .unwrap()
@@ -129,6 +142,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         clock.clone() as Arc<dyn Clock>,
         Arc::new(SeededEntropy::new(7)),
     )
+    .await
     .unwrap();
     TestApp {
         url: server.url(),

@@ -1,0 +1,580 @@
+//! JPKI: the card-certificate API (`/api/v1/jpki/…`) and the standard wire formats for
+//! relying parties: root certificates (`/ca/…`), CRLs (`/crl/…`, `application/pkix-crl`) and
+//! OCSP (`/ocsp/<root>`, `application/ocsp-request` / `application/ocsp-response`).
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use chrono::{Datelike, NaiveDate};
+use openmyna_core::Role;
+use openmyna_jpki::ca::Holder;
+use openmyna_jpki::{Action, CertRecord, CrlMeta, Reason, RootKind};
+use openmyna_registry::{Registry, ResidentId, ResidentStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::AppState;
+
+const ISSUERS: &[Role] = &[Role::Municipality];
+const STATUS_CHANGERS: &[Role] = &[Role::Municipality, Role::Operator];
+
+fn root_param(s: &str) -> Result<RootKind, ApiError> {
+    RootKind::parse(s).ok_or_else(|| {
+        ApiError::not_found(
+            "root.unknown",
+            format!("no root {s:?}; the roots are sign and auth"),
+        )
+    })
+}
+
+/// PEM armour of DER.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// A public key given as PEM (`-----BEGIN PUBLIC KEY-----`) or base64 DER SPKI.
+fn public_key(field: &'static str, s: &str) -> Result<Vec<u8>, ApiError> {
+    let body: String = s
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .join("");
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{field}.encoding"),
+                format!("{field} must be a PEM public key or base64 of a DER SubjectPublicKeyInfo"),
+            )
+            .with_field(field)
+        })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCardRequest {
+    pub resident_id: i64,
+    /// The card's signing public key (PEM or base64 DER SPKI). Omit for residents under 15.
+    #[serde(default)]
+    pub sign_public_key: Option<String>,
+    /// The card's user-authentication public key (PEM or base64 DER SPKI).
+    pub auth_public_key: String,
+    /// Last day the card is valid (default: the 10th birthday after issuance, the 5th for
+    /// residents under 18).
+    #[serde(default)]
+    pub card_expiry: Option<String>,
+    /// The card this is for (e.g. its manufacturing number), recorded with the certificates.
+    #[serde(default)]
+    pub card_ref: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CertificateView {
+    /// Upper-case hex, as `openssl x509 -serial` prints it.
+    pub serial: String,
+    /// `sign` or `auth`
+    pub root: String,
+    pub resident_id: i64,
+    pub card_ref: Option<String>,
+    pub partition: i64,
+    pub not_before: String,
+    pub not_after: String,
+    /// `good`, `held` or `revoked`
+    pub status: String,
+    pub status_at: Option<String>,
+    pub reason: Option<String>,
+    pub issued_at: String,
+    pub certificate_pem: String,
+}
+
+fn view(c: &CertRecord) -> CertificateView {
+    CertificateView {
+        serial: c.serial.clone(),
+        root: c.root.as_str().to_owned(),
+        resident_id: c.resident_id,
+        card_ref: c.card_ref.clone(),
+        partition: c.partition,
+        not_before: c.not_before.to_rfc3339(),
+        not_after: c.not_after.to_rfc3339(),
+        status: c.status.as_str().to_owned(),
+        status_at: c.status_at.map(|t| t.to_rfc3339()),
+        reason: c.reason.map(|r| r.name().to_owned()),
+        issued_at: c.issued_at.to_rfc3339(),
+        certificate_pem: pem("CERTIFICATE", &c.der),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IssuedCard {
+    /// Absent for residents under 15.
+    pub signing: Option<CertificateView>,
+    pub authentication: CertificateView,
+}
+
+/// The default card expiry: the 10th birthday after issuance (5th under 18).
+pub fn default_card_expiry(birth: NaiveDate, issued: NaiveDate) -> NaiveDate {
+    let years = if openmyna_core::age_on(birth, issued) < 18 {
+        5
+    } else {
+        10
+    };
+    let first = openmyna_jpki::validity::birthday_in(birth, issued.year());
+    let first_year = if first > issued {
+        issued.year()
+    } else {
+        issued.year() + 1
+    };
+    openmyna_jpki::validity::birthday_in(birth, first_year + years - 1)
+}
+
+/// Issue a card's certificates from the resident record and the public keys generated on the
+/// card.
+#[utoipa::path(post, path = "/api/v1/jpki/cards", tag = "jpki", request_body = IssueCardRequest,
+    responses((status = 201, body = IssuedCard), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "refused by a rule, e.g. a signing certificate under 15"),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn issue_card(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<IssueCardRequest>,
+) -> Result<(StatusCode, axum::Json<IssuedCard>), ApiError> {
+    let actor = caller.require(ISSUERS)?;
+    let registry = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref());
+    let resident = registry
+        .get(ResidentId::parse(&req.resident_id.to_string())?)
+        .await?;
+    if resident.status != ResidentStatus::Active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "resident.not_active",
+            format!("the resident's record is closed ({})", resident.status),
+        ));
+    }
+    let auth = public_key("auth_public_key", &req.auth_public_key)?;
+    let sign = req
+        .sign_public_key
+        .as_deref()
+        .map(|k| public_key("sign_public_key", k))
+        .transpose()?;
+    let b = &resident.basic4;
+    let today = s.clock.today();
+    let expiry = match req.card_expiry.as_deref() {
+        Some(e) => NaiveDate::parse_from_str(e, "%Y-%m-%d").map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "card_expiry.format",
+                "card_expiry must be a date YYYY-MM-DD",
+            )
+            .with_field("card_expiry")
+        })?,
+        None => default_card_expiry(b.birth_date, today),
+    };
+    let holder = Holder {
+        name: b.name.name.clone(),
+        birth_date: b.birth_date,
+        sex_code: b.sex.code(),
+        address: b.address.text.clone(),
+        municipality_code: b.address.municipality_code.as_str().to_owned(),
+    };
+    let card_ref = req
+        .card_ref
+        .map(|r| r.chars().filter(|c| !c.is_control()).take(64).collect());
+    let issued = s
+        .jpki
+        .issue_card(
+            resident.id.0,
+            &holder,
+            sign.as_deref(),
+            &auth,
+            expiry,
+            card_ref,
+        )
+        .await?;
+    tracing::info!(
+        resident = resident.id.0,
+        org = actor.org_id,
+        "card certificates issued"
+    );
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(IssuedCard {
+            signing: issued.signing.as_ref().map(view),
+            authentication: view(&issued.authentication),
+        }),
+    ))
+}
+
+/// A certificate and its status.
+#[utoipa::path(get, path = "/api/v1/jpki/certificates/{serial}", tag = "jpki",
+    params(("serial" = String, Path, description = "hex serial")),
+    responses((status = 200, body = CertificateView), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn certificate(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+) -> Result<axum::Json<CertificateView>, ApiError> {
+    caller.require(STATUS_CHANGERS)?;
+    Ok(axum::Json(view(&s.jpki.certificate(&serial).await?)))
+}
+
+/// A resident's certificates.
+#[utoipa::path(get, path = "/api/v1/jpki/residents/{id}/certificates", tag = "jpki",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = [CertificateView]), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn resident_certificates(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<CertificateView>>, ApiError> {
+    caller.require(STATUS_CHANGERS)?;
+    let certs = s.jpki.certificates_of_resident(id).await?;
+    Ok(axum::Json(certs.iter().map(view).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded,
+    /// cessationOfOperation, privilegeWithdrawn, … (name or code).
+    #[schema(example = "keyCompromise")]
+    pub reason: String,
+}
+
+/// Revoke a certificate (final). Visible in OCSP at once, and in the next CRL.
+#[utoipa::path(post, path = "/api/v1/jpki/certificates/{serial}/revoke", tag = "jpki",
+    params(("serial" = String, Path)), request_body = RevokeRequest,
+    responses((status = 200, body = CertificateView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+    ApiJson(req): ApiJson<RevokeRequest>,
+) -> Result<axum::Json<CertificateView>, ApiError> {
+    let actor = caller.require(STATUS_CHANGERS)?;
+    let reason = Reason::parse(&req.reason).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason.unknown",
+            format!("{:?} is not an RFC 5280 revocation reason", req.reason),
+        )
+        .with_field("reason")
+    })?;
+    let c = s
+        .jpki
+        .change_status(&serial, Action::Revoke(reason))
+        .await?;
+    tracing::info!(serial = %c.serial, reason = reason.name(), org = actor.org_id, "certificate revoked");
+    Ok(axum::Json(view(&c)))
+}
+
+/// Suspend a certificate (一時利用停止, certificateHold). Visible in OCSP at once.
+#[utoipa::path(post, path = "/api/v1/jpki/certificates/{serial}/hold", tag = "jpki",
+    params(("serial" = String, Path)),
+    responses((status = 200, body = CertificateView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn hold(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+) -> Result<axum::Json<CertificateView>, ApiError> {
+    let actor = caller.require(STATUS_CHANGERS)?;
+    let c = s.jpki.change_status(&serial, Action::Hold).await?;
+    tracing::info!(serial = %c.serial, org = actor.org_id, "certificate suspended");
+    Ok(axum::Json(view(&c)))
+}
+
+/// Lift a suspension.
+#[utoipa::path(post, path = "/api/v1/jpki/certificates/{serial}/release", tag = "jpki",
+    params(("serial" = String, Path)),
+    responses((status = 200, body = CertificateView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn release(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+) -> Result<axum::Json<CertificateView>, ApiError> {
+    let actor = caller.require(STATUS_CHANGERS)?;
+    let c = s.jpki.change_status(&serial, Action::Release).await?;
+    tracing::info!(serial = %c.serial, org = actor.org_id, "certificate suspension lifted");
+    Ok(axum::Json(view(&c)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// `sign` or `auth` (default: both).
+    #[serde(default)]
+    pub root: Option<String>,
+    /// `full` (full CRL, every partition, and an empty delta) or `delta`.
+    pub kind: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CrlView {
+    pub root: String,
+    pub number: i64,
+    pub scope: String,
+    pub partition: Option<i64>,
+    pub base_number: Option<i64>,
+    pub this_update: String,
+    pub next_update: String,
+    pub entries: i64,
+    pub bytes: i64,
+    pub url: String,
+}
+
+fn crl_view(s: &AppState, m: &CrlMeta) -> CrlView {
+    let e = s.jpki.endpoints();
+    CrlView {
+        root: m.root.as_str().to_owned(),
+        number: m.number,
+        scope: m.scope.clone(),
+        partition: m.partition,
+        base_number: m.base_number,
+        this_update: m.this_update.to_rfc3339(),
+        next_update: m.next_update.to_rfc3339(),
+        entries: m.entries,
+        bytes: m.bytes,
+        url: match (m.scope.as_str(), m.partition) {
+            ("delta", _) => e.delta_crl(m.root),
+            (_, Some(p)) => e.partition_crl(m.root, p),
+            _ => e.full_crl(m.root),
+        },
+    }
+}
+
+/// Publish CRLs now (they are also published on a schedule).
+#[utoipa::path(post, path = "/api/v1/jpki/crls/publish", tag = "jpki", request_body = PublishRequest,
+    responses((status = 200, body = [CrlView]), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn publish(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PublishRequest>,
+) -> Result<axum::Json<Vec<CrlView>>, ApiError> {
+    caller.require(&[Role::Operator])?;
+    let roots = match req.root.as_deref() {
+        None => RootKind::ALL.to_vec(),
+        Some(r) => vec![root_param(r)?],
+    };
+    let mut out = Vec::new();
+    for root in roots {
+        match req.kind.as_str() {
+            "full" => out.extend(s.jpki.publish_full(root).await?),
+            "delta" => out.push(s.jpki.publish_delta(root).await?),
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "kind.unknown",
+                    format!("{other:?} is not a CRL kind; use full or delta"),
+                )
+                .with_field("kind"));
+            }
+        }
+    }
+    Ok(axum::Json(out.iter().map(|m| crl_view(&s, m)).collect()))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct HistoryQuery {
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// CRL publication history, newest first.
+#[utoipa::path(get, path = "/api/v1/jpki/crls", tag = "jpki", params(HistoryQuery),
+    responses((status = 200, body = [CrlView]), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn crl_history(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HistoryQuery>,
+) -> Result<axum::Json<Vec<CrlView>>, ApiError> {
+    caller.require(STATUS_CHANGERS)?;
+    let h = s.jpki.crl_history(q.limit.unwrap_or(50)).await?;
+    Ok(axum::Json(h.iter().map(|m| crl_view(&s, m)).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RootView {
+    pub root: String,
+    pub key: String,
+    pub certificate_pem: String,
+    pub responder_certificate_pem: String,
+    pub ocsp_url: String,
+    pub full_crl_url: String,
+    pub delta_crl_url: String,
+}
+
+/// The roots and their responders (public; trust anchors for relying parties).
+#[utoipa::path(get, path = "/api/v1/jpki/roots", tag = "jpki",
+    responses((status = 200, body = [RootView]), (status = 500, body = ErrorBody)))]
+pub async fn roots(State(s): State<AppState>) -> Result<axum::Json<Vec<RootView>>, ApiError> {
+    let e = s.jpki.endpoints();
+    let mut out = Vec::new();
+    for r in RootKind::ALL {
+        out.push(RootView {
+            root: r.as_str().to_owned(),
+            key: s.jpki.root_key_kind(r)?.as_str().to_owned(),
+            certificate_pem: pem("CERTIFICATE", &s.jpki.root_certificate(r)?),
+            responder_certificate_pem: pem("CERTIFICATE", &s.jpki.responder_certificate(r)?),
+            ocsp_url: e.ocsp(r),
+            full_crl_url: e.full_crl(r),
+            delta_crl_url: e.delta_crl(r),
+        });
+    }
+    Ok(axum::Json(out))
+}
+
+/// `/ca/sign.crt`, `/ca/auth.crt` (roots) and `/ca/sign-ocsp.crt`, `/ca/auth-ocsp.crt`
+/// (responders), DER, `application/pkix-cert`.
+pub async fn ca_file(State(s): State<AppState>, Path(file): Path<String>) -> Response {
+    let der = match file.as_str() {
+        "sign.crt" => s.jpki.root_certificate(RootKind::Sign),
+        "auth.crt" => s.jpki.root_certificate(RootKind::Auth),
+        "sign-ocsp.crt" => s.jpki.responder_certificate(RootKind::Sign),
+        "auth-ocsp.crt" => s.jpki.responder_certificate(RootKind::Auth),
+        _ => return ApiError::not_found("ca.not_found", "no such certificate").into_response(),
+    };
+    match der {
+        Ok(d) => ([(header::CONTENT_TYPE, "application/pkix-cert")], d).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `/crl/<root>/full.crl`, `/crl/<root>/delta.crl`, `/crl/<root>/p<N>.crl`: the latest
+/// published CRL as DER (`application/pkix-crl`), served from the published file.
+pub async fn crl_file(
+    State(s): State<AppState>,
+    Path((root, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let root = root_param(&root)?;
+    let (scope, partition) = match file.as_str() {
+        "full.crl" => ("full", None),
+        "delta.crl" => ("delta", None),
+        f => match f
+            .strip_prefix('p')
+            .and_then(|x| x.strip_suffix(".crl"))
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            Some(p) if p >= 0 => ("partition", Some(p)),
+            _ => return Err(ApiError::not_found("crl.not_found", "no such CRL")),
+        },
+    };
+    let meta = s
+        .jpki
+        .latest_crl(root, scope, partition)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found("crl.not_published", "that CRL has not been published yet")
+        })?;
+    let der = tokio::fs::read(&meta.file)
+        .await
+        .map_err(|e| ApiError::internal("reading a CRL file", &e))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pkix-crl".to_owned()),
+            (
+                header::LAST_MODIFIED,
+                meta.this_update
+                    .with_timezone(&chrono::Utc)
+                    .format("%a, %d %b %Y %H:%M:%S GMT")
+                    .to_string(),
+            ),
+        ],
+        der,
+    )
+        .into_response())
+}
+
+fn ocsp_response(der: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/ocsp-response"),
+            (
+                header::CACHE_CONTROL,
+                "max-age=60, public, no-transform, must-revalidate",
+            ),
+        ],
+        der,
+    )
+        .into_response()
+}
+
+/// Largest OCSP request accepted.
+pub const OCSP_BODY_LIMIT: usize = 16 * 1024;
+
+/// OCSP over POST (RFC 6960 Appendix A.1).
+pub async fn ocsp_post(
+    State(s): State<AppState>,
+    Path(root): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(root) = RootKind::parse(&root) else {
+        return ocsp_response(openmyna_jpki::ocsp::unauthorized());
+    };
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.is_empty() && !ct.starts_with("application/ocsp-request") {
+        return ocsp_response(openmyna_jpki::ocsp::malformed_request());
+    }
+    ocsp_response(s.jpki.ocsp(root, &body).await)
+}
+
+/// OCSP over GET: the base64 DER request, URL-encoded, as the last path segment(s).
+pub async fn ocsp_get(
+    State(s): State<AppState>,
+    Path((root, encoded)): Path<(String, String)>,
+) -> Response {
+    let Some(root) = RootKind::parse(&root) else {
+        return ocsp_response(openmyna_jpki::ocsp::unauthorized());
+    };
+    let decoded = percent_decode(&encoded);
+    match base64::engine::general_purpose::STANDARD.decode(decoded.trim()) {
+        Ok(req) => ocsp_response(s.jpki.ocsp(root, &req).await),
+        Err(_) => ocsp_response(openmyna_jpki::ocsp::malformed_request()),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

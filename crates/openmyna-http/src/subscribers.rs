@@ -1,0 +1,61 @@
+//! In-process subscribers of domain events.
+//!
+//! The JPKI subscriber reads the registry's event outbox from its durable cursor and revokes
+//! certificates: the signing certificate on any change of the basic four information
+//! (affiliationChanged), both certificates on death or removal (cessationOfOperation). It runs
+//! right after each registry change (so that OCSP shows the revocation before the change is
+//! acknowledged), and in the background to catch up after a crash.
+
+use openmyna_jpki::{JpkiError, Reason};
+use openmyna_registry::{ChangeKind, RegistryEvent};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const CONSUMER: &str = "jpki.revocation";
+
+/// Processes every pending registry event; returns how many were processed.
+pub async fn sync_registry_to_jpki(s: &AppState) -> Result<usize, ApiError> {
+    let _guard = s.subscriber_lock.lock().await;
+    let mut processed = 0;
+    loop {
+        let cursor = s.store.cursor(CONSUMER).await?;
+        let events = s.store.events_after(Some("registry"), cursor, 500).await?;
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Ok(processed);
+        };
+        for e in &events {
+            let Ok(ev) = serde_json::from_value::<RegistryEvent>(e.payload.clone()) else {
+                tracing::warn!(seq = e.seq, "skipping an unreadable registry event");
+                continue;
+            };
+            let action = match ev.kind {
+                ChangeKind::Died | ChangeKind::Removed => {
+                    Some((true, Reason::CessationOfOperation))
+                }
+                _ if !ev.changed.is_empty() => Some((false, Reason::AffiliationChanged)),
+                _ => None,
+            };
+            if let Some((include_auth, reason)) = action {
+                match s
+                    .jpki
+                    .revoke_for_resident(ev.resident_id.0, include_auth, reason)
+                    .await
+                {
+                    Ok(serials) if !serials.is_empty() => tracing::info!(
+                        resident = ev.resident_id.0,
+                        count = serials.len(),
+                        reason = reason.name(),
+                        "certificates revoked after a registry change"
+                    ),
+                    Ok(_) => {}
+                    // Someone revoked it meanwhile: the goal is reached.
+                    Err(JpkiError::Refused { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        s.store.commit_cursor(CONSUMER, last).await?;
+        processed += events.len();
+    }
+}

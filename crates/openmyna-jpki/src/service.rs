@@ -1,0 +1,908 @@
+//! The CA's use cases over a [`JpkiStore`]: initialising the roots, issuing card
+//! certificates, revoking, suspending and releasing them, publishing CRLs, and answering OCSP
+//! with a response cache that a status change invalidates at once.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{Duration, NaiveDate};
+use der::Encode;
+use openmyna_core::{Clock, Entropy, Timestamp};
+use serde::Serialize;
+
+use crate::JpkiError;
+use crate::ca::{Holder, RootCa};
+use crate::crl::{Action, CrlScope, CrlSpec, CrlWriter, Reason, Status, entry_der, transition};
+use crate::key::KeyKind;
+use crate::ocsp::{self, Answer, IssuerHashes, OcspRefusal};
+use crate::profile::{Endpoints, RootKind};
+use crate::serial::Serial;
+
+/// A root as stored: keys in PKCS#8 (the store seals them at rest).
+#[derive(Clone)]
+pub struct StoredRoot {
+    pub kind: RootKind,
+    pub key_kind: KeyKind,
+    pub key_pkcs8: Vec<u8>,
+    pub cert_der: Vec<u8>,
+    pub responder_pkcs8: Vec<u8>,
+    pub responder_cert_der: Vec<u8>,
+}
+
+/// A card certificate as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertRecord {
+    pub serial: String,
+    pub root: RootKind,
+    pub resident_id: i64,
+    pub card_ref: Option<String>,
+    pub partition: i64,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+    pub status: CertState,
+    /// When it was held or revoked.
+    pub status_at: Option<Timestamp>,
+    pub reason: Option<Reason>,
+    pub issued_at: Timestamp,
+    #[serde(skip)]
+    pub der: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertState {
+    Good,
+    Held,
+    Revoked,
+}
+
+impl CertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertState::Good => "good",
+            CertState::Held => "held",
+            CertState::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "good" => Some(CertState::Good),
+            "held" => Some(CertState::Held),
+            "revoked" => Some(CertState::Revoked),
+            _ => None,
+        }
+    }
+}
+
+impl CertRecord {
+    pub fn status(&self) -> Status {
+        match (self.status, self.status_at, self.reason) {
+            (CertState::Held, Some(since), _) => Status::Held { since },
+            (CertState::Revoked, Some(at), Some(reason)) => Status::Revoked { at, reason },
+            (CertState::Revoked, Some(at), None) => Status::Revoked {
+                at,
+                reason: Reason::Unspecified,
+            },
+            _ => Status::Good,
+        }
+    }
+}
+
+/// A status change to store atomically: the certificate row (if still in `from`), the
+/// revoked-entries table (insert/replace, or delete on release) and the status log.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub serial: String,
+    pub root: RootKind,
+    pub partition: i64,
+    pub from: CertState,
+    pub to: CertState,
+    pub at: Timestamp,
+    pub reason: Option<Reason>,
+    /// The CRL entry while revoked or held; `None` on release.
+    pub entry_der: Option<Vec<u8>>,
+    pub recorded_at: Timestamp,
+}
+
+/// One row of the status log, for delta CRLs.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub seq: i64,
+    pub serial: String,
+    pub state: CertState,
+    pub at: Timestamp,
+    pub reason: Option<Reason>,
+}
+
+/// A published CRL.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrlMeta {
+    pub root: RootKind,
+    pub number: i64,
+    /// `full`, `delta` or `partition`
+    pub scope: String,
+    pub partition: Option<i64>,
+    pub base_number: Option<i64>,
+    /// The status-log position the CRL reflects.
+    pub snapshot_seq: i64,
+    pub this_update: Timestamp,
+    pub next_update: Timestamp,
+    pub entries: i64,
+    pub bytes: i64,
+    #[serde(skip)]
+    pub file: String,
+}
+
+/// Storage the CA needs. Implemented by `openmyna-store`.
+pub trait JpkiStore: Send + Sync {
+    fn load_roots(&self) -> impl Future<Output = Result<Vec<StoredRoot>, JpkiError>> + Send;
+    fn save_root(&self, root: &StoredRoot) -> impl Future<Output = Result<(), JpkiError>> + Send;
+    /// Reserves the next issuance sequence number of a root (1, 2, …).
+    fn next_issuance(&self, root: RootKind) -> impl Future<Output = Result<i64, JpkiError>> + Send;
+    /// Reserves the next CRL number of a root (shared by all its CRLs, so monotonic in each).
+    fn next_crl_number(
+        &self,
+        root: RootKind,
+    ) -> impl Future<Output = Result<i64, JpkiError>> + Send;
+    fn insert_certificates(
+        &self,
+        records: &[CertRecord],
+    ) -> impl Future<Output = Result<(), JpkiError>> + Send;
+    fn certificate(
+        &self,
+        serial: &str,
+    ) -> impl Future<Output = Result<Option<CertRecord>, JpkiError>> + Send;
+    fn certificates_of_resident(
+        &self,
+        resident_id: i64,
+    ) -> impl Future<Output = Result<Vec<CertRecord>, JpkiError>> + Send;
+    /// Applies a change if the certificate is still in `change.from`; `false` if it was not.
+    fn apply_status(
+        &self,
+        change: &StatusChange,
+    ) -> impl Future<Output = Result<bool, JpkiError>> + Send;
+    /// Number and total DER length of the revoked entries of a root (or one partition), and
+    /// the status-log position they reflect.
+    fn revoked_totals(
+        &self,
+        root: RootKind,
+        partition: Option<i64>,
+    ) -> impl Future<Output = Result<(i64, i64, i64), JpkiError>> + Send;
+    /// Revoked entries' DER in a stable order, `limit` at a time after the `after` cursor.
+    fn revoked_page(
+        &self,
+        root: RootKind,
+        partition: Option<i64>,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, Vec<u8>)>, JpkiError>> + Send;
+    /// The status log after `after_seq` (for delta CRLs).
+    fn status_log_after(
+        &self,
+        root: RootKind,
+        after_seq: i64,
+    ) -> impl Future<Output = Result<Vec<LogEntry>, JpkiError>> + Send;
+    /// How many certificates a root has issued (its partitions follow from this).
+    fn issued_count(&self, root: RootKind) -> impl Future<Output = Result<i64, JpkiError>> + Send;
+    fn record_crl(&self, meta: &CrlMeta) -> impl Future<Output = Result<(), JpkiError>> + Send;
+    fn latest_crl(
+        &self,
+        root: RootKind,
+        scope: &str,
+        partition: Option<i64>,
+    ) -> impl Future<Output = Result<Option<CrlMeta>, JpkiError>> + Send;
+    fn crl_history(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<CrlMeta>, JpkiError>> + Send;
+}
+
+/// Settings of the CA.
+#[derive(Debug, Clone)]
+pub struct JpkiConfig {
+    /// Base URL written into certificates (CRL distribution points, AIA OCSP).
+    pub public_url: String,
+    /// Key kind of new roots: RSA-2048 today, ECDSA P-384 for the next-generation profile.
+    pub root_key: KeyKind,
+    /// Certificates per CRL partition.
+    pub partition_size: i64,
+    /// Where CRL files are written.
+    pub crl_dir: PathBuf,
+    /// How long an OCSP response is valid (its nextUpdate) and cached (half of it).
+    pub ocsp_validity: Duration,
+    /// How long a CRL is valid (nextUpdate − thisUpdate).
+    pub crl_validity: Duration,
+}
+
+impl JpkiConfig {
+    pub fn new(public_url: &str, crl_dir: &Path) -> Self {
+        JpkiConfig {
+            public_url: public_url.to_owned(),
+            root_key: KeyKind::Rsa2048,
+            partition_size: 1_000_000,
+            crl_dir: crl_dir.to_owned(),
+            ocsp_validity: Duration::hours(1),
+            crl_validity: Duration::hours(25),
+        }
+    }
+}
+
+struct Loaded {
+    ca: RootCa,
+    hashes: IssuerHashes,
+}
+
+struct CachedResponse {
+    der: Arc<Vec<u8>>,
+    refresh_at: Timestamp,
+}
+
+/// Upper bound on cached OCSP responses; the cache is cleared when it is reached.
+const OCSP_CACHE_MAX: usize = 2_000_000;
+/// Revoked entries fetched per page while streaming a CRL.
+const CRL_PAGE: i64 = 50_000;
+
+/// What issuing a card's certificates produced.
+#[derive(Debug, Clone)]
+pub struct CardCertificates {
+    pub signing: Option<CertRecord>,
+    pub authentication: CertRecord,
+}
+
+/// The CA service. Cheap to share behind an `Arc`.
+pub struct Jpki<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+    config: JpkiConfig,
+    endpoints: Endpoints,
+    roots: RwLock<HashMap<RootKind, Arc<Loaded>>>,
+    /// Pre-signed single-certificate responses without nonce, by (root, serial), then by the
+    /// exact CertID the client sent (hash algorithm and hashes differ between clients).
+    ocsp_cache: Mutex<HashMap<(RootKind, Vec<u8>), Vec<(Vec<u8>, CachedResponse)>>>,
+}
+
+fn lock_err() -> JpkiError {
+    JpkiError::Inconsistent("a lock was poisoned".into())
+}
+
+impl<S: JpkiStore> Jpki<S> {
+    /// Loads the roots, creating any that do not exist yet (`ca init`), and renews responder
+    /// certificates that are due.
+    pub async fn open(
+        store: S,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+        config: JpkiConfig,
+    ) -> Result<Self, JpkiError> {
+        let endpoints = Endpoints::new(&config.public_url);
+        let svc = Jpki {
+            store,
+            clock,
+            entropy,
+            config,
+            endpoints,
+            roots: RwLock::new(HashMap::new()),
+            ocsp_cache: Mutex::new(HashMap::new()),
+        };
+        svc.init().await?;
+        Ok(svc)
+    }
+
+    async fn init(&self) -> Result<(), JpkiError> {
+        let now = self.clock.now();
+        let stored = self.store.load_roots().await?;
+        let mut loaded = HashMap::new();
+        for kind in RootKind::ALL {
+            let mut ca = match stored.iter().find(|r| r.kind == kind) {
+                Some(r) => RootCa::load(
+                    kind,
+                    r.key_kind,
+                    &r.key_pkcs8,
+                    r.cert_der.clone(),
+                    &r.responder_pkcs8,
+                    r.responder_cert_der.clone(),
+                )?,
+                None => {
+                    let ca =
+                        RootCa::create(kind, self.config.root_key, &now, self.entropy.as_ref())?;
+                    self.store.save_root(&stored_root(&ca)?).await?;
+                    ca
+                }
+            };
+            if ca.renew_responder_if_due(&now, self.entropy.as_ref())? {
+                self.store.save_root(&stored_root(&ca)?).await?;
+            }
+            let hashes = IssuerHashes::of(&ca)?;
+            loaded.insert(kind, Arc::new(Loaded { ca, hashes }));
+        }
+        *self.roots.write().map_err(|_| lock_err())? = loaded;
+        std::fs::create_dir_all(&self.config.crl_dir)?;
+        Ok(())
+    }
+
+    fn root(&self, kind: RootKind) -> Result<Arc<Loaded>, JpkiError> {
+        self.roots
+            .read()
+            .map_err(|_| lock_err())?
+            .get(&kind)
+            .cloned()
+            .ok_or_else(|| JpkiError::Inconsistent(format!("root {} not loaded", kind.as_str())))
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// The root certificate (DER).
+    pub fn root_certificate(&self, kind: RootKind) -> Result<Vec<u8>, JpkiError> {
+        Ok(self.root(kind)?.ca.cert_der.clone())
+    }
+
+    /// The responder certificate (DER).
+    pub fn responder_certificate(&self, kind: RootKind) -> Result<Vec<u8>, JpkiError> {
+        Ok(self.root(kind)?.ca.responder.cert_der.clone())
+    }
+
+    pub fn root_key_kind(&self, kind: RootKind) -> Result<KeyKind, JpkiError> {
+        Ok(self.root(kind)?.ca.key.kind())
+    }
+
+    /// Issues a card's certificates: the signing certificate (unless `sign_spki` is `None`,
+    /// or the holder is under 15 — then it is refused) and the authentication certificate.
+    pub async fn issue_card(
+        &self,
+        resident_id: i64,
+        holder: &Holder,
+        sign_spki: Option<&[u8]>,
+        auth_spki: &[u8],
+        card_expiry: NaiveDate,
+        card_ref: Option<String>,
+    ) -> Result<CardCertificates, JpkiError> {
+        let now = self.clock.now();
+        let sign_root = self.root(RootKind::Sign)?;
+        let auth_root = self.root(RootKind::Auth)?;
+        let ent = self.entropy.as_ref();
+        let mut records = Vec::new();
+        let signing = match sign_spki {
+            Some(spki) => {
+                let seq = self.store.next_issuance(RootKind::Sign).await?;
+                let partition = (seq - 1) / self.config.partition_size.max(1);
+                let issued = sign_root.ca.issue_signing(
+                    holder,
+                    spki,
+                    &now,
+                    card_expiry,
+                    partition,
+                    seq,
+                    &self.endpoints,
+                    ent,
+                )?;
+                Some(record(RootKind::Sign, resident_id, &card_ref, issued, &now))
+            }
+            None => None,
+        };
+        let seq = self.store.next_issuance(RootKind::Auth).await?;
+        let partition = (seq - 1) / self.config.partition_size.max(1);
+        let issued = auth_root.ca.issue_authentication(
+            holder,
+            auth_spki,
+            &now,
+            card_expiry,
+            partition,
+            &self.endpoints,
+            ent,
+        )?;
+        let authentication = record(RootKind::Auth, resident_id, &card_ref, issued, &now);
+        records.extend(signing.clone());
+        records.push(authentication.clone());
+        self.store.insert_certificates(&records).await?;
+        Ok(CardCertificates {
+            signing,
+            authentication,
+        })
+    }
+
+    pub async fn certificate(&self, serial: &str) -> Result<CertRecord, JpkiError> {
+        let s = Serial::parse_hex(serial)?;
+        self.store.certificate(&s.to_hex()).await?.ok_or_else(|| {
+            JpkiError::NotFound(format!("no certificate with serial {}", s.to_hex()))
+        })
+    }
+
+    pub async fn certificates_of_resident(
+        &self,
+        resident_id: i64,
+    ) -> Result<Vec<CertRecord>, JpkiError> {
+        self.store.certificates_of_resident(resident_id).await
+    }
+
+    /// Revokes, suspends (hold) or releases a certificate. The change is stored before this
+    /// returns, and the next OCSP answer reflects it.
+    pub async fn change_status(
+        &self,
+        serial: &str,
+        action: Action,
+    ) -> Result<CertRecord, JpkiError> {
+        let cert = self.certificate(serial).await?;
+        let now = self.clock.now();
+        let next = transition(cert.status(), action, now)?;
+        let serial_v = Serial::parse_hex(&cert.serial)?;
+        let (to, at, reason, entry) = match next {
+            Status::Good => (CertState::Good, now, None, None),
+            Status::Held { since } => (
+                CertState::Held,
+                since,
+                Some(Reason::CertificateHold),
+                Some(entry_der(&serial_v, &since, Reason::CertificateHold)?),
+            ),
+            Status::Revoked { at, reason } => (
+                CertState::Revoked,
+                at,
+                Some(reason),
+                Some(entry_der(&serial_v, &at, reason)?),
+            ),
+        };
+        let change = StatusChange {
+            serial: cert.serial.clone(),
+            root: cert.root,
+            partition: cert.partition,
+            from: cert.status,
+            to,
+            at,
+            reason,
+            entry_der: entry,
+            recorded_at: now,
+        };
+        if !self.store.apply_status(&change).await? {
+            return Err(JpkiError::Refused {
+                code: "certificate.conflict",
+                message: "the certificate's status changed meanwhile; read it again".into(),
+            });
+        }
+        self.invalidate(&cert.serial);
+        self.certificate(&cert.serial).await
+    }
+
+    /// Revokes the resident's certificates that are still good or held: the signing
+    /// certificates, and also the authentication certificates when `include_auth`.
+    pub async fn revoke_for_resident(
+        &self,
+        resident_id: i64,
+        include_auth: bool,
+        reason: Reason,
+    ) -> Result<Vec<String>, JpkiError> {
+        let mut revoked = Vec::new();
+        for c in self.store.certificates_of_resident(resident_id).await? {
+            let wanted = c.root == RootKind::Sign || include_auth;
+            if wanted && c.status != CertState::Revoked {
+                self.change_status(&c.serial, Action::Revoke(reason))
+                    .await?;
+                revoked.push(c.serial);
+            }
+        }
+        Ok(revoked)
+    }
+
+    fn invalidate(&self, serial_hex: &str) {
+        if let (Ok(s), Ok(mut cache)) = (Serial::parse_hex(serial_hex), self.ocsp_cache.lock()) {
+            for root in RootKind::ALL {
+                cache.remove(&(root, s.as_bytes().to_vec()));
+            }
+        }
+    }
+
+    /// Answers an OCSP request (DER) sent to the responder of `root`. Always returns a DER
+    /// OCSPResponse: `malformedRequest` for bad input, `internalError` if the store fails.
+    pub async fn ocsp(&self, root: RootKind, request: &[u8]) -> Vec<u8> {
+        match self.ocsp_inner(root, request).await {
+            Ok(der) => der,
+            Err(OcspFailure::Malformed(reason)) => {
+                tracing::debug!(%reason, "malformed OCSP request");
+                ocsp::malformed_request()
+            }
+            Err(OcspFailure::Internal(e)) => {
+                tracing::error!(error = %e, "OCSP internal error");
+                ocsp::internal_error()
+            }
+        }
+    }
+
+    async fn ocsp_inner(&self, root: RootKind, request: &[u8]) -> Result<Vec<u8>, OcspFailure> {
+        let parsed = ocsp::parse_request(request).map_err(OcspFailure::Malformed)?;
+        let now = self.clock.now();
+        // RFC 5019 fast path: one certificate, no nonce — a cached, pre-signed response.
+        let cache_key = if parsed.nonce.is_none() && parsed.cert_ids.len() == 1 {
+            let id = &parsed.cert_ids[0];
+            let der = id.to_der().map_err(|e| OcspFailure::Internal(e.into()))?;
+            Some(((root, id.serial_number.as_bytes().to_vec()), der))
+        } else {
+            None
+        };
+        if let Some((k, id_der)) = &cache_key {
+            if let Ok(cache) = self.ocsp_cache.lock() {
+                let hit = cache.get(k).and_then(|v| {
+                    v.iter()
+                        .find(|(d, c)| d == id_der && c.refresh_at > now)
+                        .map(|(_, c)| c.der.clone())
+                });
+                if let Some(der) = hit {
+                    return Ok(der.as_ref().clone());
+                }
+            }
+        }
+        let loaded = self.root(root).map_err(OcspFailure::Internal)?;
+        let mut answers = Vec::with_capacity(parsed.cert_ids.len());
+        for id in &parsed.cert_ids {
+            let answer = if !loaded.hashes.matches(id) {
+                Answer::Unknown
+            } else {
+                match ocsp::ParsedRequest::serial(id) {
+                    None => Answer::Unknown,
+                    Some(serial) => match self
+                        .store
+                        .certificate(&serial.to_hex())
+                        .await
+                        .map_err(OcspFailure::Internal)?
+                    {
+                        Some(c) if c.root == root => match c.status() {
+                            Status::Good => Answer::Good,
+                            Status::Held { since } => Answer::Revoked {
+                                at: since,
+                                reason: Reason::CertificateHold,
+                            },
+                            Status::Revoked { at, reason } => Answer::Revoked { at, reason },
+                        },
+                        _ => Answer::Unknown,
+                    },
+                }
+            };
+            answers.push((id.clone(), answer));
+        }
+        let der = ocsp::sign_response(
+            &loaded.ca,
+            &now,
+            self.config.ocsp_validity,
+            &answers,
+            parsed.nonce.as_ref(),
+        )
+        .map_err(OcspFailure::Internal)?;
+        if let (Some((k, id_der)), Ok(mut cache)) = (cache_key, self.ocsp_cache.lock()) {
+            if cache.len() >= OCSP_CACHE_MAX {
+                cache.clear();
+            }
+            let entry = cache.entry(k).or_default();
+            entry.retain(|(d, _)| *d != id_der);
+            entry.push((
+                id_der,
+                CachedResponse {
+                    der: Arc::new(der.clone()),
+                    refresh_at: now + self.config.ocsp_validity / 2,
+                },
+            ));
+        }
+        Ok(der)
+    }
+
+    /// Publishes a full CRL, one CRL per partition, and a (then empty) delta CRL for `root`.
+    pub async fn publish_full(&self, root: RootKind) -> Result<Vec<CrlMeta>, JpkiError> {
+        let mut out = Vec::new();
+        let full = self
+            .write_crl(
+                root,
+                None,
+                CrlScope::Full {
+                    delta_url: self.endpoints.delta_crl(root),
+                },
+            )
+            .await?;
+        out.push(full);
+        let issued = self.store.issued_count(root).await?;
+        let size = self.config.partition_size.max(1);
+        for p in 0..(issued + size - 1) / size {
+            out.push(
+                self.write_crl(
+                    root,
+                    Some(p),
+                    CrlScope::Partition {
+                        url: self.endpoints.partition_crl(root, p),
+                    },
+                )
+                .await?,
+            );
+        }
+        let delta = self.publish_delta_against(root, &out[0]).await?;
+        out.push(delta);
+        Ok(out)
+    }
+
+    /// Publishes a delta CRL against the latest full CRL (a full CRL is published first if
+    /// there is none).
+    pub async fn publish_delta(&self, root: RootKind) -> Result<CrlMeta, JpkiError> {
+        match self.store.latest_crl(root, "full", None).await? {
+            Some(base) => self.publish_delta_against(root, &base).await,
+            None => self
+                .publish_full(root)
+                .await?
+                .pop()
+                .ok_or_else(|| JpkiError::Inconsistent("no CRL published".into())),
+        }
+    }
+
+    async fn publish_delta_against(
+        &self,
+        root: RootKind,
+        base: &CrlMeta,
+    ) -> Result<CrlMeta, JpkiError> {
+        let log = self.store.status_log_after(root, base.snapshot_seq).await?;
+        // The latest state of each serial changed since the base.
+        let mut latest: Vec<LogEntry> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for e in log {
+            match index.get(&e.serial) {
+                Some(&i) => latest[i] = e,
+                None => {
+                    index.insert(e.serial.clone(), latest.len());
+                    latest.push(e);
+                }
+            }
+        }
+        let snapshot = latest
+            .iter()
+            .map(|e| e.seq)
+            .max()
+            .unwrap_or(base.snapshot_seq);
+        let mut entries = Vec::with_capacity(latest.len());
+        for e in &latest {
+            let serial = Serial::parse_hex(&e.serial)?;
+            let reason = match e.state {
+                CertState::Good => Reason::RemoveFromCrl,
+                CertState::Held => Reason::CertificateHold,
+                CertState::Revoked => e.reason.unwrap_or(Reason::Unspecified),
+            };
+            entries.push(entry_der(&serial, &e.at, reason)?);
+        }
+        let number = self.store.next_crl_number(root).await?;
+        let base_number = u64::try_from(base.number).unwrap_or(0);
+        self.write_file_crl(
+            root,
+            None,
+            CrlScope::Delta { base: base_number },
+            number,
+            snapshot,
+            entries.len() as i64,
+            entries.iter().map(|e| e.len() as i64).sum(),
+            EntrySource::Memory(entries),
+        )
+        .await
+    }
+
+    async fn write_crl(
+        &self,
+        root: RootKind,
+        partition: Option<i64>,
+        scope: CrlScope,
+    ) -> Result<CrlMeta, JpkiError> {
+        // A revocation landing between the totals and the last page changes what the CRL
+        // holds; the writer notices (the totals no longer match) and the CRL is made again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (count, bytes, snapshot) = self.store.revoked_totals(root, partition).await?;
+            let number = self.store.next_crl_number(root).await?;
+            match self
+                .write_file_crl(
+                    root,
+                    partition,
+                    scope.clone(),
+                    number,
+                    snapshot,
+                    count,
+                    bytes,
+                    EntrySource::Store,
+                )
+                .await
+            {
+                Err(JpkiError::Inconsistent(_)) if attempt < 5 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_file_crl(
+        &self,
+        root: RootKind,
+        partition: Option<i64>,
+        scope: CrlScope,
+        number: i64,
+        snapshot: i64,
+        count: i64,
+        bytes: i64,
+        source: EntrySource,
+    ) -> Result<CrlMeta, JpkiError> {
+        let loaded = self.root(root)?;
+        let now = self.clock.now();
+        let spec = CrlSpec {
+            scope: scope.clone(),
+            number: u64::try_from(number).unwrap_or(0),
+            this_update: now,
+            next_update: now + self.config.crl_validity,
+        };
+        let scope_name = match scope {
+            CrlScope::Full { .. } => "full",
+            CrlScope::Delta { .. } => "delta",
+            CrlScope::Partition { .. } => "partition",
+        };
+        let file_name = match partition {
+            Some(p) => format!("{}-p{}-{}.crl", root.as_str(), p, number),
+            None => format!("{}-{}-{}.crl", root.as_str(), scope_name, number),
+        };
+        let final_path = self.config.crl_dir.join(&file_name);
+        let tmp_path = self.config.crl_dir.join(format!(".{file_name}.tmp"));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp_path)?;
+        let buffered = BufferedFile::new(file);
+        let mut writer = CrlWriter::begin(
+            buffered,
+            &loaded.ca,
+            &spec,
+            u64::try_from(count).unwrap_or(0),
+            u64::try_from(bytes).unwrap_or(0),
+        )?;
+        match source {
+            EntrySource::Memory(entries) => {
+                for e in entries {
+                    writer.entry(&e)?;
+                }
+            }
+            EntrySource::Store => {
+                let mut after = i64::MIN;
+                loop {
+                    let page = self
+                        .store
+                        .revoked_page(root, partition, after, CRL_PAGE)
+                        .await?;
+                    let Some((last, _)) = page.last() else { break };
+                    after = *last;
+                    for (_, e) in &page {
+                        writer.entry(e)?;
+                    }
+                }
+            }
+        }
+        let (file, stats) = writer.finish()?;
+        let file = file.into_inner()?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp_path, &final_path)?;
+        if let Ok(dir) = std::fs::File::open(&self.config.crl_dir) {
+            let _ = dir.sync_all();
+        }
+        let meta = CrlMeta {
+            root,
+            number,
+            scope: scope_name.into(),
+            partition,
+            base_number: match scope {
+                CrlScope::Delta { base } => i64::try_from(base).ok(),
+                _ => None,
+            },
+            snapshot_seq: snapshot,
+            this_update: spec.this_update,
+            next_update: spec.next_update,
+            entries: i64::try_from(stats.entries).unwrap_or(i64::MAX),
+            bytes: i64::try_from(stats.bytes).unwrap_or(i64::MAX),
+            file: final_path.to_string_lossy().into_owned(),
+        };
+        self.store.record_crl(&meta).await?;
+        Ok(meta)
+    }
+
+    /// The latest CRL of a kind, if any has been published.
+    pub async fn latest_crl(
+        &self,
+        root: RootKind,
+        scope: &str,
+        partition: Option<i64>,
+    ) -> Result<Option<CrlMeta>, JpkiError> {
+        self.store.latest_crl(root, scope, partition).await
+    }
+
+    pub async fn crl_history(&self, limit: i64) -> Result<Vec<CrlMeta>, JpkiError> {
+        self.store.crl_history(limit).await
+    }
+}
+
+enum EntrySource {
+    Memory(Vec<Vec<u8>>),
+    Store,
+}
+
+enum OcspFailure {
+    Malformed(OcspRefusal),
+    Internal(JpkiError),
+}
+
+fn record(
+    root: RootKind,
+    resident_id: i64,
+    card_ref: &Option<String>,
+    issued: crate::ca::Issued,
+    now: &Timestamp,
+) -> CertRecord {
+    CertRecord {
+        serial: issued.serial.to_hex(),
+        root,
+        resident_id,
+        card_ref: card_ref.clone(),
+        partition: issued.partition,
+        not_before: issued.not_before,
+        not_after: issued.not_after,
+        status: CertState::Good,
+        status_at: None,
+        reason: None,
+        issued_at: *now,
+        der: issued.der,
+    }
+}
+
+pub fn stored_root(ca: &RootCa) -> Result<StoredRoot, JpkiError> {
+    Ok(StoredRoot {
+        kind: ca.kind,
+        key_kind: ca.key.kind(),
+        key_pkcs8: ca.key.to_pkcs8()?,
+        cert_der: ca.cert_der.clone(),
+        responder_pkcs8: ca.responder.key.to_pkcs8()?,
+        responder_cert_der: ca.responder.cert_der.clone(),
+    })
+}
+
+/// A buffered file that can also read and seek (the CRL writer rewrites its header).
+pub struct BufferedFile {
+    inner: std::io::BufWriter<std::fs::File>,
+}
+
+impl BufferedFile {
+    fn new(f: std::fs::File) -> Self {
+        BufferedFile {
+            inner: std::io::BufWriter::with_capacity(1 << 20, f),
+        }
+    }
+
+    fn into_inner(self) -> Result<std::fs::File, JpkiError> {
+        self.inner
+            .into_inner()
+            .map_err(|e| JpkiError::Io(e.into_error()))
+    }
+}
+
+impl Write for BufferedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl std::io::Seek for BufferedFile {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+impl std::io::Read for BufferedFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.flush()?;
+        self.inner.get_mut().read(buf)
+    }
+}

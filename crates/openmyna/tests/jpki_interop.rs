@@ -1,0 +1,565 @@
+//! The JPKI CA driven through the real server and checked by OpenSSL: certificates verify
+//! against the roots and show the JPKI extensions, OCSP answers good / revoked / suspended /
+//! unknown (with and without nonce) and changes at once, and full, delta and partitioned CRLs
+//! verify and list what they must. Runs on both backends.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Backend, TestApp, real_now, spawn_app, spawn_app_at};
+use openmyna_core::Role;
+use openmyna_jpki::{KeyKind, SigningKey};
+use serde_json::{Value, json};
+
+fn openssl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is installed");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn pem_of(label: &str, der: &[u8]) -> String {
+    openmyna_http::routes::jpki::pem(label, der)
+}
+
+struct Fixture {
+    app: TestApp,
+    dir: tempfile::TempDir,
+    resident_id: i64,
+    sign: Value,
+    auth: Value,
+}
+
+impl Fixture {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, contents: &[u8]) -> String {
+        let p = self.path(name);
+        std::fs::write(&p, contents).unwrap();
+        p.to_string_lossy().into_owned()
+    }
+
+    async fn fetch(&self, path: &str) -> Vec<u8> {
+        let resp = self
+            .app
+            .client
+            .get(format!("{}{path}", self.app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        resp.bytes().await.unwrap().to_vec()
+    }
+
+    /// Runs `openssl ocsp` for `cert` against the server; returns its output.
+    fn ocsp(&self, root: &str, cert: &str, nonce: bool) -> String {
+        let url = format!("{}/ocsp/{root}", self.app.url);
+        let issuer = self.path(&format!("{root}-root.pem"));
+        let mut args = vec![
+            "ocsp",
+            "-issuer",
+            issuer.to_str().unwrap(),
+            "-cert",
+            cert,
+            "-url",
+            &url,
+            "-CAfile",
+            issuer.to_str().unwrap(),
+        ];
+        if !nonce {
+            args.push("-no_nonce");
+        }
+        let (_, out) = openssl(&args);
+        out
+    }
+
+    async fn publish(&self, kind: &str) -> Value {
+        let (s, r) = self
+            .app
+            .post(
+                "/api/v1/jpki/crls/publish",
+                Some(Role::Operator),
+                &json!({"kind": kind}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+        r
+    }
+
+    async fn crl(&self, root: &str, file: &str, name: &str) -> String {
+        let der = self.fetch(&format!("/crl/{root}/{file}")).await;
+        self.write(name, pem_of("X509 CRL", &der).as_bytes())
+    }
+}
+
+fn key_pem(k: &SigningKey) -> String {
+    pem_of("PUBLIC KEY", &k.spki_der().unwrap())
+}
+
+async fn setup(backend: Backend, birth: &str) -> Fixture {
+    let app = spawn_app_at(backend, real_now()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (s, r) = app
+        .post(
+            "/api/v1/registry/residents",
+            Some(Role::Municipality),
+            &json!({
+                "name": "山田 太郎", "name_kana": "ヤマダ タロウ", "birth_date": birth, "sex": 1,
+                "address": {"municipality_code": "131016", "postal_code": "1000013",
+                            "text": "東京都千代田区霞が関一丁目1番1号"}
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let resident_id = r["id"].as_i64().unwrap();
+    let sign_key = SigningKey::generate(KeyKind::Rsa2048).unwrap();
+    let auth_key = SigningKey::generate(KeyKind::Rsa2048).unwrap();
+    let (s, issued) = app
+        .post(
+            "/api/v1/jpki/cards",
+            Some(Role::Municipality),
+            &json!({"resident_id": resident_id, "sign_public_key": key_pem(&sign_key),
+                    "auth_public_key": key_pem(&auth_key)}),
+        )
+        .await;
+    assert_eq!(s, 201, "{issued}");
+    let f = Fixture {
+        app,
+        dir,
+        resident_id,
+        sign: issued["signing"].clone(),
+        auth: issued["authentication"].clone(),
+    };
+    for root in ["sign", "auth"] {
+        let der = f.fetch(&format!("/ca/{root}.crt")).await;
+        f.write(
+            &format!("{root}-root.pem"),
+            pem_of("CERTIFICATE", &der).as_bytes(),
+        );
+    }
+    f.write(
+        "sign-cert.pem",
+        f.sign["certificate_pem"].as_str().unwrap().as_bytes(),
+    );
+    f.write(
+        "auth-cert.pem",
+        f.auth["certificate_pem"].as_str().unwrap().as_bytes(),
+    );
+    f
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+async fn certificates_verify_and_carry_the_profile(backend: Backend) {
+    let f = setup(backend, "1990-05-01").await;
+    for root in ["sign", "auth"] {
+        let (ok, out) = openssl(&[
+            "verify",
+            "-CAfile",
+            p(&f.path(&format!("{root}-root.pem"))),
+            p(&f.path(&format!("{root}-cert.pem"))),
+        ]);
+        assert!(ok && out.contains(": OK"), "{root}: {out}");
+    }
+    let (_, text) = openssl(&[
+        "x509",
+        "-in",
+        p(&f.path("sign-cert.pem")),
+        "-noout",
+        "-text",
+    ]);
+    assert!(
+        text.contains("Digital Signature, Non Repudiation"),
+        "{text}"
+    );
+    assert!(text.contains("1.2.392.200149.8.5.1.1.20"), "{text}");
+    assert!(text.contains("http://www.jpki.go.jp/cps.html"), "{text}");
+    assert!(text.contains(&format!("{}/ocsp/sign", f.app.url)), "{text}");
+    assert!(
+        text.contains(&format!("{}/crl/sign/p0.crl", f.app.url)),
+        "{text}"
+    );
+    assert!(text.contains("sha256WithRSAEncryption"));
+    assert!(text.contains("Public-Key: (2048 bit)"));
+    // The SAN otherNames carry the four information, UTF-8, [0] EXPLICIT.
+    let (_, asn1) = openssl(&[
+        "asn1parse",
+        "-in",
+        p(&f.path("sign-cert.pem")),
+        "-i",
+        "-dump",
+    ]);
+    let der = std::fs::read_to_string(f.path("sign-cert.pem")).unwrap();
+    let _ = der;
+    for oid in [
+        "1.2.392.200149.8.5.5.1",
+        "1.2.392.200149.8.5.5.4",
+        "1.2.392.200149.8.5.5.3",
+        "1.2.392.200149.8.5.5.5",
+        "1.2.392.200149.8.5.5.2",
+        "1.2.392.200149.8.5.5.6",
+    ] {
+        assert!(
+            text.contains(oid) || asn1.contains(oid) || text.contains("othername"),
+            "{oid}"
+        );
+    }
+    let cert = openmyna_jpki::profile::parse_certificate(&openmyna_store_pem_decode(
+        f.sign["certificate_pem"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let san = cert
+        .tbs_certificate
+        .extensions
+        .unwrap()
+        .into_iter()
+        .find(|e| e.extn_id == openmyna_jpki::oid::EXT_SUBJECT_ALT_NAME)
+        .unwrap();
+    let bytes = san.extn_value.as_bytes();
+    for value in [
+        "山田\u{3000}太郎",
+        "419900501",
+        "東京都千代田区霞が関一丁目1番1号",
+        "00000",
+    ] {
+        assert!(
+            bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+            "SAN lacks {value}"
+        );
+    }
+    let (_, auth_text) = openssl(&[
+        "x509",
+        "-in",
+        p(&f.path("auth-cert.pem")),
+        "-noout",
+        "-text",
+    ]);
+    assert!(
+        !auth_text.contains("200149.8.5.5"),
+        "the authentication certificate carries no personal data"
+    );
+    assert!(!auth_text.contains("Non Repudiation"));
+    assert!(auth_text.contains("1.2.392.200149.8.5.1.3.30"));
+    f.app.finish().await;
+}
+
+fn openmyna_store_pem_decode(pem: &str) -> Vec<u8> {
+    use base64::Engine;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
+}
+
+async fn ocsp_reflects_every_status_at_once(backend: Backend) {
+    let f = setup(backend, "1990-05-01").await;
+    let sign_cert = p(&f.path("sign-cert.pem")).to_owned();
+    for nonce in [true, false] {
+        let out = f.ocsp("sign", &sign_cert, nonce);
+        assert!(out.contains("Response verify OK"), "{out}");
+        assert!(out.contains(": good"), "{out}");
+    }
+    let serial = f.sign["serial"].as_str().unwrap().to_owned();
+    // Suspension (certificateHold) shows at once, release too.
+    let (s, r) = f
+        .app
+        .post(
+            &format!("/api/v1/jpki/certificates/{serial}/hold"),
+            Some(Role::Operator),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let out = f.ocsp("sign", &sign_cert, false);
+    assert!(
+        out.contains(": revoked") && out.contains("certificateHold"),
+        "{out}"
+    );
+    let (s, _) = f
+        .app
+        .post(
+            &format!("/api/v1/jpki/certificates/{serial}/release"),
+            Some(Role::Operator),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let out = f.ocsp("sign", &sign_cert, false);
+    assert!(out.contains(": good"), "{out}");
+    // Revocation with a reason.
+    let (s, r) = f
+        .app
+        .post(
+            &format!("/api/v1/jpki/certificates/{serial}/revoke"),
+            Some(Role::Municipality),
+            &json!({"reason": "keyCompromise"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["status"], "revoked");
+    for nonce in [true, false] {
+        let out = f.ocsp("sign", &sign_cert, nonce);
+        assert!(out.contains("Response verify OK"), "{out}");
+        assert!(
+            out.contains(": revoked") && out.contains("keyCompromise"),
+            "{out}"
+        );
+    }
+    // Revocation is final.
+    let (s, r) = f
+        .app
+        .post(
+            &format!("/api/v1/jpki/certificates/{serial}/release"),
+            Some(Role::Operator),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 409, "{r}");
+    // An unknown serial, asked of the right issuer.
+    let url = format!("{}/ocsp/sign", f.app.url);
+    let (_, out) = openssl(&[
+        "ocsp",
+        "-issuer",
+        p(&f.path("sign-root.pem")),
+        "-serial",
+        "0x1234567890",
+        "-url",
+        &url,
+        "-CAfile",
+        p(&f.path("sign-root.pem")),
+    ]);
+    assert!(
+        out.contains("Response verify OK") && out.contains(": unknown"),
+        "{out}"
+    );
+    // Garbage gets malformedRequest, never a crash.
+    let resp = f
+        .app
+        .client
+        .post(&url)
+        .header("Content-Type", "application/ocsp-request")
+        .body(vec![0x30, 0x03, 0x02, 0x01])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/ocsp-response");
+    assert_eq!(
+        resp.bytes().await.unwrap().as_ref(),
+        &[0x30, 0x03, 0x0a, 0x01, 0x01]
+    );
+    f.app.finish().await;
+}
+
+async fn crls_full_delta_and_partition_verify(backend: Backend) {
+    let f = setup(backend, "1990-05-01").await;
+    f.publish("full").await;
+    let root = p(&f.path("sign-root.pem")).to_owned();
+    let cert = p(&f.path("sign-cert.pem")).to_owned();
+    let full = f.crl("sign", "full.crl", "full1.pem").await;
+    let (ok, out) = openssl(&[
+        "verify",
+        "-crl_check",
+        "-CAfile",
+        &root,
+        "-CRLfile",
+        &full,
+        &cert,
+    ]);
+    assert!(ok && out.contains(": OK"), "{out}");
+    // Revoke, publish a delta: the old full CRL plus the delta say revoked.
+    let serial = f.sign["serial"].as_str().unwrap().to_owned();
+    let (s, _) = f
+        .app
+        .post(
+            &format!("/api/v1/jpki/certificates/{serial}/revoke"),
+            Some(Role::Municipality),
+            &json!({"reason": "superseded"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    f.publish("delta").await;
+    let delta = f.crl("sign", "delta.crl", "delta.pem").await;
+    let (_, dtext) = openssl(&["crl", "-in", &delta, "-noout", "-text"]);
+    assert!(dtext.contains("Delta CRL Indicator"), "{dtext}");
+    assert!(dtext.contains(&serial), "{dtext}");
+    let (ok, out) = openssl(&[
+        "verify",
+        "-crl_check",
+        "-use_deltas",
+        "-CAfile",
+        &root,
+        "-CRLfile",
+        &full,
+        "-CRLfile",
+        &delta,
+        &cert,
+    ]);
+    assert!(!ok && out.contains("certificate revoked"), "{out}");
+    // A new full CRL and the certificate's partition CRL list it.
+    f.publish("full").await;
+    let full2 = f.crl("sign", "full.crl", "full2.pem").await;
+    let part = f.crl("sign", "p0.crl", "p0.pem").await;
+    for crl in [&full2, &part] {
+        let (ok, out) = openssl(&[
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            &root,
+            "-CRLfile",
+            crl,
+            &cert,
+        ]);
+        assert!(!ok && out.contains("certificate revoked"), "{out}");
+    }
+    let (_, ptext) = openssl(&["crl", "-in", &part, "-noout", "-text"]);
+    assert!(
+        ptext.contains("Issuing Distribution Point") && ptext.contains("p0.crl"),
+        "{ptext}"
+    );
+    for crl in [&full, &delta, &full2, &part] {
+        let (ok, out) = openssl(&["crl", "-in", crl, "-noout", "-CAfile", &root]);
+        assert!(ok && out.contains("verify OK"), "{out}");
+    }
+    // CRL numbers only go up.
+    let (_, n1) = openssl(&["crl", "-in", &full, "-noout", "-crlnumber"]);
+    let (_, n2) = openssl(&["crl", "-in", &full2, "-noout", "-crlnumber"]);
+    let num =
+        |s: &str| i64::from_str_radix(s.trim().trim_start_matches("crlNumber=0x"), 16).unwrap();
+    assert!(num(&n2) > num(&n1), "{n1} {n2}");
+    let resp = f
+        .app
+        .client
+        .get(format!("{}/crl/sign/full.crl", f.app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/pkix-crl");
+    f.app.finish().await;
+}
+
+async fn address_change_revokes_signing_certificate_only(backend: Backend) {
+    let f = setup(backend, "1990-05-01").await;
+    let (s, r) = f
+        .app
+        .post(
+            &format!("/api/v1/registry/residents/{}/address", f.resident_id),
+            Some(Role::Municipality),
+            &json!({"address": {"municipality_code": "27100", "text": "大阪府大阪市北区梅田一丁目1番"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    // At once, in OCSP: the signing certificate is revoked, the authentication one is good.
+    let out = f.ocsp("sign", p(&f.path("sign-cert.pem")), true);
+    assert!(
+        out.contains(": revoked") && out.contains("affiliationChanged"),
+        "{out}"
+    );
+    let out = f.ocsp("auth", p(&f.path("auth-cert.pem")), true);
+    assert!(out.contains(": good"), "{out}");
+    // And in the next CRL.
+    f.publish("full").await;
+    let full = f.crl("sign", "full.crl", "after-move.pem").await;
+    let (ok, out) = openssl(&[
+        "verify",
+        "-crl_check",
+        "-CAfile",
+        p(&f.path("sign-root.pem")),
+        "-CRLfile",
+        &full,
+        p(&f.path("sign-cert.pem")),
+    ]);
+    assert!(!ok && out.contains("certificate revoked"), "{out}");
+    // Death revokes the authentication certificate too.
+    let (s, _) = f
+        .app
+        .post(
+            &format!("/api/v1/registry/residents/{}/death", f.resident_id),
+            Some(Role::Municipality),
+            &json!({"date": real_now().date_naive().to_string()}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let out = f.ocsp("auth", p(&f.path("auth-cert.pem")), false);
+    assert!(
+        out.contains(": revoked") && out.contains("cessationOfOperation"),
+        "{out}"
+    );
+    f.app.finish().await;
+}
+
+async fn issuance_rules(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, r) = app
+        .post(
+            "/api/v1/registry/residents",
+            Some(Role::Municipality),
+            &json!({
+                "name": "山田 花子", "name_kana": "ヤマダ ハナコ", "birth_date": "2016-01-01", "sex": 2,
+                "address": {"municipality_code": "131016", "text": "東京都千代田区霞が関一丁目1番1号"}
+            }),
+        )
+        .await;
+    let child = r["id"].as_i64().unwrap();
+    let k = key_pem(&SigningKey::generate(KeyKind::Rsa2048).unwrap());
+    let (s, r) = app
+        .post(
+            "/api/v1/jpki/cards",
+            Some(Role::Municipality),
+            &json!({"resident_id": child, "sign_public_key": k, "auth_public_key": k}),
+        )
+        .await;
+    assert_eq!(s, 409, "{r}");
+    assert_eq!(r["error"]["code"], "holder.under_15");
+    let (s, r) = app
+        .post(
+            "/api/v1/jpki/cards",
+            Some(Role::Municipality),
+            &json!({"resident_id": child, "auth_public_key": k}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    assert!(r["signing"].is_null());
+    // A ten-year-old's card lasts 5 years: the authentication certificate ends at the card's
+    // expiry (the 5th birthday after issuance).
+    assert_eq!(
+        r["authentication"]["not_after"],
+        "2031-01-01T23:59:59+09:00"
+    );
+    let (s, r) = app
+        .post(
+            "/api/v1/jpki/cards",
+            Some(Role::Municipality),
+            &json!({"resident_id": child, "auth_public_key": "not a key"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{r}");
+    let (s, _) = app
+        .post(
+            "/api/v1/jpki/cards",
+            Some(Role::Insurer),
+            &json!({"resident_id": child, "auth_public_key": k}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    app.finish().await;
+}
+
+on_both_backends!(
+    certificates_verify_and_carry_the_profile,
+    ocsp_reflects_every_status_at_once,
+    crls_full_delta_and_partition_verify,
+    address_change_revokes_signing_certificate_only,
+    issuance_rules,
+);
