@@ -24,14 +24,19 @@ fn openapi_document_matches_snapshot() {
 }
 
 #[test]
-fn every_operation_documents_its_errors() {
+fn every_authenticated_operation_documents_its_errors() {
     let doc = openmyna_http::ApiDoc::openapi();
     for (path, item) in doc.paths.paths.iter() {
         if !path.starts_with("/api/") {
             continue;
         }
         let ops = [&item.get, &item.post, &item.delete, &item.put, &item.patch];
-        for op in ops.into_iter().flatten() {
+        // Public operations without input (e.g. the roots) may have no error to document.
+        for op in ops
+            .into_iter()
+            .flatten()
+            .filter(|op| op.security.is_some() || op.request_body.is_some())
+        {
             let codes: Vec<&String> = op.responses.responses.keys().collect();
             assert!(
                 codes.iter().any(|c| c.starts_with('4')),

@@ -244,7 +244,7 @@ fn crl_extensions(ca: &RootCa, spec: &CrlSpec) -> Result<Vec<Extension>, JpkiErr
 
 fn header(tag: Tag, len: u64) -> Result<Vec<u8>, JpkiError> {
     let len = Length::try_from(usize::try_from(len).map_err(|_| JpkiError::TooLarge)?)?;
-    Ok(to_der(&Header::new(tag, len)?)?)
+    to_der(&Header::new(tag, len)?)
 }
 
 /// What a finished CRL came to.

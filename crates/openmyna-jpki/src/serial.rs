@@ -103,12 +103,11 @@ mod tests {
 
     #[test]
     fn hex_forms() {
-        assert_eq!(
+        assert!(
             Serial::parse_hex("0x")
                 .unwrap_err()
                 .to_string()
-                .contains("hexadecimal"),
-            true
+                .contains("hexadecimal")
         );
         assert_eq!(
             Serial::parse_hex("67:C6:A2:1").unwrap().to_hex(),

@@ -236,6 +236,9 @@ struct Loaded {
     hashes: IssuerHashes,
 }
 
+/// (root, serial) → the responses for each CertID form a client used.
+type OcspCache = HashMap<(RootKind, Vec<u8>), Vec<(Vec<u8>, CachedResponse)>>;
+
 struct CachedResponse {
     der: Arc<Vec<u8>>,
     refresh_at: Timestamp,
@@ -263,7 +266,7 @@ pub struct Jpki<S> {
     roots: RwLock<HashMap<RootKind, Arc<Loaded>>>,
     /// Pre-signed single-certificate responses without nonce, by (root, serial), then by the
     /// exact CertID the client sent (hash algorithm and hashes differ between clients).
-    ocsp_cache: Mutex<HashMap<(RootKind, Vec<u8>), Vec<(Vec<u8>, CachedResponse)>>>,
+    ocsp_cache: Mutex<OcspCache>,
 }
 
 fn lock_err() -> JpkiError {
@@ -523,16 +526,14 @@ impl<S: JpkiStore> Jpki<S> {
         } else {
             None
         };
-        if let Some((k, id_der)) = &cache_key {
-            if let Ok(cache) = self.ocsp_cache.lock() {
-                let hit = cache.get(k).and_then(|v| {
-                    v.iter()
-                        .find(|(d, c)| d == id_der && c.refresh_at > now)
-                        .map(|(_, c)| c.der.clone())
-                });
-                if let Some(der) = hit {
-                    return Ok(der.as_ref().clone());
-                }
+        if let (Some((k, id_der)), Ok(cache)) = (&cache_key, self.ocsp_cache.lock()) {
+            let hit = cache.get(k).and_then(|v| {
+                v.iter()
+                    .find(|(d, c)| d == id_der && c.refresh_at > now)
+                    .map(|(_, c)| c.der.clone())
+            });
+            if let Some(der) = hit {
+                return Ok(der.as_ref().clone());
             }
         }
         let loaded = self.root(root).map_err(OcspFailure::Internal)?;

@@ -546,7 +546,8 @@ pub async fn ocsp_post(
     ocsp_response(s.jpki.ocsp(root, &body).await)
 }
 
-/// OCSP over GET: the base64 DER request, URL-encoded, as the last path segment(s).
+/// OCSP over GET (RFC 6960 Appendix A.1): the base64 DER request, URL-encoded, after the
+/// responder's path.
 pub async fn ocsp_get(
     State(s): State<AppState>,
     Path((root, encoded)): Path<(String, String)>,
@@ -554,27 +555,10 @@ pub async fn ocsp_get(
     let Some(root) = RootKind::parse(&root) else {
         return ocsp_response(openmyna_jpki::ocsp::unauthorized());
     };
-    let decoded = percent_decode(&encoded);
-    match base64::engine::general_purpose::STANDARD.decode(decoded.trim()) {
+    // axum has already percent-decoded the path; a '/' in the base64 spans segments, which
+    // the wildcard keeps.
+    match base64::engine::general_purpose::STANDARD.decode(encoded.trim()) {
         Ok(req) => ocsp_response(s.jpki.ocsp(root, &req).await),
         Err(_) => ocsp_response(openmyna_jpki::ocsp::malformed_request()),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

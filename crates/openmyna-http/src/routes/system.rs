@@ -134,8 +134,13 @@ fn parts() -> Vec<Part> {
             name: "JPKI certification authority",
             name_ja: "公的個人認証サービス",
             summary: "Signing and user-authentication certificates per card, revocation and suspension, full/delta/partitioned CRLs, OCSP.",
-            ready: false,
-            links: vec![],
+            ready: true,
+            links: vec![
+                ("signing root", "/ca/sign.crt"),
+                ("auth root", "/ca/auth.crt"),
+                ("CRL", "/crl/sign/full.crl"),
+                ("roots API", "/api/v1/jpki/roots"),
+            ],
         },
         Part {
             name: "Virtual My Number Card",
