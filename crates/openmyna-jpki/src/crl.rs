@@ -9,7 +9,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 use aws_lc_rs::digest;
 use der::asn1::{BitString, OctetString};
-use der::{Enumerated, Header, Length, Tag};
+use der::{Enumerated, Tag};
 use openmyna_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use x509_cert::crl::RevokedCert;
@@ -242,9 +242,19 @@ fn crl_extensions(ca: &RootCa, spec: &CrlSpec) -> Result<Vec<Extension>, JpkiErr
     Ok(exts)
 }
 
+/// A DER tag-and-length header. Written by hand because `der`'s `Length` stops at 256 MiB
+/// and a CRL of ten million entries is larger.
 fn header(tag: Tag, len: u64) -> Result<Vec<u8>, JpkiError> {
-    let len = Length::try_from(usize::try_from(len).map_err(|_| JpkiError::TooLarge)?)?;
-    to_der(&Header::new(tag, len)?)
+    let mut out = vec![tag.octet()];
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (8 - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    Ok(out)
 }
 
 /// What a finished CRL came to.
@@ -330,7 +340,12 @@ impl<'a, W: Read + Write + Seek> CrlWriter<'a, W> {
 
     /// Appends one entry (from [`entry_der`]).
     pub fn entry(&mut self, der: &[u8]) -> Result<(), JpkiError> {
-        self.written_entries += 1;
+        self.entries(der, 1)
+    }
+
+    /// Appends `count` entries given as one concatenation of their DER.
+    pub fn entries(&mut self, der: &[u8], count: u64) -> Result<(), JpkiError> {
+        self.written_entries += count;
         self.written_len += der.len() as u64;
         if self.written_entries > self.expected_entries || self.written_len > self.expected_len {
             return Err(JpkiError::Inconsistent(
@@ -420,6 +435,34 @@ mod tests {
         assert!(transition(revoked, Action::Hold, later).is_err());
         assert!(transition(Status::Good, Action::Release, later).is_err());
         assert!(transition(Status::Good, Action::Revoke(Reason::CertificateHold), now).is_err());
+    }
+
+    #[test]
+    fn headers_match_der_and_go_beyond_its_limit() {
+        use der::{Encode, Header, Length};
+        for len in [
+            0u64,
+            1,
+            127,
+            128,
+            255,
+            256,
+            65535,
+            65536,
+            16_777_216,
+            200_000_000,
+        ] {
+            let ours = header(Tag::Sequence, len).unwrap();
+            let theirs = Header::new(Tag::Sequence, Length::try_from(len as usize).unwrap())
+                .unwrap()
+                .to_der()
+                .unwrap();
+            assert_eq!(ours, theirs, "{len}");
+        }
+        assert_eq!(
+            header(Tag::Sequence, 480_000_000).unwrap(),
+            vec![0x30, 0x84, 0x1c, 0x9c, 0x38, 0x00]
+        );
     }
 
     #[test]

@@ -172,14 +172,15 @@ pub trait JpkiStore: Send + Sync {
         root: RootKind,
         partition: Option<i64>,
     ) -> impl Future<Output = Result<(i64, i64, i64), JpkiError>> + Send;
-    /// Revoked entries' DER in a stable order, `limit` at a time after the `after` cursor.
+    /// The next `limit` revoked entries after the `after` cursor, in a stable order, as one
+    /// concatenation of their DER: (last cursor, number of entries, bytes). `None` at the end.
     fn revoked_page(
         &self,
         root: RootKind,
         partition: Option<i64>,
         after: i64,
         limit: i64,
-    ) -> impl Future<Output = Result<Vec<(i64, Vec<u8>)>, JpkiError>> + Send;
+    ) -> impl Future<Output = Result<Option<(i64, u64, Vec<u8>)>, JpkiError>> + Send;
     /// The status log after `after_seq` (for delta CRLs).
     fn status_log_after(
         &self,
@@ -267,6 +268,11 @@ pub struct Jpki<S> {
     /// Pre-signed single-certificate responses without nonce, by (root, serial), then by the
     /// exact CertID the client sent (hash algorithm and hashes differ between clients).
     ocsp_cache: Mutex<OcspCache>,
+    /// Each serial's current answer, so that requests the response cache cannot serve (with
+    /// a nonce, or several certificates) only need a signature, not a database read.
+    status_cache: Mutex<HashMap<(RootKind, Vec<u8>), Answer>>,
+    /// Bumped by every status change: an answer read before a change is not cached after it.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 fn lock_err() -> JpkiError {
@@ -291,6 +297,8 @@ impl<S: JpkiStore> Jpki<S> {
             endpoints,
             roots: RwLock::new(HashMap::new()),
             ocsp_cache: Mutex::new(HashMap::new()),
+            status_cache: Mutex::new(HashMap::new()),
+            epoch: std::sync::atomic::AtomicU64::new(0),
         };
         svc.init().await?;
         Ok(svc)
@@ -491,8 +499,18 @@ impl<S: JpkiStore> Jpki<S> {
         Ok(revoked)
     }
 
+    fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn invalidate(&self, serial_hex: &str) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let (Ok(s), Ok(mut cache)) = (Serial::parse_hex(serial_hex), self.ocsp_cache.lock()) {
+            for root in RootKind::ALL {
+                cache.remove(&(root, s.as_bytes().to_vec()));
+            }
+        }
+        if let (Ok(s), Ok(mut cache)) = (Serial::parse_hex(serial_hex), self.status_cache.lock()) {
             for root in RootKind::ALL {
                 cache.remove(&(root, s.as_bytes().to_vec()));
             }
@@ -518,6 +536,7 @@ impl<S: JpkiStore> Jpki<S> {
     async fn ocsp_inner(&self, root: RootKind, request: &[u8]) -> Result<Vec<u8>, OcspFailure> {
         let parsed = ocsp::parse_request(request).map_err(OcspFailure::Malformed)?;
         let now = self.clock.now();
+        let epoch = self.epoch();
         // RFC 5019 fast path: one certificate, no nonce — a cached, pre-signed response.
         let cache_key = if parsed.nonce.is_none() && parsed.cert_ids.len() == 1 {
             let id = &parsed.cert_ids[0];
@@ -544,22 +563,10 @@ impl<S: JpkiStore> Jpki<S> {
             } else {
                 match ocsp::ParsedRequest::serial(id) {
                     None => Answer::Unknown,
-                    Some(serial) => match self
-                        .store
-                        .certificate(&serial.to_hex())
+                    Some(serial) => self
+                        .status(root, &serial)
                         .await
-                        .map_err(OcspFailure::Internal)?
-                    {
-                        Some(c) if c.root == root => match c.status() {
-                            Status::Good => Answer::Good,
-                            Status::Held { since } => Answer::Revoked {
-                                at: since,
-                                reason: Reason::CertificateHold,
-                            },
-                            Status::Revoked { at, reason } => Answer::Revoked { at, reason },
-                        },
-                        _ => Answer::Unknown,
-                    },
+                        .map_err(OcspFailure::Internal)?,
                 }
             };
             answers.push((id.clone(), answer));
@@ -573,6 +580,10 @@ impl<S: JpkiStore> Jpki<S> {
         )
         .map_err(OcspFailure::Internal)?;
         if let (Some((k, id_der)), Ok(mut cache)) = (cache_key, self.ocsp_cache.lock()) {
+            if self.epoch() != epoch {
+                // A status changed while this response was made: do not keep it.
+                return Ok(der);
+            }
             if cache.len() >= OCSP_CACHE_MAX {
                 cache.clear();
             }
@@ -587,6 +598,42 @@ impl<S: JpkiStore> Jpki<S> {
             ));
         }
         Ok(der)
+    }
+
+    /// The OCSP answer for one serial of `root`, from the status cache or the store.
+    async fn status(&self, root: RootKind, serial: &Serial) -> Result<Answer, JpkiError> {
+        let key = (root, serial.as_bytes().to_vec());
+        let epoch = self.epoch();
+        if let Some(a) = self
+            .status_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).copied())
+        {
+            return Ok(a);
+        }
+        let answer = match self.store.certificate(&serial.to_hex()).await? {
+            Some(c) if c.root == root => match c.status() {
+                Status::Good => Answer::Good,
+                Status::Held { since } => Answer::Revoked {
+                    at: since,
+                    reason: Reason::CertificateHold,
+                },
+                Status::Revoked { at, reason } => Answer::Revoked { at, reason },
+            },
+            _ => Answer::Unknown,
+        };
+        // Unknown serials are not cached: a certificate may be issued with that serial later.
+        if let (true, Ok(mut c)) = (
+            answer != Answer::Unknown && self.epoch() == epoch,
+            self.status_cache.lock(),
+        ) {
+            if c.len() >= OCSP_CACHE_MAX {
+                c.clear();
+            }
+            c.insert(key, answer);
+        }
+        Ok(answer)
     }
 
     /// Publishes a full CRL, one CRL per partition, and a (then empty) delta CRL for `root`.
@@ -768,15 +815,15 @@ impl<S: JpkiStore> Jpki<S> {
             EntrySource::Store => {
                 let mut after = i64::MIN;
                 loop {
-                    let page = self
+                    let Some((last, count, bytes)) = self
                         .store
                         .revoked_page(root, partition, after, CRL_PAGE)
-                        .await?;
-                    let Some((last, _)) = page.last() else { break };
-                    after = *last;
-                    for (_, e) in &page {
-                        writer.entry(e)?;
-                    }
+                        .await?
+                    else {
+                        break;
+                    };
+                    after = last;
+                    writer.entries(&bytes, count)?;
                 }
             }
         }

@@ -352,25 +352,33 @@ impl JpkiStore for Store {
         partition: Option<i64>,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<(i64, Vec<u8>)>, JpkiError> {
-        let sql = match partition {
-            Some(_) => {
-                "SELECT seq, entry_der FROM jpki_revoked WHERE root = $1 AND partition = $2 \
-                 AND seq > $3 ORDER BY seq LIMIT $4"
-            }
-            None => {
-                "SELECT seq, entry_der FROM jpki_revoked WHERE root = $1 AND $2 = $2 \
-                 AND seq > $3 ORDER BY seq LIMIT $4"
-            }
+    ) -> Result<Option<(i64, u64, Vec<u8>)>, JpkiError> {
+        // One row per page: the entries concatenated in order by the database, so that a
+        // million-entry CRL costs twenty rows, not a million.
+        let filter = match partition {
+            Some(_) => "root = $1 AND partition = $2",
+            None => "root = $1 AND $2 = $2",
         };
-        sqlx::query_as::<_, (i64, Vec<u8>)>(sql)
+        let agg = match self.backend() {
+            crate::Backend::Sqlite => "CAST(group_concat(entry_der, x'' ORDER BY seq) AS BLOB)",
+            crate::Backend::Postgres => "string_agg(entry_der, ''::bytea ORDER BY seq)",
+        };
+        let sql = format!(
+            "SELECT MAX(seq), COUNT(*), {agg} FROM (SELECT seq, entry_der FROM jpki_revoked \
+             WHERE {filter} AND seq > $3 ORDER BY seq LIMIT $4) page"
+        );
+        let row: (Option<i64>, i64, Option<Vec<u8>>) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(root.as_str())
             .bind(partition.unwrap_or(0))
             .bind(after)
             .bind(limit)
-            .fetch_all(self.pool())
+            .fetch_one(self.pool())
             .await
-            .map_err(storage)
+            .map_err(storage)?;
+        Ok(match row {
+            (Some(last), n, Some(bytes)) if n > 0 => Some((last, n as u64, bytes)),
+            _ => None,
+        })
     }
 
     async fn status_log_after(
@@ -459,5 +467,36 @@ impl JpkiStore for Store {
         .await
         .map_err(storage)?;
         rows.into_iter().map(CrlRow::into_meta).collect()
+    }
+}
+
+impl Store {
+    /// Loads revoked entries directly (benchmarks and migrations from another CA): each is
+    /// (serial hex, partition, status-log position, CRL entry DER). Existing serials are kept.
+    pub async fn load_revoked_entries(
+        &self,
+        root: RootKind,
+        entries: &[(String, i64, i64, Vec<u8>)],
+    ) -> Result<(), JpkiError> {
+        let mut tx = self.pool().begin().await.map_err(storage)?;
+        for chunk in entries.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO jpki_revoked (serial, root, partition, seq, entry_der) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                crate::registry::values_placeholders(self.backend(), chunk.len(), 5)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (serial, partition, seq, der) in chunk {
+                q = q
+                    .bind(serial.clone())
+                    .bind(root.as_str())
+                    .bind(*partition)
+                    .bind(*seq)
+                    .bind(der.clone());
+            }
+            q.execute(&mut *tx).await.map_err(storage)?;
+        }
+        tx.commit().await.map_err(storage)?;
+        Ok(())
     }
 }

@@ -73,6 +73,34 @@ pub enum Command {
     /// The JPKI certification authority.
     #[command(subcommand)]
     Ca(CaCommand),
+    /// Benchmarks against peers on this machine (prints figures and ratios).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Full-CRL generation against `openssl ca -gencrl` and `cfssl gencrl`.
+    Crl {
+        /// Numbers of revoked entries, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+        entries: Vec<u64>,
+        /// Run the peers only up to this many entries (ours alone above).
+        #[arg(long, default_value_t = 1_000_000)]
+        peer_max: u64,
+    },
+    /// OCSP throughput and p99 latency against `cfssl ocspserve` and `openssl ocsp -port`.
+    Ocsp {
+        #[arg(long, default_value_t = 1000)]
+        certs: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        #[arg(long, default_value_t = 64)]
+        connections: u32,
+    },
+    /// (internal) Generate the signing root's full CRL in the configured data directory.
+    #[command(hide = true)]
+    CrlGenerate,
 }
 
 #[derive(Subcommand)]
@@ -383,6 +411,19 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             store.close().await;
             Ok(())
         }
+        Command::Bench(cmd) => match cmd {
+            BenchCommand::Crl { entries, peer_max } => {
+                let exe = std::env::current_exe()
+                    .map_err(|e| AppError::io("locating the openmyna binary", e))?;
+                crate::bench::crl(&entries, peer_max, &exe).await
+            }
+            BenchCommand::CrlGenerate => crate::bench::crl_generate(&config).await,
+            BenchCommand::Ocsp {
+                certs,
+                seconds,
+                connections,
+            } => crate::bench::ocsp(certs, seconds, connections).await,
+        },
         Command::Config => {
             let mut shown = config.clone();
             if !shown.storage.master_key.is_empty() {

@@ -2,6 +2,12 @@
 //! installation. `main.rs` is the command line on top; integration tests start the same server.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+
+/// PEM armour (shared by the benchmarks).
+pub fn bench_pem(label: &str, der: &[u8]) -> String {
+    openmyna_http::routes::jpki::pem(label, der)
+}

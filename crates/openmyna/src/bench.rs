@@ -1,0 +1,827 @@
+//! `openmyna bench`: benchmarks that print our figure, a peer's figure from the same run on
+//! the same machine, and the ratio. Peers come from Debian: `openssl` (`openssl ca -gencrl`,
+//! `openssl ocsp -port`), `golang-cfssl` (`cfssl gencrl`, `cfssl ocspserve`) and `wrk` for HTTP
+//! load. Timing and peak memory of child processes come from GNU time (`/usr/bin/time`).
+//! Nothing here runs in the test suite, and nothing asserts a timing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use chrono::Duration;
+use openmyna_core::{Clock, Entropy, OsEntropy, SeededEntropy, SystemClock};
+use openmyna_jpki::crl::entry_der;
+use openmyna_jpki::{Reason, RootKind, Serial};
+
+use crate::app::{self, AppError};
+use crate::config::Config;
+
+fn tool(name: &str) -> Result<(), AppError> {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if found {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(format!(
+            "{name} is needed for this benchmark (Debian: apt-get install openssl golang-cfssl wrk time)"
+        )))
+    }
+}
+
+/// Runs a command under GNU time; returns (seconds, peak RSS in MiB, stdout).
+fn timed(cmd: &mut Command) -> Result<(f64, f64, Vec<u8>), AppError> {
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+    let mut t = Command::new("/usr/bin/time");
+    t.arg("-f")
+        .arg("OPENMYNA_TIME %e %M")
+        .arg(program)
+        .args(args);
+    if let Some(dir) = cmd.get_current_dir() {
+        t.current_dir(dir);
+    }
+    let out = t
+        .output()
+        .map_err(|e| AppError::io("running /usr/bin/time (Debian package time)", e))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("OPENMYNA_TIME "))
+        .ok_or_else(|| AppError::Invalid(format!("no timing from the child: {stderr}")))?;
+    let mut parts = line.split_whitespace().skip(1);
+    let secs: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let kb: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    if !out.status.success() {
+        return Err(AppError::Invalid(format!("child failed: {stderr}")));
+    }
+    Ok((secs, kb / 1024.0, out.stdout))
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), AppError> {
+    let out = cmd.output().map_err(|e| AppError::io(what.to_owned(), e))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )))
+    }
+}
+
+fn bench_config(dir: &Path) -> Config {
+    let mut c = Config {
+        data_dir: dir.join("data"),
+        ..Config::default()
+    };
+    c.demo.persons = 0;
+    c.server.listen = "127.0.0.1:0".into();
+    c
+}
+
+/// One row of a result table.
+pub struct Row {
+    pub what: String,
+    pub ours: String,
+    pub peer: String,
+    pub ratio: String,
+}
+
+pub fn print_table(title: &str, rows: &[Row]) {
+    println!("\n{title}");
+    println!("| measure | openmyna | peer | ratio |");
+    println!("|---|---|---|---|");
+    for r in rows {
+        println!("| {} | {} | {} | {} |", r.what, r.ours, r.peer, r.ratio);
+    }
+}
+
+/// `bench crl`: full-CRL generation with `entries` revoked certificates, ours against
+/// `openssl ca -gencrl` and `cfssl gencrl` (peers skipped above `peer_max` entries).
+pub async fn crl(entries: &[u64], peer_max: u64, self_exe: &Path) -> Result<(), AppError> {
+    tool("openssl")?;
+    tool("cfssl")?;
+    let mut rows = Vec::new();
+    for &n in entries {
+        let dir = tempfile_dir()?;
+        let config = bench_config(&dir);
+        let store = app::open_store(&config).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let jpki = app::open_jpki(
+            &config,
+            &store,
+            "http://127.0.0.1:8080",
+            clock.clone(),
+            Arc::new(OsEntropy),
+        )
+        .await?;
+        drop(jpki);
+        eprintln!("bench crl: loading {n} revoked entries…");
+        let e = SeededEntropy::new(n);
+        let now = clock.now();
+        let with_peers = n <= peer_max;
+        let mut index = String::new();
+        let mut serials = String::new();
+        let expiry = (now + Duration::days(365))
+            .format("%y%m%d%H%M%SZ")
+            .to_string();
+        let revoked_at = now
+            .with_timezone(&chrono::Utc)
+            .format("%y%m%d%H%M%SZ")
+            .to_string();
+        let mut batch = Vec::with_capacity(50_000);
+        for i in 0..n {
+            let s = Serial::generate(&e);
+            let der = entry_der(&s, &now, Reason::KeyCompromise)?;
+            if with_peers {
+                index.push_str(&format!(
+                    "R\t{expiry}\t{revoked_at},keyCompromise\t{}\tunknown\t/CN=bench{i}\n",
+                    s.to_hex()
+                ));
+                serials.push_str(&decimal(s.as_bytes()));
+                serials.push('\n');
+            }
+            batch.push((s.to_hex(), 0i64, i as i64 + 1, der));
+            if batch.len() == 50_000 {
+                store.load_revoked_entries(RootKind::Sign, &batch).await?;
+                batch.clear();
+            }
+        }
+        store.load_revoked_entries(RootKind::Sign, &batch).await?;
+        store.close().await;
+
+        eprintln!("bench crl: generating ours…");
+        let (secs, rss, out) = timed(
+            Command::new(self_exe)
+                .arg("--data-dir")
+                .arg(&config.data_dir)
+                .args(["bench", "crl-generate"]),
+        )?;
+        let bytes: u64 = String::from_utf8_lossy(&out).trim().parse().unwrap_or(0);
+        rows.push(Row {
+            what: format!("{n} entries: time"),
+            ours: format!("{secs:.2} s"),
+            peer: String::new(),
+            ratio: String::new(),
+        });
+        let ours_time = secs;
+        let ours_rss = rss;
+        let ours_bytes = bytes;
+        if with_peers {
+            eprintln!("bench crl: openssl ca -gencrl…");
+            let (o_secs, o_rss, o_bytes) = openssl_gencrl(&dir, &index)?;
+            eprintln!("bench crl: cfssl gencrl…");
+            let (c_secs, c_rss, c_bytes) = cfssl_gencrl(&dir, &serials)?;
+            rows.pop();
+            rows.push(Row {
+                what: format!("{n} entries: time vs openssl ca -gencrl"),
+                ours: format!("{ours_time:.2} s"),
+                peer: format!("{o_secs:.2} s"),
+                ratio: format!("{:.1}× faster", o_secs / ours_time.max(0.001)),
+            });
+            rows.push(Row {
+                what: format!("{n} entries: peak RSS vs openssl ca -gencrl"),
+                ours: format!("{ours_rss:.0} MiB"),
+                peer: format!("{o_rss:.0} MiB"),
+                ratio: format!("{:.2}×", ours_rss / o_rss.max(0.001)),
+            });
+            rows.push(Row {
+                what: format!("{n} entries: time vs cfssl gencrl"),
+                ours: format!("{ours_time:.2} s"),
+                peer: format!("{c_secs:.2} s"),
+                ratio: format!("{:.1}× faster", c_secs / ours_time.max(0.001)),
+            });
+            rows.push(Row {
+                what: format!("{n} entries: peak RSS vs cfssl gencrl"),
+                ours: format!("{ours_rss:.0} MiB"),
+                peer: format!("{c_rss:.0} MiB"),
+                ratio: format!("{:.2}×", ours_rss / c_rss.max(0.001)),
+            });
+            rows.push(Row {
+                what: format!("{n} entries: DER bytes (openssl / cfssl)"),
+                ours: format!("{ours_bytes}"),
+                peer: format!("{o_bytes} / {c_bytes}"),
+                ratio: String::new(),
+            });
+        } else {
+            rows.push(Row {
+                what: format!("{n} entries: peak RSS"),
+                ours: format!("{ours_rss:.0} MiB"),
+                peer: "(not run)".into(),
+                ratio: String::new(),
+            });
+            rows.push(Row {
+                what: format!("{n} entries: DER bytes"),
+                ours: format!("{ours_bytes}"),
+                peer: String::new(),
+                ratio: String::new(),
+            });
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    print_table(
+        "Full CRL generation (RSA-2048 / SHA-256 signature; same number of revoked entries)",
+        &rows,
+    );
+    Ok(())
+}
+
+/// The child of `bench crl`: publishes the full CRL of the signing root and prints its size.
+pub async fn crl_generate(config: &Config) -> Result<(), AppError> {
+    let store = app::open_store(config).await?;
+    let jpki = app::open_jpki(
+        config,
+        &store,
+        "http://127.0.0.1:8080",
+        Arc::new(SystemClock),
+        Arc::new(OsEntropy),
+    )
+    .await?;
+    let metas = jpki.publish_full(RootKind::Sign).await?;
+    let full = metas
+        .iter()
+        .find(|m| m.scope == "full")
+        .ok_or_else(|| AppError::Invalid("no full CRL".into()))?;
+    println!("{}", full.bytes);
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<PathBuf, AppError> {
+    let mut b = [0u8; 8];
+    OsEntropy.fill(&mut b);
+    let dir = std::env::temp_dir().join(format!(
+        "openmyna-bench-{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| AppError::io("creating a bench directory", e))?;
+    Ok(dir)
+}
+
+/// Big-endian bytes to decimal.
+fn decimal(bytes: &[u8]) -> String {
+    let mut digits: Vec<u8> = vec![0];
+    for &b in bytes {
+        let mut carry = u32::from(b);
+        for d in digits.iter_mut() {
+            let v = u32::from(*d) * 256 + carry;
+            *d = (v % 10) as u8;
+            carry = v / 10;
+        }
+        while carry > 0 {
+            digits.push((carry % 10) as u8);
+            carry /= 10;
+        }
+    }
+    digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
+}
+
+fn throwaway_ca(dir: &Path) -> Result<(PathBuf, PathBuf), AppError> {
+    let key = dir.join("peer-ca.key");
+    let cert = dir.join("peer-ca.pem");
+    if !cert.exists() {
+        run(
+            Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-sha256",
+                    "-days",
+                    "3650",
+                    "-subj",
+                    "/C=JP/O=JPKI/OU=bench peer CA",
+                    "-keyout",
+                ])
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert),
+            "openssl req (peer CA)",
+        )?;
+    }
+    Ok((key, cert))
+}
+
+fn openssl_gencrl(dir: &Path, index: &str) -> Result<(f64, f64, u64), AppError> {
+    let (key, cert) = throwaway_ca(dir)?;
+    let w = |name: &str, s: &str| {
+        std::fs::write(dir.join(name), s).map_err(|e| AppError::io(format!("writing {name}"), e))
+    };
+    w("index.txt", index)?;
+    w("index.txt.attr", "unique_subject = no\n")?;
+    w("crlnumber", "01\n")?;
+    w(
+        "ca.cnf",
+        &format!(
+            "[ ca ]\ndefault_ca = bench\n[ bench ]\ndir = {}\ndatabase = $dir/index.txt\n\
+             crlnumber = $dir/crlnumber\ndefault_md = sha256\ndefault_crl_days = 1\n\
+             unique_subject = no\ncertificate = {}\nprivate_key = {}\n",
+            dir.display(),
+            cert.display(),
+            key.display()
+        ),
+    )?;
+    let out = dir.join("openssl.crl");
+    let (secs, rss, _) = timed(
+        Command::new("openssl")
+            .args(["ca", "-gencrl", "-config"])
+            .arg(dir.join("ca.cnf"))
+            .arg("-out")
+            .arg(&out),
+    )?;
+    let der = dir.join("openssl.der");
+    run(
+        Command::new("openssl")
+            .args(["crl", "-in"])
+            .arg(&out)
+            .args(["-outform", "DER", "-out"])
+            .arg(&der),
+        "openssl crl (to DER)",
+    )?;
+    let bytes = std::fs::metadata(&der).map(|m| m.len()).unwrap_or(0);
+    Ok((secs, rss, bytes))
+}
+
+fn cfssl_gencrl(dir: &Path, serials: &str) -> Result<(f64, f64, u64), AppError> {
+    let (key, cert) = throwaway_ca(dir)?;
+    let list = dir.join("serials.txt");
+    std::fs::write(&list, serials).map_err(|e| AppError::io("writing serials", e))?;
+    let (secs, rss, out) = timed(
+        Command::new("cfssl")
+            .arg("gencrl")
+            .arg(&list)
+            .arg(&cert)
+            .arg(&key),
+    )?;
+    // cfssl prints the DER CRL in base64.
+    let b64 = String::from_utf8_lossy(&out).trim().len() as u64;
+    Ok((secs, rss, b64 * 3 / 4))
+}
+
+/// The SHA-1 CertID hashes of a root certificate (issuer name, issuer key), as OpenSSL's
+/// client uses by default.
+fn issuer_hashes(root_der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), AppError> {
+    use der::{Decode, Encode};
+    let cert = x509_cert::Certificate::from_der(root_der)
+        .map_err(|e| AppError::Invalid(format!("root certificate: {e}")))?;
+    let name = cert
+        .tbs_certificate
+        .subject
+        .to_der()
+        .map_err(|e| AppError::Invalid(format!("root name: {e}")))?;
+    let key = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes()
+        .to_vec();
+    let h = |d: &[u8]| {
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, d)
+            .as_ref()
+            .to_vec()
+    };
+    Ok((h(&name), h(&key)))
+}
+
+/// A DER OCSPRequest for one serial, with a 16-octet nonce if asked.
+fn ocsp_request(
+    hashes: &(Vec<u8>, Vec<u8>),
+    serial: &Serial,
+    nonce: Option<[u8; 16]>,
+) -> Result<Vec<u8>, AppError> {
+    use der::Encode;
+    use der::asn1::{Null, OctetString};
+    let bad = |e: der::Error| AppError::Invalid(format!("encoding a request: {e}"));
+    let id = x509_ocsp::CertId {
+        hash_algorithm: spki::AlgorithmIdentifierOwned {
+            oid: openmyna_jpki::oid::SHA1,
+            parameters: Some(Null.into()),
+        },
+        issuer_name_hash: OctetString::new(hashes.0.clone()).map_err(bad)?,
+        issuer_key_hash: OctetString::new(hashes.1.clone()).map_err(bad)?,
+        serial_number: x509_cert::serial_number::SerialNumber::new(serial.as_bytes())
+            .map_err(bad)?,
+    };
+    let extensions = match nonce {
+        Some(n) => Some(vec![x509_cert::ext::Extension {
+            extn_id: openmyna_jpki::oid::OCSP_NONCE,
+            critical: false,
+            extn_value: OctetString::new(
+                OctetString::new(n.to_vec())
+                    .map_err(bad)?
+                    .to_der()
+                    .map_err(bad)?,
+            )
+            .map_err(bad)?,
+        }]),
+        None => None,
+    };
+    x509_ocsp::OcspRequest {
+        tbs_request: x509_ocsp::TbsRequest {
+            version: x509_ocsp::Version::V1,
+            requestor_name: None,
+            request_list: vec![x509_ocsp::Request {
+                req_cert: id,
+                single_request_extensions: None,
+            }],
+            request_extensions: extensions,
+        },
+        optional_signature: None,
+    }
+    .to_der()
+    .map_err(bad)
+}
+
+fn lua_script(bodies: &[Vec<u8>]) -> String {
+    let mut s = String::from("local bodies = {\n");
+    for b in bodies {
+        s.push('"');
+        for byte in b {
+            s.push_str(&format!("\\{byte:03}"));
+        }
+        s.push_str("\",\n");
+    }
+    s.push_str(
+        "}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format(\"POST\", nil, \
+         {[\"Content-Type\"] = \"application/ocsp-request\"}, bodies[(i % #bodies) + 1])\nend\n",
+    );
+    s
+}
+
+/// Requests/s and p99 latency (ms) from wrk's output.
+fn parse_wrk(out: &str) -> (f64, f64, u64) {
+    let mut rps = 0.0;
+    let mut p99 = 0.0;
+    let mut errors = 0;
+    for line in out.lines() {
+        let t = line.trim();
+        if let Some(v) = t.strip_prefix("Requests/sec:") {
+            rps = v.trim().parse().unwrap_or(0.0);
+        }
+        if let Some(v) = t.strip_prefix("99%") {
+            let v = v.trim();
+            p99 = if let Some(ms) = v.strip_suffix("ms") {
+                ms.parse().unwrap_or(0.0)
+            } else if let Some(us) = v.strip_suffix("us") {
+                us.parse::<f64>().unwrap_or(0.0) / 1000.0
+            } else if let Some(s) = v.strip_suffix('s') {
+                s.parse::<f64>().unwrap_or(0.0) * 1000.0
+            } else {
+                0.0
+            };
+        }
+        if t.starts_with("Non-2xx or 3xx responses:") || t.starts_with("Socket errors:") {
+            errors += t
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    (rps, p99, errors)
+}
+
+fn wrk(
+    url: &str,
+    script: &Path,
+    connections: u32,
+    seconds: u32,
+) -> Result<(f64, f64, u64), AppError> {
+    let out = Command::new("timeout")
+        .arg(format!("{}", seconds + 30))
+        .arg("wrk")
+        .args([
+            "-t",
+            "2",
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(script)
+        .arg(url)
+        .output()
+        .map_err(|e| AppError::io("running wrk", e))?;
+    Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A plain HTTP/1.0 load client: `concurrency` tasks, each posting requests (cycling through
+/// `bodies`) over a fresh connection per request for `seconds`. Used for `openssl ocsp -port`,
+/// which serves one connection at a time and stalls on wrk's connection pattern.
+async fn http10_load(
+    port: u16,
+    bodies: Arc<Vec<Vec<u8>>>,
+    concurrency: u32,
+    seconds: u32,
+) -> (f64, f64, u64) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(u64::from(seconds));
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let bodies = bodies.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut i = t as usize;
+            while tokio::time::Instant::now() < deadline {
+                let body = &bodies[i % bodies.len()];
+                i += 1;
+                let start = std::time::Instant::now();
+                let attempt = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+                    let head = format!(
+                        "POST / HTTP/1.0\r\nContent-Type: application/ocsp-request\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    s.write_all(head.as_bytes()).await?;
+                    s.write_all(body).await?;
+                    let mut buf = Vec::new();
+                    s.read_to_end(&mut buf).await?;
+                    Ok::<bool, std::io::Error>(buf.starts_with(b"HTTP/1.0 200"))
+                })
+                .await;
+                match attempt {
+                    Ok(Ok(true)) => lat.push(start.elapsed().as_secs_f64() * 1000.0),
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((l, e)) = t.await {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    let p99 = all
+        .get((all.len() as f64 * 0.99) as usize)
+        .copied()
+        .unwrap_or(0.0);
+    (all.len() as f64 / f64::from(seconds.max(1)), p99, errors)
+}
+
+fn free_port() -> Result<u16, AppError> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| AppError::io("finding a port", e))?;
+    Ok(l.local_addr()
+        .map_err(|e| AppError::io("finding a port", e))?
+        .port())
+}
+
+fn wait_port(port: u16) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// `bench ocsp`: OCSP throughput and p99 latency over HTTP on loopback, ours against
+/// `cfssl ocspserve` (serving responses pre-signed by us) and `openssl ocsp -port` (signing
+/// live), with the same certificates and the same request mix, with and without nonces.
+pub async fn ocsp(certs: usize, seconds: u32, connections: u32) -> Result<(), AppError> {
+    for t in ["wrk", "cfssl", "openssl", "timeout"] {
+        tool(t)?;
+    }
+    let dir = tempfile_dir()?;
+    let config = bench_config(&dir);
+    let store = app::open_store(&config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| AppError::io("binding", e))?;
+    let server = app::start(
+        &config,
+        store.clone(),
+        listener,
+        clock.clone(),
+        entropy.clone(),
+    )
+    .await?;
+    let url = server.url();
+    let jpki = app::open_jpki(&config, &store, &url, clock.clone(), entropy.clone()).await?;
+    eprintln!("bench ocsp: issuing {certs} certificates…");
+    let key = openmyna_jpki::SigningKey::generate(openmyna_jpki::KeyKind::EcP256)?;
+    let spki = key.spki_der()?;
+    let holder = openmyna_jpki::Holder {
+        name: "ベンチ".into(),
+        birth_date: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap_or_default(),
+        sex_code: 1,
+        address: "東京都千代田区".into(),
+        municipality_code: "131016".into(),
+    };
+    let expiry = clock.today() + Duration::days(3000);
+    let mut serials = Vec::with_capacity(certs);
+    let mut index = String::new();
+    let not_after = (clock.now() + Duration::days(3000))
+        .format("%y%m%d%H%M%SZ")
+        .to_string();
+    let revoked_at = clock
+        .now()
+        .with_timezone(&chrono::Utc)
+        .format("%y%m%d%H%M%SZ")
+        .to_string();
+    for i in 0..certs {
+        let issued = jpki
+            .issue_card(1, &holder, None, &spki, expiry, None)
+            .await?;
+        let serial = Serial::parse_hex(&issued.authentication.serial)?;
+        if i % 10 == 0 {
+            jpki.change_status(
+                &serial.to_hex(),
+                openmyna_jpki::Action::Revoke(Reason::KeyCompromise),
+            )
+            .await?;
+            index.push_str(&format!(
+                "R\t{not_after}\t{revoked_at},keyCompromise\t{}\tunknown\t/CN=c{i}\n",
+                serial.to_hex()
+            ));
+        } else {
+            index.push_str(&format!(
+                "V\t{not_after}\t\t{}\tunknown\t/CN=c{i}\n",
+                serial.to_hex()
+            ));
+        }
+        serials.push(serial);
+    }
+    let root_der = jpki.root_certificate(RootKind::Auth)?;
+    let hashes = issuer_hashes(&root_der)?;
+    let plain: Vec<Vec<u8>> = serials
+        .iter()
+        .map(|s| ocsp_request(&hashes, s, None))
+        .collect::<Result<_, _>>()?;
+    let with_nonce: Vec<Vec<u8>> = serials
+        .iter()
+        .map(|s| {
+            let mut n = [0u8; 16];
+            OsEntropy.fill(&mut n);
+            ocsp_request(&hashes, s, Some(n))
+        })
+        .collect::<Result<_, _>>()?;
+    let w = |name: &str, s: &[u8]| {
+        std::fs::write(dir.join(name), s).map_err(|e| AppError::io(format!("writing {name}"), e))
+    };
+    w("plain.lua", lua_script(&plain).as_bytes())?;
+    w("nonce.lua", lua_script(&with_nonce).as_bytes())?;
+
+    // cfssl serves responses pre-signed by us for the same certificates.
+    let mut responses = String::new();
+    for req in &plain {
+        use base64::Engine;
+        let der = jpki.ocsp(RootKind::Auth, req).await;
+        responses.push_str(&base64::engine::general_purpose::STANDARD.encode(der));
+        responses.push('\n');
+    }
+    w("responses.txt", responses.as_bytes())?;
+    let cfssl_port = free_port()?;
+    let mut cfssl = Command::new("cfssl")
+        .args([
+            "ocspserve",
+            "-port",
+            &cfssl_port.to_string(),
+            "-loglevel",
+            "5",
+            "-responses",
+        ])
+        .arg(dir.join("responses.txt"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| AppError::io("starting cfssl ocspserve", e))?;
+    wait_port(cfssl_port);
+
+    // openssl signs live with a throwaway responder key, answering from an index of the same
+    // certificates (issuer hashes from our root, so requests match).
+    w(
+        "root.pem",
+        crate::bench_pem("CERTIFICATE", &root_der).as_bytes(),
+    )?;
+    w("index.txt", index.as_bytes())?;
+    run(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-subj",
+                "/CN=bench responder",
+                "-days",
+                "30",
+                "-keyout",
+            ])
+            .arg(dir.join("resp.key"))
+            .arg("-out")
+            .arg(dir.join("resp.pem")),
+        "openssl req (responder)",
+    )?;
+    let openssl_port = free_port()?;
+    let mut openssl = Command::new("timeout")
+        .arg(format!("{}", seconds * 4 + 60))
+        .args([
+            "openssl",
+            "ocsp",
+            "-port",
+            &openssl_port.to_string(),
+            "-index",
+        ])
+        .arg(dir.join("index.txt"))
+        .arg("-CA")
+        .arg(dir.join("root.pem"))
+        .arg("-rsigner")
+        .arg(dir.join("resp.pem"))
+        .arg("-rkey")
+        .arg(dir.join("resp.key"))
+        .args(["-nmin", "60"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| AppError::io("starting openssl ocsp", e))?;
+    // No probe connection: openssl's responder blocks for good on a connection that closes
+    // without a request (which is also why wrk cannot drive it).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    let ours_url = format!("{url}/ocsp/auth");
+    let cfssl_url = format!("http://127.0.0.1:{cfssl_port}/");
+    let mut rows = Vec::new();
+    for (label, script) in [("without nonce", "plain.lua"), ("with nonce", "nonce.lua")] {
+        let script = dir.join(script);
+        eprintln!("bench ocsp: {label}: openmyna…");
+        let ours = wrk(&ours_url, &script, connections, seconds)?;
+        eprintln!("bench ocsp: {label}: cfssl ocspserve…");
+        let cf = wrk(&cfssl_url, &script, connections, seconds)?;
+        eprintln!("bench ocsp: {label}: openssl ocsp…");
+        let bodies = Arc::new(if label == "with nonce" {
+            with_nonce.clone()
+        } else {
+            plain.clone()
+        });
+        let os = http10_load(openssl_port, bodies, connections.min(8), seconds).await;
+        for (peer, p) in [
+            ("cfssl ocspserve", cf),
+            ("openssl ocsp -port (HTTP/1.0 client, 8 connections)", os),
+        ] {
+            rows.push(Row {
+                what: format!("{label}: requests/s vs {peer}"),
+                ours: format!("{:.0}", ours.0),
+                peer: format!(
+                    "{:.0}{}",
+                    p.0,
+                    if p.2 > 0 {
+                        format!(" ({} errors)", p.2)
+                    } else {
+                        String::new()
+                    }
+                ),
+                ratio: format!("{:.1}×", ours.0 / p.0.max(0.001)),
+            });
+            rows.push(Row {
+                what: format!("{label}: p99 latency vs {peer}"),
+                ours: format!("{:.2} ms", ours.1),
+                peer: format!("{:.2} ms", p.1),
+                ratio: String::new(),
+            });
+        }
+    }
+    let _ = cfssl.kill();
+    let _ = openssl.kill();
+    let _ = cfssl.wait();
+    let _ = openssl.wait();
+    server.stop().await?;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    print_table(
+        &format!(
+            "OCSP over HTTP on loopback: {certs} certificates (10% revoked), wrk -t2 -c{connections} -d{seconds}s, POST"
+        ),
+        &rows,
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_conversion() {
+        assert_eq!(decimal(&[0x01, 0x00]), "256");
+        assert_eq!(decimal(&[0x7f, 0xff, 0xff, 0xff]), "2147483647");
+        assert_eq!(decimal(&[0]), "0");
+    }
+}
