@@ -77,6 +77,8 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// SQLite's `synchronous` pragma: `FULL` (default) or `NORMAL`.
     pub sqlite_synchronous: String,
+    /// SQLite page cache per connection, MiB (allocated only as used).
+    pub sqlite_cache_mib: u32,
 }
 
 impl Default for StoreOptions {
@@ -84,6 +86,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 16,
             sqlite_synchronous: "FULL".into(),
+            sqlite_cache_mib: 64,
         }
     }
 }
@@ -124,7 +127,12 @@ impl Store {
                 "NORMAL" => "NORMAL",
                 _ => "FULL",
             };
+            let cache_pragma = format!(
+                "PRAGMA cache_size = -{}",
+                u64::from(opts.sqlite_cache_mib.max(1)) * 1024
+            );
             pool = pool.after_connect(move |conn, _meta| {
+                let cache_pragma = cache_pragma.clone();
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     let pragma = if sync == "NORMAL" {
@@ -134,9 +142,10 @@ impl Store {
                     };
                     conn.execute(pragma).await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    // 64 MiB of page cache per connection (allocated only as used): the
-                    // registry's indexes are random-access, and the 2 MiB default thrashes.
-                    conn.execute("PRAGMA cache_size = -65536").await?;
+                    // A page cache of `sqlite_cache_mib` per connection (64 MiB by default,
+                    // allocated only as used): the registry's indexes are random-access, and
+                    // SQLite's 2 MiB default thrashes.
+                    conn.execute(sqlx::AssertSqlSafe(cache_pragma)).await?;
                     conn.execute("PRAGMA temp_store = MEMORY").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     Ok(())

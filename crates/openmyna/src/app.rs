@@ -72,6 +72,7 @@ pub async fn open_store(config: &Config) -> Result<Store, AppError> {
         &StoreOptions {
             max_connections: config.database.max_connections,
             sqlite_synchronous: config.database.sqlite_synchronous.clone(),
+            sqlite_cache_mib: config.database.sqlite_cache_mib,
         },
     )
     .await?;

@@ -13,6 +13,7 @@
 //! url = "postgres://127.0.0.1/openmyna"   # default: sqlite://<data_dir>/openmyna.db
 //! max_connections = 16
 //! sqlite_synchronous = "FULL"             # or NORMAL
+//! sqlite_cache_mib = 64                   # page cache per SQLite connection
 //!
 //! [storage]
 //! master_key = "<64 hex digits>"          # default: <data_dir>/master.key, created at first start
@@ -102,6 +103,7 @@ pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
     pub sqlite_synchronous: String,
+    pub sqlite_cache_mib: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -153,6 +155,7 @@ impl Default for DatabaseConfig {
             url: String::new(),
             max_connections: 16,
             sqlite_synchronous: "FULL".into(),
+            sqlite_cache_mib: 64,
         }
     }
 }
@@ -188,6 +191,7 @@ const SETTINGS: &[(&str, &str, Kind)] = &[
     ("database", "url", Kind::Str),
     ("database", "max_connections", Kind::Int),
     ("database", "sqlite_synchronous", Kind::Str),
+    ("database", "sqlite_cache_mib", Kind::Int),
     ("storage", "master_key", Kind::Str),
     ("demo", "persons", Kind::Int),
     ("demo", "seed", Kind::Int),
