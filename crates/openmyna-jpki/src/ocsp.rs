@@ -6,7 +6,6 @@ use chrono::Duration;
 use der::asn1::{BitString, GeneralizedTime, OctetString};
 use der::{Decode, Encode};
 use openmyna_core::Timestamp;
-use x509_cert::Certificate;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::CrlReason;
 use x509_ocsp::{
@@ -200,7 +199,7 @@ pub fn sign_response(
         tbs_response_data: tbs,
         signature_algorithm: ca.responder.key.kind().signature_algorithm(),
         signature: BitString::from_bytes(&signature)?,
-        certs: Some(vec![Certificate::from_der(&ca.responder.cert_der)?]),
+        certs: Some(vec![ca.responder.cert.clone()]),
     };
     Ok(OcspResponse::successful(basic)?.to_der()?)
 }
