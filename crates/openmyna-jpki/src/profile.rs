@@ -230,11 +230,7 @@ pub fn root_certificate(
     ])?;
     let not_after = add_years(not_before, 10);
     let extensions = vec![
-        ext(
-            oid::EXT_SUBJECT_KEY_ID,
-            false,
-            &SubjectKeyIdentifier(OctetString::new(ski.to_vec())?),
-        )?,
+        ski_ext(&ski)?,
         ext(
             oid::EXT_KEY_USAGE,
             true,
@@ -265,6 +261,14 @@ pub fn root_certificate(
         },
         &subject,
         key,
+    )
+}
+
+fn ski_ext(ski: &[u8; 20]) -> Result<Extension, JpkiError> {
+    ext(
+        oid::EXT_SUBJECT_KEY_ID,
+        false,
+        &SubjectKeyIdentifier(OctetString::new(ski.to_vec())?),
     )
 }
 
@@ -301,11 +305,7 @@ pub fn responder_certificate(
     ])?;
     let extensions = vec![
         aki(&root_ski)?,
-        ext(
-            oid::EXT_SUBJECT_KEY_ID,
-            false,
-            &SubjectKeyIdentifier(OctetString::new(ski.to_vec())?),
-        )?,
+        ski_ext(&ski)?,
         ext(
             oid::EXT_KEY_USAGE,
             true,

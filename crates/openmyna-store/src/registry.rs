@@ -67,6 +67,44 @@ fn db(e: sqlx::Error) -> RegistryError {
     }
 }
 
+/// The residents columns, in the order every insert binds them.
+const RESIDENT_INSERT: &str = "INSERT INTO residents (id, my_number_index, my_number_sealed, \
+     resident_code, name, name_kana, birth_date, sex, municipality_code, postal_code, address, \
+     status, registered_at, updated_at, version) VALUES ";
+
+/// Binds the 15 columns of [`RESIDENT_INSERT`] for one new resident (shared by the single and
+/// the bulk insert; a macro because the two bind onto different query types).
+macro_rules! bind_new_resident {
+    ($q:expr, $store:expr, $n:expr) => {{
+        let n: &NewResident = $n;
+        let t = to_micros(&n.registered_at);
+        let a = &n.basic4.address;
+        $q.bind(n.id.0)
+            .bind(
+                $store
+                    .keys()
+                    .blind_index(MY_NUMBER_CONTEXT, n.my_number.expose()),
+            )
+            .bind(
+                $store
+                    .keys()
+                    .seal(MY_NUMBER_CONTEXT, n.my_number.expose().as_bytes())?,
+            )
+            .bind(n.resident_code.as_str().to_owned())
+            .bind(n.basic4.name.name.clone())
+            .bind(n.basic4.name.name_kana.clone())
+            .bind(n.basic4.birth_date.to_string())
+            .bind(i64::from(n.basic4.sex.code()))
+            .bind(a.municipality_code.as_str().to_owned())
+            .bind(a.postal_code.as_ref().map(|p| p.as_str().to_owned()))
+            .bind(a.text.clone())
+            .bind("active")
+            .bind(t)
+            .bind(t)
+            .bind(1i64)
+    }};
+}
+
 /// `($1,$2,…),($n+1,…)` (PostgreSQL) or `(?,?,…),(?,…)` (SQLite) for `rows` rows of `cols`
 /// columns. sqlx's `QueryBuilder` writes `?` for the `Any` driver, which PostgreSQL rejects;
 /// and SQLite resolves numbered parameters by name, which costs quadratic time in a statement
@@ -208,38 +246,12 @@ impl Store {
         // 15 parameters a row; 1,000 rows stay under both backends' parameter limits.
         for chunk in batch.chunks(1000) {
             let sql = format!(
-                "INSERT INTO residents (id, my_number_index, my_number_sealed, resident_code, \
-                 name, name_kana, birth_date, sex, municipality_code, postal_code, address, \
-                 status, registered_at, updated_at, version) VALUES {} \
-                 ON CONFLICT DO NOTHING RETURNING id",
+                "{RESIDENT_INSERT}{} ON CONFLICT DO NOTHING RETURNING id",
                 values_placeholders(self.backend(), chunk.len(), 15)
             );
             let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
             for n in chunk {
-                let t = to_micros(&n.registered_at);
-                let a = &n.basic4.address;
-                q = q
-                    .bind(n.id.0)
-                    .bind(
-                        self.keys()
-                            .blind_index(MY_NUMBER_CONTEXT, n.my_number.expose()),
-                    )
-                    .bind(
-                        self.keys()
-                            .seal(MY_NUMBER_CONTEXT, n.my_number.expose().as_bytes())?,
-                    )
-                    .bind(n.resident_code.as_str().to_owned())
-                    .bind(n.basic4.name.name.clone())
-                    .bind(n.basic4.name.name_kana.clone())
-                    .bind(n.basic4.birth_date.to_string())
-                    .bind(i64::from(n.basic4.sex.code()))
-                    .bind(a.municipality_code.as_str().to_owned())
-                    .bind(a.postal_code.as_ref().map(|p| p.as_str().to_owned()))
-                    .bind(a.text.clone())
-                    .bind("active")
-                    .bind(t)
-                    .bind(t)
-                    .bind(1i64);
+                q = bind_new_resident!(q, self, n);
             }
             inserted_ids.extend(q.fetch_all(&mut *tx).await?);
         }
@@ -303,40 +315,19 @@ impl RegistryStore for Store {
     ) -> Result<(), RegistryError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         self.lock_outbox(&mut tx).await.map_err(db)?;
-        let a = &new.basic4.address;
-        let t = to_micros(&new.registered_at);
-        sqlx::query(
-            "INSERT INTO residents (id, my_number_index, my_number_sealed, resident_code, name, \
-             name_kana, birth_date, sex, municipality_code, postal_code, address, status, \
-             registered_at, updated_at, version) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'active',$12,$12,1)",
-        )
-        .bind(new.id.0)
-        .bind(
-            self.keys()
-                .blind_index(MY_NUMBER_CONTEXT, new.my_number.expose()),
-        )
-        .bind(
-            self.keys()
-                .seal(MY_NUMBER_CONTEXT, new.my_number.expose().as_bytes())?,
-        )
-        .bind(new.resident_code.as_str().to_owned())
-        .bind(new.basic4.name.name.clone())
-        .bind(new.basic4.name.name_kana.clone())
-        .bind(new.basic4.birth_date.to_string())
-        .bind(i64::from(new.basic4.sex.code()))
-        .bind(a.municipality_code.as_str().to_owned())
-        .bind(a.postal_code.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(a.text.clone())
-        .bind(t)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match unique_violation(&e) {
-            Some(m) if m.contains("my_number_index") => RegistryError::DuplicateMyNumber,
-            Some(m) if m.contains("resident_code") => RegistryError::DuplicateResidentCode,
-            Some(_) => RegistryError::DuplicateResidentCode,
-            None => RegistryError::Storage(e.to_string()),
-        })?;
+        let sql = format!(
+            "{RESIDENT_INSERT}{}",
+            values_placeholders(self.backend(), 1, 15)
+        );
+        bind_new_resident!(sqlx::query(AssertSqlSafe(sql)), self, new)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match unique_violation(&e) {
+                Some(m) if m.contains("my_number_index") => RegistryError::DuplicateMyNumber,
+                Some(m) if m.contains("resident_code") => RegistryError::DuplicateResidentCode,
+                Some(_) => RegistryError::DuplicateResidentCode,
+                None => RegistryError::Storage(e.to_string()),
+            })?;
         Self::insert_history(&mut tx, history).await.map_err(db)?;
         Self::insert_event(&mut tx, event).await.map_err(db)?;
         tx.commit().await.map_err(db)?;
