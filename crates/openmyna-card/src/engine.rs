@@ -1,0 +1,298 @@
+//! ISO/IEC 7816-4 command processing: one APDU in, one response out. Pure: the caller owns
+//! the persistent [`CardState`] and a per-connection [`Session`], and writes the state before
+//! sending the response whenever [`Outcome::state_changed`] says so.
+
+use std::collections::BTreeSet;
+
+use crate::apdu::{Command, Response};
+use crate::keys::{self, SignMode, SignRefusal};
+use crate::layout::{self, Access, AppletId, Ef};
+use crate::pin::{PinId, Verified};
+use crate::state::CardState;
+use crate::sw::Sw;
+
+/// What the card remembers between commands while powered: the selected application and EF
+/// and the security status. A reset (or power-off) clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Session {
+    pub applet: Option<AppletId>,
+    pub ef: Option<u16>,
+    pub verified: BTreeSet<PinId>,
+}
+
+impl Session {
+    pub fn reset(&mut self) {
+        *self = Session::default();
+    }
+}
+
+/// A processed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub response: Response,
+    /// The persistent state changed: it must be written before the response is sent.
+    pub state_changed: bool,
+}
+
+const INS_SELECT: u8 = 0xA4;
+const INS_READ_BINARY: u8 = 0xB0;
+const INS_READ_RECORD: u8 = 0xB2;
+const INS_VERIFY: u8 = 0x20;
+const INS_CHANGE: u8 = 0x24;
+const INS_SIGN: u8 = 0x2A;
+
+/// Processes one command APDU.
+pub fn process(state: &mut CardState, session: &mut Session, apdu: &[u8]) -> Outcome {
+    let before = state.generation;
+    let response = match Command::parse(apdu) {
+        Ok(cmd) => dispatch(state, session, &cmd),
+        Err(e) => Response::status(e.sw()),
+    };
+    Outcome {
+        state_changed: state.generation != before,
+        response,
+    }
+}
+
+fn dispatch(state: &mut CardState, s: &mut Session, c: &Command<'_>) -> Response {
+    // Interindustry class without secure messaging or chaining, or the proprietary class 80
+    // that the real card uses for its signature command.
+    if c.cla != 0x00 && c.cla != 0x80 {
+        return Response::status(Sw::CLA_NOT_SUPPORTED);
+    }
+    let r = match c.ins {
+        INS_SELECT => select(s, c),
+        INS_READ_BINARY => read_binary(state, s, c),
+        INS_READ_RECORD => read_record(state, s, c),
+        INS_VERIFY => verify(state, s, c),
+        INS_CHANGE => change(state, s, c),
+        INS_SIGN => sign(state, s, c),
+        _ => Err(Sw::INS_NOT_SUPPORTED),
+    };
+    r.unwrap_or_else(Response::status)
+}
+
+type Answer = Result<Response, Sw>;
+
+fn select(s: &mut Session, c: &Command<'_>) -> Answer {
+    // P2: 0C (no response data) as the real card is used; 00 is accepted and also answered
+    // without FCI.
+    if c.p2 != 0x0C && c.p2 != 0x00 {
+        return Err(Sw::WRONG_P1P2);
+    }
+    match c.p1 {
+        0x04 => {
+            let applet = AppletId::by_aid(c.data).ok_or(Sw::FILE_NOT_FOUND)?;
+            s.reset();
+            s.applet = Some(applet);
+            Ok(Response::ok(Vec::new()))
+        }
+        0x00 | 0x02 => {
+            let fid = match c.data {
+                [hi, lo] => u16::from_be_bytes([*hi, *lo]),
+                [] if c.p1 == 0x00 => 0x3F00,
+                _ => return Err(Sw::WRONG_LENGTH),
+            };
+            if fid == 0x3F00 && c.p1 == 0x00 {
+                s.reset();
+                return Ok(Response::ok(Vec::new()));
+            }
+            let applet = s.applet.ok_or(Sw::FILE_NOT_FOUND)?;
+            layout::ef(applet, fid).ok_or(Sw::FILE_NOT_FOUND)?;
+            s.ef = Some(fid);
+            Ok(Response::ok(Vec::new()))
+        }
+        _ => Err(Sw::WRONG_P1P2),
+    }
+}
+
+/// The EF a command with a short-EF-identifier parameter designates, or the current EF.
+fn target(s: &Session, sfi: Option<u8>) -> Result<(AppletId, u16, Ef), Sw> {
+    let applet = s.applet.ok_or(Sw::NO_CURRENT_EF)?;
+    let fid = match sfi {
+        Some(sfi) => u16::from(sfi),
+        None => s.ef.ok_or(Sw::NO_CURRENT_EF)?,
+    };
+    let ef = layout::ef(applet, fid).ok_or(Sw::FILE_NOT_FOUND)?;
+    Ok((applet, fid, ef))
+}
+
+fn readable(s: &Session, access: Access) -> bool {
+    match access {
+        Access::Free => true,
+        Access::After(pins) => pins.iter().any(|p| s.verified.contains(p)),
+    }
+}
+
+fn read_binary(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
+    let (sfi, offset) = if c.p1 & 0x80 != 0 {
+        if c.p1 & 0x60 != 0 || c.p1 & 0x1F == 0 {
+            return Err(Sw::WRONG_P1P2);
+        }
+        (Some(c.p1 & 0x1F), usize::from(c.p2))
+    } else {
+        (None, usize::from(u16::from_be_bytes([c.p1, c.p2])))
+    };
+    if !c.data.is_empty() {
+        return Err(Sw::WRONG_LENGTH);
+    }
+    let le = c.le.ok_or(Sw::WRONG_LENGTH)?;
+    let (applet, fid, ef) = target(s, sfi)?;
+    let Ef::Binary(access) = ef else {
+        return Err(Sw::INCOMPATIBLE_FILE);
+    };
+    // A READ BINARY with a short EF identifier makes that EF the current one.
+    s.ef = Some(fid);
+    if !readable(s, access) {
+        return Err(Sw::SECURITY_NOT_SATISFIED);
+    }
+    let data = state.file(applet, fid).ok_or(Sw::FILE_NOT_FOUND)?;
+    if offset > data.len() {
+        return Err(Sw::WRONG_OFFSET);
+    }
+    let rest = &data[offset..];
+    // An Le beyond the end of the EF gets what there is, with 9000: a short answer tells
+    // the reader it reached the end (as OpenSC and the JPKI readers expect).
+    let n = le.min(rest.len());
+    Ok(Response::ok(rest[..n].to_vec()))
+}
+
+fn read_record(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
+    if s.applet != Some(AppletId::Juki) {
+        return Err(Sw::INS_NOT_SUPPORTED);
+    }
+    // P2: SFI in bits 8-4, 100 = "record number in P1".
+    if c.p2 & 0x07 != 0x04 || (c.p2 >> 3) > 1 {
+        return Err(Sw::WRONG_P1P2);
+    }
+    let rec = usize::from(c.p1);
+    let le = c.le.ok_or(Sw::WRONG_LENGTH)?;
+    let data = rec
+        .checked_sub(1)
+        .and_then(|i| state.records.get(i))
+        .ok_or(Sw::RECORD_NOT_FOUND)?;
+    let n = le.min(data.0.len());
+    Ok(Response::ok(data.0[..n].to_vec()))
+}
+
+/// The PIN a VERIFY / CHANGE REFERENCE DATA designates: P2 80 = the current EF,
+/// 80|SFI = that EF.
+fn pin_target(s: &Session, p2: u8) -> Result<PinId, Sw> {
+    let sfi = match p2 {
+        0x80 => None,
+        p if p & 0xE0 == 0x80 => Some(p & 0x1F),
+        _ => return Err(Sw::WRONG_P1P2),
+    };
+    match target(s, sfi) {
+        Ok((_, _, Ef::Pin(p))) => Ok(p),
+        Ok(_) => Err(Sw::INCOMPATIBLE_FILE),
+        Err(Sw::FILE_NOT_FOUND) => Err(Sw::REF_DATA_NOT_FOUND),
+        Err(e) => Err(e),
+    }
+}
+
+fn present(state: &mut CardState, s: &mut Session, pin: PinId, value: &[u8]) -> Result<(), Sw> {
+    let salt = state.salt.0.clone();
+    let p = state.pins.get_mut(&pin).ok_or(Sw::REF_DATA_NOT_FOUND)?;
+    let before = p.tries_left;
+    let v = p.present(pin, &salt, value);
+    if p.tries_left != before {
+        state.generation += 1;
+    }
+    match v {
+        Verified::Ok => {
+            s.verified.insert(pin);
+            Ok(())
+        }
+        Verified::Wrong { tries_left } => {
+            s.verified.remove(&pin);
+            Err(Sw::tries_left(tries_left))
+        }
+        Verified::Blocked => {
+            s.verified.remove(&pin);
+            Err(Sw::AUTH_BLOCKED)
+        }
+    }
+}
+
+fn verify(state: &mut CardState, s: &mut Session, c: &Command<'_>) -> Answer {
+    if c.p1 != 0x00 {
+        return Err(Sw::WRONG_P1P2);
+    }
+    let pin = pin_target(s, c.p2)?;
+    if c.data.is_empty() {
+        // The retry query: always 63 Cx, even right after a correct value.
+        let p = state.pin(pin).ok_or(Sw::REF_DATA_NOT_FOUND)?;
+        return Err(Sw::tries_left(p.tries_left));
+    }
+    present(state, s, pin, c.data)?;
+    Ok(Response::ok(Vec::new()))
+}
+
+fn change(state: &mut CardState, s: &mut Session, c: &Command<'_>) -> Answer {
+    let pin = pin_target(s, c.p2)?;
+    if !pin.chosen() {
+        return Err(Sw::CONDITIONS_NOT_SATISFIED);
+    }
+    let new = match c.p1 {
+        // New value only, after VERIFY of the current one.
+        0x01 => {
+            if state.pin(pin).is_some_and(|p| p.blocked()) {
+                return Err(Sw::AUTH_BLOCKED);
+            }
+            if !s.verified.contains(&pin) {
+                return Err(Sw::SECURITY_NOT_SATISFIED);
+            }
+            c.data
+        }
+        // Old value followed by the new one: only where the length is fixed.
+        0x00 if pin != PinId::Sign => {
+            if c.data.len() != 8 {
+                return Err(Sw::WRONG_LENGTH);
+            }
+            let (old, new) = c.data.split_at(4);
+            present(state, s, pin, old)?;
+            new
+        }
+        _ => return Err(Sw::WRONG_P1P2),
+    };
+    if pin.check(new).is_err() {
+        return Err(Sw::WRONG_DATA);
+    }
+    state.reset_pin(pin, Some(new)).map_err(|_| Sw::UNKNOWN)?;
+    Ok(Response::ok(Vec::new()))
+}
+
+fn sign(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
+    let mode = match c.p1 {
+        0x00 => SignMode::DigestInfo,
+        0x02 => SignMode::Hash,
+        0x03 => SignMode::CardSha256,
+        0x04 => SignMode::PssHash,
+        0x05 => SignMode::PssCardSha256,
+        // 01 (bare SHA-256 without DigestInfo) needs a raw RSA operation we do not offer.
+        0x01 => return Err(Sw::FUNCTION_NOT_SUPPORTED),
+        _ => return Err(Sw::WRONG_P1P2),
+    };
+    let sfi = match c.p2 {
+        0x80 => None,
+        p if p & 0xE0 == 0x80 => Some(p & 0x1F),
+        _ => return Err(Sw::WRONG_P1P2),
+    };
+    let (_, _, ef) = target(s, sfi)?;
+    let Ef::Key(key_id) = ef else {
+        return Err(Sw::INCOMPATIBLE_FILE);
+    };
+    if c.data.is_empty() {
+        return Err(Sw::WRONG_LENGTH);
+    }
+    if !s.verified.contains(&key_id.pin()) {
+        return Err(Sw::SECURITY_NOT_SATISFIED);
+    }
+    let key = state.keys.get(&key_id).ok_or(Sw::FILE_NOT_FOUND)?;
+    match keys::sign(key, mode, c.data) {
+        Ok(sig) => Ok(Response::ok(sig)),
+        Err(SignRefusal::BadData) => Err(Sw::WRONG_DATA),
+        Err(SignRefusal::Crypto) => Err(Sw::UNKNOWN),
+    }
+}

@@ -1,0 +1,168 @@
+//! The card's applications and their elementary files: which FIDs exist, what each holds and
+//! who may read it. The layout follows the real card (see docs/card.md and the sources in
+//! shared/domain/jpki.md §1).
+
+use crate::pin::PinId;
+use serde::{Deserialize, Serialize};
+
+/// The applications (DFs) on the card, selected by AID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppletId {
+    /// 公的個人認証AP.
+    Jpki,
+    /// 券面事項入力補助AP.
+    Assist,
+    /// 券面事項確認AP (券面AP).
+    Face,
+    /// The application holding the card's manufacturing number (READ RECORD).
+    Juki,
+}
+
+impl AppletId {
+    pub const ALL: [AppletId; 4] = [
+        AppletId::Jpki,
+        AppletId::Assist,
+        AppletId::Face,
+        AppletId::Juki,
+    ];
+
+    pub fn aid(self) -> &'static [u8] {
+        match self {
+            AppletId::Jpki => &[0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01],
+            AppletId::Assist => &[0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08],
+            AppletId::Face => &[0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02],
+            AppletId::Juki => &[0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x01, 0x00],
+        }
+    }
+
+    pub fn by_aid(aid: &[u8]) -> Option<AppletId> {
+        AppletId::ALL.into_iter().find(|a| a.aid() == aid)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppletId::Jpki => "jpki",
+            AppletId::Assist => "assist",
+            AppletId::Face => "face",
+            AppletId::Juki => "juki",
+        }
+    }
+}
+
+/// The two private keys of the JPKI AP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyId {
+    /// EF 0017, opened by the authentication PIN.
+    Auth,
+    /// EF 001A, opened by the signing password.
+    Sign,
+}
+
+impl KeyId {
+    pub fn pin(self) -> PinId {
+        match self {
+            KeyId::Auth => PinId::Auth,
+            KeyId::Sign => PinId::Sign,
+        }
+    }
+}
+
+/// Who may read a transparent EF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Free,
+    /// After a successful VERIFY of any of these PINs in the current selection of the DF.
+    After(&'static [PinId]),
+}
+
+/// What an EF is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ef {
+    /// A transparent file read with READ BINARY.
+    Binary(Access),
+    /// A PIN: the target of VERIFY and CHANGE REFERENCE DATA, never readable.
+    Pin(PinId),
+    /// A private key: the target of the signature command, never readable.
+    Key(KeyId),
+}
+
+pub mod fid {
+    //! The FIDs with names.
+    pub const JPKI_SIGN_CERT: u16 = 0x0001;
+    pub const JPKI_SIGN_CA_CERT: u16 = 0x0002;
+    pub const JPKI_TOKEN_INFO: u16 = 0x0006;
+    pub const JPKI_CERT_FLAGS: u16 = 0x0008;
+    pub const JPKI_AUTH_CERT: u16 = 0x000A;
+    pub const JPKI_AUTH_CA_CERT: u16 = 0x000B;
+    pub const JPKI_AUTH_KEY: u16 = 0x0017;
+    pub const JPKI_AUTH_PIN: u16 = 0x0018;
+    pub const JPKI_SIGN_KEY: u16 = 0x001A;
+    pub const JPKI_SIGN_PIN: u16 = 0x001B;
+    pub const ASSIST_MY_NUMBER: u16 = 0x0001;
+    pub const ASSIST_BASIC4: u16 = 0x0002;
+    pub const ASSIST_SIGNATURE: u16 = 0x0003;
+    pub const ASSIST_CERT: u16 = 0x0004;
+    pub const ASSIST_INFO: u16 = 0x0005;
+    pub const ASSIST_PIN: u16 = 0x0011;
+    pub const ASSIST_PIN_A: u16 = 0x0014;
+    pub const ASSIST_PIN_B: u16 = 0x0015;
+    pub const FACE_MY_NUMBER: u16 = 0x0001;
+    pub const FACE_ENTRIES: u16 = 0x0002;
+    pub const FACE_INFO: u16 = 0x0003;
+    pub const FACE_PIN_B: u16 = 0x0012;
+    pub const FACE_PIN_A: u16 = 0x0013;
+}
+
+const ASSIST_READERS: &[PinId] = &[PinId::Assist, PinId::AssistA, PinId::AssistB];
+const FACE_READERS: &[PinId] = &[PinId::FaceA, PinId::FaceB];
+
+/// The EF `fid` of `applet`, if the card has it.
+pub fn ef(applet: AppletId, fid: u16) -> Option<Ef> {
+    use fid::*;
+    Some(match (applet, fid) {
+        (AppletId::Jpki, JPKI_SIGN_CERT) => Ef::Binary(Access::After(&[PinId::Sign])),
+        (
+            AppletId::Jpki,
+            JPKI_SIGN_CA_CERT | JPKI_TOKEN_INFO | JPKI_CERT_FLAGS | JPKI_AUTH_CERT
+            | JPKI_AUTH_CA_CERT,
+        ) => Ef::Binary(Access::Free),
+        (AppletId::Jpki, JPKI_AUTH_KEY) => Ef::Key(KeyId::Auth),
+        (AppletId::Jpki, JPKI_AUTH_PIN) => Ef::Pin(PinId::Auth),
+        (AppletId::Jpki, JPKI_SIGN_KEY) => Ef::Key(KeyId::Sign),
+        (AppletId::Jpki, JPKI_SIGN_PIN) => Ef::Pin(PinId::Sign),
+        (AppletId::Assist, ASSIST_MY_NUMBER | ASSIST_BASIC4 | ASSIST_SIGNATURE) => {
+            Ef::Binary(Access::After(ASSIST_READERS))
+        }
+        (AppletId::Assist, ASSIST_CERT | ASSIST_INFO) => Ef::Binary(Access::Free),
+        (AppletId::Assist, ASSIST_PIN) => Ef::Pin(PinId::Assist),
+        (AppletId::Assist, ASSIST_PIN_A) => Ef::Pin(PinId::AssistA),
+        (AppletId::Assist, ASSIST_PIN_B) => Ef::Pin(PinId::AssistB),
+        (AppletId::Face, FACE_MY_NUMBER | FACE_ENTRIES) => Ef::Binary(Access::After(FACE_READERS)),
+        (AppletId::Face, FACE_INFO) => Ef::Binary(Access::Free),
+        (AppletId::Face, FACE_PIN_A) => Ef::Pin(PinId::FaceA),
+        (AppletId::Face, FACE_PIN_B) => Ef::Pin(PinId::FaceB),
+        _ => return None,
+    })
+}
+
+/// Where a PIN lives.
+pub fn pin_location(pin: PinId) -> (AppletId, u16) {
+    use fid::*;
+    match pin {
+        PinId::Auth => (AppletId::Jpki, JPKI_AUTH_PIN),
+        PinId::Sign => (AppletId::Jpki, JPKI_SIGN_PIN),
+        PinId::Assist => (AppletId::Assist, ASSIST_PIN),
+        PinId::AssistA => (AppletId::Assist, ASSIST_PIN_A),
+        PinId::AssistB => (AppletId::Assist, ASSIST_PIN_B),
+        PinId::FaceA => (AppletId::Face, FACE_PIN_A),
+        PinId::FaceB => (AppletId::Face, FACE_PIN_B),
+    }
+}
+
+/// The Answer To Reset of the card: T=1, IFSC 254, no historical bytes.
+pub const ATR: [u8; 9] = [0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14];
+
+/// The label in the first 32 bytes of the JPKI token-info EF of a My Number Card.
+pub const TOKEN_LABEL: &str = "JPKIAPICCTOKEN2";

@@ -1,0 +1,157 @@
+//! What the chip remembers: the files, the keys and the PIN counters. It serialises to the
+//! card file; the engine changes it only through PIN operations, and says when it did so that
+//! the holder writes it before answering.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::CardError;
+use crate::layout::{AppletId, KeyId};
+use crate::pin::{PinId, PinState};
+
+/// The card file's format version.
+pub const FORMAT: u32 = 1;
+
+/// Bytes that serialise as base64.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Bytes(pub Vec<u8>);
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bytes({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&B64.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        B64.decode(s.as_bytes())
+            .map(Bytes)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+pub(crate) mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
+        s.serialize_str(&hex)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = String::deserialize(d)?;
+        let mut out = [0u8; 32];
+        if s.len() != 64 || !s.is_ascii() {
+            return Err(serde::de::Error::custom("expected 64 hex digits"));
+        }
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(serde::de::Error::custom)?;
+        }
+        Ok(out)
+    }
+}
+
+/// A private key on the card. `Debug` shows nothing of it, and nothing outside the engine
+/// reads it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivateKey {
+    pub(crate) pkcs8: Bytes,
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrivateKey(RSA-2048, not exportable)")
+    }
+}
+
+/// The persistent state of one card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardState {
+    pub format: u32,
+    /// 製造番号: the card's manufacturing number (15 characters).
+    pub serial: String,
+    /// The resident the card was issued to (for audit records; the card itself never
+    /// answers with it).
+    pub resident_id: Option<i64>,
+    /// Last day the card is valid (YYYY-MM-DD).
+    pub expiry: String,
+    /// Incremented by every change, so that a holder can tell a stale copy.
+    pub generation: u64,
+    pub salt: Bytes,
+    pub pins: BTreeMap<PinId, PinState>,
+    pub keys: BTreeMap<KeyId, PrivateKey>,
+    /// Transparent EFs, keyed `"<applet>/<FID hex>"`.
+    pub files: BTreeMap<String, Bytes>,
+    /// Records of the manufacturing-number application (READ RECORD, SFI 1).
+    pub records: Vec<Bytes>,
+}
+
+pub fn file_key(applet: AppletId, fid: u16) -> String {
+    format!("{}/{fid:04X}", applet.as_str())
+}
+
+impl CardState {
+    pub fn file(&self, applet: AppletId, fid: u16) -> Option<&[u8]> {
+        self.files
+            .get(&file_key(applet, fid))
+            .map(|b| b.0.as_slice())
+    }
+
+    pub fn set_file(&mut self, applet: AppletId, fid: u16, data: Vec<u8>) {
+        self.files.insert(file_key(applet, fid), Bytes(data));
+    }
+
+    pub fn pin(&self, id: PinId) -> Option<&PinState> {
+        self.pins.get(&id)
+    }
+
+    /// Serialises the card for its file.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CardError> {
+        let mut v = serde_json::to_vec_pretty(self)?;
+        v.push(b'\n');
+        Ok(v)
+    }
+
+    /// Reads a card file, checking its format.
+    pub fn from_bytes(b: &[u8]) -> Result<CardState, CardError> {
+        let s: CardState = serde_json::from_slice(b)?;
+        if s.format != FORMAT {
+            return Err(CardError::Format(format!(
+                "card file format {} is not supported (expected {FORMAT})",
+                s.format
+            )));
+        }
+        if s.salt.0.len() < 16 {
+            return Err(CardError::Format("card salt is too short".into()));
+        }
+        Ok(s)
+    }
+
+    /// The municipality's reset of a locked (or forgotten) PIN: the counter back to its
+    /// maximum and, if given, a new value that obeys the PIN's rules.
+    pub fn reset_pin(&mut self, id: PinId, new_value: Option<&[u8]>) -> Result<(), CardError> {
+        let salt = self.salt.0.clone();
+        let state = self
+            .pins
+            .get_mut(&id)
+            .ok_or_else(|| CardError::Missing(format!("the card has no {}", id.label())))?;
+        if let Some(v) = new_value {
+            id.check(v)?;
+            *state = PinState::new(id, &salt, v);
+        } else {
+            state.tries_left = id.max_tries();
+        }
+        self.generation += 1;
+        Ok(())
+    }
+}
