@@ -76,6 +76,18 @@ pub enum Command {
     /// Benchmarks against peers on this machine (prints figures and ratios).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Virtual My Number Cards: issue, inspect, PINs, signing, the municipality's unlock.
+    #[command(subcommand)]
+    Card(crate::card_cli::CardCommand),
+    /// Put a card file in pcscd's virtual reader (vsmartcard-vpcd) until interrupted;
+    /// reconnects when pcscd restarts.
+    Vpcd {
+        #[arg(long)]
+        card: PathBuf,
+        /// pcscd's vpcd slot (35963 is slot 0).
+        #[arg(long, default_value = openmyna_cardio::vpcd::DEFAULT_ADDR)]
+        addr: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -228,6 +240,12 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             }
             config.validate()?;
             app::serve(config).await
+        }
+        Command::Card(cmd) => crate::card_cli::run(cmd, &config, clock).await,
+        Command::Vpcd { card, addr } => {
+            tokio::task::spawn_blocking(move || crate::card_cli::vpcd(card, &addr))
+                .await
+                .map_err(|e| AppError::Invalid(format!("vpcd task: {e}")))?
         }
         Command::Migrate => {
             let store = app::open_store(&config).await?;

@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod bench;
+pub mod card;
+pub mod card_cli;
 pub mod cli;
 pub mod config;
 pub mod demo;

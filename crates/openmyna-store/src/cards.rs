@@ -1,0 +1,166 @@
+//! Cards issued and the audit trail of card operations (issuance, the municipality's PIN
+//! resets), and the sealed key that signs card data.
+
+use openmyna_core::Timestamp;
+use serde::Serialize;
+
+use crate::{Result, Store, from_micros, to_micros};
+
+/// One card as recorded at issuance.
+#[derive(Debug, Clone, Serialize)]
+pub struct CardRecord {
+    pub serial: String,
+    pub resident_id: i64,
+    pub issued_at: Timestamp,
+    pub expiry: String,
+    pub auth_serial: String,
+    pub sign_serial: Option<String>,
+}
+
+/// One audited card operation.
+#[derive(Debug, Clone, Serialize)]
+pub struct CardEvent {
+    pub id: i64,
+    pub card_serial: String,
+    pub resident_id: i64,
+    pub at: Timestamp,
+    pub action: String,
+    pub actor: String,
+    pub detail: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    card_serial: String,
+    resident_id: i64,
+    at: i64,
+    action: String,
+    actor: String,
+    detail: String,
+}
+
+const SIGNER_META: &str = "card.data_signer";
+const SIGNER_CONTEXT: &str = "card-data-signer";
+
+impl Store {
+    /// Records an issued card and its `issued` event in one transaction.
+    pub async fn insert_card(&self, c: &CardRecord, actor: &str) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO cards (serial, resident_id, issued_at, expiry, auth_serial, sign_serial) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&c.serial)
+        .bind(c.resident_id)
+        .bind(to_micros(&c.issued_at))
+        .bind(&c.expiry)
+        .bind(&c.auth_serial)
+        .bind(&c.sign_serial)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO card_events (card_serial, resident_id, at, action, actor, detail) \
+             VALUES ($1, $2, $3, 'issued', $4, $5)",
+        )
+        .bind(&c.serial)
+        .bind(c.resident_id)
+        .bind(to_micros(&c.issued_at))
+        .bind(actor)
+        .bind(format!(
+            "auth certificate {}, signing certificate {}",
+            c.auth_serial,
+            c.sign_serial.as_deref().unwrap_or("none")
+        ))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Appends an audited card operation.
+    pub async fn record_card_event(
+        &self,
+        card_serial: &str,
+        resident_id: i64,
+        at: &Timestamp,
+        action: &str,
+        actor: &str,
+        detail: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO card_events (card_serial, resident_id, at, action, actor, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(card_serial)
+        .bind(resident_id)
+        .bind(to_micros(at))
+        .bind(action)
+        .bind(actor)
+        .bind(detail)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn card_events(&self, card_serial: &str) -> Result<Vec<CardEvent>> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT id, card_serial, resident_id, at, action, actor, detail FROM card_events \
+             WHERE card_serial = $1 ORDER BY id",
+        )
+        .bind(card_serial)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(CardEvent {
+                    id: r.id,
+                    card_serial: r.card_serial,
+                    resident_id: r.resident_id,
+                    at: from_micros(r.at)?,
+                    action: r.action,
+                    actor: r.actor,
+                    detail: r.detail,
+                })
+            })
+            .collect()
+    }
+
+    /// The card-data signing key (PKCS#8), sealed under the master key; `create` makes one
+    /// when there is none. Two processes creating one at once end up with the same key.
+    pub async fn card_data_signer(
+        &self,
+        create: impl FnOnce() -> std::result::Result<Vec<u8>, String>,
+    ) -> Result<Vec<u8>> {
+        if self.meta(SIGNER_META).await?.is_none() {
+            let pkcs8 = create().map_err(crate::StoreError::Crypto)?;
+            let sealed = self.keys().seal(SIGNER_CONTEXT, &pkcs8)?;
+            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(SIGNER_META)
+                .bind(hex(&sealed))
+                .execute(self.pool())
+                .await?;
+        }
+        let v = self
+            .meta(SIGNER_META)
+            .await?
+            .ok_or_else(|| crate::StoreError::Corrupt("card data signer vanished".into()))?;
+        let sealed = unhex(&v)
+            .ok_or_else(|| crate::StoreError::Corrupt("card data signer is not hex".into()))?;
+        self.keys().open(SIGNER_CONTEXT, &sealed)
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}

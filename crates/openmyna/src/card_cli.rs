@@ -1,0 +1,345 @@
+//! `openmyna card …` and `openmyna vpcd`: the card commands for people and municipalities.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use clap::{Args, Subcommand};
+use openmyna_card::{KeyId, PinId};
+use openmyna_cardio::client::Certificate;
+use openmyna_cardio::{CardFile, CardIoError, JpkiClient, Transport, VirtualTransport};
+use openmyna_core::Clock;
+
+use crate::app::{self, AppError};
+use crate::config::Config;
+
+/// Which card: a card file (the virtual card in-process) or a PC/SC reader.
+#[derive(Args, Clone)]
+pub struct Target {
+    /// A card file (as written by `card issue`).
+    #[arg(long, conflicts_with = "reader")]
+    pub card: Option<PathBuf>,
+    /// A PC/SC reader whose name contains this (a real reader, or vpcd's "Virtual PCD").
+    #[arg(long)]
+    pub reader: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum CardCommand {
+    /// Issue a card to a resident: keys generated on the card, certificates from the CA, the
+    /// 4 information, My Number and a face picture written, the chosen PINs set.
+    Issue {
+        #[arg(long)]
+        resident: i64,
+        /// The card file to create (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// 利用者証明用 PIN: 4 digits.
+        #[arg(long)]
+        auth_pin: String,
+        /// 署名用 password: 6-16 of A-Z/0-9 with both (15 and older only).
+        #[arg(long)]
+        sign_password: Option<String>,
+        /// 券面事項入力補助用 PIN: 4 digits (default: the authentication PIN).
+        #[arg(long)]
+        assist_pin: Option<String>,
+        /// Last valid day, YYYY-MM-DD (default: the 10th birthday after issuance, 5th under 18).
+        #[arg(long)]
+        expiry: Option<String>,
+        /// Who issues, for the audit trail.
+        #[arg(long, default_value = "municipality window")]
+        actor: String,
+    },
+    /// Show what card software sees: token, certificates, PIN tries; with --assist-pin also
+    /// the 4 information (checked against the card's hashes).
+    Inspect {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        assist_pin: Option<String>,
+    },
+    /// Present a PIN (a wrong one costs a try).
+    VerifyPin {
+        #[command(flatten)]
+        target: Target,
+        /// auth, sign or assist.
+        #[arg(long)]
+        pin: String,
+        #[arg(long)]
+        value: String,
+    },
+    /// Change a PIN, knowing the current one.
+    ChangePin {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        pin: String,
+        #[arg(long)]
+        old: String,
+        #[arg(long)]
+        new: String,
+    },
+    /// Sign a file with the card (sha256WithRSAEncryption); writes the raw signature.
+    Sign {
+        #[command(flatten)]
+        target: Target,
+        /// auth or sign.
+        #[arg(long)]
+        key: String,
+        /// The PIN (auth) or password (sign) that opens the key.
+        #[arg(long)]
+        pin: String,
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write the certificate of the key used (DER).
+        #[arg(long)]
+        cert_out: Option<PathBuf>,
+    },
+    /// The municipality's reset of a locked or forgotten PIN (audited).
+    Unlock {
+        #[arg(long)]
+        card: PathBuf,
+        #[arg(long)]
+        pin: String,
+        /// A new value (required in practice for a forgotten PIN).
+        #[arg(long)]
+        new_value: Option<String>,
+        #[arg(long, default_value = "municipality window")]
+        actor: String,
+    },
+}
+
+fn parse_pin(s: &str) -> Result<PinId, AppError> {
+    match PinId::parse(s) {
+        Some(p) if p.chosen() => Ok(p),
+        _ => Err(AppError::Invalid(format!(
+            "{s:?} is not a PIN; use auth, sign or assist"
+        ))),
+    }
+}
+
+fn connect(t: &Target) -> Result<JpkiClient<Box<dyn Transport>>, AppError> {
+    let transport: Box<dyn Transport> = match (&t.card, &t.reader) {
+        (Some(path), _) => Box::new(VirtualTransport::new(CardFile::open(path)?)),
+        (None, Some(reader)) => pcsc_transport(reader)?,
+        (None, None) => {
+            return Err(AppError::Invalid(
+                "name the card: --card FILE or --reader NAME".into(),
+            ));
+        }
+    };
+    Ok(JpkiClient::new(transport))
+}
+
+#[cfg(feature = "pcsc")]
+fn pcsc_transport(reader: &str) -> Result<Box<dyn Transport>, AppError> {
+    Ok(Box::new(openmyna_cardio::pcsc::PcscTransport::connect(
+        Some(reader),
+    )?))
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn pcsc_transport(_reader: &str) -> Result<Box<dyn Transport>, AppError> {
+    Err(AppError::Invalid(
+        "this build has no PC/SC support; build with --features pcsc (needs libpcsclite-dev)"
+            .into(),
+    ))
+}
+
+fn write(path: &PathBuf, data: &[u8]) -> Result<(), AppError> {
+    std::fs::write(path, data).map_err(|e| AppError::io(format!("writing {}", path.display()), e))
+}
+
+fn describe_cert(der: &[u8]) -> String {
+    use der::Decode;
+    match x509_cert::Certificate::from_der(der) {
+        Ok(c) => format!(
+            "serial {} subject {} valid until {}",
+            c.tbs_certificate
+                .serial_number
+                .as_bytes()
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<String>(),
+            c.tbs_certificate.subject,
+            c.tbs_certificate.validity.not_after
+        ),
+        Err(e) => format!("not a certificate ({e})"),
+    }
+}
+
+pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Result<(), AppError> {
+    match cmd {
+        CardCommand::Issue {
+            resident,
+            out,
+            auth_pin,
+            sign_password,
+            assist_pin,
+            expiry,
+            actor,
+        } => {
+            let card_expiry = expiry
+                .map(|e| {
+                    chrono::NaiveDate::parse_from_str(&e, "%Y-%m-%d").map_err(|_| {
+                        AppError::Invalid(format!("--expiry {e:?} is not a date YYYY-MM-DD"))
+                    })
+                })
+                .transpose()?;
+            let store = app::open_store(config).await?;
+            let addr = config.listen_addr()?;
+            let url = app::public_url(config, addr);
+            let entropy: Arc<dyn openmyna_core::Entropy> = Arc::new(openmyna_core::OsEntropy);
+            let jpki = app::open_jpki(config, &store, &url, clock.clone(), entropy.clone()).await?;
+            let issued = crate::card::issue(
+                &store,
+                &jpki,
+                clock.as_ref(),
+                entropy.as_ref(),
+                &crate::card::IssueRequest {
+                    resident_id: resident,
+                    out: &out,
+                    auth_pin: &auth_pin,
+                    sign_password: sign_password.as_deref(),
+                    assist_pin: assist_pin.as_deref(),
+                    card_expiry,
+                    actor: &actor,
+                },
+            )
+            .await;
+            store.close().await;
+            let issued = issued?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&issued)
+                    .map_err(|e| AppError::Invalid(e.to_string()))?
+            );
+            Ok(())
+        }
+        CardCommand::Inspect { target, assist_pin } => {
+            let mut c = connect(&target)?;
+            println!("card: {}", c.transport().describe());
+            println!("token label: {}", c.token_label()?);
+            println!("manufacturing number: {}", c.manufacturing_number()?);
+            for (label, cert) in [
+                ("authentication certificate", Certificate::Auth),
+                ("authentication CA", Certificate::AuthCa),
+                ("signing CA", Certificate::SignCa),
+            ] {
+                let der = c.read_certificate(cert)?;
+                println!("{label}: {}", describe_cert(&der));
+            }
+            println!("signing certificate: readable after the signing password");
+            for pin in [PinId::Auth, PinId::Sign, PinId::Assist] {
+                match c.pin_tries(pin) {
+                    Ok(0) => println!("{}: LOCKED", pin.label()),
+                    Ok(n) => println!("{}: {n} of {} tries left", pin.label(), pin.max_tries()),
+                    Err(CardIoError::Status { .. }) => println!("{}: not on this card", pin.label()),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if let Some(p) = assist_pin {
+                let b = c.basic4(&p)?;
+                let n = c.my_number(&p)?;
+                println!("name: {}", b.name);
+                println!("address: {}", b.address);
+                println!("birth date: {}", b.birth);
+                println!("sex: {}", b.sex);
+                println!("My Number: ********{}", &n[n.len().saturating_sub(4)..]);
+            }
+            Ok(())
+        }
+        CardCommand::VerifyPin { target, pin, value } => {
+            let pin = parse_pin(&pin)?;
+            let mut c = connect(&target)?;
+            c.verify(pin, &value)?;
+            println!("{}: correct", pin.label());
+            Ok(())
+        }
+        CardCommand::ChangePin {
+            target,
+            pin,
+            old,
+            new,
+        } => {
+            let pin = parse_pin(&pin)?;
+            let mut c = connect(&target)?;
+            c.change_pin(pin, &old, &new)?;
+            println!("{}: changed", pin.label());
+            Ok(())
+        }
+        CardCommand::Sign {
+            target,
+            key,
+            pin,
+            input,
+            out,
+            cert_out,
+        } => {
+            let key = match key.as_str() {
+                "auth" => KeyId::Auth,
+                "sign" => KeyId::Sign,
+                other => {
+                    return Err(AppError::Invalid(format!(
+                        "{other:?} is not a card key; use auth or sign"
+                    )));
+                }
+            };
+            let msg = std::fs::read(&input)
+                .map_err(|e| AppError::io(format!("reading {}", input.display()), e))?;
+            let mut c = connect(&target)?;
+            let sig = c.sign(key, &pin, &msg)?;
+            write(&out, &sig)?;
+            if let Some(path) = cert_out {
+                let der = match key {
+                    KeyId::Auth => c.read_certificate(Certificate::Auth)?,
+                    // Still in the JPKI AP with the signing password verified.
+                    KeyId::Sign => c.read_certificate(Certificate::Sign)?,
+                };
+                write(&path, &der)?;
+            }
+            println!("signature ({} bytes) written to {}", sig.len(), out.display());
+            Ok(())
+        }
+        CardCommand::Unlock {
+            card,
+            pin,
+            new_value,
+            actor,
+        } => {
+            let pin = parse_pin(&pin)?;
+            let file = CardFile::open(&card)?;
+            let store = app::open_store(config).await?;
+            let r = crate::card::unlock(
+                &store,
+                clock.as_ref(),
+                &file,
+                pin,
+                new_value.as_deref(),
+                &actor,
+            )
+            .await;
+            store.close().await;
+            let tries = r?;
+            println!("{}: reset, {tries} tries", pin.label());
+            Ok(())
+        }
+    }
+}
+
+/// `openmyna vpcd`: blocks, keeping the card in pcscd's virtual reader until interrupted.
+pub fn vpcd(card: PathBuf, addr: &str) -> Result<(), AppError> {
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|_| AppError::Invalid(format!("{addr:?} is not an address HOST:PORT")))?;
+    let file = CardFile::open(&card)?;
+    let stop = AtomicBool::new(false);
+    eprintln!(
+        "card {} attached to vpcd at {addr}; Ctrl-C to remove it",
+        card.display()
+    );
+    openmyna_cardio::vpcd::run(file, addr, std::time::Duration::from_millis(500), &stop)?;
+    Ok(())
+}
