@@ -27,6 +27,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Store,
     pub clock: Arc<ManualClock>,
+    pub config: Config,
     tokens: Vec<(Role, String)>,
     server: Option<RunningServer>,
     pg: Option<(String, String)>,
@@ -149,6 +150,7 @@ pub async fn spawn_app_at(backend: Backend, start: openmyna_core::Timestamp) -> 
         client: reqwest::Client::new(),
         store,
         clock,
+        config,
         tokens,
         server: Some(server),
         pg,
@@ -169,6 +171,63 @@ fn rand_suffix() -> u64 {
 }
 
 impl TestApp {
+    /// Registers an adult (born 1985) or a child (born 2015) and returns the resident id.
+    pub async fn register_resident(&self, adult: bool) -> i64 {
+        let birth = if adult { "1985-06-15" } else { "2015-06-15" };
+        let (s, r) = self
+            .post(
+                "/api/v1/registry/residents",
+                Some(Role::Municipality),
+                &serde_json::json!({
+                    "name": "山田 太郎", "name_kana": "ヤマダ タロウ", "birth_date": birth, "sex": 1,
+                    "address": {"municipality_code": "131016", "postal_code": "1000013",
+                                "text": "東京都千代田区霞が関一丁目1番1号"}
+                }),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+        r["id"].as_i64().unwrap()
+    }
+
+    /// The CA service on this app's database (as `openmyna card issue` opens it).
+    pub async fn jpki(&self) -> openmyna_jpki::Jpki<Store> {
+        app::open_jpki(
+            &self.config,
+            &self.store,
+            &self.url,
+            self.clock.clone() as Arc<dyn Clock>,
+            Arc::new(SeededEntropy::new(11)),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Issues a card to `resident` into `out` with PINs 1234 / ABC123 (adults) / 5678.
+    pub async fn issue_card(
+        &self,
+        resident: i64,
+        out: &std::path::Path,
+        sign_password: Option<&str>,
+    ) -> Result<openmyna::card::IssuedCard, openmyna::app::AppError> {
+        let jpki = self.jpki().await;
+        openmyna::card::issue(
+            &self.store,
+            &jpki,
+            self.clock.as_ref(),
+            &SeededEntropy::new(resident as u64),
+            &openmyna::card::IssueRequest {
+                resident_id: resident,
+                out,
+                auth_pin: "1234",
+                sign_password,
+                assist_pin: Some("5678"),
+                card_expiry: None,
+                actor: "test window",
+            },
+        )
+        .await
+    }
+
     pub fn token(&self, role: Role) -> &str {
         &self
             .tokens
