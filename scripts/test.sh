@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of openmyna: unit tests, and the integration tests on SQLite and PostgreSQL.
 #
+# PC/SC: the card interop test drives OpenSC through pcscd and vsmartcard's vpcd. It runs when
+# those are installed (Debian: pcscd vsmartcard-vpcd opensc pcsc-tools), starting and
+# restarting pcscd itself (root needed). With libpcsclite-dev and pkg-config present, the
+# build also includes the PC/SC transport (feature openmyna/pcsc) and tests it.
+#
 # PostgreSQL: the suite uses OPENMYNA_TEST_DATABASE_URL (a server where it may create and drop
 # databases). If that is unset and a server on 127.0.0.1:5432 accepts the user postgres
 # without a password, that one is used. Otherwise the PostgreSQL suite is skipped, and this
@@ -23,6 +28,22 @@ pg_status() {
     fi
 }
 
+features=()
+if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libpcsclite; then
+    features=(--features openmyna/pcsc)
+fi
+
+pcsc_status() {
+    if command -v pcscd >/dev/null 2>&1 && command -v pkcs11-tool >/dev/null 2>&1 \
+        && [ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ]; then
+        echo "PC/SC interop (OpenSC via pcscd/vpcd): RUN${features:+, with the PC/SC transport}"
+    else
+        echo "PC/SC interop: NOT RUN (install pcscd vsmartcard-vpcd opensc to run it)"
+    fi
+}
+
 pg_status
-cargo test --workspace --all-targets "$@"
+pcsc_status
+cargo test --workspace --all-targets "${features[@]}" "$@"
 pg_status
+pcsc_status

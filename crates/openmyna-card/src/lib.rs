@@ -13,6 +13,7 @@
 pub mod apdu;
 pub mod ber;
 pub mod engine;
+pub mod fuzzing;
 pub mod image;
 pub mod keys;
 pub mod layout;

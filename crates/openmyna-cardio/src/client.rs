@@ -84,12 +84,18 @@ impl<T: Transport> JpkiClient<T> {
     }
 
     pub fn select_applet(&mut self, applet: AppletId) -> Result<(), CardIoError> {
-        self.ok("SELECT (application)", (0, 0xA4, 0x04, 0x0C, applet.aid(), None))?;
+        self.ok(
+            "SELECT (application)",
+            (0, 0xA4, 0x04, 0x0C, applet.aid(), None),
+        )?;
         Ok(())
     }
 
     pub fn select_ef(&mut self, fid: u16) -> Result<(), CardIoError> {
-        self.ok("SELECT (EF)", (0, 0xA4, 0x02, 0x0C, &fid.to_be_bytes(), None))?;
+        self.ok(
+            "SELECT (EF)",
+            (0, 0xA4, 0x02, 0x0C, &fid.to_be_bytes(), None),
+        )?;
         Ok(())
     }
 
@@ -175,7 +181,8 @@ impl<T: Transport> JpkiClient<T> {
     /// Changes a chosen PIN: VERIFY of the current value, then CHANGE REFERENCE DATA.
     pub fn change_pin(&mut self, pin: PinId, old: &str, new: &str) -> Result<(), CardIoError> {
         let new = normalise(pin, new);
-        pin.check(new.as_bytes()).map_err(openmyna_card::CardError::from)?;
+        pin.check(new.as_bytes())
+            .map_err(openmyna_card::CardError::from)?;
         self.verify(pin, old)?;
         let r = self.send(0, 0x24, 0x01, 0x80, new.as_bytes(), None)?;
         pin_result(pin, r.sw, "CHANGE REFERENCE DATA")
@@ -183,7 +190,12 @@ impl<T: Transport> JpkiClient<T> {
 
     /// Signs `message` with one of the card's keys: SHA-256 here, the DigestInfo to the card,
     /// which adds PKCS#1 v1.5 padding (sha256WithRSAEncryption).
-    pub fn sign(&mut self, key: KeyId, pin_value: &str, message: &[u8]) -> Result<Vec<u8>, CardIoError> {
+    pub fn sign(
+        &mut self,
+        key: KeyId,
+        pin_value: &str,
+        message: &[u8],
+    ) -> Result<Vec<u8>, CardIoError> {
         let mut hash = [0u8; 32];
         hash.copy_from_slice(digest::digest(&digest::SHA256, message).as_ref());
         self.sign_hash(key, pin_value, &hash)
@@ -202,7 +214,10 @@ impl<T: Transport> JpkiClient<T> {
         };
         self.select_ef(key_fid)?;
         let di = keys::sha256_digest_info(hash);
-        self.ok("COMPUTE SIGNATURE", (0x80, 0x2A, 0x00, 0x80, &di, Some(256)))
+        self.ok(
+            "COMPUTE SIGNATURE",
+            (0x80, 0x2A, 0x00, 0x80, &di, Some(256)),
+        )
     }
 
     /// The My Number from the 入力補助AP (after its PIN).
@@ -228,12 +243,19 @@ impl<T: Transport> JpkiClient<T> {
         let (outer, _) = ber::parse(&raw).ok_or_else(|| bad("EF 0002"))?;
         let kids = ber::children(outer.value).ok_or_else(|| bad("EF 0002"))?;
         let text = |tag: u32| -> Result<String, CardIoError> {
-            let t = kids.iter().find(|k| k.tag == tag).ok_or_else(|| bad("item"))?;
+            let t = kids
+                .iter()
+                .find(|k| k.tag == tag)
+                .ok_or_else(|| bad("item"))?;
             String::from_utf8(t.value.to_vec()).map_err(|_| bad("UTF-8"))
         };
         let (s, _) = ber::parse(&sig).ok_or_else(|| bad("EF 0003"))?;
         let sk = ber::children(s.value).ok_or_else(|| bad("EF 0003"))?;
-        let items: Vec<u8> = kids.iter().filter(|k| k.tag != 0xDF21).flat_map(|k| k.raw.to_vec()).collect();
+        let items: Vec<u8> = kids
+            .iter()
+            .filter(|k| k.tag != 0xDF21)
+            .flat_map(|k| k.raw.to_vec())
+            .collect();
         let h = |b: &[u8]| digest::digest(&digest::SHA256, b).as_ref().to_vec();
         if sk.first().map(|t| t.value) != Some(h(&my_number_ef).as_slice())
             || sk.get(1).map(|t| t.value) != Some(h(&items).as_slice())

@@ -135,11 +135,13 @@ impl Store {
         if self.meta(SIGNER_META).await?.is_none() {
             let pkcs8 = create().map_err(crate::StoreError::Crypto)?;
             let sealed = self.keys().seal(SIGNER_CONTEXT, &pkcs8)?;
-            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-                .bind(SIGNER_META)
-                .bind(hex(&sealed))
-                .execute(self.pool())
-                .await?;
+            sqlx::query(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(SIGNER_META)
+            .bind(hex(&sealed))
+            .execute(self.pool())
+            .await?;
         }
         let v = self
             .meta(SIGNER_META)
@@ -156,7 +158,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())

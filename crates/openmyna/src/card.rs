@@ -114,7 +114,8 @@ pub async fn issue(
     }
     let b = &resident.basic4;
     let today = clock.today();
-    let with_signing = openmyna_core::age_on(b.birth_date, today) >= openmyna_jpki::ca::MIN_SIGNING_AGE;
+    let with_signing =
+        openmyna_core::age_on(b.birth_date, today) >= openmyna_jpki::ca::MIN_SIGNING_AGE;
     match (with_signing, req.sign_password) {
         (true, None) => {
             return Err(AppError::Invalid(
@@ -131,16 +132,24 @@ pub async fn issue(
     let assist = req.assist_pin.unwrap_or(req.auth_pin);
     let sign_upper = req.sign_password.map(str::to_ascii_uppercase);
     // Check every PIN before anything is generated or certified.
-    PinId::Auth.check(req.auth_pin.as_bytes()).map_err(openmyna_card::CardError::from)?;
-    PinId::Assist.check(assist.as_bytes()).map_err(openmyna_card::CardError::from)?;
+    PinId::Auth
+        .check(req.auth_pin.as_bytes())
+        .map_err(openmyna_card::CardError::from)?;
+    PinId::Assist
+        .check(assist.as_bytes())
+        .map_err(openmyna_card::CardError::from)?;
     if let Some(s) = &sign_upper {
-        PinId::Sign.check(s.as_bytes()).map_err(openmyna_card::CardError::from)?;
+        PinId::Sign
+            .check(s.as_bytes())
+            .map_err(openmyna_card::CardError::from)?;
     }
     let expiry = req
         .card_expiry
         .unwrap_or_else(|| openmyna_http::routes::jpki::default_card_expiry(b.birth_date, today));
     if expiry <= today {
-        return Err(AppError::Invalid("the card expiry must be in the future".into()));
+        return Err(AppError::Invalid(
+            "the card expiry must be in the future".into(),
+        ));
     }
 
     let serial = random_serial(entropy);
@@ -255,7 +264,12 @@ async fn personalise(
             address: &b.address.text,
             birth: &b.birth_date.format("%Y%m%d").to_string(),
             sex: char::from(b'0' + b.sex.code()),
-            expiry: &format!("{:04}{:02}{:02}", expiry.year(), expiry.month(), expiry.day()),
+            expiry: &format!(
+                "{:04}{:02}{:02}",
+                expiry.year(),
+                expiry.month(),
+                expiry.day()
+            ),
             security_code: &security_code,
             municipality: &city,
             face_png: &face,
@@ -307,7 +321,11 @@ pub async fn unlock(
                 "{} reset ({} tries left before){}",
                 pin.as_str(),
                 before,
-                if new_value.is_some() { ", new value set" } else { "" }
+                if new_value.is_some() {
+                    ", new value set"
+                } else {
+                    ""
+                }
             ),
         )
         .await?;

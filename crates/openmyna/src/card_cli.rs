@@ -236,7 +236,9 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                 match c.pin_tries(pin) {
                     Ok(0) => println!("{}: LOCKED", pin.label()),
                     Ok(n) => println!("{}: {n} of {} tries left", pin.label(), pin.max_tries()),
-                    Err(CardIoError::Status { .. }) => println!("{}: not on this card", pin.label()),
+                    Err(CardIoError::Status { .. }) => {
+                        println!("{}: not on this card", pin.label())
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -300,7 +302,11 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                 };
                 write(&path, &der)?;
             }
-            println!("signature ({} bytes) written to {}", sig.len(), out.display());
+            println!(
+                "signature ({} bytes) written to {}",
+                sig.len(),
+                out.display()
+            );
             Ok(())
         }
         CardCommand::Unlock {

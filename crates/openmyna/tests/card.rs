@@ -17,7 +17,10 @@ fn client(path: &std::path::Path) -> JpkiClient<VirtualTransport> {
 }
 
 fn openssl(args: &[&str]) -> (bool, String) {
-    let o = Command::new("openssl").args(args).output().expect("openssl");
+    let o = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl");
     (
         o.status.success(),
         format!(
@@ -33,9 +36,15 @@ async fn issue_read_sign(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let resident = app.register_resident(true).await;
     let path = dir.path().join("card.json");
-    let issued = app.issue_card(resident, &path, Some("abc123")).await.unwrap();
+    let issued = app
+        .issue_card(resident, &path, Some("abc123"))
+        .await
+        .unwrap();
     assert_eq!(issued.serial.len(), 13);
-    let sign_serial = issued.sign_certificate.clone().expect("adult: signing certificate");
+    let sign_serial = issued
+        .sign_certificate
+        .clone()
+        .expect("adult: signing certificate");
 
     // The certificates on the card are the ones the CA issued and serves.
     let mut c = client(&path);
@@ -51,7 +60,15 @@ async fn issue_read_sign(backend: Backend) {
     assert_eq!(s, 200, "{served}");
     let auth_path = dir.path().join("auth.der");
     std::fs::write(&auth_path, &auth).unwrap();
-    let (ok, text) = openssl(&["x509", "-inform", "DER", "-in", auth_path.to_str().unwrap(), "-noout", "-serial"]);
+    let (ok, text) = openssl(&[
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        auth_path.to_str().unwrap(),
+        "-noout",
+        "-serial",
+    ]);
     assert!(ok, "{text}");
     assert!(text.contains(&issued.auth_certificate), "{text}");
     // The signing certificate only after the password.
@@ -63,12 +80,25 @@ async fn issue_read_sign(backend: Backend) {
     let sign = c.read_certificate(Certificate::Sign).unwrap();
     let sign_path = dir.path().join("sign.der");
     std::fs::write(&sign_path, &sign).unwrap();
-    let (ok, text) = openssl(&["x509", "-inform", "DER", "-in", sign_path.to_str().unwrap(), "-noout", "-serial", "-ext", "subjectAltName"]);
+    let (ok, text) = openssl(&[
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        sign_path.to_str().unwrap(),
+        "-noout",
+        "-serial",
+        "-ext",
+        "subjectAltName",
+    ]);
     assert!(ok && text.contains(&sign_serial), "{text}");
 
     // The 4 information and My Number from the 入力補助AP match the registry.
     let b = c.basic4("5678").unwrap();
-    assert_eq!(b.name, "山田\u{3000}太郎", "the registry keeps a full-width space");
+    assert_eq!(
+        b.name, "山田\u{3000}太郎",
+        "the registry keeps a full-width space"
+    );
     assert_eq!(b.address, "東京都千代田区霞が関一丁目1番1号");
     assert_eq!((b.birth.as_str(), b.sex.as_str()), ("19850615", "1"));
     let entropy = openmyna_core::SeededEntropy::new(1);
@@ -82,14 +112,35 @@ async fn issue_read_sign(backend: Backend) {
     // Signatures from both keys verify with OpenSSL against the certified keys.
     let msg = dir.path().join("msg.txt");
     std::fs::write(&msg, b"I agree to share my address with my bank.").unwrap();
-    for (key, pin, cert) in [(KeyId::Auth, "1234", &auth_path), (KeyId::Sign, "ABC123", &sign_path)] {
+    for (key, pin, cert) in [
+        (KeyId::Auth, "1234", &auth_path),
+        (KeyId::Sign, "ABC123", &sign_path),
+    ] {
         let sig = c.sign(key, pin, &std::fs::read(&msg).unwrap()).unwrap();
         let sig_path = dir.path().join("msg.sig");
         std::fs::write(&sig_path, &sig).unwrap();
         let pubkey = dir.path().join("key.pub");
-        let (ok, text) = openssl(&["x509", "-inform", "DER", "-in", cert.to_str().unwrap(), "-pubkey", "-noout", "-out", pubkey.to_str().unwrap()]);
+        let (ok, text) = openssl(&[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            cert.to_str().unwrap(),
+            "-pubkey",
+            "-noout",
+            "-out",
+            pubkey.to_str().unwrap(),
+        ]);
         assert!(ok, "{text}");
-        let (ok, text) = openssl(&["dgst", "-sha256", "-verify", pubkey.to_str().unwrap(), "-signature", sig_path.to_str().unwrap(), msg.to_str().unwrap()]);
+        let (ok, text) = openssl(&[
+            "dgst",
+            "-sha256",
+            "-verify",
+            pubkey.to_str().unwrap(),
+            "-signature",
+            sig_path.to_str().unwrap(),
+            msg.to_str().unwrap(),
+        ]);
         assert!(ok && text.contains("Verified OK"), "{key:?}: {text}");
     }
     // No private key material leaves the card: the card file's keys are not in any answer,
@@ -104,7 +155,10 @@ async fn lockout_survives_and_unlock_is_audited(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let resident = app.register_resident(true).await;
     let path = dir.path().join("card.json");
-    let issued = app.issue_card(resident, &path, Some("PASS1234")).await.unwrap();
+    let issued = app
+        .issue_card(resident, &path, Some("PASS1234"))
+        .await
+        .unwrap();
     {
         let mut c = client(&path);
         assert!(matches!(
@@ -119,8 +173,14 @@ async fn lockout_survives_and_unlock_is_audited(backend: Backend) {
         c.verify(PinId::Auth, "1111"),
         Err(CardIoError::WrongPin { tries_left: 1, .. })
     ));
-    assert!(matches!(c.verify(PinId::Auth, "2222"), Err(CardIoError::PinBlocked { .. })));
-    assert!(matches!(c.verify(PinId::Auth, "1234"), Err(CardIoError::PinBlocked { .. })));
+    assert!(matches!(
+        c.verify(PinId::Auth, "2222"),
+        Err(CardIoError::PinBlocked { .. })
+    ));
+    assert!(matches!(
+        c.verify(PinId::Auth, "1234"),
+        Err(CardIoError::PinBlocked { .. })
+    ));
     let mut c = client(&path);
     assert_eq!(c.pin_tries(PinId::Auth).unwrap(), 0);
     assert!(c.sign(KeyId::Auth, "1234", b"x").is_err());
@@ -143,14 +203,26 @@ async fn lockout_survives_and_unlock_is_audited(backend: Backend) {
     assert_eq!(tries, 3);
     let mut c = client(&path);
     assert_eq!(c.pin_tries(PinId::Auth).unwrap(), 3);
-    assert!(matches!(c.verify(PinId::Auth, "1234"), Err(CardIoError::WrongPin { .. })));
+    assert!(matches!(
+        c.verify(PinId::Auth, "1234"),
+        Err(CardIoError::WrongPin { .. })
+    ));
     c.verify(PinId::Auth, "4321").unwrap();
     let events = app.store.card_events(&issued.serial).await.unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["issued", "pin_reset"]);
     assert_eq!(events[1].actor, "千代田区 window 3");
-    assert!(events[1].detail.contains("auth reset (0 tries left before)"), "{}", events[1].detail);
-    assert!(!events[1].detail.contains("4321"), "no PIN in the audit trail");
+    assert!(
+        events[1]
+            .detail
+            .contains("auth reset (0 tries left before)"),
+        "{}",
+        events[1].detail
+    );
+    assert!(
+        !events[1].detail.contains("4321"),
+        "no PIN in the audit trail"
+    );
 
     // Changing a PIN needs the current one and obeys the rules.
     assert!(c.change_pin(PinId::Sign, "PASS1234", "short").is_err());
@@ -176,12 +248,18 @@ async fn issuance_rules(backend: Backend) {
         assert!(!out.exists());
     }
     let (s, certs) = app
-        .get(&format!("/api/v1/jpki/residents/{adult}/certificates"), Some(Role::Municipality))
+        .get(
+            &format!("/api/v1/jpki/residents/{adult}/certificates"),
+            Some(Role::Municipality),
+        )
         .await;
     assert_eq!(s, 200, "{certs}");
     assert_eq!(certs.as_array().map(Vec::len), Some(0), "{certs}");
     // Children get no signing key, certificate or password.
-    let e = app.issue_card(child, &out, Some("ABC123")).await.unwrap_err();
+    let e = app
+        .issue_card(child, &out, Some("ABC123"))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("under 15"), "{e}");
     let issued = app.issue_card(child, &out, None).await.unwrap();
     assert!(issued.sign_certificate.is_none());
@@ -192,9 +270,16 @@ async fn issuance_rules(backend: Backend) {
     ));
     assert_eq!(c.pin_tries(PinId::Auth).unwrap(), 3);
     // A card file is never overwritten.
-    let e = app.issue_card(adult, &out, Some("ABC123")).await.unwrap_err();
+    let e = app
+        .issue_card(adult, &out, Some("ABC123"))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("never overwritten"), "{e}");
     app.finish().await;
 }
 
-on_both_backends!(issue_read_sign, lockout_survives_and_unlock_is_audited, issuance_rules);
+on_both_backends!(
+    issue_read_sign,
+    lockout_survives_and_unlock_is_audited,
+    issuance_rules
+);

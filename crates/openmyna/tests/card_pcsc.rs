@@ -27,9 +27,15 @@ fn tools_present() -> bool {
             .map(|s| s.success())
             .unwrap_or(false)
     };
-    ["pcscd", "opensc-tool", "pkcs15-tool", "pkcs11-tool", "openssl"]
-        .iter()
-        .all(|c| have(c))
+    [
+        "pcscd",
+        "opensc-tool",
+        "pkcs15-tool",
+        "pkcs11-tool",
+        "openssl",
+    ]
+    .iter()
+    .all(|c| have(c))
         && Path::new(PKCS11).exists()
         && Path::new(VPCD_DRIVER).exists()
 }
@@ -142,7 +148,15 @@ fn tries_left(listing: &str) -> Vec<u32> {
 fn pem_to_der(pem_path: &Path, der_path: &Path) -> Vec<u8> {
     let (ok, out) = run(
         "openssl",
-        &["x509", "-in", pem_path.to_str().unwrap(), "-outform", "DER", "-out", der_path.to_str().unwrap()],
+        &[
+            "x509",
+            "-in",
+            pem_path.to_str().unwrap(),
+            "-outform",
+            "DER",
+            "-out",
+            der_path.to_str().unwrap(),
+        ],
     );
     assert!(ok, "{out}");
     std::fs::read(der_path).unwrap()
@@ -167,7 +181,10 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     let d = dir.path();
     let resident = app.register_resident(true).await;
     let card = p(d, "card.json");
-    let issued = app.issue_card(resident, &card, Some("ABC123")).await.unwrap();
+    let issued = app
+        .issue_card(resident, &card, Some("ABC123"))
+        .await
+        .unwrap();
     let auth_der = openmyna_cardio::JpkiClient::new(openmyna_cardio::VirtualTransport::new(
         openmyna_cardio::CardFile::open(&card).unwrap(),
     ))
@@ -181,7 +198,10 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     // OpenSC recognises a JPKI card.
     let (ok, out) = run("opensc-tool", &["-n", "-v"]);
     assert!(ok, "{out}");
-    assert!(out.contains("JPKI(Japanese Individual Number Cards)"), "{out}");
+    assert!(
+        out.contains("JPKI(Japanese Individual Number Cards)"),
+        "{out}"
+    );
 
     // Both certificates listed; the authentication certificate is the CA's DER.
     let (ok, out) = run("pkcs15-tool", &["--list-certificates"]);
@@ -189,35 +209,103 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     assert!(out.contains("User Authentication Certificate"), "{out}");
     assert!(out.contains("Digital Signature Certificate"), "{out}");
     assert!(out.contains(&issued.auth_certificate), "{out}");
-    let (ok, out) = run("pkcs15-tool", &["--read-certificate", "01", "-o", p(d, "auth.pem").to_str().unwrap()]);
+    let (ok, out) = run(
+        "pkcs15-tool",
+        &[
+            "--read-certificate",
+            "01",
+            "-o",
+            p(d, "auth.pem").to_str().unwrap(),
+        ],
+    );
     assert!(ok, "{out}");
     assert_eq!(pem_to_der(&p(d, "auth.pem"), &p(d, "auth.der")), auth_der);
     let (ok, out) = run(
         "pkcs15-tool",
-        &["--read-certificate", "02", "--auth-id", "02", "--verify-pin", "--pin", "ABC123", "-o", p(d, "sign.pem").to_str().unwrap()],
+        &[
+            "--read-certificate",
+            "02",
+            "--auth-id",
+            "02",
+            "--verify-pin",
+            "--pin",
+            "ABC123",
+            "-o",
+            p(d, "sign.pem").to_str().unwrap(),
+        ],
     );
     assert!(ok, "{out}");
     pem_to_der(&p(d, "sign.pem"), &p(d, "sign.der"));
-    let (ok, out) = run("openssl", &["x509", "-in", p(d, "sign.pem").to_str().unwrap(), "-noout", "-serial"]);
-    assert!(ok && out.contains(issued.sign_certificate.as_deref().unwrap()), "{out}");
+    let (ok, out) = run(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            p(d, "sign.pem").to_str().unwrap(),
+            "-noout",
+            "-serial",
+        ],
+    );
+    assert!(
+        ok && out.contains(issued.sign_certificate.as_deref().unwrap()),
+        "{out}"
+    );
     let (ok, out) = run("pkcs15-tool", &["--list-pins"]);
     assert!(ok, "{out}");
     assert_eq!(tries_left(&out), [3, 5], "{out}");
 
     // PKCS#11 signatures with both keys, verified by OpenSSL with the certified public keys.
     std::fs::write(p(d, "msg.txt"), b"signed through PKCS#11").unwrap();
-    for (slot, id, pin, cert) in [("0", "01", "1234", "auth.pem"), ("1", "02", "ABC123", "sign.pem")] {
+    for (slot, id, pin, cert) in [
+        ("0", "01", "1234", "auth.pem"),
+        ("1", "02", "ABC123", "sign.pem"),
+    ] {
         let (ok, out) = run(
             "pkcs11-tool",
-            &["--module", PKCS11, "--slot-index", slot, "--login", "--pin", pin, "--id", id, "--sign", "-m", "SHA256-RSA-PKCS",
-              "-i", p(d, "msg.txt").to_str().unwrap(), "-o", p(d, "msg.sig").to_str().unwrap()],
+            &[
+                "--module",
+                PKCS11,
+                "--slot-index",
+                slot,
+                "--login",
+                "--pin",
+                pin,
+                "--id",
+                id,
+                "--sign",
+                "-m",
+                "SHA256-RSA-PKCS",
+                "-i",
+                p(d, "msg.txt").to_str().unwrap(),
+                "-o",
+                p(d, "msg.sig").to_str().unwrap(),
+            ],
         );
-        assert!(ok, "{out}");
-        let (ok, out) = run("openssl", &["x509", "-in", p(d, cert).to_str().unwrap(), "-pubkey", "-noout", "-out", p(d, "k.pub").to_str().unwrap()]);
         assert!(ok, "{out}");
         let (ok, out) = run(
             "openssl",
-            &["dgst", "-sha256", "-verify", p(d, "k.pub").to_str().unwrap(), "-signature", p(d, "msg.sig").to_str().unwrap(), p(d, "msg.txt").to_str().unwrap()],
+            &[
+                "x509",
+                "-in",
+                p(d, cert).to_str().unwrap(),
+                "-pubkey",
+                "-noout",
+                "-out",
+                p(d, "k.pub").to_str().unwrap(),
+            ],
+        );
+        assert!(ok, "{out}");
+        let (ok, out) = run(
+            "openssl",
+            &[
+                "dgst",
+                "-sha256",
+                "-verify",
+                p(d, "k.pub").to_str().unwrap(),
+                "-signature",
+                p(d, "msg.sig").to_str().unwrap(),
+                p(d, "msg.txt").to_str().unwrap(),
+            ],
         );
         assert!(ok && out.contains("Verified OK"), "key {id}: {out}");
     }
@@ -229,7 +317,8 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
         let mut c = openmyna_cardio::JpkiClient::new(t);
         assert_eq!(c.token_label().unwrap(), "JPKIAPICCTOKEN2");
         assert_eq!(
-            c.read_certificate(openmyna_cardio::client::Certificate::Auth).unwrap(),
+            c.read_certificate(openmyna_cardio::client::Certificate::Auth)
+                .unwrap(),
             auth_der
         );
         assert_eq!(c.pin_tries(openmyna_card::PinId::Auth).unwrap(), 3);
@@ -239,8 +328,24 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     for _ in 0..3 {
         let (ok, _) = run(
             "pkcs11-tool",
-            &["--module", PKCS11, "--slot-index", "0", "--login", "--pin", "0000", "--id", "01", "--sign", "-m", "SHA256-RSA-PKCS",
-              "-i", p(d, "msg.txt").to_str().unwrap(), "-o", p(d, "bad.sig").to_str().unwrap()],
+            &[
+                "--module",
+                PKCS11,
+                "--slot-index",
+                "0",
+                "--login",
+                "--pin",
+                "0000",
+                "--id",
+                "01",
+                "--sign",
+                "-m",
+                "SHA256-RSA-PKCS",
+                "-i",
+                p(d, "msg.txt").to_str().unwrap(),
+                "-o",
+                p(d, "bad.sig").to_str().unwrap(),
+            ],
         );
         assert!(!ok, "a wrong PIN must not sign");
     }
@@ -264,8 +369,24 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     locked("after restarting pcscd");
     let (ok, out) = run(
         "pkcs11-tool",
-        &["--module", PKCS11, "--slot-index", "0", "--login", "--pin", "1234", "--id", "01", "--sign", "-m", "SHA256-RSA-PKCS",
-          "-i", p(d, "msg.txt").to_str().unwrap(), "-o", p(d, "bad.sig").to_str().unwrap()],
+        &[
+            "--module",
+            PKCS11,
+            "--slot-index",
+            "0",
+            "--login",
+            "--pin",
+            "1234",
+            "--id",
+            "01",
+            "--sign",
+            "-m",
+            "SHA256-RSA-PKCS",
+            "-i",
+            p(d, "msg.txt").to_str().unwrap(),
+            "-o",
+            p(d, "bad.sig").to_str().unwrap(),
+        ],
     );
     assert!(!ok, "a locked PIN opens nothing, even the right one: {out}");
 
@@ -273,7 +394,16 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     let o = Command::new(env!("CARGO_BIN_EXE_openmyna"))
         .arg("--data-dir")
         .arg(&app.config.data_dir)
-        .args(["card", "unlock", "--card", card.to_str().unwrap(), "--pin", "auth", "--actor", "test window"])
+        .args([
+            "card",
+            "unlock",
+            "--card",
+            card.to_str().unwrap(),
+            "--pin",
+            "auth",
+            "--actor",
+            "test window",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -281,8 +411,24 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     assert_eq!(tries_left(&out), [3, 5], "{out}");
     let (ok, out) = run(
         "pkcs11-tool",
-        &["--module", PKCS11, "--slot-index", "0", "--login", "--pin", "1234", "--id", "01", "--sign", "-m", "SHA256-RSA-PKCS",
-          "-i", p(d, "msg.txt").to_str().unwrap(), "-o", p(d, "msg.sig").to_str().unwrap()],
+        &[
+            "--module",
+            PKCS11,
+            "--slot-index",
+            "0",
+            "--login",
+            "--pin",
+            "1234",
+            "--id",
+            "01",
+            "--sign",
+            "-m",
+            "SHA256-RSA-PKCS",
+            "-i",
+            p(d, "msg.txt").to_str().unwrap(),
+            "-o",
+            p(d, "msg.sig").to_str().unwrap(),
+        ],
     );
     assert!(ok, "{out}");
     let events = app.store.card_events(&issued.serial).await.unwrap();
