@@ -145,8 +145,8 @@ fn parts() -> Vec<Part> {
         Part {
             name: "Virtual My Number Card",
             name_ja: "マイナンバーカード (IC)",
-            summary: "JPKI AP, 券面事項入力補助AP and 券面AP at APDU level, usable by OpenSC through pcscd.",
-            ready: false,
+            summary: "JPKI AP, 券面事項入力補助AP and 券面AP at APDU level, usable by OpenSC through pcscd: openmyna card issue / inspect / sign / unlock, openmyna vpcd.",
+            ready: true,
             links: vec![],
         },
         Part {
