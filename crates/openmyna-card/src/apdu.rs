@@ -4,7 +4,8 @@ use crate::sw::Sw;
 
 /// A parsed command APDU. `le` is the number of bytes the terminal accepts (`Some(256)` for a
 /// short `00`, `Some(65536)` for an extended `0000`); `None` when the command has no Le field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` leaves out the data (a VERIFY carries a PIN).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Command<'a> {
     pub cla: u8,
     pub ins: u8,
@@ -13,6 +14,21 @@ pub struct Command<'a> {
     pub data: &'a [u8],
     pub le: Option<usize>,
     pub extended: bool,
+}
+
+impl std::fmt::Debug for Command<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Command({:02X} {:02X} {:02X} {:02X}, {} data bytes, le {:?})",
+            self.cla,
+            self.ins,
+            self.p1,
+            self.p2,
+            self.data.len(),
+            self.le
+        )
+    }
 }
 
 /// Why bytes are not a command APDU; each maps to the status word a card answers with.

@@ -2,7 +2,7 @@
 //! the persistent [`CardState`] and a per-connection [`Session`], and writes the state before
 //! sending the response whenever [`Outcome::state_changed`] says so.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::apdu::{Command, Response};
 use crate::keys::{self, SignMode, SignRefusal};
@@ -18,11 +18,36 @@ pub struct Session {
     pub applet: Option<AppletId>,
     pub ef: Option<u16>,
     pub verified: BTreeSet<PinId>,
+    /// The stored PIN hash each verification was made against: when another holder of the
+    /// card changes, resets or locks the PIN, the verification lapses.
+    verified_against: BTreeMap<PinId, [u8; 32]>,
 }
 
 impl Session {
     pub fn reset(&mut self) {
         *self = Session::default();
+    }
+
+    fn grant(&mut self, pin: PinId, hash: [u8; 32]) {
+        self.verified.insert(pin);
+        self.verified_against.insert(pin, hash);
+    }
+
+    fn revoke(&mut self, pin: PinId) {
+        self.verified.remove(&pin);
+        self.verified_against.remove(&pin);
+    }
+
+    /// Drops verifications that no longer hold for `state`.
+    fn refresh(&mut self, state: &CardState) {
+        let against = &self.verified_against;
+        self.verified.retain(|p| {
+            state
+                .pin(*p)
+                .is_some_and(|s| !s.blocked() && against.get(p) == Some(&s.hash))
+        });
+        let verified = &self.verified;
+        self.verified_against.retain(|p, _| verified.contains(p));
     }
 }
 
@@ -44,6 +69,7 @@ const INS_SIGN: u8 = 0x2A;
 /// Processes one command APDU.
 pub fn process(state: &mut CardState, session: &mut Session, apdu: &[u8]) -> Outcome {
     let before = state.generation;
+    session.refresh(state);
     let response = match Command::parse(apdu) {
         Ok(cmd) => dispatch(state, session, &cmd),
         Err(e) => Response::status(e.sw()),
@@ -61,7 +87,7 @@ fn dispatch(state: &mut CardState, s: &mut Session, c: &Command<'_>) -> Response
         return Response::status(Sw::CLA_NOT_SUPPORTED);
     }
     let r = match c.ins {
-        INS_SELECT => select(s, c),
+        INS_SELECT => select(state, s, c),
         INS_READ_BINARY => read_binary(state, s, c),
         INS_READ_RECORD => read_record(state, s, c),
         INS_VERIFY => verify(state, s, c),
@@ -74,7 +100,21 @@ fn dispatch(state: &mut CardState, s: &mut Session, c: &Command<'_>) -> Response
 
 type Answer = Result<Response, Sw>;
 
-fn select(s: &mut Session, c: &Command<'_>) -> Answer {
+/// The most data one response carries, so that data + SW fits a 16-bit frame (vpcd).
+pub const MAX_RESPONSE_DATA: usize = 65_533;
+
+/// Whether this card has the EF: a card issued without a signing key (a holder under 15) has
+/// no signing certificate or key. PIN EFs always exist (an absent PIN answers as locked).
+fn present_on(state: &CardState, applet: AppletId, fid: u16) -> bool {
+    match layout::ef(applet, fid) {
+        Some(Ef::Binary(_)) => state.file(applet, fid).is_some(),
+        Some(Ef::Key(k)) => state.keys.contains_key(&k),
+        Some(Ef::Pin(_)) => true,
+        None => false,
+    }
+}
+
+fn select(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
     // P2: 0C (no response data) as the real card is used; 00 is accepted and also answered
     // without FCI.
     if c.p2 != 0x0C && c.p2 != 0x00 {
@@ -98,7 +138,9 @@ fn select(s: &mut Session, c: &Command<'_>) -> Answer {
                 return Ok(Response::ok(Vec::new()));
             }
             let applet = s.applet.ok_or(Sw::FILE_NOT_FOUND)?;
-            layout::ef(applet, fid).ok_or(Sw::FILE_NOT_FOUND)?;
+            if !present_on(state, applet, fid) {
+                return Err(Sw::FILE_NOT_FOUND);
+            }
             s.ef = Some(fid);
             Ok(Response::ok(Vec::new()))
         }
@@ -153,7 +195,7 @@ fn read_binary(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
     let rest = &data[offset..];
     // An Le beyond the end of the EF gets what there is, with 9000: a short answer tells
     // the reader it reached the end (as OpenSC and the JPKI readers expect).
-    let n = le.min(rest.len());
+    let n = le.min(rest.len()).min(MAX_RESPONSE_DATA);
     Ok(Response::ok(rest[..n].to_vec()))
 }
 
@@ -193,23 +235,29 @@ fn pin_target(s: &Session, p2: u8) -> Result<PinId, Sw> {
 
 fn present(state: &mut CardState, s: &mut Session, pin: PinId, value: &[u8]) -> Result<(), Sw> {
     let salt = state.salt.0.clone();
-    let p = state.pins.get_mut(&pin).ok_or(Sw::REF_DATA_NOT_FOUND)?;
-    let before = p.tries_left;
+    let Some(p) = state.pins.get_mut(&pin) else {
+        // A PIN this card does not have (no signing password under 15) is as good as locked.
+        return Err(Sw::AUTH_BLOCKED);
+    };
     let v = p.present(pin, &salt, value);
-    if p.tries_left != before {
+    let hash = p.hash;
+    // Every presented value is written before it is answered, right or wrong: were only
+    // failures written, a failing write would tell a right value from a wrong one without
+    // costing a try. (A locked PIN answers the same whatever the value.)
+    if v != Verified::Blocked {
         state.generation += 1;
     }
     match v {
         Verified::Ok => {
-            s.verified.insert(pin);
+            s.grant(pin, hash);
             Ok(())
         }
         Verified::Wrong { tries_left } => {
-            s.verified.remove(&pin);
+            s.revoke(pin);
             Err(Sw::tries_left(tries_left))
         }
         Verified::Blocked => {
-            s.verified.remove(&pin);
+            s.revoke(pin);
             Err(Sw::AUTH_BLOCKED)
         }
     }
@@ -221,9 +269,9 @@ fn verify(state: &mut CardState, s: &mut Session, c: &Command<'_>) -> Answer {
     }
     let pin = pin_target(s, c.p2)?;
     if c.data.is_empty() {
-        // The retry query: always 63 Cx, even right after a correct value.
-        let p = state.pin(pin).ok_or(Sw::REF_DATA_NOT_FOUND)?;
-        return Err(Sw::tries_left(p.tries_left));
+        // The retry query: always 63 Cx, even right after a correct value (63 C0 for a PIN
+        // this card does not have).
+        return Err(Sw::tries_left(state.pin(pin).map_or(0, |p| p.tries_left)));
     }
     present(state, s, pin, c.data)?;
     Ok(Response::ok(Vec::new()))
@@ -260,6 +308,9 @@ fn change(state: &mut CardState, s: &mut Session, c: &Command<'_>) -> Answer {
         return Err(Sw::WRONG_DATA);
     }
     state.reset_pin(pin, Some(new)).map_err(|_| Sw::UNKNOWN)?;
+    if let Some(p) = state.pin(pin) {
+        s.grant(pin, p.hash);
+    }
     Ok(Response::ok(Vec::new()))
 }
 

@@ -281,8 +281,8 @@ impl Holder<'_> {
         Ok(())
     }
 
-    /// 照合番号B: birth YYMMDD, expiry year YYYY, security code.
-    pub fn pin_b(&self) -> String {
+    /// 照合番号B: birth YYMMDD, expiry year YYYY, security code (after `check`).
+    fn pin_b(&self) -> String {
         format!(
             "{}{}{}",
             &self.birth[2..8],

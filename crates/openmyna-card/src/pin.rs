@@ -153,12 +153,19 @@ pub enum PinRuleError {
     SignMix,
 }
 
-/// One PIN's stored state: a salted hash of the value and the try counter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One PIN's stored state: a salted hash of the value and the try counter. `Debug` shows the
+/// counter only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinState {
     #[serde(with = "crate::state::hex32")]
     pub hash: [u8; 32],
     pub tries_left: u8,
+}
+
+impl std::fmt::Debug for PinState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PinState({} tries left)", self.tries_left)
+    }
 }
 
 /// The result of presenting a value.

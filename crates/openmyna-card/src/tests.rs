@@ -244,7 +244,11 @@ fn pin_counter_through_apdus() {
         (vec![], 0x63C3, false),
         "63 Cx even after success"
     );
-    assert_eq!(r.tx(&hex("0020008004 31323334")), (vec![], 0x9000, false));
+    assert_eq!(
+        r.tx(&hex("0020008004 31323334")),
+        (vec![], 0x9000, true),
+        "every presented value is written before the answer"
+    );
     for left in [2u16, 1, 0] {
         assert_eq!(
             r.tx(&hex("0020008004 39393939")),
@@ -365,6 +369,62 @@ fn signatures_verify_with_the_certified_key() {
         "SFI of a certificate"
     );
     assert_eq!(r.sw("802A0000 0401020304 00"), 0x6A86, "P2 00");
+}
+
+#[test]
+fn a_card_without_signing_key_answers_like_one_with_a_locked_password() {
+    let BlankCard { mut state, .. } = blank_card("AB12345678901", vec![1; 16], false).unwrap();
+    let c = fake_cert(0x300, 1);
+    install_certificates(
+        &mut state,
+        &Certificates {
+            auth: &c,
+            auth_ca: &c,
+            sign: None,
+            sign_ca: &c,
+        },
+    )
+    .unwrap();
+    set_pins(
+        &mut state,
+        &ChosenPins {
+            auth: "1234",
+            sign: None,
+            assist: "1234",
+        },
+    )
+    .unwrap();
+    let mut r = run(&mut state);
+    r.sw(JPKI);
+    assert_eq!(r.sw("00A4020C020001"), 0x6A82, "no signing certificate");
+    assert_eq!(r.sw("00A4020C02001A"), 0x6A82, "no signing key");
+    assert_eq!(r.sw("00A4020C02001B"), 0x9000);
+    assert_eq!(r.sw("00200080"), 0x63C0, "OpenSC needs 63 Cx to bind");
+    assert_eq!(r.sw("0020008006 414243313233"), 0x6983);
+    r.sw("00A4020C020008");
+    assert_eq!(r.tx(&hex("00B0000003")).0, vec![0x00, 0x8F, 0x00]);
+}
+
+#[test]
+fn a_verification_lapses_when_another_holder_changes_the_pin() {
+    let mut f = fixture();
+    let mut s = Session::default();
+    for h in [
+        JPKI,
+        "00A4020C020018",
+        "0020008004 31323334",
+        "00A4020C020017",
+    ] {
+        process(&mut f.card, &mut s, &hex(h));
+    }
+    let mut apdu = hex("802A0080");
+    apdu.push(51);
+    apdu.extend(sha256_digest_info(&[7; 32]));
+    apdu.push(0);
+    assert_eq!(process(&mut f.card, &mut s, &apdu).response.sw.0, 0x9000);
+    // The municipality (another process) resets the PIN with a new value.
+    f.card.reset_pin(crate::PinId::Auth, Some(b"9999")).unwrap();
+    assert_eq!(process(&mut f.card, &mut s, &apdu).response.sw.0, 0x6982);
 }
 
 #[test]
@@ -590,4 +650,21 @@ fn random_apdus_never_panic() {
             }
         }
     }
+}
+
+#[test]
+fn the_signing_certificate_stays_readable_after_signing() {
+    let mut f = fixture();
+    let mut apdu = hex("802A0080");
+    apdu.push(51);
+    apdu.extend(sha256_digest_info(&[7; 32]));
+    apdu.push(0);
+    let mut r = run(&mut f.card);
+    r.sw(JPKI);
+    r.sw("00A4020C02001B");
+    assert_eq!(r.sw("0020008006 414243313233"), 0x9000);
+    r.sw("00A4020C02001A");
+    assert_eq!(r.tx(&apdu).1, 0x9000);
+    r.sw("00A4020C020001");
+    assert_eq!(r.sw("00B0000007"), 0x9000);
 }

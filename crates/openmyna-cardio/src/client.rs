@@ -42,11 +42,13 @@ pub struct Basic4 {
 
 pub struct JpkiClient<T: Transport> {
     t: T,
+    /// The application this client last selected.
+    selected: Option<AppletId>,
 }
 
 impl<T: Transport> JpkiClient<T> {
     pub fn new(t: T) -> Self {
-        JpkiClient { t }
+        JpkiClient { t, selected: None }
     }
 
     pub fn transport(&mut self) -> &mut T {
@@ -84,10 +86,12 @@ impl<T: Transport> JpkiClient<T> {
     }
 
     pub fn select_applet(&mut self, applet: AppletId) -> Result<(), CardIoError> {
+        self.selected = None;
         self.ok(
             "SELECT (application)",
             (0, 0xA4, 0x04, 0x0C, applet.aid(), None),
         )?;
+        self.selected = Some(applet);
         Ok(())
     }
 
@@ -127,7 +131,9 @@ impl<T: Transport> JpkiClient<T> {
     /// A certificate from the JPKI AP, as DER. The signing certificate needs the signing
     /// password first ([`Self::verify`]).
     pub fn read_certificate(&mut self, cert: Certificate) -> Result<Vec<u8>, CardIoError> {
-        if cert != Certificate::Sign {
+        // Selecting the application again would drop the signing password's verification;
+        // the signing certificate is read in the JPKI AP as it is.
+        if cert != Certificate::Sign || self.selected != Some(AppletId::Jpki) {
             self.select_applet(AppletId::Jpki)?;
         }
         self.select_ef(cert.fid())?;
@@ -172,6 +178,9 @@ impl<T: Transport> JpkiClient<T> {
     /// Presents a PIN (the signing password upper-cased, as card software does). Leaves the
     /// PIN's application selected with the PIN verified.
     pub fn verify(&mut self, pin: PinId, value: &str) -> Result<(), CardIoError> {
+        if value.is_empty() {
+            return Err(CardIoError::Invalid(format!("no {} given", pin.label())));
+        }
         let v = normalise(pin, value);
         self.select_pin(pin)?;
         let r = self.send(0, 0x20, 0, 0x80, v.as_bytes(), None)?;

@@ -6,6 +6,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use openmyna_card::{CardState, Outcome};
 
@@ -31,17 +33,25 @@ impl CardFile {
         Ok(CardFile { path })
     }
 
-    /// Writes a new card file; refuses to overwrite an existing card.
+    /// Writes a new card file; never replaces an existing one (the new file is linked into
+    /// place, which fails if the name exists).
     pub fn create(path: impl Into<PathBuf>, state: &CardState) -> Result<CardFile, CardIoError> {
         let path = path.into();
-        if path.exists() {
-            return Err(CardIoError::Invalid(format!(
-                "{} exists; a card is never overwritten",
-                path.display()
-            )));
-        }
         let f = CardFile { path };
-        f.save(state)?;
+        let tmp = f.write_temp(state)?;
+        let linked = fs::hard_link(&tmp, &f.path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(CardIoError::Invalid(format!(
+                    "{} exists; a card is never overwritten",
+                    f.path.display()
+                )));
+            }
+            Err(e) => return Err(io(&f.path)(e)),
+        }
+        f.sync_dir()?;
         Ok(f)
     }
 
@@ -54,35 +64,65 @@ impl CardFile {
         Ok(CardState::from_bytes(&bytes)?)
     }
 
-    /// Replaces the card file atomically and durably.
-    pub fn save(&self, state: &CardState) -> Result<(), CardIoError> {
-        let bytes = state.to_bytes()?;
-        let dir = match self.path.parent() {
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
-        };
+        }
+    }
+
+    fn sync_dir(&self) -> Result<(), CardIoError> {
+        let dir = self.dir();
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&dir))
+    }
+
+    /// Writes the state to a new temporary file beside the card (created exclusively, mode
+    /// 0600, fsynced); removed again if anything fails.
+    fn write_temp(&self, state: &CardState) -> Result<PathBuf, CardIoError> {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let bytes = state.to_bytes()?;
         let name = self
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "card".into());
-        let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let tmp = self.dir().join(format!(
+            ".{name}.tmp.{}.{nanos}.{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut opts = OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
+        // create_new: never follows or reuses a file someone else put there.
+        opts.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
         let mut f = opts.open(&tmp).map_err(io(&tmp))?;
-        f.write_all(&bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
+        let written = f.write_all(&bytes).and_then(|()| f.sync_all());
         drop(f);
-        fs::rename(&tmp, &self.path).map_err(io(&self.path))?;
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&dir))?;
-        Ok(())
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(io(&tmp)(e));
+        }
+        Ok(tmp)
+    }
+
+    /// Replaces the card file atomically and durably.
+    pub fn save(&self, state: &CardState) -> Result<(), CardIoError> {
+        let tmp = self.write_temp(state)?;
+        if let Err(e) = fs::rename(&tmp, &self.path) {
+            let _ = fs::remove_file(&tmp);
+            return Err(io(&self.path)(e));
+        }
+        self.sync_dir()
     }
 
     fn lock(&self) -> Result<File, CardIoError> {

@@ -194,18 +194,6 @@ pub async fn issue(
     )
     .await
     .and_then(|()| CardFile::create(req.out, &state).map_err(AppError::from));
-    if let Err(e) = result {
-        // The certificates certify keys on a card that was never handed out.
-        for c in issued.signing.iter().chain([&issued.authentication]) {
-            let _ = jpki
-                .change_status(
-                    &c.serial,
-                    openmyna_jpki::Action::Revoke(openmyna_jpki::Reason::CessationOfOperation),
-                )
-                .await;
-        }
-        return Err(e);
-    }
     let record = CardRecord {
         serial: serial.clone(),
         resident_id: resident.id.0,
@@ -214,7 +202,32 @@ pub async fn issue(
         auth_serial: issued.authentication.serial.clone(),
         sign_serial: issued.signing.as_ref().map(|c| c.serial.clone()),
     };
-    store.insert_card(&record, req.actor).await?;
+    let result = match result {
+        Ok(file) => match store.insert_card(&record, req.actor).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // Not recorded: the card is not handed out.
+                let _ = std::fs::remove_file(file.path());
+                Err(AppError::from(e))
+            }
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        // The certificates certify keys on a card that was never handed out.
+        for c in issued.signing.iter().chain([&issued.authentication]) {
+            if let Err(re) = jpki
+                .change_status(
+                    &c.serial,
+                    openmyna_jpki::Action::Revoke(openmyna_jpki::Reason::CessationOfOperation),
+                )
+                .await
+            {
+                tracing::error!(serial = %c.serial, error = %re, "could not revoke the certificate of an unissued card");
+            }
+        }
+        return Err(e);
+    }
     tracing::info!(card = %serial, resident = resident.id.0, "card issued");
     Ok(IssuedCard {
         serial,

@@ -13,6 +13,8 @@ use openmyna_core::Clock;
 use crate::app::{self, AppError};
 use crate::config::Config;
 
+// Every PIN argument accepts `-`: read it from standard input instead.
+
 /// Which card: a card file (the virtual card in-process) or a PC/SC reader.
 #[derive(Args, Clone)]
 pub struct Target {
@@ -111,6 +113,19 @@ pub enum CardCommand {
     },
 }
 
+/// A secret given on the command line, or `-` to read it from the first line of standard
+/// input (so that it stays out of `ps` and shell history).
+fn secret(value: String) -> Result<String, AppError> {
+    if value != "-" {
+        return Ok(value);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| AppError::io("reading a PIN from standard input", e))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 fn parse_pin(s: &str) -> Result<PinId, AppError> {
     match PinId::parse(s) {
         Some(p) if p.chosen() => Ok(p),
@@ -181,6 +196,9 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
             expiry,
             actor,
         } => {
+            let auth_pin = secret(auth_pin)?;
+            let sign_password = sign_password.map(secret).transpose()?;
+            let assist_pin = assist_pin.map(secret).transpose()?;
             let card_expiry = expiry
                 .map(|e| {
                     chrono::NaiveDate::parse_from_str(&e, "%Y-%m-%d").map_err(|_| {
@@ -243,18 +261,28 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                 }
             }
             if let Some(p) = assist_pin {
+                let p = secret(p)?;
                 let b = c.basic4(&p)?;
                 let n = c.my_number(&p)?;
                 println!("name: {}", b.name);
                 println!("address: {}", b.address);
                 println!("birth date: {}", b.birth);
                 println!("sex: {}", b.sex);
-                println!("My Number: ********{}", &n[n.len().saturating_sub(4)..]);
+                let tail: String = n
+                    .chars()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                println!("My Number: ********{tail}");
             }
             Ok(())
         }
         CardCommand::VerifyPin { target, pin, value } => {
             let pin = parse_pin(&pin)?;
+            let value = secret(value)?;
             let mut c = connect(&target)?;
             c.verify(pin, &value)?;
             println!("{}: correct", pin.label());
@@ -267,6 +295,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
             new,
         } => {
             let pin = parse_pin(&pin)?;
+            let (old, new) = (secret(old)?, secret(new)?);
             let mut c = connect(&target)?;
             c.change_pin(pin, &old, &new)?;
             println!("{}: changed", pin.label());
@@ -291,6 +320,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
             };
             let msg = std::fs::read(&input)
                 .map_err(|e| AppError::io(format!("reading {}", input.display()), e))?;
+            let pin = secret(pin)?;
             let mut c = connect(&target)?;
             let sig = c.sign(key, &pin, &msg)?;
             write(&out, &sig)?;
@@ -316,6 +346,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
             actor,
         } => {
             let pin = parse_pin(&pin)?;
+            let new_value = new_value.map(secret).transpose()?;
             let file = CardFile::open(&card)?;
             let store = app::open_store(config).await?;
             let r = crate::card::unlock(
