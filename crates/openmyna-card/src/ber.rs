@@ -58,8 +58,8 @@ pub struct Tlv<'a> {
     pub raw: &'a [u8],
 }
 
-/// Parses one BER TLV from the front of `b`; returns it and the rest. Definite lengths only.
-pub fn parse(b: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
+/// Reads a TLV header: (tag, offset of the value, length of the value).
+fn header(b: &[u8]) -> Option<(u32, usize, usize)> {
     let first = *b.first()?;
     let mut i = 1;
     let mut tag = u32::from(first);
@@ -92,6 +92,12 @@ pub fn parse(b: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
         }
         len
     };
+    Some((tag, i, len))
+}
+
+/// Parses one BER TLV from the front of `b`; returns it and the rest. Definite lengths only.
+pub fn parse(b: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
+    let (tag, i, len) = header(b)?;
     let end = i.checked_add(len)?;
     let value = b.get(i..end)?;
     Some((
@@ -107,32 +113,8 @@ pub fn parse(b: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
 /// The total length of the TLV starting at `b`, from its header alone (what a reader computes
 /// after reading the first bytes of an EF), or `None` if the header is incomplete or invalid.
 pub fn encoded_len(b: &[u8]) -> Option<usize> {
-    let first = *b.first()?;
-    let mut i = 1;
-    if first & 0x1F == 0x1F {
-        loop {
-            let t = *b.get(i)?;
-            i += 1;
-            if t & 0x80 == 0 {
-                break;
-            }
-        }
-    }
-    let l0 = *b.get(i)?;
-    i += 1;
-    if l0 < 0x80 {
-        return Some(i + usize::from(l0));
-    }
-    let n = usize::from(l0 & 0x7F);
-    if n == 0 || n > 3 {
-        return None;
-    }
-    let mut len = 0usize;
-    for _ in 0..n {
-        len = (len << 8) | usize::from(*b.get(i)?);
-        i += 1;
-    }
-    Some(i + len)
+    let (_, i, len) = header(b)?;
+    i.checked_add(len)
 }
 
 /// The children of a constructed value.

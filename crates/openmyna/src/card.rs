@@ -11,7 +11,7 @@ use openmyna_card::{CardState, PinId};
 use openmyna_cardio::{CardFile, CardIoError};
 use openmyna_core::{Clock, Entropy};
 use openmyna_jpki::service::CardCertificates;
-use openmyna_jpki::{Holder, Jpki, RootKind};
+use openmyna_jpki::{Jpki, RootKind};
 use openmyna_registry::{Registry, ResidentId, ResidentStatus};
 use openmyna_store::Store;
 use openmyna_store::cards::CardRecord;
@@ -160,13 +160,7 @@ pub async fn issue(
         auth_spki,
         sign_spki,
     } = personalize::blank_card(&serial, salt, with_signing)?;
-    let holder = Holder {
-        name: b.name.name.clone(),
-        birth_date: b.birth_date,
-        sex_code: b.sex.code(),
-        address: b.address.text.clone(),
-        municipality_code: b.address.municipality_code.as_str().to_owned(),
-    };
+    let holder = openmyna_http::routes::jpki::holder_of(b);
     let issued = jpki
         .issue_card(
             resident.id.0,

@@ -162,6 +162,31 @@ fn pem_to_der(pem_path: &Path, der_path: &Path) -> Vec<u8> {
     std::fs::read(der_path).unwrap()
 }
 
+/// `pkcs11-tool --login --sign -m SHA256-RSA-PKCS` of msg.txt with key `id` on slot `slot`.
+fn pkcs11_sign(d: &Path, slot: &str, pin: &str, id: &str, out: &str) -> (bool, String) {
+    run(
+        "pkcs11-tool",
+        &[
+            "--module",
+            PKCS11,
+            "--slot-index",
+            slot,
+            "--login",
+            "--pin",
+            pin,
+            "--id",
+            id,
+            "--sign",
+            "-m",
+            "SHA256-RSA-PKCS",
+            "-i",
+            p(d, "msg.txt").to_str().unwrap(),
+            "-o",
+            p(d, out).to_str().unwrap(),
+        ],
+    )
+}
+
 fn p(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
@@ -260,27 +285,7 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
         ("0", "01", "1234", "auth.pem"),
         ("1", "02", "ABC123", "sign.pem"),
     ] {
-        let (ok, out) = run(
-            "pkcs11-tool",
-            &[
-                "--module",
-                PKCS11,
-                "--slot-index",
-                slot,
-                "--login",
-                "--pin",
-                pin,
-                "--id",
-                id,
-                "--sign",
-                "-m",
-                "SHA256-RSA-PKCS",
-                "-i",
-                p(d, "msg.txt").to_str().unwrap(),
-                "-o",
-                p(d, "msg.sig").to_str().unwrap(),
-            ],
-        );
+        let (ok, out) = pkcs11_sign(d, slot, pin, id, "msg.sig");
         assert!(ok, "{out}");
         let (ok, out) = run(
             "openssl",
@@ -326,27 +331,7 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
 
     // Three wrong PINs lock the authentication PIN.
     for _ in 0..3 {
-        let (ok, _) = run(
-            "pkcs11-tool",
-            &[
-                "--module",
-                PKCS11,
-                "--slot-index",
-                "0",
-                "--login",
-                "--pin",
-                "0000",
-                "--id",
-                "01",
-                "--sign",
-                "-m",
-                "SHA256-RSA-PKCS",
-                "-i",
-                p(d, "msg.txt").to_str().unwrap(),
-                "-o",
-                p(d, "bad.sig").to_str().unwrap(),
-            ],
-        );
+        let (ok, _) = pkcs11_sign(d, "0", "0000", "01", "bad.sig");
         assert!(!ok, "a wrong PIN must not sign");
     }
     let locked = |what: &str| {
@@ -367,27 +352,7 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     let pcscd = Pcscd::start(&p(d, "pcscd2.log"));
     wait_for(card_present, "the card after restarting pcscd");
     locked("after restarting pcscd");
-    let (ok, out) = run(
-        "pkcs11-tool",
-        &[
-            "--module",
-            PKCS11,
-            "--slot-index",
-            "0",
-            "--login",
-            "--pin",
-            "1234",
-            "--id",
-            "01",
-            "--sign",
-            "-m",
-            "SHA256-RSA-PKCS",
-            "-i",
-            p(d, "msg.txt").to_str().unwrap(),
-            "-o",
-            p(d, "bad.sig").to_str().unwrap(),
-        ],
-    );
+    let (ok, out) = pkcs11_sign(d, "0", "1234", "01", "bad.sig");
     assert!(!ok, "a locked PIN opens nothing, even the right one: {out}");
 
     // The municipality's unlock (the CLI, audited) restores it while the card stays attached.
@@ -409,27 +374,7 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (_, out) = run("pkcs15-tool", &["--list-pins"]);
     assert_eq!(tries_left(&out), [3, 5], "{out}");
-    let (ok, out) = run(
-        "pkcs11-tool",
-        &[
-            "--module",
-            PKCS11,
-            "--slot-index",
-            "0",
-            "--login",
-            "--pin",
-            "1234",
-            "--id",
-            "01",
-            "--sign",
-            "-m",
-            "SHA256-RSA-PKCS",
-            "-i",
-            p(d, "msg.txt").to_str().unwrap(),
-            "-o",
-            p(d, "msg.sig").to_str().unwrap(),
-        ],
-    );
+    let (ok, out) = pkcs11_sign(d, "0", "1234", "01", "msg.sig");
     assert!(ok, "{out}");
     let events = app.store.card_events(&issued.serial).await.unwrap();
     assert_eq!(events.last().map(|e| e.action.as_str()), Some("pin_reset"));

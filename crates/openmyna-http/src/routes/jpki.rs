@@ -124,6 +124,17 @@ pub struct IssuedCard {
     pub authentication: CertificateView,
 }
 
+/// The certificate holder's data from the registry's basic four information.
+pub fn holder_of(b: &openmyna_registry::BasicFour) -> Holder {
+    Holder {
+        name: b.name.name.clone(),
+        birth_date: b.birth_date,
+        sex_code: b.sex.code(),
+        address: b.address.text.clone(),
+        municipality_code: b.address.municipality_code.as_str().to_owned(),
+    }
+}
+
 /// The default card expiry: the 10th birthday after issuance (5th under 18).
 pub fn default_card_expiry(birth: NaiveDate, issued: NaiveDate) -> NaiveDate {
     let years = if openmyna_core::age_on(birth, issued) < 18 {
@@ -183,13 +194,7 @@ pub async fn issue_card(
         })?,
         None => default_card_expiry(b.birth_date, today),
     };
-    let holder = Holder {
-        name: b.name.name.clone(),
-        birth_date: b.birth_date,
-        sex_code: b.sex.code(),
-        address: b.address.text.clone(),
-        municipality_code: b.address.municipality_code.as_str().to_owned(),
-    };
+    let holder = holder_of(b);
     let card_ref = req
         .card_ref
         .map(|r| r.chars().filter(|c| !c.is_control()).take(64).collect());
