@@ -190,6 +190,22 @@ impl From<openmyna_jpki::JpkiError> for ApiError {
     }
 }
 
+impl From<openmyna_fourinfo::FourInfoError> for ApiError {
+    fn from(e: openmyna_fourinfo::FourInfoError) -> Self {
+        use openmyna_fourinfo::FourInfoError as F;
+        match e {
+            F::Invalid { code, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            F::Refused { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            F::NotFound(m) => ApiError::not_found("consent.not_found", m),
+            F::Jpki(e) => e.into(),
+            F::Registry(e) => e.into(),
+            other => ApiError::internal("fourinfo", &other),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();

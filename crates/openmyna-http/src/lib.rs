@@ -60,12 +60,19 @@ pub const JSON_BODY_LIMIT: usize = 256 * 1024;
         routes::jpki::publish,
         routes::jpki::crl_history,
         routes::jpki::roots,
+        routes::fourinfo::register_relying_party,
+        routes::fourinfo::relying_party,
+        routes::fourinfo::submit_consent,
+        routes::fourinfo::list_consents,
+        routes::fourinfo::withdraw,
+        routes::fourinfo::query,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Health, readiness, metrics, this document"),
         (name = "admin", description = "Organisations and their tokens"),
         (name = "registry", description = "Resident registry (住民基本台帳)"),
+        (name = "fourinfo", description = "Latest basic-4-information service (最新の利用者情報提供サービス) for relying parties: card-signed consents and queries. See docs/fourinfo.md."),
         (name = "jpki", description = "JPKI certification authority (公的個人認証サービス). CRLs are served at /crl/<root>/{full,delta,p<N>}.crl (application/pkix-crl) and OCSP at /ocsp/<root> (POST application/ocsp-request, or GET /ocsp/<root>/<base64>); root certificates at /ca/<root>.crt."),
     )
 )]
@@ -86,7 +93,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, jpki, registry, system};
+    use routes::{admin, fourinfo, jpki, registry, system};
     let api = Router::new()
         .route("/api/v1/whoami", get(admin::whoami))
         .route(
@@ -145,6 +152,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jpki/crls/publish", post(jpki::publish))
         .route("/api/v1/jpki/crls", get(jpki::crl_history))
         .route("/api/v1/jpki/roots", get(jpki::roots))
+        .route(
+            "/api/v1/fourinfo/relying-parties",
+            post(fourinfo::register_relying_party),
+        )
+        .route(
+            "/api/v1/fourinfo/relying-party",
+            get(fourinfo::relying_party),
+        )
+        .route(
+            "/api/v1/fourinfo/consents",
+            post(fourinfo::submit_consent).get(fourinfo::list_consents),
+        )
+        .route(
+            "/api/v1/fourinfo/consents/{id}/withdraw",
+            post(fourinfo::withdraw),
+        )
+        .route(
+            "/api/v1/fourinfo/consents/{id}/query",
+            post(fourinfo::query),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let wire = Router::new()
         .route("/ca/{file}", get(jpki::ca_file))

@@ -220,39 +220,56 @@ pub fn key_id_sha1(spki: &SubjectPublicKeyInfoOwned) -> [u8; 20] {
     out
 }
 
-/// Verifies `signature` over `message` with a public key given as SPKI DER, for the algorithm
-/// the SPKI implies (RSA PKCS#1 v1.5 SHA-256, ECDSA P-256/SHA-256 or P-384/SHA-384).
-pub fn verify(spki_der: &[u8], message: &[u8], signature: &[u8]) -> Result<(), JpkiError> {
+/// The verification algorithm a SPKI implies (RSA PKCS#1 v1.5 SHA-256, ECDSA P-256/SHA-256 or
+/// P-384/SHA-384) and its key bytes.
+fn verifier(
+    spki: &SubjectPublicKeyInfoOwned,
+) -> Result<&'static dyn aws_lc_rs::signature::VerificationAlgorithm, JpkiError> {
     use aws_lc_rs::signature::{
         ECDSA_P256_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, RSA_PKCS1_2048_8192_SHA256,
-        UnparsedPublicKey,
     };
-    let spki = SubjectPublicKeyInfoOwned::from_der(spki_der)?;
-    let key = spki.subject_public_key.raw_bytes();
-    let ok = if spki.algorithm.oid == oid::RSA_ENCRYPTION {
-        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key).verify(message, signature)
-    } else if spki.algorithm.oid == oid::EC_PUBLIC_KEY {
+    if spki.algorithm.oid == oid::RSA_ENCRYPTION {
+        return Ok(&RSA_PKCS1_2048_8192_SHA256);
+    }
+    if spki.algorithm.oid == oid::EC_PUBLIC_KEY {
         let curve = spki
             .algorithm
             .parameters
             .as_ref()
             .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok());
-        match curve {
-            Some(c) if c == oid::SECP256R1 => {
-                UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, key).verify(message, signature)
-            }
-            Some(c) if c == oid::SECP384R1 => {
-                UnparsedPublicKey::new(&ECDSA_P384_SHA384_ASN1, key).verify(message, signature)
-            }
-            _ => return Err(JpkiError::Unsupported("elliptic curve".into())),
-        }
-    } else {
-        return Err(JpkiError::Unsupported(format!(
-            "public key algorithm {}",
-            spki.algorithm.oid
-        )));
-    };
-    ok.map_err(|_| JpkiError::BadSignature)
+        return match curve {
+            Some(c) if c == oid::SECP256R1 => Ok(&ECDSA_P256_SHA256_ASN1),
+            Some(c) if c == oid::SECP384R1 => Ok(&ECDSA_P384_SHA384_ASN1),
+            _ => Err(JpkiError::Unsupported("elliptic curve".into())),
+        };
+    }
+    Err(JpkiError::Unsupported(format!(
+        "public key algorithm {}",
+        spki.algorithm.oid
+    )))
+}
+
+/// Verifies `signature` over `message` with a public key given as SPKI DER, for the algorithm
+/// the SPKI implies (RSA PKCS#1 v1.5 SHA-256, ECDSA P-256/SHA-256 or P-384/SHA-384).
+pub fn verify(spki_der: &[u8], message: &[u8], signature: &[u8]) -> Result<(), JpkiError> {
+    let spki = SubjectPublicKeyInfoOwned::from_der(spki_der)?;
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        verifier(&spki)?,
+        spki.subject_public_key.raw_bytes(),
+    )
+    .verify(message, signature)
+    .map_err(|_| JpkiError::BadSignature)
+}
+
+/// Verifies `signature` over a message of which only the `digest` is at hand (a streamed CRL).
+pub fn verify_digest(spki_der: &[u8], digest: &Digest, signature: &[u8]) -> Result<(), JpkiError> {
+    let spki = SubjectPublicKeyInfoOwned::from_der(spki_der)?;
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        verifier(&spki)?,
+        spki.subject_public_key.raw_bytes(),
+    )
+    .verify_digest(digest, signature)
+    .map_err(|_| JpkiError::BadSignature)
 }
 
 /// Encodes a value to DER.

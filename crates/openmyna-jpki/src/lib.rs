@@ -11,7 +11,9 @@
 //! signed with aws-lc-rs.
 
 pub mod ca;
+pub mod cms;
 pub mod crl;
+pub mod crl_reader;
 pub mod key;
 pub mod ocsp;
 pub mod oid;

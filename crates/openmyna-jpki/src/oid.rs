@@ -53,3 +53,10 @@ pub const SAN_SEX: Oid = Oid::new_unwrap("1.2.392.200149.8.5.5.3");
 pub const SAN_BIRTH_DATE: Oid = Oid::new_unwrap("1.2.392.200149.8.5.5.4");
 pub const SAN_ADDRESS: Oid = Oid::new_unwrap("1.2.392.200149.8.5.5.5");
 pub const SAN_ADDRESS_FLAGS: Oid = Oid::new_unwrap("1.2.392.200149.8.5.5.6");
+
+// CMS (RFC 5652) and PKCS#9 attributes.
+pub const CMS_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
+pub const CMS_SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
+pub const ATTR_CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
+pub const ATTR_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
+pub const ATTR_SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod cards;
 pub mod crypto;
 pub mod events;
+pub mod fourinfo;
 pub mod jpki;
 mod registry;
 

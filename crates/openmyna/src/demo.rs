@@ -96,6 +96,14 @@ pub async fn create_demo_organisations(
     let mut out = Vec::new();
     for (name, role, code) in DEMO_ORGS {
         let org = store.create_organisation(name, *role, *code, &now).await?;
+        if *role == Role::RelyingParty {
+            // The demo platform operator may receive all four items.
+            use openmyna_fourinfo::{FourInfoStore, Item};
+            store
+                .set_relying_party(org.id, &Item::ALL.into_iter().collect(), &now)
+                .await
+                .map_err(|e| AppError::Invalid(e.to_string()))?;
+        }
         let t: IssuedToken = store.create_token(org.id, "demo", &now, None).await?;
         out.push(DemoToken {
             organisation: org.name,

@@ -1,0 +1,239 @@
+//! The data of the service.
+
+use std::collections::BTreeSet;
+
+use openmyna_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::FourInfoError;
+
+/// The items a relying party may receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Item {
+    /// 氏名 (with its kana reading).
+    Name,
+    /// 住所.
+    Address,
+    /// 生年月日.
+    BirthDate,
+    /// 性別.
+    Sex,
+}
+
+impl Item {
+    pub const ALL: [Item; 4] = [Item::Name, Item::Address, Item::BirthDate, Item::Sex];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Item::Name => "name",
+            Item::Address => "address",
+            Item::BirthDate => "birth_date",
+            Item::Sex => "sex",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Item, FourInfoError> {
+        Item::ALL
+            .into_iter()
+            .find(|i| i.as_str() == s)
+            .ok_or_else(|| {
+                FourInfoError::invalid(
+                    "items.unknown",
+                    format!("{s:?} is not an item; items are name, address, birth_date, sex"),
+                )
+            })
+    }
+
+    /// A set of items from a list that must be non-empty and without repeats.
+    pub fn set(list: &[Item]) -> Result<BTreeSet<Item>, FourInfoError> {
+        let set: BTreeSet<Item> = list.iter().copied().collect();
+        if set.is_empty() {
+            return Err(FourInfoError::invalid(
+                "items.empty",
+                "at least one item is needed",
+            ));
+        }
+        if set.len() != list.len() {
+            return Err(FourInfoError::invalid(
+                "items.repeated",
+                "an item is listed twice",
+            ));
+        }
+        Ok(set)
+    }
+
+    pub fn join(items: &BTreeSet<Item>) -> String {
+        items
+            .iter()
+            .map(|i| i.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn split(s: &str) -> Result<BTreeSet<Item>, FourInfoError> {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(Item::parse)
+            .collect()
+    }
+}
+
+/// What the customer declares about themselves in the consent; it must match the signing
+/// certificate (a document signed with somebody else's card is refused).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HolderClaim {
+    pub name: String,
+    /// YYYY-MM-DD.
+    pub birth_date: String,
+}
+
+/// The consent a customer signs with the card's signing key: JSON (UTF-8), encapsulated in a
+/// CMS SignedData.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConsentDocument {
+    /// Always `openmyna.fourinfo.consent/1`.
+    pub kind: String,
+    /// The relying party's organisation id at this installation.
+    pub relying_party: i64,
+    /// The relying party's reference for the customer (account number, customer number).
+    pub customer_ref: String,
+    pub items: Vec<Item>,
+    /// Why the relying party wants the information, as shown to the customer.
+    pub purpose: String,
+    pub holder: HolderClaim,
+}
+
+pub const CONSENT_KIND: &str = "openmyna.fourinfo.consent/1";
+
+impl ConsentDocument {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Parses and checks the form of a document.
+    pub fn parse(bytes: &[u8]) -> Result<ConsentDocument, FourInfoError> {
+        let d: ConsentDocument = serde_json::from_slice(bytes).map_err(|e| {
+            FourInfoError::invalid(
+                "consent.format",
+                format!("the signed content is not a consent document: {e}"),
+            )
+        })?;
+        if d.kind != CONSENT_KIND {
+            return Err(FourInfoError::invalid(
+                "consent.kind",
+                format!("kind must be {CONSENT_KIND:?}"),
+            ));
+        }
+        let r = d.customer_ref.as_str();
+        if r.is_empty() || r.chars().count() > 64 || r.chars().any(char::is_control) {
+            return Err(FourInfoError::invalid(
+                "consent.customer_ref",
+                "customer_ref must be 1-64 printable characters",
+            ));
+        }
+        if d.purpose.trim().is_empty() || d.purpose.chars().count() > 200 {
+            return Err(FourInfoError::invalid(
+                "consent.purpose",
+                "purpose must be 1-200 characters",
+            ));
+        }
+        Item::set(&d.items)?;
+        Ok(d)
+    }
+}
+
+/// A relying party's registration: the items it may receive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RelyingParty {
+    pub org_id: i64,
+    pub name: String,
+    pub items: BTreeSet<Item>,
+}
+
+/// A stored consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub id: i64,
+    pub rp_org_id: i64,
+    pub resident_id: i64,
+    pub customer_ref: String,
+    pub items: BTreeSet<Item>,
+    pub purpose: String,
+    /// The signing certificate the relying party follows now (moves to the new one after a
+    /// change was reported).
+    pub sign_serial: String,
+    /// The certificate that signed the consent.
+    pub consent_serial: String,
+    pub created_at: Timestamp,
+    pub withdrawn_at: Option<Timestamp>,
+    pub withdrawn_reason: Option<String>,
+    pub document: Vec<u8>,
+}
+
+impl Consent {
+    pub fn live(&self) -> bool {
+        self.withdrawn_at.is_none()
+    }
+}
+
+/// The consented items' latest values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LatestItems {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_kana: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<String>,
+    /// JIS X 0303: 1 男, 2 女, 9 適用不能.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sex: Option<u8>,
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The followed signing certificate is still valid: nothing changed.
+    Unchanged { sign_serial: String },
+    /// The certificate was revoked and a new one issued: the latest consented items and the
+    /// new serial (which the consent follows from now on).
+    Changed {
+        revoked_serial: String,
+        revoked_at: String,
+        new_sign_serial: String,
+        latest: LatestItems,
+    },
+    /// Revoked, and no new signing certificate yet.
+    NoNewCertificate {
+        revoked_serial: String,
+        revoked_at: String,
+    },
+    /// The customer died (死亡).
+    Deceased { date: Option<String> },
+    /// The residence record was removed (e.g. moved abroad; 住民票の消除).
+    Removed { date: Option<String> },
+}
+
+impl Outcome {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Unchanged { .. } => "unchanged",
+            Outcome::Changed { .. } => "changed",
+            Outcome::NoNewCertificate { .. } => "no_new_certificate",
+            Outcome::Deceased { .. } => "deceased",
+            Outcome::Removed { .. } => "removed",
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! 最新の利用者情報提供サービス (`/api/v1/fourinfo/…`): relying parties submit the consents
+//! their customers signed with the card, follow them, and query what changed. See
+//! docs/fourinfo.md.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use openmyna_core::Role;
+use openmyna_fourinfo::{Consent, FourInfo, Item, Outcome, RelyingParty};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::AppState;
+
+const RELYING_PARTIES: &[Role] = &[Role::RelyingParty];
+
+fn service(s: &AppState) -> FourInfo<'_, openmyna_store::Store, openmyna_store::Store> {
+    FourInfo::new(&s.store, &s.jpki, s.clock.as_ref(), s.entropy.as_ref())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRelyingParty {
+    /// An organisation of role relying_party.
+    pub org_id: i64,
+    /// The items it may receive.
+    pub items: Vec<Item>,
+}
+
+/// Register an organisation of role relying_party for the service, with the items it may
+/// receive (operator).
+#[utoipa::path(post, path = "/api/v1/fourinfo/relying-parties", tag = "fourinfo",
+    request_body = RegisterRelyingParty,
+    responses((status = 200, body = RelyingParty), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn register_relying_party(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<RegisterRelyingParty>,
+) -> Result<axum::Json<RelyingParty>, ApiError> {
+    caller.require(&[Role::Operator])?;
+    Ok(axum::Json(
+        service(&s)
+            .register_relying_party(req.org_id, &req.items)
+            .await?,
+    ))
+}
+
+/// This relying party's registration.
+#[utoipa::path(get, path = "/api/v1/fourinfo/relying-party", tag = "fourinfo",
+    responses((status = 200, body = RelyingParty), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn relying_party(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<RelyingParty>, ApiError> {
+    let actor = caller.require(RELYING_PARTIES)?;
+    Ok(axum::Json(service(&s).relying_party(&actor).await?))
+}
+
+/// A consent as the relying party sees it.
+#[derive(Serialize, ToSchema)]
+pub struct ConsentView {
+    pub id: i64,
+    pub customer_ref: String,
+    pub items: Vec<Item>,
+    pub purpose: String,
+    /// The signing certificate followed now (hex serial): look for it in the CRLs.
+    pub sign_serial: String,
+    /// The signing certificate that signed the consent.
+    pub consent_serial: String,
+    pub created_at: String,
+    /// live or withdrawn.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn_reason: Option<String>,
+}
+
+fn view(c: &Consent) -> ConsentView {
+    ConsentView {
+        id: c.id,
+        customer_ref: c.customer_ref.clone(),
+        items: c.items.iter().copied().collect(),
+        purpose: c.purpose.clone(),
+        sign_serial: c.sign_serial.clone(),
+        consent_serial: c.consent_serial.clone(),
+        created_at: c.created_at.to_rfc3339(),
+        status: if c.live() { "live" } else { "withdrawn" }.into(),
+        withdrawn_at: c.withdrawn_at.map(|t| t.to_rfc3339()),
+        withdrawn_reason: c.withdrawn_reason.clone(),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitConsent {
+    /// The CMS SignedData (DER, base64) the customer made with the card's signing key over a
+    /// consent document.
+    pub document: String,
+}
+
+/// Submit a consent signed by the customer's card. The server checks the signature, that the
+/// signing certificate is a JPKI signing certificate that is valid and not revoked or
+/// suspended now, the document (addressed to this relying party, items it is registered for)
+/// and that the signer is the declared customer.
+#[utoipa::path(post, path = "/api/v1/fourinfo/consents", tag = "fourinfo",
+    request_body = SubmitConsent,
+    responses((status = 201, body = ConsentView), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn submit_consent(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<SubmitConsent>,
+) -> Result<(StatusCode, axum::Json<ConsentView>), ApiError> {
+    let actor = caller.require(RELYING_PARTIES)?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(req.document.trim())
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "document.base64",
+                "document must be the base64 of a DER CMS SignedData",
+            )
+            .with_field("document")
+        })?;
+    let c = service(&s).submit_consent(&actor, &der).await?;
+    tracing::info!(
+        consent = c.id,
+        org = actor.org_id,
+        "4-information consent accepted"
+    );
+    Ok((StatusCode::CREATED, axum::Json(view(&c))))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Include withdrawn consents.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// This relying party's consents (live ones unless `all=true`).
+#[utoipa::path(get, path = "/api/v1/fourinfo/consents", tag = "fourinfo", params(ListQuery),
+    responses((status = 200, body = [ConsentView])),
+    security(("bearer" = [])))]
+pub async fn list_consents(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Vec<ConsentView>>, ApiError> {
+    let actor = caller.require(RELYING_PARTIES)?;
+    let list = service(&s).consents(&actor, q.all).await?;
+    Ok(axum::Json(list.iter().map(view).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Withdraw {
+    /// Why (e.g. "customer's request", "account closed").
+    pub reason: String,
+}
+
+/// Withdraw a consent (on the customer's request). No query is answered for it afterwards.
+#[utoipa::path(post, path = "/api/v1/fourinfo/consents/{id}/withdraw", tag = "fourinfo",
+    params(("id" = i64, Path)), request_body = Withdraw,
+    responses((status = 200, body = ConsentView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn withdraw(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<Withdraw>,
+) -> Result<axum::Json<ConsentView>, ApiError> {
+    let actor = caller.require(RELYING_PARTIES)?;
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "withdraw.reason",
+            "reason must be 1-200 characters",
+        )
+        .with_field("reason"));
+    }
+    let c = service(&s).withdraw_as_rp(&actor, id, reason).await?;
+    Ok(axum::Json(view(&c)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    /// Why the relying party asks now (recorded in the customer's access log).
+    pub purpose: String,
+}
+
+/// Ask what happened to a consented customer's signing certificate: unchanged; changed (the
+/// latest consented items and the new certificate's serial, which the consent follows from
+/// now on); no new certificate yet; deceased; removed. Recorded in the customer's access log.
+#[utoipa::path(post, path = "/api/v1/fourinfo/consents/{id}/query", tag = "fourinfo",
+    params(("id" = i64, Path)), request_body = QueryRequest,
+    responses((status = 200, body = Outcome), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn query(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<QueryRequest>,
+) -> Result<axum::Json<Outcome>, ApiError> {
+    let actor = caller.require(RELYING_PARTIES)?;
+    let purpose = req.purpose.trim();
+    if purpose.is_empty() || purpose.chars().count() > 200 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "query.purpose",
+            "purpose must be 1-200 characters",
+        )
+        .with_field("purpose"));
+    }
+    Ok(axum::Json(service(&s).query(&actor, id, purpose).await?))
+}

@@ -1,0 +1,273 @@
+//! CMS SignedData (RFC 5652) as the consent documents of the 4-information service use it:
+//! the content encapsulated (id-data), one signer identified by issuer and serial number,
+//! SHA-256, signed attributes contentType, messageDigest and signingTime, the signer's
+//! certificate included. `openssl cms -verify` reads what [`build`] writes.
+
+use aws_lc_rs::digest;
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{OctetString, SetOfVec};
+use der::{Any, Decode, Encode};
+use openmyna_core::Timestamp;
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+use x509_cert::attr::{Attribute, AttributeValue};
+
+use crate::{JpkiError, key, oid, profile};
+
+fn bad(what: &str) -> JpkiError {
+    JpkiError::Invalid {
+        code: "document.signature",
+        message: format!("signed document: {what}"),
+    }
+}
+
+fn sha256_alg() -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: oid::SHA256,
+        parameters: None,
+    }
+}
+
+fn attribute(oid: der::asn1::ObjectIdentifier, value: Any) -> Result<Attribute, JpkiError> {
+    let mut values = SetOfVec::new();
+    values.insert(AttributeValue::from(value))?;
+    Ok(Attribute { oid, values })
+}
+
+/// Builds a SignedData over `content` for the holder of `cert_der`. `sign` receives the
+/// SHA-256 of the DER signed attributes and returns the signature (for a card: the card signs
+/// the DigestInfo of that hash).
+pub fn build<E>(
+    content: &[u8],
+    cert_der: &[u8],
+    signing_time: &Timestamp,
+    sign: impl FnOnce(&[u8; 32]) -> Result<Vec<u8>, E>,
+) -> Result<Result<Vec<u8>, E>, JpkiError> {
+    let cert = Certificate::from_der(cert_der)?;
+    let content_digest = digest::digest(&digest::SHA256, content);
+    let mut attrs = SetOfVec::new();
+    attrs.insert(attribute(
+        oid::ATTR_CONTENT_TYPE,
+        Any::encode_from(&oid::CMS_DATA)?,
+    )?)?;
+    attrs.insert(attribute(
+        oid::ATTR_MESSAGE_DIGEST,
+        Any::encode_from(&OctetString::new(content_digest.as_ref())?)?,
+    )?)?;
+    attrs.insert(attribute(
+        oid::ATTR_SIGNING_TIME,
+        Any::encode_from(&profile::x509_time(signing_time)?)?,
+    )?)?;
+    let mut to_sign = [0u8; 32];
+    to_sign.copy_from_slice(digest::digest(&digest::SHA256, &attrs.to_der()?).as_ref());
+    let signature = match sign(&to_sign) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    let signature_algorithm = cert.tbs_certificate.subject_public_key_info.algorithm.oid;
+    let signature_algorithm = if signature_algorithm == oid::RSA_ENCRYPTION {
+        AlgorithmIdentifierOwned {
+            oid: oid::SHA256_WITH_RSA,
+            parameters: Some(Any::from(der::asn1::Null)),
+        }
+    } else {
+        AlgorithmIdentifierOwned {
+            oid: oid::ECDSA_WITH_SHA256,
+            parameters: None,
+        }
+    };
+    let signer = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: cert.tbs_certificate.issuer.clone(),
+            serial_number: cert.tbs_certificate.serial_number.clone(),
+        }),
+        digest_alg: sha256_alg(),
+        signed_attrs: Some(attrs),
+        signature_algorithm,
+        signature: OctetString::new(signature)?,
+        unsigned_attrs: None,
+    };
+    let mut digest_algorithms = SetOfVec::new();
+    digest_algorithms.insert(sha256_alg())?;
+    let mut certs = SetOfVec::new();
+    certs.insert(CertificateChoices::Certificate(cert))?;
+    let mut signers = SetOfVec::new();
+    signers.insert(signer)?;
+    let sd = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: oid::CMS_DATA,
+            econtent: Some(Any::encode_from(&OctetString::new(content)?)?),
+        },
+        certificates: Some(CertificateSet(certs)),
+        crls: None,
+        signer_infos: SignerInfos(signers),
+    };
+    let ci = ContentInfo {
+        content_type: oid::CMS_SIGNED_DATA,
+        content: Any::encode_from(&sd)?,
+    };
+    Ok(Ok(ci.to_der()?))
+}
+
+/// A verified signed document: the content, the signer's certificate, and the signing time
+/// the signer claims.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub content: Vec<u8>,
+    pub signer_der: Vec<u8>,
+    pub signer: Certificate,
+    pub signing_time: Option<Timestamp>,
+}
+
+/// Parses a SignedData and checks its one signature: the messageDigest attribute against the
+/// content and the signature over the signed attributes against the included signer
+/// certificate's key. Chain and status are the caller's to check.
+pub fn verify(der_bytes: &[u8]) -> Result<Verified, JpkiError> {
+    let ci = ContentInfo::from_der(der_bytes).map_err(|_| bad("not a CMS ContentInfo"))?;
+    if ci.content_type != oid::CMS_SIGNED_DATA {
+        return Err(bad("not SignedData"));
+    }
+    let sd: SignedData = ci
+        .content
+        .decode_as()
+        .map_err(|_| bad("malformed SignedData"))?;
+    if sd.encap_content_info.econtent_type != oid::CMS_DATA {
+        return Err(bad("the content type must be id-data"));
+    }
+    let content = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| bad("the content is detached; it must be encapsulated"))?
+        .decode_as::<OctetString>()
+        .map_err(|_| bad("the content is not an OCTET STRING"))?
+        .into_bytes();
+    let signers = sd.signer_infos.0.as_slice();
+    let [si] = signers else {
+        return Err(bad("exactly one signer is expected"));
+    };
+    if si.digest_alg.oid != oid::SHA256 {
+        return Err(bad("the digest algorithm must be SHA-256"));
+    }
+    let SignerIdentifier::IssuerAndSerialNumber(ias) = &si.sid else {
+        return Err(bad(
+            "the signer must be identified by issuer and serial number",
+        ));
+    };
+    let signer = sd
+        .certificates
+        .as_ref()
+        .and_then(|c| {
+            c.0.iter().find_map(|cc| match cc {
+                CertificateChoices::Certificate(c)
+                    if c.tbs_certificate.issuer == ias.issuer
+                        && c.tbs_certificate.serial_number == ias.serial_number =>
+                {
+                    Some(c.clone())
+                }
+                _ => None,
+            })
+        })
+        .ok_or_else(|| bad("the signer's certificate is not included"))?;
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or_else(|| bad("signed attributes are required"))?;
+    let find = |o| {
+        attrs
+            .iter()
+            .find(|a| a.oid == o)
+            .and_then(|a| a.values.get(0).cloned())
+    };
+    let ct = find(oid::ATTR_CONTENT_TYPE)
+        .and_then(|v| v.decode_as::<der::asn1::ObjectIdentifier>().ok())
+        .ok_or_else(|| bad("no contentType attribute"))?;
+    if ct != oid::CMS_DATA {
+        return Err(bad("the contentType attribute does not match"));
+    }
+    let md = find(oid::ATTR_MESSAGE_DIGEST)
+        .and_then(|v| v.decode_as::<OctetString>().ok())
+        .ok_or_else(|| bad("no messageDigest attribute"))?;
+    if md.as_bytes() != digest::digest(&digest::SHA256, &content).as_ref() {
+        return Err(bad(
+            "the content does not match its digest (altered after signing)",
+        ));
+    }
+    let signing_time = find(oid::ATTR_SIGNING_TIME)
+        .and_then(|v| v.to_der().ok())
+        .and_then(|d| x509_cert::time::Time::from_der(&d).ok())
+        .and_then(|t| crate::time_to_timestamp(&t).ok());
+    let spki = signer.tbs_certificate.subject_public_key_info.to_der()?;
+    key::verify(&spki, &attrs.to_der()?, si.signature.as_bytes())
+        .map_err(|_| bad("the signature does not verify with the signer's certificate"))?;
+    Ok(Verified {
+        content,
+        signer_der: signer.to_der()?,
+        signer,
+        signing_time,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{KeyKind, SigningKey};
+
+    fn self_signed(key: &SigningKey) -> Vec<u8> {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-04-01T09:00:00+09:00").unwrap();
+        crate::profile::root_certificate(
+            crate::RootKind::Sign,
+            key,
+            crate::Serial::generate(&openmyna_core::SeededEntropy::new(3)),
+            &now,
+        )
+        .unwrap()
+    }
+
+    fn signed(key: &SigningKey, cert: &[u8], content: &[u8]) -> Vec<u8> {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00+09:00").unwrap();
+        build(content, cert, &now, |h| {
+            key.sign_digest(&digest::Digest::import_less_safe(h, &digest::SHA256).unwrap())
+        })
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_tampering() {
+        let key = SigningKey::generate(KeyKind::Rsa2048).unwrap();
+        let cert = self_signed(&key);
+        let doc = signed(&key, &cert, b"{\"consent\":true}");
+        let v = verify(&doc).unwrap();
+        assert_eq!(v.content, b"{\"consent\":true}");
+        assert_eq!(v.signer_der, cert);
+        assert!(v.signing_time.is_some());
+        // Flip a byte of the content inside the structure.
+        let at = doc.windows(7).position(|w| w == b"consent").unwrap();
+        let mut t = doc.clone();
+        t[at] ^= 1;
+        let e = verify(&t).unwrap_err().to_string();
+        assert!(e.contains("altered"), "{e}");
+        // Flip a byte of the signature (the last bytes of the structure).
+        let mut t = doc.clone();
+        let n = t.len();
+        t[n - 5] ^= 1;
+        assert!(verify(&t).is_err());
+        assert!(verify(b"garbage").is_err());
+    }
+
+    #[test]
+    fn ecdsa_signers_too() {
+        let key = SigningKey::generate(KeyKind::EcP256).unwrap();
+        let cert = self_signed(&key);
+        let v = verify(&signed(&key, &cert, b"x")).unwrap();
+        assert_eq!(v.content, b"x");
+    }
+}
