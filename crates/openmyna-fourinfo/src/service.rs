@@ -364,7 +364,8 @@ where
                         .filter(|c| {
                             c.root == RootKind::Sign
                                 && c.status == CertState::Good
-                                && c.issued_at > cert.issued_at
+                                && c.serial != cert.serial
+                                && c.issued_at >= cert.issued_at
                         })
                         .max_by_key(|c| c.issued_at);
                     match newer {

@@ -115,7 +115,7 @@ pub enum CardCommand {
 
 /// A secret given on the command line, or `-` to read it from the first line of standard
 /// input (so that it stays out of `ps` and shell history).
-fn secret(value: String) -> Result<String, AppError> {
+pub fn secret(value: String) -> Result<String, AppError> {
     if value != "-" {
         return Ok(value);
     }
@@ -135,7 +135,7 @@ fn parse_pin(s: &str) -> Result<PinId, AppError> {
     }
 }
 
-fn connect(t: &Target) -> Result<JpkiClient<Box<dyn Transport>>, AppError> {
+pub fn connect(t: &Target) -> Result<JpkiClient<Box<dyn Transport>>, AppError> {
     let transport: Box<dyn Transport> = match (&t.card, &t.reader) {
         (Some(path), _) => Box::new(VirtualTransport::new(CardFile::open(path)?)),
         (None, Some(reader)) => pcsc_transport(reader)?,

@@ -79,6 +79,10 @@ pub enum Command {
     /// Virtual My Number Cards: issue, inspect, PINs, signing, the municipality's unlock.
     #[command(subcommand)]
     Card(crate::card_cli::CardCommand),
+    /// The relying party's tools for the 4-information service: sign a consent with a card;
+    /// find revoked customers in the CRLs.
+    #[command(subcommand)]
+    Rp(crate::rp::RpCommand),
     /// Put a card file in pcscd's virtual reader (vsmartcard-vpcd) until interrupted;
     /// reconnects when pcscd restarts.
     Vpcd {
@@ -242,6 +246,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             app::serve(config).await
         }
         Command::Card(cmd) => crate::card_cli::run(cmd, &config, clock).await,
+        Command::Rp(cmd) => crate::rp::run(cmd, clock.as_ref()).await,
         Command::Vpcd { card, addr } => {
             tokio::task::spawn_blocking(move || crate::card_cli::vpcd(card, &addr))
                 .await

@@ -5,6 +5,7 @@ pub mod app;
 pub mod bench;
 pub mod card;
 pub mod card_cli;
+pub mod rp;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -196,7 +196,8 @@ impl TestApp {
             &self.store,
             &self.url,
             self.clock.clone() as Arc<dyn Clock>,
-            Arc::new(SeededEntropy::new(11)),
+            // Serials must differ between the CA instances a test opens.
+            Arc::new(openmyna_core::OsEntropy),
         )
         .await
         .unwrap()
@@ -214,7 +215,7 @@ impl TestApp {
             &self.store,
             &jpki,
             self.clock.as_ref(),
-            &SeededEntropy::new(resident as u64),
+            &openmyna_core::OsEntropy,
             &openmyna::card::IssueRequest {
                 resident_id: resident,
                 out,
