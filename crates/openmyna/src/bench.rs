@@ -253,6 +253,128 @@ pub async fn crl(entries: &[u64], peer_max: u64, self_exe: &Path) -> Result<(), 
     Ok(())
 }
 
+/// `rp sync` at scale: a full CRL of `entries` revoked certificates served by openmyna, and a
+/// relying-party client following `customers` customers of whom `revoked` are on the CRL.
+/// The client runs as a child under /usr/bin/time for its wall time and peak RSS.
+pub async fn rp_sync(
+    entries: u64,
+    customers: u64,
+    revoked: u64,
+    self_exe: &Path,
+) -> Result<(), AppError> {
+    use std::io::Write as _;
+    if revoked > entries.min(customers) {
+        return Err(AppError::Invalid(
+            "--revoked-customers cannot exceed --entries or --customers".into(),
+        ));
+    }
+    let dir = tempfile_dir()?;
+    let config = bench_config(&dir);
+    let store = app::open_store(&config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let jpki = app::open_jpki(&config, &store, "http://127.0.0.1:8080", clock.clone(), Arc::new(OsEntropy))
+        .await?;
+    eprintln!("bench rp-sync: loading {entries} revoked entries…");
+    let e = SeededEntropy::new(entries ^ 0x5eed);
+    let now = clock.now();
+    let every = (entries / revoked.max(1)).max(1);
+    let csv_path = dir.join("customers.csv");
+    let mut csv = std::io::BufWriter::new(
+        std::fs::File::create(&csv_path).map_err(|err| AppError::io("creating customers.csv", err))?,
+    );
+    let w = |csv: &mut std::io::BufWriter<std::fs::File>, r: u64, s: &Serial| {
+        writeln!(csv, "CUST-{r:08},{}", s.to_hex()).map_err(|err| AppError::io("writing customers", err))
+    };
+    writeln!(csv, "customer_ref,sign_serial").map_err(|err| AppError::io("writing customers", err))?;
+    let mut written = 0u64;
+    let mut expected_hits = 0usize;
+    let mut batch = Vec::with_capacity(50_000);
+    for i in 0..entries {
+        let s = Serial::generate(&e);
+        // One entry in seven is a suspension (certificateHold), which rp sync leaves out.
+        let reason = if i % 7 == 3 { Reason::CertificateHold } else { Reason::AffiliationChanged };
+        if i % every == 0 && written < revoked {
+            w(&mut csv, written, &s)?;
+            written += 1;
+            if reason != Reason::CertificateHold {
+                expected_hits += 1;
+            }
+        }
+        let der = entry_der(&s, &now, reason)?;
+        batch.push((s.to_hex(), 0i64, i as i64 + 1, der));
+        if batch.len() == 50_000 {
+            store.load_revoked_entries(RootKind::Sign, &batch).await?;
+            batch.clear();
+        }
+    }
+    store.load_revoked_entries(RootKind::Sign, &batch).await?;
+    for r in written..customers {
+        w(&mut csv, r, &Serial::generate(&e))?;
+    }
+    csv.flush().map_err(|err| AppError::io("writing customers", err))?;
+    drop(csv);
+    eprintln!("bench rp-sync: publishing the full CRL…");
+    let t = std::time::Instant::now();
+    let metas = jpki.publish_full(RootKind::Sign).await?;
+    let publish_secs = t.elapsed().as_secs_f64();
+    let crl_bytes = metas
+        .iter()
+        .find(|m| m.scope == "full")
+        .map(|m| m.bytes)
+        .unwrap_or(0);
+    drop(jpki);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|err| AppError::io("binding", err))?;
+    let server = app::start(&config, store.clone(), listener, clock, Arc::new(OsEntropy)).await?;
+    eprintln!("bench rp-sync: rp sync of {customers} customers…");
+    let state = dir.join("rp-state.json");
+    let (secs, rss, out) = timed(
+        Command::new(self_exe)
+            .args(["rp", "sync", "--full", "--url", &server.url(), "--customers"])
+            .arg(&csv_path)
+            .arg("--state")
+            .arg(&state),
+    )?;
+    server.stop().await?;
+    store.close().await;
+    let found = String::from_utf8_lossy(&out).lines().count();
+    let rows = vec![
+        Row {
+            what: format!("CRL: {entries} entries, {} MB; published in", crl_bytes / 1_000_000),
+            ours: format!("{publish_secs:.2} s"),
+            peer: String::new(),
+            ratio: String::new(),
+        },
+        Row {
+            what: format!("rp sync: {customers} customers, download + verify + scan"),
+            ours: format!("{secs:.2} s"),
+            peer: String::new(),
+            ratio: String::new(),
+        },
+        Row {
+            what: "rp sync: peak RSS".into(),
+            ours: format!("{rss:.0} MiB"),
+            peer: String::new(),
+            ratio: String::new(),
+        },
+        Row {
+            what: "customers found revoked (suspensions left out) / expected".into(),
+            ours: format!("{found} / {expected_hits}"),
+            peer: String::new(),
+            ratio: String::new(),
+        },
+    ];
+    print_table("rp sync: change detection by CRL (RSA-2048 signing root)", &rows);
+    let _ = std::fs::remove_dir_all(&dir);
+    if found != expected_hits {
+        return Err(AppError::Invalid(format!(
+            "rp sync found {found} customers, expected {expected_hits}"
+        )));
+    }
+    Ok(())
+}
+
 /// The child of `bench crl`: publishes the full CRL of the signing root and prints its size.
 pub async fn crl_generate(config: &Config) -> Result<(), AppError> {
     let store = app::open_store(config).await?;

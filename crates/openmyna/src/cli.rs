@@ -96,6 +96,19 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// The relying party's change detection: `rp sync` of many customers against a full CRL
+    /// of many entries (time and peak memory of the client).
+    RpSync {
+        /// Revoked entries in the CRL.
+        #[arg(long, default_value_t = 10_000_000)]
+        entries: u64,
+        /// Customers the relying party follows.
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: u64,
+        /// How many of them are on the CRL.
+        #[arg(long, default_value_t = 10_000)]
+        revoked_customers: u64,
+    },
     /// Full-CRL generation against `openssl ca -gencrl` and `cfssl gencrl`.
     Crl {
         /// Numbers of revoked entries, comma-separated.
@@ -441,6 +454,15 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 crate::bench::crl(&entries, peer_max, &exe).await
             }
             BenchCommand::CrlGenerate => crate::bench::crl_generate(&config).await,
+            BenchCommand::RpSync {
+                entries,
+                customers,
+                revoked_customers,
+            } => {
+                let exe = std::env::current_exe()
+                    .map_err(|e| AppError::io("locating the openmyna binary", e))?;
+                crate::bench::rp_sync(entries, customers, revoked_customers, &exe).await
+            }
             BenchCommand::Ocsp {
                 certs,
                 seconds,
