@@ -272,27 +272,40 @@ pub async fn rp_sync(
     let config = bench_config(&dir);
     let store = app::open_store(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let jpki = app::open_jpki(&config, &store, "http://127.0.0.1:8080", clock.clone(), Arc::new(OsEntropy))
-        .await?;
+    let jpki = app::open_jpki(
+        &config,
+        &store,
+        "http://127.0.0.1:8080",
+        clock.clone(),
+        Arc::new(OsEntropy),
+    )
+    .await?;
     eprintln!("bench rp-sync: loading {entries} revoked entries…");
     let e = SeededEntropy::new(entries ^ 0x5eed);
     let now = clock.now();
     let every = (entries / revoked.max(1)).max(1);
     let csv_path = dir.join("customers.csv");
     let mut csv = std::io::BufWriter::new(
-        std::fs::File::create(&csv_path).map_err(|err| AppError::io("creating customers.csv", err))?,
+        std::fs::File::create(&csv_path)
+            .map_err(|err| AppError::io("creating customers.csv", err))?,
     );
     let w = |csv: &mut std::io::BufWriter<std::fs::File>, r: u64, s: &Serial| {
-        writeln!(csv, "CUST-{r:08},{}", s.to_hex()).map_err(|err| AppError::io("writing customers", err))
+        writeln!(csv, "CUST-{r:08},{}", s.to_hex())
+            .map_err(|err| AppError::io("writing customers", err))
     };
-    writeln!(csv, "customer_ref,sign_serial").map_err(|err| AppError::io("writing customers", err))?;
+    writeln!(csv, "customer_ref,sign_serial")
+        .map_err(|err| AppError::io("writing customers", err))?;
     let mut written = 0u64;
     let mut expected_hits = 0usize;
     let mut batch = Vec::with_capacity(50_000);
     for i in 0..entries {
         let s = Serial::generate(&e);
         // One entry in seven is a suspension (certificateHold), which rp sync leaves out.
-        let reason = if i % 7 == 3 { Reason::CertificateHold } else { Reason::AffiliationChanged };
+        let reason = if i % 7 == 3 {
+            Reason::CertificateHold
+        } else {
+            Reason::AffiliationChanged
+        };
         if i % every == 0 && written < revoked {
             w(&mut csv, written, &s)?;
             written += 1;
@@ -311,7 +324,8 @@ pub async fn rp_sync(
     for r in written..customers {
         w(&mut csv, r, &Serial::generate(&e))?;
     }
-    csv.flush().map_err(|err| AppError::io("writing customers", err))?;
+    csv.flush()
+        .map_err(|err| AppError::io("writing customers", err))?;
     drop(csv);
     eprintln!("bench rp-sync: publishing the full CRL…");
     let t = std::time::Instant::now();
@@ -331,7 +345,14 @@ pub async fn rp_sync(
     let state = dir.join("rp-state.json");
     let (secs, rss, out) = timed(
         Command::new(self_exe)
-            .args(["rp", "sync", "--full", "--url", &server.url(), "--customers"])
+            .args([
+                "rp",
+                "sync",
+                "--full",
+                "--url",
+                &server.url(),
+                "--customers",
+            ])
             .arg(&csv_path)
             .arg("--state")
             .arg(&state),
@@ -341,7 +362,10 @@ pub async fn rp_sync(
     let found = String::from_utf8_lossy(&out).lines().count();
     let rows = vec![
         Row {
-            what: format!("CRL: {entries} entries, {} MB; published in", crl_bytes / 1_000_000),
+            what: format!(
+                "CRL: {entries} entries, {} MB; published in",
+                crl_bytes / 1_000_000
+            ),
             ours: format!("{publish_secs:.2} s"),
             peer: String::new(),
             ratio: String::new(),
@@ -365,7 +389,10 @@ pub async fn rp_sync(
             ratio: String::new(),
         },
     ];
-    print_table("rp sync: change detection by CRL (RSA-2048 signing root)", &rows);
+    print_table(
+        "rp sync: change detection by CRL (RSA-2048 signing root)",
+        &rows,
+    );
     let _ = std::fs::remove_dir_all(&dir);
     if found != expected_hits {
         return Err(AppError::Invalid(format!(

@@ -5,10 +5,10 @@ pub mod app;
 pub mod bench;
 pub mod card;
 pub mod card_cli;
-pub mod rp;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod rp;
 
 /// PEM armour (shared by the benchmarks).
 pub fn bench_pem(label: &str, der: &[u8]) -> String {

@@ -144,7 +144,8 @@ impl Index {
 /// Reads customers from a CSV file `customer_ref,sign_serial` (a header line is skipped).
 pub fn read_customers(path: &Path) -> Result<Vec<Customer>, AppError> {
     use std::io::BufRead;
-    let f = std::fs::File::open(path).map_err(|e| AppError::io(format!("reading {}", path.display()), e))?;
+    let f = std::fs::File::open(path)
+        .map_err(|e| AppError::io(format!("reading {}", path.display()), e))?;
     let mut out = Vec::new();
     for (n, line) in BufReader::new(f).lines().enumerate() {
         let line = line.map_err(|e| AppError::io("reading customers", e))?;
@@ -223,10 +224,12 @@ impl RpClient {
         if !resp.status().is_success() {
             return Err(invalid(format!("GET {path}: HTTP {}", resp.status())));
         }
-        let mut f = std::fs::File::create(to).map_err(|e| AppError::io("creating a temporary file", e))?;
+        let mut f =
+            std::fs::File::create(to).map_err(|e| AppError::io("creating a temporary file", e))?;
         let mut n = 0u64;
         while let Some(chunk) = resp.chunk().await.map_err(invalid)? {
-            f.write_all(&chunk).map_err(|e| AppError::io("writing the CRL", e))?;
+            f.write_all(&chunk)
+                .map_err(|e| AppError::io("writing the CRL", e))?;
             n += chunk.len() as u64;
         }
         Ok(n)
@@ -259,7 +262,11 @@ pub async fn sync(
     let delta = state.base_crl.is_some() && !force_full;
     let tmp: PathBuf = work_dir.join(format!(".rp-sync-{}.crl", std::process::id()));
     let t0 = Instant::now();
-    let path = if delta { "/crl/sign/delta.crl" } else { "/crl/sign/full.crl" };
+    let path = if delta {
+        "/crl/sign/delta.crl"
+    } else {
+        "/crl/sign/full.crl"
+    };
     let bytes = client.download(path, &tmp).await?;
     let download_seconds = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
@@ -292,9 +299,7 @@ pub async fn sync(
     state.last_sync = Some(chrono::Utc::now().to_rfc3339());
     let hits: Vec<Hit> = found
         .into_iter()
-        .filter(|(_, reason, _)| {
-            !matches!(reason, Reason::CertificateHold | Reason::RemoveFromCrl)
-        })
+        .filter(|(_, reason, _)| !matches!(reason, Reason::CertificateHold | Reason::RemoveFromCrl))
         .map(|(i, reason, at)| {
             let c = &customers[i as usize];
             Hit {
@@ -401,8 +406,13 @@ pub async fn run(cmd: RpCommand, clock: &dyn openmyna_core::Clock) -> Result<(),
                 },
                 &clock.now(),
             )?;
-            std::fs::write(&out, &der).map_err(|e| AppError::io(format!("writing {}", out.display()), e))?;
-            println!("consent signed ({} bytes) written to {}", der.len(), out.display());
+            std::fs::write(&out, &der)
+                .map_err(|e| AppError::io(format!("writing {}", out.display()), e))?;
+            println!(
+                "consent signed ({} bytes) written to {}",
+                der.len(),
+                out.display()
+            );
             Ok(())
         }
         RpCommand::Sync {

@@ -69,7 +69,9 @@ async fn query(app: &TestApp, id: i64) -> (u16, Value) {
 fn rp_sync(app: &TestApp, dir: &Path) -> Vec<Value> {
     let token = app.token(Role::RelyingParty).to_owned();
     let o = Command::new(env!("CARGO_BIN_EXE_openmyna"))
-        .args(["rp", "sync", "--url", &app.url, "--token", &token, "--state"])
+        .args([
+            "rp", "sync", "--url", &app.url, "--token", &token, "--state",
+        ])
         .arg(dir.join("rp-state.json"))
         .output()
         .unwrap();
@@ -82,7 +84,11 @@ fn rp_sync(app: &TestApp, dir: &Path) -> Vec<Value> {
 
 async fn publish(app: &TestApp, kind: &str) {
     let (s, r) = app
-        .post("/api/v1/jpki/crls/publish", Some(Role::Operator), &json!({"kind": kind}))
+        .post(
+            "/api/v1/jpki/crls/publish",
+            Some(Role::Operator),
+            &json!({"kind": kind}),
+        )
         .await;
     assert_eq!(s, 200, "{r}");
 }
@@ -93,13 +99,21 @@ async fn consent_to_change_to_query(backend: Backend) {
     let d = dir.path();
     let resident = app.register_resident(true).await;
     let card1 = d.join("card1.json");
-    let first = app.issue_card(resident, &card1, Some("abc123")).await.unwrap();
+    let first = app
+        .issue_card(resident, &card1, Some("abc123"))
+        .await
+        .unwrap();
     let rp = rp_id(&app).await;
 
     // The customer signs; OpenSSL reads the result as standard CMS.
     let der = consent(&app, &card1, rp, "ACCT-0001", NAME);
     std::fs::write(d.join("consent.p7s"), &der).unwrap();
-    let root = app.client.get(format!("{}/ca/sign.crt", app.url)).send().await.unwrap();
+    let root = app
+        .client
+        .get(format!("{}/ca/sign.crt", app.url))
+        .send()
+        .await
+        .unwrap();
     std::fs::write(d.join("sign-root.der"), root.bytes().await.unwrap()).unwrap();
     let conv = Command::new("openssl")
         .args(["x509", "-inform", "DER", "-in"])
@@ -116,14 +130,27 @@ async fn consent_to_change_to_query(backend: Backend) {
         .arg(d.join("sign-root.pem"))
         .output()
         .unwrap();
-    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success() && out.contains("Verification successful"), "{out}");
-    assert!(out.contains("ACCT-0001"), "the content is the consent document: {out}");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success() && out.contains("Verification successful"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ACCT-0001"),
+        "the content is the consent document: {out}"
+    );
 
     let (s, c) = submit(&app, &der).await;
     assert_eq!(s, 201, "{c}");
     let id = c["id"].as_i64().unwrap();
-    assert_eq!(c["sign_serial"], json!(first.sign_certificate.clone().unwrap()));
+    assert_eq!(
+        c["sign_serial"],
+        json!(first.sign_certificate.clone().unwrap())
+    );
     let (s, q) = query(&app, id).await;
     assert_eq!((s, q["status"].as_str()), (200, Some("unchanged")), "{q}");
 
@@ -148,33 +175,64 @@ async fn consent_to_change_to_query(backend: Backend) {
     assert_eq!(hits[0]["consent_id"], json!(id));
     assert_eq!(hits[0]["reason"], json!("affiliationChanged"));
     let (s, q) = query(&app, id).await;
-    assert_eq!((s, q["status"].as_str()), (200, Some("no_new_certificate")), "{q}");
-    assert!(q.get("latest").is_none(), "nothing disclosed before a new certificate");
+    assert_eq!(
+        (s, q["status"].as_str()),
+        (200, Some("no_new_certificate")),
+        "{q}"
+    );
+    assert!(
+        q.get("latest").is_none(),
+        "nothing disclosed before a new certificate"
+    );
 
     // A new card (and signing certificate) at the window: the query gives the new address.
     app.clock.advance(chrono::Duration::days(1));
     let card2 = d.join("card2.json");
-    let second = app.issue_card(resident, &card2, Some("XYZ789")).await.unwrap();
+    let second = app
+        .issue_card(resident, &card2, Some("XYZ789"))
+        .await
+        .unwrap();
     let (s, q) = query(&app, id).await;
     assert_eq!((s, q["status"].as_str()), (200, Some("changed")), "{q}");
-    assert_eq!(q["latest"]["address"], json!("大阪府大阪市北区梅田一丁目1番"));
+    assert_eq!(
+        q["latest"]["address"],
+        json!("大阪府大阪市北区梅田一丁目1番")
+    );
     assert_eq!(q["latest"]["name"], json!("山田\u{3000}太郎"));
     assert_eq!(q["latest"]["birth_date"], json!(BIRTH));
     assert_eq!(q["latest"]["sex"], json!(1));
-    assert_eq!(q["new_sign_serial"], json!(second.sign_certificate.clone().unwrap()));
-    assert_eq!(q["revoked_serial"], json!(first.sign_certificate.clone().unwrap()));
+    assert_eq!(
+        q["new_sign_serial"],
+        json!(second.sign_certificate.clone().unwrap())
+    );
+    assert_eq!(
+        q["revoked_serial"],
+        json!(first.sign_certificate.clone().unwrap())
+    );
     // The consent follows the new certificate from now on.
     let (s, q) = query(&app, id).await;
     assert_eq!((s, q["status"].as_str()), (200, Some("unchanged")), "{q}");
     assert_eq!(q["sign_serial"], json!(second.sign_certificate.unwrap()));
-    let (_, list) = app.get("/api/v1/fourinfo/consents", Some(Role::RelyingParty)).await;
-    assert_eq!(list[0]["consent_serial"], json!(first.sign_certificate.unwrap()));
+    let (_, list) = app
+        .get("/api/v1/fourinfo/consents", Some(Role::RelyingParty))
+        .await;
+    assert_eq!(
+        list[0]["consent_serial"],
+        json!(first.sign_certificate.unwrap())
+    );
 
     // Every answer is in the customer's access log.
     let log = app.store.access_log(resident, 50).await.unwrap();
-    let fourinfo: Vec<_> = log.iter().filter(|e| e.category.starts_with("jpki.latest_basic4")).collect();
+    let fourinfo: Vec<_> = log
+        .iter()
+        .filter(|e| e.category.starts_with("jpki.latest_basic4"))
+        .collect();
     assert_eq!(fourinfo.len(), 5, "consent + 4 queries: {fourinfo:?}");
-    assert!(fourinfo.iter().any(|e| e.detail.contains("disclosed name,address,birth_date,sex")));
+    assert!(
+        fourinfo
+            .iter()
+            .any(|e| e.detail.contains("disclosed name,address,birth_date,sex"))
+    );
 
     // Withdrawn: no more answers.
     let (s, w) = app
@@ -186,9 +244,15 @@ async fn consent_to_change_to_query(backend: Backend) {
         .await;
     assert_eq!((s, w["status"].as_str()), (200, Some("withdrawn")), "{w}");
     let (s, q) = query(&app, id).await;
-    assert_eq!((s, q["error"]["code"].as_str()), (409, Some("consent.withdrawn")), "{q}");
+    assert_eq!(
+        (s, q["error"]["code"].as_str()),
+        (409, Some("consent.withdrawn")),
+        "{q}"
+    );
     // A withdrawn consent is not followed by rp sync.
-    let (_, list) = app.get("/api/v1/fourinfo/consents", Some(Role::RelyingParty)).await;
+    let (_, list) = app
+        .get("/api/v1/fourinfo/consents", Some(Role::RelyingParty))
+        .await;
     assert_eq!(list, json!([]));
     app.finish().await;
 }
@@ -198,7 +262,9 @@ async fn death_is_reported(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let resident = app.register_resident(true).await;
     let path = dir.path().join("card.json");
-    app.issue_card(resident, &path, Some("ABC123")).await.unwrap();
+    app.issue_card(resident, &path, Some("ABC123"))
+        .await
+        .unwrap();
     let rp = rp_id(&app).await;
     let (s, c) = submit(&app, &consent(&app, &path, rp, "C-9", NAME)).await;
     assert_eq!(s, 201, "{c}");
@@ -233,7 +299,11 @@ async fn bad_consents_are_refused(backend: Backend) {
     let at = der.windows(3).position(|w| w == b"C-1").unwrap();
     der[at + 2] = b'2';
     let (s, r) = submit(&app, &der).await;
-    assert_eq!((s, r["error"]["code"].as_str()), (422, Some("document.signature")), "{r}");
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("document.signature")),
+        "{r}"
+    );
 
     // Another person's card: B signs a consent declaring to be A (a different birth date).
     let der = sign_consent(
@@ -251,11 +321,19 @@ async fn bad_consents_are_refused(backend: Backend) {
     )
     .unwrap();
     let (s, r) = submit(&app, &der).await;
-    assert_eq!((s, r["error"]["code"].as_str()), (409, Some("consent.holder_mismatch")), "{r}");
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("consent.holder_mismatch")),
+        "{r}"
+    );
 
     // Addressed to another relying party.
     let (s, r) = submit(&app, &consent(&app, &card_a, rp + 1000, "C-1", NAME)).await;
-    assert_eq!((s, r["error"]["code"].as_str()), (409, Some("consent.relying_party")), "{r}");
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("consent.relying_party")),
+        "{r}"
+    );
 
     // Items the relying party is not registered for.
     let (s, r) = app
@@ -267,7 +345,11 @@ async fn bad_consents_are_refused(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{r}");
     let (s, r) = submit(&app, &consent(&app, &card_a, rp, "C-1", NAME)).await;
-    assert_eq!((s, r["error"]["code"].as_str()), (409, Some("consent.items")), "{r}");
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("consent.items")),
+        "{r}"
+    );
     let (s, _) = app
         .post(
             "/api/v1/fourinfo/relying-parties",
@@ -281,15 +363,25 @@ async fn bad_consents_are_refused(backend: Backend) {
     let valid = consent(&app, &card_a, rp, "C-1", NAME);
     let (s, r) = app
         .post(
-            &format!("/api/v1/jpki/certificates/{}/revoke", issued_a.sign_certificate.unwrap()),
+            &format!(
+                "/api/v1/jpki/certificates/{}/revoke",
+                issued_a.sign_certificate.unwrap()
+            ),
             Some(Role::Municipality),
             &json!({"reason": "keyCompromise"}),
         )
         .await;
     assert_eq!(s, 200, "{r}");
     let (s, r) = submit(&app, &valid).await;
-    assert_eq!((s, r["error"]["code"].as_str()), (409, Some("consent.certificate")), "{r}");
-    assert!(r["error"]["message"].as_str().unwrap().contains("revoked"), "{r}");
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("consent.certificate")),
+        "{r}"
+    );
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("revoked"),
+        "{r}"
+    );
 
     // Garbage, and only relying parties may submit.
     let (s, r) = submit(&app, b"not a cms").await;
@@ -304,10 +396,17 @@ async fn bad_consents_are_refused(backend: Backend) {
     assert_eq!(s, 403);
     // Nothing was stored by any refusal.
     let (_, list) = app
-        .get("/api/v1/fourinfo/consents?all=true", Some(Role::RelyingParty))
+        .get(
+            "/api/v1/fourinfo/consents?all=true",
+            Some(Role::RelyingParty),
+        )
         .await;
     assert_eq!(list, json!([]));
     app.finish().await;
 }
 
-on_both_backends!(consent_to_change_to_query, death_is_reported, bad_consents_are_refused);
+on_both_backends!(
+    consent_to_change_to_query,
+    death_is_reported,
+    bad_consents_are_refused
+);

@@ -59,7 +59,7 @@ pub async fn relying_party(
     caller: Caller,
 ) -> Result<axum::Json<RelyingParty>, ApiError> {
     let actor = caller.require(RELYING_PARTIES)?;
-    Ok(axum::Json(service(&s).relying_party(&actor).await?))
+    Ok(axum::Json(service(&s).relying_party(actor).await?))
 }
 
 /// A consent as the relying party sees it.
@@ -130,7 +130,7 @@ pub async fn submit_consent(
             )
             .with_field("document")
         })?;
-    let c = service(&s).submit_consent(&actor, &der).await?;
+    let c = service(&s).submit_consent(actor, &der).await?;
     tracing::info!(
         consent = c.id,
         org = actor.org_id,
@@ -148,7 +148,7 @@ pub struct ListQuery {
 
 /// This relying party's consents (live ones unless `all=true`).
 #[utoipa::path(get, path = "/api/v1/fourinfo/consents", tag = "fourinfo", params(ListQuery),
-    responses((status = 200, body = [ConsentView])),
+    responses((status = 200, body = [ConsentView]), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_consents(
     State(s): State<AppState>,
@@ -156,7 +156,7 @@ pub async fn list_consents(
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<Vec<ConsentView>>, ApiError> {
     let actor = caller.require(RELYING_PARTIES)?;
-    let list = service(&s).consents(&actor, q.all).await?;
+    let list = service(&s).consents(actor, q.all).await?;
     Ok(axum::Json(list.iter().map(view).collect()))
 }
 
@@ -189,7 +189,7 @@ pub async fn withdraw(
         )
         .with_field("reason"));
     }
-    let c = service(&s).withdraw_as_rp(&actor, id, reason).await?;
+    let c = service(&s).withdraw_as_rp(actor, id, reason).await?;
     Ok(axum::Json(view(&c)))
 }
 
@@ -224,5 +224,5 @@ pub async fn query(
         )
         .with_field("purpose"));
     }
-    Ok(axum::Json(service(&s).query(&actor, id, purpose).await?))
+    Ok(axum::Json(service(&s).query(actor, id, purpose).await?))
 }

@@ -166,9 +166,9 @@ fn parts() -> Vec<Part> {
         Part {
             name: "Latest basic-4-information service",
             name_ja: "最新の利用者情報提供サービス",
-            summary: "Consent-signed change notification for banks and platform operators.",
-            ready: false,
-            links: vec![],
+            summary: "Consents signed with the card (CMS), change detection by CRL (openmyna rp sync), and the query for the latest consented items.",
+            ready: true,
+            links: vec![("API", "/openapi.json#/fourinfo")],
         },
         Part {
             name: "Card applications and campaigns",
