@@ -174,7 +174,6 @@ pub struct Consent {
     pub created_at: Timestamp,
     pub withdrawn_at: Option<Timestamp>,
     pub withdrawn_reason: Option<String>,
-    pub document: Vec<u8>,
 }
 
 impl Consent {
@@ -208,12 +207,19 @@ pub enum Outcome {
     /// The followed signing certificate is still valid: nothing changed.
     Unchanged { sign_serial: String },
     /// The certificate was revoked and a new one issued: the latest consented items and the
-    /// new serial (which the consent follows from now on).
+    /// new serial. The answer is repeated until the relying party follows the new serial
+    /// (`follow`), so a lost answer is not lost information.
     Changed {
         revoked_serial: String,
         revoked_at: String,
         new_sign_serial: String,
         latest: LatestItems,
+    },
+    /// The followed certificate expired without being revoked (no change of the 4
+    /// information is known); a new consent signed with the new certificate is needed.
+    Expired {
+        sign_serial: String,
+        expired_at: String,
     },
     /// Revoked, and no new signing certificate yet.
     NoNewCertificate {
@@ -230,6 +236,7 @@ impl Outcome {
     pub fn kind(&self) -> &'static str {
         match self {
             Outcome::Unchanged { .. } => "unchanged",
+            Outcome::Expired { .. } => "expired",
             Outcome::Changed { .. } => "changed",
             Outcome::NoNewCertificate { .. } => "no_new_certificate",
             Outcome::Deceased { .. } => "deceased",

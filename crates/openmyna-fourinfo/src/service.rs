@@ -20,6 +20,8 @@ pub struct NewConsent {
     pub sign_serial: String,
     pub created_at: Timestamp,
     pub document: Vec<u8>,
+    /// Hex SHA-256 of the document: a signed document is accepted once.
+    pub document_sha256: String,
 }
 
 /// What the service needs from storage.
@@ -94,6 +96,13 @@ pub struct FourInfo<'a, S, J> {
     jpki: &'a Jpki<J>,
     clock: &'a dyn Clock,
     entropy: &'a dyn Entropy,
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    openmyna_jpki::key::sha256(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 fn compact(s: &str) -> String {
@@ -210,19 +219,23 @@ where
         if now < record.not_before || now > record.not_after {
             return Err(refused_cert("the signing certificate is not valid now"));
         }
-        if let Some(t) = v.signing_time {
-            if t > now + chrono::Duration::minutes(5) {
-                return Err(FourInfoError::refused(
-                    "consent.signing_time",
-                    "the signing time is in the future",
-                ));
-            }
-            if now - t > chrono::Duration::days(MAX_CONSENT_AGE_DAYS) {
-                return Err(FourInfoError::refused(
-                    "consent.stale",
-                    format!("the consent was signed more than {MAX_CONSENT_AGE_DAYS} days ago"),
-                ));
-            }
+        let t = v.signing_time;
+        if t > now + chrono::Duration::minutes(5) {
+            return Err(FourInfoError::refused(
+                "consent.signing_time",
+                "the signing time is in the future",
+            ));
+        }
+        if now - t > chrono::Duration::days(MAX_CONSENT_AGE_DAYS) {
+            return Err(FourInfoError::refused(
+                "consent.stale",
+                format!("the consent was signed more than {MAX_CONSENT_AGE_DAYS} days ago"),
+            ));
+        }
+        if record.der != v.signer_der {
+            return Err(refused_cert(
+                "the signing certificate differs from the one issued",
+            ));
         }
         let doc = ConsentDocument::parse(&v.content)?;
         if doc.relying_party != actor.org_id {
@@ -263,6 +276,7 @@ where
                 sign_serial: serial,
                 created_at: now,
                 document: signed.to_vec(),
+                document_sha256: sha256_hex(signed),
             })
             .await?;
         self.store
@@ -350,7 +364,12 @@ where
             ResidentStatus::Removed => Outcome::Removed { date },
             ResidentStatus::Active => {
                 let cert = self.jpki.certificate(&consent.sign_serial).await?;
-                if cert.status != CertState::Revoked {
+                if cert.status != CertState::Revoked && self.clock.now() > cert.not_after {
+                    Outcome::Expired {
+                        sign_serial: cert.serial,
+                        expired_at: cert.not_after.to_rfc3339(),
+                    }
+                } else if cert.status != CertState::Revoked {
                     Outcome::Unchanged {
                         sign_serial: cert.serial,
                     }
@@ -423,15 +442,41 @@ where
                 &detail,
             )
             .await?;
-        if let Outcome::Changed {
-            new_sign_serial, ..
-        } = &outcome
-        {
-            self.store
-                .follow_serial(consent.id, new_sign_serial)
-                .await?;
-        }
         Ok(outcome)
+    }
+
+    /// The relying party received a `changed` answer and follows the new signing
+    /// certificate from now on. Only a newer, valid signing certificate of the same person.
+    pub async fn follow(
+        &self,
+        actor: &Actor,
+        id: i64,
+        serial: &str,
+    ) -> Result<Consent, FourInfoError> {
+        let consent = self.own_consent(actor, id).await?;
+        if !consent.live() {
+            return Err(FourInfoError::refused(
+                "consent.withdrawn",
+                "no live consent: it was withdrawn",
+            ));
+        }
+        let current = self.jpki.certificate(&consent.sign_serial).await?;
+        let next = self.jpki.certificate(serial).await.map_err(|_| {
+            FourInfoError::invalid("follow.serial", format!("no certificate {serial}"))
+        })?;
+        if next.resident_id != consent.resident_id
+            || next.root != RootKind::Sign
+            || next.status != CertState::Good
+            || next.serial == current.serial
+            || next.issued_at < current.issued_at
+        {
+            return Err(FourInfoError::refused(
+                "follow.serial",
+                "follow only the newer, valid signing certificate a changed answer named",
+            ));
+        }
+        self.store.follow_serial(consent.id, &next.serial).await?;
+        self.own_consent(actor, id).await
     }
 }
 

@@ -66,6 +66,7 @@ pub const JSON_BODY_LIMIT: usize = 256 * 1024;
         routes::fourinfo::list_consents,
         routes::fourinfo::withdraw,
         routes::fourinfo::query,
+        routes::fourinfo::follow,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -171,6 +172,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/fourinfo/consents/{id}/query",
             post(fourinfo::query),
+        )
+        .route(
+            "/api/v1/fourinfo/consents/{id}/follow",
+            post(fourinfo::follow),
         )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let wire = Router::new()

@@ -123,7 +123,8 @@ pub struct Verified {
     pub content: Vec<u8>,
     pub signer_der: Vec<u8>,
     pub signer: Certificate,
-    pub signing_time: Option<Timestamp>,
+    /// The signing time the signer claims (required).
+    pub signing_time: Timestamp,
 }
 
 /// Parses a SignedData and checks its one signature: the messageDigest attribute against the
@@ -180,30 +181,54 @@ pub fn verify(der_bytes: &[u8]) -> Result<Verified, JpkiError> {
         .signed_attrs
         .as_ref()
         .ok_or_else(|| bad("signed attributes are required"))?;
-    let find = |o| {
-        attrs
-            .iter()
-            .find(|a| a.oid == o)
-            .and_then(|a| a.values.get(0).cloned())
+    // RFC 5652 §11: each of these attributes occurs once, with exactly one value.
+    let find = |o: der::asn1::ObjectIdentifier, name: &str| -> Result<Any, JpkiError> {
+        let mut found = attrs.iter().filter(|a| a.oid == o);
+        match (found.next(), found.next()) {
+            (Some(a), None) if a.values.len() == 1 => a
+                .values
+                .get(0)
+                .cloned()
+                .ok_or_else(|| bad(&format!("the {name} attribute has no value"))),
+            (None, _) => Err(bad(&format!("no {name} attribute"))),
+            _ => Err(bad(&format!(
+                "the {name} attribute must occur once with one value"
+            ))),
+        }
     };
-    let ct = find(oid::ATTR_CONTENT_TYPE)
-        .and_then(|v| v.decode_as::<der::asn1::ObjectIdentifier>().ok())
-        .ok_or_else(|| bad("no contentType attribute"))?;
+    let ct = find(oid::ATTR_CONTENT_TYPE, "contentType")?
+        .decode_as::<der::asn1::ObjectIdentifier>()
+        .map_err(|_| bad("the contentType attribute is not an OID"))?;
     if ct != oid::CMS_DATA {
         return Err(bad("the contentType attribute does not match"));
     }
-    let md = find(oid::ATTR_MESSAGE_DIGEST)
-        .and_then(|v| v.decode_as::<OctetString>().ok())
-        .ok_or_else(|| bad("no messageDigest attribute"))?;
+    let md = find(oid::ATTR_MESSAGE_DIGEST, "messageDigest")?
+        .decode_as::<OctetString>()
+        .map_err(|_| bad("the messageDigest attribute is not an OCTET STRING"))?;
     if md.as_bytes() != digest::digest(&digest::SHA256, &content).as_ref() {
         return Err(bad(
             "the content does not match its digest (altered after signing)",
         ));
     }
-    let signing_time = find(oid::ATTR_SIGNING_TIME)
-        .and_then(|v| v.to_der().ok())
+    let signing_time = find(oid::ATTR_SIGNING_TIME, "signingTime")?
+        .to_der()
+        .ok()
         .and_then(|d| x509_cert::time::Time::from_der(&d).ok())
-        .and_then(|t| crate::time_to_timestamp(&t).ok());
+        .and_then(|t| crate::time_to_timestamp(&t).ok())
+        .ok_or_else(|| bad("the signingTime attribute is not a time"))?;
+    // The signature algorithm must be the one the signer's key makes with SHA-256.
+    let key_alg = signer.tbs_certificate.subject_public_key_info.algorithm.oid;
+    let expected = if key_alg == oid::RSA_ENCRYPTION {
+        oid::SHA256_WITH_RSA
+    } else {
+        oid::ECDSA_WITH_SHA256
+    };
+    let named = si.signature_algorithm.oid;
+    if named != expected && !(key_alg == oid::RSA_ENCRYPTION && named == oid::RSA_ENCRYPTION) {
+        return Err(bad(
+            "the signature algorithm does not match the signer's key and SHA-256",
+        ));
+    }
     let spki = signer.tbs_certificate.subject_public_key_info.to_der()?;
     key::verify(&spki, &attrs.to_der()?, si.signature.as_bytes())
         .map_err(|_| bad("the signature does not verify with the signer's certificate"))?;
@@ -248,7 +273,7 @@ mod tests {
         let v = verify(&doc).unwrap();
         assert_eq!(v.content, b"{\"consent\":true}");
         assert_eq!(v.signer_der, cert);
-        assert!(v.signing_time.is_some());
+        assert_eq!(v.signing_time.to_rfc3339(), "2026-11-21T09:00:00+09:00");
         // Flip a byte of the content inside the structure.
         let at = doc.windows(7).position(|w| w == b"consent").unwrap();
         let mut t = doc.clone();

@@ -43,6 +43,11 @@ pub struct CrlTrailer {
     pub number: Option<u64>,
     /// The base CRL number of a delta CRL.
     pub delta_base: Option<u64>,
+    /// A partitioned CRL (Issuing Distribution Point present).
+    pub partitioned: bool,
+    /// A critical CRL extension this reader does not know (RFC 5280 §5: such a CRL must
+    /// not be used).
+    pub unknown_critical: bool,
     pub entries: u64,
     pub bytes: u64,
 }
@@ -62,7 +67,13 @@ pub struct CrlReader<R: Read> {
     pub header: CrlHeader,
 }
 
+/// The largest single element read into memory (an entry, the issuer, the extensions).
+const MAX_ELEMENT: usize = 1 << 20;
+
 fn read_exact<R: Read>(r: &mut R, n: usize) -> Result<Vec<u8>, JpkiError> {
+    if n > MAX_ELEMENT {
+        return Err(bad("an element is larger than 1 MiB"));
+    }
     let mut v = vec![0u8; n];
     r.read_exact(&mut v)
         .map_err(|e| bad(&format!("truncated ({e})")))?;
@@ -109,7 +120,7 @@ fn digest_for(sig_alg: &ObjectIdentifier) -> Result<&'static digest::Algorithm, 
 }
 
 fn uint(v: &[u8]) -> Option<u64> {
-    if v.len() > 9 || v.is_empty() {
+    if v.len() > 8 || v.is_empty() {
         return None;
     }
     Some(v.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)))
@@ -236,8 +247,11 @@ impl<R: Read> CrlReader<R> {
         if tag != 0x30 {
             return Err(bad("an entry is not a SEQUENCE"));
         }
-        let v = read_exact(&mut self.r, len)?;
         let used = h.len() + len;
+        if used > self.entries_left {
+            return Err(bad("entry overruns the list"));
+        }
+        let v = read_exact(&mut self.r, len)?;
         self.entries_left = self
             .entries_left
             .checked_sub(used)
@@ -308,8 +322,8 @@ impl<R: Read> CrlReader<R> {
         }
         let (tag, len, _) = header(&mut self.r)?;
         let sig = read_exact(&mut self.r, len)?;
-        if tag != 0x03 || sig.is_empty() {
-            return Err(bad("no signature"));
+        if tag != 0x03 || sig.first() != Some(&0) {
+            return Err(bad("no signature (a BIT STRING without unused bits)"));
         }
         key::verify_digest(issuer_spki, &digest, &sig[1..])
             .map_err(|_| bad("the signature does not verify with the issuer's key"))?;
@@ -328,6 +342,13 @@ impl<R: Read> CrlReader<R> {
                     trailer.number = n;
                 } else if e.extn_id == oid::EXT_DELTA_CRL_INDICATOR {
                     trailer.delta_base = n;
+                } else if e.extn_id == oid::EXT_ISSUING_DISTRIBUTION_POINT {
+                    trailer.partitioned = true;
+                } else if e.critical
+                    && e.extn_id != oid::EXT_AUTHORITY_KEY_ID
+                    && e.extn_id != oid::EXT_FRESHEST_CRL
+                {
+                    trailer.unknown_critical = true;
                 }
             }
         }
@@ -452,7 +473,20 @@ mod tests {
         assert!(r.next_entry().unwrap().is_none());
         let t = r.finish(&ca.key.spki_der().unwrap()).unwrap();
         assert_eq!((t.number, t.delta_base), (Some(42), Some(41)));
+        assert!(!t.partitioned && !t.unknown_critical);
         assert!(CrlReader::open(&der[..10]).is_err());
+        let (ca, der, _) = crl(
+            KeyKind::Rsa2048,
+            3,
+            CrlScope::Partition {
+                url: "http://x/p0.crl".into(),
+            },
+        );
+        let mut r = CrlReader::open(der.as_slice()).unwrap();
+        while r.next_entry().unwrap().is_some() {}
+        let t = r.finish(&ca.key.spki_der().unwrap()).unwrap();
+        assert!(t.partitioned, "the critical IDP is known and reported");
+        assert!(!t.unknown_critical);
         assert!(CrlReader::open(&b"\x30\x03\x02\x01\x01"[..]).is_err());
     }
 }

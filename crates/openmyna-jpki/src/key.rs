@@ -272,6 +272,13 @@ pub fn verify_digest(spki_der: &[u8], digest: &Digest, signature: &[u8]) -> Resu
     .map_err(|_| JpkiError::BadSignature)
 }
 
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
+    out
+}
+
 /// Encodes a value to DER.
 pub(crate) fn to_der<T: Encode>(v: &T) -> Result<Vec<u8>, JpkiError> {
     Ok(v.to_der()?)

@@ -30,11 +30,11 @@ struct ConsentRow {
     created_at: i64,
     withdrawn_at: Option<i64>,
     withdrawn_reason: Option<String>,
-    document: Vec<u8>,
 }
 
+// The signed documents stay in the table for audit; lists never load them.
 const CONSENT_COLUMNS: &str = "id, rp_org_id, resident_id, customer_ref, items, purpose, \
-    sign_serial, consent_serial, created_at, withdrawn_at, withdrawn_reason, document";
+    sign_serial, consent_serial, created_at, withdrawn_at, withdrawn_reason";
 
 impl TryFrom<ConsentRow> for Consent {
     type Error = FourInfoError;
@@ -51,7 +51,6 @@ impl TryFrom<ConsentRow> for Consent {
             created_at: from_micros(r.created_at)?,
             withdrawn_at: r.withdrawn_at.map(from_micros).transpose()?,
             withdrawn_reason: r.withdrawn_reason,
-            document: r.document,
         })
     }
 }
@@ -128,8 +127,8 @@ impl FourInfoStore for Store {
         .map_err(storage)?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO fourinfo_consents (rp_org_id, resident_id, customer_ref, items, purpose, \
-             sign_serial, consent_serial, created_at, document) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id",
+             sign_serial, consent_serial, created_at, document, document_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING id",
         )
         .bind(c.rp_org_id)
         .bind(c.resident_id)
@@ -139,9 +138,20 @@ impl FourInfoStore for Store {
         .bind(&c.sign_serial)
         .bind(to_micros(&c.created_at))
         .bind(&c.document)
+        .bind(&c.document_sha256)
         .fetch_one(&mut *tx)
         .await
-        .map_err(storage)?;
+        .map_err(|e| match crate::unique_violation(&e) {
+            Some(m) if m.contains("document_sha256") => FourInfoError::refused(
+                "consent.reused",
+                "this signed document was already submitted; a new consent needs a new signature",
+            ),
+            Some(_) => FourInfoError::refused(
+                "consent.concurrent",
+                "another consent for this customer was stored at the same moment; retry",
+            ),
+            None => storage(e),
+        })?;
         tx.commit().await.map_err(storage)?;
         FourInfoStore::consent(self, id)
             .await?

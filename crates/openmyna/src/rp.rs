@@ -76,6 +76,10 @@ pub struct Customer {
 pub struct SyncState {
     /// The number of the last full CRL read (deltas must name it as their base).
     pub base_crl: Option<u64>,
+    /// SHA-256 of the signing root certificate trusted at the first sync; a different root
+    /// is refused unless accepted explicitly.
+    #[serde(default)]
+    pub root_sha256: Option<String>,
     pub last_sync: Option<String>,
 }
 
@@ -102,10 +106,13 @@ pub struct SyncReport {
     pub scan_seconds: f64,
 }
 
-/// The customers as a map from serial to their index (serials of up to 16 bytes as u128).
+/// The customers as a map from serial to their index (serials of up to 16 bytes as u128);
+/// several customers may follow the same certificate (one person, two accounts).
 struct Index {
     by_serial: HashMap<u128, u32>,
     long: HashMap<Vec<u8>, u32>,
+    /// Further customers on the serial of the first one.
+    more: HashMap<u32, Vec<u32>>,
 }
 
 fn serial_key(bytes: &[u8]) -> Option<u128> {
@@ -122,21 +129,37 @@ impl Index {
     fn new(customers: &[Customer]) -> Result<Index, AppError> {
         let mut by_serial = HashMap::with_capacity(customers.len());
         let mut long = HashMap::new();
+        let mut more: HashMap<u32, Vec<u32>> = HashMap::new();
         for (i, c) in customers.iter().enumerate() {
+            let i = i as u32;
             let b = hex_bytes(&c.sign_serial)
                 .ok_or_else(|| invalid(format!("{:?} is not a hex serial", c.sign_serial)))?;
-            match serial_key(&b) {
-                Some(k) => by_serial.insert(k, i as u32),
-                None => long.insert(b, i as u32),
+            let first = match serial_key(&b) {
+                Some(k) => *by_serial.entry(k).or_insert(i),
+                None => *long.entry(b).or_insert(i),
             };
+            if first != i {
+                more.entry(first).or_default().push(i);
+            }
         }
-        Ok(Index { by_serial, long })
+        Ok(Index {
+            by_serial,
+            long,
+            more,
+        })
     }
 
-    fn find(&self, serial: &[u8]) -> Option<u32> {
-        match serial_key(serial) {
+    /// Every customer following `serial`.
+    fn find(&self, serial: &[u8]) -> Vec<u32> {
+        let first = match serial_key(serial) {
             Some(k) => self.by_serial.get(&k).copied(),
             None => self.long.get(serial).copied(),
+        };
+        match first {
+            None => Vec::new(),
+            Some(f) => std::iter::once(f)
+                .chain(self.more.get(&f).into_iter().flatten().copied())
+                .collect(),
         }
     }
 }
@@ -246,18 +269,38 @@ pub async fn sync(
     state: &mut SyncState,
     work_dir: &Path,
     force_full: bool,
+    accept_new_root: bool,
 ) -> Result<(Vec<Hit>, SyncReport), AppError> {
     let index = Index::new(customers)?;
-    let root = {
+    let (root_spki, root_subject) = {
         let resp = client
             .http
             .get(format!("{}/ca/sign.crt", client.base))
             .send()
             .await
             .map_err(invalid)?;
+        if !resp.status().is_success() {
+            return Err(invalid(format!("GET /ca/sign.crt: HTTP {}", resp.status())));
+        }
         let der = resp.bytes().await.map_err(invalid)?;
+        let fingerprint: String = openmyna_jpki::key::sha256(&der)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        match &state.root_sha256 {
+            Some(pinned) if *pinned != fingerprint && !accept_new_root => {
+                return Err(invalid(format!(
+                    "the signing root changed (pinned SHA-256 {pinned}, now {fingerprint}); \
+                     check it out of band and run again with --accept-new-root"
+                )));
+            }
+            _ => state.root_sha256 = Some(fingerprint),
+        }
         let cert = openmyna_jpki::profile::parse_certificate(&der)?;
-        der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info).map_err(invalid)?
+        (
+            der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info).map_err(invalid)?,
+            der::Encode::to_der(&cert.tbs_certificate.subject).map_err(invalid)?,
+        )
     };
     let delta = state.base_crl.is_some() && !force_full;
     let tmp: PathBuf = work_dir.join(format!(".rp-sync-{}.crl", std::process::id()));
@@ -277,21 +320,60 @@ pub async fn sync(
             let mut r = CrlReader::open(BufReader::with_capacity(1 << 20, f))?;
             let mut found = Vec::new();
             while let Some(e) = r.next_entry()? {
-                if let Some(i) = index.find(&e.serial) {
+                for i in index.find(&e.serial) {
                     found.push((i, e.reason, e.revoked_at));
                 }
             }
-            let trailer = r.finish(&root)?;
-            Ok((found, trailer))
+            let header = r.header.clone();
+            let trailer = r.finish(&root_spki)?;
+            Ok((found, header, trailer))
         }
     })
     .await
     .map_err(invalid)?;
     let _ = std::fs::remove_file(&tmp);
-    let (found, trailer) = scanned?;
+    let (found, header, trailer) = scanned?;
+    if header.issuer_der != root_subject {
+        return Err(invalid("the CRL was not issued by the signing root"));
+    }
+    if trailer.unknown_critical {
+        return Err(invalid(
+            "the CRL has a critical extension this client does not know",
+        ));
+    }
+    if trailer.partitioned {
+        return Err(invalid(
+            "a partitioned CRL was served where the full or delta CRL was asked",
+        ));
+    }
+    if header.next_update.is_some_and(|n| n < chrono::Utc::now()) {
+        return Err(invalid("the CRL is out of date (nextUpdate has passed)"));
+    }
     if delta && trailer.delta_base != state.base_crl {
         // A newer full CRL was published since: read it instead.
-        return Box::pin(sync(client, customers, state, work_dir, true)).await;
+        return Box::pin(sync(
+            client,
+            customers,
+            state,
+            work_dir,
+            true,
+            accept_new_root,
+        ))
+        .await;
+    }
+    if !delta {
+        if trailer.delta_base.is_some() {
+            return Err(invalid(
+                "a delta CRL was served where the full CRL was asked",
+            ));
+        }
+        if let (Some(n), Some(base)) = (trailer.number, state.base_crl)
+            && n < base
+        {
+            return Err(invalid(format!(
+                "the full CRL #{n} is older than #{base} read before (a replay?)"
+            )));
+        }
     }
     if !delta {
         state.base_crl = trailer.number;
@@ -374,6 +456,9 @@ pub enum RpCommand {
         /// Read the full CRL even when a delta would do.
         #[arg(long)]
         full: bool,
+        /// Trust a signing root other than the one pinned at the first sync.
+        #[arg(long)]
+        accept_new_root: bool,
     },
 }
 
@@ -421,6 +506,7 @@ pub async fn run(cmd: RpCommand, clock: &dyn openmyna_core::Clock) -> Result<(),
             state,
             customers,
             full,
+            accept_new_root,
         } => {
             let client = RpClient::new(&url, &token);
             let list = match customers {
@@ -437,7 +523,7 @@ pub async fn run(cmd: RpCommand, clock: &dyn openmyna_core::Clock) -> Result<(),
                 .filter(|p| !p.as_os_str().is_empty())
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("."));
-            let (hits, report) = sync(&client, &list, &mut st, &dir, full).await?;
+            let (hits, report) = sync(&client, &list, &mut st, &dir, full, accept_new_root).await?;
             let mut stdout = std::io::stdout().lock();
             for h in &hits {
                 let line = serde_json::to_string(h).map_err(invalid)?;

@@ -94,7 +94,8 @@ async fn publish(app: &TestApp, kind: &str) {
 }
 
 async fn consent_to_change_to_query(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // rp sync judges the CRL's nextUpdate by the real clock.
+    let app = common::spawn_app_at(backend, common::real_now()).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let resident = app.register_resident(true).await;
@@ -147,6 +148,13 @@ async fn consent_to_change_to_query(backend: Backend) {
     let (s, c) = submit(&app, &der).await;
     assert_eq!(s, 201, "{c}");
     let id = c["id"].as_i64().unwrap();
+    // The same signed document is accepted once.
+    let (s, r) = submit(&app, &der).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("consent.reused")),
+        "{r}"
+    );
     assert_eq!(
         c["sign_serial"],
         json!(first.sign_certificate.clone().unwrap())
@@ -209,7 +217,30 @@ async fn consent_to_change_to_query(backend: Backend) {
         q["revoked_serial"],
         json!(first.sign_certificate.clone().unwrap())
     );
-    // The consent follows the new certificate from now on.
+    // The answer repeats until the relying party follows the new certificate (a lost
+    // answer loses nothing); following anything but that certificate is refused.
+    let (s, q2) = query(&app, id).await;
+    assert_eq!((s, q2["status"].as_str()), (200, Some("changed")), "{q2}");
+    let follow = |serial: Value| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/fourinfo/consents/{id}/follow"),
+                Some(Role::RelyingParty),
+                &json!({"sign_serial": serial}),
+            )
+            .await
+        }
+    };
+    let (s, r) = follow(q["revoked_serial"].clone()).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("follow.serial")),
+        "{r}"
+    );
+    let (s, r) = follow(q["new_sign_serial"].clone()).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["sign_serial"], q["new_sign_serial"]);
     let (s, q) = query(&app, id).await;
     assert_eq!((s, q["status"].as_str()), (200, Some("unchanged")), "{q}");
     assert_eq!(q["sign_serial"], json!(second.sign_certificate.unwrap()));
@@ -227,7 +258,7 @@ async fn consent_to_change_to_query(backend: Backend) {
         .iter()
         .filter(|e| e.category.starts_with("jpki.latest_basic4"))
         .collect();
-    assert_eq!(fourinfo.len(), 5, "consent + 4 queries: {fourinfo:?}");
+    assert_eq!(fourinfo.len(), 6, "consent + 5 queries: {fourinfo:?}");
     assert!(
         fourinfo
             .iter()

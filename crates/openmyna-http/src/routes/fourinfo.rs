@@ -200,9 +200,10 @@ pub struct QueryRequest {
     pub purpose: String,
 }
 
-/// Ask what happened to a consented customer's signing certificate: unchanged; changed (the
-/// latest consented items and the new certificate's serial, which the consent follows from
-/// now on); no new certificate yet; deceased; removed. Recorded in the customer's access log.
+/// Ask what happened to a consented customer's signing certificate: unchanged; expired;
+/// changed (the latest consented items and the new certificate's serial — repeated until the
+/// relying party follows it); no new certificate yet; deceased; removed. Recorded in the
+/// customer's access log.
 #[utoipa::path(post, path = "/api/v1/fourinfo/consents/{id}/query", tag = "fourinfo",
     params(("id" = i64, Path)), request_body = QueryRequest,
     responses((status = 200, body = Outcome), (status = 404, body = ErrorBody),
@@ -225,4 +226,31 @@ pub async fn query(
         .with_field("purpose"));
     }
     Ok(axum::Json(service(&s).query(actor, id, purpose).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Follow {
+    /// The `new_sign_serial` of a `changed` answer.
+    pub sign_serial: String,
+}
+
+/// Follow the new signing certificate a `changed` answer named: from now on the consent (and
+/// `rp sync`) watches it.
+#[utoipa::path(post, path = "/api/v1/fourinfo/consents/{id}/follow", tag = "fourinfo",
+    params(("id" = i64, Path)), request_body = Follow,
+    responses((status = 200, body = ConsentView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn follow(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<Follow>,
+) -> Result<axum::Json<ConsentView>, ApiError> {
+    let actor = caller.require(RELYING_PARTIES)?;
+    let c = service(&s)
+        .follow(actor, id, req.sign_serial.trim())
+        .await?;
+    Ok(axum::Json(view(&c)))
 }

@@ -19,7 +19,11 @@ CREATE TABLE fourinfo_consents (
     created_at      INTEGER NOT NULL,
     withdrawn_at    INTEGER,
     withdrawn_reason TEXT,
-    document        BLOB NOT NULL            -- the CMS SignedData as submitted
+    document        BLOB NOT NULL,           -- the CMS SignedData as submitted
+    document_sha256 TEXT NOT NULL UNIQUE     -- a signed document is accepted once
 );
 CREATE INDEX fourinfo_consents_rp ON fourinfo_consents(rp_org_id, customer_ref);
+-- One live consent per customer of a relying party.
+CREATE UNIQUE INDEX fourinfo_consents_live ON fourinfo_consents(rp_org_id, customer_ref)
+    WHERE withdrawn_at IS NULL;
 CREATE INDEX fourinfo_consents_resident ON fourinfo_consents(resident_id);
