@@ -67,12 +67,18 @@ pub const JSON_BODY_LIMIT: usize = 256 * 1024;
         routes::fourinfo::withdraw,
         routes::fourinfo::query,
         routes::fourinfo::follow,
+        routes::cards::card,
+        routes::cards::resident_cards,
+        routes::cards::loss,
+        routes::cards::found,
+        routes::cards::return_card,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Health, readiness, metrics, this document"),
         (name = "admin", description = "Organisations and their tokens"),
         (name = "registry", description = "Resident registry (住民基本台帳)"),
+        (name = "cards", description = "The card's life at the municipality: loss (certificates suspended at once), found, return, replacement; validity and renewal dates."),
         (name = "fourinfo", description = "Latest basic-4-information service (最新の利用者情報提供サービス) for relying parties: card-signed consents and queries. See docs/fourinfo.md."),
         (name = "jpki", description = "JPKI certification authority (公的個人認証サービス). CRLs are served at /crl/<root>/{full,delta,p<N>}.crl (application/pkix-crl) and OCSP at /ocsp/<root> (POST application/ocsp-request, or GET /ocsp/<root>/<base64>); root certificates at /ca/<root>.crt."),
     )
@@ -94,7 +100,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, fourinfo, jpki, registry, system};
+    use routes::{admin, cards, fourinfo, jpki, registry, system};
     let api = Router::new()
         .route("/api/v1/whoami", get(admin::whoami))
         .route(
@@ -176,6 +182,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/fourinfo/consents/{id}/follow",
             post(fourinfo::follow),
+        )
+        .route("/api/v1/cards/{serial}", get(cards::card))
+        .route("/api/v1/cards/{serial}/loss", post(cards::loss))
+        .route("/api/v1/cards/{serial}/found", post(cards::found))
+        .route("/api/v1/cards/{serial}/return", post(cards::return_card))
+        .route(
+            "/api/v1/registry/residents/{id}/cards",
+            get(cards::resident_cards),
         )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     let wire = Router::new()

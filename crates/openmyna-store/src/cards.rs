@@ -15,6 +15,9 @@ pub struct CardRecord {
     pub expiry: String,
     pub auth_serial: String,
     pub sign_serial: Option<String>,
+    /// active, lost, returned or replaced.
+    pub status: String,
+    pub status_at: Option<Timestamp>,
 }
 
 /// One audited card operation.
@@ -39,6 +42,36 @@ struct EventRow {
     actor: String,
     detail: String,
 }
+
+#[derive(sqlx::FromRow)]
+struct CardRow {
+    serial: String,
+    resident_id: i64,
+    issued_at: i64,
+    expiry: String,
+    auth_serial: String,
+    sign_serial: Option<String>,
+    status: String,
+    status_at: Option<i64>,
+}
+
+impl CardRow {
+    fn into_record(self) -> Result<CardRecord> {
+        Ok(CardRecord {
+            serial: self.serial,
+            resident_id: self.resident_id,
+            issued_at: from_micros(self.issued_at)?,
+            expiry: self.expiry,
+            auth_serial: self.auth_serial,
+            sign_serial: self.sign_serial,
+            status: self.status,
+            status_at: self.status_at.map(from_micros).transpose()?,
+        })
+    }
+}
+
+const CARD_COLUMNS: &str =
+    "serial, resident_id, issued_at, expiry, auth_serial, sign_serial, status, status_at";
 
 const SIGNER_META: &str = "card.data_signer";
 const SIGNER_CONTEXT: &str = "card-data-signer";
@@ -76,6 +109,73 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub async fn card(&self, serial: &str) -> Result<Option<CardRecord>> {
+        let row: Option<CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CARD_COLUMNS} FROM cards WHERE serial = $1"
+        )))
+        .bind(serial)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(CardRow::into_record).transpose()
+    }
+
+    pub async fn cards_of_resident(&self, resident_id: i64) -> Result<Vec<CardRecord>> {
+        let rows: Vec<CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CARD_COLUMNS} FROM cards WHERE resident_id = $1 ORDER BY issued_at, serial"
+        )))
+        .bind(resident_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(CardRow::into_record).collect()
+    }
+
+    /// Changes a card's status if it is still `from` (optimistic), with its audit event, in
+    /// one transaction. False if the status had changed meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_card_status(
+        &self,
+        serial: &str,
+        from: &str,
+        to: &str,
+        at: &Timestamp,
+        action: &str,
+        actor: &str,
+        detail: &str,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let r = sqlx::query(
+            "UPDATE cards SET status = $1, status_at = $2 WHERE serial = $3 AND status = $4",
+        )
+        .bind(to)
+        .bind(to_micros(at))
+        .bind(serial)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let (resident_id,): (i64,) =
+            sqlx::query_as("SELECT resident_id FROM cards WHERE serial = $1")
+                .bind(serial)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO card_events (card_serial, resident_id, at, action, actor, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(serial)
+        .bind(resident_id)
+        .bind(to_micros(at))
+        .bind(action)
+        .bind(actor)
+        .bind(detail)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Appends an audited card operation.

@@ -195,6 +195,8 @@ pub async fn issue(
         expiry: expiry.to_string(),
         auth_serial: issued.authentication.serial.clone(),
         sign_serial: issued.signing.as_ref().map(|c| c.serial.clone()),
+        status: "active".into(),
+        status_at: None,
     };
     let result = match result {
         Ok(file) => match store.insert_card(&record, req.actor).await {
@@ -221,6 +223,23 @@ pub async fn issue(
             }
         }
         return Err(e);
+    }
+    // 再交付: the resident's earlier cards are replaced, their certificates revoked.
+    for old in store.cards_of_resident(resident.id.0).await? {
+        if old.serial != serial && (old.status == "active" || old.status == "lost") {
+            openmyna_http::routes::cards::apply_card_event(
+                store,
+                jpki,
+                &clock.now(),
+                &old.serial,
+                openmyna_applications::CardEvent::Replace,
+                req.actor,
+            )
+            .await
+            .map_err(|e| {
+                AppError::Invalid(format!("replacing card {}: {}", old.serial, e.message))
+            })?;
+        }
     }
     tracing::info!(card = %serial, resident = resident.id.0, "card issued");
     Ok(IssuedCard {

@@ -1,0 +1,229 @@
+//! The card's life at the municipality (`/api/v1/cards/…`): loss reports (at once, also from
+//! the 24-hour call centre), found again, return (返納), and the dates of validity and renewal.
+//! A new card for the same person replaces the old one (its certificates revoked).
+
+use axum::extract::{Path, State};
+use openmyna_applications::{CardDates, CardEvent, CardStatus, CertificateEffect, card_transition};
+use openmyna_core::Role;
+use openmyna_jpki::{Action, CertState};
+use openmyna_registry::{Registry, ResidentId};
+use openmyna_store::Store;
+use openmyna_store::cards::CardRecord;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::AppState;
+
+/// Municipalities, and the operator's 24-hour call centre (loss reports).
+const CARD_KEEPERS: &[Role] = &[Role::Municipality, Role::Operator];
+
+fn application_error(e: openmyna_applications::ApplicationError) -> ApiError {
+    use openmyna_applications::ApplicationError as E;
+    match e {
+        E::Invalid { code, message } => {
+            ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        }
+        E::Refused { code, message } => {
+            ApiError::new(axum::http::StatusCode::CONFLICT, code, message)
+        }
+    }
+}
+
+/// Applies a card event: the status change (with its audit record) and its effect on both
+/// certificates. Certificates already revoked stay as they are.
+pub async fn apply_card_event(
+    store: &Store,
+    jpki: &openmyna_jpki::Jpki<Store>,
+    now: &openmyna_core::Timestamp,
+    serial: &str,
+    event: CardEvent,
+    actor: &str,
+) -> Result<CardRecord, ApiError> {
+    let card = store
+        .card(serial)
+        .await?
+        .ok_or_else(|| ApiError::not_found("card.not_found", format!("no card {serial}")))?;
+    let from = CardStatus::parse(&card.status)
+        .ok_or_else(|| ApiError::internal("cards", &format!("unknown status {}", card.status)))?;
+    let (to, effect) = card_transition(from, event).map_err(application_error)?;
+    for cert_serial in card.sign_serial.iter().chain([&card.auth_serial]) {
+        let cert = jpki.certificate(cert_serial).await?;
+        let action = match effect {
+            _ if cert.status == CertState::Revoked => continue,
+            CertificateEffect::Hold if cert.status == CertState::Held => continue,
+            CertificateEffect::Release if cert.status != CertState::Held => continue,
+            CertificateEffect::Hold => Action::Hold,
+            CertificateEffect::Release => Action::Release,
+            CertificateEffect::Revoke(reason) => Action::Revoke(reason),
+        };
+        jpki.change_status(cert_serial, action).await?;
+    }
+    let detail = format!("{event:?}: {} → {}", from.as_str(), to.as_str());
+    if !store
+        .set_card_status(
+            serial,
+            from.as_str(),
+            to.as_str(),
+            now,
+            &format!("{event:?}").to_lowercase(),
+            actor,
+            &detail,
+        )
+        .await?
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "card.concurrent",
+            "the card's status changed meanwhile; try again",
+        ));
+    }
+    store
+        .card(serial)
+        .await?
+        .ok_or_else(|| ApiError::not_found("card.not_found", format!("no card {serial}")))
+}
+
+/// A card as the municipality sees it.
+#[derive(Serialize, ToSchema)]
+pub struct CardView {
+    /// 製造番号.
+    pub serial: String,
+    pub resident_id: i64,
+    /// active, lost, returned or replaced.
+    pub status: String,
+    pub status_at: Option<String>,
+    pub auth_certificate: String,
+    pub sign_certificate: Option<String>,
+    pub dates: CardDates,
+}
+
+async fn view(s: &AppState, c: CardRecord) -> Result<CardView, ApiError> {
+    let registry = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref());
+    let resident = registry.get(ResidentId(c.resident_id)).await?;
+    let issued_on = c.issued_at.date_naive();
+    Ok(CardView {
+        serial: c.serial,
+        resident_id: c.resident_id,
+        status: c.status,
+        status_at: c.status_at.map(|t| t.to_rfc3339()),
+        auth_certificate: c.auth_serial,
+        sign_certificate: c.sign_serial,
+        dates: CardDates::new(resident.basic4.birth_date, issued_on),
+    })
+}
+
+/// A card: status, certificates, and its dates of validity and renewal.
+#[utoipa::path(get, path = "/api/v1/cards/{serial}", tag = "cards",
+    params(("serial" = String, Path, description = "製造番号")),
+    responses((status = 200, body = CardView), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn card(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+) -> Result<axum::Json<CardView>, ApiError> {
+    caller.require(CARD_KEEPERS)?;
+    let c = s
+        .store
+        .card(&serial)
+        .await?
+        .ok_or_else(|| ApiError::not_found("card.not_found", format!("no card {serial}")))?;
+    Ok(axum::Json(view(&s, c).await?))
+}
+
+/// A resident's cards, oldest first.
+#[utoipa::path(get, path = "/api/v1/registry/residents/{id}/cards", tag = "cards",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = [CardView]), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn resident_cards(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<CardView>>, ApiError> {
+    caller.require(CARD_KEEPERS)?;
+    let mut out = Vec::new();
+    for c in s.store.cards_of_resident(id).await? {
+        out.push(view(&s, c).await?);
+    }
+    Ok(axum::Json(out))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardEventRequest {
+    /// Who reported it and how (recorded in the card's audit trail).
+    pub note: String,
+}
+
+async fn event(
+    s: &AppState,
+    caller: Caller,
+    serial: &str,
+    ev: CardEvent,
+    note: &str,
+) -> Result<axum::Json<CardView>, ApiError> {
+    let actor = caller.require(CARD_KEEPERS)?;
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > 200 {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "note.length",
+            "note must be 1-200 characters",
+        )
+        .with_field("note"));
+    }
+    let who = format!("{} ({note})", actor.org_name);
+    let c = apply_card_event(&s.store, &s.jpki, &s.clock.now(), serial, ev, &who).await?;
+    tracing::info!(card = serial, event = ?ev, org = actor.org_id, "card event");
+    Ok(axum::Json(view(s, c).await?))
+}
+
+/// 紛失届: both certificates are suspended (certificateHold) at once — the next OCSP answer
+/// says so.
+#[utoipa::path(post, path = "/api/v1/cards/{serial}/loss", tag = "cards",
+    params(("serial" = String, Path)), request_body = CardEventRequest,
+    responses((status = 200, body = CardView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn loss(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+    ApiJson(req): ApiJson<CardEventRequest>,
+) -> Result<axum::Json<CardView>, ApiError> {
+    event(&s, caller, &serial, CardEvent::Lost, &req.note).await
+}
+
+/// The lost card was found: the suspension is lifted.
+#[utoipa::path(post, path = "/api/v1/cards/{serial}/found", tag = "cards",
+    params(("serial" = String, Path)), request_body = CardEventRequest,
+    responses((status = 200, body = CardView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn found(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+    ApiJson(req): ApiJson<CardEventRequest>,
+) -> Result<axum::Json<CardView>, ApiError> {
+    event(&s, caller, &serial, CardEvent::Found, &req.note).await
+}
+
+/// 返納: the card is given back; both certificates are revoked (cessationOfOperation).
+#[utoipa::path(post, path = "/api/v1/cards/{serial}/return", tag = "cards",
+    params(("serial" = String, Path)), request_body = CardEventRequest,
+    responses((status = 200, body = CardView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn return_card(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+    ApiJson(req): ApiJson<CardEventRequest>,
+) -> Result<axum::Json<CardView>, ApiError> {
+    event(&s, caller, &serial, CardEvent::Return, &req.note).await
+}

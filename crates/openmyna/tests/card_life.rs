@@ -1,0 +1,243 @@
+//! The card's life, on both backends: validity and renewal dates for an adult and a child; a
+//! lost card suspended at once (OpenSSL's OCSP client sees certificateHold), released when
+//! found, revoked when a new card is issued (the new one works, the old one does not), and a
+//! returned card.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Backend, TestApp, real_now, spawn_app, spawn_app_at};
+use openmyna_card::KeyId;
+use openmyna_cardio::client::Certificate;
+use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
+use openmyna_core::Role;
+use serde_json::{Value, json};
+
+fn client(path: &Path) -> JpkiClient<VirtualTransport> {
+    JpkiClient::new(VirtualTransport::new(CardFile::open(path).unwrap()))
+}
+
+async fn card(app: &TestApp, serial: &str) -> Value {
+    let (s, c) = app
+        .get(&format!("/api/v1/cards/{serial}"), Some(Role::Municipality))
+        .await;
+    assert_eq!(s, 200, "{c}");
+    c
+}
+
+async fn event(app: &TestApp, serial: &str, what: &str, role: Role) -> (u16, Value) {
+    app.post(
+        &format!("/api/v1/cards/{serial}/{what}"),
+        Some(role),
+        &json!({"note": "本人から電話 (24時間コールセンター)"}),
+    )
+    .await
+}
+
+/// OpenSSL's OCSP client on a certificate of the card.
+async fn ocsp(app: &TestApp, dir: &Path, card_path: &Path, cert: Certificate, pin: &str) -> String {
+    let mut c = client(card_path);
+    let (root, der) = match cert {
+        Certificate::Auth => ("auth", c.read_certificate(Certificate::Auth).unwrap()),
+        _ => {
+            c.verify(openmyna_card::PinId::Sign, pin).unwrap();
+            ("sign", c.read_certificate(Certificate::Sign).unwrap())
+        }
+    };
+    let root_der = app
+        .client
+        .get(format!("{}/ca/{root}.crt", app.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let pem = |label: &str, der: &[u8], name: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, openmyna::bench_pem(label, der)).unwrap();
+        p
+    };
+    let cert_path = pem("CERTIFICATE", &der, &format!("{root}-cert.pem"));
+    let root_path = pem("CERTIFICATE", &root_der, &format!("{root}-root.pem"));
+    let o = Command::new("openssl")
+        .args(["ocsp", "-no_nonce", "-issuer"])
+        .arg(&root_path)
+        .arg("-cert")
+        .arg(&cert_path)
+        .args(["-url", &format!("{}/ocsp/{root}", app.url), "-CAfile"])
+        .arg(&root_path)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn dates_for_adult_and_child(backend: Backend) {
+    // Issued on 2026-04-01 (the test clock).
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let adult = app.register_resident(true).await; // born 1985-06-15
+    let child = app.register_resident(false).await; // born 2015-06-15: 10 years old
+    let a = app
+        .issue_card(adult, &dir.path().join("a.json"), Some("ABC123"))
+        .await
+        .unwrap();
+    let c = app
+        .issue_card(child, &dir.path().join("c.json"), None)
+        .await
+        .unwrap();
+    let a = card(&app, &a.serial).await;
+    assert_eq!(
+        a["dates"],
+        json!({"issued_on": "2026-04-01", "card_expiry": "2035-06-15",
+               "card_renewal_from": "2035-03-15", "certificates_expiry": "2030-06-15",
+               "certificates_renewal_from": "2030-03-15"})
+    );
+    let c = card(&app, &c.serial).await;
+    assert_eq!(
+        c["dates"],
+        json!({"issued_on": "2026-04-01", "card_expiry": "2030-06-15",
+               "card_renewal_from": "2030-03-15", "certificates_expiry": "2030-06-15",
+               "certificates_renewal_from": "2030-03-15"})
+    );
+    assert_eq!(
+        c["sign_certificate"],
+        Value::Null,
+        "no signing certificate under 15"
+    );
+    // The certificates on the cards end on those dates (end of day, Japan time).
+    for (view, expiry) in [(&a, "2030-06-15"), (&c, "2030-06-15")] {
+        let (s, cert) = app
+            .get(
+                &format!(
+                    "/api/v1/jpki/certificates/{}",
+                    view["auth_certificate"].as_str().unwrap()
+                ),
+                Some(Role::Municipality),
+            )
+            .await;
+        assert_eq!(s, 200, "{cert}");
+        assert!(
+            cert["not_after"].as_str().unwrap().starts_with(expiry),
+            "{cert}"
+        );
+    }
+    app.finish().await;
+}
+
+async fn lost_found_reissued_returned(backend: Backend) {
+    // OpenSSL judges OCSP answers by the real clock.
+    let app = spawn_app_at(backend, real_now()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let resident = app.register_resident(true).await;
+    let first_path = d.join("first.json");
+    let first = app
+        .issue_card(resident, &first_path, Some("ABC123"))
+        .await
+        .unwrap();
+    let out = ocsp(&app, d, &first_path, Certificate::Auth, "").await;
+    assert!(
+        out.contains("Response verify OK") && out.contains(": good"),
+        "{out}"
+    );
+
+    // Lost, reported to the 24-hour centre: both certificates suspended at once.
+    let (s, c) = event(&app, &first.serial, "loss", Role::Operator).await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("lost")), "{c}");
+    for cert in [Certificate::Auth, Certificate::Sign] {
+        let out = ocsp(&app, d, &first_path, cert, "ABC123").await;
+        assert!(
+            out.contains(": revoked") && out.contains("certificateHold"),
+            "{out}"
+        );
+    }
+    let (s, r) = event(&app, &first.serial, "loss", Role::Municipality).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("card.already_lost")),
+        "{r}"
+    );
+
+    // Found again: released.
+    let (s, c) = event(&app, &first.serial, "found", Role::Municipality).await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("active")), "{c}");
+    let out = ocsp(&app, d, &first_path, Certificate::Sign, "ABC123").await;
+    assert!(out.contains(": good"), "{out}");
+
+    // Lost for good: a new card. The old card's certificates are revoked (superseded); the
+    // new card works.
+    event(&app, &first.serial, "loss", Role::Operator).await;
+    let second_path = d.join("second.json");
+    let second = app
+        .issue_card(resident, &second_path, Some("NEW456"))
+        .await
+        .unwrap();
+    let old = card(&app, &first.serial).await;
+    assert_eq!(old["status"], json!("replaced"));
+    for cert in [Certificate::Auth, Certificate::Sign] {
+        let out = ocsp(&app, d, &first_path, cert, "ABC123").await;
+        assert!(
+            out.contains(": revoked") && out.contains("superseded"),
+            "{out}"
+        );
+        let out = ocsp(&app, d, &second_path, cert, "NEW456").await;
+        assert!(
+            out.contains("Response verify OK") && out.contains(": good"),
+            "{out}"
+        );
+    }
+    let sig = client(&second_path)
+        .sign(KeyId::Auth, "1234", b"login")
+        .unwrap();
+    assert_eq!(sig.len(), 256);
+    let (_, cards) = app
+        .get(
+            &format!("/api/v1/registry/residents/{resident}/cards"),
+            Some(Role::Municipality),
+        )
+        .await;
+    let statuses: Vec<&str> = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 2);
+    assert!(
+        statuses.contains(&"replaced") && statuses.contains(&"active"),
+        "{cards}"
+    );
+
+    // Returned (返納): revoked for good; nothing else is possible.
+    let (s, c) = event(&app, &second.serial, "return", Role::Municipality).await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("returned")), "{c}");
+    let out = ocsp(&app, d, &second_path, Certificate::Auth, "").await;
+    assert!(
+        out.contains(": revoked") && out.contains("cessationOfOperation"),
+        "{out}"
+    );
+    let (s, r) = event(&app, &second.serial, "found", Role::Municipality).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("card.status")),
+        "{r}"
+    );
+    // Every step is in the cards' audit trail; unknown cards and other roles are refused.
+    let events = app.store.card_events(&first.serial).await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["issued", "lost", "found", "lost", "replace"]);
+    let (s, _) = event(&app, "ZZ00000000000", "loss", Role::Operator).await;
+    assert_eq!(s, 404);
+    let (s, _) = event(&app, &second.serial, "loss", Role::RelyingParty).await;
+    assert_eq!(s, 403);
+    app.finish().await;
+}
+
+on_both_backends!(dates_for_adult_and_child, lost_found_reissued_returned);
