@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod issuance;
 pub mod json;
 pub mod metrics;
 pub mod routes;

@@ -1,0 +1,309 @@
+//! Making a card, in two phases as at the municipality: **manufacture** (keys generated on the
+//! card, the 券面 data and the 入力補助AP data written and signed) and **activation** (the
+//! resident's PINs set and both certificates issued onto the card), then **recording** it
+//! (which replaces the resident's earlier cards). `openmyna card issue` runs all three; the
+//! application workflow runs them at review, handover or mailing.
+
+use chrono::{Datelike, NaiveDate};
+use openmyna_applications::{CardDates, CardEvent};
+use openmyna_card::personalize::{
+    self, BlankCard, Certificates, ChosenPins, DataSigner, Holder as CardHolder,
+};
+use openmyna_card::{CardState, PinId};
+use openmyna_core::{Clock, Entropy};
+use openmyna_jpki::service::CardCertificates;
+use openmyna_jpki::{Action, Jpki, Reason, RootKind};
+use openmyna_registry::{Registry, Resident, ResidentId, ResidentStatus};
+use openmyna_store::Store;
+use openmyna_store::cards::CardRecord;
+
+use crate::error::ApiError;
+
+fn invalid(code: &'static str, m: impl Into<String>) -> ApiError {
+    ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code, m.into())
+}
+
+impl From<openmyna_card::CardError> for ApiError {
+    fn from(e: openmyna_card::CardError) -> Self {
+        match e {
+            openmyna_card::CardError::PinRule(r) => invalid("pin.rule", r.to_string()),
+            openmyna_card::CardError::Invalid(m) => invalid("card.invalid", m),
+            other => ApiError::internal("card", &other),
+        }
+    }
+}
+
+/// The PINs a resident chooses.
+#[derive(Debug, Clone, Copy)]
+pub struct Pins<'a> {
+    pub auth: &'a str,
+    /// Required from 15 years of age, refused below.
+    pub sign: Option<&'a str>,
+    /// Defaults to the authentication PIN.
+    pub assist: Option<&'a str>,
+}
+
+/// The checked PINs (the signing password upper-cased).
+pub struct CheckedPins {
+    pub auth: String,
+    pub sign: Option<String>,
+    pub assist: String,
+}
+
+/// Checks the PINs against the rules and the holder's age, before anything is generated.
+pub fn check_pins(with_signing: bool, p: &Pins<'_>) -> Result<CheckedPins, ApiError> {
+    match (with_signing, p.sign) {
+        (true, None) => {
+            return Err(invalid(
+                "pin.sign_required",
+                "a signing password is required (the resident is 15 or older)",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(invalid(
+                "pin.sign_under_15",
+                "no signing certificate is issued under 15: omit the signing password",
+            ));
+        }
+        _ => {}
+    }
+    let assist = p.assist.unwrap_or(p.auth).to_owned();
+    let sign = p.sign.map(str::to_ascii_uppercase);
+    PinId::Auth
+        .check(p.auth.as_bytes())
+        .map_err(openmyna_card::CardError::from)?;
+    PinId::Assist
+        .check(assist.as_bytes())
+        .map_err(openmyna_card::CardError::from)?;
+    if let Some(s) = &sign {
+        PinId::Sign
+            .check(s.as_bytes())
+            .map_err(openmyna_card::CardError::from)?;
+    }
+    Ok(CheckedPins {
+        auth: p.auth.to_owned(),
+        sign,
+        assist,
+    })
+}
+
+/// The key that signs card data (入力補助AP, 券面AP), created on first use and kept sealed in
+/// the database.
+pub async fn data_signer(store: &Store) -> Result<DataSigner, ApiError> {
+    let pkcs8 = store
+        .card_data_signer(|| {
+            DataSigner::generate()
+                .map(|(_, pkcs8)| pkcs8)
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+    Ok(DataSigner::from_pkcs8(&pkcs8)?)
+}
+
+fn random_serial(entropy: &dyn Entropy) -> String {
+    let mut b = [0u8; 13];
+    entropy.fill(&mut b);
+    b.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            if i < 2 {
+                char::from(b'A' + x % 26)
+            } else {
+                char::from(b'0' + x % 10)
+            }
+        })
+        .collect()
+}
+
+/// Whether a resident gets a signing key and certificate (15 and older on `day`).
+pub fn with_signing(resident: &Resident, day: NaiveDate) -> bool {
+    openmyna_core::age_on(resident.basic4.birth_date, day) >= openmyna_jpki::ca::MIN_SIGNING_AGE
+}
+
+/// An active resident's record.
+pub async fn active_resident(
+    store: &Store,
+    clock: &dyn Clock,
+    entropy: &dyn Entropy,
+    resident_id: i64,
+) -> Result<Resident, ApiError> {
+    let registry = Registry::new(store, clock, entropy);
+    let resident = registry.get(ResidentId(resident_id)).await?;
+    if resident.status != ResidentStatus::Active {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "resident.not_active",
+            format!("the resident's record is closed ({})", resident.status),
+        ));
+    }
+    Ok(resident)
+}
+
+/// A card fresh from manufacture: keys on it, its data written, no PINs, no certificates.
+pub struct Manufactured {
+    pub state: CardState,
+    pub serial: String,
+    pub expiry: NaiveDate,
+    pub auth_spki: Vec<u8>,
+    pub sign_spki: Option<Vec<u8>>,
+}
+
+/// Manufactures a card for `resident`: keys generated on the card (a signing key from 15),
+/// the 入力補助AP and 券面AP data written and signed.
+pub async fn manufacture(
+    store: &Store,
+    clock: &dyn Clock,
+    entropy: &dyn Entropy,
+    resident: &Resident,
+    card_expiry: Option<NaiveDate>,
+) -> Result<Manufactured, ApiError> {
+    let b = &resident.basic4;
+    let today = clock.today();
+    let expiry = card_expiry.unwrap_or_else(|| CardDates::new(b.birth_date, today).card_expiry);
+    if expiry <= today {
+        return Err(invalid(
+            "card_expiry.past",
+            "the card expiry must be in the future",
+        ));
+    }
+    let serial = random_serial(entropy);
+    let mut salt = vec![0u8; 16];
+    entropy.fill(&mut salt);
+    let BlankCard {
+        mut state,
+        auth_spki,
+        sign_spki,
+    } = personalize::blank_card(&serial, salt, with_signing(resident, today))?;
+    let signer = data_signer(store).await?;
+    let mut code = [0u8; 2];
+    entropy.fill(&mut code);
+    let security_code = format!("{:04}", u16::from_be_bytes(code) % 10_000);
+    let (_, city) = openmyna_jpki::ca::split_address(&b.address.text);
+    let face = openmyna_card::image::synthetic_face(resident.id.0 as u64);
+    personalize::install_holder(
+        &mut state,
+        &CardHolder {
+            my_number: resident.my_number.expose(),
+            name: &b.name.name,
+            address: &b.address.text,
+            birth: &b.birth_date.format("%Y%m%d").to_string(),
+            sex: char::from(b'0' + b.sex.code()),
+            expiry: &format!(
+                "{:04}{:02}{:02}",
+                expiry.year(),
+                expiry.month(),
+                expiry.day()
+            ),
+            security_code: &security_code,
+            municipality: &city,
+            face_png: &face,
+        },
+        &signer,
+    )?;
+    state.resident_id = Some(resident.id.0);
+    Ok(Manufactured {
+        state,
+        serial,
+        expiry,
+        auth_spki,
+        sign_spki,
+    })
+}
+
+/// Activates a manufactured card: the CA issues both certificates for the card's keys and
+/// they are written onto it with the chosen PINs. The certificates exist from here on; if
+/// the card is then not handed out, [`revoke_unissued`] them.
+pub async fn activate(
+    jpki: &Jpki<Store>,
+    resident: &Resident,
+    card: &mut Manufactured,
+    pins: &CheckedPins,
+) -> Result<CardCertificates, ApiError> {
+    let issued = jpki
+        .issue_card(
+            resident.id.0,
+            &crate::routes::jpki::holder_of(&resident.basic4),
+            card.sign_spki.as_deref(),
+            &card.auth_spki,
+            card.expiry,
+            Some(card.serial.clone()),
+        )
+        .await?;
+    let auth_ca = jpki.root_certificate(RootKind::Auth)?;
+    let sign_ca = jpki.root_certificate(RootKind::Sign)?;
+    let written = personalize::install_certificates(
+        &mut card.state,
+        &Certificates {
+            auth: &issued.authentication.der,
+            auth_ca: &auth_ca,
+            sign: issued.signing.as_ref().map(|c| c.der.as_slice()),
+            sign_ca: &sign_ca,
+        },
+    )
+    .and_then(|()| {
+        personalize::set_pins(
+            &mut card.state,
+            &ChosenPins {
+                auth: &pins.auth,
+                sign: pins.sign.as_deref(),
+                assist: &pins.assist,
+            },
+        )
+    });
+    if let Err(e) = written {
+        revoke_unissued(jpki, &issued).await;
+        return Err(e.into());
+    }
+    Ok(issued)
+}
+
+/// Revokes the certificates of a card that was never handed out.
+pub async fn revoke_unissued(jpki: &Jpki<Store>, issued: &CardCertificates) {
+    for c in issued.signing.iter().chain([&issued.authentication]) {
+        if let Err(e) = jpki
+            .change_status(&c.serial, Action::Revoke(Reason::CessationOfOperation))
+            .await
+        {
+            tracing::error!(serial = %c.serial, error = %e, "could not revoke the certificate of an unissued card");
+        }
+    }
+}
+
+/// Records an activated card and replaces the resident's earlier cards (their certificates
+/// revoked, superseded).
+pub async fn record(
+    store: &Store,
+    jpki: &Jpki<Store>,
+    clock: &dyn Clock,
+    card: &Manufactured,
+    issued: &CardCertificates,
+    actor: &str,
+) -> Result<CardRecord, ApiError> {
+    let resident_id = issued.authentication.resident_id;
+    let record = CardRecord {
+        serial: card.serial.clone(),
+        resident_id,
+        issued_at: clock.now(),
+        expiry: card.expiry.to_string(),
+        auth_serial: issued.authentication.serial.clone(),
+        sign_serial: issued.signing.as_ref().map(|c| c.serial.clone()),
+        status: "active".into(),
+        status_at: None,
+    };
+    store.insert_card(&record, actor).await?;
+    for old in store.cards_of_resident(resident_id).await? {
+        if old.serial != record.serial && (old.status == "active" || old.status == "lost") {
+            crate::routes::cards::apply_card_event(
+                store,
+                jpki,
+                &clock.now(),
+                &old.serial,
+                CardEvent::Replace,
+                actor,
+            )
+            .await?;
+        }
+    }
+    tracing::info!(card = %record.serial, resident = resident_id, "card issued");
+    Ok(record)
+}
