@@ -25,6 +25,9 @@ pub use state::{AppState, ServerInfo};
 /// Largest JSON body accepted by the APIs (bulk uploads have their own limits).
 pub const JSON_BODY_LIMIT: usize = 256 * 1024;
 
+/// Largest card application (a 7 MiB photo in base64, and the rest).
+pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -73,12 +76,23 @@ pub const JSON_BODY_LIMIT: usize = 256 * 1024;
         routes::cards::loss,
         routes::cards::found,
         routes::cards::return_card,
+        routes::applications::issue_form,
+        routes::applications::apply,
+        routes::applications::on_site,
+        routes::applications::status,
+        routes::applications::list,
+        routes::applications::stats,
+        routes::applications::review,
+        routes::applications::manufacture,
+        routes::applications::handover,
+        routes::applications::receive,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Health, readiness, metrics, this document"),
         (name = "admin", description = "Organisations and their tokens"),
         (name = "registry", description = "Resident registry (住民基本台帳)"),
+        (name = "applications", description = "Card applications (交付申請) through the smartphone, PC, photo-booth, mail and on-site channels; review, manufacture, handover at the window or mailing."),
         (name = "cards", description = "The card's life at the municipality: loss (certificates suspended at once), found, return, replacement; validity and renewal dates."),
         (name = "fourinfo", description = "Latest basic-4-information service (最新の利用者情報提供サービス) for relying parties: card-signed consents and queries. See docs/fourinfo.md."),
         (name = "jpki", description = "JPKI certification authority (公的個人認証サービス). CRLs are served at /crl/<root>/{full,delta,p<N>}.crl (application/pkix-crl) and OCSP at /ocsp/<root> (POST application/ocsp-request, or GET /ocsp/<root>/<base64>); root certificates at /ca/<root>.crt."),
@@ -101,7 +115,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, cards, fourinfo, jpki, registry, system};
+    use routes::{admin, applications, cards, fourinfo, jpki, registry, system};
     let api = Router::new()
         .route("/api/v1/whoami", get(admin::whoami))
         .route(
@@ -192,7 +206,40 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/registry/residents/{id}/cards",
             get(cards::resident_cards),
         )
+        .route(
+            "/api/v1/card-application-forms",
+            post(applications::issue_form),
+        )
+        .route("/api/v1/card-applications/stats", get(applications::stats))
+        .route("/api/v1/card-applications/{id}", get(applications::status))
+        .route(
+            "/api/v1/card-applications/{id}/review",
+            post(applications::review),
+        )
+        .route(
+            "/api/v1/card-applications/{id}/manufacture",
+            post(applications::manufacture),
+        )
+        .route(
+            "/api/v1/card-applications/{id}/handover",
+            post(applications::handover),
+        )
+        .route(
+            "/api/v1/card-applications/{id}/receive",
+            post(applications::receive),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+    // Applications carry a face photo (up to 7 MiB, base64 in JSON).
+    let with_photos = Router::new()
+        .route(
+            "/api/v1/card-applications",
+            post(applications::apply).get(applications::list),
+        )
+        .route(
+            "/api/v1/card-applications/on-site",
+            post(applications::on_site),
+        )
+        .layer(DefaultBodyLimit::max(APPLICATION_BODY_LIMIT));
     let wire = Router::new()
         .route("/ca/{file}", get(jpki::ca_file))
         .route("/crl/{root}/{file}", get(jpki::crl_file))
@@ -207,6 +254,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))
         .merge(api)
+        .merge(with_photos)
         .merge(wire)
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -17,6 +17,8 @@ pub struct AppState {
     pub entropy: Arc<dyn Entropy>,
     pub metrics: Arc<Metrics>,
     pub info: Arc<ServerInfo>,
+    /// Where manufactured cards wait for handover or mail (`<data_dir>/cards`, mode 0700).
+    pub card_dir: std::path::PathBuf,
 }
 
 /// Facts about this installation shown on the landing page and in metrics.

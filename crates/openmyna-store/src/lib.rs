@@ -16,6 +16,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod card_applications;
 pub mod cards;
 pub mod crypto;
 pub mod events;

@@ -164,6 +164,7 @@ pub async fn start(
         }),
         clock,
         entropy,
+        card_dir: config.data_dir.join("cards"),
     };
     // Catch up with registry events left unprocessed by a crash, then keep watching.
     if let Err(e) = openmyna_http::subscribers::sync_registry_to_jpki(&state).await {

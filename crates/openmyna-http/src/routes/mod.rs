@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod applications;
 pub mod cards;
 pub mod fourinfo;
 pub mod jpki;

@@ -1,0 +1,416 @@
+//! Card applications end to end, on both backends: each channel takes an application to a
+//! working virtual card whose certificates OpenSSL verifies against the roots; rejection and
+//! resubmission; bad applications refused with the reason and no change.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine;
+use common::{Backend, TestApp, spawn_app};
+use openmyna_cardio::client::Certificate;
+use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
+use openmyna_core::Role;
+use serde_json::{Value, json};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A synthetic portrait photo of `w`×`h` pixels (PNG).
+fn photo(w: usize, h: usize) -> String {
+    let mut c = openmyna_card::image::Canvas::new(
+        w,
+        h,
+        vec![[230, 235, 240], [60, 60, 70], [240, 200, 170]],
+    );
+    c.ellipse(
+        (w / 2) as i64,
+        (h / 2) as i64,
+        (w / 4) as i64,
+        (h / 4) as i64,
+        2,
+    );
+    c.rect(0, (h * 3 / 4) as i64, w as i64, h as i64, 1);
+    B64.encode(c.to_png())
+}
+
+async fn form(app: &TestApp, resident: i64) -> String {
+    let (s, f) = app
+        .post(
+            "/api/v1/card-application-forms",
+            Some(Role::Municipality),
+            &json!({"resident_id": resident}),
+        )
+        .await;
+    assert_eq!(s, 201, "{f}");
+    f["form_id"].as_str().unwrap().to_owned()
+}
+
+async fn municipality(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    app.post(path, Some(Role::Municipality), &body).await
+}
+
+fn openssl_verify(dir: &Path, root_der: &[u8], cert_der: &[u8], name: &str) -> String {
+    let pem = |der: &[u8], n: &str| {
+        let p = dir.join(n);
+        std::fs::write(&p, openmyna::bench_pem("CERTIFICATE", der)).unwrap();
+        p
+    };
+    let root = pem(root_der, &format!("{name}-root.pem"));
+    let cert = pem(cert_der, &format!("{name}.pem"));
+    let o = Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(&root)
+        .arg(&cert)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The card works: OpenSSL verifies both certificates against the roots, and it signs.
+async fn check_card(app: &TestApp, dir: &Path, card_b64: &str, sign_password: &str) {
+    let path = dir.join("card.json");
+    let _ = std::fs::remove_file(&path);
+    std::fs::write(&path, B64.decode(card_b64).unwrap()).unwrap();
+    let mut c = JpkiClient::new(VirtualTransport::new(CardFile::open(&path).unwrap()));
+    let fetch = |root: &'static str| {
+        let url = format!("{}/ca/{root}.crt", app.url);
+        let client = app.client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec()
+        }
+    };
+    let auth = c.read_certificate(Certificate::Auth).unwrap();
+    let out = openssl_verify(dir, &fetch("auth").await, &auth, "auth");
+    assert!(out.contains(": OK"), "{out}");
+    c.verify(openmyna_card::PinId::Sign, sign_password).unwrap();
+    let sign = c.read_certificate(Certificate::Sign).unwrap();
+    let out = openssl_verify(dir, &fetch("sign").await, &sign, "sign");
+    assert!(out.contains(": OK"), "{out}");
+    assert_eq!(
+        c.sign(openmyna_card::KeyId::Auth, "1234", b"hello")
+            .unwrap()
+            .len(),
+        256
+    );
+}
+
+async fn every_channel_makes_a_working_card(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    for channel in ["smartphone", "pc", "photo_booth", "mail"] {
+        let resident = app.register_resident(true).await;
+        let form_id = form(&app, resident).await;
+        let email = if channel == "smartphone" || channel == "pc" {
+            json!("taro@example.jp")
+        } else {
+            Value::Null
+        };
+        let (s, a) = app
+            .post(
+                "/api/v1/card-applications",
+                None,
+                &json!({"form_id": form_id, "channel": channel, "email": email, "photo": photo(480, 640)}),
+            )
+            .await;
+        assert_eq!(
+            (s, a["status"].as_str()),
+            (201, Some("submitted")),
+            "{channel}: {a}"
+        );
+        let id = a["id"].as_i64().unwrap();
+        let (s, r) = municipality(
+            &app,
+            &format!("/api/v1/card-applications/{id}/review"),
+            json!({"decision": "accept"}),
+        )
+        .await;
+        assert_eq!((s, r["status"].as_str()), (200, Some("accepted")), "{r}");
+        let (s, r) = municipality(
+            &app,
+            &format!("/api/v1/card-applications/{id}/manufacture"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            (s, r["status"].as_str()),
+            (200, Some("manufactured")),
+            "{r}"
+        );
+        assert_eq!(r["notice"]["kind"], json!("交付通知書"), "{r}");
+        // The applicant follows it with the 申請書ID.
+        let (s, st) = app
+            .get(
+                &format!("/api/v1/card-applications/{id}?form_id={form_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (s, st["status"].as_str()),
+            (200, Some("manufactured")),
+            "{st}"
+        );
+        let (s, _) = app
+            .get(
+                &format!("/api/v1/card-applications/{id}?form_id=00000000000000000000000"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 404);
+        // At the window: identity checked, PINs set, certificates issued.
+        let (s, r) = municipality(
+            &app,
+            &format!("/api/v1/card-applications/{id}/handover"),
+            json!({"identity_document": "driver_license", "auth_pin": "1234", "sign_password": "abc123"}),
+        )
+        .await;
+        assert_eq!(
+            (s, r["application"]["status"].as_str()),
+            (200, Some("delivered")),
+            "{r}"
+        );
+        check_card(&app, dir.path(), r["card"].as_str().unwrap(), "ABC123").await;
+        // The server keeps no copy of the card.
+        let (s, _) = municipality(
+            &app,
+            &format!("/api/v1/card-applications/{id}/handover"),
+            json!({"identity_document": "driver_license", "auth_pin": "1234", "sign_password": "abc123"}),
+        )
+        .await;
+        assert_eq!(s, 409);
+    }
+
+    // 出張申請受付: identity verified on site, PINs chosen there, the card mailed.
+    let resident = app.register_resident(true).await;
+    let (s, a) = municipality(
+        &app,
+        "/api/v1/card-applications/on-site",
+        json!({"resident_id": resident, "identity_document": "passport", "photo": photo(600, 800),
+               "auth_pin": "1234", "sign_password": "onsite9"}),
+    )
+    .await;
+    assert_eq!((s, a["channel"].as_str()), (201, Some("on_site")), "{a}");
+    let id = a["id"].as_i64().unwrap();
+    let form_id = a["form_id"].as_str().unwrap().to_owned();
+    municipality(
+        &app,
+        &format!("/api/v1/card-applications/{id}/review"),
+        json!({"decision": "accept"}),
+    )
+    .await;
+    let (s, r) = municipality(
+        &app,
+        &format!("/api/v1/card-applications/{id}/manufacture"),
+        json!({}),
+    )
+    .await;
+    assert_eq!((s, r["status"].as_str()), (200, Some("mailed")), "{r}");
+    let (s, r) = municipality(
+        &app,
+        &format!("/api/v1/card-applications/{id}/handover"),
+        json!({"identity_document": "passport", "auth_pin": "1234", "sign_password": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("application.mailed")),
+        "{r}"
+    );
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/card-applications/{id}/receive"),
+            None,
+            &json!({"form_id": form_id}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["application"]["status"].as_str()),
+        (200, Some("delivered")),
+        "{r}"
+    );
+    check_card(&app, dir.path(), r["card"].as_str().unwrap(), "ONSITE9").await;
+
+    // Counts per municipality and channel.
+    let (s, stats) = app
+        .get("/api/v1/card-applications/stats", Some(Role::Operator))
+        .await;
+    assert_eq!(s, 200, "{stats}");
+    let delivered: i64 = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == json!("delivered"))
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(delivered, 5, "{stats}");
+    let channels: std::collections::BTreeSet<&str> = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels.len(), 5, "{stats}");
+    app.finish().await;
+}
+
+async fn bad_applications_change_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let resident = app.register_resident(true).await;
+    let form_id = form(&app, resident).await;
+    let apply = |body: Value| {
+        let app = &app;
+        async move { app.post("/api/v1/card-applications", None, &body).await }
+    };
+    let mut wrong = form_id.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == '0' { '1' } else { '0' });
+    for (body, code) in [
+        (
+            json!({"form_id": form_id, "channel": "mail", "photo": ""}),
+            "photo.missing",
+        ),
+        (
+            json!({"form_id": form_id, "channel": "mail", "photo": "!!"}),
+            "photo.base64",
+        ),
+        (
+            json!({"form_id": form_id, "channel": "mail", "photo": photo(320, 400)}),
+            "photo.too_small",
+        ),
+        (
+            json!({"form_id": form_id, "channel": "mail", "photo": photo(800, 600)}),
+            "photo.orientation",
+        ),
+        (
+            json!({"form_id": wrong, "channel": "mail", "photo": photo(480, 640)}),
+            "form_id.check_digit",
+        ),
+        (
+            json!({"form_id": "1234", "channel": "mail", "photo": photo(480, 640)}),
+            "form_id.format",
+        ),
+        (
+            json!({"form_id": "00000000000000000000000", "channel": "mail", "photo": photo(480, 640)}),
+            "form_id.unknown",
+        ),
+        (
+            json!({"form_id": form_id, "channel": "smartphone", "photo": photo(480, 640)}),
+            "email.invalid",
+        ),
+        (
+            json!({"form_id": form_id, "channel": "fax", "photo": photo(480, 640)}),
+            "channel.unknown",
+        ),
+    ] {
+        let (s, r) = apply(body).await;
+        assert_eq!((s, r["error"]["code"].as_str()), (422, Some(code)), "{r}");
+    }
+    let (_, list) = app
+        .get("/api/v1/card-applications", Some(Role::Municipality))
+        .await;
+    assert_eq!(list, json!([]), "nothing was stored");
+
+    // Rejected with a reason the applicant sees; resubmitted with a better photo.
+    let (s, a) = apply(
+        json!({"form_id": form_id, "channel": "pc", "email": "a@b.jp", "photo": photo(480, 640)}),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let id = a["id"].as_i64().unwrap();
+    let (s, r) = municipality(
+        &app,
+        &format!("/api/v1/card-applications/{id}/review"),
+        json!({"decision": "reject"}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("review.reason")),
+        "{r}"
+    );
+    let (s, r) = municipality(
+        &app,
+        &format!("/api/v1/card-applications/{id}/review"),
+        json!({"decision": "reject", "reason": "写真の背景に影があります"}),
+    )
+    .await;
+    assert_eq!((s, r["status"].as_str()), (200, Some("rejected")), "{r}");
+    let (_, st) = app
+        .get(
+            &format!("/api/v1/card-applications/{id}?form_id={form_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(st["reason"], json!("写真の背景に影があります"));
+    let (s, r) = municipality(
+        &app,
+        &format!("/api/v1/card-applications/{id}/manufacture"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("application.status")),
+        "{r}"
+    );
+    let (s, a) = apply(json!({"form_id": form_id, "channel": "smartphone", "email": "a@b.jp", "photo": photo(500, 700)})).await;
+    assert_eq!(
+        (s, a["status"].as_str(), a["id"].as_i64()),
+        (201, Some("submitted"), Some(id)),
+        "{a}"
+    );
+    assert_eq!(a["photo"]["width"], json!(500));
+    let (s, r) =
+        apply(json!({"form_id": form_id, "channel": "mail", "photo": photo(480, 640)})).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("application.exists")),
+        "{r}"
+    );
+    // On-site intake checks the identity document and the PINs before storing anything.
+    let (s, r) = municipality(
+        &app,
+        "/api/v1/card-applications/on-site",
+        json!({"resident_id": resident, "identity_document": "library_card", "photo": photo(480, 640), "auth_pin": "1234", "sign_password": "abc123"}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("identity_document.unknown")),
+        "{r}"
+    );
+    let (s, r) = municipality(
+        &app,
+        "/api/v1/card-applications/on-site",
+        json!({"resident_id": resident, "identity_document": "passport", "photo": photo(480, 640), "auth_pin": "12", "sign_password": "abc123"}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("pin.rule")),
+        "{r}"
+    );
+    let (_, list) = app
+        .get("/api/v1/card-applications", Some(Role::Municipality))
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    app.finish().await;
+}
+
+on_both_backends!(
+    every_channel_makes_a_working_card,
+    bad_applications_change_nothing
+);
