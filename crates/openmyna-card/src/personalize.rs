@@ -70,6 +70,26 @@ pub fn blank_card(
     })
 }
 
+/// Certificate renewal (更新) at the window: new key pairs are generated on the card in place
+/// of the old ones (the signing key only if the card has one); the PINs stay. Returns the new
+/// public keys (authentication, signing). The new certificates follow with
+/// [`install_certificates`].
+pub fn regenerate_keys(state: &mut CardState) -> Result<(Vec<u8>, Option<Vec<u8>>), CardError> {
+    let (auth, auth_spki) = keys::generate()?;
+    let sign = if state.keys.contains_key(&KeyId::Sign) {
+        Some(keys::generate()?)
+    } else {
+        None
+    };
+    state.keys.insert(KeyId::Auth, auth);
+    let sign_spki = sign.map(|(k, spki)| {
+        state.keys.insert(KeyId::Sign, k);
+        spki
+    });
+    state.generation += 1;
+    Ok((auth_spki, sign_spki))
+}
+
 /// The certificates the CA issued for the card's keys, with the roots above them.
 pub struct Certificates<'a> {
     pub auth: &'a [u8],

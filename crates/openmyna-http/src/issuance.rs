@@ -307,3 +307,126 @@ pub async fn record(
     tracing::info!(card = %record.serial, resident = resident_id, "card issued");
     Ok(record)
 }
+
+/// A renewal prepared for a card: the card's new state (new keys and certificates) and the
+/// certificates it replaces. Write `state` to the card, then [`complete_renewal`]; if the card
+/// cannot be written, [`revoke_unissued`] the new certificates.
+pub struct Renewal {
+    pub state: CardState,
+    pub issued: CardCertificates,
+    pub old: CardRecord,
+}
+
+/// Certificate renewal (電子証明書の更新) at the window, with the card present: within the
+/// renewal window (from 3 months before the certificates expire), new keys are generated on
+/// the card and new certificates issued for them.
+pub async fn renew(
+    store: &Store,
+    jpki: &Jpki<Store>,
+    clock: &dyn Clock,
+    entropy: &dyn Entropy,
+    state: &CardState,
+) -> Result<Renewal, ApiError> {
+    let conflict =
+        |code: &'static str, m: String| ApiError::new(axum::http::StatusCode::CONFLICT, code, m);
+    let card = store.card(&state.serial).await?.ok_or_else(|| {
+        ApiError::not_found(
+            "card.not_found",
+            format!("no card {} is recorded", state.serial),
+        )
+    })?;
+    if card.status != "active" {
+        return Err(conflict(
+            "card.status",
+            format!(
+                "the card is {}; only an active card is renewed",
+                card.status
+            ),
+        ));
+    }
+    let resident = active_resident(store, clock, entropy, card.resident_id).await?;
+    let today = clock.today();
+    let current = jpki.certificate(&card.auth_serial).await?;
+    let cert_expiry = current.not_after.date_naive();
+    let window = cert_expiry
+        .checked_sub_months(chrono::Months::new(3))
+        .unwrap_or(cert_expiry);
+    if today < window {
+        return Err(conflict(
+            "renewal.too_early",
+            format!(
+                "the certificates can be renewed from {window} (3 months before {cert_expiry})"
+            ),
+        ));
+    }
+    let card_expiry = NaiveDate::parse_from_str(&card.expiry, "%Y-%m-%d")
+        .map_err(|e| ApiError::internal("issuance", &e))?;
+    if today >= card_expiry {
+        return Err(conflict(
+            "card.expired",
+            "the card itself has expired: apply for a new card".into(),
+        ));
+    }
+    let mut renewed = state.clone();
+    let (auth_spki, sign_spki) = personalize::regenerate_keys(&mut renewed)?;
+    let issued = jpki
+        .issue_card(
+            resident.id.0,
+            &crate::routes::jpki::holder_of(&resident.basic4),
+            sign_spki.as_deref(),
+            &auth_spki,
+            card_expiry,
+            Some(renewed.serial.clone()),
+        )
+        .await?;
+    let auth_ca = jpki.root_certificate(RootKind::Auth)?;
+    let sign_ca = jpki.root_certificate(RootKind::Sign)?;
+    if let Err(e) = personalize::install_certificates(
+        &mut renewed,
+        &Certificates {
+            auth: &issued.authentication.der,
+            auth_ca: &auth_ca,
+            sign: issued.signing.as_ref().map(|c| c.der.as_slice()),
+            sign_ca: &sign_ca,
+        },
+    ) {
+        revoke_unissued(jpki, &issued).await;
+        return Err(e.into());
+    }
+    Ok(Renewal {
+        state: renewed,
+        issued,
+        old: card,
+    })
+}
+
+/// After the renewed card is written: the card's record follows the new certificates and the
+/// old ones are revoked (superseded).
+pub async fn complete_renewal(
+    store: &Store,
+    jpki: &Jpki<Store>,
+    clock: &dyn Clock,
+    r: &Renewal,
+    actor: &str,
+) -> Result<CardRecord, ApiError> {
+    let sign_serial = r.issued.signing.as_ref().map(|c| c.serial.clone());
+    store
+        .renew_card_certificates(
+            &r.old.serial,
+            &r.issued.authentication.serial,
+            sign_serial.as_deref(),
+            &clock.now(),
+            actor,
+        )
+        .await?;
+    for old in r.old.sign_serial.iter().chain([&r.old.auth_serial]) {
+        if jpki.certificate(old).await?.status != openmyna_jpki::CertState::Revoked {
+            jpki.change_status(old, Action::Revoke(Reason::Superseded))
+                .await?;
+        }
+    }
+    store
+        .card(&r.old.serial)
+        .await?
+        .ok_or_else(|| ApiError::not_found("card.not_found", "the renewed card vanished"))
+}

@@ -178,6 +178,45 @@ impl Store {
         Ok(true)
     }
 
+    /// New certificates on a card (renewal), with the audit event.
+    pub async fn renew_card_certificates(
+        &self,
+        serial: &str,
+        auth_serial: &str,
+        sign_serial: Option<&str>,
+        at: &Timestamp,
+        actor: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE cards SET auth_serial = $1, sign_serial = $2 WHERE serial = $3")
+            .bind(auth_serial)
+            .bind(sign_serial)
+            .bind(serial)
+            .execute(&mut *tx)
+            .await?;
+        let (resident_id,): (i64,) =
+            sqlx::query_as("SELECT resident_id FROM cards WHERE serial = $1")
+                .bind(serial)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO card_events (card_serial, resident_id, at, action, actor, detail) \
+             VALUES ($1, $2, $3, 'renewed', $4, $5)",
+        )
+        .bind(serial)
+        .bind(resident_id)
+        .bind(to_micros(at))
+        .bind(actor)
+        .bind(format!(
+            "new certificates: authentication {auth_serial}, signing {}",
+            sign_serial.unwrap_or("none")
+        ))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Appends an audited card operation.
     pub async fn record_card_event(
         &self,

@@ -108,6 +108,38 @@ pub async fn issue(
     })
 }
 
+/// Certificate renewal at the window with the card present (audited): new keys on the card,
+/// new certificates, the old ones revoked.
+pub async fn renew(
+    store: &Store,
+    jpki: &Jpki<Store>,
+    clock: &dyn Clock,
+    entropy: &dyn Entropy,
+    card: &CardFile,
+    actor: &str,
+) -> Result<openmyna_store::cards::CardRecord, AppError> {
+    let state = card.load()?;
+    let renewal = issuance::renew(store, jpki, clock, entropy, &state).await?;
+    let written = card.update(|s| {
+        if s.generation != state.generation {
+            return Err(CardIoError::Invalid(
+                "the card changed during renewal; try again".into(),
+            ));
+        }
+        // Keep the PIN counters as they are now; take the new keys and files.
+        let pins = s.pins.clone();
+        *s = renewal.state.clone();
+        s.pins = pins;
+        s.generation = state.generation + 1;
+        Ok(())
+    });
+    if let Err(e) = written {
+        issuance::revoke_unissued(jpki, &renewal.issued).await;
+        return Err(e.into());
+    }
+    Ok(issuance::complete_renewal(store, jpki, clock, &renewal, actor).await?)
+}
+
 /// The municipality's reset of a PIN on a card (after identity checks at the window):
 /// counter restored and, optionally, a new value. Audited.
 pub async fn unlock(

@@ -99,6 +99,14 @@ pub enum CardCommand {
         #[arg(long)]
         cert_out: Option<PathBuf>,
     },
+    /// Certificate renewal at the window (from 3 months before the certificates expire): new
+    /// keys on the card, new certificates, the old ones revoked (audited).
+    Renew {
+        #[arg(long)]
+        card: PathBuf,
+        #[arg(long, default_value = "municipality window")]
+        actor: String,
+    },
     /// The municipality's reset of a locked or forgotten PIN (audited).
     Unlock {
         #[arg(long)]
@@ -336,6 +344,32 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                 "signature ({} bytes) written to {}",
                 sig.len(),
                 out.display()
+            );
+            Ok(())
+        }
+        CardCommand::Renew { card, actor } => {
+            let file = CardFile::open(&card)?;
+            let store = app::open_store(config).await?;
+            let addr = config.listen_addr()?;
+            let url = app::public_url(config, addr);
+            let entropy: Arc<dyn openmyna_core::Entropy> = Arc::new(openmyna_core::OsEntropy);
+            let jpki = app::open_jpki(config, &store, &url, clock.clone(), entropy.clone()).await?;
+            let r = crate::card::renew(
+                &store,
+                &jpki,
+                clock.as_ref(),
+                entropy.as_ref(),
+                &file,
+                &actor,
+            )
+            .await;
+            store.close().await;
+            let rec = r?;
+            println!(
+                "card {} renewed: authentication certificate {}, signing certificate {}",
+                rec.serial,
+                rec.auth_serial,
+                rec.sign_serial.as_deref().unwrap_or("none")
             );
             Ok(())
         }

@@ -240,4 +240,93 @@ async fn lost_found_reissued_returned(backend: Backend) {
     app.finish().await;
 }
 
-on_both_backends!(dates_for_adult_and_child, lost_found_reissued_returned);
+async fn renewal_in_its_window(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let resident = app.register_resident(true).await;
+    let path = dir.path().join("card.json");
+    let issued = app
+        .issue_card(resident, &path, Some("ABC123"))
+        .await
+        .unwrap();
+    let jpki = app.jpki().await;
+    let file = CardFile::open(&path).unwrap();
+    let e = openmyna::card::renew(
+        &app.store,
+        &jpki,
+        app.clock.as_ref(),
+        &openmyna_core::OsEntropy,
+        &file,
+        "window",
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("from 2030-03-15"), "{e}");
+    // 2030-04-01: inside the window (the certificates end on 2030-06-15).
+    app.clock
+        .set(chrono::DateTime::parse_from_rfc3339("2030-04-01T10:00:00+09:00").unwrap());
+    let rec = openmyna::card::renew(
+        &app.store,
+        &jpki,
+        app.clock.as_ref(),
+        &openmyna_core::OsEntropy,
+        &file,
+        "window",
+    )
+    .await
+    .unwrap();
+    assert_ne!(rec.auth_serial, issued.auth_certificate);
+    for (old, new) in [
+        (issued.auth_certificate.clone(), rec.auth_serial.clone()),
+        (
+            issued.sign_certificate.clone().unwrap(),
+            rec.sign_serial.clone().unwrap(),
+        ),
+    ] {
+        let (_, o) = app
+            .get(
+                &format!("/api/v1/jpki/certificates/{old}"),
+                Some(Role::Municipality),
+            )
+            .await;
+        assert_eq!(
+            (o["status"].as_str(), o["reason"].as_str()),
+            (Some("revoked"), Some("superseded")),
+            "{o}"
+        );
+        let (_, n) = app
+            .get(
+                &format!("/api/v1/jpki/certificates/{new}"),
+                Some(Role::Municipality),
+            )
+            .await;
+        assert_eq!(n["status"], json!("good"), "{n}");
+        // Until the 5th birthday after the renewal (2030-06-15 is the first).
+        assert!(
+            n["not_after"].as_str().unwrap().starts_with("2034-06-15"),
+            "{n}"
+        );
+    }
+    // The card carries the new certificate and signs with the new key; the PINs are unchanged.
+    let mut c = client(&path);
+    let der = c.read_certificate(Certificate::Auth).unwrap();
+    let cert = openmyna_jpki::profile::parse_certificate(&der).unwrap();
+    assert_eq!(
+        openmyna_jpki::Serial::from_der_bytes(cert.tbs_certificate.serial_number.as_bytes())
+            .unwrap()
+            .to_hex(),
+        rec.auth_serial
+    );
+    let sig = c.sign(KeyId::Auth, "1234", b"after renewal").unwrap();
+    let spki = der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info).unwrap();
+    openmyna_jpki::key::verify(&spki, b"after renewal", &sig).unwrap();
+    let events = app.store.card_events(&issued.serial).await.unwrap();
+    assert_eq!(events.last().map(|e| e.action.as_str()), Some("renewed"));
+    app.finish().await;
+}
+
+on_both_backends!(
+    dates_for_adult_and_child,
+    lost_found_reissued_returned,
+    renewal_in_its_window
+);
