@@ -551,6 +551,9 @@ pub enum CardStatus {
     Returned,
     /// A new card was issued (再交付): this one's certificates revoked.
     Replaced,
+    /// Kept through emigration (海外継続利用): the authentication certificate continues; the
+    /// signing certificate is re-issued for the holder abroad.
+    Overseas,
 }
 
 impl CardStatus {
@@ -560,6 +563,7 @@ impl CardStatus {
             CardStatus::Lost => "lost",
             CardStatus::Returned => "returned",
             CardStatus::Replaced => "replaced",
+            CardStatus::Overseas => "overseas",
         }
     }
 
@@ -569,6 +573,7 @@ impl CardStatus {
             CardStatus::Lost,
             CardStatus::Returned,
             CardStatus::Replaced,
+            CardStatus::Overseas,
         ]
         .into_iter()
         .find(|x| x.as_str() == s)
@@ -586,11 +591,17 @@ pub enum CardEvent {
     Return,
     /// A new card issued to the same person.
     Replace,
+    /// 海外継続利用の手続 before emigrating.
+    GoOverseas,
+    /// Back in Japan (転入 and 記載事項変更): domestic use again.
+    ComeBack,
 }
 
 /// What a card event does to its certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertificateEffect {
+    /// The certificates stay as they are.
+    Keep,
     Hold,
     Release,
     /// Revoke (the reason: cessationOfOperation on return, superseded on replacement).
@@ -606,11 +617,14 @@ pub fn card_transition(
     match (from, event) {
         (Active, CardEvent::Lost) => Ok((Lost, CertificateEffect::Hold)),
         (Lost, CardEvent::Found) => Ok((Active, CertificateEffect::Release)),
-        (Active | Lost, CardEvent::Return) => Ok((
+        (Active, CardEvent::GoOverseas) => Ok((Overseas, CertificateEffect::Keep)),
+        (Overseas, CardEvent::ComeBack) => Ok((Active, CertificateEffect::Keep)),
+        (Overseas, CardEvent::Lost) => Ok((Lost, CertificateEffect::Hold)),
+        (Active | Lost | Overseas, CardEvent::Return) => Ok((
             Returned,
             CertificateEffect::Revoke(openmyna_jpki::Reason::CessationOfOperation),
         )),
-        (Active | Lost, CardEvent::Replace) => Ok((
+        (Active | Lost | Overseas, CardEvent::Replace) => Ok((
             Replaced,
             CertificateEffect::Revoke(openmyna_jpki::Reason::Superseded),
         )),
@@ -655,5 +669,15 @@ mod card_life_tests {
         assert!(card_transition(Returned, CardEvent::Found).is_err());
         assert!(card_transition(Replaced, CardEvent::Lost).is_err());
         assert!(card_transition(Lost, CardEvent::Lost).is_err());
+        assert_eq!(
+            card_transition(Active, CardEvent::GoOverseas).unwrap(),
+            (Overseas, CertificateEffect::Keep)
+        );
+        assert_eq!(
+            card_transition(Overseas, CardEvent::ComeBack).unwrap(),
+            (Active, CertificateEffect::Keep)
+        );
+        assert!(card_transition(Active, CardEvent::ComeBack).is_err());
+        assert!(card_transition(Lost, CardEvent::GoOverseas).is_err());
     }
 }

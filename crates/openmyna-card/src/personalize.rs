@@ -90,6 +90,30 @@ pub fn regenerate_keys(state: &mut CardState) -> Result<(Vec<u8>, Option<Vec<u8>
     Ok((auth_spki, sign_spki))
 }
 
+/// A new signing key on the card (re-issue of the signing certificate alone). Returns its
+/// public key; the new certificate follows with [`install_signing_certificate`].
+pub fn regenerate_signing_key(state: &mut CardState) -> Result<Vec<u8>, CardError> {
+    if !state.keys.contains_key(&KeyId::Sign) {
+        return Err(CardError::Invalid("the card has no signing key".into()));
+    }
+    let (k, spki) = keys::generate()?;
+    state.keys.insert(KeyId::Sign, k);
+    state.generation += 1;
+    Ok(spki)
+}
+
+/// Writes a new signing certificate (EF 0001), keeping the other certificates.
+pub fn install_signing_certificate(state: &mut CardState, der: &[u8]) -> Result<(), CardError> {
+    if der.len() < 4 || der[0] != 0x30 || der[1] != 0x82 {
+        return Err(CardError::Invalid(
+            "a certificate must be DER starting 30 82".into(),
+        ));
+    }
+    state.set_file(AppletId::Jpki, fid::JPKI_SIGN_CERT, der.to_vec());
+    state.generation += 1;
+    Ok(())
+}
+
 /// The certificates the CA issued for the card's keys, with the roots above them.
 pub struct Certificates<'a> {
     pub auth: &'a [u8],

@@ -430,3 +430,115 @@ pub async fn complete_renewal(
         .await?
         .ok_or_else(|| ApiError::not_found("card.not_found", "the renewed card vanished"))
 }
+
+/// The address written in the signing certificate of a holder living abroad (the card and
+/// certificate carry no foreign address).
+pub const OVERSEAS_ADDRESS: &str = "国外";
+
+/// A signing certificate re-issued onto a card (after emigration with the card kept, or
+/// after the return): write `state` to the card, then [`complete_signing_reissue`].
+pub struct SigningReissue {
+    pub state: CardState,
+    pub new: openmyna_jpki::CertRecord,
+    pub old_serial: Option<String>,
+    pub card_serial: String,
+}
+
+/// A new signing key and certificate for a card: for an `overseas` card of a resident whose
+/// record was removed on emigration, with the address abroad; for an active card of an active
+/// resident, with the registry's address. The authentication certificate stays.
+pub async fn reissue_signing(
+    store: &Store,
+    jpki: &Jpki<Store>,
+    clock: &dyn Clock,
+    entropy: &dyn Entropy,
+    state: &CardState,
+) -> Result<SigningReissue, ApiError> {
+    let conflict = |code: &'static str, m: &str| {
+        ApiError::new(axum::http::StatusCode::CONFLICT, code, m.to_owned())
+    };
+    let card = store.card(&state.serial).await?.ok_or_else(|| {
+        ApiError::not_found(
+            "card.not_found",
+            format!("no card {} is recorded", state.serial),
+        )
+    })?;
+    let resident = Registry::new(store, clock, entropy)
+        .get(ResidentId(card.resident_id))
+        .await?;
+    let mut holder = crate::routes::jpki::holder_of(&resident.basic4);
+    match (card.status.as_str(), resident.status) {
+        ("overseas", ResidentStatus::Removed) => holder.address = OVERSEAS_ADDRESS.to_owned(),
+        ("overseas", ResidentStatus::Active) => {
+            return Err(conflict(
+                "card.status",
+                "the holder is back: record the card's domestic use first",
+            ));
+        }
+        ("active", ResidentStatus::Active) => {}
+        _ => {
+            return Err(conflict(
+                "card.status",
+                "a signing certificate is re-issued only for an active or overseas card",
+            ));
+        }
+    }
+    let expiry = NaiveDate::parse_from_str(&card.expiry, "%Y-%m-%d")
+        .map_err(|e| ApiError::internal("issuance", &e))?;
+    if clock.today() >= expiry {
+        return Err(conflict("card.expired", "the card has expired"));
+    }
+    let mut next = state.clone();
+    let spki = personalize::regenerate_signing_key(&mut next)?;
+    let new = jpki
+        .issue_signing(
+            resident.id.0,
+            &holder,
+            &spki,
+            expiry,
+            Some(card.serial.clone()),
+        )
+        .await?;
+    if let Err(e) = personalize::install_signing_certificate(&mut next, &new.der) {
+        let _ = jpki
+            .change_status(&new.serial, Action::Revoke(Reason::CessationOfOperation))
+            .await;
+        return Err(e.into());
+    }
+    Ok(SigningReissue {
+        state: next,
+        new,
+        old_serial: card.sign_serial.clone(),
+        card_serial: card.serial,
+    })
+}
+
+/// After the card is written: the record follows the new signing certificate; the old one is
+/// revoked (superseded) if it is not already.
+pub async fn complete_signing_reissue(
+    store: &Store,
+    jpki: &Jpki<Store>,
+    clock: &dyn Clock,
+    r: &SigningReissue,
+    actor: &str,
+) -> Result<CardRecord, ApiError> {
+    store
+        .set_card_signing(
+            &r.card_serial,
+            &r.new.serial,
+            &clock.now(),
+            actor,
+            &format!("new signing certificate {}", r.new.serial),
+        )
+        .await?;
+    if let Some(old) = &r.old_serial
+        && jpki.certificate(old).await?.status != openmyna_jpki::CertState::Revoked
+    {
+        jpki.change_status(old, Action::Revoke(Reason::Superseded))
+            .await?;
+    }
+    store
+        .card(&r.card_serial)
+        .await?
+        .ok_or_else(|| ApiError::not_found("card.not_found", "the card vanished"))
+}

@@ -52,6 +52,7 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         routes::registry::correct,
         routes::registry::death,
         routes::registry::removal,
+        routes::registry::return_from_abroad,
         routes::registry::history,
         routes::registry::events,
         routes::registry::stats,
@@ -76,6 +77,8 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         routes::cards::loss,
         routes::cards::found,
         routes::cards::return_card,
+        routes::cards::overseas,
+        routes::cards::domestic,
         routes::applications::issue_form,
         routes::applications::apply,
         routes::applications::on_site,
@@ -151,6 +154,10 @@ pub fn router(state: AppState) -> Router {
             post(registry::removal),
         )
         .route(
+            "/api/v1/registry/residents/{id}/return",
+            post(registry::return_from_abroad),
+        )
+        .route(
             "/api/v1/registry/residents/{id}/history",
             get(registry::history),
         )
@@ -202,6 +209,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cards/{serial}/loss", post(cards::loss))
         .route("/api/v1/cards/{serial}/found", post(cards::found))
         .route("/api/v1/cards/{serial}/return", post(cards::return_card))
+        .route("/api/v1/cards/{serial}/overseas", post(cards::overseas))
+        .route("/api/v1/cards/{serial}/domestic", post(cards::domestic))
         .route(
             "/api/v1/registry/residents/{id}/cards",
             get(cards::resident_cards),

@@ -2,7 +2,8 @@
 //!
 //! The JPKI subscriber reads the registry's event outbox from its durable cursor and revokes
 //! certificates: the signing certificate on any change of the basic four information
-//! (affiliationChanged), both certificates on death or removal (cessationOfOperation). It runs
+//! (affiliationChanged), both certificates on death or removal (cessationOfOperation) — except
+//! that a card kept for use abroad keeps its authentication certificate through emigration. It runs
 //! right after each registry change (so that OCSP shows the revocation before the change is
 //! acknowledged), and in the background to catch up after a crash.
 
@@ -30,9 +31,19 @@ pub async fn sync_registry_to_jpki(s: &AppState) -> Result<usize, ApiError> {
                 continue;
             };
             let action = match ev.kind {
-                ChangeKind::Died | ChangeKind::Removed => {
-                    Some((true, Reason::CessationOfOperation))
+                ChangeKind::Died => Some((true, Reason::CessationOfOperation)),
+                // A card kept for use abroad (海外継続利用) keeps its authentication
+                // certificate through emigration; only the signing certificate goes.
+                ChangeKind::Removed
+                    if s.store
+                        .cards_of_resident(ev.resident_id.0)
+                        .await?
+                        .iter()
+                        .any(|c| c.status == "overseas") =>
+                {
+                    Some((false, Reason::AffiliationChanged))
                 }
+                ChangeKind::Removed => Some((true, Reason::CessationOfOperation)),
                 _ if !ev.changed.is_empty() => Some((false, Reason::AffiliationChanged)),
                 _ => None,
             };

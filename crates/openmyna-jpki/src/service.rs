@@ -418,6 +418,37 @@ impl<S: JpkiStore> Jpki<S> {
         })
     }
 
+    /// Issues a signing certificate alone, for a card that keeps its authentication
+    /// certificate (re-issue after emigration or return). Refused under 15.
+    pub async fn issue_signing(
+        &self,
+        resident_id: i64,
+        holder: &Holder,
+        sign_spki: &[u8],
+        card_expiry: NaiveDate,
+        card_ref: Option<String>,
+    ) -> Result<CertRecord, JpkiError> {
+        let now = self.clock.now();
+        let sign_root = self.root(RootKind::Sign)?;
+        let seq = self.store.next_issuance(RootKind::Sign).await?;
+        let partition = (seq - 1) / self.config.partition_size.max(1);
+        let issued = sign_root.ca.issue_signing(
+            holder,
+            sign_spki,
+            &now,
+            card_expiry,
+            partition,
+            seq,
+            &self.endpoints,
+            self.entropy.as_ref(),
+        )?;
+        let rec = record(RootKind::Sign, resident_id, &card_ref, issued, &now);
+        self.store
+            .insert_certificates(std::slice::from_ref(&rec))
+            .await?;
+        Ok(rec)
+    }
+
     pub async fn certificate(&self, serial: &str) -> Result<CertRecord, JpkiError> {
         let s = Serial::parse_hex(serial)?;
         self.store.certificate(&s.to_hex()).await?.ok_or_else(|| {

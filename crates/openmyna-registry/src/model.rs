@@ -364,6 +364,9 @@ pub enum ChangeKind {
     Corrected,
     Died,
     Removed,
+    /// 転入 from abroad of a resident whose record was removed on emigration: the record is
+    /// active again at the new address.
+    Returned,
 }
 
 impl ChangeKind {
@@ -375,6 +378,7 @@ impl ChangeKind {
             ChangeKind::Corrected => "corrected",
             ChangeKind::Died => "died",
             ChangeKind::Removed => "removed",
+            ChangeKind::Returned => "returned",
         }
     }
 
@@ -386,6 +390,7 @@ impl ChangeKind {
             ChangeKind::Corrected,
             ChangeKind::Died,
             ChangeKind::Removed,
+            ChangeKind::Returned,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -270,6 +270,33 @@ impl<'a, S: RegistryStore> Registry<'a, S> {
             .await
     }
 
+    /// 国外からの転入: a resident whose record was removed (e.g. on emigration) moves back;
+    /// the record is active again at the new address. Publishes `returned` with the address
+    /// changed.
+    pub async fn record_return(
+        &self,
+        id: ResidentId,
+        address: &AddressInput,
+        effective: Option<&str>,
+        reason: Option<String>,
+        actor: &Actor,
+    ) -> Result<Resident, RegistryError> {
+        let address = address.validate()?;
+        self.change_from(ResidentStatus::Removed, id, effective, reason, actor, |r| {
+            let before = json!({"status": "removed", "address": r.basic4.address});
+            r.status = ResidentStatus::Active;
+            r.status_date = None;
+            r.basic4.address = address.clone();
+            Ok((
+                ChangeKind::Returned,
+                before,
+                json!({"status": "active", "address": address}),
+                vec!["address"],
+            ))
+        })
+        .await
+    }
+
     async fn close(
         &self,
         id: ResidentId,
@@ -304,9 +331,37 @@ impl<'a, S: RegistryStore> Registry<'a, S> {
         .await
     }
 
-    /// Loads, applies `rule` to a copy, and stores the result with history and event.
+    /// Loads an active resident, applies `rule` to a copy, and stores the result with history
+    /// and event.
     async fn change<F>(
         &self,
+        id: ResidentId,
+        effective: Option<&str>,
+        reason: Option<String>,
+        actor: &Actor,
+        rule: F,
+    ) -> Result<Resident, RegistryError>
+    where
+        F: FnOnce(
+            &mut Resident,
+        ) -> Result<
+            (
+                ChangeKind,
+                serde_json::Value,
+                serde_json::Value,
+                Vec<&'static str>,
+            ),
+            RegistryError,
+        >,
+    {
+        self.change_from(ResidentStatus::Active, id, effective, reason, actor, rule)
+            .await
+    }
+
+    /// As [`Self::change`], for a resident in status `required`.
+    async fn change_from<F>(
+        &self,
+        required: ResidentStatus,
         id: ResidentId,
         effective: Option<&str>,
         reason: Option<String>,
@@ -330,7 +385,7 @@ impl<'a, S: RegistryStore> Registry<'a, S> {
         let effective_date = parse_effective(effective, now.date_naive())?;
         let reason = validate_reason(reason)?;
         let current = self.get(id).await?;
-        if current.status != ResidentStatus::Active {
+        if current.status != required {
             return Err(RegistryError::NotActive(current.status));
         }
         let mut updated = current.clone();

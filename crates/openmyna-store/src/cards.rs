@@ -178,6 +178,41 @@ impl Store {
         Ok(true)
     }
 
+    /// A new signing certificate on a card, with the audit event.
+    pub async fn set_card_signing(
+        &self,
+        serial: &str,
+        sign_serial: &str,
+        at: &Timestamp,
+        actor: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE cards SET sign_serial = $1 WHERE serial = $2")
+            .bind(sign_serial)
+            .bind(serial)
+            .execute(&mut *tx)
+            .await?;
+        let (resident_id,): (i64,) =
+            sqlx::query_as("SELECT resident_id FROM cards WHERE serial = $1")
+                .bind(serial)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO card_events (card_serial, resident_id, at, action, actor, detail) \
+             VALUES ($1, $2, $3, 'signing_reissued', $4, $5)",
+        )
+        .bind(serial)
+        .bind(resident_id)
+        .bind(to_micros(at))
+        .bind(actor)
+        .bind(detail)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// New certificates on a card (renewal), with the audit event.
     pub async fn renew_card_certificates(
         &self,

@@ -140,6 +140,42 @@ pub async fn renew(
     Ok(issuance::complete_renewal(store, jpki, clock, &renewal, actor).await?)
 }
 
+/// A new signing key and certificate on a card (after emigration with the card kept, or after
+/// the return), with the card present.
+pub async fn reissue_signing(
+    store: &Store,
+    jpki: &Jpki<Store>,
+    clock: &dyn Clock,
+    entropy: &dyn Entropy,
+    card: &CardFile,
+    actor: &str,
+) -> Result<openmyna_store::cards::CardRecord, AppError> {
+    let state = card.load()?;
+    let r = issuance::reissue_signing(store, jpki, clock, entropy, &state).await?;
+    let written = card.update(|s| {
+        if s.generation != state.generation {
+            return Err(CardIoError::Invalid(
+                "the card changed meanwhile; try again".into(),
+            ));
+        }
+        let pins = s.pins.clone();
+        *s = r.state.clone();
+        s.pins = pins;
+        s.generation = state.generation + 1;
+        Ok(())
+    });
+    if let Err(e) = written {
+        let _ = jpki
+            .change_status(
+                &r.new.serial,
+                openmyna_jpki::Action::Revoke(openmyna_jpki::Reason::CessationOfOperation),
+            )
+            .await;
+        return Err(e.into());
+    }
+    Ok(issuance::complete_signing_reissue(store, jpki, clock, &r, actor).await?)
+}
+
 /// The municipality's reset of a PIN on a card (after identity checks at the window):
 /// counter restored and, optionally, a new value. Audited.
 pub async fn unlock(

@@ -107,6 +107,14 @@ pub enum CardCommand {
         #[arg(long, default_value = "municipality window")]
         actor: String,
     },
+    /// A new signing certificate on the card: abroad (after 海外継続利用 and the 国外転出)
+    /// or back in Japan (audited).
+    Signing {
+        #[arg(long)]
+        card: PathBuf,
+        #[arg(long, default_value = "municipality window")]
+        actor: String,
+    },
     /// The municipality's reset of a locked or forgotten PIN (audited).
     Unlock {
         #[arg(long)]
@@ -344,6 +352,31 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                 "signature ({} bytes) written to {}",
                 sig.len(),
                 out.display()
+            );
+            Ok(())
+        }
+        CardCommand::Signing { card, actor } => {
+            let file = CardFile::open(&card)?;
+            let store = app::open_store(config).await?;
+            let addr = config.listen_addr()?;
+            let url = app::public_url(config, addr);
+            let entropy: Arc<dyn openmyna_core::Entropy> = Arc::new(openmyna_core::OsEntropy);
+            let jpki = app::open_jpki(config, &store, &url, clock.clone(), entropy.clone()).await?;
+            let r = crate::card::reissue_signing(
+                &store,
+                &jpki,
+                clock.as_ref(),
+                entropy.as_ref(),
+                &file,
+                &actor,
+            )
+            .await;
+            store.close().await;
+            let rec = r?;
+            println!(
+                "card {}: new signing certificate {}",
+                rec.serial,
+                rec.sign_serial.as_deref().unwrap_or("none")
             );
             Ok(())
         }

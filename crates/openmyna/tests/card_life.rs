@@ -325,8 +325,121 @@ async fn renewal_in_its_window(backend: Backend) {
     app.finish().await;
 }
 
+async fn kept_through_emigration_and_back(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let resident = app.register_resident(true).await;
+    let path = dir.path().join("card.json");
+    let issued = app
+        .issue_card(resident, &path, Some("ABC123"))
+        .await
+        .unwrap();
+    let status = |serial: String| {
+        let app = &app;
+        async move {
+            let (_, c) = app
+                .get(
+                    &format!("/api/v1/jpki/certificates/{serial}"),
+                    Some(Role::Municipality),
+                )
+                .await;
+            (
+                c["status"].as_str().unwrap().to_owned(),
+                c["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        }
+    };
+    // 海外継続利用 before leaving, then the 国外転出 in the registry.
+    let (s, c) = event(&app, &issued.serial, "overseas", Role::Municipality).await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("overseas")), "{c}");
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/registry/residents/{resident}/removal"),
+            Some(Role::Municipality),
+            &json!({"date": "2026-04-01", "reason": "国外転出"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let auth = issued.auth_certificate.clone();
+    let sign = issued.sign_certificate.clone().unwrap();
+    assert_eq!(
+        status(auth.clone()).await.0,
+        "good",
+        "the authentication certificate continues"
+    );
+    assert_eq!(
+        status(sign.clone()).await,
+        ("revoked".into(), "affiliationChanged".into())
+    );
+    // A new signing certificate for the holder abroad.
+    let jpki = app.jpki().await;
+    let file = CardFile::open(&path).unwrap();
+    let e = openmyna_core::OsEntropy;
+    let abroad = openmyna::card::reissue_signing(
+        &app.store,
+        &jpki,
+        app.clock.as_ref(),
+        &e,
+        &file,
+        "在外公館",
+    )
+    .await
+    .unwrap();
+    let abroad_serial = abroad.sign_serial.clone().unwrap();
+    assert_eq!(status(abroad_serial.clone()).await.0, "good");
+    let mut c = client(&path);
+    c.verify(openmyna_card::PinId::Sign, "ABC123").unwrap();
+    let der = c.read_certificate(Certificate::Sign).unwrap();
+    assert!(
+        der.windows("国外".len()).any(|w| w == "国外".as_bytes()),
+        "the address abroad is in the certificate"
+    );
+    let sig = c.sign(KeyId::Sign, "ABC123", b"signed abroad").unwrap();
+    let cert = openmyna_jpki::profile::parse_certificate(&der).unwrap();
+    let spki = der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info).unwrap();
+    openmyna_jpki::key::verify(&spki, b"signed abroad", &sig).unwrap();
+    // Domestic use needs the return in the registry first.
+    let (s, r) = event(&app, &issued.serial, "domestic", Role::Municipality).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("resident.not_returned")),
+        "{r}"
+    );
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/registry/residents/{resident}/return"),
+            Some(Role::Municipality),
+            &json!({"address": {"municipality_code": "27100", "text": "大阪府大阪市北区梅田一丁目1番"}}),
+        )
+        .await;
+    assert_eq!((s, r["status"].as_str()), (200, Some("active")), "{r}");
+    // The address changed again: the signing certificate abroad is revoked.
+    assert_eq!(
+        status(abroad_serial).await,
+        ("revoked".into(), "affiliationChanged".into())
+    );
+    let (s, c) = event(&app, &issued.serial, "domestic", Role::Municipality).await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("active")), "{c}");
+    let home =
+        openmyna::card::reissue_signing(&app.store, &jpki, app.clock.as_ref(), &e, &file, "window")
+            .await
+            .unwrap();
+    assert_eq!(status(home.sign_serial.clone().unwrap()).await.0, "good");
+    assert_eq!(
+        status(auth).await.0,
+        "good",
+        "one authentication certificate throughout"
+    );
+    let mut c = client(&path);
+    c.verify(openmyna_card::PinId::Sign, "ABC123").unwrap();
+    let der = c.read_certificate(Certificate::Sign).unwrap();
+    assert!(der.windows("梅田".len()).any(|w| w == "梅田".as_bytes()));
+    app.finish().await;
+}
+
 on_both_backends!(
     dates_for_adult_and_child,
     lost_found_reissued_returned,
-    renewal_in_its_window
+    renewal_in_its_window,
+    kept_through_emigration_and_back
 );

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use crate::issuance;
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -52,6 +53,7 @@ pub async fn apply_card_event(
     for cert_serial in card.sign_serial.iter().chain([&card.auth_serial]) {
         let cert = jpki.certificate(cert_serial).await?;
         let action = match effect {
+            CertificateEffect::Keep => continue,
             _ if cert.status == CertState::Revoked => continue,
             CertificateEffect::Hold if cert.status == CertState::Held => continue,
             CertificateEffect::Release if cert.status != CertState::Held => continue,
@@ -92,7 +94,7 @@ pub struct CardView {
     /// 製造番号.
     pub serial: String,
     pub resident_id: i64,
-    /// active, lost, returned or replaced.
+    /// active, lost, returned, replaced or overseas.
     pub status: String,
     pub status_at: Option<String>,
     pub auth_certificate: String,
@@ -226,4 +228,56 @@ pub async fn return_card(
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
     event(&s, caller, &serial, CardEvent::Return, &req.note).await
+}
+
+/// 海外継続利用の手続 (before emigrating, with the 国外転出届): the card is kept; when the
+/// registry records the removal, only the signing certificate is revoked, and a new one is
+/// issued onto the card for the holder abroad (`openmyna card signing`).
+#[utoipa::path(post, path = "/api/v1/cards/{serial}/overseas", tag = "cards",
+    params(("serial" = String, Path)), request_body = CardEventRequest,
+    responses((status = 200, body = CardView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn overseas(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+    ApiJson(req): ApiJson<CardEventRequest>,
+) -> Result<axum::Json<CardView>, ApiError> {
+    event(&s, caller, &serial, CardEvent::GoOverseas, &req.note).await
+}
+
+/// Back in Japan (after the registry recorded the return): the card is for domestic use
+/// again; a new signing certificate with the new address follows (`openmyna card signing`).
+#[utoipa::path(post, path = "/api/v1/cards/{serial}/domestic", tag = "cards",
+    params(("serial" = String, Path)), request_body = CardEventRequest,
+    responses((status = 200, body = CardView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn domestic(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(serial): Path<String>,
+    ApiJson(req): ApiJson<CardEventRequest>,
+) -> Result<axum::Json<CardView>, ApiError> {
+    let card = s
+        .store
+        .card(&serial)
+        .await?
+        .ok_or_else(|| ApiError::not_found("card.not_found", format!("no card {serial}")))?;
+    issuance::active_resident(
+        &s.store,
+        s.clock.as_ref(),
+        s.entropy.as_ref(),
+        card.resident_id,
+    )
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "resident.not_returned",
+            "record the return in the registry (転入) first",
+        )
+    })?;
+    event(&s, caller, &serial, CardEvent::ComeBack, &req.note).await
 }

@@ -372,6 +372,33 @@ pub async fn removal(
     Ok(axum::Json(view(&r, actor)))
 }
 
+/// Record a return from abroad (国外からの転入) of a resident removed on emigration: the
+/// record is active again at the new address. Publishes `returned`.
+#[utoipa::path(post, path = "/api/v1/registry/residents/{id}/return", tag = "registry",
+    params(("id" = i64, Path)), request_body = AddressChange,
+    responses((status = 200, body = ResidentView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn return_from_abroad(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AddressChange>,
+) -> Result<axum::Json<ResidentView>, ApiError> {
+    let actor = caller.require(WRITERS)?;
+    let r = registry(&s)
+        .record_return(
+            parse_id(&id)?,
+            &req.address,
+            req.effective_date.as_deref(),
+            req.reason,
+            actor,
+        )
+        .await?;
+    after_change(&s).await?;
+    Ok(axum::Json(view(&r, actor)))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct HistoryView {
     pub kind: ChangeKind,
