@@ -55,6 +55,7 @@ pub fn card() -> Option<CardState> {
                 auth: "1234",
                 sign: Some("ABC123"),
                 assist: "1234",
+                juki: "1234",
             },
         )
         .ok()?;

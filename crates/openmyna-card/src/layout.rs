@@ -17,14 +17,17 @@ pub enum AppletId {
     Face,
     /// The application holding the card's manufacturing number (READ RECORD).
     Juki,
+    /// 住基AP: the 住民基本台帳用 PIN (EF 001C).
+    JukiPin,
 }
 
 impl AppletId {
-    pub const ALL: [AppletId; 4] = [
+    pub const ALL: [AppletId; 5] = [
         AppletId::Jpki,
         AppletId::Assist,
         AppletId::Face,
         AppletId::Juki,
+        AppletId::JukiPin,
     ];
 
     pub fn aid(self) -> &'static [u8] {
@@ -33,6 +36,7 @@ impl AppletId {
             AppletId::Assist => &[0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08],
             AppletId::Face => &[0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02],
             AppletId::Juki => &[0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x01, 0x00],
+            AppletId::JukiPin => &[0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x01],
         }
     }
 
@@ -46,6 +50,7 @@ impl AppletId {
             AppletId::Assist => "assist",
             AppletId::Face => "face",
             AppletId::Juki => "juki",
+            AppletId::JukiPin => "juki_pin",
         }
     }
 }
@@ -113,6 +118,7 @@ pub mod fid {
     pub const FACE_INFO: u16 = 0x0003;
     pub const FACE_PIN_B: u16 = 0x0012;
     pub const FACE_PIN_A: u16 = 0x0013;
+    pub const JUKI_PIN: u16 = 0x001C;
 }
 
 const ASSIST_READERS: &[PinId] = &[PinId::Assist, PinId::AssistA, PinId::AssistB];
@@ -143,6 +149,7 @@ pub fn ef(applet: AppletId, fid: u16) -> Option<Ef> {
         (AppletId::Face, FACE_INFO) => Ef::Binary(Access::Free),
         (AppletId::Face, FACE_PIN_A) => Ef::Pin(PinId::FaceA),
         (AppletId::Face, FACE_PIN_B) => Ef::Pin(PinId::FaceB),
+        (AppletId::JukiPin, JUKI_PIN) => Ef::Pin(PinId::Juki),
         _ => return None,
     })
 }
@@ -158,6 +165,7 @@ pub fn pin_location(pin: PinId) -> (AppletId, u16) {
         PinId::AssistB => (AppletId::Assist, ASSIST_PIN_B),
         PinId::FaceA => (AppletId::Face, FACE_PIN_A),
         PinId::FaceB => (AppletId::Face, FACE_PIN_B),
+        PinId::Juki => (AppletId::JukiPin, JUKI_PIN),
     }
 }
 

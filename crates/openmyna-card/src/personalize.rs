@@ -470,12 +470,13 @@ pub fn install_holder(
     Ok(())
 }
 
-/// The PINs the resident chooses at issuance.
+/// The four PINs the resident chooses at issuance.
 pub struct ChosenPins<'a> {
     pub auth: &'a str,
     /// Upper-cased before storing, as card software sends it.
     pub sign: Option<&'a str>,
     pub assist: &'a str,
+    pub juki: &'a str,
 }
 
 /// Checks and sets the chosen PINs. Nothing is set unless all are acceptable.
@@ -484,6 +485,7 @@ pub fn set_pins(state: &mut CardState, pins: &ChosenPins<'_>) -> Result<(), Card
     let mut chosen = vec![
         (PinId::Auth, pins.auth.as_bytes()),
         (PinId::Assist, pins.assist.as_bytes()),
+        (PinId::Juki, pins.juki.as_bytes()),
     ];
     match (&sign_upper, state.keys.contains_key(&KeyId::Sign)) {
         (Some(s), true) => chosen.push((PinId::Sign, s.as_bytes())),

@@ -3,7 +3,7 @@
 //! - 利用者証明用電子証明書 (authentication) PIN: 4 digits, 3 tries.
 //! - 署名用電子証明書 (signing) password: 6–16 characters of A–Z and 0–9 containing both a
 //!   letter and a digit, 5 tries. Clients send it upper-cased.
-//! - 券面事項入力補助用 PIN: 4 digits, 3 tries.
+//! - 券面事項入力補助用 PIN and 住民基本台帳用 PIN: 4 digits, 3 tries.
 //! - 照合番号A (the 12-digit My Number) and 照合番号B (birth date YYMMDD, expiry year YYYY,
 //!   4-digit security code: 14 digits) that open the 入力補助AP and the 券面AP: 10 tries (our
 //!   assumption; the count is not public).
@@ -32,10 +32,12 @@ pub enum PinId {
     FaceA,
     /// 券面AP EF 0012 (照合番号B).
     FaceB,
+    /// 住基AP EF 001C (住民基本台帳用).
+    Juki,
 }
 
 impl PinId {
-    pub const ALL: [PinId; 7] = [
+    pub const ALL: [PinId; 8] = [
         PinId::Auth,
         PinId::Sign,
         PinId::Assist,
@@ -43,6 +45,7 @@ impl PinId {
         PinId::AssistB,
         PinId::FaceA,
         PinId::FaceB,
+        PinId::Juki,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +57,7 @@ impl PinId {
             PinId::AssistB => "assist_b",
             PinId::FaceA => "face_a",
             PinId::FaceB => "face_b",
+            PinId::Juki => "juki",
         }
     }
 
@@ -71,13 +75,14 @@ impl PinId {
             PinId::AssistB => "入力補助AP 照合番号B",
             PinId::FaceA => "券面AP 照合番号A (My Number)",
             PinId::FaceB => "券面AP 照合番号B",
+            PinId::Juki => "住民基本台帳用 PIN (4 digits)",
         }
     }
 
     /// How many consecutive wrong values lock it.
     pub fn max_tries(self) -> u8 {
         match self {
-            PinId::Auth | PinId::Assist => 3,
+            PinId::Auth | PinId::Assist | PinId::Juki => 3,
             PinId::Sign => 5,
             PinId::AssistA | PinId::AssistB | PinId::FaceA | PinId::FaceB => 10,
         }
@@ -85,7 +90,10 @@ impl PinId {
 
     /// Whether a resident chooses it (the 照合番号 follow from the card's data).
     pub fn chosen(self) -> bool {
-        matches!(self, PinId::Auth | PinId::Sign | PinId::Assist)
+        matches!(
+            self,
+            PinId::Auth | PinId::Sign | PinId::Assist | PinId::Juki
+        )
     }
 
     /// Checks a value against the rules of this PIN.
@@ -108,7 +116,7 @@ impl PinId {
             Ok(())
         };
         match self {
-            PinId::Auth | PinId::Assist => digits(4),
+            PinId::Auth | PinId::Assist | PinId::Juki => digits(4),
             PinId::AssistA | PinId::FaceA => digits(12),
             PinId::AssistB | PinId::FaceB => digits(14),
             PinId::Sign => {

@@ -82,6 +82,7 @@ fn fixture() -> Fixture {
             auth: "1234",
             sign: Some("abc123"),
             assist: "5678",
+            juki: "5678",
         },
     )
     .unwrap();
@@ -391,6 +392,7 @@ fn a_card_without_signing_key_answers_like_one_with_a_locked_password() {
             auth: "1234",
             sign: None,
             assist: "1234",
+            juki: "1234",
         },
     )
     .unwrap();
@@ -580,6 +582,7 @@ fn personalisation_refuses_bad_input() {
         auth: "1234",
         sign,
         assist: "1234",
+        juki: "1234",
     };
     assert!(
         set_pins(&mut state, &pins(Some("ABC123"))).is_err(),
@@ -667,4 +670,16 @@ fn the_signing_certificate_stays_readable_after_signing() {
     assert_eq!(r.tx(&apdu).1, 0x9000);
     r.sw("00A4020C020001");
     assert_eq!(r.sw("00B0000007"), 0x9000);
+}
+
+#[test]
+fn the_juki_pin_is_the_fourth_pin() {
+    let mut f = fixture();
+    let mut r = run(&mut f.card);
+    assert_eq!(r.sw("00A4040C0AD3921000310001010401"), 0x9000);
+    assert_eq!(r.sw("00A4020C02001C"), 0x9000);
+    assert_eq!(r.sw("00200080"), 0x63C3);
+    assert_eq!(r.sw("0020008004 30303030"), 0x63C2);
+    assert_eq!(r.sw("0020008004 35363738"), 0x9000);
+    assert_eq!(r.sw("0020009C"), 0x63C3, "SFI form");
 }

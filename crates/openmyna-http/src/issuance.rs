@@ -41,6 +41,8 @@ pub struct Pins<'a> {
     pub sign: Option<&'a str>,
     /// Defaults to the authentication PIN.
     pub assist: Option<&'a str>,
+    /// 住民基本台帳用; defaults to the authentication PIN.
+    pub juki: Option<&'a str>,
 }
 
 /// The checked PINs (the signing password upper-cased).
@@ -48,6 +50,7 @@ pub struct CheckedPins {
     pub auth: String,
     pub sign: Option<String>,
     pub assist: String,
+    pub juki: String,
 }
 
 /// Checks the PINs against the rules and the holder's age, before anything is generated.
@@ -68,6 +71,7 @@ pub fn check_pins(with_signing: bool, p: &Pins<'_>) -> Result<CheckedPins, ApiEr
         _ => {}
     }
     let assist = p.assist.unwrap_or(p.auth).to_owned();
+    let juki = p.juki.unwrap_or(p.auth).to_owned();
     let sign = p.sign.map(str::to_ascii_uppercase);
     PinId::Auth
         .check(p.auth.as_bytes())
@@ -84,6 +88,7 @@ pub fn check_pins(with_signing: bool, p: &Pins<'_>) -> Result<CheckedPins, ApiEr
         auth: p.auth.to_owned(),
         sign,
         assist,
+        juki,
     })
 }
 
@@ -247,6 +252,7 @@ pub async fn activate(
                 auth: &pins.auth,
                 sign: pins.sign.as_deref(),
                 assist: &pins.assist,
+                juki: &pins.juki,
             },
         )
     });

@@ -35,6 +35,8 @@ pub struct IssueRequest<'a> {
     pub sign_password: Option<&'a str>,
     /// Defaults to the authentication PIN, as most residents choose.
     pub assist_pin: Option<&'a str>,
+    /// 住民基本台帳用 PIN; defaults to the authentication PIN.
+    pub juki_pin: Option<&'a str>,
     pub card_expiry: Option<NaiveDate>,
     /// Who issues (recorded in the card's audit trail).
     pub actor: &'a str,
@@ -81,6 +83,7 @@ pub async fn issue(
             auth: req.auth_pin,
             sign: req.sign_password,
             assist: req.assist_pin,
+            juki: req.juki_pin,
         },
     )?;
     let mut card = issuance::manufacture(store, clock, entropy, &resident, req.card_expiry).await?;

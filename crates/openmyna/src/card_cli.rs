@@ -45,6 +45,9 @@ pub enum CardCommand {
         /// 券面事項入力補助用 PIN: 4 digits (default: the authentication PIN).
         #[arg(long)]
         assist_pin: Option<String>,
+        /// 住民基本台帳用 PIN: 4 digits (default: the authentication PIN).
+        #[arg(long)]
+        juki_pin: Option<String>,
         /// Last valid day, YYYY-MM-DD (default: the 10th birthday after issuance, 5th under 18).
         #[arg(long)]
         expiry: Option<String>,
@@ -146,7 +149,7 @@ fn parse_pin(s: &str) -> Result<PinId, AppError> {
     match PinId::parse(s) {
         Some(p) if p.chosen() => Ok(p),
         _ => Err(AppError::Invalid(format!(
-            "{s:?} is not a PIN; use auth, sign or assist"
+            "{s:?} is not a PIN; use auth, sign, assist or juki"
         ))),
     }
 }
@@ -209,12 +212,14 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
             auth_pin,
             sign_password,
             assist_pin,
+            juki_pin,
             expiry,
             actor,
         } => {
             let auth_pin = secret(auth_pin)?;
             let sign_password = sign_password.map(secret).transpose()?;
             let assist_pin = assist_pin.map(secret).transpose()?;
+            let juki_pin = juki_pin.map(secret).transpose()?;
             let card_expiry = expiry
                 .map(|e| {
                     chrono::NaiveDate::parse_from_str(&e, "%Y-%m-%d").map_err(|_| {
@@ -238,6 +243,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                     auth_pin: &auth_pin,
                     sign_password: sign_password.as_deref(),
                     assist_pin: assist_pin.as_deref(),
+                    juki_pin: juki_pin.as_deref(),
                     card_expiry,
                     actor: &actor,
                 },
@@ -266,7 +272,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                 println!("{label}: {}", describe_cert(&der));
             }
             println!("signing certificate: readable after the signing password");
-            for pin in [PinId::Auth, PinId::Sign, PinId::Assist] {
+            for pin in [PinId::Auth, PinId::Sign, PinId::Assist, PinId::Juki] {
                 match c.pin_tries(pin) {
                     Ok(0) => println!("{}: LOCKED", pin.label()),
                     Ok(n) => println!("{}: {n} of {} tries left", pin.label(), pin.max_tries()),

@@ -184,9 +184,12 @@ async fn lockout_survives_and_unlock_is_audited(backend: Backend) {
     let mut c = client(&path);
     assert_eq!(c.pin_tries(PinId::Auth).unwrap(), 0);
     assert!(c.sign(KeyId::Auth, "1234", b"x").is_err());
-    // The signing password and the 入力補助 PIN are separate counters.
+    // The signing password, the 入力補助 PIN and the 住基 PIN are separate counters; the
+    // 住基 PIN defaulted to the authentication PIN at issuance.
     assert_eq!(c.pin_tries(PinId::Sign).unwrap(), 5);
     assert_eq!(c.pin_tries(PinId::Assist).unwrap(), 3);
+    assert_eq!(c.pin_tries(PinId::Juki).unwrap(), 3);
+    c.verify(PinId::Juki, "1234").unwrap();
 
     // The municipality resets it; the reset is audited.
     let file = CardFile::open(&path).unwrap();

@@ -276,6 +276,8 @@ pub struct OnSite {
     pub auth_pin: String,
     pub sign_password: Option<String>,
     pub assist_pin: Option<String>,
+    /// 住民基本台帳用 PIN (default: the authentication PIN).
+    pub juki_pin: Option<String>,
 }
 
 /// 出張申請受付: staff take an application on site and verify identity; the card will be
@@ -307,11 +309,12 @@ pub async fn on_site(
             auth: &req.auth_pin,
             sign: req.sign_password.as_deref(),
             assist: req.assist_pin.as_deref(),
+            juki: req.juki_pin.as_deref(),
         },
     )?;
     let sealed = s.store.keys().seal(
         PIN_CONTEXT,
-        serde_json::json!({"auth": pins.auth, "sign": pins.sign, "assist": pins.assist})
+        serde_json::json!({"auth": pins.auth, "sign": pins.sign, "assist": pins.assist, "juki": pins.juki})
             .to_string()
             .as_bytes(),
     )?;
@@ -655,6 +658,7 @@ pub async fn manufacture(
             auth: text("auth").unwrap_or_default(),
             sign: text("sign"),
             assist: text("assist").unwrap_or_default(),
+            juki: text("juki").unwrap_or_default(),
         };
         let card = match activate_pending(&s, &a, &checked, &actor.org_name).await {
             Ok(c) => c,
@@ -715,10 +719,11 @@ pub async fn manufacture(
 pub struct HandOver {
     /// The document staff checked at the window.
     pub identity_document: String,
-    /// The PINs the resident sets now.
+    /// The four PINs the resident sets now (assist and juki default to the auth PIN).
     pub auth_pin: String,
     pub sign_password: Option<String>,
     pub assist_pin: Option<String>,
+    pub juki_pin: Option<String>,
 }
 
 /// The card handed over (a card file: the chip), never kept by the server afterwards.
@@ -774,6 +779,7 @@ pub async fn handover(
             auth: &req.auth_pin,
             sign: req.sign_password.as_deref(),
             assist: req.assist_pin.as_deref(),
+            juki: req.juki_pin.as_deref(),
         },
     )?;
     activate_pending(&s, &a, &pins, &actor.org_name).await?;

@@ -222,6 +222,7 @@ impl TestApp {
                 auth_pin: "1234",
                 sign_password,
                 assist_pin: Some("5678"),
+                juki_pin: None,
                 card_expiry: None,
                 actor: "test window",
             },
