@@ -150,6 +150,9 @@ pub enum Status {
     /// The card exists (keys generated on it); a 交付通知書 was sent, or (identity verified
     /// at intake) it is on its way by 本人限定受取郵便.
     Manufactured,
+    /// Being handed over at the window (claimed by one request; back to manufactured if the
+    /// handover fails).
+    Activating,
     Mailed,
     /// Handed over (at the window or received by mail): the card is in use.
     Delivered,
@@ -162,6 +165,7 @@ impl Status {
             Status::Rejected => "rejected",
             Status::Accepted => "accepted",
             Status::Manufactured => "manufactured",
+            Status::Activating => "activating",
             Status::Mailed => "mailed",
             Status::Delivered => "delivered",
         }
@@ -173,6 +177,7 @@ impl Status {
             Status::Rejected,
             Status::Accepted,
             Status::Manufactured,
+            Status::Activating,
             Status::Mailed,
             Status::Delivered,
         ]
@@ -187,7 +192,13 @@ pub enum Step {
     Accept,
     Reject,
     Resubmit,
-    Manufacture { identity_verified_at_intake: bool },
+    Manufacture {
+        identity_verified_at_intake: bool,
+    },
+    /// A handover starts: one request claims the card.
+    Claim,
+    /// A handover failed: the card waits again.
+    Release,
     HandOver,
     Receive,
 }
@@ -200,7 +211,17 @@ pub fn transition(from: Status, step: Step) -> Result<Status, ApplicationError> 
         (Submitted, Step::Reject) => Rejected,
         (Rejected, Step::Resubmit) => Submitted,
         (Accepted, Step::Manufacture { .. }) => Manufactured,
-        (Manufactured, Step::HandOver) => Delivered,
+        // Made again (the registry changed before the handover).
+        (Manufactured, Step::Manufacture { .. }) => Manufactured,
+        (Manufactured, Step::Claim) => Activating,
+        (Activating, Step::Release) => Manufactured,
+        (Activating, Step::HandOver) => Delivered,
+        (Manufactured, Step::HandOver) => {
+            return Err(refused(
+                "application.not_claimed",
+                "a handover first claims the card",
+            ));
+        }
         (Manufactured, Step::Receive) => {
             return Err(refused(
                 "application.not_mailed",
@@ -208,7 +229,7 @@ pub fn transition(from: Status, step: Step) -> Result<Status, ApplicationError> 
             ));
         }
         (Mailed, Step::Receive) => Delivered,
-        (Mailed, Step::HandOver) => {
+        (Mailed, Step::HandOver | Step::Claim) => {
             return Err(refused(
                 "application.mailed",
                 "this card was mailed to the applicant (identity verified at intake)",
@@ -467,9 +488,16 @@ mod tests {
             ),
             Ok(Mailed)
         );
-        assert_eq!(transition(Manufactured, Step::HandOver), Ok(Delivered));
+        assert_eq!(transition(Manufactured, Step::Claim), Ok(Activating));
+        assert_eq!(transition(Activating, Step::HandOver), Ok(Delivered));
+        assert_eq!(transition(Activating, Step::Release), Ok(Manufactured));
+        assert!(
+            transition(Activating, Step::Claim).is_err(),
+            "one handover at a time"
+        );
         assert_eq!(transition(Mailed, Step::Receive), Ok(Delivered));
         assert!(transition(Mailed, Step::HandOver).is_err());
+        assert!(transition(Mailed, Step::Claim).is_err());
         assert!(transition(Manufactured, Step::Receive).is_err());
         assert!(transition(Submitted, Step::HandOver).is_err());
         assert!(transition(Delivered, Step::Accept).is_err());
@@ -554,6 +582,8 @@ pub enum CardStatus {
     /// Kept through emigration (海外継続利用): the authentication certificate continues; the
     /// signing certificate is re-issued for the holder abroad.
     Overseas,
+    /// No longer valid: the holder died or left the registry (its certificates revoked).
+    Void,
 }
 
 impl CardStatus {
@@ -564,6 +594,7 @@ impl CardStatus {
             CardStatus::Returned => "returned",
             CardStatus::Replaced => "replaced",
             CardStatus::Overseas => "overseas",
+            CardStatus::Void => "void",
         }
     }
 
@@ -574,6 +605,7 @@ impl CardStatus {
             CardStatus::Returned,
             CardStatus::Replaced,
             CardStatus::Overseas,
+            CardStatus::Void,
         ]
         .into_iter()
         .find(|x| x.as_str() == s)
@@ -595,6 +627,10 @@ pub enum CardEvent {
     GoOverseas,
     /// Back in Japan (転入 and 記載事項変更): domestic use again.
     ComeBack,
+    /// A card lost abroad was found.
+    FoundAbroad,
+    /// The holder died or left the registry.
+    Void,
 }
 
 /// What a card event does to its certificates.
@@ -620,6 +656,8 @@ pub fn card_transition(
         (Active, CardEvent::GoOverseas) => Ok((Overseas, CertificateEffect::Keep)),
         (Overseas, CardEvent::ComeBack) => Ok((Active, CertificateEffect::Keep)),
         (Overseas, CardEvent::Lost) => Ok((Lost, CertificateEffect::Hold)),
+        (Lost, CardEvent::FoundAbroad) => Ok((Overseas, CertificateEffect::Release)),
+        (Active | Lost | Overseas, CardEvent::Void) => Ok((Void, CertificateEffect::Keep)),
         (Active | Lost | Overseas, CardEvent::Return) => Ok((
             Returned,
             CertificateEffect::Revoke(openmyna_jpki::Reason::CessationOfOperation),

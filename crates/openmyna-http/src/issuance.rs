@@ -218,12 +218,42 @@ pub async fn manufacture(
 /// Activates a manufactured card: the CA issues both certificates for the card's keys and
 /// they are written onto it with the chosen PINs. The certificates exist from here on; if
 /// the card is then not handed out, [`revoke_unissued`] them.
+/// Whether the card's 入力補助AP data still says what the registry says.
+fn card_matches_registry(state: &CardState, resident: &Resident) -> bool {
+    use openmyna_card::ber;
+    let Some(ef) = state.file(
+        openmyna_card::AppletId::Assist,
+        openmyna_card::layout::fid::ASSIST_BASIC4,
+    ) else {
+        return false;
+    };
+    let Some((outer, _)) = ber::parse(ef) else {
+        return false;
+    };
+    let Some(kids) = ber::children(outer.value) else {
+        return false;
+    };
+    let get = |tag: u32| kids.iter().find(|k| k.tag == tag).map(|k| k.value.to_vec());
+    let b = &resident.basic4;
+    get(0xDF22).as_deref() == Some(b.name.name.as_bytes())
+        && get(0xDF23).as_deref() == Some(b.address.text.as_bytes())
+        && get(0xDF24).as_deref() == Some(b.birth_date.format("%Y%m%d").to_string().as_bytes())
+        && get(0xDF25).as_deref() == Some(&[b'0' + b.sex.code()][..])
+}
+
 pub async fn activate(
     jpki: &Jpki<Store>,
     resident: &Resident,
     card: &mut Manufactured,
     pins: &CheckedPins,
 ) -> Result<CardCertificates, ApiError> {
+    if !card_matches_registry(&card.state, resident) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "card.stale",
+            "the resident's record changed after the card was made: manufacture it again",
+        ));
+    }
     let issued = jpki
         .issue_card(
             resident.id.0,
@@ -286,6 +316,8 @@ pub async fn record(
     actor: &str,
 ) -> Result<CardRecord, ApiError> {
     let resident_id = issued.authentication.resident_id;
+    // Certificates of an earlier, failed activation of this card are superseded.
+    let earlier = store.card(&card.serial).await?;
     let record = CardRecord {
         serial: card.serial.clone(),
         resident_id,
@@ -297,8 +329,18 @@ pub async fn record(
         status_at: None,
     };
     store.insert_card(&record, actor).await?;
+    if let Some(e) = earlier {
+        for serial in e.sign_serial.iter().chain([&e.auth_serial]) {
+            if jpki.certificate(serial).await?.status != openmyna_jpki::CertState::Revoked {
+                jpki.change_status(serial, Action::Revoke(Reason::Superseded))
+                    .await?;
+            }
+        }
+    }
     for old in store.cards_of_resident(resident_id).await? {
-        if old.serial != record.serial && (old.status == "active" || old.status == "lost") {
+        if old.serial != record.serial
+            && matches!(old.status.as_str(), "active" | "lost" | "overseas")
+        {
             crate::routes::cards::apply_card_event(
                 store,
                 jpki,

@@ -47,6 +47,26 @@ pub async fn sync_registry_to_jpki(s: &AppState) -> Result<usize, ApiError> {
                 _ if !ev.changed.is_empty() => Some((false, Reason::AffiliationChanged)),
                 _ => None,
             };
+            // A card whose holder died or left the registry (unless kept for use abroad) is
+            // void.
+            if matches!(action, Some((true, _))) {
+                for c in s.store.cards_of_resident(ev.resident_id.0).await? {
+                    if matches!(c.status.as_str(), "active" | "lost" | "overseas") {
+                        let _ = s
+                            .store
+                            .set_card_status(
+                                &c.serial,
+                                &c.status,
+                                "void",
+                                &s.clock.now(),
+                                "void",
+                                "registry",
+                                &format!("{:?} recorded in the registry", ev.kind),
+                            )
+                            .await?;
+                    }
+                }
+            }
             if let Some((include_auth, reason)) = action {
                 match s
                     .jpki

@@ -51,6 +51,8 @@ pub struct StatusChange<'a> {
     pub card_serial: Option<&'a str>,
     pub notice: Option<&'a str>,
     pub forget_pins: bool,
+    /// SHA-256 (hex) of the delivery code printed in the mailed envelope.
+    pub delivery_code_sha256: Option<&'a str>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -166,6 +168,16 @@ impl Store {
         self.application_where("form_id = $1", form_id).await
     }
 
+    /// The SHA-256 (hex) of a mailed card's delivery code.
+    pub async fn application_delivery_code(&self, id: i64) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT delivery_code_sha256 FROM card_applications WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.and_then(|r| r.0))
+    }
+
     /// The PINs chosen at intake, sealed.
     pub async fn application_pins(&self, id: i64) -> Result<Option<Vec<u8>>> {
         let row: Option<(Option<Vec<u8>>,)> =
@@ -198,7 +210,13 @@ impl Store {
         .bind(a.pins_sealed)
         .bind(to_micros(&a.at))
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| match crate::unique_violation(&e) {
+            Some(_) => crate::StoreError::Conflict(
+                "an application with this ID was submitted at the same moment".into(),
+            ),
+            None => e.into(),
+        })?;
         event(
             &mut tx,
             id,
@@ -218,6 +236,7 @@ impl Store {
         let r = sqlx::query(
             "UPDATE card_applications SET status = 'submitted', channel = $1, email = $2, \
              photo = $3, photo_mime = $4, photo_width = $5, photo_height = $6, reason = NULL, \
+             identity_document = NULL, pins_sealed = NULL, \
              updated_at = $7 WHERE id = $8 AND status = 'rejected'",
         )
         .bind(a.channel)
@@ -263,8 +282,9 @@ impl Store {
             "UPDATE card_applications SET status = $1, updated_at = $2, \
              reason = COALESCE($3, reason), card_serial = COALESCE($4, card_serial), \
              notice = COALESCE($5, notice), \
-             pins_sealed = CASE WHEN $6 = 1 THEN NULL ELSE pins_sealed END \
-             WHERE id = $7 AND status = $8",
+             pins_sealed = CASE WHEN $6 = 1 THEN NULL ELSE pins_sealed END, \
+             delivery_code_sha256 = COALESCE($7, delivery_code_sha256) \
+             WHERE id = $8 AND status = $9",
         )
         .bind(to)
         .bind(to_micros(at))
@@ -272,6 +292,7 @@ impl Store {
         .bind(change.card_serial)
         .bind(change.notice)
         .bind(i64::from(change.forget_pins))
+        .bind(change.delivery_code_sha256)
         .bind(id)
         .bind(from)
         .execute(&mut *tx)

@@ -80,9 +80,12 @@ impl Store {
     /// Records an issued card and its `issued` event in one transaction.
     pub async fn insert_card(&self, c: &CardRecord, actor: &str) -> Result<()> {
         let mut tx = self.pool().begin().await?;
+        // A retried activation of the same card records its new certificates.
         sqlx::query(
             "INSERT INTO cards (serial, resident_id, issued_at, expiry, auth_serial, sign_serial) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (serial) DO UPDATE SET auth_serial = excluded.auth_serial, \
+             sign_serial = excluded.sign_serial, issued_at = excluded.issued_at, status = 'active'",
         )
         .bind(&c.serial)
         .bind(c.resident_id)

@@ -218,6 +218,15 @@ async fn every_channel_makes_a_working_card(backend: Backend) {
     )
     .await;
     assert_eq!((s, r["status"].as_str()), (200, Some("mailed")), "{r}");
+    // The envelope's one-time code, given to the municipality once.
+    let code = r["delivery_code"].as_str().unwrap().to_owned();
+    let (_, st) = app
+        .get(
+            &format!("/api/v1/card-applications/{id}?form_id={form_id}"),
+            None,
+        )
+        .await;
+    assert!(st.get("delivery_code").is_none(), "{st}");
     let (s, r) = municipality(
         &app,
         &format!("/api/v1/card-applications/{id}/handover"),
@@ -233,7 +242,15 @@ async fn every_channel_makes_a_working_card(backend: Backend) {
         .post(
             &format!("/api/v1/card-applications/{id}/receive"),
             None,
-            &json!({"form_id": form_id}),
+            &json!({"form_id": form_id, "delivery_code": "0000"}),
+        )
+        .await;
+    assert_eq!(s, 404, "the form ID alone does not take the card: {r}");
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/card-applications/{id}/receive"),
+            None,
+            &json!({"form_id": form_id, "delivery_code": code}),
         )
         .await;
     assert_eq!(
@@ -330,6 +347,16 @@ async fn bad_applications_change_nothing(backend: Backend) {
     .await;
     assert_eq!(s, 201, "{a}");
     let id = a["id"].as_i64().unwrap();
+    // Another municipality (大阪市) does not see or act on 千代田区's application.
+    let osaka = app.tokens_of(Role::Municipality)[1].to_owned();
+    let (s, r) = app
+        .post_as(
+            &format!("/api/v1/card-applications/{id}/review"),
+            &osaka,
+            &json!({"decision": "accept"}),
+        )
+        .await;
+    assert_eq!(s, 404, "{r}");
     let (s, r) = municipality(
         &app,
         &format!("/api/v1/card-applications/{id}/review"),
@@ -407,6 +434,10 @@ async fn bad_applications_change_nothing(backend: Backend) {
         .get("/api/v1/card-applications", Some(Role::Municipality))
         .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(
+        list[0].get("form_id").is_none(),
+        "lists never show the 申請書ID: {list}"
+    );
     app.finish().await;
 }
 

@@ -233,6 +233,23 @@ async fn lost_found_reissued_returned(backend: Backend) {
     let events = app.store.card_events(&first.serial).await.unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["issued", "lost", "found", "lost", "replace"]);
+    // The operator's 24-hour centre takes loss reports only.
+    let (s, _) = event(&app, &second.serial, "found", Role::Operator).await;
+    assert_eq!(s, 403);
+    // A death voids the resident's card.
+    let third = app
+        .issue_card(resident, &d.join("third.json"), Some("ABC123"))
+        .await
+        .unwrap();
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/registry/residents/{resident}/death"),
+            Some(Role::Municipality),
+            &json!({"date": real_now().date_naive().to_string()}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(card(&app, &third.serial).await["status"], json!("void"));
     let (s, _) = event(&app, "ZZ00000000000", "loss", Role::Operator).await;
     assert_eq!(s, 404);
     let (s, _) = event(&app, &second.serial, "loss", Role::RelyingParty).await;

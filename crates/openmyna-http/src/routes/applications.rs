@@ -48,7 +48,13 @@ fn app_error(e: openmyna_applications::ApplicationError) -> ApiError {
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationView {
     pub id: i64,
-    pub form_id: String,
+    /// The 申請書ID: shown to the applicant, never in the municipality's lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_id: Option<String>,
+    /// The one-time code printed in the envelope of a mailed card; returned once, to the
+    /// municipality, when the card is mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_code: Option<String>,
     pub channel: String,
     /// submitted, rejected, accepted, manufactured, mailed, delivered.
     pub status: String,
@@ -75,7 +81,8 @@ pub struct PhotoView {
 fn view(a: ApplicationRecord) -> ApplicationView {
     ApplicationView {
         id: a.id,
-        form_id: a.form_id,
+        form_id: Some(a.form_id),
+        delivery_code: None,
         channel: a.channel,
         status: a.status,
         municipality_code: a.municipality_code,
@@ -90,6 +97,51 @@ fn view(a: ApplicationRecord) -> ApplicationView {
         created_at: a.created_at.to_rfc3339(),
         updated_at: a.updated_at.to_rfc3339(),
     }
+}
+
+/// The caller's municipality code (5 digits, without the check digit).
+async fn own_municipality(s: &AppState, org_id: i64) -> Result<String, ApiError> {
+    let code = s
+        .store
+        .organisation(org_id)
+        .await?
+        .and_then(|o| o.code)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "organisation.no_code",
+                "this municipality organisation has no municipality code",
+            )
+        })?;
+    Ok(code.chars().take(5).collect())
+}
+
+/// An application of the caller's municipality (another municipality's is "not found").
+async fn load_own(s: &AppState, org_id: i64, id: i64) -> Result<ApplicationRecord, ApiError> {
+    let own = own_municipality(s, org_id).await?;
+    let a = load(s, id).await?;
+    if !a.municipality_code.starts_with(&own) {
+        return Err(ApiError::not_found(
+            "application.not_found",
+            format!("no application {id}"),
+        ));
+    }
+    Ok(a)
+}
+
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    openmyna_jpki::key::sha256(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 async fn load(s: &AppState, id: i64) -> Result<ApplicationRecord, ApiError> {
@@ -356,7 +408,7 @@ pub async fn status(
     Query(q): Query<FormQuery>,
 ) -> Result<axum::Json<ApplicationView>, ApiError> {
     let a = load(&s, id).await?;
-    if a.form_id != q.form_id.replace(['-', ' '], "") {
+    if !same_secret(&a.form_id, &q.form_id.replace(['-', ' '], "")) {
         return Err(ApiError::not_found(
             "application.not_found",
             format!("no application {id}"),
@@ -380,16 +432,22 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<Vec<ApplicationView>>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
-    let code = s
+    let own = own_municipality(&s, actor.org_id).await?;
+    let list: Vec<ApplicationRecord> = s
         .store
-        .organisation(actor.org_id)
+        .applications(None, q.status.as_deref())
         .await?
-        .and_then(|o| o.code);
-    let list = s
-        .store
-        .applications(code.as_deref(), q.status.as_deref())
-        .await?;
-    Ok(axum::Json(list.into_iter().map(view).collect()))
+        .into_iter()
+        .filter(|a| a.municipality_code.starts_with(&own))
+        .collect();
+    Ok(axum::Json(
+        list.into_iter()
+            .map(|a| ApplicationView {
+                form_id: None,
+                ..view(a)
+            })
+            .collect(),
+    ))
 }
 
 /// Counts per municipality, channel and status (for the statistics and campaign pages).
@@ -476,7 +534,7 @@ pub async fn review(
     ApiJson(req): ApiJson<Review>,
 ) -> Result<axum::Json<ApplicationView>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
-    let a = load(&s, id).await?;
+    let a = load_own(&s, actor.org_id, id).await?;
     match req.decision.as_str() {
         "accept" => {
             step(
@@ -510,6 +568,8 @@ pub async fn review(
                 reason,
                 &StatusChange {
                     reason: Some(reason),
+                    // PINs chosen at an on-site intake are not kept for a rejected application.
+                    forget_pins: true,
                     ..Default::default()
                 },
             )
@@ -531,6 +591,7 @@ fn card_path(s: &AppState, id: i64) -> std::path::PathBuf {
 
 fn ensure_card_dir(s: &AppState) -> Result<(), ApiError> {
     use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::PermissionsExt;
     if !s.card_dir.exists() {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -538,6 +599,8 @@ fn ensure_card_dir(s: &AppState) -> Result<(), ApiError> {
             .create(&s.card_dir)
             .map_err(|e| ApiError::internal("applications", &e))?;
     }
+    std::fs::set_permissions(&s.card_dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| ApiError::internal("applications", &e))?;
     Ok(())
 }
 
@@ -615,7 +678,7 @@ pub async fn manufacture(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<ApplicationView>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
-    let a = load(&s, id).await?;
+    let a = load_own(&s, actor.org_id, id).await?;
     let verified = a.identity_document.is_some();
     transition(
         status_of(&a)?,
@@ -641,8 +704,14 @@ pub async fn manufacture(
     .await?;
     ensure_card_dir(&s)?;
     let path = card_path(&s, id);
+    // A card left by an earlier attempt that failed before the status changed has no
+    // certificates or PINs; it is replaced.
+    if path.exists() {
+        std::fs::remove_file(&path).map_err(|e| ApiError::internal("applications", &e))?;
+    }
     CardFile::create(&path, &card.state).map_err(|e| ApiError::internal("applications", &e))?;
     let today = s.clock.today();
+    let mut delivery_code = None;
     if verified {
         let sealed = s.store.application_pins(id).await?.ok_or_else(|| {
             conflict(
@@ -654,11 +723,22 @@ pub async fn manufacture(
             serde_json::from_slice(&s.store.keys().open(PIN_CONTEXT, &sealed)?)
                 .map_err(|e| ApiError::internal("applications", &e))?;
         let text = |k: &str| pins.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-        let checked = issuance::CheckedPins {
-            auth: text("auth").unwrap_or_default(),
-            sign: text("sign"),
-            assist: text("assist").unwrap_or_default(),
-            juki: text("juki").unwrap_or_default(),
+        // Checked again against the card (the applicant may have turned 15 since the intake).
+        let (auth, sign, assist, juki) = (text("auth"), text("sign"), text("assist"), text("juki"));
+        let checked = match issuance::check_pins(
+            card.sign_spki.is_some(),
+            &Pins {
+                auth: auth.as_deref().unwrap_or_default(),
+                sign: sign.as_deref(),
+                assist: assist.as_deref(),
+                juki: juki.as_deref(),
+            },
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
         };
         let card = match activate_pending(&s, &a, &checked, &actor.org_name).await {
             Ok(c) => c,
@@ -668,6 +748,10 @@ pub async fn manufacture(
             }
         };
         let notice = serde_json::json!({"kind": "本人限定受取郵便", "card_serial": card.serial, "mailed_on": today.to_string()});
+        let mut raw = [0u8; 10];
+        s.entropy.fill(&mut raw);
+        let code: String = raw.iter().map(|b| format!("{:02}", b % 100)).collect();
+        let code_hash = sha256_hex(code.as_bytes());
         step(
             &s,
             &a,
@@ -680,10 +764,12 @@ pub async fn manufacture(
                 card_serial: Some(&card.serial),
                 notice: Some(&notice.to_string()),
                 forget_pins: true,
+                delivery_code_sha256: Some(&code_hash),
                 ..Default::default()
             },
         )
         .await?;
+        delivery_code = Some(code);
     } else {
         let deadline = today
             .checked_add_months(chrono::Months::new(3))
@@ -711,7 +797,10 @@ pub async fn manufacture(
         )
         .await?;
     }
-    Ok(axum::Json(view(load(&s, id).await?)))
+    Ok(axum::Json(ApplicationView {
+        delivery_code,
+        ..view(load(&s, id).await?)
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -762,8 +851,8 @@ pub async fn handover(
     ApiJson(req): ApiJson<HandOver>,
 ) -> Result<axum::Json<Delivered>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
-    let a = load(&s, id).await?;
-    transition(status_of(&a)?, Step::HandOver).map_err(app_error)?;
+    let a = load_own(&s, actor.org_id, id).await?;
+    transition(status_of(&a)?, Step::Claim).map_err(app_error)?;
     check_identity_document(&req.identity_document)
         .map_err(|e| app_error(e).with_field("identity_document"))?;
     let file =
@@ -782,20 +871,51 @@ pub async fn handover(
             juki: req.juki_pin.as_deref(),
         },
     )?;
-    activate_pending(&s, &a, &pins, &actor.org_name).await?;
-    let card = deliver(&s, id)?;
+    // One handover at a time: claim the card before anything is issued.
     step(
         &s,
         &a,
-        Step::HandOver,
+        Step::Claim,
         &actor.org_name,
-        &format!(
-            "handed over at the window; identity checked with {}",
-            req.identity_document
-        ),
+        "handover started",
         &StatusChange::default(),
     )
     .await?;
+    let claimed = load(&s, id).await?;
+    let handed = async {
+        activate_pending(&s, &claimed, &pins, &actor.org_name).await?;
+        let card = deliver(&s, id)?;
+        step(
+            &s,
+            &claimed,
+            Step::HandOver,
+            &actor.org_name,
+            &format!(
+                "handed over at the window; identity checked with {}",
+                req.identity_document
+            ),
+            &StatusChange::default(),
+        )
+        .await?;
+        Ok::<String, ApiError>(card)
+    }
+    .await;
+    let card = match handed {
+        Ok(card) => card,
+        Err(e) => {
+            // The card waits again; a retry activates it anew.
+            let _ = step(
+                &s,
+                &claimed,
+                Step::Release,
+                &actor.org_name,
+                &format!("handover failed: {}", e.code),
+                &StatusChange::default(),
+            )
+            .await;
+            return Err(e);
+        }
+    };
     forget_card(&s, id);
     Ok(axum::Json(Delivered {
         application: view(load(&s, id).await?),
@@ -808,6 +928,8 @@ pub async fn handover(
 pub struct Receive {
     /// The 申請書ID given at intake (the addressee proves it is theirs).
     pub form_id: String,
+    /// The one-time code printed in the envelope.
+    pub delivery_code: String,
 }
 
 /// The mailed card is received by the applicant (本人限定受取郵便).
@@ -821,10 +943,17 @@ pub async fn receive(
     ApiJson(req): ApiJson<Receive>,
 ) -> Result<axum::Json<Delivered>, ApiError> {
     let a = load(&s, id).await?;
-    if a.form_id != req.form_id.replace(['-', ' '], "") {
+    let stored = s
+        .store
+        .application_delivery_code(id)
+        .await?
+        .unwrap_or_default();
+    if !same_secret(&a.form_id, &req.form_id.replace(['-', ' '], ""))
+        || !same_secret(&stored, &sha256_hex(req.delivery_code.trim().as_bytes()))
+    {
         return Err(ApiError::not_found(
             "application.not_found",
-            format!("no application {id}"),
+            format!("no application {id} with this ID and delivery code"),
         ));
     }
     transition(status_of(&a)?, Step::Receive).map_err(app_error)?;

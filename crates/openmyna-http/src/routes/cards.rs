@@ -20,6 +20,7 @@ use crate::state::AppState;
 
 /// Municipalities, and the operator's 24-hour call centre (loss reports).
 const CARD_KEEPERS: &[Role] = &[Role::Municipality, Role::Operator];
+const MUNICIPALITIES: &[Role] = &[Role::Municipality];
 
 fn application_error(e: openmyna_applications::ApplicationError) -> ApiError {
     use openmyna_applications::ApplicationError as E;
@@ -50,6 +51,27 @@ pub async fn apply_card_event(
     let from = CardStatus::parse(&card.status)
         .ok_or_else(|| ApiError::internal("cards", &format!("unknown status {}", card.status)))?;
     let (to, effect) = card_transition(from, event).map_err(application_error)?;
+    // Claim the status first, so that of two requests only one changes the certificates.
+    let detail = format!("{event:?}: {} → {}", from.as_str(), to.as_str());
+    let action_name = format!("{event:?}").to_lowercase();
+    if !store
+        .set_card_status(
+            serial,
+            from.as_str(),
+            to.as_str(),
+            now,
+            &action_name,
+            actor,
+            &detail,
+        )
+        .await?
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "card.concurrent",
+            "the card's status changed meanwhile; try again",
+        ));
+    }
     for cert_serial in card.sign_serial.iter().chain([&card.auth_serial]) {
         let cert = jpki.certificate(cert_serial).await?;
         let action = match effect {
@@ -61,26 +83,21 @@ pub async fn apply_card_event(
             CertificateEffect::Release => Action::Release,
             CertificateEffect::Revoke(reason) => Action::Revoke(reason),
         };
-        jpki.change_status(cert_serial, action).await?;
-    }
-    let detail = format!("{event:?}: {} → {}", from.as_str(), to.as_str());
-    if !store
-        .set_card_status(
-            serial,
-            from.as_str(),
-            to.as_str(),
-            now,
-            &format!("{event:?}").to_lowercase(),
-            actor,
-            &detail,
-        )
-        .await?
-    {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "card.concurrent",
-            "the card's status changed meanwhile; try again",
-        ));
+        if let Err(e) = jpki.change_status(cert_serial, action).await {
+            // Put the status back: the certificates did not follow.
+            let _ = store
+                .set_card_status(
+                    serial,
+                    to.as_str(),
+                    from.as_str(),
+                    now,
+                    "reverted",
+                    actor,
+                    &format!("{detail} failed"),
+                )
+                .await;
+            return Err(e.into());
+        }
     }
     store
         .card(serial)
@@ -106,6 +123,18 @@ async fn view(s: &AppState, c: CardRecord) -> Result<CardView, ApiError> {
     let registry = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref());
     let resident = registry.get(ResidentId(c.resident_id)).await?;
     let issued_on = c.issued_at.date_naive();
+    let mut dates = CardDates::new(resident.basic4.birth_date, issued_on);
+    let three_months_before =
+        |d: chrono::NaiveDate| d.checked_sub_months(chrono::Months::new(3)).unwrap_or(d);
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(&c.expiry, "%Y-%m-%d") {
+        dates.card_expiry = d;
+        dates.card_renewal_from = three_months_before(d);
+    }
+    if let Ok(cert) = s.jpki.certificate(&c.auth_serial).await {
+        let d = cert.not_after.date_naive();
+        dates.certificates_expiry = d;
+        dates.certificates_renewal_from = three_months_before(d);
+    }
     Ok(CardView {
         serial: c.serial,
         resident_id: c.resident_id,
@@ -113,7 +142,7 @@ async fn view(s: &AppState, c: CardRecord) -> Result<CardView, ApiError> {
         status_at: c.status_at.map(|t| t.to_rfc3339()),
         auth_certificate: c.auth_serial,
         sign_certificate: c.sign_serial,
-        dates: CardDates::new(resident.basic4.birth_date, issued_on),
+        dates,
     })
 }
 
@@ -168,7 +197,13 @@ async fn event(
     ev: CardEvent,
     note: &str,
 ) -> Result<axum::Json<CardView>, ApiError> {
-    let actor = caller.require(CARD_KEEPERS)?;
+    // The operator's 24-hour centre takes loss reports; everything else is the municipality's.
+    let roles = if ev == CardEvent::Lost {
+        CARD_KEEPERS
+    } else {
+        MUNICIPALITIES
+    };
+    let actor = caller.require(roles)?;
     let note = note.trim();
     if note.is_empty() || note.chars().count() > 200 {
         return Err(ApiError::new(
@@ -212,7 +247,21 @@ pub async fn found(
     Path(serial): Path<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
-    event(&s, caller, &serial, CardEvent::Found, &req.note).await
+    caller.require(MUNICIPALITIES)?;
+    let ev = match s.store.card(&serial).await? {
+        Some(c) => {
+            let r = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
+                .get(ResidentId(c.resident_id))
+                .await?;
+            if r.status == openmyna_registry::ResidentStatus::Removed {
+                CardEvent::FoundAbroad
+            } else {
+                CardEvent::Found
+            }
+        }
+        None => CardEvent::Found,
+    };
+    event(&s, caller, &serial, ev, &req.note).await
 }
 
 /// 返納: the card is given back; both certificates are revoked (cessationOfOperation).
@@ -244,6 +293,23 @@ pub async fn overseas(
     Path(serial): Path<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
+    caller.require(MUNICIPALITIES)?;
+    if let Some(card) = s.store.card(&serial).await? {
+        issuance::active_resident(
+            &s.store,
+            s.clock.as_ref(),
+            s.entropy.as_ref(),
+            card.resident_id,
+        )
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "resident.not_active",
+                "the 海外継続利用 procedure comes before the 国外転出 is recorded",
+            )
+        })?;
+    }
     event(&s, caller, &serial, CardEvent::GoOverseas, &req.note).await
 }
 
@@ -260,6 +326,7 @@ pub async fn domestic(
     Path(serial): Path<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
+    caller.require(MUNICIPALITIES)?;
     let card = s
         .store
         .card(&serial)

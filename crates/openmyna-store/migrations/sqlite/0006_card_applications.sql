@@ -25,6 +25,7 @@ CREATE TABLE card_applications (
     reason             TEXT,                -- why rejected
     card_serial        TEXT,
     notice             TEXT,                -- 交付通知書 (JSON)
+    delivery_code_sha256 TEXT,              -- the code in the mailed envelope (本人限定受取郵便)
     created_at         INTEGER NOT NULL,
     updated_at         INTEGER NOT NULL
 );

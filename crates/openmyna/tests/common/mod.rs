@@ -230,6 +230,33 @@ impl TestApp {
         .await
     }
 
+    /// Every demo token of a role (e.g. the two demo municipalities).
+    pub fn tokens_of(&self, role: Role) -> Vec<&str> {
+        self.tokens
+            .iter()
+            .filter(|(r, _)| *r == role)
+            .map(|(_, t)| t.as_str())
+            .collect()
+    }
+
+    /// POST with an explicit bearer token.
+    pub async fn post_as(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     pub fn token(&self, role: Role) -> &str {
         &self
             .tokens
