@@ -241,6 +241,43 @@ fn card_matches_registry(state: &CardState, resident: &Resident) -> bool {
         && get(0xDF25).as_deref() == Some(&[b'0' + b.sex.code()][..])
 }
 
+/// The CA certifies the card's public keys, and the certificates (with the roots) are written
+/// onto the card. If they cannot be written, the certificates are revoked again.
+async fn certify(
+    jpki: &Jpki<Store>,
+    resident: &Resident,
+    state: &mut CardState,
+    auth_spki: &[u8],
+    sign_spki: Option<&[u8]>,
+    expiry: NaiveDate,
+) -> Result<CardCertificates, ApiError> {
+    let issued = jpki
+        .issue_card(
+            resident.id.0,
+            &crate::routes::jpki::holder_of(&resident.basic4),
+            sign_spki,
+            auth_spki,
+            expiry,
+            Some(state.serial.clone()),
+        )
+        .await?;
+    let auth_ca = jpki.root_certificate(RootKind::Auth)?;
+    let sign_ca = jpki.root_certificate(RootKind::Sign)?;
+    if let Err(e) = personalize::install_certificates(
+        state,
+        &Certificates {
+            auth: &issued.authentication.der,
+            auth_ca: &auth_ca,
+            sign: issued.signing.as_ref().map(|c| c.der.as_slice()),
+            sign_ca: &sign_ca,
+        },
+    ) {
+        revoke_unissued(jpki, &issued).await;
+        return Err(e.into());
+    }
+    Ok(issued)
+}
+
 pub async fn activate(
     jpki: &Jpki<Store>,
     resident: &Resident,
@@ -254,39 +291,25 @@ pub async fn activate(
             "the resident's record changed after the card was made: manufacture it again",
         ));
     }
-    let issued = jpki
-        .issue_card(
-            resident.id.0,
-            &crate::routes::jpki::holder_of(&resident.basic4),
-            card.sign_spki.as_deref(),
-            &card.auth_spki,
-            card.expiry,
-            Some(card.serial.clone()),
-        )
-        .await?;
-    let auth_ca = jpki.root_certificate(RootKind::Auth)?;
-    let sign_ca = jpki.root_certificate(RootKind::Sign)?;
-    let written = personalize::install_certificates(
+    let issued = certify(
+        jpki,
+        resident,
         &mut card.state,
-        &Certificates {
-            auth: &issued.authentication.der,
-            auth_ca: &auth_ca,
-            sign: issued.signing.as_ref().map(|c| c.der.as_slice()),
-            sign_ca: &sign_ca,
-        },
+        &card.auth_spki,
+        card.sign_spki.as_deref(),
+        card.expiry,
     )
-    .and_then(|()| {
-        personalize::set_pins(
-            &mut card.state,
-            &ChosenPins {
-                auth: &pins.auth,
-                sign: pins.sign.as_deref(),
-                assist: &pins.assist,
-                juki: &pins.juki,
-            },
-        )
-    });
-    if let Err(e) = written {
+    .await?;
+    let pinned = personalize::set_pins(
+        &mut card.state,
+        &ChosenPins {
+            auth: &pins.auth,
+            sign: pins.sign.as_deref(),
+            assist: &pins.assist,
+            juki: &pins.juki,
+        },
+    );
+    if let Err(e) = pinned {
         revoke_unissued(jpki, &issued).await;
         return Err(e.into());
     }
@@ -417,30 +440,15 @@ pub async fn renew(
     }
     let mut renewed = state.clone();
     let (auth_spki, sign_spki) = personalize::regenerate_keys(&mut renewed)?;
-    let issued = jpki
-        .issue_card(
-            resident.id.0,
-            &crate::routes::jpki::holder_of(&resident.basic4),
-            sign_spki.as_deref(),
-            &auth_spki,
-            card_expiry,
-            Some(renewed.serial.clone()),
-        )
-        .await?;
-    let auth_ca = jpki.root_certificate(RootKind::Auth)?;
-    let sign_ca = jpki.root_certificate(RootKind::Sign)?;
-    if let Err(e) = personalize::install_certificates(
+    let issued = certify(
+        jpki,
+        &resident,
         &mut renewed,
-        &Certificates {
-            auth: &issued.authentication.der,
-            auth_ca: &auth_ca,
-            sign: issued.signing.as_ref().map(|c| c.der.as_slice()),
-            sign_ca: &sign_ca,
-        },
-    ) {
-        revoke_unissued(jpki, &issued).await;
-        return Err(e.into());
-    }
+        &auth_spki,
+        sign_spki.as_deref(),
+        card_expiry,
+    )
+    .await?;
     Ok(Renewal {
         state: renewed,
         issued,
@@ -459,12 +467,18 @@ pub async fn complete_renewal(
 ) -> Result<CardRecord, ApiError> {
     let sign_serial = r.issued.signing.as_ref().map(|c| c.serial.clone());
     store
-        .renew_card_certificates(
+        .set_card_certificates(
             &r.old.serial,
-            &r.issued.authentication.serial,
+            Some(&r.issued.authentication.serial),
             sign_serial.as_deref(),
             &clock.now(),
+            "renewed",
             actor,
+            &format!(
+                "new certificates: authentication {}, signing {}",
+                r.issued.authentication.serial,
+                sign_serial.as_deref().unwrap_or("none")
+            ),
         )
         .await?;
     for old in r.old.sign_serial.iter().chain([&r.old.auth_serial]) {
@@ -571,10 +585,12 @@ pub async fn complete_signing_reissue(
     actor: &str,
 ) -> Result<CardRecord, ApiError> {
     store
-        .set_card_signing(
+        .set_card_certificates(
             &r.card_serial,
-            &r.new.serial,
+            None,
+            Some(&r.new.serial),
             &clock.now(),
+            "signing_reissued",
             actor,
             &format!("new signing certificate {}", r.new.serial),
         )

@@ -30,41 +30,40 @@ pub async fn sync_registry_to_jpki(s: &AppState) -> Result<usize, ApiError> {
                 tracing::warn!(seq = e.seq, "skipping an unreadable registry event");
                 continue;
             };
-            let action = match ev.kind {
-                ChangeKind::Died => Some((true, Reason::CessationOfOperation)),
-                // A card kept for use abroad (海外継続利用) keeps its authentication
-                // certificate through emigration; only the signing certificate goes.
-                ChangeKind::Removed
-                    if s.store
-                        .cards_of_resident(ev.resident_id.0)
-                        .await?
-                        .iter()
-                        .any(|c| c.status == "overseas") =>
-                {
-                    Some((false, Reason::AffiliationChanged))
-                }
-                ChangeKind::Removed => Some((true, Reason::CessationOfOperation)),
-                _ if !ev.changed.is_empty() => Some((false, Reason::AffiliationChanged)),
-                _ => None,
+            // Death or removal ends the resident's cards — except a card kept for use abroad
+            // (海外継続利用), which keeps its authentication certificate through emigration;
+            // only the signing certificate goes.
+            let closing = matches!(ev.kind, ChangeKind::Died | ChangeKind::Removed);
+            let cards = if closing {
+                s.store.cards_of_resident(ev.resident_id.0).await?
+            } else {
+                Vec::new()
             };
-            // A card whose holder died or left the registry (unless kept for use abroad) is
-            // void.
-            if matches!(action, Some((true, _))) {
-                for c in s.store.cards_of_resident(ev.resident_id.0).await? {
-                    if matches!(c.status.as_str(), "active" | "lost" | "overseas") {
-                        let _ = s
-                            .store
-                            .set_card_status(
-                                &c.serial,
-                                &c.status,
-                                "void",
-                                &s.clock.now(),
-                                "void",
-                                "registry",
-                                &format!("{:?} recorded in the registry", ev.kind),
-                            )
-                            .await?;
-                    }
+            let kept_abroad =
+                ev.kind == ChangeKind::Removed && cards.iter().any(|c| c.status == "overseas");
+            let action = if kept_abroad || (!closing && !ev.changed.is_empty()) {
+                Some((false, Reason::AffiliationChanged))
+            } else if closing {
+                Some((true, Reason::CessationOfOperation))
+            } else {
+                None
+            };
+            if closing && !kept_abroad {
+                for c in cards
+                    .iter()
+                    .filter(|c| matches!(c.status.as_str(), "active" | "lost" | "overseas"))
+                {
+                    s.store
+                        .set_card_status(
+                            &c.serial,
+                            &c.status,
+                            "void",
+                            &s.clock.now(),
+                            "void",
+                            "registry",
+                            &format!("{:?} recorded in the registry", ev.kind),
+                        )
+                        .await?;
                 }
             }
             if let Some((include_auth, reason)) = action {

@@ -160,97 +160,35 @@ impl Store {
         if r.rows_affected() != 1 {
             return Ok(false);
         }
-        let (resident_id,): (i64,) =
-            sqlx::query_as("SELECT resident_id FROM cards WHERE serial = $1")
-                .bind(serial)
-                .fetch_one(&mut *tx)
-                .await?;
-        sqlx::query(
-            "INSERT INTO card_events (card_serial, resident_id, at, action, actor, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(serial)
-        .bind(resident_id)
-        .bind(to_micros(at))
-        .bind(action)
-        .bind(actor)
-        .bind(detail)
-        .execute(&mut *tx)
-        .await?;
+        card_event(&mut tx, serial, at, action, actor, detail).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// A new signing certificate on a card, with the audit event.
-    pub async fn set_card_signing(
+    /// New certificates on a card (renewal: both; re-issue of the signing certificate:
+    /// `auth_serial` None), with the audit event.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_card_certificates(
         &self,
         serial: &str,
-        sign_serial: &str,
+        auth_serial: Option<&str>,
+        sign_serial: Option<&str>,
         at: &Timestamp,
+        action: &str,
         actor: &str,
         detail: &str,
     ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE cards SET sign_serial = $1 WHERE serial = $2")
-            .bind(sign_serial)
-            .bind(serial)
-            .execute(&mut *tx)
-            .await?;
-        let (resident_id,): (i64,) =
-            sqlx::query_as("SELECT resident_id FROM cards WHERE serial = $1")
-                .bind(serial)
-                .fetch_one(&mut *tx)
-                .await?;
         sqlx::query(
-            "INSERT INTO card_events (card_serial, resident_id, at, action, actor, detail) \
-             VALUES ($1, $2, $3, 'signing_reissued', $4, $5)",
+            "UPDATE cards SET auth_serial = COALESCE($1, auth_serial), sign_serial = $2 \
+             WHERE serial = $3",
         )
+        .bind(auth_serial)
+        .bind(sign_serial)
         .bind(serial)
-        .bind(resident_id)
-        .bind(to_micros(at))
-        .bind(actor)
-        .bind(detail)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// New certificates on a card (renewal), with the audit event.
-    pub async fn renew_card_certificates(
-        &self,
-        serial: &str,
-        auth_serial: &str,
-        sign_serial: Option<&str>,
-        at: &Timestamp,
-        actor: &str,
-    ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE cards SET auth_serial = $1, sign_serial = $2 WHERE serial = $3")
-            .bind(auth_serial)
-            .bind(sign_serial)
-            .bind(serial)
-            .execute(&mut *tx)
-            .await?;
-        let (resident_id,): (i64,) =
-            sqlx::query_as("SELECT resident_id FROM cards WHERE serial = $1")
-                .bind(serial)
-                .fetch_one(&mut *tx)
-                .await?;
-        sqlx::query(
-            "INSERT INTO card_events (card_serial, resident_id, at, action, actor, detail) \
-             VALUES ($1, $2, $3, 'renewed', $4, $5)",
-        )
-        .bind(serial)
-        .bind(resident_id)
-        .bind(to_micros(at))
-        .bind(actor)
-        .bind(format!(
-            "new certificates: authentication {auth_serial}, signing {}",
-            sign_serial.unwrap_or("none")
-        ))
-        .execute(&mut *tx)
-        .await?;
+        card_event(&mut tx, serial, at, action, actor, detail).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -328,6 +266,29 @@ impl Store {
             .ok_or_else(|| crate::StoreError::Corrupt("card data signer is not hex".into()))?;
         self.keys().open(SIGNER_CONTEXT, &sealed)
     }
+}
+
+/// Appends a card's audit event inside a transaction.
+async fn card_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    serial: &str,
+    at: &Timestamp,
+    action: &str,
+    actor: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO card_events (card_serial, resident_id, at, action, actor, detail) \
+         SELECT $1, resident_id, $2, $3, $4, $5 FROM cards WHERE serial = $1",
+    )
+    .bind(serial)
+    .bind(to_micros(at))
+    .bind(action)
+    .bind(actor)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn hex(b: &[u8]) -> String {

@@ -112,6 +112,19 @@ pub async fn open_jpki(
     Ok(Jpki::open(store.clone(), clock, entropy, jc).await?)
 }
 
+/// The store and the CA as the command-line tools open them (OS randomness, the configured
+/// public URL).
+pub async fn open_ca(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<(Store, Jpki<Store>, Arc<dyn Entropy>), AppError> {
+    let store = open_store(config).await?;
+    let url = public_url(config, config.listen_addr()?);
+    let entropy: Arc<dyn Entropy> = Arc::new(openmyna_core::OsEntropy);
+    let jpki = open_jpki(config, &store, &url, clock, entropy.clone()).await?;
+    Ok((store, jpki, entropy))
+}
+
 /// A server running in the background, for `serve` and for tests.
 pub struct RunningServer {
     pub addr: SocketAddr,

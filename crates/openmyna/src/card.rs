@@ -111,6 +111,27 @@ pub async fn issue(
     })
 }
 
+/// Writes new keys and files onto the card (renewal, signing re-issue) if it is still as it
+/// was read; the PIN counters are kept as they are now.
+fn write_back(
+    card: &CardFile,
+    read: &openmyna_card::CardState,
+    new: &openmyna_card::CardState,
+) -> Result<(), CardIoError> {
+    card.update(|s| {
+        if s.generation != read.generation {
+            return Err(CardIoError::Invalid(
+                "the card changed meanwhile; try again".into(),
+            ));
+        }
+        let pins = s.pins.clone();
+        *s = new.clone();
+        s.pins = pins;
+        s.generation = read.generation + 1;
+        Ok(())
+    })
+}
+
 /// Certificate renewal at the window with the card present (audited): new keys on the card,
 /// new certificates, the old ones revoked.
 pub async fn renew(
@@ -123,20 +144,7 @@ pub async fn renew(
 ) -> Result<openmyna_store::cards::CardRecord, AppError> {
     let state = card.load()?;
     let renewal = issuance::renew(store, jpki, clock, entropy, &state).await?;
-    let written = card.update(|s| {
-        if s.generation != state.generation {
-            return Err(CardIoError::Invalid(
-                "the card changed during renewal; try again".into(),
-            ));
-        }
-        // Keep the PIN counters as they are now; take the new keys and files.
-        let pins = s.pins.clone();
-        *s = renewal.state.clone();
-        s.pins = pins;
-        s.generation = state.generation + 1;
-        Ok(())
-    });
-    if let Err(e) = written {
+    if let Err(e) = write_back(card, &state, &renewal.state) {
         issuance::revoke_unissued(jpki, &renewal.issued).await;
         return Err(e.into());
     }
@@ -155,19 +163,7 @@ pub async fn reissue_signing(
 ) -> Result<openmyna_store::cards::CardRecord, AppError> {
     let state = card.load()?;
     let r = issuance::reissue_signing(store, jpki, clock, entropy, &state).await?;
-    let written = card.update(|s| {
-        if s.generation != state.generation {
-            return Err(CardIoError::Invalid(
-                "the card changed meanwhile; try again".into(),
-            ));
-        }
-        let pins = s.pins.clone();
-        *s = r.state.clone();
-        s.pins = pins;
-        s.generation = state.generation + 1;
-        Ok(())
-    });
-    if let Err(e) = written {
+    if let Err(e) = write_back(card, &state, &r.state) {
         let _ = jpki
             .change_status(
                 &r.new.serial,

@@ -227,11 +227,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                     })
                 })
                 .transpose()?;
-            let store = app::open_store(config).await?;
-            let addr = config.listen_addr()?;
-            let url = app::public_url(config, addr);
-            let entropy: Arc<dyn openmyna_core::Entropy> = Arc::new(openmyna_core::OsEntropy);
-            let jpki = app::open_jpki(config, &store, &url, clock.clone(), entropy.clone()).await?;
+            let (store, jpki, entropy) = app::open_ca(config, clock.clone()).await?;
             let issued = crate::card::issue(
                 &store,
                 &jpki,
@@ -363,11 +359,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
         }
         CardCommand::Signing { card, actor } => {
             let file = CardFile::open(&card)?;
-            let store = app::open_store(config).await?;
-            let addr = config.listen_addr()?;
-            let url = app::public_url(config, addr);
-            let entropy: Arc<dyn openmyna_core::Entropy> = Arc::new(openmyna_core::OsEntropy);
-            let jpki = app::open_jpki(config, &store, &url, clock.clone(), entropy.clone()).await?;
+            let (store, jpki, entropy) = app::open_ca(config, clock.clone()).await?;
             let r = crate::card::reissue_signing(
                 &store,
                 &jpki,
@@ -388,11 +380,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
         }
         CardCommand::Renew { card, actor } => {
             let file = CardFile::open(&card)?;
-            let store = app::open_store(config).await?;
-            let addr = config.listen_addr()?;
-            let url = app::public_url(config, addr);
-            let entropy: Arc<dyn openmyna_core::Entropy> = Arc::new(openmyna_core::OsEntropy);
-            let jpki = app::open_jpki(config, &store, &url, clock.clone(), entropy.clone()).await?;
+            let (store, jpki, entropy) = app::open_ca(config, clock.clone()).await?;
             let r = crate::card::renew(
                 &store,
                 &jpki,

@@ -381,11 +381,8 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Command::Ca(cmd) => {
-            let store = app::open_store(&config).await?;
-            let addr = config.listen_addr()?;
-            let url = app::public_url(&config, addr);
-            let entropy: Arc<dyn openmyna_core::Entropy> = Arc::new(openmyna_core::OsEntropy);
-            let jpki = app::open_jpki(&config, &store, &url, clock.clone(), entropy).await?;
+            let (store, jpki, _) = app::open_ca(&config, clock.clone()).await?;
+            let url = app::public_url(&config, config.listen_addr()?);
             match cmd {
                 CaCommand::Init => {
                     for r in openmyna_jpki::RootKind::ALL {

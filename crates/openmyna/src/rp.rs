@@ -283,10 +283,7 @@ pub async fn sync(
             return Err(invalid(format!("GET /ca/sign.crt: HTTP {}", resp.status())));
         }
         let der = resp.bytes().await.map_err(invalid)?;
-        let fingerprint: String = openmyna_jpki::key::sha256(&der)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let fingerprint = openmyna_store::crypto::sha256_hex(&der);
         match &state.root_sha256 {
             Some(pinned) if *pinned != fingerprint && !accept_new_root => {
                 return Err(invalid(format!(

@@ -137,13 +137,6 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    openmyna_jpki::key::sha256(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
 async fn load(s: &AppState, id: i64) -> Result<ApplicationRecord, ApiError> {
     s.store
         .application(id)
@@ -751,7 +744,7 @@ pub async fn manufacture(
         let mut raw = [0u8; 10];
         s.entropy.fill(&mut raw);
         let code: String = raw.iter().map(|b| format!("{:02}", b % 100)).collect();
-        let code_hash = sha256_hex(code.as_bytes());
+        let code_hash = openmyna_store::crypto::sha256_hex(code.as_bytes());
         step(
             &s,
             &a,
@@ -949,7 +942,10 @@ pub async fn receive(
         .await?
         .unwrap_or_default();
     if !same_secret(&a.form_id, &req.form_id.replace(['-', ' '], ""))
-        || !same_secret(&stored, &sha256_hex(req.delivery_code.trim().as_bytes()))
+        || !same_secret(
+            &stored,
+            &openmyna_store::crypto::sha256_hex(req.delivery_code.trim().as_bytes()),
+        )
     {
         return Err(ApiError::not_found(
             "application.not_found",
