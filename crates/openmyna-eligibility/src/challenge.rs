@@ -154,9 +154,9 @@ impl ChallengeBook {
                 "this challenge was issued to another terminal",
             ));
         }
-        let c = b.remove(id).ok_or_else(|| {
-            EligibilityError::refused("challenge.unknown", "no such challenge")
-        })?;
+        let c = b
+            .remove(id)
+            .ok_or_else(|| EligibilityError::refused("challenge.unknown", "no such challenge"))?;
         b.used.insert(c.id.clone(), c.expires_at);
         if c.expires_at <= now {
             return Err(EligibilityError::refused(
@@ -175,7 +175,9 @@ mod tests {
 
     #[test]
     fn single_use_expiry_and_holder() {
-        let clock = ManualClock::new(chrono::DateTime::parse_from_rfc3339("2026-11-21T10:00:00+09:00").unwrap());
+        let clock = ManualClock::new(
+            chrono::DateTime::parse_from_rfc3339("2026-11-21T10:00:00+09:00").unwrap(),
+        );
         let e = SeededEntropy::new(1);
         let book = ChallengeBook::new();
         let c = book.issue(7, clock.now(), &e).unwrap();
@@ -202,7 +204,9 @@ mod tests {
 
     #[test]
     fn a_terminal_cannot_hoard_challenges() {
-        let clock = ManualClock::new(chrono::DateTime::parse_from_rfc3339("2026-11-21T10:00:00+09:00").unwrap());
+        let clock = ManualClock::new(
+            chrono::DateTime::parse_from_rfc3339("2026-11-21T10:00:00+09:00").unwrap(),
+        );
         let e = SeededEntropy::new(2);
         let book = ChallengeBook::new();
         for _ in 0..MAX_PER_HOLDER {

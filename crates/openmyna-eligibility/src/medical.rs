@@ -192,7 +192,14 @@ const KEY_COLUMNS: &[&str] = &[
 /// The CSV columns of a kind (the key columns first).
 pub fn columns(kind: MedicalKind) -> Vec<&'static str> {
     let own: &[&str] = match kind {
-        MedicalKind::Medication => &["drug_code", "drug_name", "quantity", "unit", "days", "dosage"],
+        MedicalKind::Medication => &[
+            "drug_code",
+            "drug_name",
+            "quantity",
+            "unit",
+            "days",
+            "dosage",
+        ],
         MedicalKind::Treatment => &[
             "setting",
             "procedure_code",
@@ -279,7 +286,12 @@ impl MedicalInput {
         kind: MedicalKind,
         today: NaiveDate,
     ) -> Result<(InsuredKey, MedicalData), EligibilityError> {
-        let key = InsuredKey::parse(&self.insurer_number, &self.symbol, &self.number, &self.branch)?;
+        let key = InsuredKey::parse(
+            &self.insurer_number,
+            &self.symbol,
+            &self.number,
+            &self.branch,
+        )?;
         let date = parse_date("date", &self.date)?;
         if date > today {
             return Err(err("date", "future", format!("date {date} is after today")));
@@ -304,7 +316,12 @@ impl MedicalInput {
                     facility_name,
                     drug_code: code.to_owned(),
                     drug_name: label("drug_name", required("drug_name", &self.drug_name)?, 100)?,
-                    quantity: number("quantity", required("quantity", &self.quantity)?, 0.001, 100_000.0)?,
+                    quantity: number(
+                        "quantity",
+                        required("quantity", &self.quantity)?,
+                        0.001,
+                        100_000.0,
+                    )?,
                     unit: label("unit", required("unit", &self.unit)?, 10)?,
                     days: number("days", required("days", &self.days)?, 1u16, 365)?,
                     dosage: optional(&self.dosage)
@@ -349,12 +366,32 @@ impl MedicalInput {
                 })
             }
             MedicalKind::Checkup => {
-                let height_cm: f64 = number("height_cm", required("height_cm", &self.height_cm)?, 50.0, 250.0)?;
-                let weight_kg: f64 = number("weight_kg", required("weight_kg", &self.weight_kg)?, 10.0, 300.0)?;
+                let height_cm: f64 = number(
+                    "height_cm",
+                    required("height_cm", &self.height_cm)?,
+                    50.0,
+                    250.0,
+                )?;
+                let weight_kg: f64 = number(
+                    "weight_kg",
+                    required("weight_kg", &self.weight_kg)?,
+                    10.0,
+                    300.0,
+                )?;
                 let m = height_cm / 100.0;
                 let bmi = (weight_kg / (m * m) * 10.0).round() / 10.0;
-                let systolic_bp = number("systolic_bp", required("systolic_bp", &self.systolic_bp)?, 50u16, 300)?;
-                let diastolic_bp = number("diastolic_bp", required("diastolic_bp", &self.diastolic_bp)?, 20u16, 200)?;
+                let systolic_bp = number(
+                    "systolic_bp",
+                    required("systolic_bp", &self.systolic_bp)?,
+                    50u16,
+                    300,
+                )?;
+                let diastolic_bp = number(
+                    "diastolic_bp",
+                    required("diastolic_bp", &self.diastolic_bp)?,
+                    20u16,
+                    200,
+                )?;
                 if diastolic_bp >= systolic_bp {
                     return Err(err(
                         "diastolic_bp",
@@ -400,7 +437,8 @@ impl MedicalInput {
         };
         // Fields of another kind are a mistake in the file, not something to ignore.
         let allowed = columns(kind);
-        let json = serde_json::to_value(self).map_err(|e| EligibilityError::Storage(e.to_string()))?;
+        let json =
+            serde_json::to_value(self).map_err(|e| EligibilityError::Storage(e.to_string()))?;
         if let Some(obj) = json.as_object() {
             for (k, v) in obj {
                 if !v.is_null() && !allowed.contains(&k.as_str()) {
@@ -447,7 +485,9 @@ mod tests {
         let (_, d) = m.validate(MedicalKind::Medication, today()).unwrap();
         assert_eq!(d.kind(), MedicalKind::Medication);
         assert_eq!(
-            m.validate(MedicalKind::Treatment, today()).unwrap_err().code(),
+            m.validate(MedicalKind::Treatment, today())
+                .unwrap_err()
+                .code(),
             "procedure_code.missing"
         );
 
@@ -463,7 +503,9 @@ mod tests {
         }
         c.drug_name = Some("x".into());
         assert_eq!(
-            c.validate(MedicalKind::Checkup, today()).unwrap_err().code(),
+            c.validate(MedicalKind::Checkup, today())
+                .unwrap_err()
+                .code(),
             "drug_name.kind"
         );
 
@@ -476,7 +518,9 @@ mod tests {
         assert!(d.is_surgery());
         t.date = "2027-01-01".into();
         assert_eq!(
-            t.validate(MedicalKind::Treatment, today()).unwrap_err().code(),
+            t.validate(MedicalKind::Treatment, today())
+                .unwrap_err()
+                .code(),
             "date.future"
         );
     }

@@ -331,7 +331,12 @@ impl EnrollmentInput {
     /// birth date.
     pub fn validate(&self, today: NaiveDate) -> Result<(MyNumber, Enrollment), EligibilityError> {
         let my_number = MyNumber::parse(&self.my_number)?;
-        let key = InsuredKey::parse(&self.insurer_number, &self.symbol, &self.number, &self.branch)?;
+        let key = InsuredKey::parse(
+            &self.insurer_number,
+            &self.symbol,
+            &self.number,
+            &self.branch,
+        )?;
         let insurer_name = text("insurer_name", &self.insurer_name, 100)?;
         let card_class = CardClass::parse(&self.card_class)?;
         let relationship = Relationship::parse(&self.relationship)?;
@@ -354,11 +359,13 @@ impl EnrollmentInput {
                 format!("birth date {birth_date} is after today ({today})"),
             ));
         }
-        let sex_code: i64 = self
-            .sex
-            .trim()
-            .parse()
-            .map_err(|_| rule("sex", "format", "sex must be 1 (男), 2 (女) or 9 (適用不能)"))?;
+        let sex_code: i64 = self.sex.trim().parse().map_err(|_| {
+            rule(
+                "sex",
+                "format",
+                "sex must be 1 (男), 2 (女) or 9 (適用不能)",
+            )
+        })?;
         let sex = Sex::from_code(sex_code).map_err(|_| {
             rule(
                 "sex",
@@ -384,7 +391,10 @@ impl EnrollmentInput {
                 format!("qualification date {qualification_date} is before the birth date"),
             ));
         }
-        let loss = match (opt_date("loss_date", &self.loss_date)?, present(&self.loss_reason)) {
+        let loss = match (
+            opt_date("loss_date", &self.loss_date)?,
+            present(&self.loss_reason),
+        ) {
             (None, None) => None,
             (Some(date), Some(r)) => {
                 if date <= qualification_date {
@@ -578,7 +588,12 @@ impl EnrollmentInput {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
-        for (i, entry) in list.split(';').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
+        for (i, entry) in list
+            .split(';')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .enumerate()
+        {
             let parts: Vec<&str> = entry.split(':').collect();
             let field = "specific_diseases";
             if parts.len() != 4 {
@@ -607,7 +622,11 @@ impl EnrollmentInput {
                     rule(
                         field,
                         "cap",
-                        format!("entry {} monthly cap {:?} is not a yen amount", i + 1, parts[3]),
+                        format!(
+                            "entry {} monthly cap {:?} is not a yen amount",
+                            i + 1,
+                            parts[3]
+                        ),
                     )
                 })?;
             out.push(SpecificDisease {
@@ -638,14 +657,23 @@ pub fn read_csv<T: serde::de::DeserializeOwned>(
         .from_reader(data);
     let headers = reader
         .headers()
-        .map_err(|e| rule("csv", "header", format!("the header row cannot be read: {e}")))?
+        .map_err(|e| {
+            rule(
+                "csv",
+                "header",
+                format!("the header row cannot be read: {e}"),
+            )
+        })?
         .clone();
     for h in &headers {
         if !columns.contains(&h) {
             return Err(rule(
                 "csv",
                 "column",
-                format!("unknown column {h:?}; the columns are {}", columns.join(", ")),
+                format!(
+                    "unknown column {h:?}; the columns are {}",
+                    columns.join(", ")
+                ),
             ));
         }
     }
@@ -779,17 +807,33 @@ pub(crate) mod tests {
 
     #[test]
     fn each_rule_names_its_field() {
-        let cases: Vec<(fn(&mut EnrollmentInput), &str)> = vec![
-            (|i| i.my_number = "123456789012".into(), "my_number.check_digit"),
-            (|i| i.insurer_number = "06139993".into(), "insurer_number.check_digit"),
+        type Case = (fn(&mut EnrollmentInput), &'static str);
+        let cases: Vec<Case> = vec![
+            (
+                |i| i.my_number = "123456789012".into(),
+                "my_number.check_digit",
+            ),
+            (
+                |i| i.insurer_number = "06139993".into(),
+                "insurer_number.check_digit",
+            ),
             (|i| i.branch = "0".into(), "branch_number.length"),
             (|i| i.card_class = "09".into(), "card_class.unknown"),
             (|i| i.relationship = "3".into(), "relationship.unknown"),
             (|i| i.sex = "3".into(), "sex.unknown"),
             (|i| i.birth_date = "1980-02-30".into(), "birth_date.format"),
-            (|i| i.co_payment_ratio = "040".into(), "co_payment_ratio.value"),
-            (|i| i.qualification_date = "1970-01-01".into(), "qualification_date.before_birth"),
-            (|i| i.loss_date = Some("2021-01-01".into()), "loss_reason.missing"),
+            (
+                |i| i.co_payment_ratio = "040".into(),
+                "co_payment_ratio.value",
+            ),
+            (
+                |i| i.qualification_date = "1970-01-01".into(),
+                "qualification_date.before_birth",
+            ),
+            (
+                |i| i.loss_date = Some("2021-01-01".into()),
+                "loss_reason.missing",
+            ),
             (
                 |i| {
                     i.loss_date = Some("2019-01-01".into());
@@ -814,7 +858,10 @@ pub(crate) mod tests {
                 },
                 "elderly_valid_from.age",
             ),
-            (|i| i.specific_diseases = Some("1:2024-04-01".into()), "specific_diseases.format"),
+            (
+                |i| i.specific_diseases = Some("1:2024-04-01".into()),
+                "specific_diseases.format",
+            ),
         ];
         for (mutate, code) in cases {
             let mut i = input();
@@ -839,7 +886,10 @@ pub(crate) mod tests {
         let bad = read_csv::<EnrollmentInput>(b"my_number,colour\n1,2\n", CSV_COLUMNS).unwrap_err();
         assert_eq!(bad.code(), "csv.column");
         let missing = read_csv::<EnrollmentInput>(b"my_number\n1\n", CSV_COLUMNS).unwrap();
-        assert_eq!(missing[0].1.as_ref().unwrap_err().code(), "insurer_number.missing");
+        assert_eq!(
+            missing[0].1.as_ref().unwrap_err().code(),
+            "insurer_number.missing"
+        );
     }
 
     #[test]

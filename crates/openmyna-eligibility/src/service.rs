@@ -15,9 +15,7 @@ use serde::Serialize;
 
 use crate::EligibilityError;
 use crate::challenge::{Challenge, ChallengeBook};
-use crate::codes::{
-    AuthMethod, ConsentCategory, MedicalKind, RegistrationChannel, Validity,
-};
+use crate::codes::{AuthMethod, ConsentCategory, MedicalKind, RegistrationChannel, Validity};
 use crate::consent;
 use crate::medical::{MedicalData, MedicalInput, shown_since};
 use crate::record::{
@@ -522,13 +520,14 @@ where
     async fn facility(&self, actor: &Actor) -> Result<FacilityCode, EligibilityError> {
         let org = self.store.organisation(actor.org_id).await?;
         match org {
-            Some((_, Role::MedicalInstitution, Some(code))) => FacilityCode::parse(&code)
-                .map_err(|e| {
+            Some((_, Role::MedicalInstitution, Some(code))) => {
+                FacilityCode::parse(&code).map_err(|e| {
                     EligibilityError::refused(
                         "facility.code",
                         format!("the organisation's facility code is not valid: {e}"),
                     )
-                }),
+                })
+            }
             _ => Err(EligibilityError::refused(
                 "facility.code",
                 "this organisation has no facility code (医療機関コード); set it as the organisation's code",
@@ -835,6 +834,15 @@ where
         self.store.terminals(actor.org_id).await
     }
 
+    /// The terminal behind this token and its facility's code.
+    pub async fn whoami(
+        &self,
+        actor: &Actor,
+    ) -> Result<(Terminal, FacilityCode), EligibilityError> {
+        let t = self.terminal(actor).await?;
+        Ok((t, self.facility(actor).await?))
+    }
+
     async fn terminal(&self, actor: &Actor) -> Result<Terminal, EligibilityError> {
         if actor.role != Role::MedicalInstitution {
             return Err(EligibilityError::forbidden(
@@ -874,12 +882,19 @@ where
         proof: &CardProof<'_>,
     ) -> Result<CertRecord, EligibilityError> {
         let now = self.clock.now();
-        let challenge = self.challenges.take(proof.challenge_id, actor.token_id, now)?;
+        let challenge = self
+            .challenges
+            .take(proof.challenge_id, actor.token_id, now)?;
         let refused = |code: &'static str, m: &str| EligibilityError::refused(code, m.to_owned());
         let cert = profile::parse_certificate(proof.certificate)
             .map_err(|_| refused("certificate.malformed", "the certificate is not DER X.509"))?;
         let serial = Serial::from_der_bytes(cert.tbs_certificate.serial_number.as_bytes())
-            .map_err(|_| refused("certificate.malformed", "the certificate serial is malformed"))?
+            .map_err(|_| {
+                refused(
+                    "certificate.malformed",
+                    "the certificate serial is malformed",
+                )
+            })?
             .to_hex();
         let record = match self.jpki.certificate(&serial).await {
             Ok(r) if r.der == proof.certificate => r,
@@ -1079,7 +1094,9 @@ where
                 validity.name()
             ),
         };
-        self.store.insert_verification(&v, actor, &disclosure).await?;
+        self.store
+            .insert_verification(&v, actor, &disclosure)
+            .await?;
         let live = self.live(actor.org_id, resident_id, &now).await?;
         let consent_choices = if method.is_some() {
             consent::offered(birth, date)
@@ -1118,7 +1135,10 @@ where
             .collect())
     }
 
-    async fn visible_records(&self, resident_id: i64) -> Result<Vec<StoredRecord>, EligibilityError> {
+    async fn visible_records(
+        &self,
+        resident_id: i64,
+    ) -> Result<Vec<StoredRecord>, EligibilityError> {
         Ok(self
             .store
             .records_of_resident(resident_id)
@@ -1236,7 +1256,11 @@ where
             return Err(EligibilityError::invalid(
                 "category.not_offered",
                 "categories",
-                format!("{} ({}) is not offered to this patient", c.code(), c.label_ja()),
+                format!(
+                    "{} ({}) is not offered to this patient",
+                    c.code(),
+                    c.label_ja()
+                ),
             ));
         }
         let cats: Vec<ConsentCategory> = chosen.iter().copied().collect();

@@ -26,9 +26,7 @@ pub fn for_person(records: &[Enrollment], date: NaiveDate) -> (Validity, Vec<usi
     let newest = (0..records.len()).max_by_key(|&i| records[i].qualification_date);
     match newest {
         None => (Validity::NoRecord, Vec::new()),
-        Some(i) if records[i].qualification_date > date => {
-            (Validity::InvalidNewerExists, vec![i])
-        }
+        Some(i) if records[i].qualification_date > date => (Validity::InvalidNewerExists, vec![i]),
         Some(i) => (Validity::Invalid, vec![i]),
     }
 }
@@ -84,9 +82,15 @@ mod tests {
         let old = rec("2010-04-01", Some("2020-04-01"));
         let new = rec("2020-04-01", None);
         let both = [old.clone(), new.clone()];
-        assert_eq!(for_person(&both, day("2026-01-01")), (Validity::Valid, vec![1]));
+        assert_eq!(
+            for_person(&both, day("2026-01-01")),
+            (Validity::Valid, vec![1])
+        );
         // The loss date is the first day without the qualification.
-        assert_eq!(for_person(&both, day("2020-03-31")), (Validity::Valid, vec![0]));
+        assert_eq!(
+            for_person(&both, day("2020-03-31")),
+            (Validity::Valid, vec![0])
+        );
         assert_eq!(
             for_person(std::slice::from_ref(&old), day("2026-01-01")),
             (Validity::Invalid, vec![0])

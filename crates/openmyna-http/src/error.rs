@@ -206,6 +206,25 @@ impl From<openmyna_fourinfo::FourInfoError> for ApiError {
     }
 }
 
+impl From<openmyna_eligibility::EligibilityError> for ApiError {
+    fn from(e: openmyna_eligibility::EligibilityError) -> Self {
+        use openmyna_eligibility::EligibilityError as E;
+        match e {
+            E::Invalid {
+                code,
+                field,
+                message,
+            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
+            E::Refused { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            E::Forbidden { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, message),
+            E::NotFound { code, message } => ApiError::not_found(code, message),
+            E::Jpki(e) => e.into(),
+            E::Registry(e) => e.into(),
+            other => ApiError::internal("eligibility", &other),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();

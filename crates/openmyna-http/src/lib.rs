@@ -89,6 +89,23 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         routes::applications::manufacture,
         routes::applications::handover,
         routes::applications::receive,
+        routes::eligibility::submit_records,
+        routes::eligibility::submit_records_csv,
+        routes::eligibility::list_records,
+        routes::eligibility::record_history,
+        routes::eligibility::issue_certificate,
+        routes::eligibility::load_medical,
+        routes::eligibility::load_medical_csv,
+        routes::eligibility::create_terminal,
+        routes::eligibility::list_terminals,
+        routes::eligibility::terminal_self,
+        routes::eligibility::challenge,
+        routes::eligibility::register_card,
+        routes::eligibility::verify,
+        routes::eligibility::query,
+        routes::eligibility::consent,
+        routes::eligibility::medical_data,
+        routes::eligibility::limit_amount,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -97,6 +114,8 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         (name = "registry", description = "Resident registry (住民基本台帳)"),
         (name = "applications", description = "Card applications (交付申請) through the smartphone, PC, photo-booth, mail and on-site channels; review, manufacture, handover at the window or mailing."),
         (name = "cards", description = "The card's life at the municipality: loss (certificates suspended at once), found, return, replacement; validity and renewal dates."),
+        (name = "insurance", description = "Insurers (保険者): enrollment records (資格情報) with the 5-item registry check, their history, 資格確認書, and medical records for consented viewing. See docs/eligibility.md."),
+        (name = "oqs", description = "Online eligibility verification (オンライン資格確認) for medical institutions and pharmacies: reader terminals, the challenge–signature protocol, 利用登録, queries by 記号・番号, consent and consented data. See docs/eligibility.md."),
         (name = "fourinfo", description = "Latest basic-4-information service (最新の利用者情報提供サービス) for relying parties: card-signed consents and queries. See docs/fourinfo.md."),
         (name = "jpki", description = "JPKI certification authority (公的個人認証サービス). CRLs are served at /crl/<root>/{full,delta,p<N>}.crl (application/pkix-crl) and OCSP at /ocsp/<root> (POST application/ocsp-request, or GET /ocsp/<root>/<base64>); root certificates at /ca/<root>.crt."),
     )
@@ -118,7 +137,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, applications, cards, fourinfo, jpki, registry, system};
+    use routes::{admin, applications, cards, eligibility, fourinfo, jpki, registry, system};
     let api = Router::new()
         .route("/api/v1/whoami", get(admin::whoami))
         .route(
@@ -237,7 +256,58 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/card-applications/{id}/receive",
             post(applications::receive),
         )
+        .route(
+            "/api/v1/insurance/records",
+            post(eligibility::submit_records).get(eligibility::list_records),
+        )
+        .route(
+            "/api/v1/insurance/records/{insurer_number}/{symbol}/{number}/{branch}/history",
+            get(eligibility::record_history),
+        )
+        .route(
+            "/api/v1/insurance/records/{insurer_number}/{symbol}/{number}/{branch}/certificates",
+            post(eligibility::issue_certificate),
+        )
+        .route(
+            "/api/v1/insurance/medical-records/{kind}",
+            post(eligibility::load_medical),
+        )
+        .route(
+            "/api/v1/oqs/terminals",
+            post(eligibility::create_terminal).get(eligibility::list_terminals),
+        )
+        .route("/api/v1/oqs/terminal", get(eligibility::terminal_self))
+        .route("/api/v1/oqs/challenges", post(eligibility::challenge))
+        .route(
+            "/api/v1/oqs/registrations",
+            post(eligibility::register_card),
+        )
+        .route("/api/v1/oqs/verifications", post(eligibility::verify))
+        .route("/api/v1/oqs/queries", post(eligibility::query))
+        .route(
+            "/api/v1/oqs/verifications/{id}/consent",
+            post(eligibility::consent),
+        )
+        .route(
+            "/api/v1/oqs/verifications/{id}/limit-amount",
+            get(eligibility::limit_amount),
+        )
+        .route(
+            "/api/v1/oqs/verifications/{id}/{kind}",
+            get(eligibility::medical_data),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+    // Insurers upload CSV files.
+    let uploads = Router::new()
+        .route(
+            "/api/v1/insurance/records/csv",
+            post(eligibility::submit_records_csv),
+        )
+        .route(
+            "/api/v1/insurance/medical-records/{kind}/csv",
+            post(eligibility::load_medical_csv),
+        )
+        .layer(DefaultBodyLimit::max(eligibility::CSV_BODY_LIMIT));
     // Applications carry a face photo (up to 7 MiB, base64 in JSON).
     let with_photos = Router::new()
         .route(
@@ -264,6 +334,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(system::openapi))
         .merge(api)
         .merge(with_photos)
+        .merge(uploads)
         .merge(wire)
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(

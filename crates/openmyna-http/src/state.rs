@@ -19,6 +19,8 @@ pub struct AppState {
     pub info: Arc<ServerInfo>,
     /// Where manufactured cards wait for handover or mail (`<data_dir>/cards`, mode 0700).
     pub card_dir: std::path::PathBuf,
+    /// The reader's outstanding challenges (eligibility verification).
+    pub challenges: Arc<openmyna_eligibility::challenge::ChallengeBook>,
 }
 
 /// Facts about this installation shown on the landing page and in metrics.

@@ -47,21 +47,16 @@ impl Store {
         purpose: &str,
         detail: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO access_log (resident_id, at, actor_org_id, actor_name, actor_role, \
-             category, purpose, detail) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        insert(
+            self.pool(),
+            resident_id,
+            actor,
+            at,
+            category,
+            purpose,
+            detail,
         )
-        .bind(resident_id)
-        .bind(to_micros(at))
-        .bind(actor.org_id)
-        .bind(actor.org_name.clone())
-        .bind(actor.role.as_str())
-        .bind(category.to_owned())
-        .bind(purpose.to_owned())
-        .bind(detail.to_owned())
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        .await
     }
 
     /// A resident's access log, newest first.
@@ -90,4 +85,35 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Writes one entry with any executor (the pool, or a transaction that also writes what the
+/// entry is about).
+pub(crate) async fn insert<'e, E>(
+    exec: E,
+    resident_id: i64,
+    actor: &Actor,
+    at: &Timestamp,
+    category: &str,
+    purpose: &str,
+    detail: &str,
+) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO access_log (resident_id, at, actor_org_id, actor_name, actor_role, \
+         category, purpose, detail) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+    )
+    .bind(resident_id)
+    .bind(to_micros(at))
+    .bind(actor.org_id)
+    .bind(actor.org_name.clone())
+    .bind(actor.role.as_str())
+    .bind(category.to_owned())
+    .bind(purpose.to_owned())
+    .bind(detail.to_owned())
+    .execute(exec)
+    .await?;
+    Ok(())
 }

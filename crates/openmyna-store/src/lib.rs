@@ -19,6 +19,7 @@ pub mod auth;
 pub mod card_applications;
 pub mod cards;
 pub mod crypto;
+pub mod eligibility;
 pub mod events;
 pub mod fourinfo;
 pub mod jpki;

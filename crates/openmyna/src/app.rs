@@ -178,6 +178,7 @@ pub async fn start(
         clock,
         entropy,
         card_dir: config.data_dir.join("cards"),
+        challenges: openmyna_http::routes::eligibility::challenge_book(),
     };
     // Catch up with registry events left unprocessed by a crash, then keep watching.
     if let Err(e) = openmyna_http::subscribers::sync_registry_to_jpki(&state).await {

@@ -83,6 +83,9 @@ pub enum Command {
     /// find revoked customers in the CRLs.
     #[command(subcommand)]
     Rp(crate::rp::RpCommand),
+    /// A facility's reader terminal: verify a card's eligibility against a server (prompts
+    /// for the PIN, shows the result and the consent choices, reads consented data).
+    Terminal(crate::terminal::TerminalArgs),
     /// Put a card file in pcscd's virtual reader (vsmartcard-vpcd) until interrupted;
     /// reconnects when pcscd restarts.
     Vpcd {
@@ -260,6 +263,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Card(cmd) => crate::card_cli::run(cmd, &config, clock).await,
         Command::Rp(cmd) => crate::rp::run(cmd, clock.as_ref()).await,
+        Command::Terminal(args) => crate::terminal::run(args).await,
         Command::Vpcd { card, addr } => {
             tokio::task::spawn_blocking(move || crate::card_cli::vpcd(card, &addr))
                 .await

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod rp;
+pub mod terminal;
 
 /// PEM armour (shared by the benchmarks).
 pub fn bench_pem(label: &str, der: &[u8]) -> String {

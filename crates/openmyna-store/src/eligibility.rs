@@ -1,0 +1,655 @@
+//! Storage of online eligibility verification: insurers' records and their history,
+//! 利用登録, terminals, verifications, consents, medical records and 資格確認書.
+
+use chrono::NaiveDate;
+use openmyna_core::{Actor, Role, Timestamp};
+use openmyna_eligibility::record::{Enrollment, InsuredKey};
+use openmyna_eligibility::{
+    AuthMethod, ConsentCategory, Disclosure, EligibilityError, EligibilityStore, MatchStatus,
+    MedicalKind, QualificationCertificate, RecordChange, RecordWrite, Registration,
+    RegistrationChannel, StoredRecord, Terminal, Validity, Verification, WriteOutcome,
+    medical::MedicalData,
+};
+
+use crate::crypto::sha256_hex;
+use crate::{Store, StoreError, from_micros, to_micros};
+
+fn storage(e: impl std::fmt::Display) -> EligibilityError {
+    EligibilityError::Storage(e.to_string())
+}
+
+impl From<StoreError> for EligibilityError {
+    fn from(e: StoreError) -> Self {
+        storage(e)
+    }
+}
+
+fn corrupt(what: &str) -> EligibilityError {
+    EligibilityError::Storage(format!("stored {what} is not valid"))
+}
+
+fn date(s: &str) -> Result<NaiveDate, EligibilityError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| corrupt("date"))
+}
+
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    id: i64,
+    insurer_org_id: i64,
+    resident_id: i64,
+    match_status: String,
+    mismatches: String,
+    record_json: String,
+    version: i64,
+    updated_at: i64,
+}
+
+const RECORD_COLUMNS: &str =
+    "id, insurer_org_id, resident_id, match_status, mismatches, record_json, version, updated_at";
+
+impl TryFrom<RecordRow> for StoredRecord {
+    type Error = EligibilityError;
+    fn try_from(r: RecordRow) -> Result<Self, EligibilityError> {
+        Ok(StoredRecord {
+            id: r.id,
+            insurer_org_id: r.insurer_org_id,
+            resident_id: r.resident_id,
+            status: MatchStatus::parse(&r.match_status).ok_or_else(|| corrupt("match status"))?,
+            mismatches: split(&r.mismatches),
+            enrollment: serde_json::from_str::<Enrollment>(&r.record_json)
+                .map_err(|_| corrupt("record"))?,
+            version: r.version,
+            updated_at: from_micros(r.updated_at)?,
+        })
+    }
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct VerificationRow {
+    id: String,
+    org_id: i64,
+    terminal_id: Option<i64>,
+    resident_id: i64,
+    at: i64,
+    date_of_service: String,
+    method: Option<String>,
+    validity: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct TerminalRow {
+    id: i64,
+    org_id: i64,
+    name: String,
+    token_id: i64,
+    created_at: i64,
+}
+
+impl TryFrom<TerminalRow> for Terminal {
+    type Error = EligibilityError;
+    fn try_from(r: TerminalRow) -> Result<Self, EligibilityError> {
+        Ok(Terminal {
+            id: r.id,
+            org_id: r.org_id,
+            name: r.name,
+            token_id: r.token_id,
+            created_at: from_micros(r.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CertificateRow {
+    id: i64,
+    record_id: i64,
+    valid_from: String,
+    valid_until: String,
+    issued_at: i64,
+}
+
+impl TryFrom<CertificateRow> for QualificationCertificate {
+    type Error = EligibilityError;
+    fn try_from(r: CertificateRow) -> Result<Self, EligibilityError> {
+        Ok(QualificationCertificate {
+            id: r.id,
+            record_id: r.record_id,
+            valid_from: date(&r.valid_from)?,
+            valid_until: date(&r.valid_until)?,
+            issued_at: from_micros(r.issued_at)?,
+        })
+    }
+}
+
+impl Store {
+    async fn records_where(
+        &self,
+        clause: &str,
+        id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredRecord>, EligibilityError> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM insurance_records WHERE {clause} ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(storage)?;
+        rows.into_iter().map(StoredRecord::try_from).collect()
+    }
+}
+
+impl EligibilityStore for Store {
+    async fn organisation(
+        &self,
+        org_id: i64,
+    ) -> Result<Option<(String, Role, Option<String>)>, EligibilityError> {
+        Ok(Store::organisation(self, org_id)
+            .await?
+            .map(|o| (o.name, o.role, o.code)))
+    }
+
+    async fn write_record(
+        &self,
+        w: &RecordWrite<'_>,
+    ) -> Result<(i64, WriteOutcome), EligibilityError> {
+        let key = &w.enrollment.key;
+        let json = serde_json::to_string(w.enrollment).map_err(storage)?;
+        let mismatches = w.mismatches.join(",");
+        let mut tx = self.pool().begin().await.map_err(storage)?;
+        let current: Option<(i64, i64, String, i64, String)> = sqlx::query_as(
+            "SELECT id, insurer_org_id, content_sha256, version, record_json FROM insurance_records \
+             WHERE insurer_number = $1 AND symbol = $2 AND number = $3 AND branch = $4",
+        )
+        .bind(key.insurer_number.as_str())
+        .bind(key.symbol.as_str())
+        .bind(key.number.as_str())
+        .bind(key.branch.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(storage)?;
+        let at = to_micros(&w.at);
+        let (id, version, before, outcome) = match current {
+            Some((id, org, _, _, _)) if org != w.insurer_org_id => {
+                let _ = id;
+                return Err(EligibilityError::refused(
+                    "record.other_insurer",
+                    "this 記号・番号・枝番 belongs to another insurer's record",
+                ));
+            }
+            Some((id, _, hash, _, _)) if hash == w.content_sha256 => {
+                return Ok((id, WriteOutcome::Unchanged));
+            }
+            Some((id, _, _, version, before)) => {
+                sqlx::query(
+                    "UPDATE insurance_records SET resident_id = $1, match_status = $2, \
+                     mismatches = $3, record_json = $4, content_sha256 = $5, version = $6, \
+                     updated_at = $7 WHERE id = $8",
+                )
+                .bind(w.resident_id)
+                .bind(w.status.as_str())
+                .bind(&mismatches)
+                .bind(&json)
+                .bind(&w.content_sha256)
+                .bind(version + 1)
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+                (id, version + 1, Some(before), WriteOutcome::Updated)
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO insurance_records (insurer_org_id, insurer_number, symbol, number, \
+                     branch, resident_id, match_status, mismatches, record_json, content_sha256, \
+                     version, created_at, updated_at) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,1,$11,$11) RETURNING id",
+                )
+                .bind(w.insurer_org_id)
+                .bind(key.insurer_number.as_str())
+                .bind(key.symbol.as_str())
+                .bind(key.number.as_str())
+                .bind(key.branch.as_str())
+                .bind(w.resident_id)
+                .bind(w.status.as_str())
+                .bind(&mismatches)
+                .bind(&json)
+                .bind(&w.content_sha256)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(storage)?;
+                (id, 1, None, WriteOutcome::Created)
+            }
+        };
+        sqlx::query(
+            "INSERT INTO insurance_record_history (record_id, version, recorded_at, recorded_by, \
+             match_status, mismatches, before_json, after_json) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        )
+        .bind(id)
+        .bind(version)
+        .bind(at)
+        .bind(&w.recorded_by)
+        .bind(w.status.as_str())
+        .bind(&mismatches)
+        .bind(before)
+        .bind(&json)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok((id, outcome))
+    }
+
+    async fn record_by_key(
+        &self,
+        key: &InsuredKey,
+    ) -> Result<Option<StoredRecord>, EligibilityError> {
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM insurance_records \
+             WHERE insurer_number = $1 AND symbol = $2 AND number = $3 AND branch = $4"
+        );
+        let row: Option<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(key.insurer_number.as_str())
+            .bind(key.symbol.as_str())
+            .bind(key.number.as_str())
+            .bind(key.branch.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(storage)?;
+        row.map(StoredRecord::try_from).transpose()
+    }
+
+    async fn records_of_resident(
+        &self,
+        resident_id: i64,
+    ) -> Result<Vec<StoredRecord>, EligibilityError> {
+        self.records_where("resident_id = $1", resident_id, 1000)
+            .await
+    }
+
+    async fn records_of_insurer(
+        &self,
+        org_id: i64,
+        status: Option<MatchStatus>,
+        limit: i64,
+    ) -> Result<Vec<StoredRecord>, EligibilityError> {
+        match status {
+            None => {
+                self.records_where("insurer_org_id = $1", org_id, limit)
+                    .await
+            }
+            Some(MatchStatus::Held) => {
+                self.records_where(
+                    "insurer_org_id = $1 AND match_status = 'held'",
+                    org_id,
+                    limit,
+                )
+                .await
+            }
+            Some(MatchStatus::Matched) => {
+                self.records_where(
+                    "insurer_org_id = $1 AND match_status = 'matched'",
+                    org_id,
+                    limit,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn record_history(&self, record_id: i64) -> Result<Vec<RecordChange>, EligibilityError> {
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(i64, i64, String, String, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT version, recorded_at, recorded_by, match_status, mismatches, before_json, \
+                 after_json FROM insurance_record_history WHERE record_id = $1 ORDER BY id",
+        )
+        .bind(record_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(storage)?;
+        rows.into_iter()
+            .map(|(version, at, by, status, mism, before, after)| {
+                Ok(RecordChange {
+                    version,
+                    recorded_at: from_micros(at)?,
+                    recorded_by: by,
+                    status: MatchStatus::parse(&status).ok_or_else(|| corrupt("match status"))?,
+                    mismatches: split(&mism),
+                    before: before
+                        .map(|b| serde_json::from_str(&b))
+                        .transpose()
+                        .map_err(|_| corrupt("history"))?,
+                    after: serde_json::from_str(&after).map_err(|_| corrupt("history"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_registration(&self, r: &Registration) -> Result<(), EligibilityError> {
+        sqlx::query(
+            "INSERT INTO insurance_registrations (resident_id, channel, registered_at, auth_serial) \
+             VALUES ($1,$2,$3,$4) ON CONFLICT (resident_id) DO UPDATE SET channel = excluded.channel, \
+             registered_at = excluded.registered_at, auth_serial = excluded.auth_serial",
+        )
+        .bind(r.resident_id)
+        .bind(r.channel.code())
+        .bind(to_micros(&r.registered_at))
+        .bind(&r.auth_serial)
+        .execute(self.pool())
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn registration(
+        &self,
+        resident_id: i64,
+    ) -> Result<Option<Registration>, EligibilityError> {
+        let row: Option<(String, i64, String)> = sqlx::query_as(
+            "SELECT channel, registered_at, auth_serial FROM insurance_registrations \
+             WHERE resident_id = $1",
+        )
+        .bind(resident_id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(storage)?;
+        row.map(|(channel, at, serial)| {
+            Ok(Registration {
+                resident_id,
+                channel: RegistrationChannel::parse(&channel).map_err(|_| corrupt("channel"))?,
+                registered_at: from_micros(at)?,
+                auth_serial: serial,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_terminal(
+        &self,
+        org_id: i64,
+        name: &str,
+        at: &Timestamp,
+    ) -> Result<(Terminal, String), EligibilityError> {
+        let token = self
+            .create_token(org_id, &format!("terminal: {name}"), at, None)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO oqs_terminals (org_id, name, token_id, created_at) VALUES ($1,$2,$3,$4) \
+             RETURNING id",
+        )
+        .bind(org_id)
+        .bind(name.to_owned())
+        .bind(token.id)
+        .bind(to_micros(at))
+        .fetch_one(self.pool())
+        .await
+        .map_err(storage)?;
+        Ok((
+            Terminal {
+                id,
+                org_id,
+                name: name.to_owned(),
+                token_id: token.id,
+                created_at: *at,
+            },
+            token.token,
+        ))
+    }
+
+    async fn terminal_by_token(&self, token_id: i64) -> Result<Option<Terminal>, EligibilityError> {
+        let row: Option<TerminalRow> = sqlx::query_as(
+            "SELECT id, org_id, name, token_id, created_at FROM oqs_terminals WHERE token_id = $1",
+        )
+        .bind(token_id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(storage)?;
+        row.map(Terminal::try_from).transpose()
+    }
+
+    async fn terminals(&self, org_id: i64) -> Result<Vec<Terminal>, EligibilityError> {
+        let rows: Vec<TerminalRow> = sqlx::query_as(
+            "SELECT id, org_id, name, token_id, created_at FROM oqs_terminals WHERE org_id = $1 \
+             ORDER BY id",
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(storage)?;
+        rows.into_iter().map(Terminal::try_from).collect()
+    }
+
+    async fn insert_verification(
+        &self,
+        v: &Verification,
+        actor: &Actor,
+        d: &Disclosure,
+    ) -> Result<(), EligibilityError> {
+        let mut tx = self.pool().begin().await.map_err(storage)?;
+        sqlx::query(
+            "INSERT INTO oqs_verifications (id, org_id, terminal_id, resident_id, at, \
+             date_of_service, method, validity) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        )
+        .bind(&v.id)
+        .bind(v.org_id)
+        .bind(v.terminal_id)
+        .bind(v.resident_id)
+        .bind(to_micros(&v.at))
+        .bind(v.date_of_service.to_string())
+        .bind(v.method.map(|m| m.code()))
+        .bind(v.validity.code())
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        crate::access_log::insert(
+            &mut *tx,
+            v.resident_id,
+            actor,
+            &v.at,
+            &d.category,
+            &d.purpose,
+            &d.detail,
+        )
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(())
+    }
+
+    async fn verification(&self, id: &str) -> Result<Option<Verification>, EligibilityError> {
+        let row: Option<VerificationRow> = sqlx::query_as(
+            "SELECT id, org_id, terminal_id, resident_id, at, date_of_service, method, validity \
+             FROM oqs_verifications WHERE id = $1",
+        )
+        .bind(id.to_owned())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(storage)?;
+        row.map(|r| {
+            Ok(Verification {
+                id: r.id,
+                org_id: r.org_id,
+                terminal_id: r.terminal_id,
+                resident_id: r.resident_id,
+                at: from_micros(r.at)?,
+                date_of_service: date(&r.date_of_service)?,
+                method: r
+                    .method
+                    .map(|m| AuthMethod::parse(&m))
+                    .transpose()
+                    .map_err(|_| corrupt("method"))?,
+                validity: Validity::parse(&r.validity).map_err(|_| corrupt("validity"))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_consents(
+        &self,
+        org_id: i64,
+        resident_id: i64,
+        categories: &[ConsentCategory],
+        at: &Timestamp,
+        expires_at: &Timestamp,
+        verification_id: &str,
+    ) -> Result<(), EligibilityError> {
+        let mut tx = self.pool().begin().await.map_err(storage)?;
+        for c in categories {
+            sqlx::query(
+                "INSERT INTO oqs_consents (org_id, resident_id, category, given_at, expires_at, \
+                 verification_id) VALUES ($1,$2,$3,$4,$5,$6)",
+            )
+            .bind(org_id)
+            .bind(resident_id)
+            .bind(c.code())
+            .bind(to_micros(at))
+            .bind(to_micros(expires_at))
+            .bind(verification_id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        }
+        tx.commit().await.map_err(storage)?;
+        Ok(())
+    }
+
+    async fn live_consents(
+        &self,
+        org_id: i64,
+        resident_id: i64,
+        now: &Timestamp,
+    ) -> Result<Vec<(ConsentCategory, Timestamp)>, EligibilityError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT category, MAX(expires_at) FROM oqs_consents \
+             WHERE org_id = $1 AND resident_id = $2 AND expires_at > $3 AND given_at <= $3 \
+             GROUP BY category ORDER BY category",
+        )
+        .bind(org_id)
+        .bind(resident_id)
+        .bind(to_micros(now))
+        .fetch_all(self.pool())
+        .await
+        .map_err(storage)?;
+        rows.into_iter()
+            .map(|(c, until)| {
+                Ok((
+                    ConsentCategory::parse(&c).map_err(|_| corrupt("consent category"))?,
+                    from_micros(until)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn insert_medical(
+        &self,
+        resident_id: i64,
+        source_org_id: i64,
+        data: &MedicalData,
+        at: &Timestamp,
+    ) -> Result<bool, EligibilityError> {
+        let payload = serde_json::to_string(data).map_err(storage)?;
+        let r = sqlx::query(
+            "INSERT INTO medical_records (resident_id, kind, occurred_on, payload, content_sha256, \
+             source_org_id, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) \
+             ON CONFLICT (resident_id, content_sha256) DO NOTHING",
+        )
+        .bind(resident_id)
+        .bind(data.kind().code())
+        .bind(data.date().to_string())
+        .bind(&payload)
+        .bind(sha256_hex(payload.as_bytes()))
+        .bind(source_org_id)
+        .bind(to_micros(at))
+        .execute(self.pool())
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn medical(
+        &self,
+        resident_id: i64,
+        kind: MedicalKind,
+        since: NaiveDate,
+    ) -> Result<Vec<MedicalData>, EligibilityError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT payload FROM medical_records WHERE resident_id = $1 AND kind = $2 \
+             AND occurred_on >= $3 ORDER BY occurred_on DESC, id DESC LIMIT 5000",
+        )
+        .bind(resident_id)
+        .bind(kind.code())
+        .bind(since.to_string())
+        .fetch_all(self.pool())
+        .await
+        .map_err(storage)?;
+        rows.into_iter()
+            .map(|(p,)| serde_json::from_str(&p).map_err(|_| corrupt("medical record")))
+            .collect()
+    }
+
+    async fn insert_certificate(
+        &self,
+        record_id: i64,
+        valid_from: NaiveDate,
+        valid_until: NaiveDate,
+        at: &Timestamp,
+    ) -> Result<QualificationCertificate, EligibilityError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO qualification_certificates (record_id, valid_from, valid_until, issued_at) \
+             VALUES ($1,$2,$3,$4) RETURNING id",
+        )
+        .bind(record_id)
+        .bind(valid_from.to_string())
+        .bind(valid_until.to_string())
+        .bind(to_micros(at))
+        .fetch_one(self.pool())
+        .await
+        .map_err(storage)?;
+        Ok(QualificationCertificate {
+            id,
+            record_id,
+            valid_from,
+            valid_until,
+            issued_at: *at,
+        })
+    }
+
+    async fn certificates_of_record(
+        &self,
+        record_id: i64,
+    ) -> Result<Vec<QualificationCertificate>, EligibilityError> {
+        let rows: Vec<CertificateRow> = sqlx::query_as(
+            "SELECT id, record_id, valid_from, valid_until, issued_at FROM \
+             qualification_certificates WHERE record_id = $1 ORDER BY id",
+        )
+        .bind(record_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(storage)?;
+        rows.into_iter()
+            .map(QualificationCertificate::try_from)
+            .collect()
+    }
+
+    async fn record_disclosure(
+        &self,
+        resident_id: i64,
+        actor: &Actor,
+        at: &Timestamp,
+        d: &Disclosure,
+    ) -> Result<(), EligibilityError> {
+        self.record_access(resident_id, actor, at, &d.category, &d.purpose, &d.detail)
+            .await
+            .map_err(storage)
+    }
+}

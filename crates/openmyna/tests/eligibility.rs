@@ -1,0 +1,549 @@
+//! Online eligibility verification end to end, on both backends: an insurer's records (JSON
+//! and CSV, with per-row errors and the 5-item check), a facility's terminal, 利用登録, the
+//! reader protocol with a virtual card (and every refusal: revoked, suspended, expired or
+//! replayed challenge, another card's signature, unregistered card), consent gating over
+//! 24 hours, the 資格確認書 query, and the access log.
+
+mod common;
+
+use std::path::Path;
+
+use base64::Engine;
+use chrono::Duration;
+use common::{Backend, TestApp, spawn_app};
+use openmyna::terminal::{OqsClient, card_proof};
+use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
+use openmyna_core::Role;
+use serde_json::{Value, json};
+
+const INSURER: &str = "01130012";
+const FACILITY: &str = "1311234569";
+
+fn card(path: &Path) -> JpkiClient<VirtualTransport> {
+    JpkiClient::new(VirtualTransport::new(CardFile::open(path).unwrap()))
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn record(my_number: &str, number: &str, name: &str, birth: &str) -> Value {
+    json!({
+        "my_number": my_number,
+        "insurer_number": INSURER,
+        "insurer_name": "全国健康保険協会 東京支部",
+        "symbol": "12345",
+        "number": number,
+        "branch": "00",
+        "card_class": "01",
+        "relationship": "1",
+        "name": name,
+        "name_kana": "ヤマダ タロウ",
+        "birth_date": birth,
+        "sex": "1",
+        "address": "東京都千代田区霞が関一丁目1番1号",
+        "qualification_date": "2020-04-01",
+        "co_payment_ratio": "030",
+        "limit_kind": "01",
+        "limit_category": "A03",
+        "limit_valid_from": "2026-04-01",
+    })
+}
+
+async fn terminal(app: &TestApp) -> OqsClient {
+    let (s, r) = app
+        .post(
+            "/api/v1/oqs/terminals",
+            Some(Role::MedicalInstitution),
+            &json!({"name": "受付1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    OqsClient::new(&app.url, r["token"].as_str().unwrap())
+}
+
+async fn submit(app: &TestApp, records: Vec<Value>) -> Value {
+    let (s, r) = app
+        .post(
+            "/api/v1/insurance/records",
+            Some(Role::Insurer),
+            &json!({ "records": records }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    r
+}
+
+/// A proof for a fresh challenge (or the given one) by `signer`, presenting `presented`'s
+/// certificate.
+async fn proof_body(
+    t: &OqsClient,
+    signer: &Path,
+    presented: &Path,
+    challenge: Option<(String, Vec<u8>)>,
+) -> Value {
+    let (id, bytes) = match challenge {
+        Some(c) => c,
+        None => t.challenge().await.unwrap(),
+    };
+    let p = card_proof(&mut card(signer), "1234", &bytes).unwrap();
+    let cert = card_proof(&mut card(presented), "1234", &bytes)
+        .unwrap()
+        .certificate;
+    json!({
+        "challenge_id": id,
+        "certificate": b64(&cert),
+        "signature": b64(&p.signature),
+        "method": "pin",
+    })
+}
+
+async fn refused(t: &OqsClient, body: &Value) -> (u16, String) {
+    match t.post("/api/v1/oqs/verifications", body).await.unwrap() {
+        Ok(v) => panic!("accepted: {v}"),
+        Err(r) => (r.status, r.code),
+    }
+}
+
+async fn full_flow(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let adult = app.register_resident(true).await;
+    let adult_card = d.join("adult.json");
+    app.issue_card(adult, &adult_card, Some("abc123"))
+        .await
+        .unwrap();
+    let my_number = card(&adult_card).my_number("5678").unwrap();
+    let other = app.register_resident(true).await;
+    let other_card = d.join("other.json");
+    app.issue_card(other, &other_card, Some("abc123"))
+        .await
+        .unwrap();
+    let other_number = card(&other_card).my_number("5678").unwrap();
+
+    // Enrollment: a good record, a bad check digit, a record whose name differs from the
+    // registry (held), and the good one again (unchanged).
+    let mut bad = record(&my_number, "900", "山田 太郎", "1985-06-15");
+    bad["my_number"] = json!(format!("{}0", &my_number[..11]));
+    if bad["my_number"] == json!(my_number) {
+        bad["my_number"] = json!(format!("{}1", &my_number[..11]));
+    }
+    let r = submit(
+        &app,
+        vec![
+            record(&my_number, "101", "山田 太郎", "1985-06-15"),
+            bad,
+            record(&other_number, "102", "山田 次郎", "1985-06-15"),
+            record(&my_number, "101", "山田　太郎", "1985-06-15"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (
+            r["created"].as_u64(),
+            r["rejected"].as_u64(),
+            r["held"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["unchanged"], 1, "{r}");
+    assert_eq!(r["rows"][1]["error"]["code"], "my_number.check_digit");
+    assert_eq!(r["rows"][1]["error"]["field"], "my_number");
+    assert_eq!(r["rows"][2]["registry_check"], "held");
+    assert_eq!(r["rows"][2]["mismatches"], json!(["name"]));
+    let (s, held) = app
+        .get("/api/v1/insurance/records?status=held", Some(Role::Insurer))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(held.as_array().unwrap().len(), 1);
+    assert_eq!(held[0]["key"], format!("{INSURER}:12345:102:00"));
+
+    let t = terminal(&app).await;
+    let (s, me) = {
+        let r = t.get("/api/v1/oqs/terminal").await.unwrap().unwrap();
+        (200, r)
+    };
+    assert_eq!((s, me["facility_code"].as_str()), (200, Some(FACILITY)));
+
+    // Not registered for insurance use yet.
+    let body = proof_body(&t, &adult_card, &adult_card, None).await;
+    assert_eq!(
+        refused(&t, &body).await,
+        (409, "card.not_registered".into())
+    );
+    // 利用登録 through the reader.
+    let reg = t
+        .register(&mut card(&adult_card), "1234")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reg["channel"], "reader");
+
+    // The verification: exact items, no My Number anywhere.
+    let resp = t
+        .verify(&mut card(&adult_card), "1234", "pin", Some("2026-04-01"))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = resp.to_string();
+    assert!(!text.contains(&my_number), "My Number in {text}");
+    assert_eq!(resp["validity"], "1");
+    assert_eq!(resp["validity_name"], "valid");
+    assert_eq!(resp["reference_classification"], "1");
+    let rec = &resp["records"][0];
+    assert_eq!(rec["insurer_number"], INSURER);
+    assert_eq!(rec["symbol"], "12345");
+    assert_eq!(rec["number"], "101");
+    assert_eq!(rec["branch"], "00");
+    assert_eq!(rec["card_class"], "01");
+    assert_eq!(rec["relationship"], "1");
+    assert_eq!(rec["co_payment_ratio"], "030");
+    assert_eq!(rec["qualification_date"], "2020-04-01");
+    assert_eq!(rec["preschool"], false);
+    assert!(rec.get("limit").is_none(), "limit only with consent: {rec}");
+    assert_eq!(resp["person"]["name"], "山田\u{3000}太郎");
+    assert_eq!(resp["person"]["birth_date"], "1985-06-15");
+    assert_eq!(
+        resp["consent_choices"],
+        json!(["clinical", "checkup", "surgery", "limit_amount"])
+    );
+    let vid = resp["verification_id"].as_str().unwrap().to_owned();
+
+    // Refusals, each with its own code.
+    let c = t.challenge().await.unwrap();
+    let body = proof_body(&t, &adult_card, &adult_card, Some(c)).await;
+    t.post("/api/v1/oqs/verifications", &body)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refused(&t, &body).await, (409, "challenge.used".into()));
+    let c = t.challenge().await.unwrap();
+    let body = proof_body(&t, &adult_card, &adult_card, Some(c)).await;
+    app.clock.advance(Duration::seconds(121));
+    assert_eq!(refused(&t, &body).await, (409, "challenge.expired".into()));
+    let body = proof_body(&t, &other_card, &adult_card, None).await;
+    assert_eq!(refused(&t, &body).await, (409, "signature.invalid".into()));
+    let (s, certs) = app
+        .get(
+            &format!("/api/v1/jpki/residents/{adult}/certificates"),
+            Some(Role::Municipality),
+        )
+        .await;
+    assert_eq!(s, 200, "{certs}");
+    let auth_serial = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["root"] == "auth" && c["status"] == "good")
+        .unwrap()["serial"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/jpki/certificates/{auth_serial}/hold"),
+            Some(Role::Municipality),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let body = proof_body(&t, &adult_card, &adult_card, None).await;
+    assert_eq!(
+        refused(&t, &body).await,
+        (409, "certificate.suspended".into())
+    );
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/jpki/certificates/{auth_serial}/release"),
+            Some(Role::Municipality),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    // Consent gating.
+    let path = |k: &str| format!("/api/v1/oqs/verifications/{vid}/{k}");
+    let r = t.get(&path("medications")).await.unwrap().unwrap_err();
+    assert_eq!((r.status, r.code.as_str()), (403, "consent.required"));
+    let meds = json!({"records": [
+        {"insurer_number": INSURER, "symbol": "12345", "number": "101", "branch": "00",
+         "date": "2026-03-01", "facility_name": "霞が関薬局", "drug_code": "2149039F1020",
+         "drug_name": "アムロジピン錠5mg", "quantity": "1", "unit": "錠", "days": "28"},
+        {"insurer_number": INSURER, "symbol": "12345", "number": "101", "branch": "00",
+         "date": "2020-01-10", "facility_name": "霞が関薬局", "drug_code": "2149039F1020",
+         "drug_name": "アムロジピン錠5mg", "quantity": "1", "unit": "錠", "days": "28"},
+    ]});
+    let (s, r) = app
+        .post(
+            "/api/v1/insurance/medical-records/medication",
+            Some(Role::Insurer),
+            &meds,
+        )
+        .await;
+    assert_eq!((s, r["created"].as_u64()), (200, Some(2)), "{r}");
+    let treatments = "insurer_number,symbol,number,branch,date,facility_name,setting,procedure_code,procedure_name,surgery\n\
+        01130012,12345,101,00,2026-03-01,openmyna 病院,5,150000110,虫垂切除術,1\n\
+        01130012,12345,101,00,2026-03-02,openmyna 病院,1,111000110,初診料,0\n\
+        01130012,12345,101,00,2026-03-03,openmyna 病院,9,111000110,初診料,0\n";
+    let resp = app
+        .client
+        .post(format!(
+            "{}/api/v1/insurance/medical-records/treatment/csv",
+            app.url
+        ))
+        .bearer_auth(app.token(Role::Insurer))
+        .header("content-type", "text/csv")
+        .body(treatments)
+        .send()
+        .await
+        .unwrap();
+    let r: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (r["created"].as_u64(), r["rejected"].as_u64()),
+        (Some(2), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["rows"][2]["row"], 4);
+    assert_eq!(r["rows"][2]["error"]["code"], "setting.unknown");
+
+    let live = t
+        .post(
+            &format!("/api/v1/oqs/verifications/{vid}/consent"),
+            &json!({"categories": ["clinical", "limit_amount"]}),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.as_array().unwrap().len(), 2, "{live}");
+    let m = t.get(&path("medications")).await.unwrap().unwrap();
+    // Three years back only.
+    assert_eq!(m.as_array().unwrap().len(), 1, "{m}");
+    assert_eq!(m[0]["drug_name"], "アムロジピン錠5mg");
+    let tr = t.get(&path("treatments")).await.unwrap().unwrap();
+    assert_eq!(
+        tr.as_array().unwrap().len(),
+        1,
+        "surgery hidden without its consent: {tr}"
+    );
+    let l = t.get(&path("limit-amount")).await.unwrap().unwrap();
+    assert_eq!(l["limit"]["category"], "A03");
+    let r = t.get(&path("checkups")).await.unwrap().unwrap_err();
+    assert_eq!(r.code, "consent.required");
+    // 24 hours later the consent has lapsed.
+    app.clock.advance(Duration::hours(24));
+    let r = t.get(&path("medications")).await.unwrap().unwrap_err();
+    assert_eq!((r.status, r.code.as_str()), (403, "consent.required"));
+
+    // The held record: the other resident gets "none" until the insurer corrects it.
+    t.register(&mut card(&other_card), "1234")
+        .await
+        .unwrap()
+        .unwrap();
+    let v = t
+        .verify(&mut card(&other_card), "1234", "pin", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["validity_name"], "none", "{v}");
+    let r = submit(
+        &app,
+        vec![record(&other_number, "102", "山田 太郎", "1985-06-15")],
+    )
+    .await;
+    assert_eq!(
+        (r["updated"].as_u64(), r["held"].as_u64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    let v = t
+        .verify(&mut card(&other_card), "1234", "pin", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["validity_name"], "valid", "{v}");
+    let (s, h) = app
+        .get(
+            &format!("/api/v1/insurance/records/{INSURER}/12345/102/00/history"),
+            Some(Role::Insurer),
+        )
+        .await;
+    assert_eq!(s, 200, "{h}");
+    assert_eq!(h["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(h["changes"][0]["status"], "held");
+    assert_eq!(h["changes"][1]["status"], "matched");
+
+    // Revoked: refused.
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/jpki/certificates/{auth_serial}/revoke"),
+            Some(Role::Municipality),
+            &json!({"reason": "keyCompromise"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let body = proof_body(&t, &adult_card, &adult_card, None).await;
+    assert_eq!(
+        refused(&t, &body).await,
+        (409, "certificate.revoked".into())
+    );
+
+    // The access log lists each disclosure, none to the registry's own staff.
+    let log = app.store.access_log(adult, 100).await.unwrap();
+    let cats: Vec<&str> = log.iter().map(|e| e.category.as_str()).collect();
+    assert!(cats.contains(&"oqs.eligibility"), "{cats:?}");
+    assert!(cats.contains(&"oqs.medication"), "{cats:?}");
+    assert!(cats.contains(&"oqs.treatment"), "{cats:?}");
+    assert!(cats.contains(&"oqs.limit_amount"), "{cats:?}");
+    assert!(!cats.contains(&"oqs.checkup"), "{cats:?}");
+    let e = log
+        .iter()
+        .find(|e| e.category == "oqs.eligibility")
+        .unwrap();
+    assert_eq!(e.actor_role, "medical_institution");
+    assert!(e.detail.contains(FACILITY), "{}", e.detail);
+    app.finish().await;
+}
+
+async fn children_certificates_and_csv(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = app.register_resident(false).await;
+    let child_card = dir.path().join("child.json");
+    app.issue_card(child, &child_card, None).await.unwrap();
+    let child_number = card(&child_card).my_number("5678").unwrap();
+    // A resident without a card, known to the test by My Number through the registry.
+    let nocard = app.register_resident(true).await;
+    let (s, r) = app
+        .get(
+            &format!("/api/v1/registry/residents/{nocard}"),
+            Some(Role::Municipality),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let nocard_number = r["my_number"].as_str().unwrap().to_owned();
+
+    // CSV: good rows load, bad rows are rejected with row and field.
+    let csv = format!(
+        "my_number,insurer_number,insurer_name,symbol,number,branch,card_class,relationship,insured_name,name,name_kana,birth_date,sex,address,qualification_date,co_payment_ratio\n\
+         {child_number},{INSURER},協会けんぽ,12345,201,01,01,2,山田 花子,山田 太郎,ヤマダ タロウ,2015-06-15,1,東京都千代田区霞が関一丁目1番1号,2015-06-15,020\n\
+         {nocard_number},{INSURER},協会けんぽ,12345,202,00,01,1,,山田 太郎,ヤマダ タロウ,1985-06-15,1,東京都千代田区霞が関一丁目1番1号,2010-04-01,030\n\
+         {nocard_number},{INSURER},協会けんぽ,12345,203,00,01,1,,山田 太郎,ヤマダ タロウ,1985-06-15,1,東京都千代田区霞が関一丁目1番1号,2010-04-01,050\n\
+         {nocard_number},99999999,協会けんぽ,12345,204,00,01,1,,山田 太郎,ヤマダ タロウ,1985-06-15,1,東京都千代田区霞が関一丁目1番1号,2010-04-01,030\n"
+    );
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/insurance/records/csv", app.url))
+        .bearer_auth(app.token(Role::Insurer))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let r: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (r["created"].as_u64(), r["rejected"].as_u64()),
+        (Some(2), Some(2)),
+        "{r}"
+    );
+    assert_eq!(r["rows"][2]["row"], 4);
+    assert_eq!(r["rows"][2]["error"]["code"], "co_payment_ratio.value");
+    assert_eq!(r["rows"][2]["error"]["field"], "co_payment_ratio");
+    assert_eq!(r["rows"][3]["row"], 5);
+    assert_eq!(r["rows"][3]["error"]["field"], "insurer_number");
+
+    // A child: no check-up consent offered, and refused if asked for.
+    let t = terminal(&app).await;
+    t.register(&mut card(&child_card), "1234")
+        .await
+        .unwrap()
+        .unwrap();
+    let v = t
+        .verify(&mut card(&child_card), "1234", "face", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["validity_name"], "valid", "{v}");
+    assert_eq!(v["records"][0]["relationship"], "2");
+    assert_eq!(v["records"][0]["insured_name"], "山田 花子");
+    assert_eq!(
+        v["consent_choices"],
+        json!(["clinical", "surgery", "limit_amount"])
+    );
+    let vid = v["verification_id"].as_str().unwrap();
+    let r = t
+        .post(
+            &format!("/api/v1/oqs/verifications/{vid}/consent"),
+            &json!({"categories": ["checkup"]}),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!((r.status, r.code.as_str()), (422, "category.not_offered"));
+
+    // 資格確認書 for the resident without a card; the clinic queries by 記号・番号.
+    let (s, c) = app
+        .post(
+            &format!("/api/v1/insurance/records/{INSURER}/12345/202/00/certificates"),
+            Some(Role::Insurer),
+            &json!({"valid_from": "2026-01-01", "valid_until": "2030-12-31"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let (s, c) = app
+        .post(
+            &format!("/api/v1/insurance/records/{INSURER}/12345/202/00/certificates"),
+            Some(Role::Insurer),
+            &json!({"valid_from": "2026-01-01", "valid_until": "2031-01-01"}),
+        )
+        .await;
+    assert_eq!(
+        (s, c["error"]["code"].as_str()),
+        (422, Some("valid_until.too_long"))
+    );
+    let q = json!({"insurer_number": INSURER, "symbol": "12345", "number": "202",
+                   "branch": "00", "birth_date": "1985-06-15"});
+    let v = t.post("/api/v1/oqs/queries", &q).await.unwrap().unwrap();
+    assert_eq!(v["validity_name"], "valid", "{v}");
+    assert_eq!(v["reference_classification"], "2");
+    assert_eq!(v["qualification_certificate"]["valid_until"], "2030-12-31");
+    assert!(!v.to_string().contains(&nocard_number));
+    let mut wrong = q.clone();
+    wrong["birth_date"] = json!("1985-06-16");
+    let v = t
+        .post("/api/v1/oqs/queries", &wrong)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["validity_name"], "none");
+    let log = app.store.access_log(nocard, 10).await.unwrap();
+    let oqs: Vec<_> = log
+        .iter()
+        .filter(|e| e.category.starts_with("oqs."))
+        .collect();
+    assert_eq!(
+        oqs.len(),
+        1,
+        "the query with the wrong birth date disclosed nothing"
+    );
+    assert_eq!(oqs[0].category, "oqs.eligibility");
+
+    // A facility token that is not a terminal cannot verify.
+    let (s, r) = app
+        .post(
+            "/api/v1/oqs/challenges",
+            Some(Role::MedicalInstitution),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (403, Some("terminal.required"))
+    );
+    app.finish().await;
+}
+
+on_both_backends!(full_flow);
+on_both_backends!(children_certificates_and_csv);
