@@ -151,3 +151,23 @@ pub fn sign(key: &PrivateKey, mode: SignMode, data: &[u8]) -> Result<Vec<u8>, Si
         .map_err(|_| SignRefusal::Crypto)?;
     Ok(sig)
 }
+
+/// A card key parsed once, for callers that sign many times with it (load generators acting
+/// for many cards); the card itself parses its key per command.
+pub struct LoadedKey(KeyPair);
+
+impl LoadedKey {
+    pub fn load(key: &PrivateKey) -> Result<Self, CardError> {
+        load(key).map(LoadedKey)
+    }
+
+    /// What the card answers to `80 2A` over DigestInfo(SHA-256(`data`)).
+    pub fn sign_sha256(&self, data: &[u8]) -> Result<Vec<u8>, SignRefusal> {
+        let d = digest::digest(&digest::SHA256, data);
+        let mut sig = vec![0u8; self.0.public_modulus_len()];
+        self.0
+            .sign_digest(&RSA_PKCS1_SHA256, &d, &mut sig)
+            .map_err(|_| SignRefusal::Crypto)?;
+        Ok(sig)
+    }
+}

@@ -16,6 +16,7 @@ pub mod consent;
 pub mod medical;
 pub mod record;
 pub mod service;
+pub mod synth;
 pub mod verdict;
 
 pub use codes::*;

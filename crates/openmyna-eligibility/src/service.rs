@@ -880,7 +880,7 @@ where
         &self,
         actor: &Actor,
         proof: &CardProof<'_>,
-    ) -> Result<CertRecord, EligibilityError> {
+    ) -> Result<std::sync::Arc<CertRecord>, EligibilityError> {
         let now = self.clock.now();
         let challenge = self
             .challenges
@@ -896,7 +896,7 @@ where
                 )
             })?
             .to_hex();
-        let record = match self.jpki.certificate(&serial).await {
+        let record = match self.jpki.certificate_now(&serial).await {
             Ok(r) if r.der == proof.certificate => r,
             _ => {
                 return Err(refused(

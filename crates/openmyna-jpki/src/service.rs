@@ -271,6 +271,9 @@ pub struct Jpki<S> {
     /// Each serial's current answer, so that requests the response cache cannot serve (with
     /// a nonce, or several certificates) only need a signature, not a database read.
     status_cache: Mutex<HashMap<(RootKind, Vec<u8>), Answer>>,
+    /// Certificate records read for relying checks (eligibility), dropped with the status
+    /// cache on every status change.
+    record_cache: Mutex<HashMap<String, std::sync::Arc<CertRecord>>>,
     /// Bumped by every status change: an answer read before a change is not cached after it.
     epoch: std::sync::atomic::AtomicU64,
 }
@@ -298,6 +301,7 @@ impl<S: JpkiStore> Jpki<S> {
             roots: RwLock::new(HashMap::new()),
             ocsp_cache: Mutex::new(HashMap::new()),
             status_cache: Mutex::new(HashMap::new()),
+            record_cache: Mutex::new(HashMap::new()),
             epoch: std::sync::atomic::AtomicU64::new(0),
         };
         svc.init().await?;
@@ -456,6 +460,33 @@ impl<S: JpkiStore> Jpki<S> {
         })
     }
 
+    /// A certificate's record with its current status, as the OCSP responder knows it: from
+    /// a cache that every status change through this service clears at once (so a
+    /// revocation or suspension is refused in the very next check, as OCSP answers it).
+    pub async fn certificate_now(
+        &self,
+        serial: &str,
+    ) -> Result<std::sync::Arc<CertRecord>, JpkiError> {
+        let s = Serial::parse_hex(serial)?.to_hex();
+        if let Some(r) = self
+            .record_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&s).cloned())
+        {
+            return Ok(r);
+        }
+        let epoch = self.epoch();
+        let r = std::sync::Arc::new(self.certificate(&s).await?);
+        if let (true, Ok(mut c)) = (self.epoch() == epoch, self.record_cache.lock()) {
+            if c.len() >= OCSP_CACHE_MAX {
+                c.clear();
+            }
+            c.insert(s, r.clone());
+        }
+        Ok(r)
+    }
+
     pub async fn certificates_of_resident(
         &self,
         resident_id: i64,
@@ -545,6 +576,9 @@ impl<S: JpkiStore> Jpki<S> {
             for root in RootKind::ALL {
                 cache.remove(&(root, s.as_bytes().to_vec()));
             }
+        }
+        if let (Ok(s), Ok(mut cache)) = (Serial::parse_hex(serial_hex), self.record_cache.lock()) {
+            cache.remove(&s.to_hex());
         }
     }
 

@@ -116,14 +116,22 @@ impl Store {
         })
     }
 
+    /// An organisation (organisations do not change once created, so they are cached).
     pub async fn organisation(&self, id: i64) -> Result<Option<Organisation>> {
+        if let Some(o) = self.cache.organisations.get(&id) {
+            return Ok(Some(o));
+        }
         let row: Option<OrgRow> = sqlx::query_as(
             "SELECT id, name, role, code, created_at FROM organisations WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        row.map(OrgRow::into_org).transpose()
+        let org = row.map(OrgRow::into_org).transpose()?;
+        if let Some(o) = &org {
+            self.cache.organisations.put(id, o.clone());
+        }
+        Ok(org)
     }
 
     pub async fn organisations(&self) -> Result<Vec<Organisation>> {
@@ -173,24 +181,38 @@ impl Store {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
             return Ok(None);
         }
+        let hash = sha256_hex(token.as_bytes());
+        if let Some((actor, expires_at, at)) = self.cache.tokens.get(&hash)
+            && at.elapsed() < crate::cache::TOKEN_TTL
+        {
+            if expires_at.is_some_and(|e| e <= to_micros(now)) {
+                return Ok(None);
+            }
+            return Ok(Some(actor));
+        }
         let row: Option<ActorRow> = sqlx::query_as(
             "SELECT t.id AS token_id, o.id AS org_id, o.name, o.role, t.expires_at \
              FROM api_tokens t JOIN organisations o ON o.id = t.org_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
         )
-        .bind(sha256_hex(token.as_bytes()))
+        .bind(hash.clone())
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        if row.expires_at.is_some_and(|e| e <= to_micros(now)) {
-            return Ok(None);
-        }
-        Ok(Some(Actor {
+        let actor = Actor {
             org_id: row.org_id,
             org_name: row.name,
             role: Role::parse(&row.role).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             token_id: row.token_id,
-        }))
+        };
+        self.cache.tokens.put(
+            hash,
+            (actor.clone(), row.expires_at, std::time::Instant::now()),
+        );
+        if row.expires_at.is_some_and(|e| e <= to_micros(now)) {
+            return Ok(None);
+        }
+        Ok(Some(actor))
     }
 
     pub async fn revoke_token(&self, token_id: i64, now: &Timestamp) -> Result<bool> {
@@ -201,6 +223,9 @@ impl Store {
         .bind(token_id)
         .execute(self.pool())
         .await?;
+        self.cache
+            .tokens
+            .retain(|_, (a, _, _)| a.token_id != token_id);
         Ok(r.rows_affected() == 1)
     }
 }

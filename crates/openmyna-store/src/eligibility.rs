@@ -165,8 +165,9 @@ impl EligibilityStore for Store {
         let json = serde_json::to_string(w.enrollment).map_err(storage)?;
         let mismatches = w.mismatches.join(",");
         let mut tx = self.pool().begin().await.map_err(storage)?;
-        let current: Option<(i64, i64, String, i64, String)> = sqlx::query_as(
-            "SELECT id, insurer_org_id, content_sha256, version, record_json FROM insurance_records \
+        let current: Option<(i64, i64, String, i64, String, i64)> = sqlx::query_as(
+            "SELECT id, insurer_org_id, content_sha256, version, record_json, resident_id \
+             FROM insurance_records \
              WHERE insurer_number = $1 AND symbol = $2 AND number = $3 AND branch = $4",
         )
         .bind(key.insurer_number.as_str())
@@ -178,17 +179,19 @@ impl EligibilityStore for Store {
         .map_err(storage)?;
         let at = to_micros(&w.at);
         let (id, version, before, outcome) = match current {
-            Some((id, org, _, _, _)) if org != w.insurer_org_id => {
+            Some((id, org, _, _, _, _)) if org != w.insurer_org_id => {
                 let _ = id;
                 return Err(EligibilityError::refused(
                     "record.other_insurer",
                     "this 記号・番号・枝番 belongs to another insurer's record",
                 ));
             }
-            Some((id, _, hash, _, _)) if hash == w.content_sha256 => {
+            Some((id, _, hash, _, _, _)) if hash == w.content_sha256 => {
                 return Ok((id, WriteOutcome::Unchanged));
             }
-            Some((id, _, _, version, before)) => {
+            Some((id, _, _, version, before, old_resident)) => {
+                self.cache.bump();
+                self.cache.records.remove(&old_resident);
                 sqlx::query(
                     "UPDATE insurance_records SET resident_id = $1, match_status = $2, \
                      mismatches = $3, record_json = $4, content_sha256 = $5, version = $6, \
@@ -247,6 +250,8 @@ impl EligibilityStore for Store {
         .await
         .map_err(storage)?;
         tx.commit().await.map_err(storage)?;
+        self.cache.bump();
+        self.cache.records.remove(&w.resident_id);
         Ok((id, outcome))
     }
 
@@ -273,8 +278,21 @@ impl EligibilityStore for Store {
         &self,
         resident_id: i64,
     ) -> Result<Vec<StoredRecord>, EligibilityError> {
-        self.records_where("resident_id = $1", resident_id, 1000)
-            .await
+        // Records change only through this store (write_record, bulk loads), which drop the
+        // resident's entry.
+        if let Some(r) = self.cache.records.get(&resident_id) {
+            return Ok(r.as_ref().clone());
+        }
+        let epoch = self.cache.epoch();
+        let r = self
+            .records_where("resident_id = $1", resident_id, 1000)
+            .await?;
+        if self.cache.epoch() == epoch {
+            self.cache
+                .records
+                .put(resident_id, std::sync::Arc::new(r.clone()));
+        }
+        Ok(r)
     }
 
     async fn records_of_insurer(
@@ -355,6 +373,10 @@ impl EligibilityStore for Store {
         &self,
         resident_id: i64,
     ) -> Result<Option<Registration>, EligibilityError> {
+        // A registration is never withdrawn, so a found one is cached.
+        if let Some(r) = self.cache.registrations.get(&resident_id) {
+            return Ok(Some(r));
+        }
         let row: Option<(String, i64, String)> = sqlx::query_as(
             "SELECT channel, registered_at, auth_serial FROM insurance_registrations \
              WHERE resident_id = $1",
@@ -363,15 +385,21 @@ impl EligibilityStore for Store {
         .fetch_optional(self.pool())
         .await
         .map_err(storage)?;
-        row.map(|(channel, at, serial)| {
-            Ok(Registration {
-                resident_id,
-                channel: RegistrationChannel::parse(&channel).map_err(|_| corrupt("channel"))?,
-                registered_at: from_micros(at)?,
-                auth_serial: serial,
+        let r = row
+            .map(|(channel, at, serial)| {
+                Ok::<_, EligibilityError>(Registration {
+                    resident_id,
+                    channel: RegistrationChannel::parse(&channel)
+                        .map_err(|_| corrupt("channel"))?,
+                    registered_at: from_micros(at)?,
+                    auth_serial: serial,
+                })
             })
-        })
-        .transpose()
+            .transpose()?;
+        if let Some(r) = &r {
+            self.cache.registrations.put(resident_id, r.clone());
+        }
+        Ok(r)
     }
 
     async fn create_terminal(
@@ -407,6 +435,10 @@ impl EligibilityStore for Store {
     }
 
     async fn terminal_by_token(&self, token_id: i64) -> Result<Option<Terminal>, EligibilityError> {
+        // Terminals do not change once registered.
+        if let Some(t) = self.cache.terminals.get(&token_id) {
+            return Ok(Some(t));
+        }
         let row: Option<TerminalRow> = sqlx::query_as(
             "SELECT id, org_id, name, token_id, created_at FROM oqs_terminals WHERE token_id = $1",
         )
@@ -414,7 +446,11 @@ impl EligibilityStore for Store {
         .fetch_optional(self.pool())
         .await
         .map_err(storage)?;
-        row.map(Terminal::try_from).transpose()
+        let t = row.map(Terminal::try_from).transpose()?;
+        if let Some(t) = &t {
+            self.cache.terminals.put(token_id, t.clone());
+        }
+        Ok(t)
     }
 
     async fn terminals(&self, org_id: i64) -> Result<Vec<Terminal>, EligibilityError> {
@@ -435,35 +471,7 @@ impl EligibilityStore for Store {
         actor: &Actor,
         d: &Disclosure,
     ) -> Result<(), EligibilityError> {
-        let mut tx = self.pool().begin().await.map_err(storage)?;
-        sqlx::query(
-            "INSERT INTO oqs_verifications (id, org_id, terminal_id, resident_id, at, \
-             date_of_service, method, validity) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        )
-        .bind(&v.id)
-        .bind(v.org_id)
-        .bind(v.terminal_id)
-        .bind(v.resident_id)
-        .bind(to_micros(&v.at))
-        .bind(v.date_of_service.to_string())
-        .bind(v.method.map(|m| m.code()))
-        .bind(v.validity.code())
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
-        crate::access_log::insert(
-            &mut *tx,
-            v.resident_id,
-            actor,
-            &v.at,
-            &d.category,
-            &d.purpose,
-            &d.detail,
-        )
-        .await
-        .map_err(storage)?;
-        tx.commit().await.map_err(storage)?;
-        Ok(())
+        self.write_verification(v, actor, d).await.map_err(storage)
     }
 
     async fn verification(&self, id: &str) -> Result<Option<Verification>, EligibilityError> {
@@ -520,6 +528,8 @@ impl EligibilityStore for Store {
             .map_err(storage)?;
         }
         tx.commit().await.map_err(storage)?;
+        self.cache.bump();
+        self.cache.consents.remove(&(org_id, resident_id));
         Ok(())
     }
 
@@ -529,24 +539,41 @@ impl EligibilityStore for Store {
         resident_id: i64,
         now: &Timestamp,
     ) -> Result<Vec<(ConsentCategory, Timestamp)>, EligibilityError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT category, MAX(expires_at) FROM oqs_consents \
-             WHERE org_id = $1 AND resident_id = $2 AND expires_at > $3 AND given_at <= $3 \
-             GROUP BY category ORDER BY category",
-        )
-        .bind(org_id)
-        .bind(resident_id)
-        .bind(to_micros(now))
-        .fetch_all(self.pool())
-        .await
-        .map_err(storage)?;
-        rows.into_iter()
-            .map(|(c, until)| {
-                Ok((
-                    ConsentCategory::parse(&c).map_err(|_| corrupt("consent category"))?,
-                    from_micros(until)?,
-                ))
-            })
+        // The consents of a facility for a person, as (category, given, expires) in µs;
+        // cached until this store records another.
+        let key = (org_id, resident_id);
+        let rows = match self.cache.consents.get(&key) {
+            Some(r) => r,
+            None => {
+                let epoch = self.cache.epoch();
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT category, given_at, expires_at FROM oqs_consents \
+                     WHERE org_id = $1 AND resident_id = $2 AND expires_at > $3",
+                )
+                .bind(org_id)
+                .bind(resident_id)
+                .bind(to_micros(now))
+                .fetch_all(self.pool())
+                .await
+                .map_err(storage)?;
+                let rows = std::sync::Arc::new(rows);
+                if self.cache.epoch() == epoch {
+                    self.cache.consents.put(key, rows.clone());
+                }
+                rows
+            }
+        };
+        let now = to_micros(now);
+        let mut live: std::collections::BTreeMap<ConsentCategory, i64> = Default::default();
+        for (c, given, until) in rows.iter() {
+            if *given <= now && *until > now {
+                let c = ConsentCategory::parse(c).map_err(|_| corrupt("consent category"))?;
+                let e = live.entry(c).or_insert(*until);
+                *e = (*e).max(*until);
+            }
+        }
+        live.into_iter()
+            .map(|(c, until)| Ok((c, from_micros(until)?)))
             .collect()
     }
 
@@ -651,5 +678,123 @@ impl EligibilityStore for Store {
         self.record_access(resident_id, actor, at, &d.category, &d.purpose, &d.detail)
             .await
             .map_err(storage)
+    }
+}
+
+/// A record for [`Store::insert_enrollments_bulk`].
+pub struct BulkEnrollment {
+    pub resident_id: i64,
+    pub insurer_org_id: i64,
+    pub enrollment: Enrollment,
+}
+
+impl Store {
+    /// Inserts many matched records at once (demo population, benchmarks, migrations from an
+    /// insurer's system), each with its first history row; keys already present are skipped.
+    /// Returns how many were inserted.
+    pub async fn insert_enrollments_bulk(
+        &self,
+        rows: &[BulkEnrollment],
+        at: &Timestamp,
+        recorded_by: &str,
+    ) -> Result<u64, StoreError> {
+        let at = to_micros(at);
+        let mut inserted = 0u64;
+        let mut tx = self.pool().begin().await?;
+        for chunk in rows.chunks(500) {
+            let mut jsons = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                jsons.push(
+                    serde_json::to_string(&r.enrollment)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                );
+            }
+            let sql = format!(
+                "INSERT INTO insurance_records (insurer_org_id, insurer_number, symbol, number, \
+                 branch, resident_id, match_status, mismatches, record_json, content_sha256, \
+                 version, created_at, updated_at) VALUES {} \
+                 ON CONFLICT (insurer_number, symbol, number, branch) DO NOTHING RETURNING id",
+                crate::registry::values_placeholders(self.backend(), chunk.len(), 13)
+            );
+            let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+            for (r, json) in chunk.iter().zip(&jsons) {
+                let k = &r.enrollment.key;
+                q = q
+                    .bind(r.insurer_org_id)
+                    .bind(k.insurer_number.as_str().to_owned())
+                    .bind(k.symbol.as_str().to_owned())
+                    .bind(k.number.as_str().to_owned())
+                    .bind(k.branch.as_str().to_owned())
+                    .bind(r.resident_id)
+                    .bind("matched")
+                    .bind("")
+                    .bind(json.clone())
+                    .bind(sha256_hex(json.as_bytes()))
+                    .bind(1i64)
+                    .bind(at)
+                    .bind(at);
+            }
+            let ids = q.fetch_all(&mut *tx).await?;
+            inserted += ids.len() as u64;
+            if ids.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "INSERT INTO insurance_record_history (record_id, version, recorded_at, \
+                 recorded_by, match_status, mismatches, after_json) \
+                 SELECT id, 1, $1, $2, 'matched', '', record_json FROM insurance_records \
+                 WHERE id IN ({})",
+                (0..ids.len())
+                    .map(|i| format!("${}", i + 3))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(at)
+                .bind(recorded_by.to_owned());
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.cache.bump();
+        self.cache.records.clear();
+        Ok(inserted)
+    }
+
+    /// Inserts many medical records at once (duplicates by content are skipped).
+    pub async fn insert_medical_bulk(
+        &self,
+        rows: &[(i64, i64, MedicalData)],
+        at: &Timestamp,
+    ) -> Result<(), StoreError> {
+        let at = to_micros(at);
+        let mut tx = self.pool().begin().await?;
+        for chunk in rows.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO medical_records (resident_id, kind, occurred_on, payload, \
+                 content_sha256, source_org_id, created_at) VALUES {} \
+                 ON CONFLICT (resident_id, content_sha256) DO NOTHING",
+                crate::registry::values_placeholders(self.backend(), chunk.len(), 7)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (resident, org, data) in chunk {
+                let payload =
+                    serde_json::to_string(data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let sha = sha256_hex(payload.as_bytes());
+                q = q
+                    .bind(*resident)
+                    .bind(data.kind().code())
+                    .bind(data.date().to_string())
+                    .bind(payload)
+                    .bind(sha)
+                    .bind(*org)
+                    .bind(at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -16,12 +16,14 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod cache;
 pub mod card_applications;
 pub mod cards;
 pub mod crypto;
 pub mod eligibility;
 pub mod events;
 pub mod fourinfo;
+mod group_commit;
 pub mod jpki;
 mod registry;
 
@@ -101,6 +103,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     keys: Arc<DataKeys>,
+    cache: Arc<cache::Caches>,
 }
 
 impl std::fmt::Debug for Store {
@@ -164,6 +167,7 @@ impl Store {
             pool,
             backend,
             keys: Arc::new(keys),
+            cache: Arc::new(cache::Caches::default()),
         })
     }
 
@@ -303,5 +307,35 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://u@h/t"), "postgres://u@h/t");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}
+
+/// Runs one statement on a server outside any store (creating or dropping a database for a
+/// benchmark or a test).
+pub async fn admin_execute(url: &str, sql: &str) -> Result<()> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut c)
+        .await?;
+    let _ = c.close().await;
+    Ok(())
+}
+
+impl Store {
+    /// Ids of residents born on or before `born_by`, in id order (benchmarks pick from them).
+    pub async fn resident_ids_born_by(
+        &self,
+        born_by: chrono::NaiveDate,
+        limit: i64,
+    ) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM residents WHERE birth_date <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(born_by.to_string())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
     }
 }

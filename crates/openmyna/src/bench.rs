@@ -1013,3 +1013,343 @@ mod tests {
         assert_eq!(decimal(&[0]), "0");
     }
 }
+
+/// What `bench eligibility` measures.
+pub struct EligibilityBench {
+    pub residents: u64,
+    pub cards: usize,
+    pub seconds: u32,
+    pub concurrency: u32,
+    /// A PostgreSQL server URL: the bench creates (and drops) its own database there.
+    pub postgres: Option<String>,
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some((utime + stime) / 100.0)
+}
+
+async fn pg_admin(url: &str, sql: &str) -> Result<(), AppError> {
+    openmyna_store::admin_execute(url, sql)
+        .await
+        .map_err(|e| AppError::Invalid(format!("{sql}: {e}")))
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// `bench eligibility`: end-to-end verifications over HTTP on loopback — challenge, the
+/// card's signature (the card's own key, signed in the load generator), verification and
+/// result — with `residents` enrolled residents, against `openmyna serve` running as its own
+/// process so that its CPU time is measured apart from the load generator's.
+pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), AppError> {
+    use crate::terminal::OqsClient;
+    use openmyna_card::keys::LoadedKey;
+    use openmyna_card::layout::KeyId;
+    use serde_json::json;
+
+    let dir = tempfile_dir()?;
+    let mut config = bench_config(&dir);
+    let mut pg_db = None;
+    if let Some(admin) = &b.postgres {
+        let name = format!("openmyna_bench_{}", std::process::id());
+        pg_admin(admin, &format!("DROP DATABASE IF EXISTS {name}")).await?;
+        pg_admin(admin, &format!("CREATE DATABASE {name}")).await?;
+        config.database.url = with_database(admin, &name);
+        pg_db = Some((admin.clone(), name));
+    }
+    let backend = if b.postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let store = app::open_store(&config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
+    let tokens = crate::demo::create_demo_organisations(&store, clock.as_ref()).await?;
+    let clinic = tokens
+        .iter()
+        .find(|t| t.role == openmyna_core::Role::MedicalInstitution)
+        .map(|t| t.token.clone())
+        .ok_or_else(|| AppError::Invalid("no demo clinic".into()))?;
+    eprintln!(
+        "bench eligibility: enrolling {} residents on {backend}…",
+        b.residents
+    );
+    let t0 = std::time::Instant::now();
+    let mut last = std::time::Instant::now();
+    crate::demo::populate(&store, b.residents, 1, false, clock.as_ref(), |done| {
+        if last.elapsed().as_secs() >= 10 {
+            eprintln!("  {done}");
+            last = std::time::Instant::now();
+        }
+    })
+    .await?;
+    let load_seconds = t0.elapsed().as_secs_f64();
+    let port = free_port()?;
+    let url = format!("http://127.0.0.1:{port}");
+    let jpki = app::open_jpki(&config, &store, &url, clock.clone(), entropy.clone()).await?;
+    // Cards for residents spread over the population (adults: every 997th resident).
+    let ids = store
+        .resident_ids_born_by(
+            clock.today() - Duration::days(20 * 366),
+            (b.cards as i64) * 997,
+        )
+        .await?;
+    let chosen: Vec<i64> = ids.iter().step_by(997).take(b.cards).copied().collect();
+    eprintln!("bench eligibility: issuing {} cards…", chosen.len());
+    let mut keys = Vec::new();
+    let mut certs = Vec::new();
+    for (i, id) in chosen.iter().enumerate() {
+        let out = dir.join(format!("card{i}.json"));
+        crate::card::issue(
+            &store,
+            &jpki,
+            clock.as_ref(),
+            entropy.as_ref(),
+            &crate::card::IssueRequest {
+                resident_id: *id,
+                out: &out,
+                auth_pin: "1234",
+                sign_password: Some("ABC123"),
+                assist_pin: None,
+                juki_pin: None,
+                card_expiry: None,
+                actor: "bench",
+            },
+        )
+        .await?;
+        let mut client = openmyna_cardio::JpkiClient::new(openmyna_cardio::VirtualTransport::new(
+            openmyna_cardio::CardFile::open(&out)?,
+        ));
+        certs.push(
+            client
+                .read_certificate(openmyna_cardio::client::Certificate::Auth)
+                .map_err(|e| AppError::Invalid(e.to_string()))?,
+        );
+        let state = openmyna_cardio::CardFile::open(&out)?.load()?;
+        keys.push(
+            state
+                .keys
+                .get(&KeyId::Auth)
+                .cloned()
+                .ok_or_else(|| AppError::Invalid("card without an authentication key".into()))?,
+        );
+    }
+    drop(jpki);
+    store.close().await;
+
+    // The server in its own process.
+    let mut cmd = Command::new(self_exe);
+    cmd.arg("--data-dir")
+        .arg(&config.data_dir)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--demo-persons",
+            "0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if !config.database.url.is_empty() {
+        cmd.env("OPENMYNA_DATABASE_URL", &config.database.url);
+    }
+    let mut server = cmd
+        .spawn()
+        .map_err(|e| AppError::io("starting openmyna serve", e))?;
+    wait_port(port);
+    let admin = OqsClient::new(&url, &clinic);
+    let terminal = match admin
+        .post("/api/v1/oqs/terminals", &json!({"name": "bench"}))
+        .await?
+    {
+        Ok(v) => v["token"].as_str().unwrap_or_default().to_owned(),
+        Err(r) => return Err(AppError::Invalid(format!("terminal: {}", r.message))),
+    };
+    let b64 = |x: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(x)
+    };
+    let t = Arc::new(OqsClient::new(&url, &terminal));
+    for (k, c) in keys.iter().zip(&certs) {
+        let (id, challenge) = t.challenge().await?;
+        let sig = LoadedKey::load(k)
+            .and_then(|k| {
+                k.sign_sha256(&challenge)
+                    .map_err(|_| openmyna_card::CardError::Crypto("signing".into()))
+            })
+            .map_err(|e| AppError::Invalid(format!("signing: {e}")))?;
+        if let Err(r) = t
+            .post(
+                "/api/v1/oqs/registrations",
+                &json!({"challenge_id": id, "certificate": b64(c), "signature": b64(&sig)}),
+            )
+            .await?
+        {
+            return Err(AppError::Invalid(format!("registration: {}", r.message)));
+        }
+    }
+    let mut loaded = Vec::with_capacity(keys.len());
+    for (k, c) in keys.iter().zip(&certs) {
+        loaded.push((
+            LoadedKey::load(k).map_err(|e| AppError::Invalid(format!("card key: {e}")))?,
+            b64(c),
+        ));
+    }
+    let cards: Arc<Vec<(LoadedKey, String)>> = Arc::new(loaded);
+
+    let run = |secs: u32| {
+        let t = t.clone();
+        let cards = cards.clone();
+        async move {
+            let deadline =
+                tokio::time::Instant::now() + std::time::Duration::from_secs(u64::from(secs));
+            let mut tasks = Vec::new();
+            for w in 0..b.concurrency {
+                let t = t.clone();
+                let cards = cards.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    let mut errors = 0u64;
+                    let mut i = w as usize;
+                    while tokio::time::Instant::now() < deadline {
+                        let (key, cert) = &cards[i % cards.len()];
+                        i += 1;
+                        let start = std::time::Instant::now();
+                        let ok = async {
+                            let (id, challenge) = t.challenge().await.ok()?;
+                            let sig = key.sign_sha256(&challenge).ok()?;
+                            let v = t
+                                .post(
+                                    "/api/v1/oqs/verifications",
+                                    &json!({"challenge_id": id, "certificate": cert,
+                                            "signature": b64(&sig), "method": "pin"}),
+                                )
+                                .await
+                                .ok()?
+                                .ok()?;
+                            (v["validity"] == "1").then_some(())
+                        }
+                        .await;
+                        match ok {
+                            Some(()) => lat.push(start.elapsed().as_secs_f64() * 1000.0),
+                            None => errors += 1,
+                        }
+                    }
+                    (lat, errors)
+                }));
+            }
+            let mut all = Vec::new();
+            let mut errors = 0;
+            for task in tasks {
+                if let Ok((l, e)) = task.await {
+                    all.extend(l);
+                    errors += e;
+                }
+            }
+            all.sort_by(|a, b| a.total_cmp(b));
+            (all, errors)
+        }
+    };
+    eprintln!("bench eligibility: warming up…");
+    run(2).await;
+    eprintln!(
+        "bench eligibility: {} s with {} concurrent terminals…",
+        b.seconds, b.concurrency
+    );
+    let cpu0 = process_cpu_seconds(server.id());
+    let wall = std::time::Instant::now();
+    let (lat, errors) = run(b.seconds).await;
+    let elapsed = wall.elapsed().as_secs_f64();
+    let cpu1 = process_cpu_seconds(server.id());
+    let _ = server.kill();
+    let _ = server.wait();
+    let n = lat.len() as f64;
+    let pct = |p: f64| {
+        lat.get(((n * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let rate = n / elapsed.max(0.001);
+    let server_cpu = match (cpu0, cpu1) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
+    let cpu_per = server_cpu / n.max(1.0);
+    let rows = vec![
+        Row {
+            what: "enrolled residents (records loaded)".into(),
+            ours: format!("{} in {:.0} s", b.residents, load_seconds),
+            peer: String::new(),
+            ratio: String::new(),
+        },
+        Row {
+            what: "verifications/s end to end (client and server on the same 2 cores)".into(),
+            ours: format!("{rate:.0}"),
+            peer: String::new(),
+            ratio: String::new(),
+        },
+        Row {
+            what: "latency p50 / p99 (challenge + verification)".into(),
+            ours: format!("{:.2} / {:.2} ms", pct(0.5), pct(0.99)),
+            peer: String::new(),
+            ratio: String::new(),
+        },
+        Row {
+            what: "server CPU per verification".into(),
+            ours: format!("{:.3} ms", cpu_per * 1000.0),
+            peer: String::new(),
+            ratio: String::new(),
+        },
+        Row {
+            what: "server capacity on 2 cores (2 / CPU per verification)".into(),
+            ours: if cpu_per > 0.0 {
+                format!("{:.0}/s", 2.0 / cpu_per)
+            } else {
+                "n/a".into()
+            },
+            peer: String::new(),
+            ratio: String::new(),
+        },
+        Row {
+            what: "errors".into(),
+            ours: errors.to_string(),
+            peer: String::new(),
+            ratio: String::new(),
+        },
+    ];
+    if let Some((admin, name)) = pg_db {
+        let _ = pg_admin(&admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    print_table(
+        &format!(
+            "Eligibility verification over HTTP on loopback, {backend}: {} residents, {} cards, {} terminals, {} s",
+            b.residents, b.cards, b.concurrency, b.seconds
+        ),
+        &rows,
+    );
+    Ok(())
+}

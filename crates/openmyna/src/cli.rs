@@ -130,6 +130,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         connections: u32,
     },
+    /// Online eligibility verification end to end over HTTP (challenge, card signature,
+    /// verification), with a population of enrolled residents, on SQLite or PostgreSQL.
+    Eligibility {
+        /// Enrolled residents.
+        #[arg(long, default_value_t = 1_000_000)]
+        residents: u64,
+        /// Cards used by the terminals.
+        #[arg(long, default_value_t = 64)]
+        cards: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
+        /// Concurrent terminals.
+        #[arg(long, default_value_t = 32)]
+        concurrency: u32,
+        /// Run on PostgreSQL (a server URL; the bench creates and drops its own database).
+        #[arg(long)]
+        postgres: Option<String>,
+    },
     /// (internal) Generate the signing root's full CRL in the configured data directory.
     #[command(hide = true)]
     CrlGenerate,
@@ -294,7 +312,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
-            let report = demo::populate(&store, persons, seed, clock.as_ref(), |done| {
+            let report = demo::populate(&store, persons, seed, true, clock.as_ref(), |done| {
                 bar.set_position(done)
             })
             .await?;
@@ -469,6 +487,27 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 seconds,
                 connections,
             } => crate::bench::ocsp(certs, seconds, connections).await,
+            BenchCommand::Eligibility {
+                residents,
+                cards,
+                seconds,
+                concurrency,
+                postgres,
+            } => {
+                let exe = std::env::current_exe()
+                    .map_err(|e| AppError::io("finding this executable", e))?;
+                crate::bench::eligibility(
+                    crate::bench::EligibilityBench {
+                        residents,
+                        cards,
+                        seconds,
+                        concurrency,
+                        postgres,
+                    },
+                    &exe,
+                )
+                .await
+            }
         },
         Command::Config => {
             let mut shown = config.clone();

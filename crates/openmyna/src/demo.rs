@@ -25,10 +25,13 @@ pub struct PopulateReport {
 }
 
 /// Loads `persons` generated residents in batches, calling `progress` with the number done.
+/// Where the demo insurers exist, each resident also gets an enrollment record and, with
+/// `medical`, a medication, treatment and check-up history.
 pub async fn populate(
     store: &Store,
     persons: u64,
     seed: u64,
+    medical: bool,
     clock: &dyn Clock,
     mut progress: impl FnMut(u64),
 ) -> Result<PopulateReport, AppError> {
@@ -40,6 +43,7 @@ pub async fn populate(
         token_id: 0,
     };
     let mut generator = Generator::new(seed, clock.now());
+    let insurance = DemoInsurance::find(store, seed, medical).await?;
     let mut done = 0u64;
     let mut report = PopulateReport {
         requested: persons,
@@ -51,6 +55,9 @@ pub async fn populate(
         let n = (persons - done).min(BATCH as u64) as usize;
         let batch: Vec<_> = generator.by_ref().take(n).collect();
         let outcome = store.insert_residents_bulk(&batch, &actor).await?;
+        if let Some(ins) = &insurance {
+            ins.load(store, &batch, done, clock).await?;
+        }
         report.inserted += outcome.inserted;
         report.skipped += outcome.skipped;
         done += n as u64;
@@ -58,6 +65,105 @@ pub async fn populate(
     }
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Enrollment (and optionally medical) records for generated residents, from the demo
+/// insurers (協会けんぽ under 75, the 後期高齢者 広域連合 from 75) when they exist.
+pub struct DemoInsurance {
+    insurers: openmyna_eligibility::synth::SynthInsurers,
+    general_org: i64,
+    late_org: i64,
+    seed: u64,
+    medical: bool,
+}
+
+impl DemoInsurance {
+    /// The demo insurers, if this database has them.
+    pub async fn find(store: &Store, seed: u64, medical: bool) -> Result<Option<Self>, AppError> {
+        use openmyna_ids::InsurerNumber;
+        let orgs = store.organisations().await?;
+        let find = |code: &str| {
+            orgs.iter()
+                .find(|o| o.role == Role::Insurer && o.code.as_deref() == Some(code))
+                .map(|o| (o.id, o.name.clone()))
+        };
+        let (Some((general_org, general_name)), Some((late_org, late_name))) =
+            (find("01130012"), find("39130018"))
+        else {
+            return Ok(None);
+        };
+        let number = |s: &str| {
+            InsurerNumber::parse(s).map_err(|e| AppError::Invalid(format!("demo insurer: {e}")))
+        };
+        Ok(Some(DemoInsurance {
+            insurers: openmyna_eligibility::synth::SynthInsurers {
+                general: (number("01130012")?, general_name),
+                late_elderly: (number("39130018")?, late_name),
+            },
+            general_org,
+            late_org,
+            seed,
+            medical,
+        }))
+    }
+
+    /// Records for `batch`, whose first resident is number `offset` of this seed.
+    pub async fn load(
+        &self,
+        store: &Store,
+        batch: &[openmyna_registry::NewResident],
+        offset: u64,
+        clock: &dyn Clock,
+    ) -> Result<(), AppError> {
+        use openmyna_eligibility::record::FiveItems;
+        use openmyna_eligibility::synth;
+        use openmyna_store::eligibility::BulkEnrollment;
+        use rand::SeedableRng;
+        let today = clock.today();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed ^ offset.rotate_left(17));
+        let mut records = Vec::with_capacity(batch.len());
+        let mut medical = Vec::new();
+        for (i, n) in batch.iter().enumerate() {
+            let b = &n.basic4;
+            let person = FiveItems {
+                name: b.name.name.clone(),
+                name_kana: b.name.name_kana.clone(),
+                birth_date: b.birth_date,
+                sex: b.sex,
+                address: b.address.text.clone(),
+            };
+            let symbol = b.address.municipality_code.as_str().to_owned();
+            let sequence = self.seed * 1_000_000_000 + offset + i as u64 + 1;
+            let Some(e) =
+                synth::enrollment(&mut rng, &self.insurers, person, &symbol, sequence, today)
+            else {
+                continue;
+            };
+            let org = if e.key.insurer_number.law_code() == Some("39") {
+                self.late_org
+            } else {
+                self.general_org
+            };
+            if self.medical {
+                for m in synth::history(&mut rng, b.birth_date, today, 5) {
+                    medical.push((n.id.0, org, m));
+                }
+            }
+            records.push(BulkEnrollment {
+                resident_id: n.id.0,
+                insurer_org_id: org,
+                enrollment: e,
+            });
+        }
+        let now = clock.now();
+        store
+            .insert_enrollments_bulk(&records, &now, "openmyna demo generator")
+            .await?;
+        if !medical.is_empty() {
+            store.insert_medical_bulk(&medical, &now).await?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -74,6 +180,11 @@ const DEMO_ORGS: &[(&str, Role, Option<&str>)] = &[
     ("千代田区", Role::Municipality, Some("131016")),
     ("大阪市", Role::Municipality, Some("271004")),
     ("全国健康保険協会 東京支部", Role::Insurer, Some("01130012")),
+    (
+        "東京都後期高齢者医療広域連合",
+        Role::Insurer,
+        Some("39130018"),
+    ),
     (
         "openmyna 内科クリニック",
         Role::MedicalInstitution,
@@ -151,6 +262,7 @@ pub async fn seed_if_empty(
         store,
         config.demo.persons,
         config.demo.seed,
+        true,
         clock,
         |done| {
             if last.elapsed() > Duration::from_secs(5) {

@@ -545,5 +545,66 @@ async fn children_certificates_and_csv(backend: Backend) {
     app.finish().await;
 }
 
+/// `openmyna terminal` drives the whole flow against the server: PIN from standard input,
+/// 利用登録, the result, consent, consented data.
+async fn terminal_command(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let resident = app.register_resident(true).await;
+    let path = dir.path().join("card.json");
+    app.issue_card(resident, &path, Some("abc123"))
+        .await
+        .unwrap();
+    let my_number = card(&path).my_number("5678").unwrap();
+    submit(
+        &app,
+        vec![record(&my_number, "301", "山田 太郎", "1985-06-15")],
+    )
+    .await;
+    let t = terminal(&app).await;
+    let run = |facility: &str, extra: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_openmyna"));
+        c.args(["terminal", "--card"])
+            .arg(&path)
+            .args([
+                "--facility",
+                facility,
+                "--url",
+                &app.url,
+                "--token",
+                &t.token,
+                "--pin",
+                "-",
+            ])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"1234\n").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o =
+        tokio::task::block_in_place(|| run("1311234569", &["--register", "--consent", "clinical"]));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("資格確認結果: valid (1)"), "{out}");
+    assert!(out.contains("記号 12345 番号 301 枝番 00"), "{out}");
+    assert!(out.contains("consent clinical open until"), "{out}");
+    assert!(out.contains("medications: 0 entries"), "{out}");
+    assert!(!out.contains(&my_number));
+    // The wrong facility is refused before the card is touched.
+    let o = tokio::task::block_in_place(|| run("0110113719", &[]));
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not 0110113719"));
+    app.finish().await;
+}
+
 on_both_backends!(full_flow);
+on_both_backends!(terminal_command);
 on_both_backends!(children_certificates_and_csv);

@@ -11,7 +11,7 @@ async fn bulk_population_loads_and_is_idempotent(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut progress = Vec::new();
     // More than one statement chunk (1,000 rows) so that multi-row inserts are exercised.
-    let report = demo::populate(&app.store, 2_345, 42, app.clock.as_ref(), |n| {
+    let report = demo::populate(&app.store, 2_345, 42, true, app.clock.as_ref(), |n| {
         progress.push(n)
     })
     .await
@@ -30,7 +30,7 @@ async fn bulk_population_loads_and_is_idempotent(backend: Backend) {
     assert_eq!(history, 2_345);
 
     // The same seed again: every row is already present and is skipped.
-    let again = demo::populate(&app.store, 2_345, 42, app.clock.as_ref(), |_| {})
+    let again = demo::populate(&app.store, 2_345, 42, true, app.clock.as_ref(), |_| {})
         .await
         .unwrap();
     assert_eq!((again.inserted, again.skipped), (0, 2_345));
