@@ -260,7 +260,7 @@ pub fn history(
                 days: 28,
                 dosage: Some(dosage.into()),
             }));
-            d = d + chrono::Duration::days(28);
+            d += chrono::Duration::days(28);
         }
     }
     // A few visits.
@@ -350,7 +350,7 @@ mod tests {
             let age = age_on(birth, today);
             assert_eq!(e.key.insurer_number.law_code() == Some("39"), age >= 75);
             if let Some(l) = &e.limit {
-                assert_eq!(l.category.late_elderly_only() && age < 75, false);
+                assert!(!(l.category.late_elderly_only() && age < 75));
             }
             for h in history(&mut rng, birth, today, 5) {
                 assert!(h.date() <= today);
