@@ -66,6 +66,9 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
     }
 }
 
+/// (category, given at µs, expires at µs) of one facility's consents for one person.
+pub(crate) type ConsentRows = std::sync::Arc<Vec<(String, i64, i64)>>;
+
 #[derive(Default)]
 pub(crate) struct Caches {
     /// Bumped by every invalidation of `records` or `consents`: a value read from the
@@ -79,7 +82,7 @@ pub(crate) struct Caches {
     /// A resident's enrollment records.
     pub(crate) records: Map<i64, std::sync::Arc<Vec<openmyna_eligibility::StoredRecord>>>,
     /// (facility, resident) → consents not yet expired when read: (category, given, expires).
-    pub(crate) consents: Map<(i64, i64), std::sync::Arc<Vec<(String, i64, i64)>>>,
+    pub(crate) consents: Map<(i64, i64), ConsentRows>,
     /// The verification writer (see `group_commit`), started on first use.
     pub(crate) verification_queue: std::sync::OnceLock<crate::group_commit::Queue>,
 }

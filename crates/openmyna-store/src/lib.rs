@@ -295,21 +295,6 @@ pub(crate) fn unique_violation(e: &sqlx::Error) -> Option<String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://u:secret@127.0.0.1/test"),
-            "postgres://u:***@127.0.0.1/test"
-        );
-        assert_eq!(redact_url("postgres://u@h/t"), "postgres://u@h/t");
-        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
-    }
-}
-
 /// Runs one statement on a server outside any store (creating or dropping a database for a
 /// benchmark or a test).
 pub async fn admin_execute(url: &str, sql: &str) -> Result<()> {
@@ -337,5 +322,20 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@127.0.0.1/test"),
+            "postgres://u:***@127.0.0.1/test"
+        );
+        assert_eq!(redact_url("postgres://u@h/t"), "postgres://u@h/t");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }
