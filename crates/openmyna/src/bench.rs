@@ -1002,18 +1002,6 @@ pub async fn ocsp(certs: usize, seconds: u32, connections: u32) -> Result<(), Ap
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimal_conversion() {
-        assert_eq!(decimal(&[0x01, 0x00]), "256");
-        assert_eq!(decimal(&[0x7f, 0xff, 0xff, 0xff]), "2147483647");
-        assert_eq!(decimal(&[0]), "0");
-    }
-}
-
 /// What `bench eligibility` measures.
 pub struct EligibilityBench {
     pub residents: u64,
@@ -1352,4 +1340,16 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
         &rows,
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_conversion() {
+        assert_eq!(decimal(&[0x01, 0x00]), "256");
+        assert_eq!(decimal(&[0x7f, 0xff, 0xff, 0xff]), "2147483647");
+        assert_eq!(decimal(&[0]), "0");
+    }
 }
