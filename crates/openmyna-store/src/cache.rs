@@ -12,22 +12,34 @@ use std::time::{Duration, Instant};
 /// token revoked through this server's API stops at once.
 pub const TOKEN_TTL: Duration = Duration::from_secs(5);
 
-/// Entries per map before it is emptied (a bound on memory, not an eviction policy).
-const MAX_ENTRIES: usize = 200_000;
+/// Entries per map before it is emptied (a bound on memory, not an eviction policy): small
+/// rows (tokens, organisations, terminals, registrations — a national installation has about
+/// 350,000 terminals) and per-patient rows (records, consents; about 1–2 KB each).
+const MAX_SMALL: usize = 1_000_000;
+const MAX_PATIENT: usize = 200_000;
 
 pub(crate) struct Map<K, V> {
     inner: RwLock<HashMap<K, V>>,
+    max: usize,
 }
 
 impl<K: Eq + Hash, V: Clone> Default for Map<K, V> {
     fn default() -> Self {
         Map {
             inner: RwLock::new(HashMap::new()),
+            max: MAX_SMALL,
         }
     }
 }
 
 impl<K: Eq + Hash, V: Clone> Map<K, V> {
+    pub(crate) fn patient() -> Self {
+        Map {
+            inner: RwLock::new(HashMap::new()),
+            max: MAX_PATIENT,
+        }
+    }
+
     pub(crate) fn get(&self, k: &K) -> Option<V> {
         self.inner
             .read()
@@ -38,7 +50,7 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
 
     pub(crate) fn put(&self, k: K, v: V) {
         let mut m = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= MAX_ENTRIES {
+        if m.len() >= self.max {
             m.clear();
         }
         m.insert(k, v);
@@ -69,7 +81,6 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
 /// (category, given at µs, expires at µs) of one facility's consents for one person.
 pub(crate) type ConsentRows = std::sync::Arc<Vec<(String, i64, i64)>>;
 
-#[derive(Default)]
 pub(crate) struct Caches {
     /// Bumped by every invalidation of `records` or `consents`: a value read from the
     /// database before a change is not put in the cache after it.
@@ -94,5 +105,20 @@ impl Caches {
 
     pub(crate) fn bump(&self) {
         self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            epoch: Default::default(),
+            tokens: Map::default(),
+            organisations: Map::default(),
+            terminals: Map::default(),
+            registrations: Map::default(),
+            records: Map::patient(),
+            consents: Map::patient(),
+            verification_queue: Default::default(),
+        }
     }
 }

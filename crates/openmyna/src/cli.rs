@@ -136,7 +136,10 @@ pub enum BenchCommand {
         /// Enrolled residents.
         #[arg(long, default_value_t = 1_000_000)]
         residents: u64,
-        /// Cards used by the terminals.
+        /// Distinct patients verified once each (cold caches).
+        #[arg(long, default_value_t = 20_000)]
+        patients: usize,
+        /// Cards used by the terminals for the repeated (warm) run.
         #[arg(long, default_value_t = 64)]
         cards: usize,
         #[arg(long, default_value_t = 20)]
@@ -489,6 +492,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             } => crate::bench::ocsp(certs, seconds, connections).await,
             BenchCommand::Eligibility {
                 residents,
+                patients,
                 cards,
                 seconds,
                 concurrency,
@@ -499,6 +503,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 crate::bench::eligibility(
                     crate::bench::EligibilityBench {
                         residents,
+                        patients,
                         cards,
                         seconds,
                         concurrency,

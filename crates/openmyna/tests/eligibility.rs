@@ -336,11 +336,35 @@ async fn full_flow(backend: Backend) {
     let r = t.get(&path("medications")).await.unwrap().unwrap_err();
     assert_eq!((r.status, r.code.as_str()), (403, "consent.required"));
 
-    // The held record: the other resident gets "none" until the insurer corrects it.
-    t.register(&mut card(&other_card), "1234")
+    // The other resident registers at an ATM (the operator's back end names the channel).
+    let atm = OqsClient::new(&app.url, app.token(Role::Operator));
+    let (id, bytes) = atm.challenge().await.unwrap();
+    let p = card_proof(&mut card(&other_card), "1234", &bytes).unwrap();
+    let mut body = json!({"challenge_id": id, "certificate": b64(&p.certificate),
+                          "signature": b64(&p.signature)});
+    let r = atm
+        .post("/api/v1/oqs/registrations", &body)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!((r.status, r.code.as_str()), (422, "channel.required"));
+    let (id, bytes) = atm.challenge().await.unwrap();
+    let p = card_proof(&mut card(&other_card), "1234", &bytes).unwrap();
+    body = json!({"challenge_id": id, "certificate": b64(&p.certificate),
+                  "signature": b64(&p.signature), "channel": "atm"});
+    let reg = atm
+        .post("/api/v1/oqs/registrations", &body)
         .await
         .unwrap()
         .unwrap();
+    assert_eq!(reg["channel"], "atm");
+    // A terminal cannot use the operator's challenge.
+    let (id, bytes) = atm.challenge().await.unwrap();
+    let mut v = proof_body(&t, &other_card, &other_card, Some((id, bytes))).await;
+    v["method"] = json!("pin");
+    assert_eq!(refused(&t, &v).await, (409, "challenge.holder".into()));
+
+    // The held record: the other resident gets "none" until the insurer corrects it.
     let v = t
         .verify(&mut card(&other_card), "1234", "pin", None)
         .await

@@ -152,9 +152,12 @@ fn parts() -> Vec<Part> {
         Part {
             name: "Online eligibility verification",
             name_ja: "オンライン資格確認",
-            summary: "Insurer enrollment records, card registration, the clinic reader flow and consent-gated medical data.",
-            ready: false,
-            links: vec![],
+            summary: "Insurers' enrollment records with the 5-item registry check, 利用登録, reader terminals (challenge signed by the card's authentication key), 24-hour consent for medication, treatment and check-up data, 資格確認書 queries; openmyna terminal.",
+            ready: true,
+            links: vec![
+                ("insurer API", "/openapi.json#/insurance"),
+                ("facility API", "/openapi.json#/oqs"),
+            ],
         },
         Part {
             name: "Citizen portal",
