@@ -726,15 +726,7 @@ async fn http10_load(
             (lat, errors)
         }));
     }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        if let Ok((l, e)) = t.await {
-            all.extend(l);
-            errors += e;
-        }
-    }
-    all.sort_by(|a, b| a.total_cmp(b));
+    let (all, errors) = gather(tasks).await;
     let p99 = all
         .get((all.len() as f64 * 0.99) as usize)
         .copied()
@@ -1012,6 +1004,20 @@ pub struct EligibilityBench {
     pub concurrency: u32,
     /// A PostgreSQL server URL: the bench creates (and drops) its own database there.
     pub postgres: Option<String>,
+}
+
+/// The latencies (sorted, ms) and error counts of load tasks, together.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<(Vec<f64>, u64)>>) -> (Vec<f64>, u64) {
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        if let Ok((l, e)) = task.await {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    (all, errors)
 }
 
 /// CPU seconds (user + system) a process has used, from /proc.
@@ -1298,16 +1304,7 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
                     (lat, errors)
                 }));
             }
-            let mut all = Vec::new();
-            let mut errors = 0;
-            for task in tasks {
-                if let Ok((l, e)) = task.await {
-                    all.extend(l);
-                    errors += e;
-                }
-            }
-            all.sort_by(|a, b| a.total_cmp(b));
-            (all, errors)
+            gather(tasks).await
         }
     };
     eprintln!(
@@ -1347,39 +1344,25 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
                         let (key, cert) = &cards[i % cards.len()];
                         i += 1;
                         let start = std::time::Instant::now();
-                        let ok = async {
-                            let (id, challenge) = t.challenge().await.ok()?;
-                            let sig = key.sign_sha256(&challenge).ok()?;
-                            let v = t
-                                .post(
-                                    "/api/v1/oqs/verifications",
-                                    &json!({"challenge_id": id, "certificate": cert,
-                                            "signature": b64(&sig), "method": "pin"}),
-                                )
-                                .await
-                                .ok()?
-                                .ok()?;
-                            (v["validity"] == "1").then_some(())
-                        }
+                        let v = once(
+                            &t,
+                            key,
+                            cert,
+                            "/api/v1/oqs/verifications",
+                            json!({"method": "pin"}),
+                        )
                         .await;
-                        match ok {
-                            Some(()) => lat.push(start.elapsed().as_secs_f64() * 1000.0),
-                            None => errors += 1,
+                        match v {
+                            Some(v) if v["validity"] == "1" => {
+                                lat.push(start.elapsed().as_secs_f64() * 1000.0)
+                            }
+                            _ => errors += 1,
                         }
                     }
                     (lat, errors)
                 }));
             }
-            let mut all = Vec::new();
-            let mut errors = 0;
-            for task in tasks {
-                if let Ok((l, e)) = task.await {
-                    all.extend(l);
-                    errors += e;
-                }
-            }
-            all.sort_by(|a, b| a.total_cmp(b));
-            (all, errors)
+            gather(tasks).await
         }
     };
     eprintln!(
