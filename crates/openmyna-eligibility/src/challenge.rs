@@ -37,6 +37,9 @@ struct Book {
     open: HashMap<String, Challenge>,
     per_holder: HashMap<i64, usize>,
     used: HashMap<String, Timestamp>,
+    /// Expired entries of `used` are dropped when it reaches this size (then twice what is
+    /// left), so it holds about two minutes of traffic.
+    used_prune_at: usize,
 }
 
 impl Book {
@@ -158,6 +161,10 @@ impl ChallengeBook {
             .remove(id)
             .ok_or_else(|| EligibilityError::refused("challenge.unknown", "no such challenge"))?;
         b.used.insert(c.id.clone(), c.expires_at);
+        if b.used.len() >= b.used_prune_at.max(1024) {
+            b.used.retain(|_, until| *until > now);
+            b.used_prune_at = (b.used.len() * 2).max(1024);
+        }
         if c.expires_at <= now {
             return Err(EligibilityError::refused(
                 "challenge.expired",

@@ -26,6 +26,9 @@ use crate::verdict;
 
 /// A 資格確認書 is valid for at most 5 years.
 pub const CERTIFICATE_MAX_YEARS: u32 = 5;
+/// How far back a date of service may be (a check for an earlier visit, as for a claim).
+pub const DATE_OF_SERVICE_MAX_DAYS_BACK: i64 = 365;
+
 /// Consent is given at the reader right after the verification it follows.
 pub const CONSENT_AFTER_VERIFICATION_MINUTES: i64 = 10;
 
@@ -479,6 +482,35 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// What a stored record's content is compared by: the same record, the same registry check
+/// and the same person is an unchanged resubmission.
+pub fn content_sha256(
+    enrollment: &Enrollment,
+    status: MatchStatus,
+    resident_id: i64,
+) -> Result<String, EligibilityError> {
+    let mut bytes =
+        serde_json::to_vec(enrollment).map_err(|e| EligibilityError::Storage(e.to_string()))?;
+    bytes.extend_from_slice(status.as_str().as_bytes());
+    bytes.extend_from_slice(&resident_id.to_le_bytes());
+    Ok(hex(&key::sha256(&bytes)))
+}
+
+/// The date of service asked for, or today: not in the future, at most a year back.
+fn service_date(asked: Option<NaiveDate>, today: NaiveDate) -> Result<NaiveDate, EligibilityError> {
+    let d = asked.unwrap_or(today);
+    if d > today || (today - d).num_days() > DATE_OF_SERVICE_MAX_DAYS_BACK {
+        return Err(EligibilityError::invalid(
+            "date_of_service.range",
+            "date_of_service",
+            format!(
+                "the date of service must be today or up to {DATE_OF_SERVICE_MAX_DAYS_BACK} days before it"
+            ),
+        ));
+    }
+    Ok(d)
+}
+
 impl<'a, S, J> Eligibility<'a, S, J>
 where
     S: EligibilityStore + RegistryStore,
@@ -600,18 +632,13 @@ where
             } else {
                 MatchStatus::Held
             };
-            let json = serde_json::to_vec(&enrollment)
-                .map_err(|e| EligibilityError::Storage(e.to_string()))?;
-            let mut hashed = json.clone();
-            hashed.extend_from_slice(status.as_str().as_bytes());
-            hashed.extend_from_slice(&resident.id.0.to_le_bytes());
             let write = RecordWrite {
                 insurer_org_id: actor.org_id,
                 resident_id: resident.id.0,
                 status,
                 mismatches: &mismatches,
                 enrollment: &enrollment,
-                content_sha256: hex(&key::sha256(&hashed)),
+                content_sha256: content_sha256(&enrollment, status, resident.id.0)?,
                 at: now,
                 recorded_by: format!("{} ({})", actor.org_name, actor.role),
             };
@@ -761,6 +788,18 @@ where
                 continue;
             }
             let record = match self.store.record_by_key(&key).await? {
+                Some(r) if r.insurer_org_id != actor.org_id => {
+                    report.reject(
+                        row,
+                        Some(key_s),
+                        &EligibilityError::invalid(
+                            "record.not_found",
+                            "number",
+                            "this insurer has no enrollment record with this 記号・番号・枝番",
+                        ),
+                    );
+                    continue;
+                }
                 Some(r) if r.status == MatchStatus::Matched => r,
                 Some(_) => {
                     report.reject(
@@ -815,6 +854,7 @@ where
         actor: &Actor,
         name: &str,
     ) -> Result<(Terminal, String), EligibilityError> {
+        self.not_a_terminal(actor).await?;
         self.facility(actor).await?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -830,8 +870,26 @@ where
     }
 
     pub async fn terminals(&self, actor: &Actor) -> Result<Vec<Terminal>, EligibilityError> {
+        self.not_a_terminal(actor).await?;
         self.facility(actor).await?;
         self.store.terminals(actor.org_id).await
+    }
+
+    /// Terminals are managed with the facility's own token, never a terminal's (a stolen
+    /// terminal token must not be able to mint others).
+    async fn not_a_terminal(&self, actor: &Actor) -> Result<(), EligibilityError> {
+        if self
+            .store
+            .terminal_by_token(actor.token_id)
+            .await?
+            .is_some()
+        {
+            return Err(EligibilityError::forbidden(
+                "terminal.not_allowed",
+                "terminals are managed with the facility's own token, not a terminal's",
+            ));
+        }
+        Ok(())
     }
 
     /// The terminal behind this token and its facility's code.
@@ -996,8 +1054,9 @@ where
             registered_at: self.clock.now(),
             auth_serial: auth_serial.to_owned(),
         };
+        // Stored only if there is none yet: two registrations at once keep the first.
         self.store.set_registration(&r).await?;
-        Ok(r)
+        Ok(self.store.registration(resident_id).await?.unwrap_or(r))
     }
 
     /// The verification at the reader: card proof → person → registration → the records
@@ -1018,7 +1077,7 @@ where
                 "this card is not registered for health-insurance use (利用登録); register it at the reader, the portal or an ATM",
             ));
         }
-        let date = date_of_service.unwrap_or_else(|| self.clock.today());
+        let date = service_date(date_of_service, self.clock.today())?;
         let records = self.visible_records(cert.resident_id).await?;
         let enrollments: Vec<Enrollment> = records.iter().map(|r| r.enrollment.clone()).collect();
         let (validity, shown) = verdict::for_person(&enrollments, date);
@@ -1099,7 +1158,8 @@ where
             .await?;
         let live = self.live(actor.org_id, resident_id, &now).await?;
         let consent_choices = if method.is_some() {
-            consent::offered(birth, date)
+            // Ages for the choices are taken today, whatever the date of service.
+            consent::offered(birth, now.date_naive())
         } else {
             vec![ConsentCategory::LimitAmount]
         };
@@ -1160,7 +1220,7 @@ where
     ) -> Result<EligibilityResult, EligibilityError> {
         let terminal = self.terminal(actor).await?;
         let facility = self.facility(actor).await?;
-        let date = date_of_service.unwrap_or_else(|| self.clock.today());
+        let date = service_date(date_of_service, self.clock.today())?;
         let found = self
             .store
             .record_by_key(key)
@@ -1183,8 +1243,10 @@ where
         };
         let all = self.visible_records(asked.resident_id).await?;
         let enrollments: Vec<Enrollment> = all.iter().map(|r| r.enrollment.clone()).collect();
-        let index = all.iter().position(|r| r.id == asked.id).unwrap_or(0);
-        let validity = verdict::for_record(&enrollments, index, date);
+        let validity = match all.iter().position(|r| r.id == asked.id) {
+            Some(index) => verdict::for_record(&enrollments, index, date),
+            None => Validity::NoRecord,
+        };
         let certificate = self
             .store
             .certificates_of_record(asked.id)
@@ -1248,7 +1310,7 @@ where
                     .await?
                     .basic4
                     .birth_date;
-                consent::offered(birth, v.date_of_service)
+                consent::offered(birth, now.date_naive())
             }
             None => vec![ConsentCategory::LimitAmount],
         };
@@ -1315,6 +1377,7 @@ where
         verification_id: &str,
         kind: MedicalKind,
     ) -> Result<Vec<MedicalData>, EligibilityError> {
+        self.terminal(actor).await?;
         let facility = self.facility(actor).await?;
         let v = self.own_verification(actor, verification_id).await?;
         let needed = match kind {
@@ -1365,6 +1428,7 @@ where
         actor: &Actor,
         verification_id: &str,
     ) -> Result<Option<LimitAmount>, EligibilityError> {
+        self.terminal(actor).await?;
         let facility = self.facility(actor).await?;
         let v = self.own_verification(actor, verification_id).await?;
         self.require_consent(actor, &v, ConsentCategory::LimitAmount)

@@ -229,7 +229,11 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();
         let (code, message) = match &r {
-            JsonRejection::JsonDataError(_) => ("request.json_data", r.body_text()),
+            // serde quotes the offending value between backticks; it may be personal (a My
+            // Number sent as a number), so it is not echoed.
+            JsonRejection::JsonDataError(_) => {
+                ("request.json_data", without_values(&r.body_text()))
+            }
             JsonRejection::JsonSyntaxError(_) => ("request.json_syntax", r.body_text()),
             JsonRejection::MissingJsonContentType(_) => (
                 "request.content_type",
@@ -243,6 +247,23 @@ impl From<JsonRejection> for ApiError {
         };
         ApiError::new(status, code, message)
     }
+}
+
+/// `text` without the values serde quotes in "invalid type: …, expected" and "invalid
+/// value: …, expected" (field names in "unknown field" and "missing field" stay).
+fn without_values(text: &str) -> String {
+    let mut out = text.to_owned();
+    for marker in ["invalid type: ", "invalid value: "] {
+        if let Some(i) = out.find(marker) {
+            let from = i + marker.len();
+            let to = out[from..]
+                .find(", expected")
+                .map(|j| from + j)
+                .unwrap_or(out.len());
+            out.replace_range(from..to, "(value not shown)");
+        }
+    }
+    out
 }
 
 impl From<PathRejection> for ApiError {
@@ -260,4 +281,19 @@ impl From<QueryRejection> for ApiError {
 /// The answer for routes that do not exist.
 pub async fn not_found() -> ApiError {
     ApiError::not_found("route.not_found", "no such endpoint; see /openapi.json")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_are_not_echoed() {
+        let t = "records[0].my_number: invalid type: integer `123456789018`, expected a string at line 1 column 30";
+        let out = super::without_values(t);
+        assert!(!out.contains("123456789018"), "{out}");
+        assert!(out.contains("records[0].my_number"), "{out}");
+        let t = "invalid value: string \"123456789018\", expected a date";
+        assert!(!super::without_values(t).contains("1234"));
+        let t = "unknown field `colour`, expected one of `name`";
+        assert_eq!(super::without_values(t), t);
+    }
 }

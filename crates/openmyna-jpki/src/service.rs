@@ -245,6 +245,10 @@ struct CachedResponse {
     refresh_at: Timestamp,
 }
 
+/// How long a certificate record read for a relying check ([`Jpki::certificate_now`]) is
+/// kept: the bound on how late a status change made by another process is seen.
+pub const RECORD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Upper bound on cached OCSP responses; the cache is cleared when it is reached.
 const OCSP_CACHE_MAX: usize = 2_000_000;
 /// Revoked entries fetched per page while streaming a CRL.
@@ -273,7 +277,7 @@ pub struct Jpki<S> {
     status_cache: Mutex<HashMap<(RootKind, Vec<u8>), Answer>>,
     /// Certificate records read for relying checks (eligibility), dropped with the status
     /// cache on every status change.
-    record_cache: Mutex<HashMap<String, std::sync::Arc<CertRecord>>>,
+    record_cache: Mutex<HashMap<String, (std::sync::Arc<CertRecord>, std::time::Instant)>>,
     /// Bumped by every status change: an answer read before a change is not cached after it.
     epoch: std::sync::atomic::AtomicU64,
 }
@@ -460,29 +464,36 @@ impl<S: JpkiStore> Jpki<S> {
         })
     }
 
-    /// A certificate's record with its current status, as the OCSP responder knows it: from
-    /// a cache that every status change through this service clears at once (so a
-    /// revocation or suspension is refused in the very next check, as OCSP answers it).
+    /// A certificate's record with its current status: from a cache that every status change
+    /// through this service clears at once (so a revocation or suspension made through the
+    /// server is refused in the very next check), and whose entries live at most
+    /// [`RECORD_CACHE_TTL`] (so one made by another process — `openmyna ca revoke` — is
+    /// refused within that time).
     pub async fn certificate_now(
         &self,
         serial: &str,
     ) -> Result<std::sync::Arc<CertRecord>, JpkiError> {
         let s = Serial::parse_hex(serial)?.to_hex();
-        if let Some(r) = self
+        if let Some((r, at)) = self
             .record_cache
             .lock()
             .ok()
             .and_then(|c| c.get(&s).cloned())
+            && at.elapsed() < RECORD_CACHE_TTL
         {
             return Ok(r);
         }
         let epoch = self.epoch();
         let r = std::sync::Arc::new(self.certificate(&s).await?);
-        if let (true, Ok(mut c)) = (self.epoch() == epoch, self.record_cache.lock()) {
+        // The epoch is compared under the lock that `invalidate` takes after bumping it, so
+        // a record read before a change is never cached after it.
+        if let Ok(mut c) = self.record_cache.lock()
+            && self.epoch() == epoch
+        {
             if c.len() >= OCSP_CACHE_MAX {
                 c.clear();
             }
-            c.insert(s, r.clone());
+            c.insert(s, (r.clone(), std::time::Instant::now()));
         }
         Ok(r)
     }
@@ -689,10 +700,10 @@ impl<S: JpkiStore> Jpki<S> {
             _ => Answer::Unknown,
         };
         // Unknown serials are not cached: a certificate may be issued with that serial later.
-        if let (true, Ok(mut c)) = (
-            answer != Answer::Unknown && self.epoch() == epoch,
-            self.status_cache.lock(),
-        ) {
+        if answer != Answer::Unknown
+            && let Ok(mut c) = self.status_cache.lock()
+            && self.epoch() == epoch
+        {
             if c.len() >= OCSP_CACHE_MAX {
                 c.clear();
             }

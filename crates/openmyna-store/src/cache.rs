@@ -56,6 +56,25 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
         m.insert(k, v);
     }
 
+    /// Puts `v` unless `epoch` has moved since the caller read it (checked under the write
+    /// lock, which every invalidation takes after moving the epoch).
+    pub(crate) fn put_if(
+        &self,
+        epoch_now: &std::sync::atomic::AtomicU64,
+        read_at: u64,
+        k: K,
+        v: V,
+    ) {
+        let mut m = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        if epoch_now.load(std::sync::atomic::Ordering::SeqCst) != read_at {
+            return;
+        }
+        if m.len() >= self.max {
+            m.clear();
+        }
+        m.insert(k, v);
+    }
+
     pub(crate) fn remove(&self, k: &K) {
         self.inner
             .write()

@@ -178,6 +178,7 @@ impl EligibilityStore for Store {
         .await
         .map_err(storage)?;
         let at = to_micros(&w.at);
+        let mut moved_from = None;
         let (id, version, before, outcome) = match current {
             Some((id, org, _, _, _, _)) if org != w.insurer_org_id => {
                 let _ = id;
@@ -190,8 +191,7 @@ impl EligibilityStore for Store {
                 return Ok((id, WriteOutcome::Unchanged));
             }
             Some((id, _, _, version, before, old_resident)) => {
-                self.cache.bump();
-                self.cache.records.remove(&old_resident);
+                moved_from = (old_resident != w.resident_id).then_some(old_resident);
                 sqlx::query(
                     "UPDATE insurance_records SET resident_id = $1, match_status = $2, \
                      mismatches = $3, record_json = $4, content_sha256 = $5, version = $6, \
@@ -230,7 +230,15 @@ impl EligibilityStore for Store {
                 .bind(at)
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(storage)?;
+                .map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => {
+                        EligibilityError::refused(
+                            "record.conflict",
+                            "this record was being submitted at the same time; submit it again",
+                        )
+                    }
+                    other => storage(other),
+                })?;
                 (id, 1, None, WriteOutcome::Created)
             }
         };
@@ -252,6 +260,9 @@ impl EligibilityStore for Store {
         tx.commit().await.map_err(storage)?;
         self.cache.bump();
         self.cache.records.remove(&w.resident_id);
+        if let Some(old) = moved_from {
+            self.cache.records.remove(&old);
+        }
         Ok((id, outcome))
     }
 
@@ -287,11 +298,12 @@ impl EligibilityStore for Store {
         let r = self
             .records_where("resident_id = $1", resident_id, 1000)
             .await?;
-        if self.cache.epoch() == epoch {
-            self.cache
-                .records
-                .put(resident_id, std::sync::Arc::new(r.clone()));
-        }
+        self.cache.records.put_if(
+            &self.cache.epoch,
+            epoch,
+            resident_id,
+            std::sync::Arc::new(r.clone()),
+        );
         Ok(r)
     }
 
@@ -356,8 +368,7 @@ impl EligibilityStore for Store {
     async fn set_registration(&self, r: &Registration) -> Result<(), EligibilityError> {
         sqlx::query(
             "INSERT INTO insurance_registrations (resident_id, channel, registered_at, auth_serial) \
-             VALUES ($1,$2,$3,$4) ON CONFLICT (resident_id) DO UPDATE SET channel = excluded.channel, \
-             registered_at = excluded.registered_at, auth_serial = excluded.auth_serial",
+             VALUES ($1,$2,$3,$4) ON CONFLICT (resident_id) DO NOTHING",
         )
         .bind(r.resident_id)
         .bind(r.channel.code())
@@ -557,9 +568,9 @@ impl EligibilityStore for Store {
                 .await
                 .map_err(storage)?;
                 let rows = std::sync::Arc::new(rows);
-                if self.cache.epoch() == epoch {
-                    self.cache.consents.put(key, rows.clone());
-                }
+                self.cache
+                    .consents
+                    .put_if(&self.cache.epoch, epoch, key, rows.clone());
                 rows
             }
         };
@@ -729,7 +740,14 @@ impl Store {
                     .bind("matched")
                     .bind("")
                     .bind(json.clone())
-                    .bind(sha256_hex(json.as_bytes()))
+                    .bind(
+                        openmyna_eligibility::content_sha256(
+                            &r.enrollment,
+                            MatchStatus::Matched,
+                            r.resident_id,
+                        )
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    )
                     .bind(1i64)
                     .bind(at)
                     .bind(at);

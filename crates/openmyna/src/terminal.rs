@@ -181,7 +181,8 @@ pub struct TerminalArgs {
     /// The terminal's token (from POST /api/v1/oqs/terminals).
     #[arg(long, env = "OPENMYNA_TERMINAL_TOKEN", hide_env_values = true)]
     pub token: String,
-    /// The 4-digit PIN, or `-` to read it from standard input; prompted for when absent.
+    /// `-` to read the 4-digit PIN from standard input (scripts); without it, the PIN is
+    /// asked for with the echo off. A PIN written here shows in the process list.
     #[arg(long)]
     pub pin: Option<String>,
     /// How the holder was confirmed: pin, face or visual.
@@ -210,6 +211,26 @@ fn prompt(question: &str) -> Result<String, AppError> {
         .read_line(&mut line)
         .map_err(|e| AppError::io("reading standard input", e))?;
     Ok(line.trim().to_owned())
+}
+
+/// Asks for a secret: with the terminal's echo off when standard input is a terminal.
+fn prompt_secret(question: &str) -> Result<String, AppError> {
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let stty = |arg: &str| {
+        if tty {
+            let _ = std::process::Command::new("stty")
+                .arg(arg)
+                .stdin(std::process::Stdio::inherit())
+                .status();
+        }
+    };
+    stty("-echo");
+    let answer = prompt(question);
+    stty("echo");
+    if tty {
+        eprintln!();
+    }
+    answer
 }
 
 fn show_result(v: &Value) {
@@ -263,7 +284,7 @@ pub async fn run(args: TerminalArgs) -> Result<(), AppError> {
     let mut card = connect(&args.target)?;
     let pin = match args.pin.clone() {
         Some(p) => secret(p)?,
-        None => prompt("暗証番号 (4 digits): ")?,
+        None => prompt_secret("暗証番号 (4 digits): ")?,
     };
     let date = args.date.as_deref();
     let mut answer = client.verify(&mut card, &pin, &args.method, date).await?;

@@ -554,6 +554,33 @@ async fn children_certificates_and_csv(backend: Backend) {
     );
     assert_eq!(oqs[0].category, "oqs.eligibility");
 
+    // Consented data only through a terminal; terminals are managed with the facility's own
+    // token; the date of service is today or before.
+    let (s, r) = app
+        .get(
+            &format!("/api/v1/oqs/verifications/{vid}/medications"),
+            Some(Role::MedicalInstitution),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (403, Some("terminal.required"))
+    );
+    let r = t
+        .post("/api/v1/oqs/terminals", &json!({"name": "rogue"}))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!((r.status, r.code.as_str()), (403, "terminal.not_allowed"));
+    let mut future = q.clone();
+    future["date_of_service"] = json!("2027-01-01");
+    let r = t
+        .post("/api/v1/oqs/queries", &future)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!((r.status, r.code.as_str()), (422, "date_of_service.range"));
+
     // A facility token that is not a terminal cannot verify.
     let (s, r) = app
         .post(
