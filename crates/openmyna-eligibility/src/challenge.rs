@@ -106,12 +106,15 @@ impl ChallengeBook {
             expires_at: now + Duration::seconds(CHALLENGE_SECONDS),
         };
         let mut b = self.lock();
-        if b.per_holder.get(&holder).copied().unwrap_or(0) >= MAX_PER_HOLDER
+        // Terminals (positive holders) are limited each; the public holders (the portal's
+        // login) only by the total.
+        let limited = holder >= 0;
+        if (limited && b.per_holder.get(&holder).copied().unwrap_or(0) >= MAX_PER_HOLDER)
             || b.open.len() >= MAX_TOTAL
         {
             b.prune(now);
         }
-        if b.per_holder.get(&holder).copied().unwrap_or(0) >= MAX_PER_HOLDER {
+        if limited && b.per_holder.get(&holder).copied().unwrap_or(0) >= MAX_PER_HOLDER {
             return Err(EligibilityError::refused(
                 "challenge.too_many",
                 format!(

@@ -26,6 +26,9 @@ use crate::verdict;
 
 /// A 資格確認書 is valid for at most 5 years.
 pub const CERTIFICATE_MAX_YEARS: u32 = 5;
+/// The holder of the portal's login challenges (token ids are positive).
+pub const PORTAL_HOLDER: i64 = -1;
+
 /// How far back a date of service may be (a check for an earlier visit, as for a claim).
 pub const DATE_OF_SERVICE_MAX_DAYS_BACK: i64 = 365;
 
@@ -939,10 +942,24 @@ where
         actor: &Actor,
         proof: &CardProof<'_>,
     ) -> Result<std::sync::Arc<CertRecord>, EligibilityError> {
+        self.authenticate_for(actor.token_id, proof).await
+    }
+
+    /// A challenge for the portal's card login (any client may ask; single use, 2 minutes).
+    pub fn portal_challenge(&self) -> Result<Challenge, EligibilityError> {
+        self.challenges
+            .issue(PORTAL_HOLDER, self.clock.now(), self.entropy)
+    }
+
+    /// [`Self::authenticate`] for a challenge issued to `holder` (a token id, or
+    /// [`PORTAL_HOLDER`]).
+    pub async fn authenticate_for(
+        &self,
+        holder: i64,
+        proof: &CardProof<'_>,
+    ) -> Result<std::sync::Arc<CertRecord>, EligibilityError> {
         let now = self.clock.now();
-        let challenge = self
-            .challenges
-            .take(proof.challenge_id, actor.token_id, now)?;
+        let challenge = self.challenges.take(proof.challenge_id, holder, now)?;
         let refused = |code: &'static str, m: &str| EligibilityError::refused(code, m.to_owned());
         let cert = profile::parse_certificate(proof.certificate)
             .map_err(|_| refused("certificate.malformed", "the certificate is not DER X.509"))?;

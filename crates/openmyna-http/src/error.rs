@@ -225,6 +225,18 @@ impl From<openmyna_eligibility::EligibilityError> for ApiError {
     }
 }
 
+impl From<openmyna_portal::PortalError> for ApiError {
+    fn from(e: openmyna_portal::PortalError) -> Self {
+        match e {
+            openmyna_portal::PortalError::Invalid {
+                code,
+                field,
+                message,
+            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();

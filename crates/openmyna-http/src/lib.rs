@@ -106,6 +106,20 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         routes::eligibility::consent,
         routes::eligibility::medical_data,
         routes::eligibility::limit_amount,
+        routes::portal::challenge,
+        routes::portal::login,
+        routes::portal::logout,
+        routes::portal::me,
+        routes::portal::insurance,
+        routes::portal::register_insurance,
+        routes::portal::medical,
+        routes::portal::consents,
+        routes::portal::withdraw_rp,
+        routes::portal::withdraw_facility,
+        routes::portal::access_log,
+        routes::portal::account,
+        routes::portal::set_account,
+        routes::portal::account_history,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -116,6 +130,7 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         (name = "cards", description = "The card's life at the municipality: loss (certificates suspended at once), found, return, replacement; validity and renewal dates."),
         (name = "insurance", description = "Insurers (保険者): enrollment records (資格情報) with the 5-item registry check, their history, 資格確認書, and medical records for consented viewing. See docs/eligibility.md."),
         (name = "oqs", description = "Online eligibility verification (オンライン資格確認) for medical institutions and pharmacies: reader terminals, the challenge–signature protocol, 利用登録, queries by 記号・番号, consent and consented data. See docs/eligibility.md."),
+        (name = "portal", description = "The citizen portal (マイナポータル): login with the card, own data, consents, the hash-chained access log, 利用登録, the public-money account. The session is a cookie (omn_session). See docs/portal.md."),
         (name = "fourinfo", description = "Latest basic-4-information service (最新の利用者情報提供サービス) for relying parties: card-signed consents and queries. See docs/fourinfo.md."),
         (name = "jpki", description = "JPKI certification authority (公的個人認証サービス). CRLs are served at /crl/<root>/{full,delta,p<N>}.crl (application/pkix-crl) and OCSP at /ocsp/<root> (POST application/ocsp-request, or GET /ocsp/<root>/<base64>); root certificates at /ca/<root>.crt."),
     )
@@ -137,7 +152,9 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, applications, cards, eligibility, fourinfo, jpki, registry, system};
+    use routes::{
+        admin, applications, cards, eligibility, fourinfo, jpki, portal, registry, system,
+    };
     let api = Router::new()
         .route("/api/v1/whoami", get(admin::whoami))
         .route(
@@ -275,6 +292,34 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/oqs/terminals",
             post(eligibility::create_terminal).get(eligibility::list_terminals),
+        )
+        .route("/api/v1/portal/challenge", post(portal::challenge))
+        .route("/api/v1/portal/login", post(portal::login))
+        .route("/api/v1/portal/logout", post(portal::logout))
+        .route("/api/v1/portal/me", get(portal::me))
+        .route("/api/v1/portal/insurance", get(portal::insurance))
+        .route(
+            "/api/v1/portal/insurance/registration",
+            post(portal::register_insurance),
+        )
+        .route("/api/v1/portal/medical/{kind}", get(portal::medical))
+        .route("/api/v1/portal/consents", get(portal::consents))
+        .route(
+            "/api/v1/portal/consents/relying-parties/{id}/withdraw",
+            post(portal::withdraw_rp),
+        )
+        .route(
+            "/api/v1/portal/consents/facilities/{org_id}/withdraw",
+            post(portal::withdraw_facility),
+        )
+        .route("/api/v1/portal/access-log", get(portal::access_log))
+        .route(
+            "/api/v1/portal/public-money-account",
+            get(portal::account).put(portal::set_account),
+        )
+        .route(
+            "/api/v1/portal/public-money-account/history",
+            get(portal::account_history),
         )
         .route("/api/v1/oqs/terminal", get(eligibility::terminal_self))
         .route("/api/v1/oqs/challenges", post(eligibility::challenge))

@@ -247,24 +247,36 @@ impl Store {
         &self,
         create: impl FnOnce() -> std::result::Result<Vec<u8>, String>,
     ) -> Result<Vec<u8>> {
-        if self.meta(SIGNER_META).await?.is_none() {
-            let pkcs8 = create().map_err(crate::StoreError::Crypto)?;
-            let sealed = self.keys().seal(SIGNER_CONTEXT, &pkcs8)?;
+        self.sealed_secret(SIGNER_META, SIGNER_CONTEXT, create)
+            .await
+    }
+
+    /// A secret kept sealed in `meta` under `meta_key`, made by `create` the first time (the
+    /// first writer wins if two start at once).
+    pub async fn sealed_secret(
+        &self,
+        meta_key: &str,
+        context: &str,
+        create: impl FnOnce() -> std::result::Result<Vec<u8>, String>,
+    ) -> Result<Vec<u8>> {
+        if self.meta(meta_key).await?.is_none() {
+            let secret = create().map_err(crate::StoreError::Crypto)?;
+            let sealed = self.keys().seal(context, &secret)?;
             sqlx::query(
                 "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
             )
-            .bind(SIGNER_META)
+            .bind(meta_key.to_owned())
             .bind(hex(&sealed))
             .execute(self.pool())
             .await?;
         }
         let v = self
-            .meta(SIGNER_META)
+            .meta(meta_key)
             .await?
-            .ok_or_else(|| crate::StoreError::Corrupt("card data signer vanished".into()))?;
+            .ok_or_else(|| crate::StoreError::Corrupt(format!("{meta_key} vanished")))?;
         let sealed = unhex(&v)
-            .ok_or_else(|| crate::StoreError::Corrupt("card data signer is not hex".into()))?;
-        self.keys().open(SIGNER_CONTEXT, &sealed)
+            .ok_or_else(|| crate::StoreError::Corrupt(format!("{meta_key} is not hex")))?;
+        self.keys().open(context, &sealed)
     }
 }
 

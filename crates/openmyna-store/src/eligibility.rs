@@ -164,7 +164,7 @@ impl EligibilityStore for Store {
         let key = &w.enrollment.key;
         let json = serde_json::to_string(w.enrollment).map_err(storage)?;
         let mismatches = w.mismatches.join(",");
-        let mut tx = self.pool().begin().await.map_err(storage)?;
+        let mut tx = self.begin_write().await.map_err(storage)?;
         let current: Option<(i64, i64, String, i64, String, i64)> = sqlx::query_as(
             "SELECT id, insurer_org_id, content_sha256, version, record_json, resident_id \
              FROM insurance_records \
@@ -814,5 +814,66 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// A facility's consent as the resident sees it in the portal.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FacilityConsent {
+    pub org_id: i64,
+    pub facility: String,
+    pub category: String,
+    pub given_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl Store {
+    /// The consents a resident gave facilities that are still open at `now`.
+    pub async fn facility_consents_of_resident(
+        &self,
+        resident_id: i64,
+        now: &Timestamp,
+    ) -> Result<Vec<FacilityConsent>, StoreError> {
+        let rows: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT c.org_id, o.name, c.category, c.given_at, c.expires_at FROM oqs_consents c \
+             JOIN organisations o ON o.id = c.org_id \
+             WHERE c.resident_id = $1 AND c.expires_at > $2 ORDER BY c.given_at DESC",
+        )
+        .bind(resident_id)
+        .bind(to_micros(now))
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(org_id, facility, category, given, expires)| {
+                Ok(FacilityConsent {
+                    org_id,
+                    facility,
+                    category,
+                    given_at: from_micros(given)?,
+                    expires_at: from_micros(expires)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Ends, at `now`, the resident's open consents to one facility. Returns how many.
+    pub async fn withdraw_facility_consents(
+        &self,
+        resident_id: i64,
+        org_id: i64,
+        now: &Timestamp,
+    ) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "UPDATE oqs_consents SET expires_at = $1 WHERE resident_id = $2 AND org_id = $3 \
+             AND expires_at > $1",
+        )
+        .bind(to_micros(now))
+        .bind(resident_id)
+        .bind(org_id)
+        .execute(self.pool())
+        .await?;
+        self.cache.bump();
+        self.cache.consents.remove(&(org_id, resident_id));
+        Ok(r.rows_affected())
     }
 }

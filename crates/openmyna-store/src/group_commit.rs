@@ -72,7 +72,18 @@ impl Store {
                     Err(_) => break,
                 }
             }
-            let outcome = self.write_batch(&batch).await.map_err(|e| {
+            // Another process may extend a chain at the same moment: try again (the heads
+            // are read afresh each time).
+            let mut outcome = self.write_batch(&batch).await;
+            for _ in 0..5 {
+                match &outcome {
+                    Err(e) if crate::access_log::is_fork(e) => {
+                        outcome = self.write_batch(&batch).await;
+                    }
+                    _ => break,
+                }
+            }
+            let outcome = outcome.map_err(|e| {
                 tracing::error!(error = %e, rows = batch.len(), "writing verifications failed");
                 e.to_string()
             });
@@ -83,7 +94,7 @@ impl Store {
     }
 
     async fn write_batch(&self, batch: &[Pending]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "INSERT INTO oqs_verifications (id, org_id, terminal_id, resident_id, at, \
              date_of_service, method, validity) VALUES {}",
@@ -103,24 +114,18 @@ impl Store {
                 .bind(v.validity.code());
         }
         q.execute(&mut *tx).await?;
-        let sql = format!(
-            "INSERT INTO access_log (resident_id, at, actor_org_id, actor_name, actor_role, \
-             category, purpose, detail) VALUES {}",
-            crate::registry::values_placeholders(self.backend(), batch.len(), 8)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for p in batch {
-            q = q
-                .bind(p.v.resident_id)
-                .bind(to_micros(&p.v.at))
-                .bind(p.actor.org_id)
-                .bind(p.actor.org_name.clone())
-                .bind(p.actor.role.as_str())
-                .bind(p.d.category.clone())
-                .bind(p.d.purpose.clone())
-                .bind(p.d.detail.clone());
-        }
-        q.execute(&mut *tx).await?;
+        let entries: Vec<crate::access_log::NewAccess<'_>> = batch
+            .iter()
+            .map(|p| crate::access_log::NewAccess {
+                resident_id: p.v.resident_id,
+                actor: &p.actor,
+                at: &p.v.at,
+                category: &p.d.category,
+                purpose: &p.d.purpose,
+                detail: &p.d.detail,
+            })
+            .collect();
+        crate::access_log::append(&mut tx, self.backend(), &entries).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -25,6 +25,7 @@ pub mod events;
 pub mod fourinfo;
 mod group_commit;
 pub mod jpki;
+pub mod portal;
 mod registry;
 
 use std::str::FromStr;
@@ -186,7 +187,26 @@ impl Store {
                     .await?
             }
         }
+        let chained = self.chain_legacy_access().await?;
+        if chained > 0 {
+            tracing::info!(
+                entries = chained,
+                "access-log entries of an earlier version chained"
+            );
+        }
         Ok(())
+    }
+
+    /// A transaction that reads and then writes: on SQLite it takes the write lock at BEGIN
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout), so that what it read cannot be
+    /// made stale by another writer before it writes (which SQLite would refuse at once).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> std::result::Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     pub fn backend(&self) -> Backend {

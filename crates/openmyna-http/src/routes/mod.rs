@@ -4,5 +4,6 @@ pub mod cards;
 pub mod eligibility;
 pub mod fourinfo;
 pub mod jpki;
+pub mod portal;
 pub mod registry;
 pub mod system;

@@ -1,0 +1,590 @@
+//! The citizen portal (マイナポータル), `/api/v1/portal/…`: login with the card (a challenge
+//! signed by the authentication key after the PIN) opens a session held in a cookie; the
+//! citizen then sees their own data, the consents they gave (and withdraws them), their
+//! access log with its hash chain checked and its head signed, registers the card for
+//! health-insurance use and their public-money account. See docs/portal.md.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use openmyna_eligibility::medical::MedicalData;
+use openmyna_eligibility::{
+    CardProof, Eligibility, EligibilityStore, MatchStatus, MedicalKind, PORTAL_HOLDER, RecordView,
+    Registration, RegistrationChannel,
+};
+use openmyna_portal::account::{Account, AccountInput};
+use openmyna_portal::session::{Ended, Session};
+use openmyna_registry::{Registry, ResidentId};
+use openmyna_store::access_log::{AccessEntry, ChainCheck};
+use openmyna_store::crypto::sha256_hex;
+use openmyna_store::eligibility::FacilityConsent;
+use openmyna_store::portal::AccountChange;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiJson;
+use crate::routes::eligibility::ChallengeView;
+use crate::state::AppState;
+
+/// The session cookie.
+pub const COOKIE: &str = "omn_session";
+
+fn eligibility(s: &AppState) -> Eligibility<'_, openmyna_store::Store, openmyna_store::Store> {
+    Eligibility::new(
+        &s.store,
+        &s.jpki,
+        s.challenges.as_ref(),
+        s.clock.as_ref(),
+        s.entropy.as_ref(),
+    )
+}
+
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The logged-in citizen. Extracting it fails with 401 without a live session.
+pub struct Citizen {
+    pub resident_id: i64,
+    pub auth_serial: String,
+    token_hash: String,
+}
+
+impl FromRequestParts<AppState> for Citizen {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
+        let token = cookie(parts, COOKIE).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session.required",
+                "log in with your card first (POST /api/v1/portal/login)",
+            )
+        })?;
+        let token_hash = sha256_hex(token.as_bytes());
+        let session = s.store.portal_session(&token_hash).await?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session.unknown",
+                "this session is not known; log in again",
+            )
+        })?;
+        let now = s.clock.now();
+        if let Err(why) = session.check(now) {
+            let m = match why {
+                Ended::LoggedOut => "you logged out of this session",
+                Ended::Idle => "the session ended after 30 minutes without use",
+                Ended::TooOld => "the session ended 8 hours after the login",
+            };
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session.ended",
+                format!("{m}; log in again"),
+            ));
+        }
+        if session.needs_touch(now) {
+            s.store.touch_portal_session(&token_hash, &now).await?;
+        }
+        Ok(Citizen {
+            resident_id: session.resident_id,
+            auth_serial: session.auth_serial,
+            token_hash,
+        })
+    }
+}
+
+/// A login challenge: sign its bytes with the card's authentication key (after the PIN).
+#[utoipa::path(post, path = "/api/v1/portal/challenge", tag = "portal",
+    responses((status = 201, body = ChallengeView), (status = 409, body = ErrorBody)))]
+pub async fn challenge(
+    State(s): State<AppState>,
+) -> Result<(StatusCode, axum::Json<ChallengeView>), ApiError> {
+    let c = eligibility(&s).portal_challenge()?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ChallengeView {
+            challenge_id: c.id,
+            challenge: base64::engine::general_purpose::STANDARD.encode(c.nonce),
+            expires_at: c.expires_at.to_rfc3339(),
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub challenge_id: String,
+    /// The card's authentication certificate (DER, base64).
+    pub certificate: String,
+    /// The card's signature over the challenge (base64).
+    pub signature: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoggedIn {
+    pub name: String,
+    /// When the session ends at the latest.
+    pub expires_at: String,
+}
+
+fn b64(field: &str, v: &str) -> Result<Vec<u8>, ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.trim())
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{field}.base64"),
+                format!("{field} is not base64"),
+            )
+            .with_field(field)
+        })
+}
+
+fn set_cookie(resp: &mut Response, value: &str, max_age: i64) {
+    let c =
+        format!("{COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}");
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// Log in with the card: the challenge, the authentication certificate and the signature.
+/// The certificate must be one this CA issued, valid and neither revoked nor suspended. The
+/// session cookie is Secure, HttpOnly and SameSite=Strict; it ends after 30 minutes without
+/// use, 8 hours after the login, or at logout.
+#[utoipa::path(post, path = "/api/v1/portal/login", tag = "portal", request_body = Login,
+    responses((status = 200, body = LoggedIn), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn login(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<Login>,
+) -> Result<Response, ApiError> {
+    let cert = b64("certificate", &req.certificate)?;
+    let sig = b64("signature", &req.signature)?;
+    let proof = CardProof {
+        challenge_id: &req.challenge_id,
+        certificate: &cert,
+        signature: &sig,
+    };
+    let record = eligibility(&s)
+        .authenticate_for(PORTAL_HOLDER, &proof)
+        .await?;
+    let resident = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
+        .get(ResidentId(record.resident_id))
+        .await?;
+    let now = s.clock.now();
+    let mut token = [0u8; 32];
+    s.entropy.fill(&mut token);
+    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    s.store
+        .create_portal_session(
+            &sha256_hex(token.as_bytes()),
+            &Session {
+                resident_id: record.resident_id,
+                auth_serial: record.serial.clone(),
+                created_at: now,
+                last_seen: now,
+                ended_at: None,
+            },
+        )
+        .await?;
+    let max = openmyna_portal::session::MAX_HOURS * 3600;
+    let mut resp = axum::Json(LoggedIn {
+        name: resident.basic4.name.name.clone(),
+        expires_at: (now + chrono::Duration::hours(openmyna_portal::session::MAX_HOURS))
+            .to_rfc3339(),
+    })
+    .into_response();
+    set_cookie(&mut resp, &token, max);
+    Ok(resp)
+}
+
+/// End the session.
+#[utoipa::path(post, path = "/api/v1/portal/logout", tag = "portal",
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(s): State<AppState>, c: Citizen) -> Result<Response, ApiError> {
+    s.store
+        .end_portal_session(&c.token_hash, &s.clock.now())
+        .await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    set_cookie(&mut resp, "", 0);
+    Ok(resp)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    pub name_kana: String,
+    pub birth_date: String,
+    /// 1 男, 2 女, 9 適用不能.
+    pub sex: u8,
+    pub address: String,
+    pub postal_code: Option<String>,
+    /// The My Number with all but the last four digits hidden.
+    pub my_number: String,
+}
+
+/// The citizen's basic four information.
+#[utoipa::path(get, path = "/api/v1/portal/me", tag = "portal",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(State(s): State<AppState>, c: Citizen) -> Result<axum::Json<Me>, ApiError> {
+    let r = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
+        .get(ResidentId(c.resident_id))
+        .await?;
+    let n = r.my_number.expose();
+    Ok(axum::Json(Me {
+        name: r.basic4.name.name.clone(),
+        name_kana: r.basic4.name.name_kana.clone(),
+        birth_date: r.basic4.birth_date.to_string(),
+        sex: r.basic4.sex.code(),
+        address: r.basic4.address.text.clone(),
+        postal_code: r
+            .basic4
+            .address
+            .postal_code
+            .as_ref()
+            .map(|p| p.as_str().to_owned()),
+        my_number: format!("********{}", &n[n.len().saturating_sub(4)..]),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Insurance {
+    /// 利用登録 of the card, if made.
+    pub registration: Option<Registration>,
+    /// The records valid today (held ones excluded until the insurer corrects them).
+    pub records: Vec<RecordView>,
+}
+
+/// The citizen's health-insurance eligibility today and the card's 利用登録.
+#[utoipa::path(get, path = "/api/v1/portal/insurance", tag = "portal",
+    responses((status = 200, body = Insurance), (status = 401, body = ErrorBody)))]
+pub async fn insurance(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<axum::Json<Insurance>, ApiError> {
+    let today = s.clock.today();
+    let records = s
+        .store
+        .records_of_resident(c.resident_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == MatchStatus::Matched && r.enrollment.valid_on(today))
+        .map(|r| RecordView::of(&r.enrollment, today))
+        .collect();
+    Ok(axum::Json(Insurance {
+        registration: s.store.registration(c.resident_id).await?,
+        records,
+    }))
+}
+
+/// 利用登録 from the portal: the card that opened this session becomes usable as a
+/// health-insurance card (an earlier registration is kept).
+#[utoipa::path(post, path = "/api/v1/portal/insurance/registration", tag = "portal",
+    responses((status = 200, body = Registration), (status = 401, body = ErrorBody)))]
+pub async fn register_insurance(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<axum::Json<Registration>, ApiError> {
+    Ok(axum::Json(
+        eligibility(&s)
+            .register(c.resident_id, &c.auth_serial, RegistrationChannel::Portal)
+            .await?,
+    ))
+}
+
+/// The citizen's own medication, treatment or check-up history (5 years), surgery included.
+#[utoipa::path(get, path = "/api/v1/portal/medical/{kind}", tag = "portal",
+    params(("kind" = String, Path, description = "medication, treatment or checkup")),
+    responses((status = 200, body = Vec<MedicalData>), (status = 401, body = ErrorBody)))]
+pub async fn medical(
+    State(s): State<AppState>,
+    c: Citizen,
+    Path(kind): Path<String>,
+) -> Result<axum::Json<Vec<MedicalData>>, ApiError> {
+    let kind = MedicalKind::parse(&kind)?;
+    let since = s
+        .clock
+        .today()
+        .checked_sub_months(chrono::Months::new(60))
+        .unwrap_or(chrono::NaiveDate::MIN);
+    Ok(axum::Json(
+        s.store.medical(c.resident_id, kind, since).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RelyingPartyConsent {
+    pub id: i64,
+    pub relying_party: i64,
+    pub items: Vec<String>,
+    pub purpose: String,
+    pub created_at: String,
+    /// live or withdrawn.
+    pub status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FacilityConsentView {
+    pub org_id: i64,
+    pub facility: String,
+    pub category: String,
+    pub given_at: String,
+    pub expires_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Consents {
+    /// Consents signed with the card for the 4-information service.
+    pub relying_parties: Vec<RelyingPartyConsent>,
+    /// Consents given at a facility's reader, still open.
+    pub facilities: Vec<FacilityConsentView>,
+}
+
+fn fourinfo(
+    s: &AppState,
+) -> openmyna_fourinfo::FourInfo<'_, openmyna_store::Store, openmyna_store::Store> {
+    openmyna_fourinfo::FourInfo::new(&s.store, &s.jpki, s.clock.as_ref(), s.entropy.as_ref())
+}
+
+/// The consents the citizen has given.
+#[utoipa::path(get, path = "/api/v1/portal/consents", tag = "portal",
+    responses((status = 200, body = Consents), (status = 401, body = ErrorBody)))]
+pub async fn consents(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<axum::Json<Consents>, ApiError> {
+    let rp = fourinfo(&s).consents_of_resident(c.resident_id).await?;
+    let fac: Vec<FacilityConsent> = s
+        .store
+        .facility_consents_of_resident(c.resident_id, &s.clock.now())
+        .await?;
+    Ok(axum::Json(Consents {
+        relying_parties: rp
+            .iter()
+            .map(|x| RelyingPartyConsent {
+                id: x.id,
+                relying_party: x.rp_org_id,
+                items: x.items.iter().map(|i| i.as_str().to_owned()).collect(),
+                purpose: x.purpose.clone(),
+                created_at: x.created_at.to_rfc3339(),
+                status: if x.live() { "live" } else { "withdrawn" }.into(),
+            })
+            .collect(),
+        facilities: fac
+            .into_iter()
+            .map(|f| FacilityConsentView {
+                org_id: f.org_id,
+                facility: f.facility,
+                category: f.category,
+                given_at: f.given_at.to_rfc3339(),
+                expires_at: f.expires_at.to_rfc3339(),
+            })
+            .collect(),
+    }))
+}
+
+/// Withdraw a consent given to a relying party (the 4-information service).
+#[utoipa::path(post, path = "/api/v1/portal/consents/relying-parties/{id}/withdraw", tag = "portal",
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn withdraw_rp(
+    State(s): State<AppState>,
+    c: Citizen,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let svc = fourinfo(&s);
+    let consent = svc
+        .consents_of_resident(c.resident_id)
+        .await?
+        .into_iter()
+        .find(|x| x.id == id)
+        .ok_or_else(|| ApiError::not_found("consent.not_found", "you have no such consent"))?;
+    svc.withdraw(&consent, "withdrawn by the resident in the portal")
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End the open consents given to one facility.
+#[utoipa::path(post, path = "/api/v1/portal/consents/facilities/{org_id}/withdraw", tag = "portal",
+    params(("org_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn withdraw_facility(
+    State(s): State<AppState>,
+    c: Citizen,
+    Path(org_id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let n = s
+        .store
+        .withdraw_facility_consents(c.resident_id, org_id, &s.clock.now())
+        .await?;
+    if n == 0 {
+        return Err(ApiError::not_found(
+            "consent.not_found",
+            "you have no open consent with this facility",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignedHead {
+    pub seq: i64,
+    pub hash: String,
+    pub at: String,
+    /// ECDSA P-256 / SHA-256 signature (DER, base64) over `statement`.
+    pub signature: String,
+    /// The exact bytes signed (UTF-8).
+    pub statement: String,
+    /// The log's public key (SPKI DER, base64); the same for every resident.
+    pub public_key: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessLog {
+    /// Newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<AccessEntry>,
+    /// The chain recomputed from the first entry: every hash right and linked.
+    #[schema(value_type = Object)]
+    pub chain: ChainCheck,
+    /// The head of the chain, signed by this installation: keep it; a later log whose chain
+    /// does not pass through it has been altered.
+    pub head: SignedHead,
+}
+
+const LOG_KEY_META: &str = "access_log.signer";
+const LOG_KEY_CONTEXT: &str = "access-log-signer";
+
+async fn log_key(s: &AppState) -> Result<openmyna_jpki::SigningKey, ApiError> {
+    use openmyna_jpki::{KeyKind, SigningKey};
+    let pkcs8 = s
+        .store
+        .sealed_secret(LOG_KEY_META, LOG_KEY_CONTEXT, || {
+            SigningKey::generate(KeyKind::EcP256)
+                .and_then(|k| k.to_pkcs8())
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+    Ok(SigningKey::from_pkcs8(KeyKind::EcP256, &pkcs8)?)
+}
+
+/// Who saw the citizen's data, when and why — every disclosure by municipalities, clinics,
+/// relying parties and employers — with the hash chain checked and its head signed.
+#[utoipa::path(get, path = "/api/v1/portal/access-log", tag = "portal",
+    responses((status = 200, body = AccessLog), (status = 401, body = ErrorBody)))]
+pub async fn access_log(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<axum::Json<AccessLog>, ApiError> {
+    let (mut entries, chain) = s.store.verify_access_chain(c.resident_id).await?;
+    entries.reverse();
+    let key = log_key(&s).await?;
+    let at = s.clock.now().to_rfc3339();
+    let statement = format!(
+        "openmyna access-log head/1\nresident {}\nseq {}\nhash {}\nat {}\nintact {}",
+        c.resident_id, chain.head_seq, chain.head_hash, at, chain.intact
+    );
+    let e = base64::engine::general_purpose::STANDARD;
+    let head = SignedHead {
+        seq: chain.head_seq,
+        hash: chain.head_hash.clone(),
+        at,
+        signature: e.encode(key.sign(statement.as_bytes())?),
+        statement,
+        public_key: e.encode(key.spki_der()?),
+    };
+    Ok(axum::Json(AccessLog {
+        entries,
+        chain,
+        head,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    pub account: Account,
+    pub registered_at: String,
+    pub channel: String,
+}
+
+/// The citizen's public-money account (公金受取口座), if registered.
+#[utoipa::path(get, path = "/api/v1/portal/public-money-account", tag = "portal",
+    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
+pub async fn account(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<axum::Json<AccountView>, ApiError> {
+    let (account, at, channel) = s
+        .store
+        .public_money_account(c.resident_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "account.not_registered",
+                "no public-money account is registered",
+            )
+        })?;
+    Ok(axum::Json(AccountView {
+        account,
+        registered_at: at.to_rfc3339(),
+        channel,
+    }))
+}
+
+/// Register the public-money account (replacing an earlier one): bank code 4 digits, branch
+/// 3, ordinary/current/postal_ordinary, account number 7, the holder's kana name the
+/// citizen's own.
+#[utoipa::path(put, path = "/api/v1/portal/public-money-account", tag = "portal",
+    request_body = AccountInput,
+    responses((status = 200, body = AccountView), (status = 422, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
+pub async fn set_account(
+    State(s): State<AppState>,
+    c: Citizen,
+    ApiJson(req): ApiJson<AccountInput>,
+) -> Result<axum::Json<AccountView>, ApiError> {
+    let r = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
+        .get(ResidentId(c.resident_id))
+        .await?;
+    let account = req.validate(&r.basic4.name.name_kana)?;
+    let now = s.clock.now();
+    s.store
+        .set_public_money_account(c.resident_id, &account, "portal", &now)
+        .await?;
+    tracing::info!(
+        bank = account.bank_code.as_str(),
+        "public-money account registered"
+    );
+    Ok(axum::Json(AccountView {
+        account,
+        registered_at: now.to_rfc3339(),
+        channel: "portal".into(),
+    }))
+}
+
+/// Every change of the public-money account.
+#[utoipa::path(get, path = "/api/v1/portal/public-money-account/history", tag = "portal",
+    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody)))]
+pub async fn account_history(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<axum::Json<Vec<AccountChange>>, ApiError> {
+    Ok(axum::Json(
+        s.store.public_money_account_history(c.resident_id).await?,
+    ))
+}
