@@ -120,6 +120,11 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         routes::portal::account,
         routes::portal::set_account,
         routes::portal::account_history,
+        routes::portal::apply_phone,
+        routes::portal::phones,
+        routes::portal::revoke_phone,
+        routes::portal::hotline_suspend,
+        routes::portal::hotline_release,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -320,6 +325,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/portal/public-money-account/history",
             get(portal::account_history),
+        )
+        .route(
+            "/api/v1/portal/phones",
+            post(portal::apply_phone).get(portal::phones),
+        )
+        .route(
+            "/api/v1/portal/phones/{id}/revoke",
+            post(portal::revoke_phone),
+        )
+        .route(
+            "/api/v1/hotline/phones/{id}/suspend",
+            post(portal::hotline_suspend),
+        )
+        .route(
+            "/api/v1/hotline/phones/{id}/release",
+            post(portal::hotline_release),
         )
         .route("/api/v1/oqs/terminal", get(eligibility::terminal_self))
         .route("/api/v1/oqs/challenges", post(eligibility::challenge))

@@ -7,6 +7,7 @@
 //!   the previous one.
 
 pub mod account;
+pub mod phone;
 pub mod session;
 
 /// Everything that can go wrong in the portal's rules.

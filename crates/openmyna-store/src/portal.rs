@@ -201,3 +201,188 @@ impl Store {
             .collect()
     }
 }
+
+/// A smartphone with certificates.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phone {
+    pub id: i64,
+    #[serde(skip)]
+    pub resident_id: i64,
+    pub device_id: String,
+    pub model: String,
+    pub auth_serial: String,
+    pub sign_serial: String,
+    /// active, suspended or revoked.
+    pub status: String,
+    pub created_at: Timestamp,
+    pub status_at: Option<Timestamp>,
+    pub status_note: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PhoneRow {
+    id: i64,
+    resident_id: i64,
+    device_id: String,
+    model: String,
+    auth_serial: String,
+    sign_serial: String,
+    status: String,
+    created_at: i64,
+    status_at: Option<i64>,
+    status_note: Option<String>,
+}
+
+const PHONE_COLUMNS: &str = "id, resident_id, device_id, model, auth_serial, sign_serial, \
+    status, created_at, status_at, status_note";
+
+impl TryFrom<PhoneRow> for Phone {
+    type Error = StoreError;
+    fn try_from(r: PhoneRow) -> Result<Self> {
+        Ok(Phone {
+            id: r.id,
+            resident_id: r.resident_id,
+            device_id: r.device_id,
+            model: r.model,
+            auth_serial: r.auth_serial,
+            sign_serial: r.sign_serial,
+            status: r.status,
+            created_at: from_micros(r.created_at)?,
+            status_at: r.status_at.map(from_micros).transpose()?,
+            status_note: r.status_note,
+        })
+    }
+}
+
+/// A new phone to record.
+pub struct NewPhone<'a> {
+    pub resident_id: i64,
+    pub device_id: &'a str,
+    pub model: &'a str,
+    pub auth_serial: &'a str,
+    pub sign_serial: &'a str,
+    pub at: &'a Timestamp,
+    pub actor: &'a str,
+}
+
+impl Store {
+    /// Records a phone and its `issued` event. A device id already known is a conflict.
+    pub async fn insert_phone(&self, p: &NewPhone<'_>) -> Result<Phone> {
+        let mut tx = self.pool().begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO phones (resident_id, device_id, model, auth_serial, sign_serial, status, \
+             created_at) VALUES ($1,$2,$3,$4,$5,'active',$6) RETURNING id",
+        )
+        .bind(p.resident_id)
+        .bind(p.device_id.to_owned())
+        .bind(p.model.to_owned())
+        .bind(p.auth_serial.to_owned())
+        .bind(p.sign_serial.to_owned())
+        .bind(to_micros(p.at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict("this device already has certificates".into())
+            }
+            other => StoreError::from(other),
+        })?;
+        phone_event(&mut tx, id, p.at, "issued", p.actor, "certificates issued").await?;
+        tx.commit().await?;
+        self.phone(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("phone vanished".into()))
+    }
+
+    pub async fn phone(&self, id: i64) -> Result<Option<Phone>> {
+        let sql = format!("SELECT {PHONE_COLUMNS} FROM phones WHERE id = $1");
+        let row: Option<PhoneRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(Phone::try_from).transpose()
+    }
+
+    pub async fn phones_of_resident(&self, resident_id: i64) -> Result<Vec<Phone>> {
+        let sql = format!("SELECT {PHONE_COLUMNS} FROM phones WHERE resident_id = $1 ORDER BY id");
+        let rows: Vec<PhoneRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(resident_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.into_iter().map(Phone::try_from).collect()
+    }
+
+    /// Moves a phone from one of `from` to `to`, with its event; false if it was in none.
+    pub async fn set_phone_status(
+        &self,
+        id: i64,
+        from: &[&str],
+        to: &str,
+        at: &Timestamp,
+        actor: &str,
+        note: &str,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let list = (0..from.len())
+            .map(|i| format!("${}", i + 5))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "UPDATE phones SET status = $1, status_at = $2, status_note = $3 WHERE id = $4 \
+             AND status IN ({list})"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to.to_owned())
+            .bind(to_micros(at))
+            .bind(note.to_owned())
+            .bind(id);
+        for f in from {
+            q = q.bind((*f).to_owned());
+        }
+        if q.execute(&mut *tx).await?.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let action = match to {
+            "suspended" => "suspended",
+            "revoked" => "revoked",
+            _ => "released",
+        };
+        phone_event(&mut tx, id, at, action, actor, note).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A phone's audit trail: (at, action, actor, note).
+    pub async fn phone_events(&self, id: i64) -> Result<Vec<(Timestamp, String, String, String)>> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT at, action, actor, note FROM phone_events WHERE phone_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(at, a, b, c)| Ok((from_micros(at)?, a, b, c)))
+            .collect()
+    }
+}
+
+async fn phone_event(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    phone_id: i64,
+    at: &Timestamp,
+    action: &str,
+    actor: &str,
+    note: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO phone_events (phone_id, at, action, actor, note) VALUES ($1,$2,$3,$4,$5)",
+    )
+    .bind(phone_id)
+    .bind(to_micros(at))
+    .bind(action.to_owned())
+    .bind(actor.to_owned())
+    .bind(note.to_owned())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod card_cli;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod phone;
 pub mod rp;
 pub mod terminal;
 

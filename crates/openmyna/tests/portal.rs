@@ -14,7 +14,7 @@ use common::{Backend, TestApp, spawn_app};
 use openmyna::terminal::card_proof;
 use openmyna_card::pin::PinId;
 use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
-use openmyna_core::Role;
+use openmyna_core::{Clock, Role};
 use serde_json::{Value, json};
 
 fn card(path: &Path) -> JpkiClient<VirtualTransport> {
@@ -308,3 +308,259 @@ async fn portal(backend: Backend) {
 }
 
 on_both_backends!(portal);
+
+fn pem(der: &[u8]) -> String {
+    let b = b64(der);
+    let lines: Vec<&str> = b
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+/// What OpenSSL's OCSP client says of the phone's authentication certificate.
+async fn ocsp(app: &TestApp, dir: &Path, cert_der: &[u8]) -> String {
+    let root = app
+        .client
+        .get(format!("{}/ca/auth.crt", app.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    std::fs::write(dir.join("auth-root.pem"), pem(&root)).unwrap();
+    std::fs::write(dir.join("phone-auth.pem"), pem(cert_der)).unwrap();
+    let url = format!("{}/ocsp/auth", app.url);
+    let dir = dir.to_owned();
+    let o = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("openssl")
+            .args(["ocsp", "-no_nonce", "-issuer"])
+            .arg(dir.join("auth-root.pem"))
+            .arg("-cert")
+            .arg(dir.join("phone-auth.pem"))
+            .args(["-url", &url, "-CAfile"])
+            .arg(dir.join("auth-root.pem"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Logs the phone in: Ok(cookie) or Err((status, code)).
+async fn phone_login(
+    app: &TestApp,
+    phone: &openmyna::phone::Phone,
+) -> Result<String, (u16, String)> {
+    let r: Value = app
+        .client
+        .post(format!("{}/api/v1/portal/challenge", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(r["challenge"].as_str().unwrap())
+        .unwrap();
+    let sig = phone
+        .sign_auth(openmyna::phone::Unlock::Biometric, &bytes)
+        .unwrap();
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/portal/login", app.url))
+        .json(&json!({"challenge_id": r["challenge_id"],
+                      "certificate": b64(&phone.auth_certificate_der().unwrap()),
+                      "signature": b64(&sig)}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let set = resp
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body: Value = resp.json().await.unwrap();
+    if status == 200 {
+        Ok(set.split(';').next().unwrap().to_owned())
+    } else {
+        Err((
+            status,
+            body["error"]["code"].as_str().unwrap_or("").to_owned(),
+        ))
+    }
+}
+
+async fn smartphone_certificates(backend: Backend) {
+    use openmyna::phone::{Phone, Unlock, sign_request};
+    // OpenSSL judges OCSP thisUpdate by the real clock.
+    let app = common::spawn_app_at(backend, common::real_now()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let resident = app.register_resident(true).await;
+    let path = d.join("card.json");
+    app.issue_card(resident, &path, Some("abc123"))
+        .await
+        .unwrap();
+    let other = app.register_resident(true).await;
+    let other_path = d.join("other.json");
+    app.issue_card(other, &other_path, Some("abc123"))
+        .await
+        .unwrap();
+    let (cookie, _) = login(&app, &path, "1234").await.unwrap();
+
+    let mut phone = Phone::create("Pixel 9", "123456", true, &openmyna_core::OsEntropy).unwrap();
+    assert!(phone.sign_auth(Unlock::Passcode("000000"), b"x").is_err());
+    let request = phone.request().unwrap();
+    // Signed by someone else's card: refused.
+    let theirs =
+        sign_request(&mut card(&other_path), "abc123", &request, &app.clock.now()).unwrap();
+    let (s, r) = send(
+        &app,
+        &cookie,
+        "POST",
+        "/api/v1/portal/phones",
+        &json!({"request": b64(&theirs)}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (403, Some("request.signer")),
+        "{r}"
+    );
+    // A signature that does not verify: refused.
+    let mut signed = sign_request(&mut card(&path), "abc123", &request, &app.clock.now()).unwrap();
+    let mut broken = signed.clone();
+    let n = broken.len();
+    broken[n - 10] ^= 0x55;
+    let (s, r) = send(
+        &app,
+        &cookie,
+        "POST",
+        "/api/v1/portal/phones",
+        &json!({"request": b64(&broken)}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("request.signature")),
+        "{r}"
+    );
+    // The holder's own signature: certified.
+    let (s, r) = send(
+        &app,
+        &cookie,
+        "POST",
+        "/api/v1/portal/phones",
+        &json!({"request": b64(&signed)}),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["token_label"], "JPKIAPGPSETOKEN");
+    phone.install(
+        r["auth_certificate"].as_str().unwrap(),
+        r["sign_certificate"].as_str().unwrap(),
+    );
+    phone.save(&d.join("phone.json")).unwrap();
+    let phone = Phone::load(&d.join("phone.json")).unwrap();
+    let id = r["phone"]["id"].as_i64().unwrap();
+    // The same request again: the device has its certificates already.
+    signed = sign_request(&mut card(&path), "abc123", &request, &app.clock.now()).unwrap();
+    let (s, _) = send(
+        &app,
+        &cookie,
+        "POST",
+        "/api/v1/portal/phones",
+        &json!({"request": b64(&signed)}),
+    )
+    .await;
+    assert_eq!(s, 409);
+
+    // The phone logs in; OCSP says good.
+    let phone_cookie = phone_login(&app, &phone).await.unwrap();
+    let (s, me) = get(&app, &phone_cookie, "/api/v1/portal/me").await;
+    assert_eq!((s, me["name"].as_str()), (200, Some("山田\u{3000}太郎")));
+    let cert = phone.auth_certificate_der().unwrap();
+    let out = ocsp(&app, d, &cert).await;
+    assert!(
+        out.contains("Response verify OK") && out.contains(": good"),
+        "{out}"
+    );
+
+    // The 24-hour hotline suspends it on a reported loss, then lifts the suspension.
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/hotline/phones/{id}/suspend"),
+            Some(Role::Operator),
+            &json!({"note": "紛失の連絡 (本人から電話)"}),
+        )
+        .await;
+    assert_eq!((s, r["status"].as_str()), (200, Some("suspended")), "{r}");
+    assert_eq!(
+        phone_login(&app, &phone).await.unwrap_err(),
+        (409, "certificate.suspended".into())
+    );
+    let out = ocsp(&app, d, &cert).await;
+    assert!(
+        out.contains(": revoked") && out.contains("certificateHold"),
+        "{out}"
+    );
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/hotline/phones/{id}/release"),
+            Some(Role::Operator),
+            &json!({"note": "発見"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    phone_login(&app, &phone).await.unwrap();
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/hotline/phones/{id}/suspend"),
+            Some(Role::Municipality),
+            &json!({"note": "x"}),
+        )
+        .await;
+    assert_eq!((s, r["error"]["code"].as_str()), (403, Some("auth.role")));
+
+    // The holder revokes it before selling the phone: OCSP says revoked, no more logins.
+    let (s, r) = send(
+        &app,
+        &cookie,
+        "POST",
+        &format!("/api/v1/portal/phones/{id}/revoke"),
+        &json!({"note": "機種変更のため売却"}),
+    )
+    .await;
+    assert_eq!((s, r["status"].as_str()), (200, Some("revoked")), "{r}");
+    let out = ocsp(&app, d, &cert).await;
+    assert!(
+        out.contains(": revoked") && out.contains("cessationOfOperation"),
+        "{out}"
+    );
+    assert_eq!(
+        phone_login(&app, &phone).await.unwrap_err(),
+        (409, "certificate.revoked".into())
+    );
+    let (_, list) = get(&app, &cookie, "/api/v1/portal/phones").await;
+    assert_eq!(list[0]["status"], "revoked");
+    let events = app.store.phone_events(id).await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(actions, ["issued", "suspended", "released", "revoked"]);
+    assert!(events[1].2.contains("24-hour hotline"));
+    app.finish().await;
+}
+
+on_both_backends!(smartphone_certificates);

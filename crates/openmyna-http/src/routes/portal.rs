@@ -588,3 +588,326 @@ pub async fn account_history(
         s.store.public_money_account_history(c.resident_id).await?,
     ))
 }
+
+// ---------------------------------------------------------------- smartphone certificates
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneApplication {
+    /// A CMS SignedData (DER, base64) made with the card's signing key over a phone request
+    /// (`openmyna.phone.request/1`, see docs/portal.md).
+    pub request: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PhoneView {
+    pub id: i64,
+    pub device_id: String,
+    pub model: String,
+    pub auth_serial: String,
+    pub sign_serial: String,
+    /// active, suspended or revoked.
+    pub status: String,
+    pub created_at: String,
+    pub status_at: Option<String>,
+    pub status_note: Option<String>,
+}
+
+fn phone_view(p: &openmyna_store::portal::Phone) -> PhoneView {
+    PhoneView {
+        id: p.id,
+        device_id: p.device_id.clone(),
+        model: p.model.clone(),
+        auth_serial: p.auth_serial.clone(),
+        sign_serial: p.sign_serial.clone(),
+        status: p.status.clone(),
+        created_at: p.created_at.to_rfc3339(),
+        status_at: p.status_at.map(|t| t.to_rfc3339()),
+        status_note: p.status_note.clone(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PhoneIssued {
+    pub phone: PhoneView,
+    /// The token label the phone shows (`JPKIAPGPSETOKEN`).
+    pub token_label: String,
+    /// DER, base64.
+    pub auth_certificate: String,
+    pub sign_certificate: String,
+}
+
+fn refused(code: &str, m: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, m)
+}
+
+/// Certify a phone: the request must be signed with the logged-in citizen's own signing
+/// certificate (valid, not revoked or suspended), within 10 minutes. The phone gets an
+/// authentication and a signing certificate for its own keys, valid as long as the card's
+/// signing certificate.
+#[utoipa::path(post, path = "/api/v1/portal/phones", tag = "portal",
+    request_body = PhoneApplication,
+    responses((status = 201, body = PhoneIssued), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn apply_phone(
+    State(s): State<AppState>,
+    c: Citizen,
+    ApiJson(req): ApiJson<PhoneApplication>,
+) -> Result<(StatusCode, axum::Json<PhoneIssued>), ApiError> {
+    use openmyna_jpki::{CertState, RootKind, Serial, cms};
+    use openmyna_portal::phone::{PhoneRequest, REQUEST_MAX_AGE_MINUTES, TOKEN_LABEL};
+    let der = b64("request", &req.request)?;
+    let v = cms::verify(&der).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "request.signature",
+            format!("the request is not a valid signed document: {e}"),
+        )
+    })?;
+    let serial = Serial::from_der_bytes(v.signer.tbs_certificate.serial_number.as_bytes())?;
+    let signer = match s.jpki.certificate_now(&serial.to_hex()).await {
+        Ok(r) if r.der == v.signer_der => r,
+        _ => {
+            return Err(refused(
+                "request.certificate",
+                "the request is not signed with a signing certificate this CA issued",
+            ));
+        }
+    };
+    let now = s.clock.now();
+    if signer.root != RootKind::Sign {
+        return Err(refused(
+            "request.certificate",
+            "the request must be signed with the card's signing key (署名用電子証明書)",
+        ));
+    }
+    if signer.status != CertState::Good || now < signer.not_before || now > signer.not_after {
+        return Err(refused(
+            "request.certificate",
+            "the signing certificate is revoked, suspended or not valid now",
+        ));
+    }
+    if signer.resident_id != c.resident_id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "request.signer",
+            "the request is signed by someone other than the logged-in citizen",
+        ));
+    }
+    let age = now - v.signing_time;
+    if age > chrono::Duration::minutes(REQUEST_MAX_AGE_MINUTES)
+        || age < -chrono::Duration::minutes(5)
+    {
+        return Err(refused(
+            "request.stale",
+            "the request was signed more than 10 minutes ago (or in the future); sign it again",
+        ));
+    }
+    let (r, auth_spki, sign_spki) = PhoneRequest::parse(&v.content)?;
+    let resident = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
+        .get(ResidentId(c.resident_id))
+        .await?;
+    let holder = crate::routes::jpki::holder_of(&resident.basic4);
+    let issued = s
+        .jpki
+        .issue_card(
+            c.resident_id,
+            &holder,
+            Some(&sign_spki),
+            &auth_spki,
+            signer.not_after.date_naive(),
+            Some(format!("phone:{}", r.device_id)),
+        )
+        .await?;
+    let sign = issued.signing.ok_or_else(|| {
+        ApiError::internal("phone issuance", &"no signing certificate was issued")
+    })?;
+    let phone = match s
+        .store
+        .insert_phone(&openmyna_store::portal::NewPhone {
+            resident_id: c.resident_id,
+            device_id: &r.device_id,
+            model: r.model.trim(),
+            auth_serial: &issued.authentication.serial,
+            sign_serial: &sign.serial,
+            at: &now,
+            actor: "the holder, in the portal",
+        })
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            // The certificates are not handed out: revoke them.
+            for serial in [&issued.authentication.serial, &sign.serial] {
+                let _ = s
+                    .jpki
+                    .change_status(
+                        serial,
+                        openmyna_jpki::Action::Revoke(openmyna_jpki::Reason::CessationOfOperation),
+                    )
+                    .await;
+            }
+            return Err(e.into());
+        }
+    };
+    let e = base64::engine::general_purpose::STANDARD;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(PhoneIssued {
+            phone: phone_view(&phone),
+            token_label: TOKEN_LABEL.into(),
+            auth_certificate: e.encode(&issued.authentication.der),
+            sign_certificate: e.encode(&sign.der),
+        }),
+    ))
+}
+
+/// The citizen's phones and their states.
+#[utoipa::path(get, path = "/api/v1/portal/phones", tag = "portal",
+    responses((status = 200, body = Vec<PhoneView>), (status = 401, body = ErrorBody)))]
+pub async fn phones(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<axum::Json<Vec<PhoneView>>, ApiError> {
+    Ok(axum::Json(
+        s.store
+            .phones_of_resident(c.resident_id)
+            .await?
+            .iter()
+            .map(phone_view)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneNote {
+    /// Why: sold, exchanged, repaired, lost, … (1–200 characters).
+    pub note: String,
+}
+
+fn note_of(n: &str) -> Result<String, ApiError> {
+    let n = n.trim();
+    if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "note.length",
+            "note must be 1-200 characters",
+        )
+        .with_field("note"));
+    }
+    Ok(n.to_owned())
+}
+
+/// Change both certificates of a phone and its state; `to` is revoked, suspended or active.
+async fn phone_status(
+    s: &AppState,
+    phone: &openmyna_store::portal::Phone,
+    to: &str,
+    actor: &str,
+    note: &str,
+) -> Result<(), ApiError> {
+    use openmyna_jpki::{Action, Reason};
+    let (from, action): (&[&str], Action) = match to {
+        "revoked" => (
+            &["active", "suspended"],
+            Action::Revoke(Reason::CessationOfOperation),
+        ),
+        "suspended" => (&["active"], Action::Hold),
+        _ => (&["suspended"], Action::Release),
+    };
+    if !from.contains(&phone.status.as_str()) {
+        return Err(refused(
+            "phone.state",
+            &format!("the phone is {}; it cannot become {to}", phone.status),
+        ));
+    }
+    // The certificates first: what the phone may do changes at once (OCSP included).
+    for serial in [&phone.auth_serial, &phone.sign_serial] {
+        match s.jpki.change_status(serial, action).await {
+            Ok(_) => {}
+            // Revoking a suspended certificate, or one already revoked, is fine.
+            Err(openmyna_jpki::JpkiError::Refused { .. }) if to == "revoked" => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    s.store
+        .set_phone_status(phone.id, from, to, &s.clock.now(), actor, note)
+        .await?;
+    Ok(())
+}
+
+/// Revoke a phone's certificates (before selling, exchanging or repairing it).
+#[utoipa::path(post, path = "/api/v1/portal/phones/{id}/revoke", tag = "portal",
+    params(("id" = i64, Path)), request_body = PhoneNote,
+    responses((status = 200, body = PhoneView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn revoke_phone(
+    State(s): State<AppState>,
+    c: Citizen,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<PhoneNote>,
+) -> Result<axum::Json<PhoneView>, ApiError> {
+    let note = note_of(&req.note)?;
+    let phone = s
+        .store
+        .phone(id)
+        .await?
+        .filter(|p| p.resident_id == c.resident_id)
+        .ok_or_else(|| ApiError::not_found("phone.not_found", "you have no such phone"))?;
+    phone_status(&s, &phone, "revoked", "the holder, in the portal", &note).await?;
+    let p = s.store.phone(id).await?.unwrap_or(phone);
+    Ok(axum::Json(phone_view(&p)))
+}
+
+/// The 24-hour hotline (operator): suspend a phone's certificates at once on a reported
+/// loss. Visible in OCSP at the next request.
+#[utoipa::path(post, path = "/api/v1/hotline/phones/{id}/suspend", tag = "portal",
+    params(("id" = i64, Path)), request_body = PhoneNote,
+    responses((status = 200, body = PhoneView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn hotline_suspend(
+    State(s): State<AppState>,
+    caller: crate::auth::Caller,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<PhoneNote>,
+) -> Result<axum::Json<PhoneView>, ApiError> {
+    hotline(&s, caller, id, "suspended", &req.note).await
+}
+
+/// The hotline lifts a phone's suspension (the phone was found).
+#[utoipa::path(post, path = "/api/v1/hotline/phones/{id}/release", tag = "portal",
+    params(("id" = i64, Path)), request_body = PhoneNote,
+    responses((status = 200, body = PhoneView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn hotline_release(
+    State(s): State<AppState>,
+    caller: crate::auth::Caller,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<PhoneNote>,
+) -> Result<axum::Json<PhoneView>, ApiError> {
+    hotline(&s, caller, id, "active", &req.note).await
+}
+
+async fn hotline(
+    s: &AppState,
+    caller: crate::auth::Caller,
+    id: i64,
+    to: &str,
+    note: &str,
+) -> Result<axum::Json<PhoneView>, ApiError> {
+    let actor = caller.require(&[openmyna_core::Role::Operator])?;
+    let note = note_of(note)?;
+    let phone = s
+        .store
+        .phone(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("phone.not_found", "no such phone"))?;
+    let who = format!("{} (24-hour hotline)", actor.org_name);
+    phone_status(s, &phone, to, &who, &note).await?;
+    tracing::info!(phone = id, to, org = actor.org_id, "hotline phone status");
+    let p = s.store.phone(id).await?.unwrap_or(phone);
+    Ok(axum::Json(phone_view(&p)))
+}

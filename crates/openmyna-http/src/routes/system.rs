@@ -162,9 +162,9 @@ fn parts() -> Vec<Part> {
         Part {
             name: "Citizen portal",
             name_ja: "マイナポータル",
-            summary: "Card login, own data, consents, access log, public-money account, smartphone certificates.",
+            summary: "Card login (session cookie), own data, consents and their withdrawal, the hash-chained access log with a signed head, 利用登録, the public-money account, smartphone certificates, the 24-hour hotline. Medical-expense notices and pages to come.",
             ready: false,
-            links: vec![],
+            links: vec![("API", "/openapi.json#/portal")],
         },
         Part {
             name: "Latest basic-4-information service",
