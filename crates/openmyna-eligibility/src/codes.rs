@@ -218,6 +218,8 @@ code_enum! {
         Medication = "medication", "薬剤情報";
         Treatment = "treatment", "診療情報";
         Checkup = "checkup", "特定健診情報";
+        /// 医療費通知情報: what was paid, per month and institution (for the tax return).
+        Expense = "expense", "医療費通知情報";
     }
 }
 

@@ -2,7 +2,7 @@
 //! (診療情報, with surgery flagged) and specific health check-ups (特定健診情報), and how far
 //! back a facility sees each.
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::EligibilityError;
@@ -14,7 +14,7 @@ use crate::record::{InsuredKey, parse_date};
 pub fn years_shown(kind: MedicalKind) -> u32 {
     match kind {
         MedicalKind::Medication | MedicalKind::Treatment => 3,
-        MedicalKind::Checkup => 5,
+        MedicalKind::Checkup | MedicalKind::Expense => 5,
     }
 }
 
@@ -82,6 +82,25 @@ pub struct Checkup {
     pub urine_glucose: Option<String>,
 }
 
+/// 医療費通知情報: one institution's charges in one month (the items a 医療費通知 must carry:
+/// the patient, the month, the institution, the amount paid; the insured and the insurer
+/// come from the enrollment record).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Expense {
+    /// The first day of the month of treatment.
+    pub month: NaiveDate,
+    pub facility_name: String,
+    /// medical (医科), dental (歯科), pharmacy (調剤) or home_nursing (訪問看護).
+    pub facility_kind: String,
+    /// 診療実日数.
+    pub days: u16,
+    /// 医療費の総額 in yen.
+    pub total_cost_yen: u32,
+    /// 窓口負担相当額: what the patient paid, in yen.
+    pub paid_yen: u32,
+}
+
 /// One record with its date and kind, as stored and shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -90,6 +109,7 @@ pub enum MedicalData {
     Medication(Medication),
     Treatment(Treatment),
     Checkup(Checkup),
+    Expense(Expense),
 }
 
 impl MedicalData {
@@ -98,6 +118,7 @@ impl MedicalData {
             MedicalData::Medication(_) => MedicalKind::Medication,
             MedicalData::Treatment(_) => MedicalKind::Treatment,
             MedicalData::Checkup(_) => MedicalKind::Checkup,
+            MedicalData::Expense(_) => MedicalKind::Expense,
         }
     }
 
@@ -106,6 +127,7 @@ impl MedicalData {
             MedicalData::Medication(m) => m.dispensed_on,
             MedicalData::Treatment(t) => t.treated_on,
             MedicalData::Checkup(c) => c.examined_on,
+            MedicalData::Expense(e) => e.month,
         }
     }
 
@@ -178,6 +200,13 @@ pub struct MedicalInput {
     pub gamma_gt: Option<String>,
     #[serde(default)]
     pub urine_glucose: Option<String>,
+    // expense
+    #[serde(default)]
+    pub facility_kind: Option<String>,
+    #[serde(default)]
+    pub total_cost_yen: Option<String>,
+    #[serde(default)]
+    pub paid_yen: Option<String>,
 }
 
 const KEY_COLUMNS: &[&str] = &[
@@ -222,6 +251,7 @@ pub fn columns(kind: MedicalKind) -> Vec<&'static str> {
             "gamma_gt",
             "urine_glucose",
         ],
+        MedicalKind::Expense => &["facility_kind", "days", "total_cost_yen", "paid_yen"],
     };
     KEY_COLUMNS.iter().chain(own).copied().collect()
 }
@@ -292,7 +322,11 @@ impl MedicalInput {
             &self.number,
             &self.branch,
         )?;
-        let date = parse_date("date", &self.date)?;
+        let date = if kind == MedicalKind::Expense && self.date.trim().len() == 7 {
+            parse_date("date", &format!("{}-01", self.date.trim()))?
+        } else {
+            parse_date("date", &self.date)?
+        };
         if date > today {
             return Err(err("date", "future", format!("date {date} is after today")));
         }
@@ -363,6 +397,35 @@ impl MedicalInput {
                     diagnosis: optional(&self.diagnosis)
                         .map(|d| label("diagnosis", d, 100))
                         .transpose()?,
+                })
+            }
+            MedicalKind::Expense => {
+                let facility_kind = required("facility_kind", &self.facility_kind)?;
+                if !matches!(
+                    facility_kind,
+                    "medical" | "dental" | "pharmacy" | "home_nursing"
+                ) {
+                    return Err(err(
+                        "facility_kind",
+                        "unknown",
+                        "facility_kind is medical, dental, pharmacy or home_nursing",
+                    ));
+                }
+                let total: u32 = number(
+                    "total_cost_yen",
+                    required("total_cost_yen", &self.total_cost_yen)?,
+                    0,
+                    100_000_000,
+                )?;
+                let paid: u32 =
+                    number("paid_yen", required("paid_yen", &self.paid_yen)?, 0, total)?;
+                MedicalData::Expense(Expense {
+                    month: date.with_day(1).unwrap_or(date),
+                    facility_name,
+                    facility_kind: facility_kind.to_owned(),
+                    days: number("days", required("days", &self.days)?, 1u16, 31)?,
+                    total_cost_yen: total,
+                    paid_yen: paid,
                 })
             }
             MedicalKind::Checkup => {

@@ -1400,6 +1400,12 @@ where
         let needed = match kind {
             MedicalKind::Medication | MedicalKind::Treatment => ConsentCategory::Clinical,
             MedicalKind::Checkup => ConsentCategory::Checkup,
+            MedicalKind::Expense => {
+                return Err(EligibilityError::not_found(
+                    "data.not_for_facilities",
+                    "medical-expense notices are shown only to the resident",
+                ));
+            }
         };
         let live = self.require_consent(actor, &v, needed).await?;
         let today = self.clock.today();

@@ -280,6 +280,36 @@ pub fn history(
             diagnosis: None,
         }));
     }
+    // 医療費通知: what the medication and treatment above cost, per month and institution
+    // (3割 paid at the window).
+    let mut months: std::collections::BTreeMap<(NaiveDate, String, &str), (u16, u32)> =
+        Default::default();
+    for d in &out {
+        let (month, facility, kind, cost) = match d {
+            MedicalData::Medication(m) => (m.dispensed_on, &m.facility_name, "pharmacy", 1_840),
+            MedicalData::Treatment(t) => (
+                t.treated_on,
+                &t.facility_name,
+                "medical",
+                if t.surgery { 312_000 } else { 4_210 },
+            ),
+            _ => continue,
+        };
+        let first = month.with_day(1).unwrap_or(month);
+        let e = months.entry((first, facility.clone(), kind)).or_default();
+        e.0 += 1;
+        e.1 += cost;
+    }
+    for ((month, facility_name, kind), (days, total)) in months {
+        out.push(MedicalData::Expense(crate::medical::Expense {
+            month,
+            facility_name,
+            facility_kind: kind.to_owned(),
+            days: days.min(31),
+            total_cost_yen: total,
+            paid_yen: total / 10 * 3,
+        }));
+    }
     // Yearly check-ups.
     if (40..=74).contains(&age) {
         let height = 150.0 + pick(35) as f64;

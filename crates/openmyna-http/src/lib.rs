@@ -120,6 +120,7 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         routes::portal::account,
         routes::portal::set_account,
         routes::portal::account_history,
+        routes::portal::medical_expenses,
         routes::portal::apply_phone,
         routes::portal::phones,
         routes::portal::revoke_phone,
@@ -325,6 +326,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/portal/public-money-account/history",
             get(portal::account_history),
+        )
+        .route(
+            "/api/v1/portal/medical-expenses/{year}",
+            get(portal::medical_expenses),
         )
         .route(
             "/api/v1/portal/phones",

@@ -7,6 +7,7 @@
 //!   the previous one.
 
 pub mod account;
+pub mod expenses;
 pub mod phone;
 pub mod session;
 

@@ -564,3 +564,127 @@ async fn smartphone_certificates(backend: Backend) {
 }
 
 on_both_backends!(smartphone_certificates);
+
+async fn medical_expense_notices(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let resident = app.register_resident(true).await;
+    let path = dir.path().join("card.json");
+    app.issue_card(resident, &path, Some("abc123"))
+        .await
+        .unwrap();
+    let my_number = card(&path).my_number("5678").unwrap();
+    let (s, r) = app
+        .post(
+            "/api/v1/insurance/records",
+            Some(Role::Insurer),
+            &json!({"records": [{
+                "my_number": my_number, "insurer_number": "01130012",
+                "insurer_name": "全国健康保険協会 東京支部", "symbol": "12345", "number": "101",
+                "branch": "00", "card_class": "01", "relationship": "1", "name": "山田 太郎",
+                "name_kana": "ヤマダ タロウ", "birth_date": "1985-06-15", "sex": "1",
+                "address": "東京都千代田区霞が関一丁目1番1号", "qualification_date": "2020-04-01",
+                "co_payment_ratio": "030"}]}),
+        )
+        .await;
+    assert_eq!((s, r["created"].as_u64()), (200, Some(1)), "{r}");
+    let row = |date: &str, facility: &str, total: &str, paid: &str| {
+        json!({"insurer_number": "01130012", "symbol": "12345", "number": "101", "branch": "00",
+               "date": date, "facility_name": facility, "facility_kind": "medical",
+               "days": "2", "total_cost_yen": total, "paid_yen": paid})
+    };
+    let (s, r) = app
+        .post(
+            "/api/v1/insurance/medical-records/expense",
+            Some(Role::Insurer),
+            &json!({"records": [
+                row("2025-11", "霞が関クリニック", "10000", "3000"),
+                row("2026-01", "霞が関クリニック", "12000", "3600"),
+                row("2026-03", "A&B <病院>", "50000", "15000"),
+                row("2026-03", "過大請求", "1000", "2000"),
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["created"].as_u64(), r["rejected"].as_u64()),
+        (Some(3), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["rows"][3]["error"]["code"], "paid_yen.range");
+    let (cookie, _) = login(&app, &path, "1234").await.unwrap();
+
+    let (s, j) = get(&app, &cookie, "/api/v1/portal/medical-expenses/2026").await;
+    assert_eq!(s, 200, "{j}");
+    assert_eq!(j["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(j["header"]["insurer_number"], "01130012");
+    let resp = app
+        .client
+        .get(format!(
+            "{}/api/v1/portal/medical-expenses/2026?format=xml",
+            app.url
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml")
+    );
+    let xml = resp.text().await.unwrap();
+    // Well-formed: a strict parser reads it to the end; exactly this year's notices.
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    reader.config_mut().check_end_names = true;
+    let mut lines = Vec::new();
+    let mut root = 0;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Start(e))
+                if e.name().as_ref() == "医療費通知".as_bytes() =>
+            {
+                root += 1
+            }
+            Ok(quick_xml::events::Event::Empty(e)) if e.name().as_ref() == "明細".as_bytes() => {
+                let month = e
+                    .attributes()
+                    .map(|a| a.unwrap())
+                    .find(|a| a.key.as_ref() == "診療年月".as_bytes())
+                    .unwrap();
+                lines.push(String::from_utf8(month.value.to_vec()).unwrap());
+            }
+            Ok(_) => {}
+            Err(e) => panic!(
+                "not well-formed at {}: {e}\n{xml}",
+                reader.buffer_position()
+            ),
+        }
+    }
+    assert_eq!(root, 1);
+    assert_eq!(lines, ["2026-01", "2026-03"]);
+    assert!(xml.contains("医療機関等=\"A&amp;B &lt;病院&gt;\""), "{xml}");
+    assert!(xml.contains("窓口負担相当額=\"18600\""), "{xml}");
+    let resp = app
+        .client
+        .get(format!(
+            "{}/api/v1/portal/medical-expenses/2025?format=csv",
+            app.url
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let csv = resp.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(
+        csv.lines().nth(1).unwrap().starts_with("2025-11,山田"),
+        "{csv}"
+    );
+    app.finish().await;
+}
+
+on_both_backends!(medical_expense_notices);

@@ -911,3 +911,119 @@ async fn hotline(
     let p = s.store.phone(id).await?.unwrap_or(phone);
     Ok(axum::Json(phone_view(&p)))
 }
+
+// ---------------------------------------------------------------- medical-expense notices
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExpenseFormat {
+    /// json (default), xml or csv.
+    pub format: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExpenseNotices {
+    pub header: openmyna_portal::expenses::NoticeHeader,
+    pub lines: Vec<openmyna_portal::expenses::NoticeLine>,
+}
+
+/// 医療費通知情報 for one calendar year, for the tax return's medical-expense deduction: as
+/// JSON, as XML (`?format=xml`, layout in docs/portal.md) or as CSV (`?format=csv`).
+#[utoipa::path(get, path = "/api/v1/portal/medical-expenses/{year}", tag = "portal",
+    params(("year" = i32, Path), ExpenseFormat),
+    responses((status = 200, body = ExpenseNotices), (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn medical_expenses(
+    State(s): State<AppState>,
+    c: Citizen,
+    Path(year): Path<i32>,
+    axum::extract::Query(q): axum::extract::Query<ExpenseFormat>,
+) -> Result<Response, ApiError> {
+    use chrono::Datelike;
+    use openmyna_portal::expenses::{NoticeHeader, NoticeLine, facility_kind_ja, to_csv, to_xml};
+    let today = s.clock.today();
+    let (Some(first), Some(last)) = (
+        chrono::NaiveDate::from_ymd_opt(year, 1, 1),
+        chrono::NaiveDate::from_ymd_opt(year, 12, 31),
+    ) else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "year.range",
+            "no such year",
+        ));
+    };
+    if year < today.year() - 5 || year > today.year() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "year.range",
+            "notices are kept for the last five years and this year",
+        ));
+    }
+    let resident = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
+        .get(ResidentId(c.resident_id))
+        .await?;
+    let name = resident.basic4.name.name.clone();
+    let records = s.store.records_of_resident(c.resident_id).await?;
+    let insurer = records
+        .iter()
+        .filter(|r| r.status == MatchStatus::Matched && r.enrollment.qualification_date <= last)
+        .filter(|r| r.enrollment.loss.as_ref().is_none_or(|l| l.date > first))
+        .max_by_key(|r| r.enrollment.qualification_date);
+    let header = NoticeHeader {
+        year,
+        insured_name: name.clone(),
+        insurer_name: insurer
+            .map(|r| r.enrollment.insurer_name.clone())
+            .unwrap_or_default(),
+        insurer_number: insurer
+            .map(|r| r.enrollment.key.insurer_number.as_str().to_owned())
+            .unwrap_or_default(),
+        created_on: today.to_string(),
+    };
+    let mut lines: Vec<NoticeLine> = s
+        .store
+        .medical(c.resident_id, MedicalKind::Expense, first)
+        .await?
+        .into_iter()
+        .filter_map(|d| match d {
+            MedicalData::Expense(e) if e.month.year() == year => Some(e),
+            _ => None,
+        })
+        .map(|e| NoticeLine {
+            month: e.month.format("%Y-%m").to_string(),
+            patient: name.clone(),
+            facility: e.facility_name,
+            facility_kind: facility_kind_ja(&e.facility_kind).to_owned(),
+            days: e.days,
+            total_cost_yen: e.total_cost_yen,
+            paid_yen: e.paid_yen,
+        })
+        .collect();
+    lines.sort_by(|a, b| (&a.month, &a.facility).cmp(&(&b.month, &b.facility)));
+    let file = format!("iryohi-tsuchi-{year}");
+    let (body, ctype, ext) = match q.format.as_deref() {
+        None | Some("json") => {
+            return Ok(axum::Json(ExpenseNotices { header, lines }).into_response());
+        }
+        Some("xml") => (
+            to_xml(&header, &lines),
+            "application/xml; charset=utf-8",
+            "xml",
+        ),
+        Some("csv") => (to_csv(&header, &lines), "text/csv; charset=utf-8", "csv"),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "format.unknown",
+                "format is json, xml or csv",
+            ));
+        }
+    };
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}.{ext}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
