@@ -121,6 +121,7 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         routes::portal::set_account,
         routes::portal::account_history,
         routes::portal::medical_expenses,
+        routes::portal::handoff,
         routes::portal::apply_phone,
         routes::portal::phones,
         routes::portal::revoke_phone,
@@ -159,7 +160,8 @@ impl utoipa::Modify for BearerAuth {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        admin, applications, cards, eligibility, fourinfo, jpki, portal, registry, system,
+        admin, applications, cards, eligibility, fourinfo, jpki, portal, portal_pages, registry,
+        system,
     };
     let api = Router::new()
         .route("/api/v1/whoami", get(admin::whoami))
@@ -302,6 +304,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/portal/challenge", post(portal::challenge))
         .route("/api/v1/portal/login", post(portal::login))
         .route("/api/v1/portal/logout", post(portal::logout))
+        .route("/api/v1/portal/handoff", post(portal::handoff))
+        .route("/portal", get(portal_pages::page))
+        .route("/portal/handoff/{token}", get(portal_pages::handoff))
+        .route("/portal/logout", post(portal_pages::logout))
         .route("/api/v1/portal/me", get(portal::me))
         .route("/api/v1/portal/insurance", get(portal::insurance))
         .route(

@@ -75,15 +75,16 @@ impl Store {
         Ok(())
     }
 
-    pub async fn end_portal_session(&self, token_hash: &str, now: &Timestamp) -> Result<()> {
-        sqlx::query(
+    /// Ends a session; false if it had ended already.
+    pub async fn end_portal_session(&self, token_hash: &str, now: &Timestamp) -> Result<bool> {
+        let r = sqlx::query(
             "UPDATE portal_sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
         )
         .bind(to_micros(now))
         .bind(token_hash.to_owned())
         .execute(self.pool())
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     /// The resident's public-money account, if registered.

@@ -83,6 +83,9 @@ pub enum Command {
     /// find revoked customers in the CRLs.
     #[command(subcommand)]
     Rp(crate::rp::RpCommand),
+    /// The citizen portal: log in with the card and open the portal in a browser.
+    #[command(subcommand)]
+    Portal(crate::portal_cli::PortalCommand),
     /// A facility's reader terminal: verify a card's eligibility against a server (prompts
     /// for the PIN, shows the result and the consent choices, reads consented data).
     Terminal(crate::terminal::TerminalArgs),
@@ -285,6 +288,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Card(cmd) => crate::card_cli::run(cmd, &config, clock).await,
         Command::Rp(cmd) => crate::rp::run(cmd, clock.as_ref()).await,
         Command::Terminal(args) => crate::terminal::run(args).await,
+        Command::Portal(cmd) => crate::portal_cli::run(cmd).await,
         Command::Vpcd { card, addr } => {
             tokio::task::spawn_blocking(move || crate::card_cli::vpcd(card, &addr))
                 .await

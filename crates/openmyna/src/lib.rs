@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod phone;
+pub mod portal_cli;
 pub mod rp;
 pub mod terminal;
 

@@ -214,7 +214,7 @@ fn prompt(question: &str) -> Result<String, AppError> {
 }
 
 /// Asks for a secret: with the terminal's echo off when standard input is a terminal.
-fn prompt_secret(question: &str) -> Result<String, AppError> {
+pub fn prompt_secret(question: &str) -> Result<String, AppError> {
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let stty = |arg: &str| {
         if tty {

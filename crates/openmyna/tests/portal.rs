@@ -688,3 +688,105 @@ async fn medical_expense_notices(backend: Backend) {
 }
 
 on_both_backends!(medical_expense_notices);
+
+/// `openmyna portal login` reads the card and prints a one-time link; the browser follows it
+/// and sees the portal page; the link does not work twice.
+async fn pages_and_handoff(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let resident = app.register_resident(true).await;
+    let path = dir.path().join("card.json");
+    app.issue_card(resident, &path, Some("abc123"))
+        .await
+        .unwrap();
+    let (s, _) = app
+        .get(
+            &format!("/api/v1/registry/residents/{resident}"),
+            Some(Role::Municipality),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser
+        .get(format!("{}/portal", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("openmyna portal login --card")
+    );
+
+    let url = app.url.clone();
+    let card_path = path.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openmyna"))
+            .args(["portal", "login", "--card"])
+            .arg(&card_path)
+            .args(["--url", &url, "--pin", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"1234\n").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let link = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert!(
+        link.starts_with(&format!("{}/portal/handoff/", app.url)),
+        "{link}"
+    );
+
+    let r = browser.get(&link).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/portal");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let html = browser
+        .get(format!("{}/portal", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("山田　太郎"), "{html}");
+    assert!(html.contains("記録は改ざんされていません"), "{html}");
+    assert!(
+        html.contains("municipality"),
+        "the registry read is listed: {html}"
+    );
+    // The link works once.
+    let again = browser.get(&link).send().await.unwrap();
+    assert_eq!(again.status(), 401);
+    // Logging out from the page ends the session.
+    let out = browser
+        .post(format!("{}/portal/logout", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let (s, _) = get(&app, &cookie, "/api/v1/portal/me").await;
+    assert_eq!(s, 401);
+    app.finish().await;
+}
+
+on_both_backends!(pages_and_handoff);

@@ -5,5 +5,6 @@ pub mod eligibility;
 pub mod fourinfo;
 pub mod jpki;
 pub mod portal;
+pub mod portal_pages;
 pub mod registry;
 pub mod system;

@@ -55,6 +55,7 @@ fn cookie(parts: &Parts, name: &str) -> Option<String> {
 }
 
 /// The logged-in citizen. Extracting it fails with 401 without a live session.
+#[derive(Clone)]
 pub struct Citizen {
     pub resident_id: i64,
     pub auth_serial: String,
@@ -72,6 +73,13 @@ impl FromRequestParts<AppState> for Citizen {
                 "log in with your card first (POST /api/v1/portal/login)",
             )
         })?;
+        Citizen::of_token(s, &token).await
+    }
+}
+
+impl Citizen {
+    /// The citizen of a session token, if the session is live (and marks it used).
+    pub async fn of_token(s: &AppState, token: &str) -> Result<Citizen, ApiError> {
         let token_hash = sha256_hex(token.as_bytes());
         let session = s.store.portal_session(&token_hash).await?.ok_or_else(|| {
             ApiError::new(
@@ -151,7 +159,37 @@ fn b64(field: &str, v: &str) -> Result<Vec<u8>, ApiError> {
         })
 }
 
-fn set_cookie(resp: &mut Response, value: &str, max_age: i64) {
+/// The session cookie's value in a request, if any.
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    cookie(parts, COOKIE)
+}
+
+/// Opens a session for `resident_id` (after a card login or a handoff); returns its token.
+pub async fn open_session(
+    s: &AppState,
+    resident_id: i64,
+    auth_serial: &str,
+) -> Result<String, ApiError> {
+    let now = s.clock.now();
+    let mut token = [0u8; 32];
+    s.entropy.fill(&mut token);
+    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    s.store
+        .create_portal_session(
+            &sha256_hex(token.as_bytes()),
+            &Session {
+                resident_id,
+                auth_serial: auth_serial.to_owned(),
+                created_at: now,
+                last_seen: now,
+                ended_at: None,
+            },
+        )
+        .await?;
+    Ok(token)
+}
+
+pub fn set_cookie(resp: &mut Response, value: &str, max_age: i64) {
     let c =
         format!("{COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}");
     if let Ok(v) = HeaderValue::from_str(&c) {
@@ -186,21 +224,7 @@ pub async fn login(
         .get(ResidentId(record.resident_id))
         .await?;
     let now = s.clock.now();
-    let mut token = [0u8; 32];
-    s.entropy.fill(&mut token);
-    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
-    s.store
-        .create_portal_session(
-            &sha256_hex(token.as_bytes()),
-            &Session {
-                resident_id: record.resident_id,
-                auth_serial: record.serial.clone(),
-                created_at: now,
-                last_seen: now,
-                ended_at: None,
-            },
-        )
-        .await?;
+    let token = open_session(&s, record.resident_id, &record.serial).await?;
     let max = openmyna_portal::session::MAX_HOURS * 3600;
     let mut resp = axum::Json(LoggedIn {
         name: resident.basic4.name.name.clone(),
@@ -1026,4 +1050,57 @@ pub async fn medical_expenses(
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// A handoff link lives this long.
+pub const HANDOFF_SECONDS: i64 = 120;
+
+#[derive(Serialize, ToSchema)]
+pub struct Handoff {
+    /// Open this path in a browser (once, within two minutes) to be logged in there.
+    pub path: String,
+    pub expires_at: String,
+}
+
+/// A one-time link that logs a browser in as this citizen (for logging in on a computer
+/// whose browser cannot reach the card: the card is read by `openmyna portal login`, or a
+/// phone, and the browser follows the link).
+#[utoipa::path(post, path = "/api/v1/portal/handoff", tag = "portal",
+    responses((status = 201, body = Handoff), (status = 401, body = ErrorBody)))]
+pub async fn handoff(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<(StatusCode, axum::Json<Handoff>), ApiError> {
+    let token = open_session(&s, c.resident_id, &c.auth_serial).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(Handoff {
+            path: format!("/portal/handoff/{token}"),
+            expires_at: (s.clock.now() + chrono::Duration::seconds(HANDOFF_SECONDS)).to_rfc3339(),
+        }),
+    ))
+}
+
+/// Redeems a handoff token: ends its session and opens a fresh one for the browser.
+pub async fn redeem_handoff(s: &AppState, token: &str) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "handoff.invalid",
+            "this login link is unknown, used or expired; log in again",
+        )
+    };
+    let hash = sha256_hex(token.as_bytes());
+    let session = s.store.portal_session(&hash).await?.ok_or_else(bad)?;
+    let now = s.clock.now();
+    if session.ended_at.is_some()
+        || now - session.created_at > chrono::Duration::seconds(HANDOFF_SECONDS)
+    {
+        return Err(bad());
+    }
+    // Only the request that ends the handoff session gets the new one.
+    if !s.store.end_portal_session(&hash, &now).await? {
+        return Err(bad());
+    }
+    open_session(s, session.resident_id, &session.auth_serial).await
 }

@@ -162,9 +162,9 @@ fn parts() -> Vec<Part> {
         Part {
             name: "Citizen portal",
             name_ja: "マイナポータル",
-            summary: "Card login (session cookie), own data, consents and their withdrawal, the hash-chained access log with a signed head, 利用登録, the public-money account, smartphone certificates, the 24-hour hotline. Medical-expense notices and pages to come.",
-            ready: false,
-            links: vec![("API", "/openapi.json#/portal")],
+            summary: "Card login (session cookie), own data, consents and their withdrawal, the hash-chained access log with a signed head, 利用登録, the public-money account, medical-expense notices (XML, CSV), smartphone certificates, the 24-hour hotline.",
+            ready: true,
+            links: vec![("portal", "/portal"), ("API", "/openapi.json#/portal")],
         },
         Part {
             name: "Latest basic-4-information service",

@@ -1,0 +1,239 @@
+//! The portal's pages: server-rendered HTML over the same handlers as the JSON API
+//! (`/portal`), the browser handoff (`/portal/handoff/{token}`) and logout. No script.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::Datelike;
+
+use crate::error::ApiError;
+use crate::routes::portal::{self, Citizen};
+use crate::state::AppState;
+
+pub struct RecordRow {
+    pub insurer: String,
+    pub key: String,
+    pub relationship: String,
+    pub ratio: String,
+    pub since: String,
+}
+
+pub struct ConsentRow {
+    pub to: String,
+    pub what: String,
+    pub when: String,
+    pub state: String,
+}
+
+pub struct EntryRow {
+    pub seq: i64,
+    pub at: String,
+    pub who: String,
+    pub what: String,
+    pub why: String,
+}
+
+pub struct PhoneRow {
+    pub model: String,
+    pub state: String,
+    pub issued: String,
+}
+
+#[derive(Template, Default)]
+#[template(path = "portal.html")]
+pub struct PortalPage {
+    pub logged_in: bool,
+    pub base_url: String,
+    pub message: Option<String>,
+    pub name: String,
+    pub name_kana: String,
+    pub birth_date: String,
+    pub sex: String,
+    pub address: String,
+    pub my_number: String,
+    pub registration: Option<String>,
+    pub records: Vec<RecordRow>,
+    pub years: Vec<i32>,
+    pub consents: Vec<ConsentRow>,
+    pub chain_intact: bool,
+    pub broken_at: i64,
+    pub head_short: String,
+    pub entries: Vec<EntryRow>,
+    pub account: Option<String>,
+    pub phones: Vec<PhoneRow>,
+}
+
+fn render(page: &PortalPage, status: StatusCode) -> Result<Response, ApiError> {
+    let html = page
+        .render()
+        .map_err(|e| ApiError::internal("portal template", &e))?;
+    let mut resp = (status, Html(html)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+fn login_page(s: &AppState, message: Option<String>) -> PortalPage {
+    PortalPage {
+        logged_in: false,
+        base_url: s.info.public_url.clone(),
+        message,
+        ..Default::default()
+    }
+}
+
+/// `GET /portal`: the citizen's page, or how to log in.
+pub async fn page(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
+    let citizen = match portal::session_cookie(&parts) {
+        None => None,
+        Some(token) => match Citizen::of_token(&s, &token).await {
+            Ok(c) => Some(c),
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+                return render(&login_page(&s, Some(e.message)), StatusCode::OK);
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let Some(c) = citizen else {
+        return render(&login_page(&s, None), StatusCode::OK);
+    };
+    let st = || State(s.clone());
+    let me = portal::me(st(), c.clone()).await?.0;
+    let ins = portal::insurance(st(), c.clone()).await?.0;
+    let consents = portal::consents(st(), c.clone()).await?.0;
+    let log = portal::access_log(st(), c.clone()).await?.0;
+    let account = match portal::account(st(), c.clone()).await {
+        Ok(a) => Some(format!(
+            "{} / {} / {} / {} ({})",
+            a.0.account.bank_code.as_str(),
+            a.0.account.branch_code.as_str(),
+            a.0.account.account_type,
+            a.0.account.masked_number(),
+            a.0.account.holder_kana
+        )),
+        Err(e) if e.status == StatusCode::NOT_FOUND => None,
+        Err(e) => return Err(e),
+    };
+    let phones = portal::phones(st(), c.clone()).await?.0;
+    let this_year = s.clock.today().year();
+    let page = PortalPage {
+        logged_in: true,
+        base_url: s.info.public_url.clone(),
+        message: None,
+        name: me.name,
+        name_kana: me.name_kana,
+        birth_date: me.birth_date,
+        sex: match me.sex {
+            1 => "男",
+            2 => "女",
+            _ => "適用不能",
+        }
+        .into(),
+        address: me.address,
+        my_number: me.my_number,
+        registration: ins
+            .registration
+            .map(|r| format!("{}, {}", r.channel.label_ja(), r.registered_at.to_rfc3339())),
+        records: ins
+            .records
+            .into_iter()
+            .map(|r| RecordRow {
+                insurer: format!("{} ({})", r.insurer_name, r.insurer_number),
+                key: format!("{} · {} · {}", r.symbol, r.number, r.branch),
+                relationship: if r.relationship == "1" {
+                    "本人"
+                } else {
+                    "家族"
+                }
+                .into(),
+                ratio: format!(
+                    "{}割",
+                    r.co_payment_ratio
+                        .trim_start_matches('0')
+                        .trim_end_matches('0')
+                ),
+                since: r.qualification_date.to_string(),
+            })
+            .collect(),
+        years: (this_year - 2..=this_year).rev().collect(),
+        consents: consents
+            .relying_parties
+            .into_iter()
+            .map(|x| ConsentRow {
+                to: format!("relying party #{}", x.relying_party),
+                what: format!("{} — {}", x.items.join(", "), x.purpose),
+                when: x.created_at,
+                state: x.status,
+            })
+            .chain(consents.facilities.into_iter().map(|f| ConsentRow {
+                to: f.facility,
+                what: f.category,
+                when: f.given_at,
+                state: format!("open until {}", f.expires_at),
+            }))
+            .collect(),
+        chain_intact: log.chain.intact,
+        broken_at: log.chain.broken_at_seq.unwrap_or(0),
+        head_short: log.chain.head_hash.chars().take(16).collect(),
+        entries: log
+            .entries
+            .iter()
+            .map(|e| EntryRow {
+                seq: e.seq,
+                at: e.at.to_rfc3339(),
+                who: format!("{} ({})", e.actor_name, e.actor_role),
+                what: format!("{} — {}", e.category, e.detail),
+                why: e.purpose.clone(),
+            })
+            .collect(),
+        account,
+        phones: phones
+            .into_iter()
+            .map(|p| PhoneRow {
+                model: p.model,
+                state: p.status,
+                issued: p.created_at,
+            })
+            .collect(),
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// `GET /portal/handoff/{token}`: logs this browser in and goes to the portal.
+pub async fn handoff(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    match portal::redeem_handoff(&s, &token).await {
+        Ok(session) => {
+            let mut resp = StatusCode::SEE_OTHER.into_response();
+            resp.headers_mut()
+                .insert(header::LOCATION, HeaderValue::from_static("/portal"));
+            portal::set_cookie(
+                &mut resp,
+                &session,
+                openmyna_portal::session::MAX_HOURS * 3600,
+            );
+            Ok(resp)
+        }
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            render(&login_page(&s, Some(e.message)), StatusCode::UNAUTHORIZED)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /portal/logout` (the page's form): ends the session and goes back to the portal.
+pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
+    if let Some(token) = portal::session_cookie(&parts) {
+        let hash = openmyna_store::crypto::sha256_hex(token.as_bytes());
+        s.store.end_portal_session(&hash, &s.clock.now()).await?;
+    }
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    resp.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static("/portal"));
+    portal::set_cookie(&mut resp, "", 0);
+    Ok(resp)
+}
