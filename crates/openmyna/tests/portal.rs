@@ -25,9 +25,8 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-/// Logs in with the card: Ok(cookie header value) or Err((HTTP status, error code)); the
-/// card refusing (wrong PIN, locked) is Err((0, message)).
-async fn login(app: &TestApp, path: &Path, pin: &str) -> Result<(String, String), (u16, String)> {
+/// A portal challenge: its id and bytes.
+async fn challenge(app: &TestApp) -> (Value, Vec<u8>) {
     let r: Value = app
         .client
         .post(format!("{}/api/v1/portal/challenge", app.url))
@@ -40,14 +39,20 @@ async fn login(app: &TestApp, path: &Path, pin: &str) -> Result<(String, String)
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(r["challenge"].as_str().unwrap())
         .unwrap();
-    let p = card_proof(&mut card(path), pin, &bytes).map_err(|e| (0, e.to_string()))?;
+    (r["challenge_id"].clone(), bytes)
+}
+
+/// Posts a login: Ok((cookie, Set-Cookie header)) or Err((HTTP status, error code)).
+async fn post_login(
+    app: &TestApp,
+    id: Value,
+    cert: &[u8],
+    sig: &[u8],
+) -> Result<(String, String), (u16, String)> {
     let resp = app
         .client
         .post(format!("{}/api/v1/portal/login", app.url))
-        .json(
-            &json!({"challenge_id": r["challenge_id"], "certificate": b64(&p.certificate),
-                      "signature": b64(&p.signature)}),
-        )
+        .json(&json!({"challenge_id": id, "certificate": b64(cert), "signature": b64(sig)}))
         .send()
         .await
         .unwrap();
@@ -64,8 +69,15 @@ async fn login(app: &TestApp, path: &Path, pin: &str) -> Result<(String, String)
             body["error"]["code"].as_str().unwrap_or("").to_owned(),
         ));
     }
-    let cookie = set.split(';').next().unwrap().to_owned();
-    Ok((cookie, set))
+    Ok((set.split(';').next().unwrap().to_owned(), set))
+}
+
+/// Logs in with the card: Ok((cookie, Set-Cookie)) or Err((HTTP status, error code)); the
+/// card refusing (wrong PIN, locked) is Err((0, message)).
+async fn login(app: &TestApp, path: &Path, pin: &str) -> Result<(String, String), (u16, String)> {
+    let (id, bytes) = challenge(app).await;
+    let p = card_proof(&mut card(path), pin, &bytes).map_err(|e| (0, e.to_string()))?;
+    post_login(app, id, &p.certificate, &p.signature).await
 }
 
 async fn get(app: &TestApp, cookie: &str, path: &str) -> (u16, Value) {
@@ -362,45 +374,13 @@ async fn phone_login(
     app: &TestApp,
     phone: &openmyna::phone::Phone,
 ) -> Result<String, (u16, String)> {
-    let r: Value = app
-        .client
-        .post(format!("{}/api/v1/portal/challenge", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(r["challenge"].as_str().unwrap())
-        .unwrap();
+    let (id, bytes) = challenge(app).await;
     let sig = phone
         .sign_auth(openmyna::phone::Unlock::Biometric, &bytes)
         .unwrap();
-    let resp = app
-        .client
-        .post(format!("{}/api/v1/portal/login", app.url))
-        .json(&json!({"challenge_id": r["challenge_id"],
-                      "certificate": b64(&phone.auth_certificate_der().unwrap()),
-                      "signature": b64(&sig)}))
-        .send()
+    post_login(app, id, &phone.auth_certificate_der().unwrap(), &sig)
         .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let set = resp
-        .headers()
-        .get("set-cookie")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body: Value = resp.json().await.unwrap();
-    if status == 200 {
-        Ok(set.split(';').next().unwrap().to_owned())
-    } else {
-        Err((
-            status,
-            body["error"]["code"].as_str().unwrap_or("").to_owned(),
-        ))
-    }
+        .map(|(cookie, _)| cookie)
 }
 
 async fn smartphone_certificates(backend: Backend) {

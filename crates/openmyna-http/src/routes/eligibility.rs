@@ -47,7 +47,8 @@ fn service(s: &AppState) -> Eligibility<'_, openmyna_store::Store, openmyna_stor
     )
 }
 
-fn b64(field: &str, s: &str) -> Result<Vec<u8>, ApiError> {
+/// A base64 input field, or the error naming it.
+pub(crate) fn b64(field: &str, s: &str) -> Result<Vec<u8>, ApiError> {
     base64::engine::general_purpose::STANDARD
         .decode(s.trim())
         .map_err(|_| {

@@ -26,7 +26,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
-use crate::routes::eligibility::ChallengeView;
+use crate::routes::eligibility::{ChallengeView, b64};
 use crate::state::AppState;
 
 /// The session cookie.
@@ -144,19 +144,6 @@ pub struct LoggedIn {
     pub name: String,
     /// When the session ends at the latest.
     pub expires_at: String,
-}
-
-fn b64(field: &str, v: &str) -> Result<Vec<u8>, ApiError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(v.trim())
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{field}.base64"),
-                format!("{field} is not base64"),
-            )
-            .with_field(field)
-        })
 }
 
 /// The session cookie's value in a request, if any.
