@@ -139,6 +139,12 @@ pub struct Enrollment {
     pub specific_diseases: Vec<SpecificDisease>,
 }
 
+impl AsRef<Enrollment> for Enrollment {
+    fn as_ref(&self) -> &Enrollment {
+        self
+    }
+}
+
 impl Enrollment {
     /// Whether the qualification holds on `date` (from the qualification date up to the day
     /// before the loss date).

@@ -77,6 +77,12 @@ pub struct StoredRecord {
     pub updated_at: Timestamp,
 }
 
+impl AsRef<Enrollment> for StoredRecord {
+    fn as_ref(&self) -> &Enrollment {
+        &self.enrollment
+    }
+}
+
 /// A record to store: the store compares `content_sha256` with the current one and only
 /// writes (and adds a history row) when it differs.
 #[derive(Debug, Clone)]
@@ -1096,12 +1102,11 @@ where
         }
         let date = service_date(date_of_service, self.clock.today())?;
         let records = self.visible_records(cert.resident_id).await?;
-        let enrollments: Vec<Enrollment> = records.iter().map(|r| r.enrollment.clone()).collect();
-        let (validity, shown) = verdict::for_person(&enrollments, date);
-        let person = shown.first().map(|&i| enrollments[i].person.clone());
+        let (validity, shown) = verdict::for_person(&records, date);
+        let person = shown.first().map(|&i| records[i].enrollment.person.clone());
         let views = shown
             .iter()
-            .map(|&i| RecordView::of(&enrollments[i], date))
+            .map(|&i| RecordView::of(&records[i].enrollment, date))
             .collect();
         let birth = match &person {
             Some(p) => p.birth_date,
@@ -1212,7 +1217,8 @@ where
             .collect())
     }
 
-    async fn visible_records(
+    /// The person's records that passed the 5-item check (held ones are never used).
+    pub async fn visible_records(
         &self,
         resident_id: i64,
     ) -> Result<Vec<StoredRecord>, EligibilityError> {
@@ -1259,9 +1265,8 @@ where
             });
         };
         let all = self.visible_records(asked.resident_id).await?;
-        let enrollments: Vec<Enrollment> = all.iter().map(|r| r.enrollment.clone()).collect();
         let validity = match all.iter().position(|r| r.id == asked.id) {
-            Some(index) => verdict::for_record(&enrollments, index, date),
+            Some(index) => verdict::for_record(&all, index, date),
             None => Validity::NoRecord,
         };
         let certificate = self

@@ -14,19 +14,21 @@ use crate::record::Enrollment;
 /// - none valid, but one starting after the date: `InvalidNewerExists` with the newest;
 /// - none valid, records only in the past: `Invalid` with the most recent;
 /// - no record at all: `NoRecord`.
-pub fn for_person(records: &[Enrollment], date: NaiveDate) -> (Validity, Vec<usize>) {
+pub fn for_person<R: AsRef<Enrollment>>(records: &[R], date: NaiveDate) -> (Validity, Vec<usize>) {
     let valid: Vec<usize> = (0..records.len())
-        .filter(|&i| records[i].valid_on(date))
+        .filter(|&i| records[i].as_ref().valid_on(date))
         .collect();
     match valid.len() {
         1 => return (Validity::Valid, valid),
         n if n > 1 => return (Validity::Multiple, valid),
         _ => {}
     }
-    let newest = (0..records.len()).max_by_key(|&i| records[i].qualification_date);
+    let newest = (0..records.len()).max_by_key(|&i| records[i].as_ref().qualification_date);
     match newest {
         None => (Validity::NoRecord, Vec::new()),
-        Some(i) if records[i].qualification_date > date => (Validity::InvalidNewerExists, vec![i]),
+        Some(i) if records[i].as_ref().qualification_date > date => {
+            (Validity::InvalidNewerExists, vec![i])
+        }
         Some(i) => (Validity::Invalid, vec![i]),
     }
 }
@@ -38,14 +40,14 @@ pub fn for_person(records: &[Enrollment], date: NaiveDate) -> (Validity, Vec<usi
 /// - it is not, and the person has another record valid on the date or newer than it:
 ///   `InvalidNewerExists` (the newer record is not shown: the patient should present it);
 /// - otherwise `Invalid`.
-pub fn for_record(records: &[Enrollment], asked: usize, date: NaiveDate) -> Validity {
-    let Some(r) = records.get(asked) else {
+pub fn for_record<R: AsRef<Enrollment>>(records: &[R], asked: usize, date: NaiveDate) -> Validity {
+    let Some(r) = records.get(asked).map(AsRef::as_ref) else {
         return Validity::NoRecord;
     };
     if r.valid_on(date) {
         return Validity::Valid;
     }
-    let newer = records.iter().enumerate().any(|(i, o)| {
+    let newer = records.iter().map(AsRef::as_ref).enumerate().any(|(i, o)| {
         i != asked && (o.valid_on(date) || o.qualification_date > r.qualification_date)
     });
     if newer {
@@ -78,7 +80,10 @@ mod tests {
 
     #[test]
     fn person_verdicts() {
-        assert_eq!(for_person(&[], day("2026-01-01")).0, Validity::NoRecord);
+        assert_eq!(
+            for_person::<Enrollment>(&[], day("2026-01-01")).0,
+            Validity::NoRecord
+        );
         let old = rec("2010-04-01", Some("2020-04-01"));
         let new = rec("2020-04-01", None);
         let both = [old.clone(), new.clone()];
@@ -118,6 +123,9 @@ mod tests {
             Validity::InvalidNewerExists
         );
         assert_eq!(for_record(&[old], 0, day("2026-01-01")), Validity::Invalid);
-        assert_eq!(for_record(&[], 0, day("2026-01-01")), Validity::NoRecord);
+        assert_eq!(
+            for_record::<Enrollment>(&[], 0, day("2026-01-01")),
+            Validity::NoRecord
+        );
     }
 }

@@ -109,6 +109,8 @@ pub(crate) struct Caches {
     pub(crate) organisations: Map<i64, crate::auth::Organisation>,
     pub(crate) terminals: Map<i64, openmyna_eligibility::Terminal>,
     pub(crate) registrations: Map<i64, openmyna_eligibility::Registration>,
+    /// Secrets sealed in `meta` (signing keys), by meta key: they never change once made.
+    pub(crate) secrets: Map<String, Vec<u8>>,
     /// A resident's enrollment records.
     pub(crate) records: Map<i64, std::sync::Arc<Vec<openmyna_eligibility::StoredRecord>>>,
     /// (facility, resident) → consents not yet expired when read: (category, given, expires).
@@ -135,6 +137,7 @@ impl Default for Caches {
             organisations: Map::default(),
             terminals: Map::default(),
             registrations: Map::default(),
+            secrets: Map::default(),
             records: Map::patient(),
             consents: Map::patient(),
             verification_queue: Default::default(),

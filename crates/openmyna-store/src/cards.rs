@@ -259,6 +259,10 @@ impl Store {
         context: &str,
         create: impl FnOnce() -> std::result::Result<Vec<u8>, String>,
     ) -> Result<Vec<u8>> {
+        // Read (and unsealed) once per process: callers use it per request.
+        if let Some(v) = self.cache.secrets.get(&meta_key.to_owned()) {
+            return Ok(v);
+        }
         if self.meta(meta_key).await?.is_none() {
             let secret = create().map_err(crate::StoreError::Crypto)?;
             let sealed = self.keys().seal(context, &secret)?;
@@ -276,7 +280,9 @@ impl Store {
             .ok_or_else(|| crate::StoreError::Corrupt(format!("{meta_key} vanished")))?;
         let sealed = unhex(&v)
             .ok_or_else(|| crate::StoreError::Corrupt(format!("{meta_key} is not hex")))?;
-        self.keys().open(context, &sealed)
+        let secret = self.keys().open(context, &sealed)?;
+        self.cache.secrets.put(meta_key.to_owned(), secret.clone());
+        Ok(secret)
     }
 }
 

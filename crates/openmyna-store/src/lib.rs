@@ -63,6 +63,9 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Set in `meta` once the access log of an earlier version has been chained.
+const ACCESS_CHAIN_META: &str = "access_log.chained";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -187,12 +190,17 @@ impl Store {
                     .await?
             }
         }
-        let chained = self.chain_legacy_access().await?;
-        if chained > 0 {
-            tracing::info!(
-                entries = chained,
-                "access-log entries of an earlier version chained"
-            );
+        // Once per database: entries written before the chain existed are chained, then the
+        // start-up never scans the access log again.
+        if self.meta(ACCESS_CHAIN_META).await?.is_none() {
+            let chained = self.chain_legacy_access().await?;
+            if chained > 0 {
+                tracing::info!(
+                    entries = chained,
+                    "access-log entries of an earlier version chained"
+                );
+            }
+            self.set_meta(ACCESS_CHAIN_META, "done").await?;
         }
         Ok(())
     }

@@ -380,6 +380,16 @@ pub struct ChallengeView {
     pub expires_at: String,
 }
 
+impl From<openmyna_eligibility::challenge::Challenge> for ChallengeView {
+    fn from(c: openmyna_eligibility::challenge::Challenge) -> Self {
+        ChallengeView {
+            challenge_id: c.id,
+            challenge: base64::engine::general_purpose::STANDARD.encode(c.nonce),
+            expires_at: c.expires_at.to_rfc3339(),
+        }
+    }
+}
+
 /// A single-use challenge (2 minutes) for this terminal, or for the portal's or an ATM's back
 /// end (operator token).
 #[utoipa::path(post, path = "/api/v1/oqs/challenges", tag = "oqs",
@@ -392,14 +402,7 @@ pub async fn challenge(
 ) -> Result<(StatusCode, axum::Json<ChallengeView>), ApiError> {
     let actor = caller.require(&[Role::MedicalInstitution, Role::Operator])?;
     let c = service(&s).challenge(actor).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(ChallengeView {
-            challenge_id: c.id,
-            challenge: base64::engine::general_purpose::STANDARD.encode(c.nonce),
-            expires_at: c.expires_at.to_rfc3339(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(ChallengeView::from(c))))
 }
 
 #[derive(Deserialize, ToSchema)]

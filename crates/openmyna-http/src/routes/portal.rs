@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use openmyna_eligibility::medical::MedicalData;
 use openmyna_eligibility::{
-    CardProof, Eligibility, EligibilityStore, MatchStatus, MedicalKind, PORTAL_HOLDER, RecordView,
-    Registration, RegistrationChannel,
+    CardProof, Eligibility, EligibilityStore, MedicalKind, PORTAL_HOLDER, RecordView, Registration,
+    RegistrationChannel,
 };
 use openmyna_portal::account::{Account, AccountInput};
 use openmyna_portal::session::{Ended, Session};
@@ -119,14 +119,7 @@ pub async fn challenge(
     State(s): State<AppState>,
 ) -> Result<(StatusCode, axum::Json<ChallengeView>), ApiError> {
     let c = eligibility(&s).portal_challenge()?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(ChallengeView {
-            challenge_id: c.id,
-            challenge: base64::engine::general_purpose::STANDARD.encode(c.nonce),
-            expires_at: c.expires_at.to_rfc3339(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(ChallengeView::from(c))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -288,12 +281,11 @@ pub async fn insurance(
     c: Citizen,
 ) -> Result<axum::Json<Insurance>, ApiError> {
     let today = s.clock.today();
-    let records = s
-        .store
-        .records_of_resident(c.resident_id)
+    let records = eligibility(&s)
+        .visible_records(c.resident_id)
         .await?
         .into_iter()
-        .filter(|r| r.status == MatchStatus::Matched && r.enrollment.valid_on(today))
+        .filter(|r| r.enrollment.valid_on(today))
         .map(|r| RecordView::of(&r.enrollment, today))
         .collect();
     Ok(axum::Json(Insurance {
@@ -974,10 +966,10 @@ pub async fn medical_expenses(
         .get(ResidentId(c.resident_id))
         .await?;
     let name = resident.basic4.name.name.clone();
-    let records = s.store.records_of_resident(c.resident_id).await?;
+    let records = eligibility(&s).visible_records(c.resident_id).await?;
     let insurer = records
         .iter()
-        .filter(|r| r.status == MatchStatus::Matched && r.enrollment.qualification_date <= last)
+        .filter(|r| r.enrollment.qualification_date <= last)
         .filter(|r| r.enrollment.loss.as_ref().is_none_or(|l| l.date > first))
         .max_by_key(|r| r.enrollment.qualification_date);
     let header = NoticeHeader {
