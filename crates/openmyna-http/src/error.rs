@@ -225,6 +225,20 @@ impl From<openmyna_eligibility::EligibilityError> for ApiError {
     }
 }
 
+impl From<openmyna_campaigns::CampaignError> for ApiError {
+    fn from(e: openmyna_campaigns::CampaignError) -> Self {
+        use openmyna_campaigns::CampaignError as E;
+        match e {
+            E::Invalid {
+                code,
+                field,
+                message,
+            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
+            E::Refused { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+        }
+    }
+}
+
 impl From<openmyna_portal::PortalError> for ApiError {
     fn from(e: openmyna_portal::PortalError) -> Self {
         match e {

@@ -3,6 +3,7 @@
 //! and render; errors become responses in one place ([`error`]).
 
 pub mod auth;
+pub mod charts;
 pub mod error;
 pub mod issuance;
 pub mod json;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -127,6 +128,42 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         routes::portal::revoke_phone,
         routes::portal::hotline_suspend,
         routes::portal::hotline_release,
+        routes::employers::get_profile,
+        routes::employers::set_profile,
+        routes::employers::create_division,
+        routes::employers::list_divisions,
+        routes::employers::upsert_employee,
+        routes::employers::list_employees,
+        routes::employers::create_member,
+        routes::employers::me,
+        routes::employers::submit_my_number,
+        routes::employers::own_my_number,
+        routes::employers::list_intakes,
+        routes::employers::identity_check,
+        routes::employers::read_my_number,
+        routes::employers::handling,
+        routes::employers::export,
+        routes::employers::purge,
+        routes::campaigns::put_my_answer,
+        routes::campaigns::get_my_answer,
+        routes::campaigns::import_answers,
+        routes::campaigns::get_dashboard,
+        routes::campaigns::dashboard_bars,
+        routes::campaigns::dashboard_trend,
+        routes::campaigns::create_campaign,
+        routes::campaigns::list_campaigns,
+        routes::campaigns::get_campaign,
+        routes::campaigns::campaign_trend,
+        routes::campaigns::add_measure,
+        routes::campaigns::member_organisations,
+        routes::campaigns::ministry_report,
+        routes::campaigns::request_session,
+        routes::campaigns::list_sessions,
+        routes::campaigns::get_session,
+        routes::campaigns::schedule_session,
+        routes::campaigns::register_applicant,
+        routes::campaigns::close_session,
+        routes::campaigns::cancel_session,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -137,6 +174,8 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         (name = "cards", description = "The card's life at the municipality: loss (certificates suspended at once), found, return, replacement; validity and renewal dates."),
         (name = "insurance", description = "Insurers (保険者): enrollment records (資格情報) with the 5-item registry check, their history, 資格確認書, and medical records for consented viewing. See docs/eligibility.md."),
         (name = "oqs", description = "Online eligibility verification (オンライン資格確認) for medical institutions and pharmacies: reader terminals, the challenge–signature protocol, 利用登録, queries by 記号・番号, consent and consented data. See docs/eligibility.md."),
+        (name = "employers", description = "Employers: their place among companies, industry associations and ministries, divisions, employees, member tokens for HR staff (事務取扱担当者) and employees, and the My Number intake for enrollment forms (番号確認 + 身元確認, sealed storage, handling record, retention, the export for insurers). See docs/campaigns.md."),
+        (name = "campaigns", description = "Card-uptake campaigns: employees' own answers and HR's CSV import, dashboards per division with small-cell suppression and SVG charts, campaigns and measures with the award for the leading division, member organisations' figures, on-site application sessions (出張申請受付) with the municipality, and the ministry report. See docs/campaigns.md."),
         (name = "portal", description = "The citizen portal (マイナポータル): login with the card, own data, consents, the hash-chained access log, 利用登録, the public-money account. The session is a cookie (omn_session). See docs/portal.md."),
         (name = "fourinfo", description = "Latest basic-4-information service (最新の利用者情報提供サービス) for relying parties: card-signed consents and queries. See docs/fourinfo.md."),
         (name = "jpki", description = "JPKI certification authority (公的個人認証サービス). CRLs are served at /crl/<root>/{full,delta,p<N>}.crl (application/pkix-crl) and OCSP at /ocsp/<root> (POST application/ocsp-request, or GET /ocsp/<root>/<base64>); root certificates at /ca/<root>.crt."),
@@ -160,8 +199,8 @@ impl utoipa::Modify for BearerAuth {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        admin, applications, cards, eligibility, fourinfo, jpki, portal, portal_pages, registry,
-        system,
+        admin, applications, campaigns, cards, eligibility, employers, fourinfo, jpki, portal,
+        portal_pages, registry, system,
     };
     let api = Router::new()
         .route("/api/v1/whoami", get(admin::whoami))
@@ -373,6 +412,93 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/oqs/verifications/{id}/{kind}",
             get(eligibility::medical_data),
         )
+        .route(
+            "/api/v1/employers/profile",
+            get(employers::get_profile).put(employers::set_profile),
+        )
+        .route(
+            "/api/v1/employers/divisions",
+            post(employers::create_division).get(employers::list_divisions),
+        )
+        .route(
+            "/api/v1/employers/employees",
+            post(employers::upsert_employee).get(employers::list_employees),
+        )
+        .route("/api/v1/employers/members", post(employers::create_member))
+        .route("/api/v1/employers/me", get(employers::me))
+        .route(
+            "/api/v1/employers/me/my-number",
+            put(employers::submit_my_number).get(employers::own_my_number),
+        )
+        .route("/api/v1/employers/intakes", get(employers::list_intakes))
+        .route("/api/v1/employers/intakes/export", post(employers::export))
+        .route("/api/v1/employers/intakes/purge", post(employers::purge))
+        .route(
+            "/api/v1/employers/intakes/{employee_no}/identity-check",
+            post(employers::identity_check),
+        )
+        .route(
+            "/api/v1/employers/intakes/{employee_no}/my-number",
+            get(employers::read_my_number),
+        )
+        .route(
+            "/api/v1/employers/intakes/{employee_no}/handling",
+            get(employers::handling),
+        )
+        .route(
+            "/api/v1/campaigns",
+            post(campaigns::create_campaign).get(campaigns::list_campaigns),
+        )
+        .route(
+            "/api/v1/campaigns/my-answer",
+            put(campaigns::put_my_answer).get(campaigns::get_my_answer),
+        )
+        .route("/api/v1/campaigns/dashboard", get(campaigns::get_dashboard))
+        .route(
+            "/api/v1/campaigns/dashboard/divisions.svg",
+            get(campaigns::dashboard_bars),
+        )
+        .route(
+            "/api/v1/campaigns/dashboard/trend.svg",
+            get(campaigns::dashboard_trend),
+        )
+        .route(
+            "/api/v1/campaigns/member-organisations",
+            get(campaigns::member_organisations),
+        )
+        .route(
+            "/api/v1/campaigns/ministry-report",
+            get(campaigns::ministry_report),
+        )
+        .route(
+            "/api/v1/campaigns/onsite-sessions",
+            post(campaigns::request_session).get(campaigns::list_sessions),
+        )
+        .route(
+            "/api/v1/campaigns/onsite-sessions/{id}",
+            get(campaigns::get_session),
+        )
+        .route(
+            "/api/v1/campaigns/onsite-sessions/{id}/schedule",
+            post(campaigns::schedule_session),
+        )
+        .route(
+            "/api/v1/campaigns/onsite-sessions/{id}/close",
+            post(campaigns::close_session),
+        )
+        .route(
+            "/api/v1/campaigns/onsite-sessions/{id}/cancel",
+            post(campaigns::cancel_session),
+        )
+        .route("/api/v1/campaigns/{id}", get(campaigns::get_campaign))
+        .route(
+            "/api/v1/campaigns/{id}/trend.svg",
+            get(campaigns::campaign_trend),
+        )
+        .route(
+            "/api/v1/campaigns/{id}/measures",
+            post(campaigns::add_measure),
+        )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     // Insurers upload CSV files.
     let uploads = Router::new()
@@ -384,6 +510,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/insurance/medical-records/{kind}/csv",
             post(eligibility::load_medical_csv),
         )
+        .route(
+            "/api/v1/campaigns/answers/csv",
+            post(campaigns::import_answers),
+        )
         .layer(DefaultBodyLimit::max(eligibility::CSV_BODY_LIMIT));
     // Applications carry a face photo (up to 7 MiB, base64 in JSON).
     let with_photos = Router::new()
@@ -394,6 +524,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/card-applications/on-site",
             post(applications::on_site),
+        )
+        .route(
+            "/api/v1/campaigns/onsite-sessions/{id}/applicants",
+            post(campaigns::register_applicant),
         )
         .layer(DefaultBodyLimit::max(APPLICATION_BODY_LIMIT));
     let wire = Router::new()

@@ -61,7 +61,7 @@ struct ActorRow {
     expires_at: Option<i64>,
 }
 
-fn generate_secret() -> Result<String> {
+pub(crate) fn generate_secret() -> Result<String> {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
     let mut raw = [0u8; 32];
     aws_lc_rs::rand::fill(&mut raw).map_err(|_| StoreError::Crypto("no randomness".into()))?;

@@ -17,6 +17,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod cache;
+pub mod campaigns;
 pub mod card_applications;
 pub mod cards;
 pub mod crypto;

@@ -78,7 +78,7 @@ pub struct PhotoView {
     pub height: i64,
 }
 
-fn view(a: ApplicationRecord) -> ApplicationView {
+pub(crate) fn view(a: ApplicationRecord) -> ApplicationView {
     ApplicationView {
         id: a.id,
         form_id: Some(a.form_id),
@@ -100,7 +100,7 @@ fn view(a: ApplicationRecord) -> ApplicationView {
 }
 
 /// The caller's municipality code (5 digits, without the check digit).
-async fn own_municipality(s: &AppState, org_id: i64) -> Result<String, ApiError> {
+pub(crate) async fn own_municipality(s: &AppState, org_id: i64) -> Result<String, ApiError> {
     let code = s
         .store
         .organisation(org_id)
@@ -137,7 +137,7 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-async fn load(s: &AppState, id: i64) -> Result<ApplicationRecord, ApiError> {
+pub(crate) async fn load(s: &AppState, id: i64) -> Result<ApplicationRecord, ApiError> {
     s.store
         .application(id)
         .await?
@@ -337,6 +337,19 @@ pub async fn on_site(
     ApiJson(req): ApiJson<OnSite>,
 ) -> Result<(StatusCode, axum::Json<ApplicationView>), ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
+    let id = take_on_site(&s, actor, &req, None).await?;
+    Ok((StatusCode::CREATED, axum::Json(view(load(&s, id).await?))))
+}
+
+/// Takes an application on site (identity verified by the staff of `actor`'s municipality);
+/// returns its id. Also used by the campaigns' on-site sessions, which take the residents of
+/// `only_municipality` only.
+pub(crate) async fn take_on_site(
+    s: &AppState,
+    actor: &openmyna_core::Actor,
+    req: &OnSite,
+    only_municipality: Option<&str>,
+) -> Result<i64, ApiError> {
     check_identity_document(&req.identity_document)
         .map_err(|e| app_error(e).with_field("identity_document"))?;
     let photo = decode_photo(&req.photo)?;
@@ -348,6 +361,19 @@ pub async fn on_site(
         req.resident_id,
     )
     .await?;
+    if let Some(m) = only_municipality
+        && !resident
+            .basic4
+            .address
+            .municipality_code
+            .as_str()
+            .starts_with(m)
+    {
+        return Err(conflict(
+            "session.other_municipality",
+            "this resident lives in another municipality; they apply there",
+        ));
+    }
     let pins = issuance::check_pins(
         issuance::with_signing(&resident, s.clock.today()),
         &Pins {
@@ -363,7 +389,7 @@ pub async fn on_site(
             .to_string()
             .as_bytes(),
     )?;
-    let form = new_form(&s, req.resident_id).await?;
+    let form = new_form(s, req.resident_id).await?;
     let id = s
         .store
         .insert_application(&NewApplication {
@@ -382,7 +408,7 @@ pub async fn on_site(
             actor: &actor.org_name,
         })
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(view(load(&s, id).await?))))
+    Ok(id)
 }
 
 #[derive(Deserialize, IntoParams)]

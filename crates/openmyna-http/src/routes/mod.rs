@@ -1,7 +1,9 @@
 pub mod admin;
 pub mod applications;
+pub mod campaigns;
 pub mod cards;
 pub mod eligibility;
+pub mod employers;
 pub mod fourinfo;
 pub mod jpki;
 pub mod portal;
