@@ -533,7 +533,7 @@ fn svg(body: String) -> Response {
 /// The dashboard's bars: each top-level division's rates (SVG).
 #[utoipa::path(get, path = "/api/v1/campaigns/dashboard/divisions.svg", tag = "campaigns",
     params(DashboardQuery),
-    responses((status = 200, content_type = "image/svg+xml", body = String)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn dashboard_bars(
     State(s): State<AppState>,
@@ -575,7 +575,7 @@ pub async fn dashboard_bars(
 /// each month end (SVG).
 #[utoipa::path(get, path = "/api/v1/campaigns/dashboard/trend.svg", tag = "campaigns",
     params(DashboardQuery),
-    responses((status = 200, content_type = "image/svg+xml", body = String)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn dashboard_trend(
     State(s): State<AppState>,
@@ -781,7 +781,7 @@ pub async fn create_campaign(
 
 /// The organisation's campaigns with their results.
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
-    responses((status = 200, body = [CampaignView])),
+    responses((status = 200, body = [CampaignView]), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_campaigns(
     State(s): State<AppState>,
@@ -813,7 +813,7 @@ pub async fn get_campaign(
 /// A campaign's weekly trend per top-level division (SVG).
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}/trend.svg", tag = "campaigns",
     params(("id" = i64, Path)),
-    responses((status = 200, content_type = "image/svg+xml", body = String)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn campaign_trend(
     State(s): State<AppState>,
@@ -1308,7 +1308,7 @@ pub async fn request_session(
 
 /// The organisation's sessions, or the municipality's.
 #[utoipa::path(get, path = "/api/v1/campaigns/onsite-sessions", tag = "campaigns",
-    responses((status = 200, body = [SessionView])),
+    responses((status = 200, body = [SessionView]), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_sessions(
     State(s): State<AppState>,

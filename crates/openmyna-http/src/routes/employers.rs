@@ -400,7 +400,7 @@ pub async fn create_division(
 
 /// The organisation's divisions.
 #[utoipa::path(get, path = "/api/v1/employers/divisions", tag = "employers",
-    responses((status = 200, body = [DivisionView])),
+    responses((status = 200, body = [DivisionView]), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_divisions(
     State(s): State<AppState>,
@@ -650,7 +650,7 @@ pub struct MeView {
 
 /// Who the token belongs to.
 #[utoipa::path(get, path = "/api/v1/employers/me", tag = "employers",
-    responses((status = 200, body = MeView)),
+    responses((status = 200, body = MeView), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn me(State(s): State<AppState>, caller: Caller) -> Result<axum::Json<MeView>, ApiError> {
     let e = employer(&s, &caller).await?;
@@ -819,7 +819,7 @@ fn handling_view(h: Handling) -> HandlingView {
 
 /// The employee's own intake: its status and who handled the number when (not the number).
 #[utoipa::path(get, path = "/api/v1/employers/me/my-number", tag = "employers",
-    responses((status = 200, body = OwnIntake)),
+    responses((status = 200, body = OwnIntake), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn own_my_number(
     State(s): State<AppState>,
@@ -1000,7 +1000,7 @@ pub async fn read_my_number(
 /// The handling record of one employee's number (HR only).
 #[utoipa::path(get, path = "/api/v1/employers/intakes/{employee_no}/handling", tag = "employers",
     params(("employee_no" = String, Path)),
-    responses((status = 200, body = [HandlingView])),
+    responses((status = 200, body = [HandlingView]), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn handling(
     State(s): State<AppState>,
@@ -1161,7 +1161,7 @@ pub async fn purge_org(
 /// Deletes now the numbers whose retention period has ended (the server also does this
 /// daily).
 #[utoipa::path(post, path = "/api/v1/employers/intakes/purge", tag = "employers",
-    responses((status = 200, body = Purged)),
+    responses((status = 200, body = Purged), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn purge(
     State(s): State<AppState>,
