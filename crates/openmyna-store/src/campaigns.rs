@@ -77,6 +77,17 @@ fn employee_row(t: EmployeeTuple) -> Result<EmployeeRow> {
 
 const EMPLOYEE_COLUMNS: &str = "id, org_id, employee_no, name, division_id, hired_on, left_on";
 
+/// An employee as HR enters them.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEmployee<'a> {
+    pub org_id: i64,
+    pub employee_no: &'a str,
+    pub name: &'a str,
+    pub division_id: Option<i64>,
+    pub hired_on: NaiveDate,
+    pub left_on: Option<NaiveDate>,
+}
+
 /// A person acting for an employer with their own token.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Member {
@@ -363,14 +374,17 @@ impl Store {
     /// new.
     pub async fn upsert_employee(
         &self,
-        org_id: i64,
-        employee_no: &str,
-        name: &str,
-        division_id: Option<i64>,
-        hired_on: NaiveDate,
-        left_on: Option<NaiveDate>,
+        e: &NewEmployee<'_>,
         at: &Timestamp,
     ) -> Result<(i64, bool)> {
+        let NewEmployee {
+            org_id,
+            employee_no,
+            name,
+            division_id,
+            hired_on,
+            left_on,
+        } = *e;
         let mut tx = self.begin_write().await?;
         let existing: Option<i64> =
             sqlx::query_scalar("SELECT id FROM employees WHERE org_id = $1 AND employee_no = $2")

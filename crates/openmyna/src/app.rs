@@ -206,14 +206,31 @@ pub async fn start(
 }
 
 /// Background work: the registry subscriber every few seconds, deltas hourly, full CRLs on
-/// their schedule (and once at start if none was ever published).
+/// their schedule (and once at start if none was ever published), and the daily deletion of
+/// employees' My Numbers whose retention period has ended.
 fn spawn_background(state: AppState, full_crl_hours: i64) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         let mut last_delta = std::time::Instant::now();
         let mut last_full: Option<std::time::Instant> = None;
+        let mut swept_on: Option<chrono::NaiveDate> = None;
         loop {
             tick.tick().await;
+            // Once a day: employees' My Numbers past their retention period are deleted.
+            let today = state.clock.today();
+            if swept_on != Some(today) {
+                match openmyna_http::routes::employers::sweep_retention(&state).await {
+                    Ok(n) => {
+                        swept_on = Some(today);
+                        if n > 0 {
+                            tracing::info!(deleted = n, "My Numbers past retention deleted");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = e.message, "retention sweep failed; will retry")
+                    }
+                }
+            }
             if let Err(e) = openmyna_http::subscribers::sync_registry_to_jpki(&state).await {
                 tracing::warn!(error = e.message, "registry subscriber failed; will retry");
             }

@@ -256,6 +256,7 @@ pub async fn seed_if_empty(
     let path = config.data_dir.join("demo-tokens.json");
     write_tokens(&path, &tokens)?;
     tracing::info!(path = %path.display(), "demo organisations created; their tokens are in this file");
+    seed_campaign(store, clock).await?;
     tracing::info!(persons = config.demo.persons, "seeding the demo population");
     let mut last = Instant::now();
     let report = populate(
@@ -280,6 +281,125 @@ pub async fn seed_if_empty(
         seconds = format!("{:.1}", report.seconds),
         "demo population ready"
     );
+    Ok(())
+}
+
+/// The demo company's campaign: divisions, 120 employees with answers given over the last
+/// three months, and a running campaign with its measures — so that the dashboard, the charts
+/// and the campaign page have something to show.
+pub async fn seed_campaign(store: &Store, clock: &dyn Clock) -> Result<(), AppError> {
+    use openmyna_store::campaigns::{NewEmployee, NewReport, Profile};
+    let now = clock.now();
+    let today = clock.today();
+    let Some(org) = store
+        .organisations()
+        .await?
+        .into_iter()
+        .find(|o| o.role == Role::Employer)
+    else {
+        return Ok(());
+    };
+    store
+        .set_employer_profile(
+            &Profile {
+                org_id: org.id,
+                kind: "company".into(),
+                parent_org_id: None,
+                industry: Some("I".into()),
+                retention_years: 7,
+                insurer_number: Some("01130012".into()),
+                insurer_name: Some("全国健康保険協会 東京支部".into()),
+                insurer_symbol: Some("5100".into()),
+            },
+            &now,
+        )
+        .await?;
+    let mut leaves = Vec::new();
+    for (top, children) in [
+        ("営業本部", &["東日本営業部", "西日本営業部"][..]),
+        ("管理本部", &["人事部", "経理部"][..]),
+        ("研究開発本部", &[][..]),
+    ] {
+        let id = store.create_division(org.id, None, top, &now).await?;
+        if children.is_empty() {
+            leaves.push(id);
+        }
+        for c in children {
+            leaves.push(store.create_division(org.id, Some(id), c, &now).await?);
+        }
+    }
+    let start = today - chrono::Duration::days(90);
+    let hired = start - chrono::Duration::days(400);
+    let mut reports = Vec::new();
+    let mut ids = Vec::new();
+    for k in 0..120u32 {
+        let division = leaves[(k as usize * 7) % leaves.len()];
+        let no = format!("D{:04}", k + 1);
+        let name = format!("デモ社員 {:03}", k + 1);
+        let (id, _) = store
+            .upsert_employee(
+                &NewEmployee {
+                    org_id: org.id,
+                    employee_no: &no,
+                    name: &name,
+                    division_id: Some(division),
+                    hired_on: hired,
+                    left_on: None,
+                },
+                &now,
+            )
+            .await?;
+        ids.push((k, id, division));
+    }
+    for (k, id, division) in &ids {
+        // Each division moves at its own pace; some people answer twice as they get the card.
+        let pace = (*division as u32 % 4) + 2;
+        let first = start + chrono::Duration::days(i64::from((k * 13) % 60));
+        let holds = k % pace != 0;
+        reports.push(NewReport {
+            org_id: org.id,
+            employee_id: *id,
+            on: first,
+            holds_card: holds && k % 3 != 0,
+            insurance_registered: holds && k % 3 != 0 && k % 2 == 0,
+            source: "hr_import",
+        });
+        if holds && k % 3 == 0 {
+            reports.push(NewReport {
+                org_id: org.id,
+                employee_id: *id,
+                on: first + chrono::Duration::days(25),
+                holds_card: true,
+                insurance_registered: k % 2 == 0,
+                source: "self",
+            });
+        }
+    }
+    reports.retain(|r| r.on <= today);
+    store.add_reports(&reports, &now).await?;
+    let campaign = store
+        .create_campaign(
+            org.id,
+            "マイナキャンペーン",
+            start + chrono::Duration::days(30),
+            today + chrono::Duration::days(30),
+            80,
+            &now,
+        )
+        .await?;
+    for (kind, day, note) in [
+        ("poster", 31, "全拠点にポスター掲示"),
+        ("video", 35, "社長メッセージ動画をイントラに掲載"),
+        ("paid_leave", 40, "カード受取に2時間までの有給"),
+        ("on_site_session", 55, "本社で出張申請受付（千代田区）"),
+    ] {
+        let on = start + chrono::Duration::days(day);
+        if on <= today {
+            store
+                .add_measure(campaign, kind, on, note, None, &now)
+                .await?;
+        }
+    }
     Ok(())
 }
 

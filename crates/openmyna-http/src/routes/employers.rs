@@ -21,7 +21,7 @@ use openmyna_core::{Actor, Role};
 use openmyna_ids::{CorporateNumber, InsuredSymbol, InsurerNumber, MyNumber};
 use openmyna_registry::RegistryStore;
 use openmyna_store::Store;
-use openmyna_store::campaigns::{CheckRecord, EmployeeRow, Handling, Member, Profile};
+use openmyna_store::campaigns::{CheckRecord, EmployeeRow, Handling, Member, NewEmployee, Profile};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -504,12 +504,14 @@ pub async fn upsert_employee(
     let (id, created) = s
         .store
         .upsert_employee(
-            e.actor.org_id,
-            &no,
-            &name,
-            req.division_id,
-            hired_on,
-            left_on,
+            &NewEmployee {
+                org_id: e.actor.org_id,
+                employee_no: &no,
+                name: &name,
+                division_id: req.division_id,
+                hired_on,
+                left_on,
+            },
             &s.clock.now(),
         )
         .await?;
@@ -1156,6 +1158,24 @@ pub async fn purge_org(
         }
     }
     Ok(out)
+}
+
+/// The daily sweep: deletes, for every organisation, the numbers whose retention period has
+/// ended; returns how many.
+pub async fn sweep_retention(s: &AppState) -> Result<usize, ApiError> {
+    let mut n = 0;
+    for org in s.store.orgs_with_leavers_holding_numbers().await? {
+        n += purge_org(
+            &s.store,
+            org,
+            "retention sweep (openmyna)",
+            s.clock.today(),
+            &s.clock.now(),
+        )
+        .await?
+        .len();
+    }
+    Ok(n)
 }
 
 /// Deletes now the numbers whose retention period has ended (the server also does this

@@ -174,11 +174,11 @@ fn parts() -> Vec<Part> {
             links: vec![("API", "/openapi.json#/fourinfo")],
         },
         Part {
-            name: "Card applications and campaigns",
-            name_ja: "交付申請・取得促進",
-            summary: "Applications, the card's life at the municipality, employer campaigns and My Number intake.",
-            ready: false,
-            links: vec![],
+            name: "Card-uptake campaigns and employer My Number intake",
+            name_ja: "取得促進・事業者のマイナンバー取得",
+            summary: "Divisions and employees, employees' own answers, dashboards per division with small-cell suppression and SVG charts, campaigns with measures and the award, on-site application sessions through delivered cards, the ministry report; My Numbers for enrollment forms with the identity check, sealed storage, HR-only reads in the handling record and the resident's access log, the export for insurers, retention.",
+            ready: true,
+            links: vec![("API", "/openapi.json#/campaigns")],
         },
     ]
 }
