@@ -3,12 +3,13 @@
 //! one person's answer.
 //!
 //! **Suppression.** A cell (a division's subtree, a member organisation) with fewer than
-//! [`MIN_CELL`] employees publishes no counts and no rates (primary suppression). A published
-//! parent with exactly one hidden cell below it would give that cell away by subtraction, so a
-//! second cell is hidden as well (secondary suppression) — the employees placed directly in
-//! the parent (not in a child division) first, since they are never published on their own,
-//! else the smallest published sibling. A hidden parent whose cells are all published would be
-//! their sum, so one of them is hidden too. This runs to a fixed point.
+//! [`MIN_CELL`] employees publishes no counts and no rates (primary suppression). Each parent
+//! is the sum of its cells, so subtraction yields the hidden cells together: wherever the
+//! hidden cells under a parent hold fewer than [`MIN_CELL`] people between them, one more cell
+//! is hidden (secondary suppression) — the employees placed directly in the parent (not in a
+//! child division) first, since they are never published on their own, else the smallest
+//! published sibling. A hidden parent whose cells are all published would be their sum, so one
+//! of them is hidden too. This runs to a fixed point.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -392,12 +393,19 @@ pub fn suppress(nodes: &[CellNode], root_direct: u32, root_total: u32) -> (bool,
             }
             let hidden_cells = children[p].iter().filter(|&&c| hidden[c]).count()
                 + usize::from(has_direct && direct_hidden[p]);
+            let hidden_people: u32 = children[p]
+                .iter()
+                .filter(|&&c| hidden[c])
+                .map(|&c| nodes[c].employees)
+                .sum::<u32>()
+                + if has_direct && direct_hidden[p] {
+                    direct_of(p)
+                } else {
+                    0
+                };
             let p_hidden = if p == n { root_hidden } else { hidden[p] };
-            let need_one_more = if p_hidden {
-                hidden_cells == 0
-            } else {
-                hidden_cells == 1 && cells >= 2
-            };
+            let need_one_more = (p_hidden && hidden_cells == 0)
+                || (hidden_cells >= 1 && hidden_people < MIN_CELL && hidden_cells < cells);
             if !need_one_more {
                 continue;
             }
@@ -642,6 +650,70 @@ mod tests {
         let (root, hidden) = suppress(&nodes, 0, 8);
         assert!(!root);
         assert_eq!(hidden, vec![true, true, true]);
+    }
+
+    #[test]
+    fn hidden_cells_hold_at_least_five_people_together() {
+        let cell = |employees| CellNode {
+            parent: None,
+            employees,
+            direct: employees,
+        };
+        // 1 + 1 + 18: hiding the two single people is not enough (total − 18 = 2 people).
+        let (_, hidden) = suppress(&[cell(1), cell(1), cell(18)], 0, 20);
+        assert_eq!(hidden, vec![true, true, true]);
+        // 3 + 1 direct: the 3-person child and the single person placed in the parent.
+        let nodes = [
+            CellNode {
+                parent: None,
+                employees: 12,
+                direct: 1,
+            },
+            CellNode {
+                parent: Some(0),
+                employees: 3,
+                direct: 3,
+            },
+            CellNode {
+                parent: Some(0),
+                employees: 8,
+                direct: 8,
+            },
+        ];
+        let (_, hidden) = suppress(&nodes, 0, 12);
+        assert!(hidden[1] && hidden[2], "{hidden:?}");
+        // Across levels: the grandparent's hidden pair and the parent's hidden child.
+        let nodes = [
+            CellNode {
+                parent: None,
+                employees: 10,
+                direct: 0,
+            },
+            CellNode {
+                parent: None,
+                employees: 1,
+                direct: 1,
+            },
+            CellNode {
+                parent: Some(0),
+                employees: 1,
+                direct: 1,
+            },
+            CellNode {
+                parent: Some(0),
+                employees: 9,
+                direct: 9,
+            },
+            CellNode {
+                parent: None,
+                employees: 20,
+                direct: 20,
+            },
+        ];
+        let (_, hidden) = suppress(&nodes, 0, 31);
+        // Root: {10, 1, 20} with the 1 hidden → the 10 hidden too (11 people). Under the 10:
+        // {1, 9} with the 1 hidden → the 9 hidden too, so 10 − 9 cannot be taken.
+        assert_eq!(hidden, vec![true, true, true, true, false]);
     }
 
     #[test]

@@ -72,8 +72,10 @@ pub struct Row {
     pub figures: Option<Published>,
     pub measures: BTreeMap<MeasureKind, u32>,
     pub sessions_held: u32,
-    pub session_applications: u32,
-    pub session_delivered: u32,
+    /// Withheld (`None`) with the row's figures: applications and cards of a small company
+    /// would tell its employees' card status.
+    pub session_applications: Option<u32>,
+    pub session_delivered: Option<u32>,
     pub bottom_third: bool,
 }
 
@@ -196,8 +198,9 @@ pub fn build(orgs: &[OrgFigures], as_of: NaiveDate) -> Report {
                 .map(|(c, n)| Published::new(c, hidden[n])),
             measures: o.measures.clone(),
             sessions_held: o.sessions_held,
-            session_applications: o.session_applications,
-            session_delivered: o.session_delivered,
+            session_applications: (!node.is_some_and(|n| hidden[n]))
+                .then_some(o.session_applications),
+            session_delivered: (!node.is_some_and(|n| hidden[n])).then_some(o.session_delivered),
             bottom_third: o.industry.is_some_and(|i| flagged.contains(&i)),
         });
     }
@@ -213,8 +216,8 @@ pub fn build(orgs: &[OrgFigures], as_of: NaiveDate) -> Report {
             figures: Some(Published::new(s.counts, hidden[k])),
             measures: s.measures.clone(),
             sessions_held: s.held,
-            session_applications: s.applications,
-            session_delivered: s.delivered,
+            session_applications: (!hidden[k]).then_some(s.applications),
+            session_delivered: (!hidden[k]).then_some(s.delivered),
             bottom_third: i.is_some_and(|i| flagged.contains(&i)),
         });
     }
@@ -228,8 +231,8 @@ pub fn build(orgs: &[OrgFigures], as_of: NaiveDate) -> Report {
         figures: Some(Published::new(total.counts, total_hidden)),
         measures: total.measures.clone(),
         sessions_held: total.held,
-        session_applications: total.applications,
-        session_delivered: total.delivered,
+        session_applications: (!total_hidden).then_some(total.applications),
+        session_delivered: (!total_hidden).then_some(total.delivered),
         bottom_third: false,
     });
     Report {
@@ -275,8 +278,8 @@ impl Report {
                 rec.push(r.measures.get(k).copied().unwrap_or(0).to_string());
             }
             rec.push(r.sessions_held.to_string());
-            rec.push(r.session_applications.to_string());
-            rec.push(r.session_delivered.to_string());
+            rec.push(opt(r.session_applications));
+            rec.push(opt(r.session_delivered));
             rec.push(if r.bottom_third { "1" } else { "0" }.to_owned());
             w.write_record(&rec)?;
         }
@@ -366,5 +369,7 @@ mod tests {
         assert!(org("a").suppressed && org("a").holding_rate.is_none());
         assert!(org("b").suppressed, "else E − b = a");
         assert!(!org("c").suppressed);
+        let a = r.rows.iter().find(|x| x.organisation == "a").unwrap();
+        assert_eq!((a.session_applications, a.session_delivered), (None, None));
     }
 }

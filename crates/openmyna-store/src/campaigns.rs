@@ -289,6 +289,11 @@ async fn handle(
     Ok(())
 }
 
+/// The day (in Japan) of a stored timestamp.
+pub fn date_of_micros(us: i64) -> Option<NaiveDate> {
+    from_micros(us).ok().map(|t| t.date_naive())
+}
+
 fn dates_of(on: NaiveDate) -> String {
     on.format("%Y-%m-%d").to_string()
 }

@@ -34,7 +34,7 @@ use crate::json::ApiJson;
 use crate::routes::applications::{
     self as applications, ApplicationView, OnSite, own_municipality, take_on_site,
 };
-use crate::routes::employers::{employer, profile_of, require_company};
+use crate::routes::employers::{EmployerCaller, Who, employer, profile_of, require_company};
 use crate::state::AppState;
 
 fn conflict(code: &'static str, m: impl Into<String>) -> ApiError {
@@ -202,7 +202,15 @@ pub async fn import_answers(
         .collect();
     // The latest stored answer per employee and day, to leave repeats unchanged.
     let mut stored: HashMap<(i64, NaiveDate), (bool, bool)> = HashMap::new();
-    for r in s.store.reports_of_org(e.actor.org_id).await? {
+    // Only HR's own imports: comparing with employees' self-reports would tell HR their
+    // answers.
+    for r in s
+        .store
+        .reports_of_org(e.actor.org_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.source == "hr_import")
+    {
         stored.insert(
             (r.employee_id, r.on),
             (r.holds_card, r.insurance_registered),
@@ -392,6 +400,19 @@ pub struct DashboardQuery {
     pub months: Option<u32>,
 }
 
+/// Employees see the dashboard of today (with its month-end series) only: two arbitrary days
+/// apart, around one colleague's arrival, would tell that colleague's answer.
+fn employees_see_today(e: &EmployerCaller, q: &DashboardQuery) -> Result<(), ApiError> {
+    if matches!(e.who, Who::Employee(..)) && q.as_of.is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "as_of.staff_only",
+            "employees see today's dashboard; other days are for the organisation's staff",
+        ));
+    }
+    Ok(())
+}
+
 fn as_of(s: &AppState, q: Option<&str>) -> Result<NaiveDate, ApiError> {
     let today = s.clock.today();
     match q {
@@ -509,6 +530,7 @@ pub async fn get_dashboard(
     Query(q): Query<DashboardQuery>,
 ) -> Result<axum::Json<DashboardView>, ApiError> {
     let e = employer(&s, &caller).await?;
+    employees_see_today(&e, &q)?;
     Ok(axum::Json(
         build_dashboard(&s, e.actor.org_id, &e.actor.org_name, &q)
             .await?
@@ -541,6 +563,7 @@ pub async fn dashboard_bars(
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
+    employees_see_today(&e, &q)?;
     let (view, _) = build_dashboard(&s, e.actor.org_id, &e.actor.org_name, &q).await?;
     let target = s
         .store
@@ -548,7 +571,7 @@ pub async fn dashboard_bars(
         .await?
         .into_iter()
         .rev()
-        .find(|c| c.starts_on <= s.clock.today())
+        .find(|c| c.starts_on <= s.clock.today() && s.clock.today() <= c.ends_on)
         .map(|c| c.target_rate as f64);
     let mut bars = vec![Bar {
         label: "全体",
@@ -583,6 +606,7 @@ pub async fn dashboard_trend(
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
+    employees_see_today(&e, &q)?;
     let (view, _) = build_dashboard(&s, e.actor.org_id, &e.actor.org_name, &q).await?;
     Ok(svg(trend_svg(
         &format!("{} カード取得率の推移", view.organisation),
@@ -944,8 +968,7 @@ pub struct MembersView {
     pub members: Vec<MemberFigures>,
 }
 
-/// An association's (or ministry's) figures per member organisation, ranked; small members
-/// show no figures.
+/// An association's figures per member organisation, ranked; small members show no figures.
 #[utoipa::path(get, path = "/api/v1/campaigns/member-organisations", tag = "campaigns",
     params(DashboardQuery),
     responses((status = 200, body = MembersView), (status = 403, body = ErrorBody)),
@@ -957,6 +980,14 @@ pub async fn member_organisations(
 ) -> Result<axum::Json<MembersView>, ApiError> {
     let e = employer(&s, &caller).await?;
     e.require_staff()?;
+    // A ministry reads the report, whose suppression covers industries and organisations
+    // together; a second view with other groupings would let withheld cells be subtracted.
+    if profile_of(&s.store, e.actor.org_id).await?.kind != OrgKind::Association.as_str() {
+        return Err(conflict(
+            "employer.not_association",
+            "the member view is for an industry association (a ministry reads the report)",
+        ));
+    }
     let day = as_of(&s, q.as_of.as_deref())?;
     let profiles = s.store.employer_profiles().await?;
     let orgs = s.store.organisations().await?;
@@ -1089,6 +1120,11 @@ pub async fn ministry_report(
         }
         let (mut held, mut apps, mut delivered) = (0u32, 0u32, 0u32);
         for sess in s.store.sessions(Some(p.org_id), None).await? {
+            // Sessions requested after the report's day are not in it.
+            let requested_on = openmyna_store::campaigns::date_of_micros(sess.created_at);
+            if requested_on.is_none_or(|d| d > day) {
+                continue;
+            }
             if sess.status == SessionStatus::Held.as_str() {
                 held += 1;
             }

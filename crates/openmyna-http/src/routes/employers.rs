@@ -253,6 +253,19 @@ pub async fn set_profile(
     let e = employer(&s, &caller).await?;
     e.require_admin()?;
     let kind = OrgKind::parse(&req.kind)?;
+    let all_profiles = s.store.employer_profiles().await?;
+    if kind == OrgKind::Company
+        && all_profiles
+            .iter()
+            .any(|p| p.parent_org_id == Some(e.actor.org_id))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "kind.has_members",
+            "organisations sit under this one: it cannot become a company",
+        )
+        .with_field("kind"));
+    }
     let industry = req.industry.as_deref().map(Industry::parse).transpose()?;
     let retention = intake::check_retention(
         req.retention_years
@@ -288,7 +301,7 @@ pub async fn set_profile(
             let pp = profile_of(&s.store, parent.id).await?;
             org::check_parent(kind, OrgKind::parse(&pp.kind)?)?;
             // No cycles: the parent's chain must not reach this organisation.
-            let all = s.store.employer_profiles().await?;
+            let all = &all_profiles;
             let parent_of = |id: i64| {
                 all.iter()
                     .find(|p| p.org_id == id)
@@ -746,9 +759,6 @@ pub struct Submitted {
     pub status: IntakeStatus,
     /// What the number will be used for (利用目的), as stated to the employee.
     pub purposes: Vec<String>,
-    /// Whether the number belongs to a resident of the registry (their portal's access log
-    /// then shows every reading).
-    pub linked_to_registry: bool,
 }
 
 /// The employee submits their My Number with the enrollment-form items. The check digit is
@@ -790,7 +800,6 @@ pub async fn submit_my_number(
                 .iter()
                 .map(|p| p.label_ja().to_owned())
                 .collect(),
-            linked_to_registry: resident.is_some(),
         }),
     ))
 }
@@ -1188,7 +1197,7 @@ pub async fn purge(
     caller: Caller,
 ) -> Result<axum::Json<Purged>, ApiError> {
     let e = employer(&s, &caller).await?;
-    e.require_staff()?;
+    e.require_hr()?;
     let deleted = purge_org(
         &s.store,
         e.actor.org_id,
