@@ -7,6 +7,24 @@ pub mod entropy;
 pub mod kana;
 pub mod role;
 
+/// Escapes text for XML (and HTML) content and attribute values; control characters other
+/// than tab are dropped (XML 1.0 does not allow them).
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp, jst};
 pub use entropy::{Entropy, OsEntropy, SeededEntropy};
 pub use role::{Actor, Role, RoleParseError};

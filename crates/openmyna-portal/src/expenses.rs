@@ -2,6 +2,7 @@
 //! as XML and as CSV, carrying the items a 医療費通知 must show (国税庁: the insured's name, the
 //! month of treatment, the patient, the institution, the amount paid, the insurer).
 
+use openmyna_core::xml_escape as esc;
 use serde::Serialize;
 
 /// Who the notices are about and from.
@@ -44,22 +45,6 @@ pub fn facility_kind_ja(code: &str) -> &'static str {
         "home_nursing" => "訪問看護",
         _ => "医科",
     }
-}
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The year's notices as XML (UTF-8; namespace `urn:openmyna:iryohi-tsuchi:1`; the layout

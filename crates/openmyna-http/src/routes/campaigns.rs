@@ -141,6 +141,18 @@ pub struct ImportRow {
     pub message: Option<String>,
 }
 
+impl ImportRow {
+    fn answered(row: usize, status: &str) -> ImportRow {
+        ImportRow {
+            row,
+            status: status.to_owned(),
+            code: None,
+            field: None,
+            message: None,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ImportReport {
     pub accepted: usize,
@@ -242,13 +254,7 @@ pub async fn import_answers(
         let value = (a.answer.holds_card, a.answer.insurance_registered);
         if stored.get(&(employee_id, on)) == Some(&value) {
             unchanged += 1;
-            out.push(ImportRow {
-                row,
-                status: "unchanged".into(),
-                code: None,
-                field: None,
-                message: None,
-            });
+            out.push(ImportRow::answered(row, "unchanged"));
             continue;
         }
         stored.insert((employee_id, on), value);
@@ -261,13 +267,7 @@ pub async fn import_answers(
             insurance_registered: value.1,
             source: "hr_import",
         });
-        out.push(ImportRow {
-            row,
-            status: "accepted".into(),
-            code: None,
-            field: None,
-            message: None,
-        });
+        out.push(ImportRow::answered(row, "accepted"));
     }
     s.store.add_reports(&new, &s.clock.now()).await?;
     let rejected = out.iter().filter(|r| r.status == "rejected").count();
