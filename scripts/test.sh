@@ -6,6 +6,10 @@
 # restarting pcscd itself (root needed). With libpcsclite-dev and pkg-config present, the
 # build also includes the PC/SC transport (feature openmyna/pcsc) and tests it.
 #
+# Browsers: crates/openmyna/tests/browser.rs drives Debian's Chromium headless with Playwright
+# (npm playwright-core in browser/, installed by `npm ci --prefix browser`) when both are
+# present; screenshots of each step land in target/browser-screenshots/.
+#
 # PostgreSQL: the suite uses OPENMYNA_TEST_DATABASE_URL (a server where it may create and drop
 # databases). If that is unset and a server on 127.0.0.1:5432 accepts the user postgres
 # without a password, that one is used. Otherwise the PostgreSQL suite is skipped, and this
@@ -42,8 +46,19 @@ pcsc_status() {
     fi
 }
 
+browser_status() {
+    if [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && [ -d browser/node_modules/playwright-core ] \
+        && command -v node >/dev/null 2>&1; then
+        echo "Browser tests (Playwright + Chromium headless): RUN; screenshots in target/browser-screenshots/"
+    else
+        echo "Browser tests: NOT RUN (apt install chromium; npm ci --prefix browser)"
+    fi
+}
+
 pg_status
 pcsc_status
+browser_status
 cargo test --workspace --all-targets "${features[@]}" "$@"
 pg_status
 pcsc_status
+browser_status

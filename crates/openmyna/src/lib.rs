@@ -8,6 +8,7 @@ pub mod card_cli;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod kiosk;
 pub mod phone;
 pub mod portal_cli;
 pub mod rp;

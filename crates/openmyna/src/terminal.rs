@@ -58,7 +58,7 @@ pub struct Refusal {
     pub message: String,
 }
 
-fn b64(b: &[u8]) -> String {
+pub(crate) fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
@@ -201,6 +201,10 @@ pub struct TerminalArgs {
     /// Print the server's answers as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Serve the reader's screen (the kiosk) on this loopback address instead, e.g.
+    /// 127.0.0.1:8090: the patient's four steps at `/`, the reception's view at `/staff`.
+    #[arg(long, conflicts_with_all = ["pin", "consent", "json", "date", "method"])]
+    pub ui: Option<String>,
 }
 
 fn prompt(question: &str) -> Result<String, AppError> {
@@ -270,16 +274,33 @@ fn show_result(v: &Value) {
     }
 }
 
-/// Runs the reader flow once.
-pub async fn run(args: TerminalArgs) -> Result<(), AppError> {
-    let client = OqsClient::new(&args.url, &args.token);
+/// Checks that the token is a terminal of `facility`.
+pub async fn check_facility(client: &OqsClient, facility: &str) -> Result<(), AppError> {
     let me = OqsClient::must(client.get("/api/v1/oqs/terminal").await?)?;
-    if me["facility_code"].as_str() != Some(args.facility.trim()) {
+    if me["facility_code"].as_str() != Some(facility.trim()) {
         return Err(AppError::Invalid(format!(
             "this token belongs to a terminal of facility {}, not {}",
             me["facility_code"].as_str().unwrap_or("?"),
-            args.facility
+            facility
         )));
+    }
+    Ok(())
+}
+
+/// Runs the reader flow once (or serves the kiosk with `--ui`).
+pub async fn run(args: TerminalArgs) -> Result<(), AppError> {
+    let client = OqsClient::new(&args.url, &args.token);
+    check_facility(&client, &args.facility).await?;
+    if let Some(addr) = &args.ui {
+        return crate::kiosk::run(
+            addr,
+            crate::kiosk::KioskConfig {
+                target: args.target.clone(),
+                client,
+                register: args.register,
+            },
+        )
+        .await;
     }
     let mut card = connect(&args.target)?;
     let pin = match args.pin.clone() {

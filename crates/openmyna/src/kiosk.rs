@@ -1,0 +1,905 @@
+//! `openmyna terminal … --ui ADDR`: the screen of a face-recognition card reader at a clinic's
+//! reception (the kiosk), served on a local address. It walks the four steps of the
+//! ministry's leaflet — 1 place the card, 2 identity (4-digit PIN, with the tries left after a
+//! wrong one), 3 the consent screens (診療・薬剤情報, 手術情報, 特定健診情報 when offered from 40,
+//! 限度額情報: 提供する / 提供しない), 4 done (カードを忘れずに!) — and shows the reception staff
+//! the eligibility result at `/staff`. Japanese by default, English at `/lang/en`.
+//!
+//! Server-rendered HTML forms (POST, then a redirect), no script. One patient at a time: the
+//! state lives in this process; the server keeps everything that matters (the verification,
+//! the consents, the access log).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use openmyna_card::layout::KeyId;
+use openmyna_cardio::CardIoError;
+use openmyna_cardio::client::Certificate;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::app::AppError;
+use crate::card_cli::{Target, connect};
+use crate::terminal::{OqsClient, Proof};
+
+/// Where the patient is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// 1: waiting for a card.
+    PlaceCard,
+    /// 2: choose how to confirm identity.
+    Identity,
+    /// 2: the PIN, with the tries left after a wrong one.
+    Pin { tries_left: Option<u8> },
+    /// 3: the n-th offered consent screen.
+    Consent(usize),
+    /// 4: done.
+    Done,
+    /// Something the patient cannot fix here: ask the staff.
+    Stopped(String),
+}
+
+/// The kiosk: one patient at a time.
+pub struct Kiosk {
+    pub step: Step,
+    pub lang: Lang,
+    /// The eligibility result, for the staff screen.
+    pub result: Option<Value>,
+    /// The consent screens offered, in leaflet order.
+    pub offered: Vec<String>,
+    /// The patient's answers so far.
+    pub answers: Vec<(String, bool)>,
+    /// Consents opened at the server.
+    pub opened: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+/// The leaflet's order of the consent screens.
+const CONSENT_ORDER: [&str; 4] = ["clinical", "surgery", "checkup", "limit_amount"];
+
+impl Kiosk {
+    pub fn new() -> Kiosk {
+        Kiosk {
+            step: Step::PlaceCard,
+            lang: Lang::Ja,
+            result: None,
+            offered: Vec::new(),
+            answers: Vec::new(),
+            opened: Vec::new(),
+        }
+    }
+
+    /// Back to step 1 for the next patient (the language stays).
+    pub fn reset(&mut self) {
+        let lang = self.lang;
+        *self = Kiosk::new();
+        self.lang = lang;
+    }
+
+    /// A verification answered: the consent screens offered, or done when none is.
+    pub fn verified(&mut self, result: Value) {
+        let offered: Vec<String> = result["consent_choices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect();
+        self.offered = CONSENT_ORDER
+            .iter()
+            .filter(|c| offered.iter().any(|o| o == *c))
+            .map(|c| (*c).to_owned())
+            .collect();
+        self.result = Some(result);
+        self.answers.clear();
+        self.step = if self.offered.is_empty() {
+            Step::Done
+        } else {
+            Step::Consent(0)
+        };
+    }
+
+    /// The patient answered the current consent screen; true when that was the last one.
+    pub fn answer(&mut self, yes: bool) -> bool {
+        let Step::Consent(i) = self.step else {
+            return false;
+        };
+        if let Some(c) = self.offered.get(i) {
+            self.answers.push((c.clone(), yes));
+        }
+        if i + 1 < self.offered.len() {
+            self.step = Step::Consent(i + 1);
+            false
+        } else {
+            self.step = Step::Done;
+            true
+        }
+    }
+
+    pub fn chosen(&self) -> Vec<String> {
+        self.answers
+            .iter()
+            .filter(|(_, y)| *y)
+            .map(|(c, _)| c.clone())
+            .collect()
+    }
+}
+
+impl Default for Kiosk {
+    fn default() -> Self {
+        Kiosk::new()
+    }
+}
+
+/// What the kiosk needs to work.
+pub struct KioskConfig {
+    pub target: Target,
+    pub client: OqsClient,
+    /// Register the card (利用登録) when it is not yet.
+    pub register: bool,
+}
+
+#[derive(Clone)]
+struct Shared {
+    kiosk: Arc<Mutex<Kiosk>>,
+    config: Arc<KioskConfig>,
+}
+
+fn text(lang: Lang, key: &str) -> &'static str {
+    let ja = lang == Lang::Ja;
+    match key {
+        "title" => {
+            if ja {
+                "マイナ受付"
+            } else {
+                "My Number Card reception"
+            }
+        }
+        "step1" => {
+            if ja {
+                "カードを置いてください"
+            } else {
+                "Place your card"
+            }
+        }
+        "step1_hint" => {
+            if ja {
+                "マイナンバーカードをカードリーダーに置いて、ボタンを押してください。"
+            } else {
+                "Put your My Number Card on the reader and press the button."
+            }
+        }
+        "place" => {
+            if ja {
+                "カードを置きました"
+            } else {
+                "My card is on the reader"
+            }
+        }
+        "step2" => {
+            if ja {
+                "本人確認の方法を選んでください"
+            } else {
+                "Choose how to confirm it is you"
+            }
+        }
+        "face" => {
+            if ja {
+                "顔認証"
+            } else {
+                "Face recognition"
+            }
+        }
+        "face_unavailable" => {
+            if ja {
+                "この仮想カードリーダーにはカメラがありません。暗証番号をお使いください。"
+            } else {
+                "This virtual reader has no camera. Please use your PIN."
+            }
+        }
+        "pin" => {
+            if ja {
+                "暗証番号"
+            } else {
+                "PIN"
+            }
+        }
+        "pin_label" => {
+            if ja {
+                "暗証番号（数字4桁）"
+            } else {
+                "PIN (4 digits)"
+            }
+        }
+        "pin_wrong" => {
+            if ja {
+                "暗証番号が違います。"
+            } else {
+                "The PIN is wrong."
+            }
+        }
+        "tries_left" => {
+            if ja {
+                "残りの回数"
+            } else {
+                "Tries left"
+            }
+        }
+        "ok" => {
+            if ja {
+                "確定"
+            } else {
+                "OK"
+            }
+        }
+        "step3" => {
+            if ja {
+                "情報の提供に同意しますか"
+            } else {
+                "Do you agree to share this information?"
+            }
+        }
+        "yes" => {
+            if ja {
+                "提供する"
+            } else {
+                "Share"
+            }
+        }
+        "no" => {
+            if ja {
+                "提供しない"
+            } else {
+                "Do not share"
+            }
+        }
+        "clinical" => {
+            if ja {
+                "過去の診療・薬剤情報"
+            } else {
+                "Past treatment and medication records"
+            }
+        }
+        "clinical_hint" => {
+            if ja {
+                "過去の診療・お薬の情報を、この医療機関の医師等に提供します。"
+            } else {
+                "Your past treatments and medications are shown to the doctors here."
+            }
+        }
+        "surgery" => {
+            if ja {
+                "手術情報"
+            } else {
+                "Surgery records"
+            }
+        }
+        "surgery_hint" => {
+            if ja {
+                "過去の手術の情報を、この医療機関の医師等に提供します。"
+            } else {
+                "Your past surgeries are shown to the doctors here."
+            }
+        }
+        "checkup" => {
+            if ja {
+                "特定健診等の情報"
+            } else {
+                "Health check-up results"
+            }
+        }
+        "checkup_hint" => {
+            if ja {
+                "特定健診などの結果を、この医療機関の医師等に提供します。"
+            } else {
+                "Your health check-up results are shown to the doctors here."
+            }
+        }
+        "limit_amount" => {
+            if ja {
+                "限度額情報"
+            } else {
+                "Co-payment limit"
+            }
+        }
+        "limit_amount_hint" => {
+            if ja {
+                "高額療養費の限度額の区分を提供します。窓口での支払いが限度額までになります。"
+            } else {
+                "Your co-payment limit category is shared, so you pay no more than the limit here."
+            }
+        }
+        "step4" => {
+            if ja {
+                "受付が完了しました"
+            } else {
+                "You are checked in"
+            }
+        }
+        "forget" => {
+            if ja {
+                "カードを忘れずに!"
+            } else {
+                "Don't forget your card!"
+            }
+        }
+        "next" => {
+            if ja {
+                "次の方"
+            } else {
+                "Next person"
+            }
+        }
+        "stopped" => {
+            if ja {
+                "受付の職員にお声がけください"
+            } else {
+                "Please ask the reception staff"
+            }
+        }
+        "steps" => {
+            if ja {
+                "手順"
+            } else {
+                "Steps"
+            }
+        }
+        "s1" => {
+            if ja {
+                "カードを置く"
+            } else {
+                "Place card"
+            }
+        }
+        "s2" => {
+            if ja {
+                "本人確認"
+            } else {
+                "Identity"
+            }
+        }
+        "s3" => {
+            if ja {
+                "同意"
+            } else {
+                "Consent"
+            }
+        }
+        "s4" => {
+            if ja {
+                "完了"
+            } else {
+                "Done"
+            }
+        }
+        "lang_other" => {
+            if ja {
+                "English"
+            } else {
+                "日本語"
+            }
+        }
+        _ => "",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "kiosk.html")]
+struct Page<'a> {
+    lang: &'a str,
+    l: Lang,
+    other_lang: &'a str,
+    step_no: u8,
+    screen: &'a str,
+    tries_left: Option<u8>,
+    pin_wrong: bool,
+    consent: &'a str,
+    consent_no: usize,
+    consent_total: usize,
+    stopped: &'a str,
+    face_note: bool,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk_staff.html")]
+struct StaffPage<'a> {
+    lang: &'a str,
+    l: Lang,
+    rows: Vec<(String, String)>,
+    /// (category, CSS class, label).
+    consents: Vec<(String, &'static str, &'static str)>,
+    opened: &'a [String],
+    waiting: bool,
+}
+
+impl Page<'_> {
+    fn tr(&self, key: &str) -> &'static str {
+        text(self.l, key)
+    }
+
+    fn hint(&self) -> &'static str {
+        text(self.l, &format!("{}_hint", self.consent))
+    }
+
+    /// The tries left as shown (none before a wrong PIN; a malformed PIN costs none).
+    fn tries(&self) -> String {
+        match self.tries_left {
+            Some(n) if n != u8::MAX => n.to_string(),
+            _ => String::new(),
+        }
+    }
+}
+
+impl StaffPage<'_> {
+    fn tr(&self, key: &str) -> &'static str {
+        text(self.l, key)
+    }
+}
+
+fn html<T: Template>(page: &T) -> Response {
+    match page.render() {
+        Ok(body) => Html(body).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "kiosk page");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page error").into_response()
+        }
+    }
+}
+
+async fn index(State(s): State<Shared>) -> Response {
+    let k = s.kiosk.lock().await;
+    let lang = k.lang;
+    let (step_no, screen) = match &k.step {
+        Step::PlaceCard => (1, "place"),
+        Step::Identity => (2, "identity"),
+        Step::Pin { .. } => (2, "pin"),
+        Step::Consent(_) => (3, "consent"),
+        Step::Done => (4, "done"),
+        Step::Stopped(_) => (0, "stopped"),
+    };
+    let (consent, consent_no) = match k.step {
+        Step::Consent(i) => (k.offered.get(i).map(String::as_str).unwrap_or(""), i + 1),
+        _ => ("", 0),
+    };
+    let tries_left = match k.step {
+        Step::Pin { tries_left } => tries_left,
+        _ => None,
+    };
+    let stopped = match &k.step {
+        Step::Stopped(m) => m.as_str(),
+        _ => "",
+    };
+    html(&Page {
+        lang: if lang == Lang::Ja { "ja" } else { "en" },
+        l: lang,
+        other_lang: if lang == Lang::Ja { "en" } else { "ja" },
+        step_no,
+        screen,
+        tries_left,
+        pin_wrong: tries_left.is_some(),
+        consent,
+        consent_no,
+        consent_total: k.offered.len(),
+        stopped,
+        face_note: false,
+    })
+}
+
+async fn set_lang(State(s): State<Shared>, Path(l): Path<String>) -> Redirect {
+    s.kiosk.lock().await.lang = if l == "en" { Lang::En } else { Lang::Ja };
+    Redirect::to("/")
+}
+
+async fn place(State(s): State<Shared>) -> Redirect {
+    let target = s.config.target.clone();
+    // Reading the certificate tells that a card is there (no PIN needed).
+    let read = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let mut card = connect(&target).map_err(|e| e.to_string())?;
+        card.read_certificate(Certificate::Auth)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    let mut k = s.kiosk.lock().await;
+    if k.step != Step::PlaceCard {
+        return Redirect::to("/");
+    }
+    k.step = match read {
+        Ok(Ok(())) => Step::Identity,
+        Ok(Err(e)) => Step::Stopped(format!("card: {e}")),
+        Err(_) => Step::Stopped("card: the reader stopped".into()),
+    };
+    Redirect::to("/")
+}
+
+#[derive(Deserialize)]
+struct IdentityForm {
+    method: String,
+}
+
+async fn identity(State(s): State<Shared>, Form(f): Form<IdentityForm>) -> Response {
+    let mut k = s.kiosk.lock().await;
+    if k.step != Step::Identity {
+        return Redirect::to("/").into_response();
+    }
+    if f.method == "pin" {
+        k.step = Step::Pin { tries_left: None };
+        return Redirect::to("/").into_response();
+    }
+    // Face recognition needs the reader's camera, which a virtual reader does not have.
+    let lang = k.lang;
+    html(&Page {
+        lang: if lang == Lang::Ja { "ja" } else { "en" },
+        l: lang,
+        other_lang: if lang == Lang::Ja { "en" } else { "ja" },
+        step_no: 2,
+        screen: "identity",
+        tries_left: None,
+        pin_wrong: false,
+        consent: "",
+        consent_no: 0,
+        consent_total: 0,
+        stopped: "",
+        face_note: true,
+    })
+}
+
+#[derive(Deserialize)]
+struct PinForm {
+    pin: String,
+}
+
+/// What the card said.
+enum CardAnswer {
+    Proof(Proof),
+    WrongPin(u8),
+    Failed(String),
+}
+
+fn sign_with_card(target: &Target, pin: &str, challenge: &[u8]) -> CardAnswer {
+    let mut card = match connect(target) {
+        Ok(c) => c,
+        Err(e) => return CardAnswer::Failed(e.to_string()),
+    };
+    let certificate = match card.read_certificate(Certificate::Auth) {
+        Ok(c) => c,
+        Err(e) => return CardAnswer::Failed(e.to_string()),
+    };
+    match card.sign(KeyId::Auth, pin, challenge) {
+        Ok(signature) => CardAnswer::Proof(Proof {
+            certificate,
+            signature,
+        }),
+        Err(CardIoError::WrongPin { tries_left, .. }) => CardAnswer::WrongPin(tries_left),
+        Err(e) => CardAnswer::Failed(e.to_string()),
+    }
+}
+
+async fn pin(State(s): State<Shared>, Form(f): Form<PinForm>) -> Redirect {
+    {
+        let k = s.kiosk.lock().await;
+        if !matches!(k.step, Step::Pin { .. }) {
+            return Redirect::to("/");
+        }
+    }
+    let pin = f.pin.trim().to_owned();
+    let outcome = run_pin(&s.config, pin).await;
+    let mut k = s.kiosk.lock().await;
+    match outcome {
+        Ok(result) => k.verified(result),
+        Err(PinOutcome::Wrong(tries_left)) => {
+            k.step = Step::Pin {
+                tries_left: Some(tries_left),
+            }
+        }
+        Err(PinOutcome::Stop(m)) => k.step = Step::Stopped(m),
+    }
+    Redirect::to("/")
+}
+
+enum PinOutcome {
+    Wrong(u8),
+    Stop(String),
+}
+
+/// Challenge, the card's signature after the PIN, the verification (利用登録 first when
+/// configured and needed).
+async fn run_pin(c: &KioskConfig, pin: String) -> Result<Value, PinOutcome> {
+    if pin.len() != 4 || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        // A malformed PIN never reaches the card (it would cost a try).
+        return Err(PinOutcome::Wrong(u8::MAX));
+    }
+    let stop = |e: AppError| PinOutcome::Stop(e.to_string());
+    let mut registered = false;
+    loop {
+        let (id, challenge) = c.client.challenge().await.map_err(stop)?;
+        let target = c.target.clone();
+        let p = pin.clone();
+        let answer = tokio::task::spawn_blocking(move || sign_with_card(&target, &p, &challenge))
+            .await
+            .map_err(|_| PinOutcome::Stop("the reader stopped".into()))?;
+        let proof = match answer {
+            CardAnswer::Proof(p) => p,
+            CardAnswer::WrongPin(n) => return Err(PinOutcome::Wrong(n)),
+            CardAnswer::Failed(m) => return Err(PinOutcome::Stop(m)),
+        };
+        let body = json!({
+            "challenge_id": id,
+            "certificate": crate::terminal::b64(&proof.certificate),
+            "signature": crate::terminal::b64(&proof.signature),
+            "method": "pin",
+        });
+        match c
+            .client
+            .post("/api/v1/oqs/verifications", &body)
+            .await
+            .map_err(stop)?
+        {
+            Ok(v) => return Ok(v),
+            Err(r) if r.code == "card.not_registered" && c.register && !registered => {
+                let (rid, rch) = c.client.challenge().await.map_err(stop)?;
+                let target = c.target.clone();
+                let p = pin.clone();
+                let answer = tokio::task::spawn_blocking(move || sign_with_card(&target, &p, &rch))
+                    .await
+                    .map_err(|_| PinOutcome::Stop("the reader stopped".into()))?;
+                let CardAnswer::Proof(proof) = answer else {
+                    return Err(PinOutcome::Stop("the card did not sign".into()));
+                };
+                c.client
+                    .post(
+                        "/api/v1/oqs/registrations",
+                        &json!({
+                            "challenge_id": rid,
+                            "certificate": crate::terminal::b64(&proof.certificate),
+                            "signature": crate::terminal::b64(&proof.signature),
+                        }),
+                    )
+                    .await
+                    .map_err(stop)?
+                    .map_err(|r| PinOutcome::Stop(format!("{}: {}", r.code, r.message)))?;
+                registered = true;
+            }
+            Err(r) => return Err(PinOutcome::Stop(format!("{}: {}", r.code, r.message))),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    choice: String,
+}
+
+async fn consent(State(s): State<Shared>, Form(f): Form<ConsentForm>) -> Redirect {
+    let (last, id, chosen) = {
+        let mut k = s.kiosk.lock().await;
+        if !matches!(k.step, Step::Consent(_)) {
+            return Redirect::to("/");
+        }
+        let last = k.answer(f.choice == "yes");
+        let id = k
+            .result
+            .as_ref()
+            .and_then(|r| r["verification_id"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        (last, id, k.chosen())
+    };
+    if last && !chosen.is_empty() {
+        let answer = s
+            .config
+            .client
+            .post(
+                &format!("/api/v1/oqs/verifications/{id}/consent"),
+                &json!({ "categories": chosen }),
+            )
+            .await;
+        let mut k = s.kiosk.lock().await;
+        match answer {
+            Ok(Ok(v)) => {
+                k.opened = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["category"].as_str().map(str::to_owned))
+                    .collect();
+            }
+            Ok(Err(r)) => k.step = Step::Stopped(format!("{}: {}", r.code, r.message)),
+            Err(e) => k.step = Step::Stopped(e.to_string()),
+        }
+    }
+    Redirect::to("/")
+}
+
+async fn reset(State(s): State<Shared>) -> Redirect {
+    s.kiosk.lock().await.reset();
+    Redirect::to("/")
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(x) => x.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+async fn staff(State(st): State<Shared>) -> Response {
+    let k = st.kiosk.lock().await;
+    let lang = k.lang;
+    let mut rows = Vec::new();
+    if let Some(r) = &k.result {
+        rows.push((
+            "資格確認結果 / validity".to_owned(),
+            format!("{} {}", s(&r["validity"]), s(&r["validity_name"])),
+        ));
+        rows.push((
+            "本人確認 / identity".to_owned(),
+            "暗証番号 / PIN".to_owned(),
+        ));
+        rows.push((
+            "診療日 / date of service".to_owned(),
+            s(&r["date_of_service"]),
+        ));
+        let p = &r["person"];
+        rows.push(("氏名 / name".to_owned(), s(&p["name"])));
+        rows.push(("カナ / kana".to_owned(), s(&p["name_kana"])));
+        rows.push(("生年月日 / birth date".to_owned(), s(&p["birth_date"])));
+        for rec in r["records"].as_array().into_iter().flatten() {
+            rows.push((
+                "保険者 / insurer".to_owned(),
+                format!("{} {}", s(&rec["insurer_number"]), s(&rec["insurer_name"])),
+            ));
+            rows.push((
+                "記号・番号・枝番".to_owned(),
+                format!(
+                    "{} · {} · {}",
+                    s(&rec["symbol"]),
+                    s(&rec["number"]),
+                    s(&rec["branch"])
+                ),
+            ));
+            rows.push((
+                "負担割合 / co-payment".to_owned(),
+                s(&rec["co_payment_ratio"]),
+            ));
+            rows.push((
+                "資格取得日 / since".to_owned(),
+                s(&rec["qualification_date"]),
+            ));
+        }
+    }
+    html(&StaffPage {
+        lang: if lang == Lang::Ja { "ja" } else { "en" },
+        l: lang,
+        rows,
+        consents: k
+            .answers
+            .iter()
+            .map(|(c, yes)| {
+                let name = format!("{} ({c})", text(Lang::Ja, c));
+                if *yes {
+                    (name, "yes", "提供する / shared")
+                } else {
+                    (name, "no", "提供しない / not shared")
+                }
+            })
+            .collect(),
+        opened: &k.opened,
+        waiting: k.result.is_none(),
+    })
+}
+
+/// The kiosk's routes.
+pub fn router(config: KioskConfig) -> Router {
+    let shared = Shared {
+        kiosk: Arc::new(Mutex::new(Kiosk::new())),
+        config: Arc::new(config),
+    };
+    Router::new()
+        .route("/", get(index))
+        .route("/lang/{lang}", get(set_lang))
+        .route("/place", post(place))
+        .route("/identity", post(identity))
+        .route("/pin", post(pin))
+        .route("/consent", post(consent))
+        .route("/reset", post(reset))
+        .route("/staff", get(staff))
+        .with_state(shared)
+}
+
+/// Serves the kiosk on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, config: KioskConfig) -> Result<(), AppError> {
+    axum::serve(listener, router(config))
+        .await
+        .map_err(|e| AppError::io("serving the kiosk", e))
+}
+
+/// Binds `addr` (loopback only: the kiosk has no login) and serves.
+pub async fn run(addr: &str, config: KioskConfig) -> Result<(), AppError> {
+    let a: SocketAddr = addr.parse().map_err(|_| {
+        AppError::Invalid(format!(
+            "--ui {addr:?} is not an address like 127.0.0.1:8090"
+        ))
+    })?;
+    if !a.ip().is_loopback() {
+        return Err(AppError::Invalid(
+            "the kiosk serves on a loopback address only (it has no login)".into(),
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(a)
+        .await
+        .map_err(|e| AppError::io(format!("binding {addr}"), e))?;
+    let url = format!(
+        "http://{}",
+        listener
+            .local_addr()
+            .map_err(|e| AppError::io("reading the address", e))?
+    );
+    println!("kiosk on {url}  (staff screen: {url}/staff)");
+    serve(listener, config).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consent_screens_follow_the_leaflet_and_end_done() {
+        let mut k = Kiosk::new();
+        k.verified(json!({"verification_id": "v", "consent_choices": ["limit_amount", "clinical", "surgery"]}));
+        assert_eq!(k.offered, ["clinical", "surgery", "limit_amount"]);
+        assert_eq!(k.step, Step::Consent(0));
+        assert!(!k.answer(true));
+        assert!(!k.answer(false));
+        assert!(k.answer(true));
+        assert_eq!(k.step, Step::Done);
+        assert_eq!(k.chosen(), ["clinical", "limit_amount"]);
+        k.lang = Lang::En;
+        k.reset();
+        assert_eq!((k.step.clone(), k.lang), (Step::PlaceCard, Lang::En));
+        k.verified(json!({"consent_choices": []}));
+        assert_eq!(k.step, Step::Done);
+    }
+
+    #[test]
+    fn every_text_has_both_languages() {
+        for key in [
+            "title",
+            "step1",
+            "place",
+            "step2",
+            "face",
+            "pin",
+            "pin_label",
+            "pin_wrong",
+            "tries_left",
+            "ok",
+            "step3",
+            "yes",
+            "no",
+            "clinical",
+            "surgery",
+            "checkup",
+            "limit_amount",
+            "step4",
+            "forget",
+            "next",
+            "stopped",
+        ] {
+            assert!(!text(Lang::Ja, key).is_empty(), "{key}");
+            assert!(!text(Lang::En, key).is_empty(), "{key}");
+        }
+    }
+}
