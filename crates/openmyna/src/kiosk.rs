@@ -156,242 +156,89 @@ struct Shared {
     config: Arc<KioskConfig>,
 }
 
+/// The kiosk's texts: (key, Japanese, English).
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("title", "マイナ受付", "My Number Card reception"),
+    ("step1", "カードを置いてください", "Place your card"),
+    (
+        "step1_hint",
+        "マイナンバーカードをカードリーダーに置いて、ボタンを押してください。",
+        "Put your My Number Card on the reader and press the button.",
+    ),
+    ("place", "カードを置きました", "My card is on the reader"),
+    (
+        "step2",
+        "本人確認の方法を選んでください",
+        "Choose how to confirm it is you",
+    ),
+    ("face", "顔認証", "Face recognition"),
+    (
+        "face_unavailable",
+        "この仮想カードリーダーにはカメラがありません。暗証番号をお使いください。",
+        "This virtual reader has no camera. Please use your PIN.",
+    ),
+    ("pin", "暗証番号", "PIN"),
+    ("pin_label", "暗証番号（数字4桁）", "PIN (4 digits)"),
+    ("pin_wrong", "暗証番号が違います。", "The PIN is wrong."),
+    ("tries_left", "残りの回数", "Tries left"),
+    ("ok", "確定", "OK"),
+    (
+        "step3",
+        "情報の提供に同意しますか",
+        "Do you agree to share this information?",
+    ),
+    ("yes", "提供する", "Share"),
+    ("no", "提供しない", "Do not share"),
+    (
+        "clinical",
+        "過去の診療・薬剤情報",
+        "Past treatment and medication records",
+    ),
+    (
+        "clinical_hint",
+        "過去の診療・お薬の情報を、この医療機関の医師等に提供します。",
+        "Your past treatments and medications are shown to the doctors here.",
+    ),
+    ("surgery", "手術情報", "Surgery records"),
+    (
+        "surgery_hint",
+        "過去の手術の情報を、この医療機関の医師等に提供します。",
+        "Your past surgeries are shown to the doctors here.",
+    ),
+    ("checkup", "特定健診等の情報", "Health check-up results"),
+    (
+        "checkup_hint",
+        "特定健診などの結果を、この医療機関の医師等に提供します。",
+        "Your health check-up results are shown to the doctors here.",
+    ),
+    ("limit_amount", "限度額情報", "Co-payment limit"),
+    (
+        "limit_amount_hint",
+        "高額療養費の限度額の区分を提供します。窓口での支払いが限度額までになります。",
+        "Your co-payment limit category is shared, so you pay no more than the limit here.",
+    ),
+    ("step4", "受付が完了しました", "You are checked in"),
+    ("forget", "カードを忘れずに!", "Don't forget your card!"),
+    ("next", "次の方", "Next person"),
+    (
+        "stopped",
+        "受付の職員にお声がけください",
+        "Please ask the reception staff",
+    ),
+    ("steps", "手順", "Steps"),
+    ("s1", "カードを置く", "Place card"),
+    ("s2", "本人確認", "Identity"),
+    ("s3", "同意", "Consent"),
+    ("s4", "完了", "Done"),
+    ("lang_other", "English", "日本語"),
+];
+
 fn text(lang: Lang, key: &str) -> &'static str {
-    let ja = lang == Lang::Ja;
-    match key {
-        "title" => {
-            if ja {
-                "マイナ受付"
-            } else {
-                "My Number Card reception"
-            }
-        }
-        "step1" => {
-            if ja {
-                "カードを置いてください"
-            } else {
-                "Place your card"
-            }
-        }
-        "step1_hint" => {
-            if ja {
-                "マイナンバーカードをカードリーダーに置いて、ボタンを押してください。"
-            } else {
-                "Put your My Number Card on the reader and press the button."
-            }
-        }
-        "place" => {
-            if ja {
-                "カードを置きました"
-            } else {
-                "My card is on the reader"
-            }
-        }
-        "step2" => {
-            if ja {
-                "本人確認の方法を選んでください"
-            } else {
-                "Choose how to confirm it is you"
-            }
-        }
-        "face" => {
-            if ja {
-                "顔認証"
-            } else {
-                "Face recognition"
-            }
-        }
-        "face_unavailable" => {
-            if ja {
-                "この仮想カードリーダーにはカメラがありません。暗証番号をお使いください。"
-            } else {
-                "This virtual reader has no camera. Please use your PIN."
-            }
-        }
-        "pin" => {
-            if ja {
-                "暗証番号"
-            } else {
-                "PIN"
-            }
-        }
-        "pin_label" => {
-            if ja {
-                "暗証番号（数字4桁）"
-            } else {
-                "PIN (4 digits)"
-            }
-        }
-        "pin_wrong" => {
-            if ja {
-                "暗証番号が違います。"
-            } else {
-                "The PIN is wrong."
-            }
-        }
-        "tries_left" => {
-            if ja {
-                "残りの回数"
-            } else {
-                "Tries left"
-            }
-        }
-        "ok" => {
-            if ja {
-                "確定"
-            } else {
-                "OK"
-            }
-        }
-        "step3" => {
-            if ja {
-                "情報の提供に同意しますか"
-            } else {
-                "Do you agree to share this information?"
-            }
-        }
-        "yes" => {
-            if ja {
-                "提供する"
-            } else {
-                "Share"
-            }
-        }
-        "no" => {
-            if ja {
-                "提供しない"
-            } else {
-                "Do not share"
-            }
-        }
-        "clinical" => {
-            if ja {
-                "過去の診療・薬剤情報"
-            } else {
-                "Past treatment and medication records"
-            }
-        }
-        "clinical_hint" => {
-            if ja {
-                "過去の診療・お薬の情報を、この医療機関の医師等に提供します。"
-            } else {
-                "Your past treatments and medications are shown to the doctors here."
-            }
-        }
-        "surgery" => {
-            if ja {
-                "手術情報"
-            } else {
-                "Surgery records"
-            }
-        }
-        "surgery_hint" => {
-            if ja {
-                "過去の手術の情報を、この医療機関の医師等に提供します。"
-            } else {
-                "Your past surgeries are shown to the doctors here."
-            }
-        }
-        "checkup" => {
-            if ja {
-                "特定健診等の情報"
-            } else {
-                "Health check-up results"
-            }
-        }
-        "checkup_hint" => {
-            if ja {
-                "特定健診などの結果を、この医療機関の医師等に提供します。"
-            } else {
-                "Your health check-up results are shown to the doctors here."
-            }
-        }
-        "limit_amount" => {
-            if ja {
-                "限度額情報"
-            } else {
-                "Co-payment limit"
-            }
-        }
-        "limit_amount_hint" => {
-            if ja {
-                "高額療養費の限度額の区分を提供します。窓口での支払いが限度額までになります。"
-            } else {
-                "Your co-payment limit category is shared, so you pay no more than the limit here."
-            }
-        }
-        "step4" => {
-            if ja {
-                "受付が完了しました"
-            } else {
-                "You are checked in"
-            }
-        }
-        "forget" => {
-            if ja {
-                "カードを忘れずに!"
-            } else {
-                "Don't forget your card!"
-            }
-        }
-        "next" => {
-            if ja {
-                "次の方"
-            } else {
-                "Next person"
-            }
-        }
-        "stopped" => {
-            if ja {
-                "受付の職員にお声がけください"
-            } else {
-                "Please ask the reception staff"
-            }
-        }
-        "steps" => {
-            if ja {
-                "手順"
-            } else {
-                "Steps"
-            }
-        }
-        "s1" => {
-            if ja {
-                "カードを置く"
-            } else {
-                "Place card"
-            }
-        }
-        "s2" => {
-            if ja {
-                "本人確認"
-            } else {
-                "Identity"
-            }
-        }
-        "s3" => {
-            if ja {
-                "同意"
-            } else {
-                "Consent"
-            }
-        }
-        "s4" => {
-            if ja {
-                "完了"
-            } else {
-                "Done"
-            }
-        }
-        "lang_other" => {
-            if ja {
-                "English"
-            } else {
-                "日本語"
-            }
-        }
-        _ => "",
-    }
+    TEXTS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, ja, en)| if lang == Lang::Ja { *ja } else { *en })
+        .unwrap_or("")
 }
 
 #[derive(Template)]
