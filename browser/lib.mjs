@@ -39,6 +39,13 @@ export class Checker {
     return file;
   }
 
+  async shotOf(locator, label) {
+    this.n += 1;
+    const file = join(this.dir, `${String(this.n).padStart(2, '0')}-${label}.png`);
+    await locator.screenshot({ path: file });
+    return file;
+  }
+
   // Valid HTML, every control labelled, no horizontal scrolling at this width.
   async check(page, label) {
     const html = await page.content();

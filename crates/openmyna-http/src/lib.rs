@@ -347,6 +347,16 @@ pub fn router(state: AppState) -> Router {
         .route("/portal", get(portal_pages::page))
         .route("/portal/handoff/{token}", get(portal_pages::handoff))
         .route("/portal/logout", post(portal_pages::logout))
+        .route("/portal/account", post(portal_pages::account))
+        .route("/portal/registration", post(portal_pages::registration))
+        .route(
+            "/portal/consents/facilities/{org_id}/withdraw",
+            post(portal_pages::withdraw_facility),
+        )
+        .route(
+            "/portal/consents/relying-parties/{id}/withdraw",
+            post(portal_pages::withdraw_rp),
+        )
         .route("/api/v1/portal/me", get(portal::me))
         .route("/api/v1/portal/insurance", get(portal::insurance))
         .route(

@@ -62,49 +62,60 @@ async fn post(
     Ok((v, set))
 }
 
+/// Logs in with the card at `base` and asks for a one-time browser link; returns the
+/// citizen's name and the link.
+pub async fn handoff_link(
+    target: &Target,
+    base: &str,
+    pin: &str,
+) -> Result<(String, String), AppError> {
+    let base = base.trim_end_matches('/').to_owned();
+    let http = reqwest::Client::new();
+    let (c, _) = post(
+        &http,
+        &format!("{base}/api/v1/portal/challenge"),
+        None,
+        &json!({}),
+    )
+    .await?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(c["challenge"].as_str().unwrap_or_default())
+        .map_err(|_| invalid("the challenge is not base64"))?;
+    let mut card = connect(target)?;
+    let p = card_proof(&mut card, pin, &bytes)?;
+    let e = base64::engine::general_purpose::STANDARD;
+    let (me, cookie) = post(
+        &http,
+        &format!("{base}/api/v1/portal/login"),
+        None,
+        &json!({"challenge_id": c["challenge_id"], "certificate": e.encode(&p.certificate),
+                "signature": e.encode(&p.signature)}),
+    )
+    .await?;
+    let cookie = cookie.ok_or_else(|| invalid("the server set no session cookie"))?;
+    let (h, _) = post(
+        &http,
+        &format!("{base}/api/v1/portal/handoff"),
+        Some(&cookie),
+        &json!({}),
+    )
+    .await?;
+    Ok((
+        me["name"].as_str().unwrap_or("").to_owned(),
+        format!("{base}{}", h["path"].as_str().unwrap_or("")),
+    ))
+}
+
 pub async fn run(cmd: PortalCommand) -> Result<(), AppError> {
     match cmd {
         PortalCommand::Login { target, url, pin } => {
-            let base = url.trim_end_matches('/').to_owned();
-            let http = reqwest::Client::new();
-            let (c, _) = post(
-                &http,
-                &format!("{base}/api/v1/portal/challenge"),
-                None,
-                &json!({}),
-            )
-            .await?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(c["challenge"].as_str().unwrap_or_default())
-                .map_err(|_| invalid("the challenge is not base64"))?;
             let pin = match pin {
                 Some(p) => secret(p)?,
                 None => crate::terminal::prompt_secret("暗証番号 (4 digits): ")?,
             };
-            let mut card = connect(&target)?;
-            let p = card_proof(&mut card, &pin, &bytes)?;
-            let e = base64::engine::general_purpose::STANDARD;
-            let (me, cookie) = post(
-                &http,
-                &format!("{base}/api/v1/portal/login"),
-                None,
-                &json!({"challenge_id": c["challenge_id"], "certificate": e.encode(&p.certificate),
-                        "signature": e.encode(&p.signature)}),
-            )
-            .await?;
-            let cookie = cookie.ok_or_else(|| invalid("the server set no session cookie"))?;
-            let (h, _) = post(
-                &http,
-                &format!("{base}/api/v1/portal/handoff"),
-                Some(&cookie),
-                &json!({}),
-            )
-            .await?;
-            eprintln!(
-                "logged in as {}; open this link in your browser within two minutes:",
-                me["name"].as_str().unwrap_or("")
-            );
-            println!("{base}{}", h["path"].as_str().unwrap_or(""));
+            let (name, link) = handoff_link(&target, &url, &pin).await?;
+            eprintln!("logged in as {name}; open this link in your browser within two minutes:");
+            println!("{link}");
             Ok(())
         }
     }

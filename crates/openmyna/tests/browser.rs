@@ -170,3 +170,33 @@ async fn kiosk() {
     assert_eq!(given, ["clinical", "limit_amount"]);
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (resident, card) = patient(&app, dir.path()).await;
+    let target = Target {
+        card: Some(card),
+        reader: None,
+    };
+    let (name, link) = openmyna::portal_cli::handoff_link(&target, &app.url, "1234")
+        .await
+        .unwrap();
+    assert_eq!(name, "山田\u{3000}太郎");
+    node("portal.mjs", &[("HANDOFF_URL", link)]).await;
+
+    // The browser's forms reached the server.
+    let account = app.store.public_money_account(resident).await.unwrap();
+    assert!(account.is_some(), "the account is registered");
+    let history = app
+        .store
+        .public_money_account_history(resident)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1, "the refused form changed nothing");
+    app.finish().await;
+}

@@ -25,6 +25,28 @@ pub struct ConsentRow {
     pub what: String,
     pub when: String,
     pub state: String,
+    /// Where the withdraw button posts (none once withdrawn).
+    pub withdraw: Option<String>,
+}
+
+/// The account form as entered, with the error to show beside its field.
+#[derive(Default)]
+pub struct AccountForm {
+    pub bank_code: String,
+    pub branch_code: String,
+    pub account_type: String,
+    pub holder_kana: String,
+    /// (field, message).
+    pub error: Option<(String, String)>,
+}
+
+impl AccountForm {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        match &self.error {
+            Some((f, m)) if f == field => Some(m),
+            _ => None,
+        }
+    }
 }
 
 pub struct EntryRow {
@@ -62,7 +84,24 @@ pub struct PortalPage {
     pub head_short: String,
     pub entries: Vec<EntryRow>,
     pub account: Option<String>,
+    pub account_form: AccountForm,
+    pub notice: Option<String>,
     pub phones: Vec<PhoneRow>,
+}
+
+impl PortalPage {
+    /// The error of the account form's `field`, if it is the one that failed.
+    pub fn account_error(&self, field: &str) -> String {
+        self.account_form
+            .error_for(field)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Whether `t` is the account type entered.
+    pub fn type_selected(&self, t: &str) -> bool {
+        self.account_form.account_type == t
+    }
 }
 
 fn render(page: &PortalPage, status: StatusCode) -> Result<Response, ApiError> {
@@ -84,21 +123,42 @@ fn login_page(s: &AppState, message: Option<String>) -> PortalPage {
     }
 }
 
+/// The citizen of the request's session, or the login page to answer with.
+async fn citizen_or_login(
+    s: &AppState,
+    parts: &Parts,
+) -> Result<Result<Citizen, Response>, ApiError> {
+    match portal::session_cookie(parts) {
+        None => Ok(Err(render(&login_page(s, None), StatusCode::OK)?)),
+        Some(token) => match Citizen::of_token(s, &token).await {
+            Ok(c) => Ok(Ok(c)),
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => Ok(Err(render(
+                &login_page(s, Some(e.message)),
+                StatusCode::OK,
+            )?)),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+fn see_other(to: &'static str) -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    resp.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(to));
+    resp
+}
+
 /// `GET /portal`: the citizen's page, or how to log in.
 pub async fn page(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
-    let citizen = match portal::session_cookie(&parts) {
-        None => None,
-        Some(token) => match Citizen::of_token(&s, &token).await {
-            Ok(c) => Some(c),
-            Err(e) if e.status == StatusCode::UNAUTHORIZED => {
-                return render(&login_page(&s, Some(e.message)), StatusCode::OK);
-            }
-            Err(e) => return Err(e),
-        },
+    let c = match citizen_or_login(&s, &parts).await? {
+        Ok(c) => c,
+        Err(login) => return Ok(login),
     };
-    let Some(c) = citizen else {
-        return render(&login_page(&s, None), StatusCode::OK);
-    };
+    render(&build(&s, c).await?, StatusCode::OK)
+}
+
+/// The logged-in citizen's page.
+async fn build(s: &AppState, c: Citizen) -> Result<PortalPage, ApiError> {
     let st = || State(s.clone());
     let me = portal::me(st(), c.clone()).await?.0;
     let ins = portal::insurance(st(), c.clone()).await?.0;
@@ -165,6 +225,8 @@ pub async fn page(State(s): State<AppState>, parts: Parts) -> Result<Response, A
                 to: format!("relying party #{}", x.relying_party),
                 what: format!("{} — {}", x.items.join(", "), x.purpose),
                 when: x.created_at,
+                withdraw: (x.status == "live")
+                    .then(|| format!("/portal/consents/relying-parties/{}/withdraw", x.id)),
                 state: x.status,
             })
             .chain(consents.facilities.into_iter().map(|f| ConsentRow {
@@ -172,6 +234,7 @@ pub async fn page(State(s): State<AppState>, parts: Parts) -> Result<Response, A
                 what: f.category,
                 when: f.given_at,
                 state: format!("open until {}", f.expires_at),
+                withdraw: Some(format!("/portal/consents/facilities/{}/withdraw", f.org_id)),
             }))
             .collect(),
         chain_intact: log.chain.intact,
@@ -189,6 +252,8 @@ pub async fn page(State(s): State<AppState>, parts: Parts) -> Result<Response, A
             })
             .collect(),
         account,
+        account_form: AccountForm::default(),
+        notice: None,
         phones: phones
             .into_iter()
             .map(|p| PhoneRow {
@@ -198,7 +263,96 @@ pub async fn page(State(s): State<AppState>, parts: Parts) -> Result<Response, A
             })
             .collect(),
     };
-    render(&page, StatusCode::OK)
+    Ok(page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct AccountFormInput {
+    pub bank_code: String,
+    pub branch_code: String,
+    pub account_type: String,
+    pub account_number: String,
+    pub holder_kana: String,
+}
+
+/// `POST /portal/account` (the page's form): registers the public-money account, or shows
+/// the page again with the error beside the field (the account number is not echoed).
+pub async fn account(
+    State(s): State<AppState>,
+    parts: Parts,
+    axum::extract::Form(f): axum::extract::Form<AccountFormInput>,
+) -> Result<Response, ApiError> {
+    let c = match citizen_or_login(&s, &parts).await? {
+        Ok(c) => c,
+        Err(login) => return Ok(login),
+    };
+    let input = openmyna_portal::account::AccountInput {
+        bank_code: f.bank_code.clone(),
+        branch_code: f.branch_code.clone(),
+        account_type: f.account_type.clone(),
+        account_number: f.account_number,
+        holder_kana: f.holder_kana.clone(),
+    };
+    match portal::set_account(State(s.clone()), c.clone(), crate::json::ApiJson(input)).await {
+        Ok(_) => Ok(see_other("/portal#account")),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let mut page = build(&s, c).await?;
+            page.account_form = AccountForm {
+                bank_code: f.bank_code,
+                branch_code: f.branch_code,
+                account_type: f.account_type,
+                holder_kana: f.holder_kana,
+                error: Some((e.field.clone().unwrap_or_default(), e.message.clone())),
+            };
+            render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /portal/registration` (the page's button): 健康保険証の利用登録 through the portal.
+pub async fn registration(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
+    let c = match citizen_or_login(&s, &parts).await? {
+        Ok(c) => c,
+        Err(login) => return Ok(login),
+    };
+    match portal::register_insurance(State(s.clone()), c.clone()).await {
+        Ok(_) => Ok(see_other("/portal#insurance")),
+        Err(e) if e.status.is_client_error() => {
+            let mut page = build(&s, c).await?;
+            page.notice = Some(e.message);
+            render(&page, e.status)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /portal/consents/facilities/{org_id}/withdraw` (the page's button).
+pub async fn withdraw_facility(
+    State(s): State<AppState>,
+    parts: Parts,
+    Path(org_id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let c = match citizen_or_login(&s, &parts).await? {
+        Ok(c) => c,
+        Err(login) => return Ok(login),
+    };
+    portal::withdraw_facility(State(s.clone()), c, Path(org_id)).await?;
+    Ok(see_other("/portal#consents"))
+}
+
+/// `POST /portal/consents/relying-parties/{id}/withdraw` (the page's button).
+pub async fn withdraw_rp(
+    State(s): State<AppState>,
+    parts: Parts,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let c = match citizen_or_login(&s, &parts).await? {
+        Ok(c) => c,
+        Err(login) => return Ok(login),
+    };
+    portal::withdraw_rp(State(s.clone()), c, Path(id)).await?;
+    Ok(see_other("/portal#consents"))
 }
 
 /// `GET /portal/handoff/{token}`: logs this browser in and goes to the portal.

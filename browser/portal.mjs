@@ -1,0 +1,61 @@
+// The citizen portal in a browser: the one-time link logs in, the page shows the basic
+// four information and the access log with its chain check, the account form shows an error
+// beside its field and then registers, 利用登録 from the page, logout; at 1280 and 390 px.
+import { run, expect, DESKTOP, PHONE } from './lib.mjs';
+
+const link = process.env.HANDOFF_URL;
+
+await run('portal', async (browser, c) => {
+  const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'ja-JP' });
+  const page = await ctx.newPage();
+  await page.goto(link);
+  await page.waitForSelector('#me');
+  expect((await page.textContent('#name')).includes('山田'), 'logged in as the card holder');
+  const log = await page.textContent('#access-log');
+  expect(log.includes('記録は改ざんされていません'), 'the chain checks');
+  expect(log.includes('registry.basic4'), `the municipality's reading is in the access log: ${log}`);
+  await c.check(page, 'portal');
+  await c.shot(page, 'portal');
+
+  // The account form: a holder name that is not the citizen's is refused beside its field.
+  await page.fill('#bank_code', '0001');
+  await page.fill('#branch_code', '001');
+  await page.selectOption('#account_type', 'ordinary');
+  await page.fill('#account_number', '1234567');
+  await page.fill('#holder_kana', 'スズキ イチロウ');
+  await page.click('#account-submit');
+  await page.waitForSelector('#holder_kana-error');
+  expect((await page.getAttribute('#holder_kana', 'aria-invalid')) === 'true', 'the field is marked');
+  expect((await page.inputValue('#bank_code')) === '0001', 'the other fields are kept');
+  expect((await page.inputValue('#account_number')) === '', 'the account number is not echoed');
+  await c.check(page, 'account-error');
+  await c.shotOf(page.locator('#account'), 'account-error');
+  await page.fill('#account_number', '1234567');
+  await page.fill('#holder_kana', 'ヤマダ タロウ');
+  await page.click('#account-submit');
+  await page.waitForSelector('#account-now');
+  const now = await page.textContent('#account-now');
+  expect(now.includes('0001') && !now.includes('1234567'), `registered, number masked: ${now}`);
+  await c.shot(page, 'account-registered');
+
+  // 利用登録 from the page.
+  if (await page.$('#register')) {
+    await page.click('#register');
+    await page.waitForSelector('#registered');
+  }
+  expect((await page.textContent('#insurance')).includes('利用登録済み'), 'registered for insurance use');
+
+  // A phone-sized screen.
+  await page.setViewportSize(PHONE);
+  await page.goto(new URL('/portal', link).toString());
+  await c.check(page, 'portal-phone');
+  await c.shot(page, 'portal-phone');
+
+  // Logout ends the session.
+  await page.click('header button');
+  await page.waitForSelector('#login');
+  await c.check(page, 'login');
+  await c.shot(page, 'logged-out');
+  await page.goto(link);
+  expect((await page.textContent('body')).includes('ログイン'), 'the link works once');
+});
