@@ -239,6 +239,88 @@ pub fn line_chart(title: &str, points: &[String], lines: &[Line<'_>]) -> String 
     svg
 }
 
+/// Counts per period: grouped vertical bars, one colour per series, the y axis scaled to the
+/// largest count.
+pub fn count_bars(title: &str, periods: &[String], series: &[(&str, Vec<u64>)]) -> String {
+    let (width, height) = (640.0, 300.0);
+    let (left, right, top, bottom) = (56.0, 16.0, 44.0, 40.0);
+    let plot_w = width - left - right;
+    let plot_h = height - top - bottom;
+    let max = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .max()
+        .unwrap_or(0);
+    // A top that divides into four whole ticks.
+    let max = (max.max(4) as f64 / 4.0).ceil() * 4.0;
+    let n = periods.len().max(1) as f64;
+    let group_w = plot_w / n;
+    let bar_w = (group_w * 0.8 / series.len().max(1) as f64).max(1.0);
+    let mut svg = String::new();
+    let desc: Vec<String> = series
+        .iter()
+        .map(|(name, v)| {
+            let vals: Vec<String> = periods
+                .iter()
+                .zip(v)
+                .map(|(p, c)| format!("{p} {c}"))
+                .collect();
+            format!("{name}: {}", vals.join(", "))
+        })
+        .collect();
+    let _ = write!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="ct cd" font-family="sans-serif" font-size="11"><title id="ct">{}</title><desc id="cd">{}</desc><rect width="100%" height="100%" fill="#fff"/><text x="{left}" y="18" font-weight="bold" font-size="13">{}</text>"##,
+        xml_escape(title),
+        xml_escape(&desc.join("; ")),
+        xml_escape(title)
+    );
+    for k in 0..=4 {
+        let v = max * f64::from(k) / 4.0;
+        let y = top + plot_h * (1.0 - f64::from(k) / 4.0);
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="#dee2e6"/><text x="{tx}" y="{ty:.1}" text-anchor="end" fill="#495057">{v:.0}</text>"##,
+            x2 = width - right,
+            tx = left - 6.0,
+            ty = y + 4.0
+        );
+    }
+    for (i, p) in periods.iter().enumerate() {
+        let gx = left + group_w * i as f64 + group_w * 0.1;
+        for (k, (_, values)) in series.iter().enumerate() {
+            let v = values.get(i).copied().unwrap_or(0) as f64;
+            let h = plot_h * v / max;
+            let _ = write!(
+                svg,
+                r##"<rect x="{x:.1}" y="{y:.1}" width="{bar_w:.1}" height="{h:.1}" fill="{c}"/>"##,
+                x = gx + bar_w * k as f64,
+                y = top + plot_h - h,
+                c = PALETTE[k % PALETTE.len()]
+            );
+        }
+        let _ = write!(
+            svg,
+            r##"<text x="{x:.1}" y="{y}" text-anchor="middle" fill="#495057">{}</text>"##,
+            xml_escape(p),
+            x = left + group_w * (i as f64 + 0.5),
+            y = height - bottom + 14.0
+        );
+    }
+    for (k, (name, _)) in series.iter().enumerate() {
+        let x = left + 220.0 * k as f64;
+        let _ = write!(
+            svg,
+            r##"<rect x="{x}" y="26" width="10" height="10" fill="{c}"/><text x="{tx}" y="35">{}</text>"##,
+            xml_escape(name),
+            c = PALETTE[k % PALETTE.len()],
+            tx = x + 14.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +351,22 @@ mod tests {
         assert!(svg.contains("fewer than 5"));
         assert!(svg.contains("target 80%"));
         assert!(svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn count_bars_scale_to_the_largest() {
+        let svg = count_bars(
+            "登録数",
+            &["2026-03".into(), "2026-04".into()],
+            &[("利用登録", vec![2, 10]), ("資格情報", vec![0, 5])],
+        );
+        assert_eq!(svg.matches("<rect x=").count(), 4 + 2, "{svg}");
+        assert!(svg.contains("利用登録: 2026-03 2, 2026-04 10"));
+        assert!(
+            svg.contains(">12</text>"),
+            "the top tick: 10 rounded up to whole quarters"
+        );
+        assert!(svg.contains(">3</text>"));
     }
 
     #[test]

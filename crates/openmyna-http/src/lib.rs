@@ -199,8 +199,8 @@ impl utoipa::Modify for BearerAuth {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     use routes::{
-        admin, applications, campaigns, cards, eligibility, employers, fourinfo, jpki, portal,
-        portal_pages, registry, system,
+        admin, applications, campaigns, cards, console, eligibility, employers, fourinfo, jpki,
+        portal, portal_pages, registry, system,
     };
     let api = Router::new()
         .route("/api/v1/whoami", get(admin::whoami))
@@ -348,6 +348,10 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/handoff/{token}", get(portal_pages::handoff))
         .route("/portal/logout", post(portal_pages::logout))
         .route("/portal/account", post(portal_pages::account))
+        .route("/console", get(console::page))
+        .route("/console/login", post(console::login))
+        .route("/console/logout", post(console::logout))
+        .route("/console/certificates/{serial}", post(console::act))
         .route("/portal/registration", post(portal_pages::registration))
         .route(
             "/portal/consents/facilities/{org_id}/withdraw",

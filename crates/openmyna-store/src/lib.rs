@@ -278,6 +278,33 @@ impl Store {
     }
 }
 
+/// A dated series the operator console charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatedSeries {
+    /// Insurers' enrollment records, by creation.
+    Enrollments,
+    /// Cards registered for health-insurance use (利用登録).
+    InsuranceRegistrations,
+}
+
+impl Store {
+    /// The times (microseconds) of a series' events at or after `since_micros`.
+    pub async fn series_times(&self, series: DatedSeries, since_micros: i64) -> Result<Vec<i64>> {
+        let sql = match series {
+            DatedSeries::Enrollments => {
+                "SELECT created_at FROM insurance_records WHERE created_at >= $1"
+            }
+            DatedSeries::InsuranceRegistrations => {
+                "SELECT registered_at FROM insurance_registrations WHERE registered_at >= $1"
+            }
+        };
+        Ok(sqlx::query_scalar(sql)
+            .bind(since_micros)
+            .fetch_all(self.pool())
+            .await?)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct Counts {
     pub residents: i64,

@@ -200,3 +200,49 @@ async fn portal() {
     assert_eq!(history.len(), 1, "the refused form changed nothing");
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (resident, _card) = patient(&app, dir.path()).await;
+    let (s, r) = app
+        .post(
+            "/api/v1/jpki/crls/publish",
+            Some(Role::Operator),
+            &json!({"kind": "full"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    node(
+        "console.mjs",
+        &[
+            ("CONSOLE_URL", format!("{}/console", app.url)),
+            ("OPERATOR_TOKEN", app.token(Role::Operator).to_owned()),
+            ("RESIDENT_ID", resident.to_string()),
+        ],
+    )
+    .await;
+
+    // The operator's clicks reached the CA: the first certificate is revoked for key
+    // compromise, and OCSP-visible state says so.
+    let (s, certs) = app
+        .get(
+            &format!("/api/v1/jpki/residents/{resident}/certificates"),
+            Some(Role::Operator),
+        )
+        .await;
+    assert_eq!(s, 200, "{certs}");
+    let revoked: Vec<&Value> = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "revoked")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{certs}");
+    assert_eq!(revoked[0]["reason"], "keyCompromise");
+    app.finish().await;
+}

@@ -2,6 +2,7 @@ pub mod admin;
 pub mod applications;
 pub mod campaigns;
 pub mod cards;
+pub mod console;
 pub mod eligibility;
 pub mod employers;
 pub mod fourinfo;

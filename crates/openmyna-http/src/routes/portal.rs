@@ -42,7 +42,7 @@ fn eligibility(s: &AppState) -> Eligibility<'_, openmyna_store::Store, openmyna_
     )
 }
 
-fn cookie(parts: &Parts, name: &str) -> Option<String> {
+pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)

@@ -136,6 +136,7 @@ fn parts() -> Vec<Part> {
             summary: "Signing and user-authentication certificates per card, revocation and suspension, full/delta/partitioned CRLs, OCSP.",
             ready: true,
             links: vec![
+                ("operator console", "/console"),
                 ("signing root", "/ca/sign.crt"),
                 ("auth root", "/ca/auth.crt"),
                 ("CRL", "/crl/sign/full.crl"),

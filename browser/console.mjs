@@ -1,0 +1,65 @@
+// The operator console: login with the operator token (a wrong one is refused), the CA's
+// roots, the CRL history, the statistics chart, a resident's certificates suspended,
+// released and revoked with a reason; at 1280 and 390 px.
+import { run, expect, DESKTOP, PHONE } from './lib.mjs';
+
+const url = process.env.CONSOLE_URL;
+const token = process.env.OPERATOR_TOKEN;
+const resident = process.env.RESIDENT_ID;
+
+await run('console', async (browser, c) => {
+  const page = await browser.newPage({ viewport: DESKTOP, locale: 'ja-JP' });
+  await page.goto(url);
+  await page.waitForSelector('#token');
+  await c.check(page, 'login');
+  await c.shot(page, 'login');
+  await page.fill('#token', 'omn_not-a-token');
+  await page.click('#login-submit');
+  await page.waitForSelector('#error');
+  expect((await page.textContent('#error')).includes('unknown'), 'a wrong token is refused');
+  await page.fill('#token', token);
+  await page.click('#login-submit');
+  await page.waitForSelector('#ca');
+  const ca = await page.textContent('#ca');
+  expect(ca.includes('sign') && ca.includes('auth') && ca.includes('/ocsp/'), `the roots: ${ca}`);
+  const crls = await page.textContent('#crls');
+  expect(crls.includes('full'), `the CRL history: ${crls}`);
+  expect(await page.$('#chart svg'), 'the statistics chart');
+  expect((await page.getAttribute('#chart svg', 'role')) === 'img', 'the chart is an image with a title');
+  await c.check(page, 'console');
+  await c.shot(page, 'console');
+
+  // A resident's certificates: suspend, release, revoke with a reason.
+  await page.fill('#resident', resident);
+  await page.click('#search');
+  await page.waitForSelector('#results');
+  const rows = await page.$$('#results tr');
+  expect(rows.length === 3, `two certificates (and the header), got ${rows.length - 1}`);
+  await c.check(page, 'search');
+  await c.shot(page, 'search');
+  const first = '#results tr:nth-child(2)';
+  await page.click(`${first} button:has-text("Suspend")`);
+  await page.waitForSelector('#done');
+  expect((await page.getAttribute('#results [data-status]', 'data-status')) === 'held', 'suspended');
+  await c.shot(page, 'suspended');
+  await page.click('#results button:has-text("Release")');
+  await page.waitForSelector('#done');
+  expect((await page.getAttribute('#results [data-status]', 'data-status')) === 'good', 'released');
+  await page.selectOption('#results select', 'keyCompromise');
+  await page.click('#results button:has-text("Revoke")');
+  await page.waitForSelector('#done');
+  const status = await page.textContent('#results [data-status]');
+  expect(status.includes('revoked') && status.includes('keyCompromise'), `revoked: ${status}`);
+  expect(!(await page.$('#results button')), 'nothing more to do with a revoked certificate');
+  await c.check(page, 'revoked');
+  await c.shot(page, 'revoked');
+
+  await page.setViewportSize(PHONE);
+  await page.goto(`${url}?resident=${resident}`);
+  await c.check(page, 'console-phone');
+  await c.shot(page, 'console-phone');
+
+  await page.click('header button');
+  await page.waitForSelector('#token');
+  await c.shot(page, 'logged-out');
+});
