@@ -354,6 +354,10 @@ pub fn router(state: AppState) -> Router {
         .route("/console/certificates/{serial}", post(console::act))
         .route("/portal/registration", post(portal_pages::registration))
         .route(
+            "/portal/phones/{id}/revoke",
+            post(portal_pages::revoke_phone),
+        )
+        .route(
             "/portal/consents/facilities/{org_id}/withdraw",
             post(portal_pages::withdraw_facility),
         )

@@ -515,6 +515,36 @@ async fn smartphone_certificates(backend: Backend) {
         .await;
     assert_eq!((s, r["error"]["code"].as_str()), (403, Some("auth.role")));
 
+    // The portal page offers a revoke button per phone; the form without a reason is
+    // refused on the page and changes nothing.
+    let page = app
+        .client
+        .get(format!("{}/portal", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("/portal/phones/{id}/revoke")),
+        "{page}"
+    );
+    let resp = app
+        .client
+        .post(format!("{}/portal/phones/{id}/revoke", app.url))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("note=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    assert!(resp.text().await.unwrap().contains("id=\"notice\""));
+    let (_, list) = get(&app, &cookie, "/api/v1/portal/phones").await;
+    assert_eq!(list[0]["status"], "active");
+
     // The holder revokes it before selling the phone: OCSP says revoked, no more logins.
     let (s, r) = send(
         &app,

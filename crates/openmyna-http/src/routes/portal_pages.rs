@@ -58,9 +58,12 @@ pub struct EntryRow {
 }
 
 pub struct PhoneRow {
+    pub id: i64,
     pub model: String,
     pub state: String,
     pub issued: String,
+    /// Where the revoke button posts (none once revoked).
+    pub revoke: Option<String>,
 }
 
 #[derive(Template, Default)]
@@ -257,6 +260,8 @@ async fn build(s: &AppState, c: Citizen) -> Result<PortalPage, ApiError> {
         phones: phones
             .into_iter()
             .map(|p| PhoneRow {
+                id: p.id,
+                revoke: (p.status != "revoked").then(|| format!("/portal/phones/{}/revoke", p.id)),
                 model: p.model,
                 state: p.status,
                 issued: p.created_at,
@@ -390,4 +395,40 @@ pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response,
         .insert(header::LOCATION, HeaderValue::from_static("/portal"));
     portal::set_cookie(&mut resp, "", 0);
     Ok(resp)
+}
+
+#[derive(serde::Deserialize)]
+pub struct PhoneNoteForm {
+    pub note: String,
+}
+
+/// `POST /portal/phones/{id}/revoke` (the page's button): revokes a phone's certificates
+/// before it is sold or repaired; a refusal shows the page again with the reason.
+pub async fn revoke_phone(
+    State(s): State<AppState>,
+    parts: Parts,
+    Path(id): Path<i64>,
+    axum::extract::Form(f): axum::extract::Form<PhoneNoteForm>,
+) -> Result<Response, ApiError> {
+    let c = match citizen_or_login(&s, &parts).await? {
+        Ok(c) => c,
+        Err(login) => return Ok(login),
+    };
+    let note = portal::PhoneNote { note: f.note };
+    match portal::revoke_phone(
+        State(s.clone()),
+        c.clone(),
+        Path(id),
+        crate::json::ApiJson(note),
+    )
+    .await
+    {
+        Ok(_) => Ok(see_other("/portal#phones")),
+        Err(e) if e.status.is_client_error() => {
+            let mut page = build(&s, c).await?;
+            page.notice = Some(e.message);
+            render(&page, e.status)
+        }
+        Err(e) => Err(e),
+    }
 }
