@@ -325,16 +325,19 @@ impl JpkiStore for Store {
             bytes: i64,
             snapshot: i64,
         }
+        // The totals are kept by triggers on jpki_revoked (migration 0012): no scan.
         let sql = match partition {
             Some(_) => {
-                "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(entry_der)), 0) AS bytes, \
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n, \
+                 CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS bytes, \
                  (SELECT COALESCE(MAX(seq), 0) FROM jpki_status_log WHERE root = $1) AS snapshot \
-                 FROM jpki_revoked WHERE root = $1 AND partition = $2"
+                 FROM jpki_revoked_totals WHERE root = $1 AND partition = $2"
             }
             None => {
-                "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(entry_der)), 0) AS bytes, \
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n, \
+                 CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS bytes, \
                  (SELECT COALESCE(MAX(seq), 0) FROM jpki_status_log WHERE root = $1) AS snapshot \
-                 FROM jpki_revoked WHERE root = $1 AND $2 = $2"
+                 FROM jpki_revoked_totals WHERE root = $1 AND $2 = $2"
             }
         };
         let t: Totals = sqlx::query_as(sql)
@@ -353,28 +356,51 @@ impl JpkiStore for Store {
         after: i64,
         limit: i64,
     ) -> Result<Option<(i64, u64, Vec<u8>)>, JpkiError> {
-        // One row per page: the entries concatenated in order by the database, so that a
-        // million-entry CRL costs twenty rows, not a million.
+        // One row per page: the entries concatenated by the database, so that a
+        // million-entry CRL costs twenty rows, not a million. The order of entries within a
+        // page does not matter to a CRL, so the aggregate is not ordered (an ordered
+        // aggregate makes SQLite sort every page again).
         let filter = match partition {
             Some(_) => "root = $1 AND partition = $2",
             None => "root = $1 AND $2 = $2",
         };
         let agg = match self.backend() {
-            crate::Backend::Sqlite => "CAST(group_concat(entry_der, x'' ORDER BY seq) AS BLOB)",
-            crate::Backend::Postgres => "string_agg(entry_der, ''::bytea ORDER BY seq)",
+            crate::Backend::Sqlite => "CAST(group_concat(entry_der, x'') AS BLOB)",
+            crate::Backend::Postgres => "string_agg(entry_der, ''::bytea)",
         };
         let sql = format!(
             "SELECT MAX(seq), COUNT(*), {agg} FROM (SELECT seq, entry_der FROM jpki_revoked \
              WHERE {filter} AND seq > $3 ORDER BY seq LIMIT $4) page"
         );
-        let row: (Option<i64>, i64, Option<Vec<u8>>) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(root.as_str())
-            .bind(partition.unwrap_or(0))
-            .bind(after)
-            .bind(limit)
-            .fetch_one(self.pool())
-            .await
-            .map_err(storage)?;
+        let mut conn = self.pool().acquire().await.map_err(storage)?;
+        // A sequential scan gains nothing from SQLite's page cache: the pages of a CRL are
+        // read through a small one, which is set back before the connection returns to the
+        // pool, so that publishing a large CRL does not fill every connection's cache.
+        let sqlite = self.backend() == crate::Backend::Sqlite;
+        if sqlite {
+            sqlx::query("PRAGMA cache_size = -1024")
+                .execute(&mut *conn)
+                .await
+                .map_err(storage)?;
+        }
+        let row: Result<(Option<i64>, i64, Option<Vec<u8>>), sqlx::Error> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(root.as_str())
+                .bind(partition.unwrap_or(0))
+                .bind(after)
+                .bind(limit)
+                .fetch_one(&mut *conn)
+                .await;
+        if sqlite {
+            let restore = sqlx::query(sqlx::AssertSqlSafe(self.sqlite_cache_pragma()))
+                .execute(&mut *conn)
+                .await;
+            if restore.is_err() {
+                // Never hand a connection with the small cache back to the pool.
+                drop(conn.detach());
+            }
+        }
+        let row = row.map_err(storage)?;
         Ok(match row {
             (Some(last), n, Some(bytes)) if n > 0 => Some((last, n as u64, bytes)),
             _ => None,

@@ -109,6 +109,8 @@ pub struct Store {
     backend: Backend,
     keys: Arc<DataKeys>,
     cache: Arc<cache::Caches>,
+    /// SQLite's page cache per connection, KiB (what `PRAGMA cache_size` is set back to).
+    sqlite_cache_kib: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -117,6 +119,14 @@ impl std::fmt::Debug for Store {
             .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
+}
+
+fn sqlite_cache_kib(opts: &StoreOptions) -> u64 {
+    u64::from(opts.sqlite_cache_mib.max(1)) * 1024
+}
+
+fn sqlite_cache_pragma(kib: u64) -> String {
+    format!("PRAGMA cache_size = -{kib}")
 }
 
 impl Store {
@@ -139,10 +149,7 @@ impl Store {
                 "NORMAL" => "NORMAL",
                 _ => "FULL",
             };
-            let cache_pragma = format!(
-                "PRAGMA cache_size = -{}",
-                u64::from(opts.sqlite_cache_mib.max(1)) * 1024
-            );
+            let cache_pragma = sqlite_cache_pragma(sqlite_cache_kib(opts));
             pool = pool.after_connect(move |conn, _meta| {
                 let cache_pragma = cache_pragma.clone();
                 Box::pin(async move {
@@ -173,6 +180,7 @@ impl Store {
             backend,
             keys: Arc::new(keys),
             cache: Arc::new(cache::Caches::default()),
+            sqlite_cache_kib: sqlite_cache_kib(opts),
         })
     }
 
@@ -216,6 +224,11 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
+    }
+
+    /// The pragma that gives a SQLite connection its configured page cache.
+    pub(crate) fn sqlite_cache_pragma(&self) -> String {
+        sqlite_cache_pragma(self.sqlite_cache_kib)
     }
 
     pub fn backend(&self) -> Backend {

@@ -417,6 +417,39 @@ async fn crls_full_delta_and_partition_verify(backend: Backend) {
         &cert,
     ]);
     assert!(!ok && out.contains("certificate revoked"), "{out}");
+    // The authentication certificate held, released, held and revoked: the CRL's length
+    // (kept as running totals by the database) follows every step, the entry's reason too.
+    let auth_serial = f.auth["serial"].as_str().unwrap().to_owned();
+    for (action, body) in [
+        ("hold", json!({})),
+        ("release", json!({})),
+        ("hold", json!({})),
+        ("revoke", json!({"reason": "keyCompromise"})),
+    ] {
+        let (s, r) = f
+            .app
+            .post(
+                &format!("/api/v1/jpki/certificates/{auth_serial}/{action}"),
+                Some(Role::Municipality),
+                &body,
+            )
+            .await;
+        assert_eq!(s, 200, "{action}: {r}");
+        f.publish("full").await;
+        let auth_full = f.crl("auth", "full.crl", "auth-full.pem").await;
+        let (ok, text) = openssl(&["crl", "-in", &auth_full, "-noout", "-text"]);
+        assert!(ok, "{text}");
+        let listed = text.matches("Serial Number").count();
+        assert_eq!(listed, usize::from(action != "release"), "{action}: {text}");
+    }
+    let (_, text) = openssl(&[
+        "crl",
+        "-in",
+        &p(&f.path("auth-full.pem")),
+        "-noout",
+        "-text",
+    ]);
+    assert!(text.contains("Key Compromise"), "{text}");
     // A new full CRL and the certificate's partition CRL list it.
     f.publish("full").await;
     let full2 = f.crl("sign", "full.crl", "full2.pem").await;
