@@ -6,9 +6,27 @@ use openmyna_store::Store;
 
 use crate::metrics::Metrics;
 
-/// Everything a handler may use. Cheap to clone.
+/// Everything a handler may use: one pointer, so that handing it to each request (axum
+/// clones the state per request) costs one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl AppState {
+    pub fn new(inner: AppStateInner) -> Self {
+        AppState(Arc::new(inner))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct AppStateInner {
     pub store: Store,
     pub jpki: Arc<Jpki<Store>>,
     /// Serialises the registry-event subscriber (see `subscribers`).

@@ -23,8 +23,6 @@ pub const RESPONDER_VALIDITY_DAYS: i64 = 365;
 pub struct Responder {
     pub key: SigningKey,
     pub cert_der: Vec<u8>,
-    /// The certificate, parsed once: every OCSP response carries it.
-    pub cert: x509_cert::Certificate,
     /// SHA-1 of the responder's public key: its `byKey` responder id.
     pub key_id: [u8; 20],
     pub not_after: Timestamp,
@@ -67,7 +65,6 @@ fn new_responder(
         &not_after,
     )?;
     Ok(Responder {
-        cert: parse_certificate(&cert_der)?,
         key_id: key_id_sha1(&key.spki()?),
         key,
         cert_der,
@@ -141,7 +138,6 @@ impl RootCa {
             key,
             cert_der,
             responder: Responder {
-                cert: rcert,
                 key_id: key_id_sha1(&rkey.spki()?),
                 key: rkey,
                 cert_der: responder_cert_der,

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{Duration, NaiveDate};
-use der::Encode;
 use openmyna_core::{Clock, Entropy, Timestamp};
 use serde::Serialize;
 
@@ -235,6 +234,7 @@ impl JpkiConfig {
 struct Loaded {
     ca: RootCa,
     hashes: IssuerHashes,
+    template: ocsp::ResponderTemplate,
 }
 
 /// (root, serial) → the responses for each CertID form a client used.
@@ -337,7 +337,15 @@ impl<S: JpkiStore> Jpki<S> {
                 self.store.save_root(&stored_root(&ca)?).await?;
             }
             let hashes = IssuerHashes::of(&ca)?;
-            loaded.insert(kind, Arc::new(Loaded { ca, hashes }));
+            let template = ocsp::ResponderTemplate::new(&ca)?;
+            loaded.insert(
+                kind,
+                Arc::new(Loaded {
+                    ca,
+                    hashes,
+                    template,
+                }),
+            );
         }
         *self.roots.write().map_err(|_| lock_err())? = loaded;
         std::fs::create_dir_all(&self.config.crl_dir)?;
@@ -614,17 +622,18 @@ impl<S: JpkiStore> Jpki<S> {
         let now = self.clock.now();
         let epoch = self.epoch();
         // RFC 5019 fast path: one certificate, no nonce — a cached, pre-signed response.
-        let cache_key = if parsed.nonce.is_none() && parsed.cert_ids.len() == 1 {
-            let id = &parsed.cert_ids[0];
-            let der = id.to_der().map_err(|e| OcspFailure::Internal(e.into()))?;
-            Some(((root, id.serial_number.as_bytes().to_vec()), der))
-        } else {
-            None
+        let cache_key = match (
+            &parsed.nonce,
+            &parsed.cert_ids[..],
+            &parsed.cert_id_ders[..],
+        ) {
+            (None, [id], [der]) => Some(((root, id.serial_number.as_bytes().to_vec()), der)),
+            _ => None,
         };
         if let (Some((k, id_der)), Ok(cache)) = (&cache_key, self.ocsp_cache.lock()) {
             let hit = cache.get(k).and_then(|v| {
                 v.iter()
-                    .find(|(d, c)| d == id_der && c.refresh_at > now)
+                    .find(|(d, c)| d == *id_der && c.refresh_at > now)
                     .map(|(_, c)| c.der.clone())
             });
             if let Some(der) = hit {
@@ -633,7 +642,7 @@ impl<S: JpkiStore> Jpki<S> {
         }
         let loaded = self.root(root).map_err(OcspFailure::Internal)?;
         let mut answers = Vec::with_capacity(parsed.cert_ids.len());
-        for id in &parsed.cert_ids {
+        for (id, id_der) in parsed.cert_ids.iter().zip(&parsed.cert_id_ders) {
             let answer = if !loaded.hashes.matches(id) {
                 Answer::Unknown
             } else {
@@ -645,14 +654,15 @@ impl<S: JpkiStore> Jpki<S> {
                         .map_err(OcspFailure::Internal)?,
                 }
             };
-            answers.push((id.clone(), answer));
+            answers.push((id_der.as_slice(), answer));
         }
         let der = ocsp::sign_response(
             &loaded.ca,
+            &loaded.template,
             &now,
             self.config.ocsp_validity,
             &answers,
-            parsed.nonce.as_ref(),
+            parsed.nonce.as_deref(),
         )
         .map_err(OcspFailure::Internal)?;
         if let (Some((k, id_der)), Ok(mut cache)) = (cache_key, self.ocsp_cache.lock()) {
@@ -664,9 +674,9 @@ impl<S: JpkiStore> Jpki<S> {
                 cache.clear();
             }
             let entry = cache.entry(k).or_default();
-            entry.retain(|(d, _)| *d != id_der);
+            entry.retain(|(d, _)| d != id_der);
             entry.push((
-                id_der,
+                id_der.clone(),
                 CachedResponse {
                     der: Arc::new(der.clone()),
                     refresh_at: now + self.config.ocsp_validity / 2,

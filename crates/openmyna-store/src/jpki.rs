@@ -383,14 +383,15 @@ impl JpkiStore for Store {
                 .await
                 .map_err(storage)?;
         }
-        let row: Result<(Option<i64>, i64, Option<Vec<u8>>), sqlx::Error> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(root.as_str())
-                .bind(partition.unwrap_or(0))
-                .bind(after)
-                .bind(limit)
-                .fetch_one(&mut *conn)
-                .await;
+        /// (last seq, entries, their DER concatenated).
+        type PageRow = (Option<i64>, i64, Option<Vec<u8>>);
+        let row: Result<PageRow, sqlx::Error> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(root.as_str())
+            .bind(partition.unwrap_or(0))
+            .bind(after)
+            .bind(limit)
+            .fetch_one(&mut *conn)
+            .await;
         if sqlite {
             let restore = sqlx::query(sqlx::AssertSqlSafe(self.sqlite_cache_pragma()))
                 .execute(&mut *conn)

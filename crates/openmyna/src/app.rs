@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use openmyna_core::{Clock, Entropy, OsEntropy, SystemClock};
 use openmyna_http::metrics::Metrics;
-use openmyna_http::{AppState, ServerInfo};
+use openmyna_http::{AppState, AppStateInner, ServerInfo};
 use openmyna_jpki::{Jpki, JpkiConfig, KeyKind};
 use openmyna_store::{DataKeys, MasterKey, Store, StoreOptions};
 use tokio::net::TcpListener;
@@ -164,7 +164,7 @@ pub async fn start(
     let public_url = public_url(config, addr);
     let jpki =
         Arc::new(open_jpki(config, &store, &public_url, clock.clone(), entropy.clone()).await?);
-    let state = AppState {
+    let state = AppState::new(AppStateInner {
         store: store.clone(),
         jpki,
         subscriber_lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -179,7 +179,7 @@ pub async fn start(
         entropy,
         card_dir: config.data_dir.join("cards"),
         challenges: openmyna_http::routes::eligibility::challenge_book(),
-    };
+    });
     // Catch up with registry events left unprocessed by a crash, then keep watching.
     if let Err(e) = openmyna_http::subscribers::sync_registry_to_jpki(&state).await {
         tracing::warn!(

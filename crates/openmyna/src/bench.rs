@@ -688,6 +688,7 @@ fn wrk(
 /// which serves one connection at a time and stalls on wrk's connection pattern.
 async fn http10_load(
     port: u16,
+    path: &'static str,
     bodies: Arc<Vec<Vec<u8>>>,
     concurrency: u32,
     seconds: u32,
@@ -708,14 +709,16 @@ async fn http10_load(
                 let attempt = tokio::time::timeout(std::time::Duration::from_secs(5), async {
                     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
                     let head = format!(
-                        "POST / HTTP/1.0\r\nContent-Type: application/ocsp-request\r\nContent-Length: {}\r\n\r\n",
+                        "POST {path} HTTP/1.0\r\nContent-Type: application/ocsp-request\r\nContent-Length: {}\r\n\r\n",
                         body.len()
                     );
                     s.write_all(head.as_bytes()).await?;
                     s.write_all(body).await?;
                     let mut buf = Vec::new();
                     s.read_to_end(&mut buf).await?;
-                    Ok::<bool, std::io::Error>(buf.starts_with(b"HTTP/1.0 200"))
+                    Ok::<bool, std::io::Error>(
+                        buf.starts_with(b"HTTP/1.0 200") || buf.starts_with(b"HTTP/1.1 200"),
+                    )
                 })
                 .await;
                 match attempt {
@@ -801,7 +804,12 @@ fn wait_port(port: u16) {
 /// `bench ocsp`: OCSP throughput and p99 latency over HTTP on loopback, ours against
 /// `cfssl ocspserve` (serving responses pre-signed by us) and `openssl ocsp -port` (signing
 /// live), with the same certificates and the same request mix, with and without nonces.
-pub async fn ocsp(certs: usize, seconds: u32, connections: u32) -> Result<(), AppError> {
+pub async fn ocsp(
+    certs: usize,
+    seconds: u32,
+    connections: u32,
+    self_exe: &Path,
+) -> Result<(), AppError> {
     for t in ["wrk", "cfssl", "openssl", "timeout"] {
         tool(t)?;
     }
@@ -810,18 +818,10 @@ pub async fn ocsp(certs: usize, seconds: u32, connections: u32) -> Result<(), Ap
     let store = app::open_store(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| AppError::io("binding", e))?;
-    let server = app::start(
-        &config,
-        store.clone(),
-        listener,
-        clock.clone(),
-        entropy.clone(),
-    )
-    .await?;
-    let url = server.url();
+    // Our server runs in its own process (started below, once the certificates exist), like
+    // the peers, so that the load clients of this process do not share its threads.
+    let ours_port = free_port()?;
+    let url = format!("http://127.0.0.1:{ours_port}");
     let jpki = app::open_jpki(&config, &store, &url, clock.clone(), entropy.clone()).await?;
     eprintln!("bench ocsp: issuing {certs} certificates…");
     let key = openmyna_jpki::SigningKey::generate(openmyna_jpki::KeyKind::EcP256)?;
@@ -896,6 +896,24 @@ pub async fn ocsp(certs: usize, seconds: u32, connections: u32) -> Result<(), Ap
         responses.push('\n');
     }
     w("responses.txt", responses.as_bytes())?;
+    drop(jpki);
+    store.close().await;
+    let mut ours_server = Command::new(self_exe)
+        .arg("--data-dir")
+        .arg(&config.data_dir)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{ours_port}"),
+            "--demo-persons",
+            "0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| AppError::io("starting openmyna serve", e))?;
+    wait_port(ours_port);
     let cfssl_port = free_port()?;
     let mut cfssl = Command::new("cfssl")
         .args([
@@ -941,31 +959,34 @@ pub async fn ocsp(certs: usize, seconds: u32, connections: u32) -> Result<(), Ap
         } else {
             plain.clone()
         });
-        let os_ec = http10_load(ec_port, bodies.clone(), connections.min(8), seconds).await;
-        let os_rsa = http10_load(rsa_port, bodies, connections.min(8), seconds).await;
-        for (peer, p) in [
-            ("cfssl ocspserve", cf),
+        // openssl is driven by the HTTP/1.0 client; so are we, for a like-for-like ratio.
+        let ours10 = http10_load(ours_port, "/ocsp/auth", bodies.clone(), 8, seconds).await;
+        let os_ec = http10_load(ec_port, "/", bodies.clone(), 8, seconds).await;
+        let os_rsa = http10_load(rsa_port, "/", bodies, 8, seconds).await;
+        for (peer, ours, p) in [
+            ("cfssl ocspserve (wrk, keep-alive)", ours, cf),
             (
-                "openssl ocsp -port, P-256 key (HTTP/1.0 client, 8 connections)",
+                "openssl ocsp -port, P-256 key (HTTP/1.0 client, 8 connections, one request each)",
+                ours10,
                 os_ec,
             ),
             (
-                "openssl ocsp -port, RSA-2048 key (HTTP/1.0 client, 8 connections)",
+                "openssl ocsp -port, RSA-2048 key (HTTP/1.0 client, 8 connections, one request each)",
+                ours10,
                 os_rsa,
             ),
         ] {
+            let errors = |n: u64| {
+                if n > 0 {
+                    format!(" ({n} errors)")
+                } else {
+                    String::new()
+                }
+            };
             rows.push(Row {
                 what: format!("{label}: requests/s vs {peer}"),
-                ours: format!("{:.0}", ours.0),
-                peer: format!(
-                    "{:.0}{}",
-                    p.0,
-                    if p.2 > 0 {
-                        format!(" ({} errors)", p.2)
-                    } else {
-                        String::new()
-                    }
-                ),
+                ours: format!("{:.0}{}", ours.0, errors(ours.2)),
+                peer: format!("{:.0}{}", p.0, errors(p.2)),
                 ratio: format!("{:.1}×", ours.0 / p.0.max(0.001)),
             });
             rows.push(Row {
@@ -982,8 +1003,8 @@ pub async fn ocsp(certs: usize, seconds: u32, connections: u32) -> Result<(), Ap
     let _ = cfssl.wait();
     let _ = openssl_ec.wait();
     let _ = openssl_rsa.wait();
-    server.stop().await?;
-    store.close().await;
+    let _ = ours_server.kill();
+    let _ = ours_server.wait();
     let _ = std::fs::remove_dir_all(&dir);
     print_table(
         &format!(

@@ -493,7 +493,11 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 certs,
                 seconds,
                 connections,
-            } => crate::bench::ocsp(certs, seconds, connections).await,
+            } => {
+                let exe = std::env::current_exe()
+                    .map_err(|e| AppError::io("locating the openmyna binary", e))?;
+                crate::bench::ocsp(certs, seconds, connections, &exe).await
+            }
             BenchCommand::Eligibility {
                 residents,
                 patients,

@@ -668,7 +668,7 @@ pub fn router(config: KioskConfig) -> Router {
 
 /// Serves the kiosk on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, config: KioskConfig) -> Result<(), AppError> {
-    axum::serve(listener, router(config))
+    axum::serve(listener, router(config).into_make_service())
         .await
         .map_err(|e| AppError::io("serving the kiosk", e))
 }

@@ -442,13 +442,7 @@ async fn crls_full_delta_and_partition_verify(backend: Backend) {
         let listed = text.matches("Serial Number").count();
         assert_eq!(listed, usize::from(action != "release"), "{action}: {text}");
     }
-    let (_, text) = openssl(&[
-        "crl",
-        "-in",
-        &p(&f.path("auth-full.pem")),
-        "-noout",
-        "-text",
-    ]);
+    let (_, text) = openssl(&["crl", "-in", p(&f.path("auth-full.pem")), "-noout", "-text"]);
     assert!(text.contains("Key Compromise"), "{text}");
     // A new full CRL and the certificate's partition CRL list it.
     f.publish("full").await;
