@@ -39,10 +39,10 @@ await run('portal', async (browser, c) => {
   await c.shot(page, 'account-registered');
 
   // 利用登録 from the page.
-  if (await page.$('#register')) {
-    await page.click('#register');
-    await page.waitForSelector('#registered');
-  }
+  // A fresh resident is not registered yet: the button must be there.
+  expect(await page.$('#register'), 'the 利用登録 button is offered');
+  await page.click('#register');
+  await page.waitForSelector('#registered');
   expect((await page.textContent('#insurance')).includes('利用登録済み'), 'registered for insurance use');
 
   // A phone-sized screen.

@@ -280,6 +280,9 @@ pub struct Jpki<S> {
     record_cache: Mutex<HashMap<String, (std::sync::Arc<CertRecord>, std::time::Instant)>>,
     /// Bumped by every status change: an answer read before a change is not cached after it.
     epoch: std::sync::atomic::AtomicU64,
+    /// Per root, the status-log position this process's caches have followed (changes by
+    /// other processes are found after it).
+    followed: Mutex<HashMap<RootKind, i64>>,
 }
 
 fn lock_err() -> JpkiError {
@@ -307,6 +310,7 @@ impl<S: JpkiStore> Jpki<S> {
             status_cache: Mutex::new(HashMap::new()),
             record_cache: Mutex::new(HashMap::new()),
             epoch: std::sync::atomic::AtomicU64::new(0),
+            followed: Mutex::new(HashMap::new()),
         };
         svc.init().await?;
         Ok(svc)
@@ -349,7 +353,44 @@ impl<S: JpkiStore> Jpki<S> {
         }
         *self.roots.write().map_err(|_| lock_err())? = loaded;
         std::fs::create_dir_all(&self.config.crl_dir)?;
+        for kind in RootKind::ALL {
+            let (_, _, position) = self.store.revoked_totals(kind, None).await?;
+            self.followed
+                .lock()
+                .map_err(|_| lock_err())?
+                .insert(kind, position);
+        }
         Ok(())
+    }
+
+    /// Drops the cached answers of certificates whose status another process changed (the
+    /// `openmyna ca revoke` command, a second server on the same database): the status log is
+    /// read after the last position followed. Changes made through this process are dropped
+    /// from its caches at once anyway; the server calls this every half second for the rest.
+    /// Returns how many changes it found.
+    pub async fn follow_changes(&self) -> Result<usize, JpkiError> {
+        let mut found = 0;
+        for root in RootKind::ALL {
+            let after = self
+                .followed
+                .lock()
+                .map_err(|_| lock_err())?
+                .get(&root)
+                .copied()
+                .unwrap_or(0);
+            let log = self.store.status_log_after(root, after).await?;
+            let Some(last) = log.iter().map(|e| e.seq).max() else {
+                continue;
+            };
+            for e in &log {
+                self.invalidate(&e.serial);
+            }
+            found += log.len();
+            let mut followed = self.followed.lock().map_err(|_| lock_err())?;
+            let position = followed.entry(root).or_insert(0);
+            *position = (*position).max(last);
+        }
+        Ok(found)
     }
 
     fn root(&self, kind: RootKind) -> Result<Arc<Loaded>, JpkiError> {

@@ -208,8 +208,33 @@ pub async fn start(
 /// Background work: the registry subscriber every few seconds, deltas hourly, full CRLs on
 /// their schedule (and once at start if none was ever published), and the daily deletion of
 /// employees' My Numbers whose retention period has ended.
+/// Aborts a task when dropped (with the task that owns it).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn spawn_background(state: AppState, full_crl_hours: i64) -> JoinHandle<()> {
+    // Status changes written by another process reach this one's OCSP caches within half a
+    // second (changes made through this server reach them at once).
+    let follower = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.jpki.follow_changes().await {
+                    tracing::warn!(error = %e, "following status changes failed; will retry");
+                }
+            }
+        })
+    };
     tokio::spawn(async move {
+        let _follower = AbortOnDrop(follower);
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         let mut last_delta = std::time::Instant::now();
         let mut last_full: Option<std::time::Instant> = None;

@@ -168,15 +168,6 @@ pub async fn crl(entries: &[u64], peer_max: u64, self_exe: &Path) -> Result<(), 
                 .args(["bench", "crl-generate"]),
         )?;
         let bytes: u64 = String::from_utf8_lossy(&out).trim().parse().unwrap_or(0);
-        // The same, as a `ca publish` job would run it: SQLite's page cache does nothing for
-        // a sequential scan, so a CRL job can run with a small one.
-        let (_, small_cache_rss, _) = timed(
-            Command::new(self_exe)
-                .env("OPENMYNA_DATABASE_SQLITE_CACHE_MIB", "8")
-                .arg("--data-dir")
-                .arg(&config.data_dir)
-                .args(["bench", "crl-generate"]),
-        )?;
         rows.push(Row {
             what: format!("{n} entries: time"),
             ours: format!("{secs:.2} s"),
@@ -205,14 +196,6 @@ pub async fn crl(entries: &[u64], peer_max: u64, self_exe: &Path) -> Result<(), 
                 ratio: format!("{:.2}×", ours_rss / o_rss.max(0.001)),
             });
             rows.push(Row {
-                what: format!(
-                    "{n} entries: peak RSS, 8 MiB page cache (sqlite_cache_mib = 8) vs openssl"
-                ),
-                ours: format!("{small_cache_rss:.0} MiB"),
-                peer: format!("{o_rss:.0} MiB"),
-                ratio: format!("{:.2}×", small_cache_rss / o_rss.max(0.001)),
-            });
-            rows.push(Row {
                 what: format!("{n} entries: time vs cfssl gencrl"),
                 ours: format!("{ours_time:.2} s"),
                 peer: format!("{c_secs:.2} s"),
@@ -232,8 +215,8 @@ pub async fn crl(entries: &[u64], peer_max: u64, self_exe: &Path) -> Result<(), 
             });
         } else {
             rows.push(Row {
-                what: format!("{n} entries: peak RSS (default / 8 MiB page cache)"),
-                ours: format!("{ours_rss:.0} MiB / {small_cache_rss:.0} MiB"),
+                what: format!("{n} entries: peak RSS"),
+                ours: format!("{ours_rss:.0} MiB"),
                 peer: "(not run)".into(),
                 ratio: String::new(),
             });

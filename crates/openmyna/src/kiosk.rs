@@ -38,6 +38,9 @@ pub enum Step {
     Identity,
     /// 2: the PIN, with the tries left after a wrong one.
     Pin { tries_left: Option<u8> },
+    /// 2: the card is checking a PIN; another PIN is not taken meanwhile (a double tap
+    /// would cost the patient a second try).
+    Checking,
     /// 3: the n-th offered consent screen.
     Consent(usize),
     /// 4: done.
@@ -180,6 +183,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("pin", "暗証番号", "PIN"),
     ("pin_label", "暗証番号（数字4桁）", "PIN (4 digits)"),
     ("pin_wrong", "暗証番号が違います。", "The PIN is wrong."),
+    (
+        "checking",
+        "確認しています。カードを置いたままお待ちください。",
+        "Checking… keep the card on the reader.",
+    ),
     ("tries_left", "残りの回数", "Tries left"),
     ("ok", "確定", "OK"),
     (
@@ -311,6 +319,7 @@ async fn index(State(s): State<Shared>) -> Response {
         Step::PlaceCard => (1, "place"),
         Step::Identity => (2, "identity"),
         Step::Pin { .. } => (2, "pin"),
+        Step::Checking => (2, "checking"),
         Step::Consent(_) => (3, "consent"),
         Step::Done => (4, "done"),
         Step::Stopped(_) => (0, "stopped"),
@@ -435,14 +444,19 @@ fn sign_with_card(target: &Target, pin: &str, challenge: &[u8]) -> CardAnswer {
 
 async fn pin(State(s): State<Shared>, Form(f): Form<PinForm>) -> Redirect {
     {
-        let k = s.kiosk.lock().await;
+        let mut k = s.kiosk.lock().await;
         if !matches!(k.step, Step::Pin { .. }) {
             return Redirect::to("/");
         }
+        k.step = Step::Checking;
     }
     let pin = f.pin.trim().to_owned();
     let outcome = run_pin(&s.config, pin).await;
     let mut k = s.kiosk.lock().await;
+    if k.step != Step::Checking {
+        // The staff reset the kiosk meanwhile: this patient's outcome is dropped.
+        return Redirect::to("/");
+    }
     match outcome {
         Ok(result) => k.verified(result),
         Err(PinOutcome::Wrong(tries_left)) => {
@@ -628,7 +642,8 @@ async fn staff(State(st): State<Shared>) -> Response {
         }
     }
     html(&StaffPage {
-        lang: if lang == Lang::Ja { "ja" } else { "en" },
+        // The reception's screen is Japanese whatever language the patient chose.
+        lang: "ja",
         l: lang,
         rows,
         consents: k
@@ -648,6 +663,62 @@ async fn staff(State(st): State<Shared>) -> Response {
     })
 }
 
+/// Whether a `Host` (or an origin's host) names this machine: `localhost` or a loopback
+/// address, with any port.
+fn is_loopback_host(host_port: &str) -> bool {
+    let host = match host_port.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host_port
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(host_port),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// Only this machine's own pages may drive the kiosk. Listening on loopback keeps other
+/// machines out, not other web pages open in a browser on the reception PC: a page could post
+/// PINs (each wrong one costs the patient's card a try) or, through DNS rebinding, read the
+/// staff screen. So: the `Host` must be a loopback name, a cross-site request (by
+/// `Sec-Fetch-Site`) is refused, and a POST's `Origin`, when sent, must be loopback too.
+async fn same_machine_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{Method, header};
+    let headers = req.headers();
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let refuse = |why: &'static str| (StatusCode::FORBIDDEN, why).into_response();
+    if !text(header::HOST).is_some_and(|h| is_loopback_host(&h)) {
+        return refuse("the kiosk answers requests for this machine only");
+    }
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
+        && site != "same-origin"
+        && site != "none"
+    {
+        return refuse("the kiosk does not take requests from other sites");
+    }
+    if req.method() != Method::GET
+        && req.method() != Method::HEAD
+        && let Some(origin) = text(header::ORIGIN)
+    {
+        let host = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .unwrap_or("");
+        if !is_loopback_host(host) {
+            return refuse("the kiosk does not take forms from other sites");
+        }
+    }
+    next.run(req).await
+}
+
 /// The kiosk's routes.
 pub fn router(config: KioskConfig) -> Router {
     let shared = Shared {
@@ -663,6 +734,7 @@ pub fn router(config: KioskConfig) -> Router {
         .route("/consent", post(consent))
         .route("/reset", post(reset))
         .route("/staff", get(staff))
+        .layer(axum::middleware::from_fn(same_machine_only))
         .with_state(shared)
 }
 
@@ -732,6 +804,7 @@ mod tests {
             "pin_label",
             "pin_wrong",
             "tries_left",
+            "checking",
             "ok",
             "step3",
             "yes",
@@ -748,5 +821,80 @@ mod tests {
             assert!(!text(Lang::Ja, key).is_empty(), "{key}");
             assert!(!text(Lang::En, key).is_empty(), "{key}");
         }
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for ok in [
+            "127.0.0.1:8090",
+            "localhost:8090",
+            "LOCALHOST",
+            "[::1]:8090",
+            "127.0.0.2",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8090",
+            "10.0.0.1:8090",
+            "",
+            "[::2]:1",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
+    }
+
+    /// Other web pages cannot drive the kiosk: a foreign `Host` (DNS rebinding), a cross-site
+    /// fetch and a form posted from another origin are refused before any handler runs, and
+    /// the step does not move.
+    #[tokio::test]
+    async fn other_sites_cannot_drive_the_kiosk() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let config = KioskConfig {
+            target: Target {
+                card: Some("/nonexistent/card.json".into()),
+                reader: None,
+            },
+            client: OqsClient::new("http://127.0.0.1:9", "token"),
+            register: false,
+        };
+        tokio::spawn(serve(listener, config));
+        let http = reqwest::Client::new();
+        let r = http
+            .get(format!("{url}/staff"))
+            .header("Host", "evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        for (name, value) in [
+            ("Origin", "http://evil.example"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ] {
+            let r = http
+                .post(format!("{url}/place"))
+                .header(name, value)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{name}");
+        }
+        let page = http.get(&url).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let body = page.text().await.unwrap();
+        assert!(body.contains(r#"data-screen="place""#), "{body}");
+        // The kiosk's own form is taken (and fails on the missing card, which stops it).
+        let r = http
+            .post(format!("{url}/place"))
+            .header("Origin", url.as_str())
+            .header("Sec-Fetch-Site", "same-origin")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection() || r.status().is_success());
+        let body = http.get(&url).send().await.unwrap().text().await.unwrap();
+        assert!(body.contains(r#"data-screen="stopped""#), "{body}");
     }
 }

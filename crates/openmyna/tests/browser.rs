@@ -50,8 +50,10 @@ fn browser_available() -> bool {
 /// Runs `browser/<script>` with `env`; returns its report, failing the test on failure.
 async fn node(script: &str, env: &[(&str, String)]) -> Value {
     let shots = repo().join("target/browser-screenshots");
-    let mut cmd = std::process::Command::new("node");
-    cmd.arg(repo().join("browser").join(script))
+    // Under coreutils' timeout: a hung browser fails the test instead of stalling CI.
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["--kill-after=10", "300", "node"])
+        .arg(repo().join("browser").join(script))
         .current_dir(repo().join("browser"))
         .env("SHOTS_DIR", &shots)
         .env("CHROMIUM", chromium());

@@ -593,7 +593,53 @@ async fn issuance_rules(backend: Backend) {
     app.finish().await;
 }
 
+/// A revocation written by another process on the same database (as `openmyna ca revoke`
+/// does) reaches the running server's OCSP answers, cached ones included, within moments.
+async fn another_process_revocation_reaches_ocsp(backend: Backend) {
+    let f = setup(backend, "1990-05-01").await;
+    let sign_cert = p(&f.path("sign-cert.pem")).to_owned();
+    // Both caches warm: the pre-signed response and the status.
+    for nonce in [false, true, false] {
+        let out = f.ocsp("sign", &sign_cert, nonce);
+        assert!(out.contains(": good"), "{out}");
+    }
+    let other = openmyna::app::open_jpki(
+        &f.app.config,
+        &f.app.store,
+        &f.app.url,
+        std::sync::Arc::new(openmyna_core::SystemClock),
+        std::sync::Arc::new(openmyna_core::OsEntropy),
+    )
+    .await
+    .unwrap();
+    let serial = f.sign["serial"].as_str().unwrap();
+    other
+        .change_status(
+            serial,
+            openmyna_jpki::Action::Revoke(openmyna_jpki::Reason::KeyCompromise),
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    for nonce in [false, true] {
+        loop {
+            let out = f.ocsp("sign", &sign_cert, nonce);
+            if out.contains(": revoked") {
+                assert!(out.contains("keyCompromise"), "{out}");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still not revoked after 10 s: {out}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    f.app.finish().await;
+}
+
 on_both_backends!(
+    another_process_revocation_reaches_ocsp,
     certificates_verify_and_carry_the_profile,
     ocsp_reflects_every_status_at_once,
     crls_full_delta_and_partition_verify,

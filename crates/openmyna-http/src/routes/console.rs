@@ -189,7 +189,12 @@ async fn build(
     Ok(ConsolePage {
         logged_in: true,
         operator: actor.org_name.clone(),
-        message: q.done.clone(),
+        // Only the actions this page performs, never text from the address bar.
+        message: q
+            .done
+            .as_deref()
+            .filter(|d| ["revoke", "hold", "release"].contains(d))
+            .map(str::to_owned),
         error,
         roots: roots
             .into_iter()

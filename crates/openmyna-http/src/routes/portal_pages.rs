@@ -126,19 +126,35 @@ fn login_page(s: &AppState, message: Option<String>) -> PortalPage {
     }
 }
 
+/// 負担割合 as the card shows it: "030" (thirty per cent) is 3割; none for 0.
+fn co_payment_label(ratio: &str) -> String {
+    match ratio.trim().parse::<u32>() {
+        Ok(0) => "負担なし".into(),
+        Ok(n) if n % 10 == 0 => format!("{}割", n / 10),
+        Ok(n) => format!("{n}%"),
+        Err(_) => ratio.to_owned(),
+    }
+}
+
 /// The citizen of the request's session, or the login page to answer with.
 async fn citizen_or_login(
     s: &AppState,
     parts: &Parts,
 ) -> Result<Result<Citizen, Response>, ApiError> {
+    // The page itself answers 200 with the login form; a form posted without a live session
+    // did nothing, and says so with 401.
+    let status = if parts.method == axum::http::Method::GET {
+        StatusCode::OK
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
     match portal::session_cookie(parts) {
-        None => Ok(Err(render(&login_page(s, None), StatusCode::OK)?)),
+        None => Ok(Err(render(&login_page(s, None), status)?)),
         Some(token) => match Citizen::of_token(s, &token).await {
             Ok(c) => Ok(Ok(c)),
-            Err(e) if e.status == StatusCode::UNAUTHORIZED => Ok(Err(render(
-                &login_page(s, Some(e.message)),
-                StatusCode::OK,
-            )?)),
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+                Ok(Err(render(&login_page(s, Some(e.message)), status)?))
+            }
             Err(e) => Err(e),
         },
     }
@@ -211,12 +227,7 @@ async fn build(s: &AppState, c: Citizen) -> Result<PortalPage, ApiError> {
                     "家族"
                 }
                 .into(),
-                ratio: format!(
-                    "{}割",
-                    r.co_payment_ratio
-                        .trim_start_matches('0')
-                        .trim_end_matches('0')
-                ),
+                ratio: co_payment_label(&r.co_payment_ratio),
                 since: r.qualification_date.to_string(),
             })
             .collect(),
@@ -342,8 +353,16 @@ pub async fn withdraw_facility(
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    portal::withdraw_facility(State(s.clone()), c, Path(org_id)).await?;
-    Ok(see_other("/portal#consents"))
+    match portal::withdraw_facility(State(s.clone()), c.clone(), Path(org_id)).await {
+        Ok(_) => Ok(see_other("/portal#consents")),
+        // Already withdrawn (a second click) or not this citizen's: said on the page.
+        Err(e) if e.status.is_client_error() => {
+            let mut page = build(&s, c).await?;
+            page.notice = Some(e.message);
+            render(&page, e.status)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `POST /portal/consents/relying-parties/{id}/withdraw` (the page's button).
@@ -356,8 +375,16 @@ pub async fn withdraw_rp(
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    portal::withdraw_rp(State(s.clone()), c, Path(id)).await?;
-    Ok(see_other("/portal#consents"))
+    match portal::withdraw_rp(State(s.clone()), c.clone(), Path(id)).await {
+        Ok(_) => Ok(see_other("/portal#consents")),
+        // Already withdrawn (a second click) or not this citizen's: said on the page.
+        Err(e) if e.status.is_client_error() => {
+            let mut page = build(&s, c).await?;
+            page.notice = Some(e.message);
+            render(&page, e.status)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `GET /portal/handoff/{token}`: logs this browser in and goes to the portal.
@@ -430,5 +457,19 @@ pub async fn revoke_phone(
             render(&page, e.status)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::co_payment_label;
+
+    #[test]
+    fn co_payment_labels() {
+        assert_eq!(co_payment_label("030"), "3割");
+        assert_eq!(co_payment_label("020"), "2割");
+        assert_eq!(co_payment_label("010"), "1割");
+        assert_eq!(co_payment_label("000"), "負担なし");
+        assert_eq!(co_payment_label("x"), "x");
     }
 }
