@@ -230,6 +230,72 @@ impl Store {
     }
 }
 
+/// Operator console sessions (see migration 0013).
+impl Store {
+    /// Opens a console session for the API token `api_token_id` until `expires_at`; returns
+    /// the session secret for the cookie (only its hash is stored).
+    pub async fn open_console_session(
+        &self,
+        api_token_id: i64,
+        now: &Timestamp,
+        expires_at: &Timestamp,
+    ) -> Result<String> {
+        let secret = generate_secret()?;
+        sqlx::query(
+            "INSERT INTO console_sessions (token_hash, api_token_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(sha256_hex(secret.as_bytes()))
+        .bind(api_token_id)
+        .bind(to_micros(now))
+        .bind(to_micros(expires_at))
+        .execute(self.pool())
+        .await?;
+        Ok(secret)
+    }
+
+    /// The actor of a live console session: not ended, not expired, and its API token neither
+    /// revoked nor expired.
+    pub async fn console_actor(&self, secret: &str, now: &Timestamp) -> Result<Option<Actor>> {
+        if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 128 {
+            return Ok(None);
+        }
+        let now = to_micros(now);
+        let row: Option<ActorRow> = sqlx::query_as(
+            "SELECT t.id AS token_id, o.id AS org_id, o.name, o.role, t.expires_at \
+             FROM console_sessions c JOIN api_tokens t ON t.id = c.api_token_id \
+             JOIN organisations o ON o.id = t.org_id \
+             WHERE c.token_hash = $1 AND c.ended_at IS NULL AND c.expires_at > $2 \
+             AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        )
+        .bind(sha256_hex(secret.as_bytes()))
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            Ok(Actor {
+                org_id: row.org_id,
+                org_name: row.name,
+                role: Role::parse(&row.role).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                token_id: row.token_id,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a console session (logout). `false` if it was not live.
+    pub async fn end_console_session(&self, secret: &str, now: &Timestamp) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE console_sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(sha256_hex(secret.as_bytes()))
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

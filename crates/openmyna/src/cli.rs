@@ -132,6 +132,9 @@ pub enum BenchCommand {
         seconds: u32,
         #[arg(long, default_value_t = 64)]
         connections: u32,
+        /// Rounds alternating between us and the peers; each figure is the median.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
     },
     /// Online eligibility verification end to end over HTTP (challenge, card signature,
     /// verification), with a population of enrolled residents, on SQLite or PostgreSQL.
@@ -493,10 +496,11 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                 certs,
                 seconds,
                 connections,
+                rounds,
             } => {
                 let exe = std::env::current_exe()
                     .map_err(|e| AppError::io("locating the openmyna binary", e))?;
-                crate::bench::ocsp(certs, seconds, connections, &exe).await
+                crate::bench::ocsp(certs, seconds, connections, rounds, &exe).await
             }
             BenchCommand::Eligibility {
                 residents,

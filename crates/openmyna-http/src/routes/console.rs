@@ -2,9 +2,10 @@
 //! history, certificate search by serial or resident with revocation, suspension and
 //! release, and the registry and enrollment statistics with charts drawn on the server.
 //!
-//! The operator logs in with an operator token; the page keeps it in a cookie (HttpOnly,
-//! Secure, SameSite=Strict, Path=/console, 8 hours) and checks it on every request like a
-//! bearer token — revoking the token ends the console session at once. Every action goes
+//! The operator logs in with an operator token; the page opens a console session and keeps
+//! its random secret — never the token — in a cookie (HttpOnly, Secure, SameSite=Strict,
+//! Path=/console, 8 hours). Every request checks the session and the token behind it, so
+//! logging out or revoking the token ends the console session at once. Every action goes
 //! through the same handlers as the JSON API.
 
 use askama::Template;
@@ -81,13 +82,16 @@ fn see_other(to: &str) -> Response {
     resp
 }
 
-/// The operator behind the console cookie, if it holds a live operator token.
+/// How long a console session lasts.
+const SESSION_HOURS: i64 = 8;
+
+/// The operator behind the console cookie, if it holds a live session of an operator token.
 async fn operator(s: &AppState, parts: &Parts) -> Result<Option<Actor>, ApiError> {
-    let Some(token) = cookie(parts, COOKIE) else {
+    let Some(secret) = cookie(parts, COOKIE) else {
         return Ok(None);
     };
     Ok(s.store
-        .authenticate(&token, &s.clock.now())
+        .console_actor(&secret, &s.clock.now())
         .await?
         .filter(|a| a.role == Role::Operator))
 }
@@ -244,8 +248,17 @@ pub async fn login(
     let actor = s.store.authenticate(token, &s.clock.now()).await?;
     match actor {
         Some(a) if a.role == Role::Operator => {
+            let now = s.clock.now();
+            let secret = s
+                .store
+                .open_console_session(
+                    a.token_id,
+                    &now,
+                    &(now + chrono::Duration::hours(SESSION_HOURS)),
+                )
+                .await?;
             let mut resp = see_other("/console");
-            set_cookie(&mut resp, token, 8 * 3600);
+            set_cookie(&mut resp, &secret, SESSION_HOURS * 3600);
             Ok(resp)
         }
         Some(a) => render(
@@ -269,10 +282,13 @@ pub async fn login(
 }
 
 /// `POST /console/logout`.
-pub async fn logout() -> Response {
+pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
+    if let Some(secret) = cookie(&parts, COOKIE) {
+        s.store.end_console_session(&secret, &s.clock.now()).await?;
+    }
     let mut resp = see_other("/console");
     set_cookie(&mut resp, "", 0);
-    resp
+    Ok(resp)
 }
 
 #[derive(Deserialize)]

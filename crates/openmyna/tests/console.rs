@@ -1,0 +1,115 @@
+//! The operator console's session on both backends: the cookie holds a session secret, never
+//! the operator's API token; the session ends at logout and when the token is revoked; other
+//! roles' tokens open no session.
+
+mod common;
+
+use common::{Backend, TestApp, spawn_app};
+use openmyna_core::{Clock, Role};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Logs in with `token`: the response and the cookie's value.
+async fn login(app: &TestApp, token: &str) -> (u16, Option<String>, String) {
+    let r = client()
+        .post(format!("{}/console/login", app.url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let set_cookie = r
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, set_cookie, r.text().await.unwrap())
+}
+
+/// Whether the console page answers as logged in with this cookie value.
+async fn logged_in(app: &TestApp, cookie: &str) -> bool {
+    let body = client()
+        .get(format!("{}/console", app.url))
+        .header("Cookie", format!("omn_console={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.contains(r#"action="/console/logout""#) && !body.contains(r#"name="token""#)
+}
+
+fn secret_of(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("omn_console=")
+        .to_owned()
+}
+
+async fn console_sessions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.token(Role::Operator).to_owned();
+
+    let (status, set_cookie, _) = login(&app, &token).await;
+    assert_eq!(status, 303);
+    let set_cookie = set_cookie.expect("a session cookie");
+    assert!(
+        !set_cookie.contains(&token),
+        "the cookie never holds the API token"
+    );
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/console",
+        "Max-Age=28800",
+    ] {
+        assert!(set_cookie.contains(attribute), "{attribute}: {set_cookie}");
+    }
+    let secret = secret_of(&set_cookie);
+    assert!(logged_in(&app, &secret).await);
+    // The API token itself is not a console session.
+    assert!(!logged_in(&app, &token).await);
+
+    // Logout ends the session on the server, not only in the browser.
+    let r = client()
+        .post(format!("{}/console/logout", app.url))
+        .header("Cookie", format!("omn_console={secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        !logged_in(&app, &secret).await,
+        "a copied cookie dies with the logout"
+    );
+
+    // Revoking the API token ends the sessions opened with it.
+    let (_, set_cookie, _) = login(&app, &token).await;
+    let second = secret_of(&set_cookie.unwrap());
+    assert!(logged_in(&app, &second).await);
+    let now = app.clock.now();
+    let actor = app.store.authenticate(&token, &now).await.unwrap().unwrap();
+    assert!(app.store.revoke_token(actor.token_id, &now).await.unwrap());
+    assert!(
+        !logged_in(&app, &second).await,
+        "the revoked token's session ends"
+    );
+
+    // Other roles' tokens open nothing.
+    let clinic = app.token(Role::MedicalInstitution).to_owned();
+    let (status, set_cookie, body) = login(&app, &clinic).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(set_cookie.is_none());
+    app.finish().await;
+}
+
+on_both_backends!(console_sessions);
