@@ -326,21 +326,33 @@ pub async fn account(
     }
 }
 
+/// After a form's action: back to `anchor` when it was done; a refusal shown at the top of
+/// the page with its status (nothing changed); anything else is an error.
+async fn after_form<T>(
+    s: &AppState,
+    c: Citizen,
+    result: Result<T, ApiError>,
+    anchor: &'static str,
+) -> Result<Response, ApiError> {
+    match result {
+        Ok(_) => Ok(see_other(anchor)),
+        Err(e) if e.status.is_client_error() => {
+            let mut page = build(s, c).await?;
+            page.notice = Some(e.message);
+            render(&page, e.status)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `POST /portal/registration` (the page's button): 健康保険証の利用登録 through the portal.
 pub async fn registration(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
     let c = match citizen_or_login(&s, &parts).await? {
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    match portal::register_insurance(State(s.clone()), c.clone()).await {
-        Ok(_) => Ok(see_other("/portal#insurance")),
-        Err(e) if e.status.is_client_error() => {
-            let mut page = build(&s, c).await?;
-            page.notice = Some(e.message);
-            render(&page, e.status)
-        }
-        Err(e) => Err(e),
-    }
+    let result = portal::register_insurance(State(s.clone()), c.clone()).await;
+    after_form(&s, c, result, "/portal#insurance").await
 }
 
 /// `POST /portal/consents/facilities/{org_id}/withdraw` (the page's button).
@@ -353,16 +365,9 @@ pub async fn withdraw_facility(
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    match portal::withdraw_facility(State(s.clone()), c.clone(), Path(org_id)).await {
-        Ok(_) => Ok(see_other("/portal#consents")),
-        // Already withdrawn (a second click) or not this citizen's: said on the page.
-        Err(e) if e.status.is_client_error() => {
-            let mut page = build(&s, c).await?;
-            page.notice = Some(e.message);
-            render(&page, e.status)
-        }
-        Err(e) => Err(e),
-    }
+    // Already withdrawn (a second click) or not this citizen's: said on the page.
+    let result = portal::withdraw_facility(State(s.clone()), c.clone(), Path(org_id)).await;
+    after_form(&s, c, result, "/portal#consents").await
 }
 
 /// `POST /portal/consents/relying-parties/{id}/withdraw` (the page's button).
@@ -375,16 +380,8 @@ pub async fn withdraw_rp(
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    match portal::withdraw_rp(State(s.clone()), c.clone(), Path(id)).await {
-        Ok(_) => Ok(see_other("/portal#consents")),
-        // Already withdrawn (a second click) or not this citizen's: said on the page.
-        Err(e) if e.status.is_client_error() => {
-            let mut page = build(&s, c).await?;
-            page.notice = Some(e.message);
-            render(&page, e.status)
-        }
-        Err(e) => Err(e),
-    }
+    let result = portal::withdraw_rp(State(s.clone()), c.clone(), Path(id)).await;
+    after_form(&s, c, result, "/portal#consents").await
 }
 
 /// `GET /portal/handoff/{token}`: logs this browser in and goes to the portal.
