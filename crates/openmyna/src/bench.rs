@@ -722,11 +722,7 @@ async fn http10_load(
 
 /// Starts `openssl ocsp -port` over the bench's index with a throwaway responder key of
 /// `kind` (`ec`: P-256, like ours; `rsa`: RSA-2048, a common deployment).
-fn start_openssl_ocsp(
-    dir: &Path,
-    kind: &str,
-    seconds: u32,
-) -> Result<(std::process::Child, u16), AppError> {
+fn start_openssl_ocsp(dir: &Path, kind: &str, seconds: u32) -> Result<(Stopped, u16), AppError> {
     let key = dir.join(format!("resp-{kind}.key"));
     let cert = dir.join(format!("resp-{kind}.pem"));
     let mut req = Command::new("openssl");
@@ -764,7 +760,13 @@ fn start_openssl_ocsp(
         .stderr(std::process::Stdio::null())
         .spawn()
         .map_err(|e| AppError::io("starting openssl ocsp", e))?;
-    Ok((child, port))
+    Ok((
+        Stopped {
+            child,
+            under_timeout: true,
+        },
+        port,
+    ))
 }
 
 fn free_port() -> Result<u16, AppError> {
@@ -787,12 +789,25 @@ fn wait_port(port: u16) {
 /// `bench ocsp`: OCSP throughput and p99 latency over HTTP on loopback, ours against
 /// `cfssl ocspserve` (serving responses pre-signed by us) and `openssl ocsp -port` (signing
 /// live), with the same certificates and the same request mix, with and without nonces.
-/// Stops a child run under `timeout` (which passes SIGTERM on to its command).
-fn terminate(child: &mut std::process::Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+/// A child process stopped when the guard is dropped, also when a bench step fails half-way.
+/// Children run under coreutils' `timeout` get SIGTERM, which `timeout` passes on to its
+/// command (SIGKILL would kill `timeout` alone and leave the command running).
+struct Stopped {
+    child: std::process::Child,
+    under_timeout: bool,
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if self.under_timeout {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+        } else {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
 }
 
 /// The run with the median throughput (its p99 and errors with it).
@@ -897,7 +912,7 @@ pub async fn ocsp(
     w("responses.txt", responses.as_bytes())?;
     drop(jpki);
     store.close().await;
-    let mut ours_server = Command::new(self_exe)
+    let ours_server = Command::new(self_exe)
         .arg("--data-dir")
         .arg(&config.data_dir)
         .args([
@@ -911,10 +926,14 @@ pub async fn ocsp(
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
+        .map(|child| Stopped {
+            child,
+            under_timeout: false,
+        })
         .map_err(|e| AppError::io("starting openmyna serve", e))?;
     wait_port(ours_port);
     let cfssl_port = free_port()?;
-    let mut cfssl = Command::new("cfssl")
+    let cfssl = Command::new("cfssl")
         .args([
             "ocspserve",
             "-port",
@@ -927,6 +946,10 @@ pub async fn ocsp(
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
+        .map(|child| Stopped {
+            child,
+            under_timeout: false,
+        })
         .map_err(|e| AppError::io("starting cfssl ocspserve", e))?;
     wait_port(cfssl_port);
 
@@ -937,8 +960,8 @@ pub async fn ocsp(
         crate::bench_pem("CERTIFICATE", &root_der).as_bytes(),
     )?;
     w("index.txt", index.as_bytes())?;
-    let (mut openssl_ec, ec_port) = start_openssl_ocsp(&dir, "ec", seconds * rounds * 2)?;
-    let (mut openssl_rsa, rsa_port) = start_openssl_ocsp(&dir, "rsa", seconds * rounds * 2)?;
+    let (openssl_ec, ec_port) = start_openssl_ocsp(&dir, "ec", seconds * rounds * 2)?;
+    let (openssl_rsa, rsa_port) = start_openssl_ocsp(&dir, "rsa", seconds * rounds * 2)?;
     // No probe connection: openssl's responder blocks for good on a connection that closes
     // without a request (which is also why wrk cannot drive it).
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -1001,16 +1024,7 @@ pub async fn ocsp(
             });
         }
     }
-    let _ = cfssl.kill();
-    // openssl runs under coreutils' timeout, which forwards SIGTERM to it (SIGKILL would
-    // leave openssl behind).
-    terminate(&mut openssl_ec);
-    terminate(&mut openssl_rsa);
-    let _ = cfssl.wait();
-    let _ = openssl_ec.wait();
-    let _ = openssl_rsa.wait();
-    let _ = ours_server.kill();
-    let _ = ours_server.wait();
+    drop((cfssl, openssl_ec, openssl_rsa, ours_server));
     let _ = std::fs::remove_dir_all(&dir);
     print_table(
         &format!(
@@ -1242,8 +1256,12 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
     if !config.database.url.is_empty() {
         cmd.env("OPENMYNA_DATABASE_URL", &config.database.url);
     }
-    let mut server = cmd
+    let server = cmd
         .spawn()
+        .map(|child| Stopped {
+            child,
+            under_timeout: false,
+        })
         .map_err(|e| AppError::io("starting openmyna serve", e))?;
     wait_port(port);
     let admin = OqsClient::new(&url, &clinic);
@@ -1402,11 +1420,11 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
     } else {
         0.0
     };
-    let cold_cpu0 = process_cpu_seconds(server.id());
+    let cold_cpu0 = process_cpu_seconds(server.child.id());
     let cold_wall = std::time::Instant::now();
     let (cold, cold_errors) = pass("/api/v1/oqs/verifications", json!({"method": "pin"})).await;
     let cold_elapsed = cold_wall.elapsed().as_secs_f64();
-    let cold_cpu = match (cold_cpu0, process_cpu_seconds(server.id())) {
+    let cold_cpu = match (cold_cpu0, process_cpu_seconds(server.child.id())) {
         (Some(a), Some(b)) => b - a,
         _ => 0.0,
     };
@@ -1426,18 +1444,17 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
     } else {
         0.0
     };
-    let cpu0 = process_cpu_seconds(server.id());
+    let cpu0 = process_cpu_seconds(server.child.id());
     let wall = std::time::Instant::now();
     let (lat, errors) = run(b.seconds).await;
     let elapsed = wall.elapsed().as_secs_f64();
-    let cpu1 = process_cpu_seconds(server.id());
+    let cpu1 = process_cpu_seconds(server.child.id());
     let db_cpu = if pg {
         processes_cpu_seconds("postgres") - db0
     } else {
         0.0
     };
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let row = |what: String, ours: String| Row {
         what,
         ours,
