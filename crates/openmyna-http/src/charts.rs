@@ -47,12 +47,7 @@ pub fn bar_chart(
             )
         })
         .collect();
-    let _ = write!(
-        svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="t d" font-family="sans-serif" font-size="13"><title id="t">{}</title><desc id="d">{}</desc><rect width="100%" height="100%" fill="#fff"/>"##,
-        xml_escape(title),
-        xml_escape(&desc.join("; "))
-    );
+    open_svg(&mut svg, (width, height), "", 13, title, &desc);
     let _ = write!(
         svg,
         r##"<text x="{left}" y="20" font-weight="bold">{}</text><rect x="{left}" y="28" width="10" height="10" fill="{}"/><text x="{}" y="37">{}</text><rect x="{}" y="28" width="10" height="10" fill="{}"/><text x="{}" y="37">{}</text>"##,
@@ -120,6 +115,24 @@ pub fn bar_chart(
     svg
 }
 
+/// Opens a chart: its size, the title and description read by screen readers (ids
+/// `{id}t` and `{id}d`, unique on a page with several charts) and a white background.
+fn open_svg(
+    svg: &mut String,
+    (width, height): (f64, f64),
+    id: &str,
+    font_size: u32,
+    title: &str,
+    desc: &[String],
+) {
+    let _ = write!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="{id}t {id}d" font-family="sans-serif" font-size="{font_size}"><title id="{id}t">{}</title><desc id="{id}d">{}</desc><rect width="100%" height="100%" fill="#fff"/>"##,
+        xml_escape(title),
+        xml_escape(&desc.join("; "))
+    );
+}
+
 fn fmt_rate(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.1}%"))
         .unwrap_or_else(|| "withheld".into())
@@ -159,11 +172,10 @@ pub fn line_chart(title: &str, points: &[String], lines: &[Line<'_>]) -> String 
             format!("{}: {}", l.name, vals.join(", "))
         })
         .collect();
+    open_svg(&mut svg, (width, height), "", 12, title, &desc);
     let _ = write!(
         svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="t d" font-family="sans-serif" font-size="12"><title id="t">{}</title><desc id="d">{}</desc><rect width="100%" height="100%" fill="#fff"/><text x="{left}" y="20" font-weight="bold" font-size="13">{}</text>"##,
-        xml_escape(title),
-        xml_escape(&desc.join("; ")),
+        r##"<text x="{left}" y="20" font-weight="bold" font-size="13">{}</text>"##,
         xml_escape(title)
     );
     for tick in [0.0, 25.0, 50.0, 75.0, 100.0] {
@@ -268,11 +280,10 @@ pub fn count_bars(title: &str, periods: &[String], series: &[(&str, Vec<u64>)]) 
             format!("{name}: {}", vals.join(", "))
         })
         .collect();
+    open_svg(&mut svg, (width, height), "c", 11, title, &desc);
     let _ = write!(
         svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="ct cd" font-family="sans-serif" font-size="11"><title id="ct">{}</title><desc id="cd">{}</desc><rect width="100%" height="100%" fill="#fff"/><text x="{left}" y="18" font-weight="bold" font-size="13">{}</text>"##,
-        xml_escape(title),
-        xml_escape(&desc.join("; ")),
+        r##"<text x="{left}" y="18" font-weight="bold" font-size="13">{}</text>"##,
         xml_escape(title)
     );
     for k in 0..=4 {

@@ -67,9 +67,8 @@ pub enum OcspRefusal {
 /// A request, reduced to what the responder needs.
 #[derive(Debug, Clone)]
 pub struct ParsedRequest {
-    pub cert_ids: Vec<CertId>,
-    /// The DER of each CertID, in the same order: echoed in the response as sent.
-    pub cert_id_ders: Vec<Vec<u8>>,
+    /// Each CertID with its DER (echoed in the response as sent).
+    pub cert_ids: Vec<(CertId, Vec<u8>)>,
     /// The nonce extension (DER of the Extension) as sent, echoed in the response.
     pub nonce: Option<Vec<u8>>,
 }
@@ -117,17 +116,16 @@ pub fn parse_request(der_bytes: &[u8]) -> Result<ParsedRequest, OcspRefusal> {
         .map(|n| n.to_der())
         .transpose()
         .map_err(|e| OcspRefusal::Malformed(format!("the nonce cannot be encoded: {e}")))?;
-    let cert_ids: Vec<CertId> = list.into_iter().map(|r| r.req_cert).collect();
-    let cert_id_ders = cert_ids
-        .iter()
-        .map(|id| id.to_der())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| OcspRefusal::Malformed(format!("a CertID cannot be encoded: {e}")))?;
-    Ok(ParsedRequest {
-        cert_ids,
-        cert_id_ders,
-        nonce,
-    })
+    let cert_ids =
+        list.into_iter()
+            .map(|r| {
+                let der = r.req_cert.to_der().map_err(|e| {
+                    OcspRefusal::Malformed(format!("a CertID cannot be encoded: {e}"))
+                })?;
+                Ok((r.req_cert, der))
+            })
+            .collect::<Result<Vec<_>, OcspRefusal>>()?;
+    Ok(ParsedRequest { cert_ids, nonce })
 }
 
 /// The status to report for one certificate.

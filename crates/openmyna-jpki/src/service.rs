@@ -663,12 +663,8 @@ impl<S: JpkiStore> Jpki<S> {
         let now = self.clock.now();
         let epoch = self.epoch();
         // RFC 5019 fast path: one certificate, no nonce — a cached, pre-signed response.
-        let cache_key = match (
-            &parsed.nonce,
-            &parsed.cert_ids[..],
-            &parsed.cert_id_ders[..],
-        ) {
-            (None, [id], [der]) => Some(((root, id.serial_number.as_bytes().to_vec()), der)),
+        let cache_key = match (&parsed.nonce, &parsed.cert_ids[..]) {
+            (None, [(id, der)]) => Some(((root, id.serial_number.as_bytes().to_vec()), der)),
             _ => None,
         };
         if let (Some((k, id_der)), Ok(cache)) = (&cache_key, self.ocsp_cache.lock()) {
@@ -683,7 +679,7 @@ impl<S: JpkiStore> Jpki<S> {
         }
         let loaded = self.root(root).map_err(OcspFailure::Internal)?;
         let mut answers = Vec::with_capacity(parsed.cert_ids.len());
-        for (id, id_der) in parsed.cert_ids.iter().zip(&parsed.cert_id_ders) {
+        for (id, id_der) in &parsed.cert_ids {
             let answer = if !loaded.hashes.matches(id) {
                 Answer::Unknown
             } else {

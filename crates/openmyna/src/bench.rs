@@ -745,28 +745,22 @@ fn start_openssl_ocsp(dir: &Path, kind: &str, seconds: u32) -> Result<(Stopped, 
         "openssl req (responder)",
     )?;
     let port = free_port()?;
-    let child = Command::new("timeout")
-        .arg(format!("{}", seconds * 6 + 60))
-        .args(["openssl", "ocsp", "-port", &port.to_string(), "-index"])
-        .arg(dir.join("index.txt"))
-        .arg("-CA")
-        .arg(dir.join("root.pem"))
-        .arg("-rsigner")
-        .arg(&cert)
-        .arg("-rkey")
-        .arg(&key)
-        .args(["-nmin", "60"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| AppError::io("starting openssl ocsp", e))?;
-    Ok((
-        Stopped {
-            child,
-            under_timeout: true,
-        },
-        port,
-    ))
+    let openssl = Stopped::spawn(
+        Command::new("timeout")
+            .arg(format!("{}", seconds * 6 + 60))
+            .args(["openssl", "ocsp", "-port", &port.to_string(), "-index"])
+            .arg(dir.join("index.txt"))
+            .arg("-CA")
+            .arg(dir.join("root.pem"))
+            .arg("-rsigner")
+            .arg(&cert)
+            .arg("-rkey")
+            .arg(&key)
+            .args(["-nmin", "60"]),
+        "openssl ocsp",
+        true,
+    )?;
+    Ok((openssl, port))
 }
 
 fn free_port() -> Result<u16, AppError> {
@@ -786,15 +780,47 @@ fn wait_port(port: u16) {
     }
 }
 
-/// `bench ocsp`: OCSP throughput and p99 latency over HTTP on loopback, ours against
-/// `cfssl ocspserve` (serving responses pre-signed by us) and `openssl ocsp -port` (signing
-/// live), with the same certificates and the same request mix, with and without nonces.
 /// A child process stopped when the guard is dropped, also when a bench step fails half-way.
 /// Children run under coreutils' `timeout` get SIGTERM, which `timeout` passes on to its
 /// command (SIGKILL would kill `timeout` alone and leave the command running).
 struct Stopped {
     child: std::process::Child,
     under_timeout: bool,
+}
+
+impl Stopped {
+    /// Starts `cmd` with its output discarded.
+    fn spawn(cmd: &mut Command, what: &str, under_timeout: bool) -> Result<Stopped, AppError> {
+        let child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| AppError::io(format!("starting {what}"), e))?;
+        Ok(Stopped {
+            child,
+            under_timeout,
+        })
+    }
+}
+
+/// `openmyna serve` on `port` over the bench's data directory and database, in its own
+/// process (so that the bench's load clients do not share its threads).
+fn serve_child(self_exe: &Path, config: &Config, port: u16) -> Result<Stopped, AppError> {
+    let mut cmd = Command::new(self_exe);
+    cmd.arg("--data-dir")
+        .arg(&config.data_dir)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--demo-persons",
+            "0",
+        ])
+        .env("RUST_LOG", "warn");
+    if !config.database.url.is_empty() {
+        cmd.env("OPENMYNA_DATABASE_URL", &config.database.url);
+    }
+    Stopped::spawn(&mut cmd, "openmyna serve", false)
 }
 
 impl Drop for Stopped {
@@ -816,6 +842,9 @@ fn median_run(mut runs: Vec<(f64, f64, u64)>) -> (f64, f64, u64) {
     runs.get(runs.len() / 2).copied().unwrap_or((0.0, 0.0, 0))
 }
 
+/// `bench ocsp`: OCSP throughput and p99 latency over HTTP on loopback, ours against
+/// `cfssl ocspserve` (serving responses pre-signed by us) and `openssl ocsp -port` (signing
+/// live), with the same certificates and the same request mix, with and without nonces.
 pub async fn ocsp(
     certs: usize,
     seconds: u32,
@@ -912,45 +941,23 @@ pub async fn ocsp(
     w("responses.txt", responses.as_bytes())?;
     drop(jpki);
     store.close().await;
-    let ours_server = Command::new(self_exe)
-        .arg("--data-dir")
-        .arg(&config.data_dir)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{ours_port}"),
-            "--demo-persons",
-            "0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map(|child| Stopped {
-            child,
-            under_timeout: false,
-        })
-        .map_err(|e| AppError::io("starting openmyna serve", e))?;
+    let ours_server = serve_child(self_exe, &config, ours_port)?;
     wait_port(ours_port);
     let cfssl_port = free_port()?;
-    let cfssl = Command::new("cfssl")
-        .args([
-            "ocspserve",
-            "-port",
-            &cfssl_port.to_string(),
-            "-loglevel",
-            "5",
-            "-responses",
-        ])
-        .arg(dir.join("responses.txt"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map(|child| Stopped {
-            child,
-            under_timeout: false,
-        })
-        .map_err(|e| AppError::io("starting cfssl ocspserve", e))?;
+    let cfssl = Stopped::spawn(
+        Command::new("cfssl")
+            .args([
+                "ocspserve",
+                "-port",
+                &cfssl_port.to_string(),
+                "-loglevel",
+                "5",
+                "-responses",
+            ])
+            .arg(dir.join("responses.txt")),
+        "cfssl ocspserve",
+        false,
+    )?;
     wait_port(cfssl_port);
 
     // openssl signs live with a throwaway responder key, answering from an index of the same
@@ -1240,29 +1247,7 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
     store.close().await;
 
     // The server in its own process.
-    let mut cmd = Command::new(self_exe);
-    cmd.arg("--data-dir")
-        .arg(&config.data_dir)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--demo-persons",
-            "0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    if !config.database.url.is_empty() {
-        cmd.env("OPENMYNA_DATABASE_URL", &config.database.url);
-    }
-    let server = cmd
-        .spawn()
-        .map(|child| Stopped {
-            child,
-            under_timeout: false,
-        })
-        .map_err(|e| AppError::io("starting openmyna serve", e))?;
+    let server = serve_child(self_exe, &config, port)?;
     wait_port(port);
     let admin = OqsClient::new(&url, &clinic);
     let terminal = match admin
