@@ -9,31 +9,40 @@
 //!   18) and the renewal windows.
 
 use chrono::{Datelike, Months, NaiveDate};
+use openmyna_core::{IntoRefusal, Refusal};
 use serde::{Deserialize, Serialize};
 
 /// Everything that can go wrong with an application.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApplicationError {
-    /// Input broke a rule (`code` names it).
-    #[error("{message}")]
-    Invalid { code: &'static str, message: String },
-    /// A valid request the rules refuse now (`code` names the rule).
-    #[error("{message}")]
-    Refused { code: &'static str, message: String },
+    /// The input breaks a rule, or the rules refuse it now (`code` names the rule).
+    #[error(transparent)]
+    Refusal(#[from] Refusal),
+}
+
+impl IntoRefusal for ApplicationError {
+    fn into_refusal(self) -> Result<Refusal, Self> {
+        match self {
+            ApplicationError::Refusal(r) => Ok(r),
+        }
+    }
+}
+
+impl ApplicationError {
+    /// The stable code of the rule.
+    pub fn code(&self) -> &str {
+        match self {
+            ApplicationError::Refusal(r) => r.code(),
+        }
+    }
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> ApplicationError {
-    ApplicationError::Invalid {
-        code,
-        message: message.into(),
-    }
+    ApplicationError::Refusal(Refusal::invalid(code, message))
 }
 
 fn refused(code: &'static str, message: impl Into<String>) -> ApplicationError {
-    ApplicationError::Refused {
-        code,
-        message: message.into(),
-    }
+    ApplicationError::Refusal(Refusal::refused(code, message))
 }
 
 /// The 申請書ID: 23 digits, the last a check digit (weights 2,1 from the right over the
@@ -456,10 +465,8 @@ mod tests {
         });
         assert!(matches!(
             FormId::parse(&bad),
-            Err(ApplicationError::Invalid {
-                code: "form_id.check_digit",
-                ..
-            })
+            Err(ApplicationError::Refusal(r)) if r.code() == "form_id.check_digit"
+                && r.kind() == openmyna_core::RefusalKind::Invalid
         ));
         assert!(FormId::parse("123").is_err());
     }
@@ -534,8 +541,8 @@ mod tests {
         };
         assert!(check_photo(&png(600, 800, 30_000)).is_ok());
         let code = |r: Result<PhotoInfo, ApplicationError>| match r {
-            Err(ApplicationError::Invalid { code, .. }) => code,
-            _ => "ok",
+            Err(e) => e.code().to_owned(),
+            _ => "ok".to_owned(),
         };
         assert_eq!(code(check_photo(&[])), "photo.missing");
         assert_eq!(code(check_photo(b"GIF89a")), "photo.format");

@@ -336,11 +336,11 @@ pub fn enrollment_record(
         r.elderly_ratio = Some("020".into());
     }
     r.validate(today).map_err(|e| match e {
-        openmyna_eligibility::EligibilityError::Invalid {
-            code,
-            field,
-            message,
-        } => CampaignError::invalid(code, field, message),
+        openmyna_eligibility::EligibilityError::Refusal(r)
+            if r.kind() == openmyna_core::RefusalKind::Invalid =>
+        {
+            CampaignError::Refusal(r.or_field("enrollment"))
+        }
         other => CampaignError::invalid("enrollment.invalid", "enrollment", other.to_string()),
     })?;
     Ok(r)

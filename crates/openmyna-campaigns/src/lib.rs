@@ -21,19 +21,14 @@ pub mod org;
 pub mod reports;
 pub mod session;
 
+use openmyna_core::{IntoRefusal, Refusal};
+
 /// Everything that can go wrong in campaigns and intake.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CampaignError {
-    /// Input broke a rule: `code` names the rule, `field` the input.
-    #[error("{message}")]
-    Invalid {
-        code: String,
-        field: String,
-        message: String,
-    },
-    /// A valid request the rules refuse now (`code` names the rule).
-    #[error("{message}")]
-    Refused { code: &'static str, message: String },
+    /// The input breaks a rule (`field` names the input), or the rules refuse it now.
+    #[error(transparent)]
+    Refusal(#[from] Refusal),
 }
 
 impl CampaignError {
@@ -42,24 +37,24 @@ impl CampaignError {
         field: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        CampaignError::Invalid {
-            code: code.into(),
-            field: field.into(),
-            message: message.into(),
-        }
+        CampaignError::Refusal(Refusal::invalid(code.into(), message).with_field(field.into()))
     }
 
     pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
-        CampaignError::Refused {
-            code,
-            message: message.into(),
-        }
+        CampaignError::Refusal(Refusal::refused(code, message))
     }
 
     pub fn code(&self) -> &str {
         match self {
-            CampaignError::Invalid { code, .. } => code,
-            CampaignError::Refused { code, .. } => code,
+            CampaignError::Refusal(r) => r.code(),
+        }
+    }
+}
+
+impl IntoRefusal for CampaignError {
+    fn into_refusal(self) -> Result<Refusal, Self> {
+        match self {
+            CampaignError::Refusal(r) => Ok(r),
         }
     }
 }

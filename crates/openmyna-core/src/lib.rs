@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod entropy;
 pub mod kana;
+pub mod refusal;
 pub mod role;
 
 /// Escapes text for XML (and HTML) content and attribute values; control characters other
@@ -27,6 +28,7 @@ pub fn xml_escape(s: &str) -> String {
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp, jst};
 pub use entropy::{Entropy, OsEntropy, SeededEntropy};
+pub use refusal::{IntoRefusal, Refusal, RefusalKind};
 pub use role::{Actor, Role, RoleParseError};
 
 /// Age in completed years on `on` for someone born on `birth` (Japanese law counts a birthday

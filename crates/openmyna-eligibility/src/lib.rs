@@ -22,24 +22,15 @@ pub mod verdict;
 pub use codes::*;
 pub use service::*;
 
+use openmyna_core::{IntoRefusal, Refusal, RefusalKind};
+
 /// Everything that can go wrong in eligibility verification.
 #[derive(Debug, thiserror::Error)]
 pub enum EligibilityError {
-    /// Input broke a rule: `code` names the rule, `field` the input.
-    #[error("{message}")]
-    Invalid {
-        code: String,
-        field: String,
-        message: String,
-    },
-    /// A valid request the rules refuse (`code` names the rule).
-    #[error("{message}")]
-    Refused { code: &'static str, message: String },
-    /// The caller is not allowed to see this (`code` names the rule).
-    #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
-    #[error("{message}")]
-    NotFound { code: &'static str, message: String },
+    /// The input breaks a rule (`field` names the input), the rules refuse it, the caller may
+    /// not see it, or it names nothing we have.
+    #[error(transparent)]
+    Refusal(#[from] Refusal),
     #[error(transparent)]
     Jpki(#[from] openmyna_jpki::JpkiError),
     #[error(transparent)]
@@ -54,41 +45,25 @@ impl EligibilityError {
         field: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        EligibilityError::Invalid {
-            code: code.into(),
-            field: field.into(),
-            message: message.into(),
-        }
+        EligibilityError::Refusal(Refusal::invalid(code.into(), message).with_field(field.into()))
     }
 
     pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
-        EligibilityError::Refused {
-            code,
-            message: message.into(),
-        }
+        EligibilityError::Refusal(Refusal::refused(code, message))
     }
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        EligibilityError::Forbidden {
-            code,
-            message: message.into(),
-        }
+        EligibilityError::Refusal(Refusal::forbidden(code, message))
     }
 
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        EligibilityError::NotFound {
-            code,
-            message: message.into(),
-        }
+        EligibilityError::Refusal(Refusal::not_found(code, message))
     }
 
     /// The stable code of the rule, where there is one.
     pub fn code(&self) -> &str {
         match self {
-            EligibilityError::Invalid { code, .. } => code,
-            EligibilityError::Refused { code, .. }
-            | EligibilityError::Forbidden { code, .. }
-            | EligibilityError::NotFound { code, .. } => code,
+            EligibilityError::Refusal(r) => r.code(),
             EligibilityError::Jpki(_) => "jpki",
             EligibilityError::Registry(_) => "registry",
             EligibilityError::Storage(_) => "storage",
@@ -98,18 +73,30 @@ impl EligibilityError {
     /// The input field at fault, where there is one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            EligibilityError::Invalid { field, .. } => Some(field),
+            EligibilityError::Refusal(r) => r.field(),
             _ => None,
+        }
+    }
+
+    /// Whether this is a refusal of the given kind.
+    pub fn is(&self, kind: RefusalKind) -> bool {
+        matches!(self, EligibilityError::Refusal(r) if r.kind() == kind)
+    }
+}
+
+impl IntoRefusal for EligibilityError {
+    fn into_refusal(self) -> Result<Refusal, Self> {
+        match self {
+            EligibilityError::Refusal(r) => Ok(r),
+            EligibilityError::Jpki(e) => e.into_refusal().map_err(EligibilityError::Jpki),
+            EligibilityError::Registry(e) => e.into_refusal().map_err(EligibilityError::Registry),
+            other => Err(other),
         }
     }
 }
 
 impl From<openmyna_ids::IdError> for EligibilityError {
     fn from(e: openmyna_ids::IdError) -> Self {
-        EligibilityError::Invalid {
-            code: e.code(),
-            field: e.kind().code().to_owned(),
-            message: e.to_string(),
-        }
+        EligibilityError::invalid(e.code(), e.kind().code(), e.to_string())
     }
 }

@@ -350,11 +350,7 @@ impl EnrollmentInput {
             .map(|n| text("insured_name", n, 100))
             .transpose()?;
         let person_name = PersonName::parse(&self.name, &self.name_kana).map_err(|e| match e {
-            openmyna_registry::RegistryError::Invalid {
-                code,
-                field,
-                message,
-            } => EligibilityError::invalid(code, field, message),
+            openmyna_registry::RegistryError::Invalid(r) => EligibilityError::Refusal(r),
             other => EligibilityError::Registry(other),
         })?;
         let birth_date = parse_date("birth_date", &self.birth_date)?;

@@ -653,7 +653,7 @@ where
             };
             let (_, outcome) = match self.store.write_record(&write).await {
                 Ok(v) => v,
-                Err(e @ EligibilityError::Refused { .. }) => {
+                Err(e) if e.is(openmyna_core::RefusalKind::Refused) => {
                     report.reject(row, Some(key), &e);
                     continue;
                 }

@@ -14,17 +14,14 @@ mod service;
 pub use model::*;
 pub use service::*;
 
+use openmyna_core::{IntoRefusal, Refusal};
+
 /// Everything that can go wrong in the 4-information service.
 #[derive(Debug, thiserror::Error)]
 pub enum FourInfoError {
-    /// Input broke a rule (`code` names it).
-    #[error("{message}")]
-    Invalid { code: &'static str, message: String },
-    /// A valid request the rules refuse (`code` names the rule).
-    #[error("{message}")]
-    Refused { code: &'static str, message: String },
-    #[error("{0}")]
-    NotFound(String),
+    /// The input breaks a rule, or the rules refuse it, or it names nothing we have.
+    #[error(transparent)]
+    Refusal(#[from] Refusal),
     #[error(transparent)]
     Jpki(#[from] openmyna_jpki::JpkiError),
     #[error(transparent)]
@@ -35,16 +32,25 @@ pub enum FourInfoError {
 
 impl FourInfoError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        FourInfoError::Invalid {
-            code,
-            message: message.into(),
-        }
+        FourInfoError::Refusal(Refusal::invalid(code, message))
     }
 
     pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
-        FourInfoError::Refused {
-            code,
-            message: message.into(),
+        FourInfoError::Refusal(Refusal::refused(code, message))
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        FourInfoError::Refusal(Refusal::not_found(code, message))
+    }
+}
+
+impl IntoRefusal for FourInfoError {
+    fn into_refusal(self) -> Result<Refusal, Self> {
+        match self {
+            FourInfoError::Refusal(r) => Ok(r),
+            FourInfoError::Jpki(e) => e.into_refusal().map_err(FourInfoError::Jpki),
+            FourInfoError::Registry(e) => e.into_refusal().map_err(FourInfoError::Registry),
+            other => Err(other),
         }
     }
 }

@@ -136,11 +136,9 @@ where
         items: &[Item],
     ) -> Result<RelyingParty, FourInfoError> {
         let set = Item::set(items)?;
-        let (name, role) = self
-            .store
-            .organisation(org_id)
-            .await?
-            .ok_or_else(|| FourInfoError::NotFound(format!("no organisation {org_id}")))?;
+        let (name, role) = self.store.organisation(org_id).await?.ok_or_else(|| {
+            FourInfoError::not_found("consent.not_found", format!("no organisation {org_id}"))
+        })?;
         if role != Role::RelyingParty {
             return Err(FourInfoError::refused(
                 "relying_party.role",
@@ -295,7 +293,10 @@ where
     async fn own_consent(&self, actor: &Actor, id: i64) -> Result<Consent, FourInfoError> {
         match self.store.consent(id).await? {
             Some(c) if c.rp_org_id == actor.org_id => Ok(c),
-            _ => Err(FourInfoError::NotFound(format!("no consent {id}"))),
+            _ => Err(FourInfoError::not_found(
+                "consent.not_found",
+                format!("no consent {id}"),
+            )),
         }
     }
 

@@ -20,8 +20,9 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use openmyna_core::Role;
+use openmyna_core::{IntoRefusal, Refusal, RefusalKind, Role};
 use openmyna_registry::RegistryError;
+use openmyna_services::ServiceError;
 use openmyna_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -124,36 +125,93 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<RegistryError> for ApiError {
-    fn from(e: RegistryError) -> Self {
-        match e {
-            RegistryError::Invalid {
-                code,
-                field,
-                message,
-            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
-            RegistryError::NotFound(_) => ApiError::not_found("resident.not_found", e.to_string()),
-            RegistryError::MyNumberNotFound => {
-                ApiError::not_found("my_number.not_found", e.to_string()).with_field("my_number")
-            }
-            RegistryError::DuplicateMyNumber => {
-                ApiError::new(StatusCode::CONFLICT, "my_number.duplicate", e.to_string())
-                    .with_field("my_number")
-            }
-            RegistryError::DuplicateResidentCode => ApiError::new(
-                StatusCode::CONFLICT,
-                "resident_code.duplicate",
-                e.to_string(),
-            ),
-            RegistryError::NotActive(_) => {
-                ApiError::new(StatusCode::CONFLICT, "resident.not_active", e.to_string())
-            }
-            RegistryError::Conflict => {
-                ApiError::new(StatusCode::CONFLICT, "resident.conflict", e.to_string())
-            }
-            RegistryError::Storage(m) => ApiError::internal("registry storage", &m),
+/// The one mapping from a refusal's kind to a status.
+fn status_of(kind: RefusalKind) -> StatusCode {
+    match kind {
+        RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        RefusalKind::Refused => StatusCode::CONFLICT,
+        RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+        RefusalKind::NotFound => StatusCode::NOT_FOUND,
+        RefusalKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError {
+            status: status_of(r.kind()),
+            code: r.code().to_owned(),
+            field: r.field().map(str::to_owned),
+            message: r.message().to_owned(),
         }
     }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        use ServiceError as S;
+        match e {
+            S::Refused(r) => r.into(),
+            S::Registry(e) => e.into(),
+            S::Store(e) => e.into(),
+            S::Jpki(e) => e.into(),
+            S::Card(e) => e.into(),
+            S::CardIo(e) => e.into(),
+            S::Application(e) => e.into(),
+            S::Eligibility(e) => e.into(),
+            S::FourInfo(e) => e.into(),
+            S::Campaign(e) => e.into(),
+            S::Portal(e) => e.into(),
+            S::Internal { context, message } => ApiError::internal(context, &message),
+        }
+    }
+}
+
+impl From<openmyna_card::CardError> for ApiError {
+    fn from(e: openmyna_card::CardError) -> Self {
+        use openmyna_card::CardError as C;
+        match e {
+            C::PinRule(r) => Refusal::invalid("pin.rule", r.to_string()).into(),
+            C::Invalid(m) => Refusal::invalid("card.invalid", m).into(),
+            other => ApiError::internal("card", &other),
+        }
+    }
+}
+
+impl From<openmyna_cardio::CardIoError> for ApiError {
+    fn from(e: openmyna_cardio::CardIoError) -> Self {
+        ApiError::internal("card file", &e)
+    }
+}
+
+/// A domain error: its refusal, or (a failure of ours) logged and answered generically.
+fn domain<E: IntoRefusal + std::fmt::Display>(context: &str, e: E) -> ApiError {
+    match e.into_refusal() {
+        Ok(r) => r.into(),
+        Err(e) => ApiError::internal(context, &e),
+    }
+}
+
+macro_rules! domain_errors {
+    ($($ty:ty => $context:literal),* $(,)?) => {
+        $(
+            impl From<$ty> for ApiError {
+                fn from(e: $ty) -> Self {
+                    domain($context, e)
+                }
+            }
+        )*
+    };
+}
+
+domain_errors! {
+    RegistryError => "registry",
+    openmyna_jpki::JpkiError => "jpki",
+    openmyna_applications::ApplicationError => "applications",
+    openmyna_fourinfo::FourInfoError => "fourinfo",
+    openmyna_eligibility::EligibilityError => "eligibility",
+    openmyna_campaigns::CampaignError => "campaigns",
+    openmyna_portal::PortalError => "portal",
 }
 
 impl From<StoreError> for ApiError {
@@ -162,91 +220,6 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(m) => ApiError::not_found("not_found", m),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             other => ApiError::internal("storage", &other),
-        }
-    }
-}
-
-impl From<openmyna_jpki::JpkiError> for ApiError {
-    fn from(e: openmyna_jpki::JpkiError) -> Self {
-        use openmyna_jpki::JpkiError as J;
-        match e {
-            J::Invalid { code, message } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-            }
-            J::Refused { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
-            J::NotFound(m) => ApiError::not_found("certificate.not_found", m),
-            J::Unsupported(m) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unsupported",
-                format!("unsupported: {m}"),
-            ),
-            J::BadSignature => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "signature.invalid",
-                "the signature does not verify",
-            ),
-            other => ApiError::internal("jpki", &other),
-        }
-    }
-}
-
-impl From<openmyna_fourinfo::FourInfoError> for ApiError {
-    fn from(e: openmyna_fourinfo::FourInfoError) -> Self {
-        use openmyna_fourinfo::FourInfoError as F;
-        match e {
-            F::Invalid { code, message } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-            }
-            F::Refused { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
-            F::NotFound(m) => ApiError::not_found("consent.not_found", m),
-            F::Jpki(e) => e.into(),
-            F::Registry(e) => e.into(),
-            other => ApiError::internal("fourinfo", &other),
-        }
-    }
-}
-
-impl From<openmyna_eligibility::EligibilityError> for ApiError {
-    fn from(e: openmyna_eligibility::EligibilityError) -> Self {
-        use openmyna_eligibility::EligibilityError as E;
-        match e {
-            E::Invalid {
-                code,
-                field,
-                message,
-            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
-            E::Refused { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
-            E::Forbidden { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, message),
-            E::NotFound { code, message } => ApiError::not_found(code, message),
-            E::Jpki(e) => e.into(),
-            E::Registry(e) => e.into(),
-            other => ApiError::internal("eligibility", &other),
-        }
-    }
-}
-
-impl From<openmyna_campaigns::CampaignError> for ApiError {
-    fn from(e: openmyna_campaigns::CampaignError) -> Self {
-        use openmyna_campaigns::CampaignError as E;
-        match e {
-            E::Invalid {
-                code,
-                field,
-                message,
-            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
-            E::Refused { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
-        }
-    }
-}
-
-impl From<openmyna_portal::PortalError> for ApiError {
-    fn from(e: openmyna_portal::PortalError) -> Self {
-        match e {
-            openmyna_portal::PortalError::Invalid {
-                code,
-                field,
-                message,
-            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
         }
     }
 }

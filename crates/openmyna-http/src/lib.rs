@@ -5,12 +5,10 @@
 pub mod auth;
 pub mod charts;
 pub mod error;
-pub mod issuance;
 pub mod json;
 pub mod metrics;
 pub mod routes;
 pub mod state;
-pub mod subscribers;
 
 use std::sync::Arc;
 

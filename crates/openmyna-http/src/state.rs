@@ -1,8 +1,7 @@
 use std::sync::Arc;
 
-use openmyna_core::{Clock, Entropy, Timestamp};
-use openmyna_jpki::Jpki;
-use openmyna_store::Store;
+use openmyna_core::Timestamp;
+use openmyna_services::Services;
 
 use crate::metrics::Metrics;
 
@@ -25,20 +24,21 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The parts of [`AppState`].
+/// The parts of [`AppState`]: the use cases' [`Services`] (storage, the CA, clock,
+/// randomness; reached through `Deref`, so `s.store` is `s.services.store`), and what only the
+/// HTTP layer has.
 pub struct AppStateInner {
-    pub store: Store,
-    pub jpki: Arc<Jpki<Store>>,
-    /// Serialises the registry-event subscriber (see `subscribers`).
-    pub subscriber_lock: Arc<tokio::sync::Mutex<()>>,
-    pub clock: Arc<dyn Clock>,
-    pub entropy: Arc<dyn Entropy>,
+    pub services: Arc<Services>,
     pub metrics: Arc<Metrics>,
     pub info: Arc<ServerInfo>,
-    /// Where manufactured cards wait for handover or mail (`<data_dir>/cards`, mode 0700).
-    pub card_dir: std::path::PathBuf,
-    /// The reader's outstanding challenges (eligibility verification).
-    pub challenges: Arc<openmyna_eligibility::challenge::ChallengeBook>,
+}
+
+impl std::ops::Deref for AppStateInner {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 /// Facts about this installation shown on the landing page and in metrics.

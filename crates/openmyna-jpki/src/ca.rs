@@ -2,6 +2,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 use der::Encode;
+use openmyna_core::Refusal;
 use openmyna_core::{Entropy, Timestamp, age_on};
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::ext::pkix::SubjectAltName;
@@ -188,12 +189,12 @@ impl RootCa {
         self.expect_kind(RootKind::Sign)?;
         let age = age_on(holder.birth_date, issued_at.date_naive());
         if age < MIN_SIGNING_AGE {
-            return Err(JpkiError::Refused {
-                code: "holder.under_15",
-                message: format!(
+            return Err(JpkiError::Refusal(Refusal::refused(
+                "holder.under_15",
+                format!(
                     "a signing certificate is not issued to residents under {MIN_SIGNING_AGE} (the holder is {age})"
                 ),
-            });
+            )));
         }
         let spki = parse_spki(subject_spki_der)?;
         let (pref, city) = split_address(&holder.address);
@@ -270,10 +271,10 @@ impl RootCa {
         let not_before = *issued_at;
         let not_after = card_certificate_not_after(holder.birth_date, issued_at, card_expiry);
         if not_after <= not_before {
-            return Err(JpkiError::Refused {
-                code: "card.expired",
-                message: "the card has expired; no certificate can be issued for it".into(),
-            });
+            return Err(JpkiError::Refusal(Refusal::refused(
+                "card.expired",
+                "the card has expired; no certificate can be issued for it",
+            )));
         }
         let serial = Serial::generate(entropy);
         let extensions = card_extensions(self.kind, &self.ski, endpoints, partition, san)?;
@@ -302,32 +303,34 @@ impl RootCa {
         if self.kind == kind {
             Ok(())
         } else {
-            Err(JpkiError::Invalid {
-                code: "root.kind",
-                message: format!(
+            Err(JpkiError::Refusal(Refusal::invalid(
+                "root.kind",
+                format!(
                     "the {} root cannot issue this certificate",
                     self.kind.as_str()
                 ),
-            })
+            )))
         }
     }
 }
 
 fn parse_spki(der_bytes: &[u8]) -> Result<SubjectPublicKeyInfoOwned, JpkiError> {
     use der::Decode;
-    let spki = SubjectPublicKeyInfoOwned::from_der(der_bytes).map_err(|e| JpkiError::Invalid {
-        code: "public_key.der",
-        message: format!("the public key is not a DER SubjectPublicKeyInfo: {e}"),
+    let spki = SubjectPublicKeyInfoOwned::from_der(der_bytes).map_err(|e| {
+        JpkiError::Refusal(Refusal::invalid(
+            "public_key.der",
+            format!("the public key is not a DER SubjectPublicKeyInfo: {e}"),
+        ))
     })?;
     let ok = spki.algorithm.oid == oid::RSA_ENCRYPTION || spki.algorithm.oid == oid::EC_PUBLIC_KEY;
     if !ok {
-        return Err(JpkiError::Invalid {
-            code: "public_key.algorithm",
-            message: format!(
+        return Err(JpkiError::Refusal(Refusal::invalid(
+            "public_key.algorithm",
+            format!(
                 "public key algorithm {} is not RSA or EC",
                 spki.algorithm.oid
             ),
-        });
+        )));
     }
     Ok(spki)
 }
@@ -563,13 +566,11 @@ mod issuance_tests {
                 &e,
             )
             .unwrap_err();
-        assert!(matches!(
-            err,
-            JpkiError::Refused {
-                code: "holder.under_15",
-                ..
-            }
-        ));
+        assert!(
+            matches!(&err, JpkiError::Refusal(r) if r.code() == "holder.under_15"
+                && r.kind() == openmyna_core::RefusalKind::Refused),
+            "{err}"
+        );
         assert!(
             sign.issue_signing(
                 &holder("2011-04-01"),

@@ -11,6 +11,7 @@ use cms::signed_data::{
 };
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode};
+use openmyna_core::Refusal;
 use openmyna_core::Timestamp;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
@@ -19,10 +20,10 @@ use x509_cert::attr::{Attribute, AttributeValue};
 use crate::{JpkiError, key, oid, profile};
 
 fn bad(what: &str) -> JpkiError {
-    JpkiError::Invalid {
-        code: "document.signature",
-        message: format!("signed document: {what}"),
-    }
+    JpkiError::Refusal(Refusal::invalid(
+        "document.signature",
+        format!("signed document: {what}"),
+    ))
 }
 
 fn sha256_alg() -> AlgorithmIdentifierOwned {

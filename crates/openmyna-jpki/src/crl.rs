@@ -5,6 +5,7 @@
 //! then feeds each entry's DER; the TBS is hashed as it is written and signed at the end. The
 //! only memory used is the writer's buffer, whatever the number of entries.
 
+use openmyna_core::Refusal;
 use std::io::{Read, Seek, SeekFrom, Write};
 
 use aws_lc_rs::digest;
@@ -118,22 +119,23 @@ pub enum Action {
 /// The revocation state machine: good → held ↔ good; good or held → revoked (final). A held
 /// certificate that is revoked keeps its hold time as revocation time.
 pub fn transition(current: Status, action: Action, now: Timestamp) -> Result<Status, JpkiError> {
-    let refused = |code: &'static str, message: &str| JpkiError::Refused {
-        code,
-        message: message.to_owned(),
+    let refused = |code: &'static str, message: &str| {
+        JpkiError::Refusal(Refusal::refused(code, message.to_owned()))
     };
     match (current, action) {
         (Status::Revoked { .. }, _) => Err(refused(
             "certificate.revoked",
             "the certificate is already revoked; revocation is final",
         )),
-        (_, Action::Revoke(r)) if !r.is_revocation_reason() => Err(JpkiError::Invalid {
-            code: "reason.invalid",
-            message: format!(
-                "{} is not a revocation reason; use hold or release",
-                r.name()
-            ),
-        }),
+        (_, Action::Revoke(r)) if !r.is_revocation_reason() => {
+            Err(JpkiError::Refusal(Refusal::invalid(
+                "reason.invalid",
+                format!(
+                    "{} is not a revocation reason; use hold or release",
+                    r.name()
+                ),
+            )))
+        }
         (Status::Good, Action::Revoke(reason)) => Ok(Status::Revoked { at: now, reason }),
         (Status::Held { since }, Action::Revoke(reason)) => {
             Ok(Status::Revoked { at: since, reason })

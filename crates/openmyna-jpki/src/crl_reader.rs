@@ -2,6 +2,7 @@
 //! (hundreds of megabytes) against its customers without holding it in memory. The
 //! signature is checked over the streamed `tbsCertList` at the end.
 
+use openmyna_core::Refusal;
 use std::io::Read;
 
 use aws_lc_rs::digest;
@@ -14,10 +15,7 @@ use x509_cert::time::Time;
 use crate::{JpkiError, Reason, key, oid};
 
 fn bad(m: &str) -> JpkiError {
-    JpkiError::Invalid {
-        code: "crl.format",
-        message: format!("CRL: {m}"),
-    }
+    JpkiError::Refusal(Refusal::invalid("crl.format", format!("CRL: {m}")))
 }
 
 /// One revoked certificate.

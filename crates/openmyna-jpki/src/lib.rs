@@ -23,25 +23,33 @@ pub mod service;
 pub mod validity;
 
 pub use ca::{Holder, Issued, RootCa};
+
+/// PEM armour of DER (RFC 7468: base64 in lines of 64 characters).
+pub fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
 pub use crl::{Action, CrlScope, CrlSpec, CrlWriter, Reason, Status};
 pub use key::{KeyKind, SigningKey};
 pub use profile::{Endpoints, RootKind};
 pub use serial::Serial;
 pub use service::{CertRecord, CertState, CrlMeta, Jpki, JpkiConfig, JpkiStore};
 
-use openmyna_core::Timestamp;
+use openmyna_core::{IntoRefusal, Refusal, Timestamp};
 
 /// Everything that can go wrong in the CA.
 #[derive(Debug, thiserror::Error)]
 pub enum JpkiError {
-    /// Input broke a rule (`code` names it).
-    #[error("{message}")]
-    Invalid { code: &'static str, message: String },
-    /// A valid request the rules refuse (`code` names the rule).
-    #[error("{message}")]
-    Refused { code: &'static str, message: String },
-    #[error("{0}")]
-    NotFound(String),
+    /// The input breaks a rule, or the rules refuse it, or it names nothing we have.
+    #[error(transparent)]
+    Refusal(#[from] Refusal),
     #[error("storage failed: {0}")]
     Storage(String),
     #[error("unsupported: {0}")]
@@ -58,6 +66,22 @@ pub enum JpkiError {
     TooLarge,
     #[error("internal inconsistency: {0}")]
     Inconsistent(String),
+}
+
+impl IntoRefusal for JpkiError {
+    fn into_refusal(self) -> Result<Refusal, Self> {
+        match self {
+            JpkiError::Refusal(r) => Ok(r),
+            JpkiError::Unsupported(m) => {
+                Ok(Refusal::invalid("unsupported", format!("unsupported: {m}")))
+            }
+            JpkiError::BadSignature => Ok(Refusal::invalid(
+                "signature.invalid",
+                "the signature does not verify",
+            )),
+            other => Err(other),
+        }
+    }
 }
 
 /// An X.509 time as a timestamp in Japan time.

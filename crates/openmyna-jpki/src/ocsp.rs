@@ -5,6 +5,7 @@ use aws_lc_rs::digest;
 use chrono::Duration;
 use der::asn1::OctetString;
 use der::{Decode, Encode};
+use openmyna_core::Refusal;
 use openmyna_core::Timestamp;
 use x509_cert::ext::pkix::CrlReason;
 use x509_ocsp::{CertId, OcspRequest};
@@ -142,10 +143,10 @@ fn gtime(t: &Timestamp) -> Result<[u8; 17], JpkiError> {
     let u = t.with_timezone(&chrono::Utc);
     let year = u.year();
     if !(1970..=9999).contains(&year) {
-        return Err(JpkiError::Invalid {
-            code: "time.range",
-            message: format!("year {year} cannot be encoded"),
-        });
+        return Err(JpkiError::Refusal(Refusal::invalid(
+            "time.range",
+            format!("year {year} cannot be encoded"),
+        )));
     }
     let mut out = [0u8; 17];
     out[0] = 0x18;

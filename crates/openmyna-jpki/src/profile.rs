@@ -4,6 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use der::asn1::{BitString, Ia5String, OctetString, PrintableStringRef, SetOfVec, Utf8StringRef};
 use der::{Any, Decode, Encode};
+use openmyna_core::Refusal;
 use openmyna_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use spki::SubjectPublicKeyInfoOwned;
@@ -131,9 +132,11 @@ pub fn root_name(kind: RootKind) -> Result<Name, JpkiError> {
 
 /// An X.509 time: UTCTime through 2049, GeneralizedTime after (RFC 5280 §4.1.2.5).
 pub fn x509_time(t: &Timestamp) -> Result<Time, JpkiError> {
-    let secs = u64::try_from(t.timestamp()).map_err(|_| JpkiError::Invalid {
-        code: "time.range",
-        message: "times before 1970 cannot be encoded".into(),
+    let secs = u64::try_from(t.timestamp()).map_err(|_| {
+        JpkiError::Refusal(Refusal::invalid(
+            "time.range",
+            "times before 1970 cannot be encoded",
+        ))
     })?;
     let d = std::time::Duration::from_secs(secs);
     if t.with_timezone(&Utc).year() < 2050 {

@@ -1,6 +1,7 @@
 //! Certificate serial numbers: positive, 120 random bits (RFC 5280 allows up to 20 octets;
 //! CA/B practice asks for at least 64 bits of randomness).
 
+use openmyna_core::Refusal;
 use std::fmt;
 
 use openmyna_core::Entropy;
@@ -22,10 +23,7 @@ impl Serial {
 
     /// From DER INTEGER content octets, as found in a certificate or OCSP request.
     pub fn from_der_bytes(bytes: &[u8]) -> Result<Self, JpkiError> {
-        let invalid = |m: &str| JpkiError::Invalid {
-            code: "serial.format",
-            message: m.to_owned(),
-        };
+        let invalid = |m: &str| JpkiError::Refusal(Refusal::invalid("serial.format", m.to_owned()));
         match bytes {
             [] => Err(invalid("serial is empty")),
             [b, ..] if b & 0x80 != 0 => Err(invalid("serial is negative")),
@@ -38,9 +36,11 @@ impl Serial {
     /// From hexadecimal (upper or lower case, optional `:` separators as OpenSSL prints them).
     pub fn parse_hex(s: &str) -> Result<Self, JpkiError> {
         let clean: String = s.trim().chars().filter(|c| *c != ':').collect();
-        let invalid = || JpkiError::Invalid {
-            code: "serial.format",
-            message: format!("{s:?} is not a hexadecimal certificate serial"),
+        let invalid = || {
+            JpkiError::Refusal(Refusal::invalid(
+                "serial.format",
+                format!("{s:?} is not a hexadecimal certificate serial"),
+            ))
         };
         if clean.is_empty() || clean.len() > 40 || !clean.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(invalid());

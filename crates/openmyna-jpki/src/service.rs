@@ -2,6 +2,7 @@
 //! certificates, revoking, suspending and releasing them, publishing CRLs, and answering OCSP
 //! with a response cache that a status change invalidates at once.
 
+use openmyna_core::Refusal;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::Write;
@@ -509,7 +510,10 @@ impl<S: JpkiStore> Jpki<S> {
     pub async fn certificate(&self, serial: &str) -> Result<CertRecord, JpkiError> {
         let s = Serial::parse_hex(serial)?;
         self.store.certificate(&s.to_hex()).await?.ok_or_else(|| {
-            JpkiError::NotFound(format!("no certificate with serial {}", s.to_hex()))
+            JpkiError::Refusal(Refusal::not_found(
+                "certificate.not_found",
+                format!("no certificate with serial {}", s.to_hex()),
+            ))
         })
     }
 
@@ -592,10 +596,10 @@ impl<S: JpkiStore> Jpki<S> {
             recorded_at: now,
         };
         if !self.store.apply_status(&change).await? {
-            return Err(JpkiError::Refused {
-                code: "certificate.conflict",
-                message: "the certificate's status changed meanwhile; read it again".into(),
-            });
+            return Err(JpkiError::Refusal(Refusal::refused(
+                "certificate.conflict",
+                "the certificate's status changed meanwhile; read it again",
+            )));
         }
         self.invalidate(&cert.serial);
         self.certificate(&cert.serial).await

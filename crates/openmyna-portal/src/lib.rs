@@ -11,16 +11,14 @@ pub mod expenses;
 pub mod phone;
 pub mod session;
 
+use openmyna_core::{IntoRefusal, Refusal};
+
 /// Everything that can go wrong in the portal's rules.
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
-    /// Input broke a rule: `code` names it, `field` the input.
-    #[error("{message}")]
-    Invalid {
-        code: String,
-        field: String,
-        message: String,
-    },
+    /// The input breaks a rule (`field` names the input).
+    #[error(transparent)]
+    Refusal(#[from] Refusal),
 }
 
 impl PortalError {
@@ -29,26 +27,26 @@ impl PortalError {
         field: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        PortalError::Invalid {
-            code: code.into(),
-            field: field.into(),
-            message: message.into(),
-        }
+        PortalError::Refusal(Refusal::invalid(code.into(), message).with_field(field.into()))
     }
 
     pub fn code(&self) -> &str {
         match self {
-            PortalError::Invalid { code, .. } => code,
+            PortalError::Refusal(r) => r.code(),
+        }
+    }
+}
+
+impl IntoRefusal for PortalError {
+    fn into_refusal(self) -> Result<Refusal, Self> {
+        match self {
+            PortalError::Refusal(r) => Ok(r),
         }
     }
 }
 
 impl From<openmyna_ids::IdError> for PortalError {
     fn from(e: openmyna_ids::IdError) -> Self {
-        PortalError::Invalid {
-            code: e.code(),
-            field: e.kind().code().to_owned(),
-            message: e.to_string(),
-        }
+        PortalError::invalid(e.code(), e.kind().code(), e.to_string())
     }
 }

@@ -21,18 +21,15 @@ pub use service::{
     Registry, RegistryStore, ResidentChange, registration_records, resident_from_new,
 };
 
+use openmyna_core::{IntoRefusal, Refusal};
 use openmyna_ids::IdError;
 
 /// Everything that can go wrong in the registry. The HTTP layer maps each variant to a status.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    /// Input broke a rule; `code` names it (e.g. `sex.unknown`), `field` the input field.
-    #[error("{message}")]
-    Invalid {
-        code: String,
-        field: &'static str,
-        message: String,
-    },
+    /// The input breaks a rule; its code names it (e.g. `sex.unknown`), its field the input.
+    #[error(transparent)]
+    Invalid(Refusal),
     #[error("no resident with id {0}")]
     NotFound(ResidentId),
     #[error("no resident has that My Number")]
@@ -55,20 +52,34 @@ impl RegistryError {
         field: &'static str,
         message: impl Into<String>,
     ) -> Self {
-        RegistryError::Invalid {
-            code: code.into(),
-            field,
-            message: message.into(),
-        }
+        RegistryError::Invalid(Refusal::invalid(code.into(), message).with_field(field))
+    }
+}
+
+impl IntoRefusal for RegistryError {
+    fn into_refusal(self) -> Result<Refusal, Self> {
+        let message = self.to_string();
+        Ok(match self {
+            RegistryError::Invalid(r) => r,
+            RegistryError::NotFound(_) => Refusal::not_found("resident.not_found", message),
+            RegistryError::MyNumberNotFound => {
+                Refusal::not_found("my_number.not_found", message).with_field("my_number")
+            }
+            RegistryError::DuplicateMyNumber => {
+                Refusal::refused("my_number.duplicate", message).with_field("my_number")
+            }
+            RegistryError::DuplicateResidentCode => {
+                Refusal::refused("resident_code.duplicate", message)
+            }
+            RegistryError::NotActive(_) => Refusal::refused("resident.not_active", message),
+            RegistryError::Conflict => Refusal::refused("resident.conflict", message),
+            other @ RegistryError::Storage(_) => return Err(other),
+        })
     }
 }
 
 impl From<IdError> for RegistryError {
     fn from(e: IdError) -> Self {
-        RegistryError::Invalid {
-            code: e.code(),
-            field: e.kind().code(),
-            message: e.to_string(),
-        }
+        RegistryError::invalid(e.code(), e.kind().code(), e.to_string())
     }
 }

@@ -663,7 +663,7 @@ mod tests {
             let mut i = input();
             mutate(&mut i);
             match block(reg.register(&i, &Actor::local_operator())) {
-                Err(RegistryError::Invalid { code: got, .. }) => assert_eq!(got, code),
+                Err(RegistryError::Invalid(r)) => assert_eq!(r.code(), code),
                 other => panic!("expected {code}, got {other:?}"),
             }
         }

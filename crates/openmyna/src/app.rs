@@ -9,6 +9,7 @@ use openmyna_core::{Clock, Entropy, OsEntropy, SystemClock};
 use openmyna_http::metrics::Metrics;
 use openmyna_http::{AppState, AppStateInner, ServerInfo};
 use openmyna_jpki::{Jpki, JpkiConfig, KeyKind};
+use openmyna_services::{Services, registry_sync};
 use openmyna_store::{DataKeys, MasterKey, Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -30,8 +31,22 @@ pub enum AppError {
     },
     #[error("certification authority: {0}")]
     Jpki(#[from] openmyna_jpki::JpkiError),
+    #[error(transparent)]
+    Service(#[from] openmyna_services::ServiceError),
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<openmyna_cardio::CardIoError> for AppError {
+    fn from(e: openmyna_cardio::CardIoError) -> Self {
+        AppError::Invalid(e.to_string())
+    }
+}
+
+impl From<openmyna_card::CardError> for AppError {
+    fn from(e: openmyna_card::CardError) -> Self {
+        AppError::Invalid(e.to_string())
+    }
 }
 
 impl AppError {
@@ -164,10 +179,15 @@ pub async fn start(
     let public_url = public_url(config, addr);
     let jpki =
         Arc::new(open_jpki(config, &store, &public_url, clock.clone(), entropy.clone()).await?);
-    let state = AppState::new(AppStateInner {
-        store: store.clone(),
+    let services = Arc::new(Services::new(
+        store.clone(),
         jpki,
-        subscriber_lock: Arc::new(tokio::sync::Mutex::new(())),
+        clock.clone(),
+        entropy,
+        config.data_dir.join("cards"),
+    ));
+    let state = AppState::new(AppStateInner {
+        services,
         metrics: Arc::new(Metrics::default()),
         info: Arc::new(ServerInfo {
             version: env!("CARGO_PKG_VERSION"),
@@ -175,17 +195,10 @@ pub async fn start(
             public_url,
             backend: store.backend().as_str(),
         }),
-        clock,
-        entropy,
-        card_dir: config.data_dir.join("cards"),
-        challenges: openmyna_http::routes::eligibility::challenge_book(),
     });
     // Catch up with registry events left unprocessed by a crash, then keep watching.
-    if let Err(e) = openmyna_http::subscribers::sync_registry_to_jpki(&state).await {
-        tracing::warn!(
-            error = e.message,
-            "registry subscriber could not catch up at start"
-        );
+    if let Err(e) = registry_sync::sync_registry_to_jpki(&state).await {
+        tracing::warn!(error = %e, "registry subscriber could not catch up at start");
     }
     let background = spawn_background(state.clone(), config.jpki.full_crl_hours);
     let (tx, rx) = oneshot::channel::<()>();
@@ -244,7 +257,7 @@ fn spawn_background(state: AppState, full_crl_hours: i64) -> JoinHandle<()> {
             // Once a day: employees' My Numbers past their retention period are deleted.
             let today = state.clock.today();
             if swept_on != Some(today) {
-                match openmyna_http::routes::employers::sweep_retention(&state).await {
+                match openmyna_services::employers::sweep_retention(&state).await {
                     Ok(n) => {
                         swept_on = Some(today);
                         if n > 0 {
@@ -252,12 +265,12 @@ fn spawn_background(state: AppState, full_crl_hours: i64) -> JoinHandle<()> {
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(error = e.message, "retention sweep failed; will retry")
+                        tracing::warn!(error = %e, "retention sweep failed; will retry")
                     }
                 }
             }
-            if let Err(e) = openmyna_http::subscribers::sync_registry_to_jpki(&state).await {
-                tracing::warn!(error = e.message, "registry subscriber failed; will retry");
+            if let Err(e) = registry_sync::sync_registry_to_jpki(&state).await {
+                tracing::warn!(error = %e, "registry subscriber failed; will retry");
             }
             let full_due = last_full.is_none_or(|t| {
                 t.elapsed() >= std::time::Duration::from_secs(full_crl_hours.max(1) as u64 * 3600)

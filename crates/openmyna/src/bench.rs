@@ -1181,12 +1181,12 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
     let mut certs = Vec::new();
     for (i, id) in chosen.iter().enumerate() {
         let out = dir.join(format!("card{i}.json"));
-        crate::card::issue(
+        openmyna_services::cards::issue(
             &store,
             &jpki,
             clock.as_ref(),
             entropy.as_ref(),
-            &crate::card::IssueRequest {
+            &openmyna_services::cards::IssueRequest {
                 resident_id: *id,
                 out: &out,
                 auth_pin: "1234",

@@ -228,12 +228,12 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                 })
                 .transpose()?;
             let (store, jpki, entropy) = app::open_ca(config, clock.clone()).await?;
-            let issued = crate::card::issue(
+            let issued = openmyna_services::cards::issue(
                 &store,
                 &jpki,
                 clock.as_ref(),
                 entropy.as_ref(),
-                &crate::card::IssueRequest {
+                &openmyna_services::cards::IssueRequest {
                     resident_id: resident,
                     out: &out,
                     auth_pin: &auth_pin,
@@ -360,7 +360,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
         CardCommand::Signing { card, actor } => {
             let file = CardFile::open(&card)?;
             let (store, jpki, entropy) = app::open_ca(config, clock.clone()).await?;
-            let r = crate::card::reissue_signing(
+            let r = openmyna_services::cards::reissue_signing(
                 &store,
                 &jpki,
                 clock.as_ref(),
@@ -381,7 +381,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
         CardCommand::Renew { card, actor } => {
             let file = CardFile::open(&card)?;
             let (store, jpki, entropy) = app::open_ca(config, clock.clone()).await?;
-            let r = crate::card::renew(
+            let r = openmyna_services::cards::renew(
                 &store,
                 &jpki,
                 clock.as_ref(),
@@ -410,7 +410,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
             let new_value = new_value.map(secret).transpose()?;
             let file = CardFile::open(&card)?;
             let store = app::open_store(config).await?;
-            let r = crate::card::unlock(
+            let r = openmyna_services::cards::unlock(
                 &store,
                 clock.as_ref(),
                 &file,

@@ -345,9 +345,8 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             match cmd {
                 OrgCommand::Create { name, role, code } => {
                     let role = Role::parse(&role).map_err(|e| AppError::Invalid(e.to_string()))?;
-                    let code =
-                        openmyna_http::routes::admin::validate_org_code(role, code.as_deref())
-                            .map_err(|e| AppError::Invalid(e.message))?;
+                    let code = openmyna_services::admin::validate_org_code(role, code.as_deref())
+                        .map_err(|e| AppError::Invalid(e.message().to_owned()))?;
                     let o = store
                         .create_organisation(&name, role, code.as_deref(), &clock.now())
                         .await?;

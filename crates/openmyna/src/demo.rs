@@ -411,7 +411,7 @@ mod tests {
     fn demo_codes_are_valid() {
         for (_, role, code) in DEMO_ORGS {
             assert!(
-                openmyna_http::routes::admin::validate_org_code(*role, *code).is_ok(),
+                openmyna_services::admin::validate_org_code(*role, *code).is_ok(),
                 "{code:?}"
             );
         }

@@ -3,7 +3,6 @@
 
 pub mod app;
 pub mod bench;
-pub mod card;
 pub mod card_cli;
 pub mod cli;
 pub mod config;
@@ -16,5 +15,5 @@ pub mod terminal;
 
 /// PEM armour (shared by the benchmarks).
 pub fn bench_pem(label: &str, der: &[u8]) -> String {
-    openmyna_http::routes::jpki::pem(label, der)
+    openmyna_jpki::pem(label, der)
 }

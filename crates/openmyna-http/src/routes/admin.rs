@@ -68,31 +68,6 @@ impl From<openmyna_store::auth::Organisation> for OrganisationView {
     }
 }
 
-/// Validates an organisation's code against its role.
-pub fn validate_org_code(role: Role, code: Option<&str>) -> Result<Option<String>, ApiError> {
-    use openmyna_ids::{CorporateNumber, FacilityCode, InsurerNumber, MunicipalityCode};
-    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Ok(None);
-    };
-    let err = |e: openmyna_ids::IdError| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()).with_field("code")
-    };
-    let normalised = match role {
-        Role::Municipality => MunicipalityCode::parse(code)
-            .map_err(err)?
-            .as_str()
-            .to_owned(),
-        Role::Insurer => InsurerNumber::parse(code).map_err(err)?.as_str().to_owned(),
-        Role::MedicalInstitution => FacilityCode::parse(code).map_err(err)?.as_str().to_owned(),
-        Role::RelyingParty | Role::Employer => CorporateNumber::parse(code)
-            .map_err(err)?
-            .as_str()
-            .to_owned(),
-        Role::Operator => code.to_owned(),
-    };
-    Ok(Some(normalised))
-}
-
 /// Register an organisation.
 #[utoipa::path(post, path = "/api/v1/admin/organisations", tag = "admin",
     request_body = NewOrganisation,
@@ -122,7 +97,7 @@ pub async fn create_organisation(
         )
         .with_field("name"));
     }
-    let code = validate_org_code(role, req.code.as_deref())?;
+    let code = openmyna_services::admin::validate_org_code(role, req.code.as_deref())?;
     let org = s
         .store
         .create_organisation(name, role, code.as_deref(), &s.clock.now())

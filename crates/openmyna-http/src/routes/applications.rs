@@ -20,9 +20,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::issuance::{self, Pins};
 use crate::json::ApiJson;
 use crate::state::AppState;
+use openmyna_services::issuance::{self, Pins};
 
 const MUNICIPALITIES: &[Role] = &[Role::Municipality];
 const PIN_CONTEXT: &str = "card-application-pins";
@@ -34,14 +34,6 @@ fn unprocessable(code: &'static str, m: impl Into<String>) -> ApiError {
 
 fn conflict(code: &'static str, m: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, code, m.into())
-}
-
-fn app_error(e: openmyna_applications::ApplicationError) -> ApiError {
-    use openmyna_applications::ApplicationError as E;
-    match e {
-        E::Invalid { code, message } => unprocessable(code, message),
-        E::Refused { code, message } => conflict(code, message),
-    }
 }
 
 /// An application as the resident and the municipality see it (never the photo or PINs).
@@ -242,7 +234,7 @@ pub async fn apply(
             )
             .with_field("channel")
         })?;
-    let form = FormId::parse(&req.form_id).map_err(|e| app_error(e).with_field("form_id"))?;
+    let form = FormId::parse(&req.form_id).map_err(|e| ApiError::from(e).with_field("form_id"))?;
     let resident_id = s
         .store
         .application_form(form.as_str())
@@ -270,7 +262,7 @@ pub async fn apply(
         (false, _) => None,
     };
     let photo = decode_photo(&req.photo)?;
-    let info = check_photo(&photo).map_err(|e| app_error(e).with_field("photo"))?;
+    let info = check_photo(&photo).map_err(|e| ApiError::from(e).with_field("photo"))?;
     let resident =
         issuance::active_resident(&s.store, s.clock.as_ref(), s.entropy.as_ref(), resident_id)
             .await?;
@@ -351,9 +343,9 @@ pub(crate) async fn take_on_site(
     only_municipality: Option<&str>,
 ) -> Result<i64, ApiError> {
     check_identity_document(&req.identity_document)
-        .map_err(|e| app_error(e).with_field("identity_document"))?;
+        .map_err(|e| ApiError::from(e).with_field("identity_document"))?;
     let photo = decode_photo(&req.photo)?;
-    let info = check_photo(&photo).map_err(|e| app_error(e).with_field("photo"))?;
+    let info = check_photo(&photo).map_err(|e| ApiError::from(e).with_field("photo"))?;
     let resident = issuance::active_resident(
         &s.store,
         s.clock.as_ref(),
@@ -518,7 +510,7 @@ async fn step(
     detail: &str,
     change: &StatusChange<'_>,
 ) -> Result<Status, ApiError> {
-    let to = transition(status_of(a)?, step).map_err(app_error)?;
+    let to = transition(status_of(a)?, step).map_err(ApiError::from)?;
     if !s
         .store
         .set_application_status(
@@ -670,7 +662,7 @@ async fn activate_pending(
     let issued = issuance::activate(&s.jpki, &resident, &mut card, pins).await?;
     let saved = file
         .save(&card.state)
-        .map_err(|e| ApiError::internal("applications", &e));
+        .map_err(openmyna_services::ServiceError::from);
     let recorded = match saved {
         Ok(()) => {
             issuance::record(&s.store, &s.jpki, s.clock.as_ref(), &card, &issued, actor).await
@@ -679,7 +671,7 @@ async fn activate_pending(
     };
     if let Err(e) = recorded {
         issuance::revoke_unissued(&s.jpki, &issued).await;
-        return Err(e);
+        return Err(e.into());
     }
     Ok(card)
 }
@@ -705,7 +697,7 @@ pub async fn manufacture(
             identity_verified_at_intake: verified,
         },
     )
-    .map_err(app_error)?;
+    .map_err(ApiError::from)?;
     let resident = issuance::active_resident(
         &s.store,
         s.clock.as_ref(),
@@ -756,7 +748,7 @@ pub async fn manufacture(
             Ok(c) => c,
             Err(e) => {
                 let _ = std::fs::remove_file(&path);
-                return Err(e);
+                return Err(e.into());
             }
         };
         let card = match activate_pending(&s, &a, &checked, &actor.org_name).await {
@@ -871,9 +863,9 @@ pub async fn handover(
 ) -> Result<axum::Json<Delivered>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
     let a = load_own(&s, actor.org_id, id).await?;
-    transition(status_of(&a)?, Step::Claim).map_err(app_error)?;
+    transition(status_of(&a)?, Step::Claim).map_err(ApiError::from)?;
     check_identity_document(&req.identity_document)
-        .map_err(|e| app_error(e).with_field("identity_document"))?;
+        .map_err(|e| ApiError::from(e).with_field("identity_document"))?;
     let file =
         CardFile::open(card_path(&s, id)).map_err(|e| ApiError::internal("applications", &e))?;
     let with_signing = file
@@ -978,7 +970,7 @@ pub async fn receive(
             format!("no application {id} with this ID and delivery code"),
         ));
     }
-    transition(status_of(&a)?, Step::Receive).map_err(app_error)?;
+    transition(status_of(&a)?, Step::Receive).map_err(ApiError::from)?;
     let card = deliver(&s, id)?;
     step(
         &s,

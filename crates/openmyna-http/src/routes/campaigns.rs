@@ -34,8 +34,9 @@ use crate::json::ApiJson;
 use crate::routes::applications::{
     self as applications, ApplicationView, OnSite, own_municipality, take_on_site,
 };
-use crate::routes::employers::{EmployerCaller, Who, employer, profile_of, require_company};
+use crate::routes::employers::{EmployerCaller, Who, employer, require_company};
 use crate::state::AppState;
+use openmyna_services::employers::profile_of;
 
 fn conflict(code: &'static str, m: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, code, m.into())
@@ -162,16 +163,12 @@ pub struct ImportReport {
 }
 
 fn rejected(row: usize, e: openmyna_campaigns::CampaignError) -> ImportRow {
-    let (code, field, message) = match e {
-        openmyna_campaigns::CampaignError::Invalid {
-            code,
-            field,
-            message,
-        } => (code, field, message),
-        openmyna_campaigns::CampaignError::Refused { code, message } => {
-            (code.to_owned(), String::new(), message)
-        }
-    };
+    let openmyna_campaigns::CampaignError::Refusal(r) = e;
+    let (code, field, message) = (
+        r.code().to_owned(),
+        r.field().unwrap_or_default().to_owned(),
+        r.message().to_owned(),
+    );
     ImportRow {
         row,
         status: "rejected".into(),

@@ -3,107 +3,24 @@
 //! A new card for the same person replaces the old one (its certificates revoked).
 
 use axum::extract::{Path, State};
-use openmyna_applications::{CardDates, CardEvent, CardStatus, CertificateEffect, card_transition};
+use openmyna_applications::{CardDates, CardEvent};
 use openmyna_core::Role;
-use openmyna_jpki::{Action, CertState};
 use openmyna_registry::{Registry, ResidentId};
-use openmyna_store::Store;
 use openmyna_store::cards::CardRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use openmyna_services::cards::apply_card_event;
+use openmyna_services::issuance;
+
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::issuance;
 use crate::json::ApiJson;
 use crate::state::AppState;
 
 /// Municipalities, and the operator's 24-hour call centre (loss reports).
 const CARD_KEEPERS: &[Role] = &[Role::Municipality, Role::Operator];
 const MUNICIPALITIES: &[Role] = &[Role::Municipality];
-
-fn application_error(e: openmyna_applications::ApplicationError) -> ApiError {
-    use openmyna_applications::ApplicationError as E;
-    match e {
-        E::Invalid { code, message } => {
-            ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code, message)
-        }
-        E::Refused { code, message } => {
-            ApiError::new(axum::http::StatusCode::CONFLICT, code, message)
-        }
-    }
-}
-
-/// Applies a card event: the status change (with its audit record) and its effect on both
-/// certificates. Certificates already revoked stay as they are.
-pub async fn apply_card_event(
-    store: &Store,
-    jpki: &openmyna_jpki::Jpki<Store>,
-    now: &openmyna_core::Timestamp,
-    serial: &str,
-    event: CardEvent,
-    actor: &str,
-) -> Result<CardRecord, ApiError> {
-    let card = store
-        .card(serial)
-        .await?
-        .ok_or_else(|| ApiError::not_found("card.not_found", format!("no card {serial}")))?;
-    let from = CardStatus::parse(&card.status)
-        .ok_or_else(|| ApiError::internal("cards", &format!("unknown status {}", card.status)))?;
-    let (to, effect) = card_transition(from, event).map_err(application_error)?;
-    // Claim the status first, so that of two requests only one changes the certificates.
-    let detail = format!("{event:?}: {} → {}", from.as_str(), to.as_str());
-    let action_name = format!("{event:?}").to_lowercase();
-    if !store
-        .set_card_status(
-            serial,
-            from.as_str(),
-            to.as_str(),
-            now,
-            &action_name,
-            actor,
-            &detail,
-        )
-        .await?
-    {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "card.concurrent",
-            "the card's status changed meanwhile; try again",
-        ));
-    }
-    for cert_serial in card.sign_serial.iter().chain([&card.auth_serial]) {
-        let cert = jpki.certificate(cert_serial).await?;
-        let action = match effect {
-            CertificateEffect::Keep => continue,
-            _ if cert.status == CertState::Revoked => continue,
-            CertificateEffect::Hold if cert.status == CertState::Held => continue,
-            CertificateEffect::Release if cert.status != CertState::Held => continue,
-            CertificateEffect::Hold => Action::Hold,
-            CertificateEffect::Release => Action::Release,
-            CertificateEffect::Revoke(reason) => Action::Revoke(reason),
-        };
-        if let Err(e) = jpki.change_status(cert_serial, action).await {
-            // Put the status back: the certificates did not follow.
-            let _ = store
-                .set_card_status(
-                    serial,
-                    to.as_str(),
-                    from.as_str(),
-                    now,
-                    "reverted",
-                    actor,
-                    &format!("{detail} failed"),
-                )
-                .await;
-            return Err(e.into());
-        }
-    }
-    store
-        .card(serial)
-        .await?
-        .ok_or_else(|| ApiError::not_found("card.not_found", format!("no card {serial}")))
-}
 
 /// A card as the municipality sees it.
 #[derive(Serialize, ToSchema)]

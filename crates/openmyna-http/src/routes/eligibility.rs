@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use base64::Engine;
 use chrono::NaiveDate;
 use openmyna_core::Role;
-use openmyna_eligibility::challenge::ChallengeBook;
 use openmyna_eligibility::medical::{self, MedicalData, MedicalInput};
 use openmyna_eligibility::record::{
     CSV_COLUMNS, CsvRow, Enrollment, EnrollmentInput, InsuredKey, LimitAmount, read_csv,
@@ -601,9 +600,4 @@ pub async fn limit_amount(
     Ok(axum::Json(LimitView {
         limit: service(&s).limit_amount(actor, &id).await?,
     }))
-}
-
-/// The shared challenge book (constructed once per server).
-pub fn challenge_book() -> std::sync::Arc<ChallengeBook> {
-    std::sync::Arc::new(ChallengeBook::new())
 }

@@ -25,14 +25,14 @@ use openmyna_store::campaigns::{CheckRecord, EmployeeRow, Handling, Member, NewE
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use openmyna_services::employers::{DEFAULT_RETENTION_YEARS, profile_of, purge_org};
+
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
 const EMPLOYERS: &[Role] = &[Role::Employer];
-/// Retention after leaving when the organisation has not set one.
-pub const DEFAULT_RETENTION_YEARS: i64 = 7;
 
 fn forbidden(code: &'static str, m: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, code, m.into())
@@ -133,20 +133,6 @@ pub(crate) async fn employer(s: &AppState, caller: &Caller) -> Result<EmployerCa
         }
     };
     Ok(EmployerCaller { actor, who })
-}
-
-/// The organisation's profile, or a company's defaults when none is set.
-pub(crate) async fn profile_of(store: &Store, org_id: i64) -> Result<Profile, ApiError> {
-    Ok(store.employer_profile(org_id).await?.unwrap_or(Profile {
-        org_id,
-        kind: OrgKind::Company.as_str().to_owned(),
-        parent_org_id: None,
-        industry: None,
-        retention_years: DEFAULT_RETENTION_YEARS,
-        insurer_number: None,
-        insurer_name: None,
-        insurer_symbol: None,
-    }))
 }
 
 pub(crate) async fn require_company(store: &Store, org_id: i64) -> Result<Profile, ApiError> {
@@ -1135,56 +1121,6 @@ pub async fn export(
 pub struct Purged {
     /// The employees whose numbers were deleted now.
     pub deleted: Vec<String>,
-}
-
-/// Deletes the numbers whose retention period after leaving has ended, for one
-/// organisation; returns the employee numbers.
-pub async fn purge_org(
-    store: &Store,
-    org_id: i64,
-    actor: &str,
-    today: chrono::NaiveDate,
-    now: &openmyna_core::Timestamp,
-) -> Result<Vec<String>, ApiError> {
-    let p = profile_of(store, org_id).await?;
-    let years = u32::try_from(p.retention_years).unwrap_or(7);
-    let mut out = Vec::new();
-    for row in store.intakes(org_id).await? {
-        if !row.has_form {
-            continue;
-        }
-        let Some(emp) = store.employee(row.employee_id).await? else {
-            continue;
-        };
-        if intake::due_for_deletion(emp.left_on, years, today) {
-            let reason = format!(
-                "retention ended: {years} years after leaving on {}",
-                emp.left_on.map(|d| d.to_string()).unwrap_or_default()
-            );
-            if store.delete_intake(emp.id, actor, &reason, now).await? {
-                out.push(emp.employee_no);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The daily sweep: deletes, for every organisation, the numbers whose retention period has
-/// ended; returns how many.
-pub async fn sweep_retention(s: &AppState) -> Result<usize, ApiError> {
-    let mut n = 0;
-    for org in s.store.orgs_with_leavers_holding_numbers().await? {
-        n += purge_org(
-            &s.store,
-            org,
-            "retention sweep (openmyna)",
-            s.clock.today(),
-            &s.clock.now(),
-        )
-        .await?
-        .len();
-    }
-    Ok(n)
 }
 
 /// Deletes now the numbers whose retention period has ended (the server also does this

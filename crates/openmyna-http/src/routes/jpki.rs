@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::{Datelike, NaiveDate};
 use openmyna_core::Role;
-use openmyna_jpki::ca::Holder;
 use openmyna_jpki::{Action, CertRecord, CrlMeta, Reason, RootKind};
 use openmyna_registry::{Registry, ResidentId, ResidentStatus};
 use serde::{Deserialize, Serialize};
@@ -32,17 +31,7 @@ fn root_param(s: &str) -> Result<RootKind, ApiError> {
     })
 }
 
-/// PEM armour of DER.
-pub fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
+pub use openmyna_jpki::pem;
 
 /// A public key given as PEM (`-----BEGIN PUBLIC KEY-----`) or base64 DER SPKI.
 fn public_key(field: &'static str, s: &str) -> Result<Vec<u8>, ApiError> {
@@ -124,17 +113,6 @@ pub struct IssuedCard {
     pub authentication: CertificateView,
 }
 
-/// The certificate holder's data from the registry's basic four information.
-pub fn holder_of(b: &openmyna_registry::BasicFour) -> Holder {
-    Holder {
-        name: b.name.name.clone(),
-        birth_date: b.birth_date,
-        sex_code: b.sex.code(),
-        address: b.address.text.clone(),
-        municipality_code: b.address.municipality_code.as_str().to_owned(),
-    }
-}
-
 /// The default card expiry: the 10th birthday after issuance (5th under 18).
 pub fn default_card_expiry(birth: NaiveDate, issued: NaiveDate) -> NaiveDate {
     let years = if openmyna_core::age_on(birth, issued) < 18 {
@@ -194,7 +172,7 @@ pub async fn issue_card(
         })?,
         None => default_card_expiry(b.birth_date, today),
     };
-    let holder = holder_of(b);
+    let holder = openmyna_services::jpki::holder_of(b);
     let card_ref = req
         .card_ref
         .map(|r| r.chars().filter(|c| !c.is_control()).take(64).collect());

@@ -710,7 +710,7 @@ pub async fn apply_phone(
     let resident = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
         .get(ResidentId(c.resident_id))
         .await?;
-    let holder = crate::routes::jpki::holder_of(&resident.basic4);
+    let holder = openmyna_services::jpki::holder_of(&resident.basic4);
     let issued = s
         .jpki
         .issue_card(
@@ -830,7 +830,8 @@ async fn phone_status(
         match s.jpki.change_status(serial, action).await {
             Ok(_) => {}
             // Revoking a suspended certificate, or one already revoked, is fine.
-            Err(openmyna_jpki::JpkiError::Refused { .. }) if to == "revoked" => {}
+            Err(openmyna_jpki::JpkiError::Refusal(r))
+                if to == "revoked" && r.kind() == openmyna_core::RefusalKind::Refused => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -113,9 +113,8 @@ fn purpose(headers: &HeaderMap, default: &str) -> String {
 /// Lets subscribers act on the change before it is acknowledged (the JPKI revokes the
 /// signing certificate, so OCSP already answers "revoked" when the caller sees the change).
 async fn after_change(s: &AppState) -> Result<(), ApiError> {
-    crate::subscribers::sync_registry_to_jpki(s)
-        .await
-        .map(|_| ())
+    openmyna_services::registry_sync::sync_registry_to_jpki(s).await?;
+    Ok(())
 }
 
 /// Records the disclosure of a resident's data to `actor`, before it is sent.

@@ -1,29 +1,93 @@
-//! Card issuance and the municipality's card operations: the composition of the registry, the
-//! CA, the card engine and the card file.
+//! Cards: issued at the window (all phases at once, to a card file), renewed, given a new
+//! signing certificate, a PIN reset by the municipality (the card present), and the card
+//! events of its life (loss, found, return, abroad) with their effect on both certificates.
 
 use std::path::Path;
 
 use chrono::NaiveDate;
+use openmyna_applications::{CardEvent, CardStatus, CertificateEffect, card_transition};
 use openmyna_card::PinId;
 use openmyna_cardio::{CardFile, CardIoError};
-use openmyna_core::Clock;
-use openmyna_core::Entropy;
-use openmyna_http::issuance;
-use openmyna_jpki::Jpki;
+use openmyna_core::{Clock, Entropy, Refusal};
+use openmyna_jpki::{Action, CertState, Jpki};
 use openmyna_store::Store;
+use openmyna_store::cards::CardRecord;
 
-use crate::app::AppError;
+use crate::{Result, ServiceError, issuance};
 
-impl From<CardIoError> for AppError {
-    fn from(e: CardIoError) -> Self {
-        AppError::Invalid(e.to_string())
+/// Applies a card event: the status change (with its audit record) and its effect on both
+/// certificates. Certificates already revoked stay as they are.
+pub async fn apply_card_event(
+    store: &Store,
+    jpki: &openmyna_jpki::Jpki<Store>,
+    now: &openmyna_core::Timestamp,
+    serial: &str,
+    event: CardEvent,
+    actor: &str,
+) -> Result<CardRecord> {
+    let card = store
+        .card(serial)
+        .await?
+        .ok_or_else(|| Refusal::not_found("card.not_found", format!("no card {serial}")))?;
+    let from = CardStatus::parse(&card.status).ok_or_else(|| {
+        ServiceError::internal("cards", format!("unknown status {}", card.status))
+    })?;
+    let (to, effect) = card_transition(from, event)?;
+    // Claim the status first, so that of two requests only one changes the certificates.
+    let detail = format!("{event:?}: {} → {}", from.as_str(), to.as_str());
+    let action_name = format!("{event:?}").to_lowercase();
+    if !store
+        .set_card_status(
+            serial,
+            from.as_str(),
+            to.as_str(),
+            now,
+            &action_name,
+            actor,
+            &detail,
+        )
+        .await?
+    {
+        return Err(Refusal::refused(
+            "card.concurrent",
+            "the card's status changed meanwhile; try again",
+        )
+        .into());
     }
-}
-
-impl From<openmyna_card::CardError> for AppError {
-    fn from(e: openmyna_card::CardError) -> Self {
-        AppError::Invalid(e.to_string())
+    for cert_serial in card.sign_serial.iter().chain([&card.auth_serial]) {
+        let cert = jpki.certificate(cert_serial).await?;
+        let action = match effect {
+            CertificateEffect::Keep => continue,
+            _ if cert.status == CertState::Revoked => continue,
+            CertificateEffect::Hold if cert.status == CertState::Held => continue,
+            CertificateEffect::Release if cert.status != CertState::Held => continue,
+            CertificateEffect::Hold => Action::Hold,
+            CertificateEffect::Release => Action::Release,
+            CertificateEffect::Revoke(reason) => Action::Revoke(reason),
+        };
+        if let Err(e) = jpki.change_status(cert_serial, action).await {
+            // Put the status back: the certificates did not follow.
+            if let Err(back) = store
+                .set_card_status(
+                    serial,
+                    to.as_str(),
+                    from.as_str(),
+                    now,
+                    "reverted",
+                    actor,
+                    &format!("{detail} failed"),
+                )
+                .await
+            {
+                tracing::error!(card = serial, error = %back, "could not put a card's status back after its certificates did not follow");
+            }
+            return Err(e.into());
+        }
     }
+    Ok(store
+        .card(serial)
+        .await?
+        .ok_or_else(|| Refusal::not_found("card.not_found", format!("no card {serial}")))?)
 }
 
 /// What the resident chooses at the window.
@@ -53,12 +117,6 @@ pub struct IssuedCard {
     pub card_file: String,
 }
 
-impl From<openmyna_http::error::ApiError> for AppError {
-    fn from(e: openmyna_http::error::ApiError) -> Self {
-        AppError::Invalid(e.message)
-    }
-}
-
 /// Issues a card: keys generated on the card, certificates from the CA, the resident's data
 /// and the chosen PINs written, the card file created, the issuance recorded (earlier cards
 /// of the resident are replaced).
@@ -68,12 +126,16 @@ pub async fn issue(
     clock: &dyn Clock,
     entropy: &dyn Entropy,
     req: &IssueRequest<'_>,
-) -> Result<IssuedCard, AppError> {
+) -> Result<IssuedCard> {
     if req.out.exists() {
-        return Err(AppError::Invalid(format!(
-            "{} exists; a card file is never overwritten",
-            req.out.display()
-        )));
+        return Err(Refusal::refused(
+            "card_file.exists",
+            format!(
+                "{} exists; a card file is never overwritten",
+                req.out.display()
+            ),
+        )
+        .into());
     }
     let resident = issuance::active_resident(store, clock, entropy, req.resident_id).await?;
     // Check every PIN before anything is generated or certified.
@@ -96,9 +158,11 @@ pub async fn issue(
         Ok(r) => r,
         Err(e) => {
             // Not recorded: the card is not handed out.
-            let _ = std::fs::remove_file(req.out);
+            if let Err(rm) = std::fs::remove_file(req.out) {
+                tracing::error!(file = %req.out.display(), error = %rm, "could not remove the card file of an unrecorded card");
+            }
             issuance::revoke_unissued(jpki, &issued).await;
-            return Err(e.into());
+            return Err(e);
         }
     };
     Ok(IssuedCard {
@@ -141,14 +205,14 @@ pub async fn renew(
     entropy: &dyn Entropy,
     card: &CardFile,
     actor: &str,
-) -> Result<openmyna_store::cards::CardRecord, AppError> {
+) -> Result<CardRecord> {
     let state = card.load()?;
     let renewal = issuance::renew(store, jpki, clock, entropy, &state).await?;
     if let Err(e) = write_back(card, &state, &renewal.state) {
         issuance::revoke_unissued(jpki, &renewal.issued).await;
         return Err(e.into());
     }
-    Ok(issuance::complete_renewal(store, jpki, clock, &renewal, actor).await?)
+    issuance::complete_renewal(store, jpki, clock, &renewal, actor).await
 }
 
 /// A new signing key and certificate on a card (after emigration with the card kept, or after
@@ -160,19 +224,14 @@ pub async fn reissue_signing(
     entropy: &dyn Entropy,
     card: &CardFile,
     actor: &str,
-) -> Result<openmyna_store::cards::CardRecord, AppError> {
+) -> Result<CardRecord> {
     let state = card.load()?;
     let r = issuance::reissue_signing(store, jpki, clock, entropy, &state).await?;
     if let Err(e) = write_back(card, &state, &r.state) {
-        let _ = jpki
-            .change_status(
-                &r.new.serial,
-                openmyna_jpki::Action::Revoke(openmyna_jpki::Reason::CessationOfOperation),
-            )
-            .await;
+        issuance::revoke_unhanded(jpki, &r.new.serial).await;
         return Err(e.into());
     }
-    Ok(issuance::complete_signing_reissue(store, jpki, clock, &r, actor).await?)
+    issuance::complete_signing_reissue(store, jpki, clock, &r, actor).await
 }
 
 /// The municipality's reset of a PIN on a card (after identity checks at the window):
@@ -184,7 +243,7 @@ pub async fn unlock(
     pin: PinId,
     new_value: Option<&str>,
     actor: &str,
-) -> Result<u8, AppError> {
+) -> Result<u8> {
     let new_value = new_value.map(|v| {
         if pin == PinId::Sign {
             v.to_ascii_uppercase()

@@ -2,11 +2,9 @@
 //! the JPKI client library over the in-process transport, PIN lockout that survives reloading
 //! the card, the municipality's audited reset, and signatures checked by OpenSSL.
 
-mod common;
-
 use std::process::Command;
 
-use common::{Backend, spawn_app};
+use crate::common::{Backend, spawn_app};
 use openmyna_card::{KeyId, PinId};
 use openmyna_cardio::client::Certificate;
 use openmyna_cardio::{CardFile, CardIoError, JpkiClient, VirtualTransport};
@@ -193,7 +191,7 @@ async fn lockout_survives_and_unlock_is_audited(backend: Backend) {
 
     // The municipality resets it; the reset is audited.
     let file = CardFile::open(&path).unwrap();
-    let tries = openmyna::card::unlock(
+    let tries = openmyna_services::cards::unlock(
         &app.store,
         app.clock.as_ref(),
         &file,

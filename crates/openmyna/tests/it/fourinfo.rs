@@ -3,13 +3,11 @@
 //! certificate, `openmyna rp sync` finding the customer in the CRL, and the query before and
 //! after re-issuance; and the consents that must be refused.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::{Backend, TestApp, spawn_app};
 use base64::Engine;
-use common::{Backend, TestApp, spawn_app};
 use openmyna::rp::{ConsentRequest, sign_consent};
 use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
 use openmyna_core::{Clock, Role};
@@ -95,7 +93,7 @@ async fn publish(app: &TestApp, kind: &str) {
 
 async fn consent_to_change_to_query(backend: Backend) {
     // rp sync judges the CRL's nextUpdate by the real clock.
-    let app = common::spawn_app_at(backend, common::real_now()).await;
+    let app = crate::common::spawn_app_at(backend, crate::common::real_now()).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let resident = app.register_resident(true).await;

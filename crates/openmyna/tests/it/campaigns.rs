@@ -5,12 +5,10 @@
 //! refused on a wrong check digit, stored unreadably, read by HR only and every reading is in
 //! the resident's access log; the enrollment export loads at the insurer; retention deletes.
 
-mod common;
-
 use std::collections::HashMap;
 
+use crate::common::{Backend, TestApp, spawn_app};
 use base64::Engine;
-use common::{Backend, TestApp, spawn_app};
 use openmyna_core::Role;
 use serde_json::{Value, json};
 

@@ -3,12 +3,10 @@
 //! found, revoked when a new card is issued (the new one works, the old one does not), and a
 //! returned card.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{Backend, TestApp, real_now, spawn_app, spawn_app_at};
+use crate::common::{Backend, TestApp, real_now, spawn_app, spawn_app_at};
 use openmyna_card::KeyId;
 use openmyna_cardio::client::Certificate;
 use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
@@ -268,7 +266,7 @@ async fn renewal_in_its_window(backend: Backend) {
         .unwrap();
     let jpki = app.jpki().await;
     let file = CardFile::open(&path).unwrap();
-    let e = openmyna::card::renew(
+    let e = openmyna_services::cards::renew(
         &app.store,
         &jpki,
         app.clock.as_ref(),
@@ -282,7 +280,7 @@ async fn renewal_in_its_window(backend: Backend) {
     // 2030-04-01: inside the window (the certificates end on 2030-06-15).
     app.clock
         .set(chrono::DateTime::parse_from_rfc3339("2030-04-01T10:00:00+09:00").unwrap());
-    let rec = openmyna::card::renew(
+    let rec = openmyna_services::cards::renew(
         &app.store,
         &jpki,
         app.clock.as_ref(),
@@ -392,7 +390,7 @@ async fn kept_through_emigration_and_back(backend: Backend) {
     let jpki = app.jpki().await;
     let file = CardFile::open(&path).unwrap();
     let e = openmyna_core::OsEntropy;
-    let abroad = openmyna::card::reissue_signing(
+    let abroad = openmyna_services::cards::reissue_signing(
         &app.store,
         &jpki,
         app.clock.as_ref(),
@@ -437,10 +435,16 @@ async fn kept_through_emigration_and_back(backend: Backend) {
     );
     let (s, c) = event(&app, &issued.serial, "domestic", Role::Municipality).await;
     assert_eq!((s, c["status"].as_str()), (200, Some("active")), "{c}");
-    let home =
-        openmyna::card::reissue_signing(&app.store, &jpki, app.clock.as_ref(), &e, &file, "window")
-            .await
-            .unwrap();
+    let home = openmyna_services::cards::reissue_signing(
+        &app.store,
+        &jpki,
+        app.clock.as_ref(),
+        &e,
+        &file,
+        "window",
+    )
+    .await
+    .unwrap();
     assert_eq!(status(home.sign_serial.clone().unwrap()).await.0, "good");
     assert_eq!(
         status(auth).await.0,

@@ -4,13 +4,11 @@
 //! replayed challenge, another card's signature, unregistered card), consent gating over
 //! 24 hours, the 資格確認書 query, and the access log.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::{Backend, TestApp, spawn_app};
 use base64::Engine;
 use chrono::Duration;
-use common::{Backend, TestApp, spawn_app};
 use openmyna::terminal::{OqsClient, card_proof};
 use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
 use openmyna_core::Role;

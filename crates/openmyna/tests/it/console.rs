@@ -2,9 +2,7 @@
 //! the operator's API token; the session ends at logout and when the token is revoked; other
 //! roles' tokens open no session.
 
-mod common;
-
-use common::{Backend, TestApp, spawn_app};
+use crate::common::{Backend, TestApp, spawn_app};
 use openmyna_core::{Clock, Role};
 
 fn client() -> reqwest::Client {

@@ -17,20 +17,16 @@ use openmyna_registry::{Registry, Resident, ResidentId, ResidentStatus};
 use openmyna_store::Store;
 use openmyna_store::cards::CardRecord;
 
-use crate::error::ApiError;
+use openmyna_core::Refusal;
 
-fn invalid(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code, m.into())
+use crate::{Result, ServiceError};
+
+fn invalid(code: &'static str, m: impl Into<String>) -> ServiceError {
+    Refusal::invalid(code, m.into()).into()
 }
 
-impl From<openmyna_card::CardError> for ApiError {
-    fn from(e: openmyna_card::CardError) -> Self {
-        match e {
-            openmyna_card::CardError::PinRule(r) => invalid("pin.rule", r.to_string()),
-            openmyna_card::CardError::Invalid(m) => invalid("card.invalid", m),
-            other => ApiError::internal("card", &other),
-        }
-    }
+fn conflict(code: &'static str, m: impl Into<String>) -> ServiceError {
+    Refusal::refused(code, m.into()).into()
 }
 
 /// The PINs a resident chooses.
@@ -54,7 +50,7 @@ pub struct CheckedPins {
 }
 
 /// Checks the PINs against the rules and the holder's age, before anything is generated.
-pub fn check_pins(with_signing: bool, p: &Pins<'_>) -> Result<CheckedPins, ApiError> {
+pub fn check_pins(with_signing: bool, p: &Pins<'_>) -> Result<CheckedPins> {
     match (with_signing, p.sign) {
         (true, None) => {
             return Err(invalid(
@@ -94,7 +90,7 @@ pub fn check_pins(with_signing: bool, p: &Pins<'_>) -> Result<CheckedPins, ApiEr
 
 /// The key that signs card data (入力補助AP, 券面AP), created on first use and kept sealed in
 /// the database.
-pub async fn data_signer(store: &Store) -> Result<DataSigner, ApiError> {
+pub async fn data_signer(store: &Store) -> Result<DataSigner> {
     let pkcs8 = store
         .card_data_signer(|| {
             DataSigner::generate()
@@ -131,12 +127,11 @@ pub async fn active_resident(
     clock: &dyn Clock,
     entropy: &dyn Entropy,
     resident_id: i64,
-) -> Result<Resident, ApiError> {
+) -> Result<Resident> {
     let registry = Registry::new(store, clock, entropy);
     let resident = registry.get(ResidentId(resident_id)).await?;
     if resident.status != ResidentStatus::Active {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
+        return Err(conflict(
             "resident.not_active",
             format!("the resident's record is closed ({})", resident.status),
         ));
@@ -161,7 +156,7 @@ pub async fn manufacture(
     entropy: &dyn Entropy,
     resident: &Resident,
     card_expiry: Option<NaiveDate>,
-) -> Result<Manufactured, ApiError> {
+) -> Result<Manufactured> {
     let b = &resident.basic4;
     let today = clock.today();
     let expiry = card_expiry.unwrap_or_else(|| CardDates::new(b.birth_date, today).card_expiry);
@@ -250,11 +245,11 @@ async fn certify(
     auth_spki: &[u8],
     sign_spki: Option<&[u8]>,
     expiry: NaiveDate,
-) -> Result<CardCertificates, ApiError> {
+) -> Result<CardCertificates> {
     let issued = jpki
         .issue_card(
             resident.id.0,
-            &crate::routes::jpki::holder_of(&resident.basic4),
+            &crate::jpki::holder_of(&resident.basic4),
             sign_spki,
             auth_spki,
             expiry,
@@ -283,10 +278,9 @@ pub async fn activate(
     resident: &Resident,
     card: &mut Manufactured,
     pins: &CheckedPins,
-) -> Result<CardCertificates, ApiError> {
+) -> Result<CardCertificates> {
     if !card_matches_registry(&card.state, resident) {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
+        return Err(conflict(
             "card.stale",
             "the resident's record changed after the card was made: manufacture it again",
         ));
@@ -319,12 +313,19 @@ pub async fn activate(
 /// Revokes the certificates of a card that was never handed out.
 pub async fn revoke_unissued(jpki: &Jpki<Store>, issued: &CardCertificates) {
     for c in issued.signing.iter().chain([&issued.authentication]) {
-        if let Err(e) = jpki
-            .change_status(&c.serial, Action::Revoke(Reason::CessationOfOperation))
-            .await
-        {
-            tracing::error!(serial = %c.serial, error = %e, "could not revoke the certificate of an unissued card");
-        }
+        revoke_unhanded(jpki, &c.serial).await;
+    }
+}
+
+/// The one path of compensating revocations: a certificate issued for a card that then did
+/// not receive it is revoked (cessationOfOperation); a failure is logged as an error (the
+/// certificate then needs an operator's `openmyna ca revoke`), never dropped.
+pub async fn revoke_unhanded(jpki: &Jpki<Store>, serial: &str) {
+    if let Err(e) = jpki
+        .change_status(serial, Action::Revoke(Reason::CessationOfOperation))
+        .await
+    {
+        tracing::error!(serial = %serial, error = %e, "could not revoke the certificate of a card that did not receive it");
     }
 }
 
@@ -337,7 +338,7 @@ pub async fn record(
     card: &Manufactured,
     issued: &CardCertificates,
     actor: &str,
-) -> Result<CardRecord, ApiError> {
+) -> Result<CardRecord> {
     let resident_id = issued.authentication.resident_id;
     // Certificates of an earlier, failed activation of this card are superseded.
     let earlier = store.card(&card.serial).await?;
@@ -364,7 +365,7 @@ pub async fn record(
         if old.serial != record.serial
             && matches!(old.status.as_str(), "active" | "lost" | "overseas")
         {
-            crate::routes::cards::apply_card_event(
+            crate::cards::apply_card_event(
                 store,
                 jpki,
                 &clock.now(),
@@ -397,14 +398,12 @@ pub async fn renew(
     clock: &dyn Clock,
     entropy: &dyn Entropy,
     state: &CardState,
-) -> Result<Renewal, ApiError> {
-    let conflict =
-        |code: &'static str, m: String| ApiError::new(axum::http::StatusCode::CONFLICT, code, m);
+) -> Result<Renewal> {
     let card = store.card(&state.serial).await?.ok_or_else(|| {
-        ApiError::not_found(
+        ServiceError::from(Refusal::not_found(
             "card.not_found",
             format!("no card {} is recorded", state.serial),
-        )
+        ))
     })?;
     if card.status != "active" {
         return Err(conflict(
@@ -431,11 +430,11 @@ pub async fn renew(
         ));
     }
     let card_expiry = NaiveDate::parse_from_str(&card.expiry, "%Y-%m-%d")
-        .map_err(|e| ApiError::internal("issuance", &e))?;
+        .map_err(|e| ServiceError::internal("issuance", e))?;
     if today >= card_expiry {
         return Err(conflict(
             "card.expired",
-            "the card itself has expired: apply for a new card".into(),
+            "the card itself has expired: apply for a new card",
         ));
     }
     let mut renewed = state.clone();
@@ -464,7 +463,7 @@ pub async fn complete_renewal(
     clock: &dyn Clock,
     r: &Renewal,
     actor: &str,
-) -> Result<CardRecord, ApiError> {
+) -> Result<CardRecord> {
     let sign_serial = r.issued.signing.as_ref().map(|c| c.serial.clone());
     store
         .set_card_certificates(
@@ -487,10 +486,12 @@ pub async fn complete_renewal(
                 .await?;
         }
     }
-    store
-        .card(&r.old.serial)
-        .await?
-        .ok_or_else(|| ApiError::not_found("card.not_found", "the renewed card vanished"))
+    store.card(&r.old.serial).await?.ok_or_else(|| {
+        ServiceError::from(Refusal::not_found(
+            "card.not_found",
+            "the renewed card vanished",
+        ))
+    })
 }
 
 /// The address written in the signing certificate of a holder living abroad (the card and
@@ -515,20 +516,17 @@ pub async fn reissue_signing(
     clock: &dyn Clock,
     entropy: &dyn Entropy,
     state: &CardState,
-) -> Result<SigningReissue, ApiError> {
-    let conflict = |code: &'static str, m: &str| {
-        ApiError::new(axum::http::StatusCode::CONFLICT, code, m.to_owned())
-    };
+) -> Result<SigningReissue> {
     let card = store.card(&state.serial).await?.ok_or_else(|| {
-        ApiError::not_found(
+        ServiceError::from(Refusal::not_found(
             "card.not_found",
             format!("no card {} is recorded", state.serial),
-        )
+        ))
     })?;
     let resident = Registry::new(store, clock, entropy)
         .get(ResidentId(card.resident_id))
         .await?;
-    let mut holder = crate::routes::jpki::holder_of(&resident.basic4);
+    let mut holder = crate::jpki::holder_of(&resident.basic4);
     match (card.status.as_str(), resident.status) {
         ("overseas", ResidentStatus::Removed) => holder.address = OVERSEAS_ADDRESS.to_owned(),
         ("overseas", ResidentStatus::Active) => {
@@ -546,7 +544,7 @@ pub async fn reissue_signing(
         }
     }
     let expiry = NaiveDate::parse_from_str(&card.expiry, "%Y-%m-%d")
-        .map_err(|e| ApiError::internal("issuance", &e))?;
+        .map_err(|e| ServiceError::internal("issuance", e))?;
     if clock.today() >= expiry {
         return Err(conflict("card.expired", "the card has expired"));
     }
@@ -562,9 +560,7 @@ pub async fn reissue_signing(
         )
         .await?;
     if let Err(e) = personalize::install_signing_certificate(&mut next, &new.der) {
-        let _ = jpki
-            .change_status(&new.serial, Action::Revoke(Reason::CessationOfOperation))
-            .await;
+        revoke_unhanded(jpki, &new.serial).await;
         return Err(e.into());
     }
     Ok(SigningReissue {
@@ -583,7 +579,7 @@ pub async fn complete_signing_reissue(
     clock: &dyn Clock,
     r: &SigningReissue,
     actor: &str,
-) -> Result<CardRecord, ApiError> {
+) -> Result<CardRecord> {
     store
         .set_card_certificates(
             &r.card_serial,
@@ -601,8 +597,7 @@ pub async fn complete_signing_reissue(
         jpki.change_status(old, Action::Revoke(Reason::Superseded))
             .await?;
     }
-    store
-        .card(&r.card_serial)
-        .await?
-        .ok_or_else(|| ApiError::not_found("card.not_found", "the card vanished"))
+    store.card(&r.card_serial).await?.ok_or_else(|| {
+        ServiceError::from(Refusal::not_found("card.not_found", "the card vanished"))
+    })
 }

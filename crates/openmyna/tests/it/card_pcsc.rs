@@ -7,13 +7,11 @@
 //! PIN lock survives. Without the tools it prints that it was skipped, unless
 //! `OPENMYNA_TEST_REQUIRE_PCSC=1` (set by CI).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Backend, spawn_app};
+use crate::common::{Backend, spawn_app};
 
 const PKCS11: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
 const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";

@@ -1,8 +1,6 @@
 //! The resident registry over HTTP, on SQLite and on PostgreSQL.
 
-mod common;
-
-use common::{Backend, TestApp, spawn_app};
+use crate::common::{Backend, TestApp, spawn_app};
 use openmyna_core::Role;
 use serde_json::{Value, json};
 

@@ -2,9 +2,10 @@
 //! file, or a fresh PostgreSQL database created for the test) and drives it over HTTP.
 //!
 //! PostgreSQL tests run when `OPENMYNA_TEST_DATABASE_URL` names a server they may create
-//! databases on (e.g. `postgres://postgres@127.0.0.1:5432/test`). Without it they print that
-//! they were skipped and return, unless `OPENMYNA_TEST_REQUIRE_POSTGRES=1` (set by CI), in
-//! which case they fail.
+//! databases on (e.g. `postgres://postgres@127.0.0.1:5432/test`). Without it (at build time)
+//! they are ignored, and at run time they fail if `OPENMYNA_TEST_REQUIRE_POSTGRES=1` (set by
+//! CI). Each test's database is dropped when its `TestApp` is dropped, and databases left by
+//! killed runs (`omt_<pid>_…` of processes no longer alive) are swept at the first start.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -42,12 +43,16 @@ macro_rules! on_both_backends {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    super::$name(super::common::Backend::Sqlite).await
+                    super::$name($crate::common::Backend::Sqlite).await
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(
+                    not(openmyna_test_pg),
+                    ignore = "no PostgreSQL: build with OPENMYNA_TEST_DATABASE_URL set to run it"
+                )]
                 async fn postgres() {
-                    if super::common::postgres_url().is_some() {
-                        super::$name(super::common::Backend::Postgres).await
+                    if $crate::common::postgres_url().is_some() {
+                        super::$name($crate::common::Backend::Postgres).await
                     }
                 }
             }
@@ -122,6 +127,7 @@ pub async fn spawn_app_at(backend: Backend, start: openmyna_core::Timestamp) -> 
     let mut pg = None;
     if backend == Backend::Postgres {
         let admin = postgres_url().expect("PostgreSQL URL");
+        sweep_leftover_databases(&admin).await;
         let name = format!("omt_{}_{:x}", std::process::id(), rand_suffix());
         admin_exec(&admin, &format!("CREATE DATABASE {name}")).await;
         config.database.url = with_database(&admin, &name);
@@ -209,14 +215,14 @@ impl TestApp {
         resident: i64,
         out: &std::path::Path,
         sign_password: Option<&str>,
-    ) -> Result<openmyna::card::IssuedCard, openmyna::app::AppError> {
+    ) -> Result<openmyna_services::cards::IssuedCard, openmyna_services::ServiceError> {
         let jpki = self.jpki().await;
-        openmyna::card::issue(
+        openmyna_services::cards::issue(
             &self.store,
             &jpki,
             self.clock.as_ref(),
             &openmyna_core::OsEntropy,
-            &openmyna::card::IssueRequest {
+            &openmyna_services::cards::IssueRequest {
                 resident_id: resident,
                 out,
                 auth_pin: "1234",
@@ -294,7 +300,8 @@ impl TestApp {
         )
     }
 
-    /// Stops the server and drops the test database.
+    /// Stops the server and drops the test database (dropping the `TestApp` without
+    /// `finish` drops the database too).
     pub async fn finish(mut self) {
         if let Some(s) = self.server.take() {
             s.stop().await.unwrap();
@@ -308,4 +315,61 @@ impl TestApp {
             .await;
         }
     }
+}
+
+impl Drop for TestApp {
+    /// A test that failed (or did not call `finish`) still drops its PostgreSQL database, on
+    /// a thread of its own (no runtime may be running here).
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let done = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(admin_exec(&admin, &sql));
+                }
+            })
+            .join();
+            if done.is_err() {
+                eprintln!("could not drop the test database {name}");
+            }
+        }
+    }
+}
+
+/// Drops the test databases of earlier runs that were killed before they could drop their
+/// own (`omt_<pid>_…` whose process is gone). Runs once per test process.
+async fn sweep_leftover_databases(admin: &str) {
+    use sqlx::{Connection, Row};
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    SWEPT
+        .get_or_init(|| async {
+            sqlx::any::install_default_drivers();
+            let Ok(mut c) = sqlx::AnyConnection::connect(admin).await else {
+                return;
+            };
+            let rows = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'omt\\_%'")
+                .fetch_all(&mut c)
+                .await
+                .unwrap_or_default();
+            let _ = c.close().await;
+            for r in rows {
+                let Ok(name) = r.try_get::<String, _>(0) else {
+                    continue;
+                };
+                let pid = name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+                let alive =
+                    pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+                if !alive {
+                    admin_exec(
+                        admin,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    )
+                    .await;
+                }
+            }
+        })
+        .await;
 }

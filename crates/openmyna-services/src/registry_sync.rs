@@ -1,4 +1,4 @@
-//! In-process subscribers of domain events.
+//! The registry → CA subscriber (an in-process subscriber of domain events).
 //!
 //! The JPKI subscriber reads the registry's event outbox from its durable cursor and revokes
 //! certificates: the signing certificate on any change of the basic four information
@@ -7,16 +7,17 @@
 //! right after each registry change (so that OCSP shows the revocation before the change is
 //! acknowledged), and in the background to catch up after a crash.
 
+use openmyna_applications::{CardEvent, CardStatus, card_transition};
+use openmyna_core::RefusalKind;
 use openmyna_jpki::{JpkiError, Reason};
 use openmyna_registry::{ChangeKind, RegistryEvent};
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::{Result, Services};
 
 const CONSUMER: &str = "jpki.revocation";
 
 /// Processes every pending registry event; returns how many were processed.
-pub async fn sync_registry_to_jpki(s: &AppState) -> Result<usize, ApiError> {
+pub async fn sync_registry_to_jpki(s: &Services) -> Result<usize> {
     let _guard = s.subscriber_lock.lock().await;
     let mut processed = 0;
     loop {
@@ -39,8 +40,11 @@ pub async fn sync_registry_to_jpki(s: &AppState) -> Result<usize, ApiError> {
             } else {
                 Vec::new()
             };
-            let kept_abroad =
-                ev.kind == ChangeKind::Removed && cards.iter().any(|c| c.status == "overseas");
+            let status = |c: &openmyna_store::cards::CardRecord| CardStatus::parse(&c.status);
+            let kept_abroad = ev.kind == ChangeKind::Removed
+                && cards
+                    .iter()
+                    .any(|c| status(c) == Some(CardStatus::Overseas));
             let action = if kept_abroad || (!closing && !ev.changed.is_empty()) {
                 Some((false, Reason::AffiliationChanged))
             } else if closing {
@@ -49,15 +53,18 @@ pub async fn sync_registry_to_jpki(s: &AppState) -> Result<usize, ApiError> {
                 None
             };
             if closing && !kept_abroad {
-                for c in cards
-                    .iter()
-                    .filter(|c| matches!(c.status.as_str(), "active" | "lost" | "overseas"))
-                {
+                // The card-life state machine says which cards a death or removal voids
+                // (active, lost, abroad); the certificates are revoked below.
+                for (c, from, to) in cards.iter().filter_map(|c| {
+                    let from = status(c)?;
+                    let (to, _) = card_transition(from, CardEvent::Void).ok()?;
+                    Some((c, from, to))
+                }) {
                     s.store
                         .set_card_status(
                             &c.serial,
-                            &c.status,
-                            "void",
+                            from.as_str(),
+                            to.as_str(),
                             &s.clock.now(),
                             "void",
                             "registry",
@@ -80,7 +87,7 @@ pub async fn sync_registry_to_jpki(s: &AppState) -> Result<usize, ApiError> {
                     ),
                     Ok(_) => {}
                     // Someone revoked it meanwhile: the goal is reached.
-                    Err(JpkiError::Refused { .. }) => {}
+                    Err(JpkiError::Refusal(r)) if r.kind() == RefusalKind::Refused => {}
                     Err(e) => return Err(e.into()),
                 }
             }

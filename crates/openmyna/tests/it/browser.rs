@@ -7,11 +7,9 @@
 //! Skipped (with a message) when Chromium or the npm packages are missing, unless
 //! `OPENMYNA_TEST_REQUIRE_BROWSER=1` (set by CI).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{Backend, TestApp, spawn_app};
+use crate::common::{Backend, TestApp, spawn_app};
 use openmyna::card_cli::Target;
 use openmyna::kiosk::KioskConfig;
 use openmyna::terminal::OqsClient;

@@ -2,13 +2,11 @@
 //! working virtual card whose certificates OpenSSL verifies against the roots; rejection and
 //! resubmission; bad applications refused with the reason and no change.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::{Backend, TestApp, spawn_app};
 use base64::Engine;
-use common::{Backend, TestApp, spawn_app};
 use openmyna_cardio::client::Certificate;
 use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
 use openmyna_core::Role;

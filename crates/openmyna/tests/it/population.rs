@@ -1,8 +1,6 @@
 //! Bulk loading of the synthetic population, on SQLite and on PostgreSQL.
 
-mod common;
-
-use common::{Backend, spawn_app};
+use crate::common::{Backend, spawn_app};
 use openmyna::demo;
 use openmyna_core::{Clock, Role};
 use serde_json::json;

@@ -4,13 +4,11 @@
 //! disclosure made elsewhere listed, its hash chain checked, an altered entry detected, the
 //! signed head verifiable.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::{Backend, TestApp, spawn_app};
 use base64::Engine;
 use chrono::Duration;
-use common::{Backend, TestApp, spawn_app};
 use openmyna::terminal::card_proof;
 use openmyna_card::pin::PinId;
 use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
@@ -386,7 +384,7 @@ async fn phone_login(
 async fn smartphone_certificates(backend: Backend) {
     use openmyna::phone::{Phone, Unlock, sign_request};
     // OpenSSL judges OCSP thisUpdate by the real clock.
-    let app = common::spawn_app_at(backend, common::real_now()).await;
+    let app = crate::common::spawn_app_at(backend, crate::common::real_now()).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let resident = app.register_resident(true).await;

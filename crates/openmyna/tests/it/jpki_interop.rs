@@ -3,12 +3,10 @@
 //! unknown (with and without nonce) and changes at once, and full, delta and partitioned CRLs
 //! verify and list what they must. Runs on both backends.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Backend, TestApp, real_now, spawn_app, spawn_app_at};
+use crate::common::{Backend, TestApp, real_now, spawn_app, spawn_app_at};
 use openmyna_core::Role;
 use openmyna_jpki::{KeyKind, SigningKey};
 use serde_json::{Value, json};
@@ -27,7 +25,7 @@ fn openssl(args: &[&str]) -> (bool, String) {
 }
 
 fn pem_of(label: &str, der: &[u8]) -> String {
-    openmyna_http::routes::jpki::pem(label, der)
+    openmyna_jpki::pem(label, der)
 }
 
 struct Fixture {

@@ -1,0 +1,25 @@
+//! The integration tests: one binary (one link, one process), one module per part.
+//!
+//! Each test starts the real server on port 0 with a fresh database (`common::spawn_app`)
+//! and drives it with a real client; `on_both_backends!` runs a scenario on SQLite and on
+//! PostgreSQL (reported as ignored when no PostgreSQL is configured at build time).
+//!
+//! Add a module here for a new part; do not add files beside `tests/it/` — every file there
+//! would be another binary to link.
+
+#[macro_use]
+mod common;
+
+mod applications;
+mod browser;
+mod campaigns;
+mod card;
+mod card_life;
+mod card_pcsc;
+mod console;
+mod eligibility;
+mod fourinfo;
+mod jpki_interop;
+mod population;
+mod portal;
+mod registry_api;
