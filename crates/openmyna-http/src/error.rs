@@ -1,4 +1,5 @@
-//! The one place where errors become HTTP responses.
+//! The one place where outcomes become HTTP statuses: errors (refusals by kind, failures of
+//! ours) and the few success statuses other than 200 ([`Created`], [`NoContent`], [`SeeOther`]).
 //!
 //! # Error policy
 //!
@@ -29,10 +30,10 @@ use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: String,
-    pub message: String,
-    pub field: Option<String>,
+    status: StatusCode,
+    code: String,
+    message: String,
+    field: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -94,6 +95,54 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// The request carries more than the endpoint takes (413).
+    pub fn too_large(code: &str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, code, message)
+    }
+
+    /// A dependency (the database) does not answer (503).
+    pub fn unavailable(code: &str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The caller's mistake (4xx), as opposed to a failure of ours.
+    pub fn is_client_error(&self) -> bool {
+        self.status.is_client_error()
+    }
+
+    /// The kind of refusal this answer is, if it is one.
+    pub fn kind(&self) -> Option<RefusalKind> {
+        [
+            RefusalKind::Invalid,
+            RefusalKind::Refused,
+            RefusalKind::Forbidden,
+            RefusalKind::NotFound,
+            RefusalKind::Unauthenticated,
+        ]
+        .into_iter()
+        .find(|k| status_of(*k) == self.status)
+    }
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn into_message(self) -> String {
+        self.message
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
     /// A failure that is ours, not the caller's: logged in full, answered generically.
     pub fn internal(context: &str, err: &dyn std::fmt::Display) -> Self {
         tracing::error!(context, error = %err, "internal error");
@@ -126,7 +175,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The one mapping from a refusal's kind to a status.
-fn status_of(kind: RefusalKind) -> StatusCode {
+pub fn status_of(kind: RefusalKind) -> StatusCode {
     match kind {
         RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
         RefusalKind::Refused => StatusCode::CONFLICT,
@@ -274,6 +323,61 @@ impl From<PathRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         ApiError::bad_request("request.query", r.body_text())
+    }
+}
+
+/// The status of a page: 200, or the refusal's.
+pub fn page_status(refusal: Option<RefusalKind>) -> StatusCode {
+    refusal.map_or(StatusCode::OK, status_of)
+}
+
+/// 201 Created with the body.
+pub struct Created<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, self.0).into_response()
+    }
+}
+
+/// 201 Created when something new was made, else 200 OK, with the body.
+pub struct CreatedOrOk<T>(pub bool, pub T);
+
+impl<T: IntoResponse> IntoResponse for CreatedOrOk<T> {
+    fn into_response(self) -> Response {
+        let status = if self.0 {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        (status, self.1).into_response()
+    }
+}
+
+/// 503 Service Unavailable with the body (readiness).
+pub struct Unavailable<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for Unavailable<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::SERVICE_UNAVAILABLE, self.0).into_response()
+    }
+}
+
+/// 204 No Content.
+pub struct NoContent;
+
+impl IntoResponse for NoContent {
+    fn into_response(self) -> Response {
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
+
+/// 303 See Other (the caller sets `Location`).
+pub struct SeeOther;
+
+impl IntoResponse for SeeOther {
+    fn into_response(self) -> Response {
+        StatusCode::SEE_OTHER.into_response()
     }
 }
 

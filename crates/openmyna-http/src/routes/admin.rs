@@ -1,13 +1,13 @@
 //! `/api/v1/admin`: organisations and their tokens (operator only), and `/api/v1/whoami`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use openmyna_core::Refusal;
 use openmyna_core::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Created, ErrorBody, NoContent};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -78,23 +78,17 @@ pub async fn create_organisation(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<NewOrganisation>,
-) -> Result<(StatusCode, axum::Json<OrganisationView>), ApiError> {
+) -> Result<Created<axum::Json<OrganisationView>>, ApiError> {
     caller.require(&[Role::Operator])?;
     let role = Role::parse(req.role.trim()).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "role.unknown",
-            e.to_string(),
-        )
-        .with_field("role")
+        ApiError::from(Refusal::invalid("role.unknown", e.to_string())).with_field("role")
     })?;
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "name.length",
             "organisation name must have 1 to 200 printable characters",
-        )
+        ))
         .with_field("name"));
     }
     let code = openmyna_services::admin::validate_org_code(role, req.code.as_deref())?;
@@ -102,7 +96,7 @@ pub async fn create_organisation(
         .store
         .create_organisation(name, role, code.as_deref(), &s.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(org.into())))
+    Ok(Created(axum::Json(org.into())))
 }
 
 /// List organisations.
@@ -155,26 +149,24 @@ pub async fn create_token(
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<NewToken>,
-) -> Result<(StatusCode, axum::Json<TokenView>), ApiError> {
+) -> Result<Created<axum::Json<TokenView>>, ApiError> {
     caller.require(&[Role::Operator])?;
     let now = s.clock.now();
     let expires = match req.expires_at.as_deref() {
         None => None,
         Some(e) => {
             let t = chrono::DateTime::parse_from_rfc3339(e).map_err(|_| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                ApiError::from(Refusal::invalid(
                     "expires_at.format",
                     "expires_at must be an RFC 3339 time with offset",
-                )
+                ))
                 .with_field("expires_at")
             })?;
             if t <= now {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                return Err(ApiError::from(Refusal::invalid(
                     "expires_at.past",
                     "expires_at is not in the future",
-                )
+                ))
                 .with_field("expires_at"));
             }
             Some(t)
@@ -184,16 +176,13 @@ pub async fn create_token(
         .store
         .create_token(id, &req.label, &now, expires.as_ref())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TokenView {
-            id: t.id,
-            org_id: t.org_id,
-            role: t.role.as_str().to_owned(),
-            label: t.label,
-            token: t.token,
-        }),
-    ))
+    Ok(Created(axum::Json(TokenView {
+        id: t.id,
+        org_id: t.org_id,
+        role: t.role.as_str().to_owned(),
+        label: t.label,
+        token: t.token,
+    })))
 }
 
 /// Revoke a token.
@@ -205,10 +194,10 @@ pub async fn revoke_token(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     caller.require(&[Role::Operator])?;
     if s.store.revoke_token(id, &s.clock.now()).await? {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(NoContent)
     } else {
         Err(ApiError::not_found(
             "token.not_found",

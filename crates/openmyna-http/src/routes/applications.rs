@@ -4,13 +4,13 @@
 //! setting the PINs — or mails it when identity was verified at intake.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use base64::Engine;
 use openmyna_applications::{
     Channel, FormId, Status, Step, check_identity_document, check_photo, transition,
 };
 use openmyna_card::KeyId;
 use openmyna_cardio::CardFile;
+use openmyna_core::Refusal;
 use openmyna_core::Role;
 use openmyna_store::card_applications::{
     ApplicationCount, ApplicationRecord, NewApplication, StatusChange,
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 use openmyna_services::issuance::{self, Pins};
@@ -29,11 +29,11 @@ const PIN_CONTEXT: &str = "card-application-pins";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 fn unprocessable(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.into())
+    ApiError::from(Refusal::invalid(code, m.into()))
 }
 
 fn conflict(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, code, m.into())
+    ApiError::from(Refusal::refused(code, m.into()))
 }
 
 /// An application as the resident and the municipality see it (never the photo or PINs).
@@ -99,11 +99,10 @@ pub(crate) async fn own_municipality(s: &AppState, org_id: i64) -> Result<String
         .await?
         .and_then(|o| o.code)
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
+            ApiError::from(Refusal::forbidden(
                 "organisation.no_code",
                 "this municipality organisation has no municipality code",
-            )
+            ))
         })?;
     Ok(code.chars().take(5).collect())
 }
@@ -173,7 +172,7 @@ pub async fn issue_form(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<IssueForm>,
-) -> Result<(StatusCode, axum::Json<FormView>), ApiError> {
+) -> Result<Created<axum::Json<FormView>>, ApiError> {
     caller.require(MUNICIPALITIES)?;
     issuance::active_resident(
         &s.store,
@@ -183,13 +182,10 @@ pub async fn issue_form(
     )
     .await?;
     let form = new_form(&s, req.resident_id).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(FormView {
-            form_id: form.as_str().to_owned(),
-            resident_id: req.resident_id,
-        }),
-    ))
+    Ok(Created(axum::Json(FormView {
+        form_id: form.as_str().to_owned(),
+        resident_id: req.resident_id,
+    })))
 }
 
 async fn new_form(s: &AppState, resident_id: i64) -> Result<FormId, ApiError> {
@@ -224,7 +220,7 @@ pub struct Apply {
 pub async fn apply(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<Apply>,
-) -> Result<(StatusCode, axum::Json<ApplicationView>), ApiError> {
+) -> Result<Created<axum::Json<ApplicationView>>, ApiError> {
     let channel = Channel::parse(&req.channel)
         .filter(|c| *c != Channel::OnSite)
         .ok_or_else(|| {
@@ -299,7 +295,7 @@ pub async fn apply(
             a.id
         }
     };
-    Ok((StatusCode::CREATED, axum::Json(view(load(&s, id).await?))))
+    Ok(Created(axum::Json(view(load(&s, id).await?))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -327,10 +323,10 @@ pub async fn on_site(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<OnSite>,
-) -> Result<(StatusCode, axum::Json<ApplicationView>), ApiError> {
+) -> Result<Created<axum::Json<ApplicationView>>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
     let id = take_on_site(&s, actor, &req, None).await?;
-    Ok((StatusCode::CREATED, axum::Json(view(load(&s, id).await?))))
+    Ok(Created(axum::Json(view(load(&s, id).await?))))
 }
 
 /// Takes an application on site (identity verified by the staff of `actor`'s municipality);
@@ -920,7 +916,7 @@ pub async fn handover(
                 &claimed,
                 Step::Release,
                 &actor.org_name,
-                &format!("handover failed: {}", e.code),
+                &format!("handover failed: {}", e.code()),
                 &StatusChange::default(),
             )
             .await;

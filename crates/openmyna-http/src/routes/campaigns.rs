@@ -4,11 +4,12 @@
 //! member organisation for associations, on-site application sessions (出張申請受付) with the
 //! municipality, and the ministry report.
 
+use openmyna_core::Refusal;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use openmyna_campaigns::campaign::{self, CampaignInput, MeasureInput, MeasureKind};
@@ -29,7 +30,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::charts::{self, Bar, Line};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
 use crate::routes::applications::{
     self as applications, ApplicationView, OnSite, own_municipality, take_on_site,
@@ -39,7 +40,7 @@ use crate::state::AppState;
 use openmyna_services::employers::profile_of;
 
 fn conflict(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, code, m.into())
+    ApiError::from(Refusal::refused(code, m.into()))
 }
 
 // ------------------------------------------------------------------ answers
@@ -194,11 +195,10 @@ pub async fn import_answers(
     e.require_staff()?;
     require_company(&s.store, e.actor.org_id).await?;
     if std::str::from_utf8(&body).is_err() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "csv.encoding",
             "the CSV must be UTF-8 (convert Shift_JIS files first)",
-        ));
+        )));
     }
     let today = s.clock.today();
     let rows = reports::read_csv(&body, today)?;
@@ -401,11 +401,10 @@ pub struct DashboardQuery {
 /// apart, around one colleague's arrival, would tell that colleague's answer.
 fn employees_see_today(e: &EmployerCaller, q: &DashboardQuery) -> Result<(), ApiError> {
     if matches!(e.who, Who::Employee(..)) && q.as_of.is_some() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::from(Refusal::forbidden(
             "as_of.staff_only",
             "employees see today's dashboard; other days are for the organisation's staff",
-        ));
+        )));
     }
     Ok(())
 }
@@ -417,11 +416,10 @@ fn as_of(s: &AppState, q: Option<&str>) -> Result<NaiveDate, ApiError> {
         Some(d) => {
             let d = openmyna_campaigns::parse_date("as_of", d)?;
             if d > today {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                return Err(ApiError::from(Refusal::invalid(
                     "as_of.future",
                     "as_of must not be in the future",
-                )
+                ))
                 .with_field("as_of"));
             }
             Ok(d)
@@ -777,7 +775,7 @@ pub async fn create_campaign(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<CampaignInput>,
-) -> Result<(StatusCode, axum::Json<CampaignView>), ApiError> {
+) -> Result<Created<axum::Json<CampaignView>>, ApiError> {
     let e = employer(&s, &caller).await?;
     e.require_admin()?;
     require_company(&s.store, e.actor.org_id).await?;
@@ -794,10 +792,7 @@ pub async fn create_campaign(
         )
         .await?;
     let row = own_campaign(&s, e.actor.org_id, id).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(campaign_view(&s, row).await?),
-    ))
+    Ok(Created(axum::Json(campaign_view(&s, row).await?)))
 }
 
 /// The organisation's campaigns with their results.
@@ -875,7 +870,7 @@ pub async fn add_measure(
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<MeasureInput>,
-) -> Result<(StatusCode, axum::Json<MeasureView>), ApiError> {
+) -> Result<Created<axum::Json<MeasureView>>, ApiError> {
     let e = employer(&s, &caller).await?;
     e.require_admin()?;
     let c = own_campaign(&s, e.actor.org_id, id).await?;
@@ -898,17 +893,14 @@ pub async fn add_measure(
             &s.clock.now(),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(MeasureView {
-            id: mid,
-            kind: m.kind.as_str().to_owned(),
-            kind_name: m.kind.label_ja().to_owned(),
-            on: m.on.to_string(),
-            note: m.note,
-            reached,
-        }),
-    ))
+    Ok(Created(axum::Json(MeasureView {
+        id: mid,
+        kind: m.kind.as_str().to_owned(),
+        kind_name: m.kind.label_ja().to_owned(),
+        on: m.on.to_string(),
+        note: m.note,
+        reached,
+    })))
 }
 
 // ------------------------------------------------------------------ associations and ministries
@@ -1299,7 +1291,7 @@ pub async fn request_session(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<SessionRequest>,
-) -> Result<(StatusCode, axum::Json<SessionView>), ApiError> {
+) -> Result<Created<axum::Json<SessionView>>, ApiError> {
     let e = employer(&s, &caller).await?;
     e.require_admin()?;
     let v = req.validate(s.clock.today())?;
@@ -1311,11 +1303,10 @@ pub async fn request_session(
             .iter()
             .any(|x| x.id == c)
     {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "campaign_id.unknown",
             format!("no campaign {c} of this organisation"),
-        )
+        ))
         .with_field("campaign_id"));
     }
     let dates: Vec<String> = v.preferred_dates.iter().map(|d| d.to_string()).collect();
@@ -1336,7 +1327,7 @@ pub async fn request_session(
         )
         .await?;
     let r = session_for(&s, &Side::Organisation(e.actor.org_id), id).await?;
-    Ok((StatusCode::CREATED, axum::Json(session_view(&s, r).await?)))
+    Ok(Created(axum::Json(session_view(&s, r).await?)))
 }
 
 /// The organisation's sessions, or the municipality's.
@@ -1445,7 +1436,7 @@ pub async fn register_applicant(
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<SessionApplicantInput>,
-) -> Result<(StatusCode, axum::Json<Registered>), ApiError> {
+) -> Result<Created<axum::Json<Registered>>, ApiError> {
     let side = side(&s, &caller).await?;
     municipality_only(&side)?;
     let r = session_for(&s, &side, id).await?;
@@ -1458,11 +1449,10 @@ pub async fn register_applicant(
     let staff = json_list(r.staff.as_deref());
     let verified_by = req.verified_by.trim();
     if !staff.iter().any(|x| x == verified_by) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "verified_by.not_staff",
             "verified_by must be one of the session's scheduled staff",
-        )
+        ))
         .with_field("verified_by"));
     }
     let employee_id = match req.employee_no.as_deref() {
@@ -1472,11 +1462,10 @@ pub async fn register_applicant(
                 .employee_by_no(r.org_id, no.trim())
                 .await?
                 .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
+                    ApiError::from(Refusal::invalid(
                         "employee_no.unknown",
                         "the organisation has no employee with that number",
-                    )
+                    ))
                     .with_field("employee_no")
                 })?
                 .id,
@@ -1487,13 +1476,10 @@ pub async fn register_applicant(
         .add_session_applicant(app, id, employee_id, verified_by, &s.clock.now())
         .await?;
     let r = session_for(&s, &side, id).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(Registered {
-            application: applications::view(applications::load(&s, app).await?),
-            session: session_view(&s, r).await?,
-        }),
-    ))
+    Ok(Created(axum::Json(Registered {
+        application: applications::view(applications::load(&s, app).await?),
+        session: session_view(&s, r).await?,
+    })))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -4,6 +4,7 @@
 
 use axum::extract::{Path, State};
 use openmyna_applications::{CardDates, CardEvent};
+use openmyna_core::Refusal;
 use openmyna_core::Role;
 use openmyna_registry::{Registry, ResidentId};
 use openmyna_store::cards::CardRecord;
@@ -123,11 +124,10 @@ async fn event(
     let actor = caller.require(roles)?;
     let note = note.trim();
     if note.is_empty() || note.chars().count() > 200 {
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "note.length",
             "note must be 1-200 characters",
-        )
+        ))
         .with_field("note"));
     }
     let who = format!("{} ({note})", actor.org_name);
@@ -220,11 +220,10 @@ pub async fn overseas(
         )
         .await
         .map_err(|_| {
-            ApiError::new(
-                axum::http::StatusCode::CONFLICT,
+            ApiError::from(Refusal::refused(
                 "resident.not_active",
                 "the 海外継続利用 procedure comes before the 国外転出 is recorded",
-            )
+            ))
         })?;
     }
     event(&s, caller, &serial, CardEvent::GoOverseas, &req.note).await
@@ -257,11 +256,10 @@ pub async fn domestic(
     )
     .await
     .map_err(|_| {
-        ApiError::new(
-            axum::http::StatusCode::CONFLICT,
+        ApiError::from(Refusal::refused(
             "resident.not_returned",
             "record the return in the registry (転入) first",
-        )
+        ))
     })?;
     event(&s, caller, &serial, CardEvent::ComeBack, &req.note).await
 }

@@ -14,13 +14,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{Datelike, NaiveDate};
+use openmyna_core::RefusalKind;
 use openmyna_core::{Actor, Role};
 use openmyna_store::DatedSeries;
 use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::charts;
-use crate::error::ApiError;
+use crate::error::{ApiError, SeeOther, page_status};
 use crate::json::ApiJson;
 use crate::routes::jpki::{self, CertificateView, CrlView, RevokeRequest};
 use crate::routes::portal::cookie;
@@ -75,7 +76,7 @@ fn set_cookie(resp: &mut Response, value: &str, max_age: i64) {
 }
 
 fn see_other(to: &str) -> Response {
-    let mut resp = StatusCode::SEE_OTHER.into_response();
+    let mut resp = SeeOther.into_response();
     if let Ok(v) = HeaderValue::from_str(to) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
@@ -160,7 +161,7 @@ async fn build(
     if !serial.is_empty() {
         match jpki::certificate(State(s.clone()), caller(), Path(serial.to_owned())).await {
             Ok(c) => certificates.push(c.0),
-            Err(e) if e.status.is_client_error() => error = Some(e.message),
+            Err(e) if e.is_client_error() => error = Some(e.message().to_owned()),
             Err(e) => return Err(e),
         }
     } else if !resident.is_empty() {
@@ -229,8 +230,8 @@ pub async fn page(
     parts: Parts,
 ) -> Result<Response, ApiError> {
     match operator(&s, &parts).await? {
-        Some(actor) => render(&build(&s, &actor, &q, None).await?, StatusCode::OK),
-        None => render(&ConsolePage::default(), StatusCode::OK),
+        Some(actor) => render(&build(&s, &actor, &q, None).await?, page_status(None)),
+        None => render(&ConsolePage::default(), page_status(None)),
     }
 }
 
@@ -269,14 +270,14 @@ pub async fn login(
                 )),
                 ..Default::default()
             },
-            StatusCode::FORBIDDEN,
+            page_status(Some(RefusalKind::Forbidden)),
         ),
         None => render(
             &ConsolePage {
                 error: Some("the token is unknown, revoked or expired".into()),
                 ..Default::default()
             },
-            StatusCode::UNAUTHORIZED,
+            page_status(Some(RefusalKind::Unauthenticated)),
         ),
     }
 }
@@ -308,7 +309,10 @@ pub async fn act(
     Form(f): Form<ActionForm>,
 ) -> Result<Response, ApiError> {
     let Some(actor) = operator(&s, &parts).await? else {
-        return render(&ConsolePage::default(), StatusCode::UNAUTHORIZED);
+        return render(
+            &ConsolePage::default(),
+            page_status(Some(RefusalKind::Unauthenticated)),
+        );
     };
     let caller = Caller(actor.clone());
     let st = State(s.clone());
@@ -337,15 +341,15 @@ pub async fn act(
             "/console?serial={}&done={}#certificates",
             c.0.serial, f.action
         ))),
-        Err(e) if e.status.is_client_error() => {
+        Err(e) if e.is_client_error() => {
             let q = SearchQuery {
                 serial: Some(serial),
                 resident: None,
                 done: None,
             };
             render(
-                &build(&s, &actor, &q, Some(e.message.clone())).await?,
-                e.status,
+                &build(&s, &actor, &q, Some(e.message().to_owned())).await?,
+                e.status(),
             )
         }
         Err(e) => Err(e),

@@ -3,11 +3,11 @@
 //! terminals, which run the reader protocol (challenge → card signature → result), record the
 //! patient's consent and read consented data. See docs/eligibility.md.
 
+use openmyna_core::Refusal;
 use std::collections::BTreeSet;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use base64::Engine;
 use chrono::NaiveDate;
 use openmyna_core::Role;
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -51,19 +51,17 @@ pub(crate) fn b64(field: &str, s: &str) -> Result<Vec<u8>, ApiError> {
     base64::engine::general_purpose::STANDARD
         .decode(s.trim())
         .map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::from(Refusal::invalid(
                 format!("{field}.base64"),
                 format!("{field} is not base64"),
-            )
+            ))
             .with_field(field)
         })
 }
 
 fn numbered<T>(rows: Vec<T>) -> Result<Vec<CsvRow<T>>, ApiError> {
     if rows.len() > MAX_JSON_ROWS {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        return Err(ApiError::too_large(
             "records.too_many",
             format!("at most {MAX_JSON_ROWS} records per request; upload larger sets as CSV"),
         ));
@@ -77,11 +75,10 @@ fn numbered<T>(rows: Vec<T>) -> Result<Vec<CsvRow<T>>, ApiError> {
 
 fn csv_text(body: &Bytes) -> Result<&[u8], ApiError> {
     std::str::from_utf8(body).map_err(|_| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::from(Refusal::invalid(
             "csv.encoding",
             "the CSV must be UTF-8 (convert Shift_JIS files first)",
-        )
+        ))
     })?;
     Ok(body)
 }
@@ -240,12 +237,12 @@ pub async fn issue_certificate(
     caller: Caller,
     Path(p): Path<(String, String, String, String)>,
     ApiJson(req): ApiJson<IssueCertificate>,
-) -> Result<(StatusCode, axum::Json<QualificationCertificate>), ApiError> {
+) -> Result<Created<axum::Json<QualificationCertificate>>, ApiError> {
     let actor = caller.require(INSURERS)?;
     let c = service(&s)
         .issue_certificate(actor, &key_of(&p)?, req.valid_from, req.valid_until)
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(c)))
+    Ok(Created(axum::Json(c)))
 }
 
 fn kind_of(s: &str) -> Result<MedicalKind, ApiError> {
@@ -324,13 +321,10 @@ pub async fn create_terminal(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<NewTerminal>,
-) -> Result<(StatusCode, axum::Json<TerminalCreated>), ApiError> {
+) -> Result<Created<axum::Json<TerminalCreated>>, ApiError> {
     let actor = caller.require(FACILITIES)?;
     let (terminal, token) = service(&s).register_terminal(actor, &req.name).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TerminalCreated { terminal, token }),
-    ))
+    Ok(Created(axum::Json(TerminalCreated { terminal, token })))
 }
 
 /// This facility's terminals.
@@ -398,10 +392,10 @@ impl From<openmyna_eligibility::challenge::Challenge> for ChallengeView {
 pub async fn challenge(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<(StatusCode, axum::Json<ChallengeView>), ApiError> {
+) -> Result<Created<axum::Json<ChallengeView>>, ApiError> {
     let actor = caller.require(&[Role::MedicalInstitution, Role::Operator])?;
     let c = service(&s).challenge(actor).await?;
-    Ok((StatusCode::CREATED, axum::Json(ChallengeView::from(c))))
+    Ok(Created(axum::Json(ChallengeView::from(c))))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -10,13 +10,14 @@
 //! number is sent.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use openmyna_campaigns::CampaignError;
 use openmyna_campaigns::intake::{
     self, IdentityCheckInput, IdentityRecord, InsurerDetails, IntakeForm, Purpose,
 };
 use openmyna_campaigns::org::{self, Industry, OrgKind};
+use openmyna_core::Refusal;
 use openmyna_core::{Actor, Role};
 use openmyna_ids::{CorporateNumber, InsuredSymbol, InsurerNumber, MyNumber};
 use openmyna_registry::RegistryStore;
@@ -28,18 +29,18 @@ use utoipa::{IntoParams, ToSchema};
 use openmyna_services::employers::{DEFAULT_RETENTION_YEARS, profile_of, purge_org};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Created as CreatedAnswer, CreatedOrOk, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
 const EMPLOYERS: &[Role] = &[Role::Employer];
 
 fn forbidden(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, code, m.into())
+    ApiError::from(Refusal::forbidden(code, m.into()))
 }
 
 fn conflict(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, code, m.into())
+    ApiError::from(Refusal::refused(code, m.into()))
 }
 
 /// Who is calling for an employer.
@@ -222,7 +223,7 @@ pub async fn get_profile(
 }
 
 fn id_error(field: &str, e: openmyna_ids::IdError) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()).with_field(field)
+    ApiError::from(Refusal::invalid(e.code(), e.to_string())).with_field(field)
 }
 
 /// Sets the organisation's kind, its parent (joining an association, or reporting to a
@@ -245,11 +246,10 @@ pub async fn set_profile(
             .iter()
             .any(|p| p.parent_org_id == Some(e.actor.org_id))
     {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "kind.has_members",
             "organisations sit under this one: it cannot become a company",
-        )
+        ))
         .with_field("kind"));
     }
     let industry = req.industry.as_deref().map(Industry::parse).transpose()?;
@@ -269,19 +269,17 @@ pub async fn set_profile(
                 .into_iter()
                 .find(|o| o.role == Role::Employer && o.code.as_deref() == Some(n.as_str()))
                 .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
+                    ApiError::from(Refusal::invalid(
                         "parent.unknown",
                         "no employer organisation with that corporate number is registered",
-                    )
+                    ))
                     .with_field("parent_corporate_number")
                 })?;
             if parent.id == e.actor.org_id {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                return Err(ApiError::from(Refusal::invalid(
                     "parent.self",
                     "an organisation cannot be its own parent",
-                )
+                ))
                 .with_field("parent_corporate_number"));
             }
             let pp = profile_of(&s.store, parent.id).await?;
@@ -294,11 +292,10 @@ pub async fn set_profile(
                     .and_then(|p| p.parent_org_id)
             };
             if org::is_within(parent.id, e.actor.org_id, parent_of, all.len() + 1) {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                return Err(ApiError::from(Refusal::invalid(
                     "parent.cycle",
                     "that organisation is already below this one",
-                )
+                ))
                 .with_field("parent_corporate_number"));
             }
             Some(parent.id)
@@ -365,7 +362,7 @@ pub async fn create_division(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<DivisionInput>,
-) -> Result<(StatusCode, axum::Json<Created>), ApiError> {
+) -> Result<CreatedAnswer<axum::Json<Created>>, ApiError> {
     let e = employer(&s, &caller).await?;
     e.require_admin()?;
     require_company(&s.store, e.actor.org_id).await?;
@@ -374,11 +371,10 @@ pub async fn create_division(
     if let Some(p) = req.parent_id
         && !existing.iter().any(|d| d.id == p)
     {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "parent_id.unknown",
             format!("this organisation has no division {p}"),
-        )
+        ))
         .with_field("parent_id"));
     }
     if existing
@@ -394,7 +390,7 @@ pub async fn create_division(
         .store
         .create_division(e.actor.org_id, req.parent_id, &name, &s.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(Created { id })))
+    Ok(CreatedAnswer(axum::Json(Created { id })))
 }
 
 /// The organisation's divisions.
@@ -465,7 +461,7 @@ pub async fn upsert_employee(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<EmployeeInput>,
-) -> Result<(StatusCode, axum::Json<EmployeeView>), ApiError> {
+) -> Result<CreatedOrOk<axum::Json<EmployeeView>>, ApiError> {
     let e = employer(&s, &caller).await?;
     e.require_staff()?;
     require_company(&s.store, e.actor.org_id).await?;
@@ -493,11 +489,10 @@ pub async fn upsert_employee(
             .iter()
             .any(|x| x.id == d)
     {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "division_id.unknown",
             format!("this organisation has no division {d}"),
-        )
+        ))
         .with_field("division_id"));
     }
     let (id, created) = s
@@ -519,12 +514,7 @@ pub async fn upsert_employee(
         .employee(id)
         .await?
         .ok_or_else(|| ApiError::internal("employers", &"employee vanished"))?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, axum::Json(employee_view(row))))
+    Ok(CreatedOrOk(created, axum::Json(employee_view(row))))
 }
 
 /// The organisation's employees (without any answer about the card).
@@ -583,7 +573,7 @@ pub async fn create_member(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<MemberInput>,
-) -> Result<(StatusCode, axum::Json<MemberToken>), ApiError> {
+) -> Result<CreatedAnswer<axum::Json<MemberToken>>, ApiError> {
     let e = employer(&s, &caller).await?;
     e.require_admin()?;
     let now = s.clock.now();
@@ -599,22 +589,19 @@ pub async fn create_member(
                 .employee_by_no(e.actor.org_id, &no)
                 .await?
                 .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
+                    ApiError::from(Refusal::invalid(
                         "employee_no.unknown",
                         "no employee with that number",
-                    )
+                    ))
                     .with_field("employee_no")
                 })?;
             ("employee", emp.name.clone(), Some(emp))
         }
         _ => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "kind.unknown",
-                "kind is hr or employee",
-            )
-            .with_field("kind"));
+            return Err(
+                ApiError::from(Refusal::invalid("kind.unknown", "kind is hr or employee"))
+                    .with_field("kind"),
+            );
         }
     };
     let t = s
@@ -627,16 +614,13 @@ pub async fn create_member(
             &now,
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(MemberToken {
-            token_id: t.id,
-            kind: kind.to_owned(),
-            name,
-            employee_no: employee.map(|x| x.employee_no),
-            token: t.token,
-        }),
-    ))
+    Ok(CreatedAnswer(axum::Json(MemberToken {
+        token_id: t.id,
+        kind: kind.to_owned(),
+        name,
+        employee_no: employee.map(|x| x.employee_no),
+        token: t.token,
+    })))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -758,7 +742,7 @@ pub async fn submit_my_number(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(form): ApiJson<IntakeForm>,
-) -> Result<(StatusCode, axum::Json<Submitted>), ApiError> {
+) -> Result<CreatedAnswer<axum::Json<Submitted>>, ApiError> {
     let e = employer(&s, &caller).await?;
     let emp = e.require_employee()?.clone();
     let number: MyNumber = form.validate(s.clock.today())?;
@@ -778,16 +762,13 @@ pub async fn submit_my_number(
             &s.clock.now(),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(Submitted {
-            status: intake_status(&s, &emp).await?,
-            purposes: Purpose::ALL
-                .iter()
-                .map(|p| p.label_ja().to_owned())
-                .collect(),
-        }),
-    ))
+    Ok(CreatedAnswer(axum::Json(Submitted {
+        status: intake_status(&s, &emp).await?,
+        purposes: Purpose::ALL
+            .iter()
+            .map(|p| p.label_ja().to_owned())
+            .collect(),
+    })))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1067,11 +1048,10 @@ pub async fn export(
                         .iter()
                         .find(|x| &x.employee_no == n)
                         .ok_or_else(|| {
-                            ApiError::new(
-                                StatusCode::UNPROCESSABLE_ENTITY,
+                            ApiError::from(Refusal::invalid(
                                 "employee_no.unknown",
                                 format!("no employee {n}"),
-                            )
+                            ))
                             .with_field("employee_nos")
                         })?,
                 );

@@ -3,15 +3,15 @@
 //! docs/fourinfo.md.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use base64::Engine;
+use openmyna_core::Refusal;
 use openmyna_core::Role;
 use openmyna_fourinfo::{Consent, FourInfo, Item, Outcome, RelyingParty};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -118,16 +118,15 @@ pub async fn submit_consent(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<SubmitConsent>,
-) -> Result<(StatusCode, axum::Json<ConsentView>), ApiError> {
+) -> Result<Created<axum::Json<ConsentView>>, ApiError> {
     let actor = caller.require(RELYING_PARTIES)?;
     let der = base64::engine::general_purpose::STANDARD
         .decode(req.document.trim())
         .map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::from(Refusal::invalid(
                 "document.base64",
                 "document must be the base64 of a DER CMS SignedData",
-            )
+            ))
             .with_field("document")
         })?;
     let c = service(&s).submit_consent(actor, &der).await?;
@@ -136,7 +135,7 @@ pub async fn submit_consent(
         org = actor.org_id,
         "4-information consent accepted"
     );
-    Ok((StatusCode::CREATED, axum::Json(view(&c))))
+    Ok(Created(axum::Json(view(&c))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -182,11 +181,10 @@ pub async fn withdraw(
     let actor = caller.require(RELYING_PARTIES)?;
     let reason = req.reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "withdraw.reason",
             "reason must be 1-200 characters",
-        )
+        ))
         .with_field("reason"));
     }
     let c = service(&s).withdraw_as_rp(actor, id, reason).await?;
@@ -218,11 +216,10 @@ pub async fn query(
     let actor = caller.require(RELYING_PARTIES)?;
     let purpose = req.purpose.trim();
     if purpose.is_empty() || purpose.chars().count() > 200 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "query.purpose",
             "purpose must be 1-200 characters",
-        )
+        ))
         .with_field("purpose"));
     }
     Ok(axum::Json(service(&s).query(actor, id, purpose).await?))

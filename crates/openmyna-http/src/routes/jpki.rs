@@ -4,10 +4,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::{Datelike, NaiveDate};
+use openmyna_core::Refusal;
 use openmyna_core::Role;
 use openmyna_jpki::{Action, CertRecord, CrlMeta, Reason, RootKind};
 use openmyna_registry::{Registry, ResidentId, ResidentStatus};
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -43,11 +44,10 @@ fn public_key(field: &'static str, s: &str) -> Result<Vec<u8>, ApiError> {
     base64::engine::general_purpose::STANDARD
         .decode(body.trim())
         .map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::from(Refusal::invalid(
                 format!("{field}.encoding"),
                 format!("{field} must be a PEM public key or base64 of a DER SubjectPublicKeyInfo"),
-            )
+            ))
             .with_field(field)
         })
 }
@@ -140,18 +140,17 @@ pub async fn issue_card(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<IssueCardRequest>,
-) -> Result<(StatusCode, axum::Json<IssuedCard>), ApiError> {
+) -> Result<Created<axum::Json<IssuedCard>>, ApiError> {
     let actor = caller.require(ISSUERS)?;
     let registry = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref());
     let resident = registry
         .get(ResidentId::parse(&req.resident_id.to_string())?)
         .await?;
     if resident.status != ResidentStatus::Active {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
+        return Err(ApiError::from(Refusal::refused(
             "resident.not_active",
             format!("the resident's record is closed ({})", resident.status),
-        ));
+        )));
     }
     let auth = public_key("auth_public_key", &req.auth_public_key)?;
     let sign = req
@@ -163,11 +162,10 @@ pub async fn issue_card(
     let today = s.clock.today();
     let expiry = match req.card_expiry.as_deref() {
         Some(e) => NaiveDate::parse_from_str(e, "%Y-%m-%d").map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::from(Refusal::invalid(
                 "card_expiry.format",
                 "card_expiry must be a date YYYY-MM-DD",
-            )
+            ))
             .with_field("card_expiry")
         })?,
         None => default_card_expiry(b.birth_date, today),
@@ -192,13 +190,10 @@ pub async fn issue_card(
         org = actor.org_id,
         "card certificates issued"
     );
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(IssuedCard {
-            signing: issued.signing.as_ref().map(view),
-            authentication: view(&issued.authentication),
-        }),
-    ))
+    Ok(Created(axum::Json(IssuedCard {
+        signing: issued.signing.as_ref().map(view),
+        authentication: view(&issued.authentication),
+    })))
 }
 
 /// A certificate and its status.
@@ -254,11 +249,10 @@ pub async fn revoke(
 ) -> Result<axum::Json<CertificateView>, ApiError> {
     let actor = caller.require(STATUS_CHANGERS)?;
     let reason = Reason::parse(&req.reason).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::from(Refusal::invalid(
             "reason.unknown",
             format!("{:?} is not an RFC 5280 revocation reason", req.reason),
-        )
+        ))
         .with_field("reason")
     })?;
     let c = s
@@ -368,11 +362,10 @@ pub async fn publish(
             "full" => out.extend(s.jpki.publish_full(root).await?),
             "delta" => out.push(s.jpki.publish_delta(root).await?),
             other => {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                return Err(ApiError::from(Refusal::invalid(
                     "kind.unknown",
                     format!("{other:?} is not a CRL kind; use full or delta"),
-                )
+                ))
                 .with_field("kind"));
             }
         }

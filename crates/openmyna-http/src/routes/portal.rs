@@ -6,9 +6,10 @@
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use openmyna_core::Refusal;
 use openmyna_eligibility::medical::MedicalData;
 use openmyna_eligibility::{
     CardProof, Eligibility, EligibilityStore, MedicalKind, PORTAL_HOLDER, RecordView, Registration,
@@ -24,7 +25,7 @@ use openmyna_store::portal::AccountChange;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Created, ErrorBody, NoContent};
 use crate::json::ApiJson;
 use crate::routes::eligibility::{ChallengeView, b64};
 use crate::state::AppState;
@@ -67,11 +68,10 @@ impl FromRequestParts<AppState> for Citizen {
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
         let token = cookie(parts, COOKIE).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
+            ApiError::from(Refusal::unauthenticated(
                 "session.required",
                 "log in with your card first (POST /api/v1/portal/login)",
-            )
+            ))
         })?;
         Citizen::of_token(s, &token).await
     }
@@ -82,11 +82,10 @@ impl Citizen {
     pub async fn of_token(s: &AppState, token: &str) -> Result<Citizen, ApiError> {
         let token_hash = sha256_hex(token.as_bytes());
         let session = s.store.portal_session(&token_hash).await?.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
+            ApiError::from(Refusal::unauthenticated(
                 "session.unknown",
                 "this session is not known; log in again",
-            )
+            ))
         })?;
         let now = s.clock.now();
         if let Err(why) = session.check(now) {
@@ -95,11 +94,10 @@ impl Citizen {
                 Ended::Idle => "the session ended after 30 minutes without use",
                 Ended::TooOld => "the session ended 8 hours after the login",
             };
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
+            return Err(ApiError::from(Refusal::unauthenticated(
                 "session.ended",
                 format!("{m}; log in again"),
-            ));
+            )));
         }
         if session.needs_touch(now) {
             s.store.touch_portal_session(&token_hash, &now).await?;
@@ -117,9 +115,9 @@ impl Citizen {
     responses((status = 201, body = ChallengeView), (status = 409, body = ErrorBody)))]
 pub async fn challenge(
     State(s): State<AppState>,
-) -> Result<(StatusCode, axum::Json<ChallengeView>), ApiError> {
+) -> Result<Created<axum::Json<ChallengeView>>, ApiError> {
     let c = eligibility(&s).portal_challenge()?;
-    Ok((StatusCode::CREATED, axum::Json(ChallengeView::from(c))))
+    Ok(Created(axum::Json(ChallengeView::from(c))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -223,7 +221,7 @@ pub async fn logout(State(s): State<AppState>, c: Citizen) -> Result<Response, A
     s.store
         .end_portal_session(&c.token_hash, &s.clock.now())
         .await?;
-    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let mut resp = NoContent.into_response();
     set_cookie(&mut resp, "", 0);
     Ok(resp)
 }
@@ -408,7 +406,7 @@ pub async fn withdraw_rp(
     State(s): State<AppState>,
     c: Citizen,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let svc = fourinfo(&s);
     let consent = svc
         .consents_of_resident(c.resident_id)
@@ -418,7 +416,7 @@ pub async fn withdraw_rp(
         .ok_or_else(|| ApiError::not_found("consent.not_found", "you have no such consent"))?;
     svc.withdraw(&consent, "withdrawn by the resident in the portal")
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 /// End the open consents given to one facility.
@@ -429,7 +427,7 @@ pub async fn withdraw_facility(
     State(s): State<AppState>,
     c: Citizen,
     Path(org_id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let n = s
         .store
         .withdraw_facility_consents(c.resident_id, org_id, &s.clock.now())
@@ -440,7 +438,7 @@ pub async fn withdraw_facility(
             "you have no open consent with this facility",
         ));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -640,8 +638,8 @@ pub struct PhoneIssued {
     pub sign_certificate: String,
 }
 
-fn refused(code: &str, m: &str) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, code, m)
+fn refused(code: &'static str, m: &str) -> ApiError {
+    ApiError::from(Refusal::refused(code, m))
 }
 
 /// Certify a phone: the request must be signed with the logged-in citizen's own signing
@@ -656,16 +654,15 @@ pub async fn apply_phone(
     State(s): State<AppState>,
     c: Citizen,
     ApiJson(req): ApiJson<PhoneApplication>,
-) -> Result<(StatusCode, axum::Json<PhoneIssued>), ApiError> {
+) -> Result<Created<axum::Json<PhoneIssued>>, ApiError> {
     use openmyna_jpki::{CertState, RootKind, Serial, cms};
     use openmyna_portal::phone::{PhoneRequest, REQUEST_MAX_AGE_MINUTES, TOKEN_LABEL};
     let der = b64("request", &req.request)?;
     let v = cms::verify(&der).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::from(Refusal::invalid(
             "request.signature",
             format!("the request is not a valid signed document: {e}"),
-        )
+        ))
     })?;
     let serial = Serial::from_der_bytes(v.signer.tbs_certificate.serial_number.as_bytes())?;
     let signer = match s.jpki.certificate_now(&serial.to_hex()).await {
@@ -691,11 +688,10 @@ pub async fn apply_phone(
         ));
     }
     if signer.resident_id != c.resident_id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::from(Refusal::forbidden(
             "request.signer",
             "the request is signed by someone other than the logged-in citizen",
-        ));
+        )));
     }
     let age = now - v.signing_time;
     if age > chrono::Duration::minutes(REQUEST_MAX_AGE_MINUTES)
@@ -754,15 +750,12 @@ pub async fn apply_phone(
         }
     };
     let e = base64::engine::general_purpose::STANDARD;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(PhoneIssued {
-            phone: phone_view(&phone),
-            token_label: TOKEN_LABEL.into(),
-            auth_certificate: e.encode(&issued.authentication.der),
-            sign_certificate: e.encode(&sign.der),
-        }),
-    ))
+    Ok(Created(axum::Json(PhoneIssued {
+        phone: phone_view(&phone),
+        token_label: TOKEN_LABEL.into(),
+        auth_certificate: e.encode(&issued.authentication.der),
+        sign_certificate: e.encode(&sign.der),
+    })))
 }
 
 /// The citizen's phones and their states.
@@ -792,11 +785,10 @@ pub struct PhoneNote {
 fn note_of(n: &str) -> Result<String, ApiError> {
     let n = n.trim();
     if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "note.length",
             "note must be 1-200 characters",
-        )
+        ))
         .with_field("note"));
     }
     Ok(n.to_owned())
@@ -950,18 +942,16 @@ pub async fn medical_expenses(
         chrono::NaiveDate::from_ymd_opt(year, 1, 1),
         chrono::NaiveDate::from_ymd_opt(year, 12, 31),
     ) else {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "year.range",
             "no such year",
-        ));
+        )));
     };
     if year < today.year() - 5 || year > today.year() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::from(Refusal::invalid(
             "year.range",
             "notices are kept for the last five years and this year",
-        ));
+        )));
     }
     let resident = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
         .get(ResidentId(c.resident_id))
@@ -1050,25 +1040,21 @@ pub struct Handoff {
 pub async fn handoff(
     State(s): State<AppState>,
     c: Citizen,
-) -> Result<(StatusCode, axum::Json<Handoff>), ApiError> {
+) -> Result<Created<axum::Json<Handoff>>, ApiError> {
     let token = open_session(&s, c.resident_id, &c.auth_serial).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(Handoff {
-            path: format!("/portal/handoff/{token}"),
-            expires_at: (s.clock.now() + chrono::Duration::seconds(HANDOFF_SECONDS)).to_rfc3339(),
-        }),
-    ))
+    Ok(Created(axum::Json(Handoff {
+        path: format!("/portal/handoff/{token}"),
+        expires_at: (s.clock.now() + chrono::Duration::seconds(HANDOFF_SECONDS)).to_rfc3339(),
+    })))
 }
 
 /// Redeems a handoff token: ends its session and opens a fresh one for the browser.
 pub async fn redeem_handoff(s: &AppState, token: &str) -> Result<String, ApiError> {
     let bad = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        ApiError::from(Refusal::unauthenticated(
             "handoff.invalid",
             "this login link is unknown, used or expired; log in again",
-        )
+        ))
     };
     let hash = sha256_hex(token.as_bytes());
     let session = s.store.portal_session(&hash).await?.ok_or_else(bad)?;

@@ -7,8 +7,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Datelike;
+use openmyna_core::RefusalKind;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, SeeOther, page_status};
 use crate::routes::portal::{self, Citizen};
 use crate::state::AppState;
 
@@ -144,24 +145,25 @@ async fn citizen_or_login(
     // The page itself answers 200 with the login form; a form posted without a live session
     // did nothing, and says so with 401.
     let status = if parts.method == axum::http::Method::GET {
-        StatusCode::OK
+        page_status(None)
     } else {
-        StatusCode::UNAUTHORIZED
+        page_status(Some(RefusalKind::Unauthenticated))
     };
     match portal::session_cookie(parts) {
         None => Ok(Err(render(&login_page(s, None), status)?)),
         Some(token) => match Citizen::of_token(s, &token).await {
             Ok(c) => Ok(Ok(c)),
-            Err(e) if e.status == StatusCode::UNAUTHORIZED => {
-                Ok(Err(render(&login_page(s, Some(e.message)), status)?))
-            }
+            Err(e) if e.kind() == Some(RefusalKind::Unauthenticated) => Ok(Err(render(
+                &login_page(s, Some(e.message().to_owned())),
+                status,
+            )?)),
             Err(e) => Err(e),
         },
     }
 }
 
 fn see_other(to: &'static str) -> Response {
-    let mut resp = StatusCode::SEE_OTHER.into_response();
+    let mut resp = SeeOther.into_response();
     resp.headers_mut()
         .insert(header::LOCATION, HeaderValue::from_static(to));
     resp
@@ -173,7 +175,7 @@ pub async fn page(State(s): State<AppState>, parts: Parts) -> Result<Response, A
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    render(&build(&s, c).await?, StatusCode::OK)
+    render(&build(&s, c).await?, page_status(None))
 }
 
 /// The logged-in citizen's page.
@@ -192,7 +194,7 @@ async fn build(s: &AppState, c: Citizen) -> Result<PortalPage, ApiError> {
             a.0.account.masked_number(),
             a.0.account.holder_kana
         )),
-        Err(e) if e.status == StatusCode::NOT_FOUND => None,
+        Err(e) if e.kind() == Some(RefusalKind::NotFound) => None,
         Err(e) => return Err(e),
     };
     let phones = portal::phones(st(), c.clone()).await?.0;
@@ -311,16 +313,19 @@ pub async fn account(
     };
     match portal::set_account(State(s.clone()), c.clone(), crate::json::ApiJson(input)).await {
         Ok(_) => Ok(see_other("/portal#account")),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Err(e) if e.kind() == Some(RefusalKind::Invalid) => {
             let mut page = build(&s, c).await?;
             page.account_form = AccountForm {
                 bank_code: f.bank_code,
                 branch_code: f.branch_code,
                 account_type: f.account_type,
                 holder_kana: f.holder_kana,
-                error: Some((e.field.clone().unwrap_or_default(), e.message.clone())),
+                error: Some((
+                    e.field().unwrap_or_default().to_owned(),
+                    e.message().to_owned(),
+                )),
             };
-            render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+            render(&page, page_status(Some(RefusalKind::Invalid)))
         }
         Err(e) => Err(e),
     }
@@ -336,10 +341,10 @@ async fn after_form<T>(
 ) -> Result<Response, ApiError> {
     match result {
         Ok(_) => Ok(see_other(anchor)),
-        Err(e) if e.status.is_client_error() => {
+        Err(e) if e.is_client_error() => {
             let mut page = build(s, c).await?;
-            page.notice = Some(e.message);
-            render(&page, e.status)
+            page.notice = Some(e.message().to_owned());
+            render(&page, e.status())
         }
         Err(e) => Err(e),
     }
@@ -391,7 +396,7 @@ pub async fn handoff(
 ) -> Result<Response, ApiError> {
     match portal::redeem_handoff(&s, &token).await {
         Ok(session) => {
-            let mut resp = StatusCode::SEE_OTHER.into_response();
+            let mut resp = SeeOther.into_response();
             resp.headers_mut()
                 .insert(header::LOCATION, HeaderValue::from_static("/portal"));
             portal::set_cookie(
@@ -401,9 +406,10 @@ pub async fn handoff(
             );
             Ok(resp)
         }
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
-            render(&login_page(&s, Some(e.message)), StatusCode::UNAUTHORIZED)
-        }
+        Err(e) if e.kind() == Some(RefusalKind::Unauthenticated) => render(
+            &login_page(&s, Some(e.message().to_owned())),
+            page_status(Some(RefusalKind::Unauthenticated)),
+        ),
         Err(e) => Err(e),
     }
 }
@@ -414,7 +420,7 @@ pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response,
         let hash = openmyna_store::crypto::sha256_hex(token.as_bytes());
         s.store.end_portal_session(&hash, &s.clock.now()).await?;
     }
-    let mut resp = StatusCode::SEE_OTHER.into_response();
+    let mut resp = SeeOther.into_response();
     resp.headers_mut()
         .insert(header::LOCATION, HeaderValue::from_static("/portal"));
     portal::set_cookie(&mut resp, "", 0);
@@ -448,10 +454,10 @@ pub async fn revoke_phone(
     .await
     {
         Ok(_) => Ok(see_other("/portal#phones")),
-        Err(e) if e.status.is_client_error() => {
+        Err(e) if e.is_client_error() => {
             let mut page = build(&s, c).await?;
-            page.notice = Some(e.message);
-            render(&page, e.status)
+            page.notice = Some(e.message().to_owned());
+            render(&page, e.status())
         }
         Err(e) => Err(e),
     }

@@ -5,7 +5,7 @@
 //! numbers. Every read of a resident is recorded in the resident's access log.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use openmyna_core::{Actor, Role};
 use openmyna_registry::{
     AddressInput, ChangeKind, HistoryEntry, NewResidentInput, Registry, Resident, ResidentId,
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -155,11 +155,11 @@ pub async fn register(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(input): ApiJson<NewResidentInput>,
-) -> Result<(StatusCode, axum::Json<ResidentView>), ApiError> {
+) -> Result<Created<axum::Json<ResidentView>>, ApiError> {
     let actor = caller.require(WRITERS)?;
     let r = registry(&s).register(&input, actor).await?;
     tracing::info!(resident = r.id.0, org = actor.org_id, "resident registered");
-    Ok((StatusCode::CREATED, axum::Json(view(&r, actor))))
+    Ok(Created(axum::Json(view(&r, actor))))
 }
 
 /// Read a resident. Recorded in the resident's access log (purpose from `X-Purpose`).

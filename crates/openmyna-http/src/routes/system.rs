@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -42,15 +42,12 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
         .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(Readiness {
-                    status: "not_ready",
-                    database: "unreachable",
-                    backend: s.info.backend,
-                }),
-            )
-                .into_response()
+            crate::error::Unavailable(axum::Json(Readiness {
+                status: "not_ready",
+                database: "unreachable",
+                backend: s.info.backend,
+            }))
+            .into_response()
         }
     }
 }
