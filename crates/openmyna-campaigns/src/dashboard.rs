@@ -250,6 +250,25 @@ impl<'a> Tree<'a> {
     }
 }
 
+/// The one ranking of campaigns (divisions, member organisations): by holding rate, then
+/// registration rate, best first; equal rates share a rank (1, 1, 3); within a shared rank,
+/// by name. Takes `(index, counts, name)` of the entries to rank and returns `(index, rank)`.
+pub fn rank_by_rates(entries: &[(usize, Counts, &str)]) -> Vec<(usize, u32)> {
+    let mut order: Vec<&(usize, Counts, &str)> = entries.iter().collect();
+    order.sort_by(|a, b| b.1.cmp_rates(&a.1).then_with(|| a.2.cmp(b.2)));
+    let mut out: Vec<(usize, u32)> = Vec::with_capacity(order.len());
+    let mut prev: Option<&Counts> = None;
+    for (pos, (i, c, _)) in order.iter().enumerate() {
+        let rank = match (prev, out.last()) {
+            (Some(p), Some(&(_, r))) if p.cmp_rates(c).is_eq() => r,
+            _ => pos as u32 + 1,
+        };
+        out.push((*i, rank));
+        prev = Some(c);
+    }
+    out
+}
+
 /// The tally of one company on one day.
 #[derive(Debug, Clone)]
 pub struct Tally {
@@ -319,25 +338,13 @@ impl Tally {
     /// Top-level divisions ranked by holding rate, then registration rate (equal rates share
     /// a rank); suppressed and empty divisions are not ranked.
     pub fn ranking(&self, tree: &Tree<'_>) -> Vec<(usize, u32)> {
-        let mut tops: Vec<usize> = (0..self.subtree.len())
+        let tops: Vec<(usize, Counts, &str)> = (0..self.subtree.len())
             .filter(|&i| {
                 tree.parent[i].is_none() && !self.suppressed[i] && self.subtree[i].employees > 0
             })
+            .map(|i| (i, self.subtree[i], tree.divisions[i].name.as_str()))
             .collect();
-        tops.sort_by(|a, b| {
-            self.subtree[*b]
-                .cmp_rates(&self.subtree[*a])
-                .then_with(|| tree.divisions[*a].name.cmp(&tree.divisions[*b].name))
-        });
-        let mut out: Vec<(usize, u32)> = Vec::with_capacity(tops.len());
-        for (pos, &i) in tops.iter().enumerate() {
-            let rank = match out.last() {
-                Some(&(prev, r)) if self.subtree[prev].cmp_rates(&self.subtree[i]).is_eq() => r,
-                _ => pos as u32 + 1,
-            };
-            out.push((i, rank));
-        }
-        out
+        rank_by_rates(&tops)
     }
 
     pub fn published(&self, i: usize) -> Published {
@@ -474,6 +481,26 @@ pub fn weeks(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn equal_holding_rates_are_ranked_by_registration_rate_then_share_a_rank() {
+        let c = |employees, holders, registered| Counts {
+            employees,
+            holders,
+            registered,
+            answered: holders,
+        };
+        // A, B, D hold 50 %; B and D register 40 %, A 20 %; C holds 30 %.
+        let entries = [
+            (0, c(10, 5, 2), "A社"),
+            (1, c(10, 5, 4), "B社"),
+            (2, c(10, 3, 3), "C社"),
+            (3, c(20, 10, 8), "D社"),
+        ];
+        let ranked = super::rank_by_rates(&entries);
+        // B and D tie on both rates (shared rank 1, listed by name); A is third, C fourth.
+        assert_eq!(ranked, vec![(1, 1), (3, 1), (0, 3), (2, 4)]);
+    }
+
     use super::*;
 
     fn day(m: u32, d: u32) -> NaiveDate {

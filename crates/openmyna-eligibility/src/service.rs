@@ -9,7 +9,9 @@ use chrono::{Duration, NaiveDate};
 use der::Encode;
 use openmyna_core::{Actor, Clock, Entropy, Role, Timestamp, age_on};
 use openmyna_ids::FacilityCode;
-use openmyna_jpki::{CertRecord, CertState, Jpki, JpkiStore, RootKind, Serial, key, profile};
+use openmyna_jpki::{
+    CertRecord, Jpki, JpkiStore, Lookup, NotCurrent, RootKind, Serial, key, profile,
+};
 use openmyna_registry::{Registry, RegistryError, RegistryStore, ResidentId};
 use serde::Serialize;
 
@@ -975,44 +977,39 @@ where
                     "certificate.malformed",
                     "the certificate serial is malformed",
                 )
-            })?
-            .to_hex();
-        let record = match self.jpki.certificate_now(&serial).await {
-            Ok(r) if r.der == proof.certificate => r,
-            _ => {
-                return Err(refused(
+            })?;
+        let record = self
+            .jpki
+            .current_certificate(
+                &serial,
+                Some(proof.certificate),
+                RootKind::Auth,
+                &now,
+                Lookup::Cached,
+            )
+            .await
+            .map_err(|e| match e {
+                NotCurrent::Unknown | NotCurrent::Differs => refused(
                     "certificate.unknown",
                     "the certificate was not issued by this JPKI CA",
-                ));
-            }
-        };
-        if record.root != RootKind::Auth {
-            return Err(refused(
-                "certificate.not_authentication",
-                "this is not a user-authentication certificate (利用者証明用電子証明書)",
-            ));
-        }
-        match record.status {
-            CertState::Good => {}
-            CertState::Held => {
-                return Err(refused(
+                ),
+                NotCurrent::WrongRoot => refused(
+                    "certificate.not_authentication",
+                    "this is not a user-authentication certificate (利用者証明用電子証明書)",
+                ),
+                NotCurrent::Held => refused(
                     "certificate.suspended",
                     "the authentication certificate is suspended (一時保留)",
-                ));
-            }
-            CertState::Revoked => {
-                return Err(refused(
+                ),
+                NotCurrent::Revoked => refused(
                     "certificate.revoked",
                     "the authentication certificate is revoked",
-                ));
-            }
-        }
-        if now < record.not_before || now > record.not_after {
-            return Err(refused(
-                "certificate.expired",
-                "the authentication certificate is not valid now",
-            ));
-        }
+                ),
+                NotCurrent::NotValidNow => refused(
+                    "certificate.expired",
+                    "the authentication certificate is not valid now",
+                ),
+            })?;
         let spki = cert
             .tbs_certificate
             .subject_public_key_info

@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use der::Encode;
 use openmyna_core::{Actor, Clock, Entropy, Role, Timestamp};
-use openmyna_jpki::{CertState, Jpki, JpkiStore, RootKind, Serial, cms, key, profile};
+use openmyna_jpki::{
+    CertState, Jpki, JpkiStore, Lookup, NotCurrent, RootKind, Serial, cms, key, profile,
+};
 use openmyna_registry::{Registry, RegistryStore, ResidentId, ResidentStatus};
 
 use crate::{Consent, ConsentDocument, FourInfoError, Item, LatestItems, Outcome, RelyingParty};
@@ -199,24 +201,24 @@ where
             cert.signature.raw_bytes(),
         )
         .map_err(|_| refused_cert("the signing certificate was not issued by the signing root"))?;
-        let serial =
-            Serial::from_der_bytes(cert.tbs_certificate.serial_number.as_bytes())?.to_hex();
+        let sn = Serial::from_der_bytes(cert.tbs_certificate.serial_number.as_bytes())?;
+        let serial = sn.to_hex();
+        // The DER is compared below, after the signing time, as it always was.
         let record = self
             .jpki
-            .certificate(&serial)
+            .current_certificate(&sn, None, RootKind::Sign, &now, Lookup::Store)
             .await
-            .map_err(|_| refused_cert("the signing certificate is unknown to this CA"))?;
-        if record.root != RootKind::Sign {
-            return Err(refused_cert("not a signing certificate"));
-        }
-        match record.status {
-            CertState::Good => {}
-            CertState::Held => return Err(refused_cert("the signing certificate is suspended")),
-            CertState::Revoked => return Err(refused_cert("the signing certificate is revoked")),
-        }
-        if now < record.not_before || now > record.not_after {
-            return Err(refused_cert("the signing certificate is not valid now"));
-        }
+            .map_err(|e| {
+                refused_cert(match e {
+                    NotCurrent::Unknown | NotCurrent::Differs => {
+                        "the signing certificate is unknown to this CA"
+                    }
+                    NotCurrent::WrongRoot => "not a signing certificate",
+                    NotCurrent::Held => "the signing certificate is suspended",
+                    NotCurrent::Revoked => "the signing certificate is revoked",
+                    NotCurrent::NotValidNow => "the signing certificate is not valid now",
+                })
+            })?;
         let t = v.signing_time;
         if t > now + chrono::Duration::minutes(5) {
             return Err(FourInfoError::refused(

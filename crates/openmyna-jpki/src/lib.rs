@@ -40,7 +40,9 @@ pub use crl::{Action, CrlScope, CrlSpec, CrlWriter, Reason, Status};
 pub use key::{KeyKind, SigningKey};
 pub use profile::{Endpoints, RootKind};
 pub use serial::Serial;
-pub use service::{CertRecord, CertState, CrlMeta, Jpki, JpkiConfig, JpkiStore};
+pub use service::{
+    CertRecord, CertState, CrlMeta, Jpki, JpkiConfig, JpkiStore, Lookup, NotCurrent,
+};
 
 use openmyna_core::{IntoRefusal, Refusal, Timestamp};
 

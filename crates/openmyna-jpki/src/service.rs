@@ -51,6 +51,33 @@ pub struct CertRecord {
     pub der: Vec<u8>,
 }
 
+/// Why a certificate a client presented is not a current one of ours
+/// ([`Jpki::current_certificate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotCurrent {
+    /// No record with the serial (or the lookup failed).
+    Unknown,
+    /// A record exists, but it is not the DER presented.
+    Differs,
+    /// Issued by the other root.
+    WrongRoot,
+    /// Suspended (certificateHold).
+    Held,
+    Revoked,
+    /// Outside its notBefore..=notAfter.
+    NotValidNow,
+}
+
+/// Where [`Jpki::current_certificate`] reads the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// [`Jpki::certificate_now`]: cached, at most [`RECORD_CACHE_TTL`] old, cleared by every
+    /// change through this service.
+    Cached,
+    /// [`Jpki::certificate`]: the store, every time.
+    Store,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CertState {
@@ -549,6 +576,42 @@ impl<S: JpkiStore> Jpki<S> {
             c.insert(s, (r.clone(), std::time::Instant::now()));
         }
         Ok(r)
+    }
+
+    /// Whether a certificate a client presents is a current one of ours, for every party that
+    /// accepts one (the reader's authentication, the portal's login and phone requests, the
+    /// 4-information consents): known to this CA (and, when given, the very DER presented),
+    /// from `root`, good, and within its validity at `now` — checked in that order. Each caller
+    /// words the refusal for its own protocol from the [`NotCurrent`] reason.
+    pub async fn current_certificate(
+        &self,
+        serial: &Serial,
+        presented_der: Option<&[u8]>,
+        root: RootKind,
+        now: &Timestamp,
+        lookup: Lookup,
+    ) -> Result<Arc<CertRecord>, NotCurrent> {
+        let hex = serial.to_hex();
+        let record = match lookup {
+            Lookup::Cached => self.certificate_now(&hex).await,
+            Lookup::Store => self.certificate(&hex).await.map(Arc::new),
+        }
+        .map_err(|_| NotCurrent::Unknown)?;
+        if presented_der.is_some_and(|d| d != record.der.as_slice()) {
+            return Err(NotCurrent::Differs);
+        }
+        if record.root != root {
+            return Err(NotCurrent::WrongRoot);
+        }
+        match record.status {
+            CertState::Good => {}
+            CertState::Held => return Err(NotCurrent::Held),
+            CertState::Revoked => return Err(NotCurrent::Revoked),
+        }
+        if *now < record.not_before || *now > record.not_after {
+            return Err(NotCurrent::NotValidNow);
+        }
+        Ok(record)
     }
 
     pub async fn certificates_of_resident(

@@ -1019,29 +1019,19 @@ pub async fn member_organisations(
             }
         })
         .collect();
-    // Rank the published members by holding rate.
-    let mut order: Vec<usize> = (0..out.len())
-        .filter(|&i| out[i].figures.holding_rate.is_some())
+    // Rank the published members the domain's way (holding rate, then registration rate).
+    let published: Vec<(usize, Counts, &str)> = out
+        .iter()
+        .zip(&members)
+        .enumerate()
+        .filter(|(_, (m, _))| m.figures.holding_rate.is_some())
+        .map(|(i, (m, (_, c)))| (i, *c, m.organisation.as_str()))
         .collect();
-    order.sort_by(|&a, &b| {
-        let (ca, cb) = (&members[a].1, &members[b].1);
-        (u64::from(cb.holders) * u64::from(ca.employees))
-            .cmp(&(u64::from(ca.holders) * u64::from(cb.employees)))
-    });
-    let mut prev: Option<(usize, u32)> = None;
-    for (pos, &i) in order.iter().enumerate() {
-        let c = &members[i].1;
-        let rank = match prev {
-            Some((j, r))
-                if u64::from(members[j].1.holders) * u64::from(c.employees)
-                    == u64::from(c.holders) * u64::from(members[j].1.employees) =>
-            {
-                r
-            }
-            _ => pos as u32 + 1,
-        };
-        out[i].rank = Some(rank);
-        prev = Some((i, rank));
+    let ranks = dashboard::rank_by_rates(&published);
+    for (i, rank) in ranks {
+        if let Some(m) = out.get_mut(i) {
+            m.rank = Some(rank);
+        }
     }
     Ok(axum::Json(MembersView {
         as_of: day.to_string(),

@@ -655,7 +655,7 @@ pub async fn apply_phone(
     c: Citizen,
     ApiJson(req): ApiJson<PhoneApplication>,
 ) -> Result<Created<axum::Json<PhoneIssued>>, ApiError> {
-    use openmyna_jpki::{CertState, RootKind, Serial, cms};
+    use openmyna_jpki::{Lookup, NotCurrent, RootKind, Serial, cms};
     use openmyna_portal::phone::{PhoneRequest, REQUEST_MAX_AGE_MINUTES, TOKEN_LABEL};
     let der = b64("request", &req.request)?;
     let v = cms::verify(&der).map_err(|e| {
@@ -665,28 +665,31 @@ pub async fn apply_phone(
         ))
     })?;
     let serial = Serial::from_der_bytes(v.signer.tbs_certificate.serial_number.as_bytes())?;
-    let signer = match s.jpki.certificate_now(&serial.to_hex()).await {
-        Ok(r) if r.der == v.signer_der => r,
-        _ => {
-            return Err(refused(
+    let now = s.clock.now();
+    let signer = s
+        .jpki
+        .current_certificate(
+            &serial,
+            Some(&v.signer_der),
+            RootKind::Sign,
+            &now,
+            Lookup::Cached,
+        )
+        .await
+        .map_err(|e| match e {
+            NotCurrent::Unknown | NotCurrent::Differs => refused(
                 "request.certificate",
                 "the request is not signed with a signing certificate this CA issued",
-            ));
-        }
-    };
-    let now = s.clock.now();
-    if signer.root != RootKind::Sign {
-        return Err(refused(
-            "request.certificate",
-            "the request must be signed with the card's signing key (署名用電子証明書)",
-        ));
-    }
-    if signer.status != CertState::Good || now < signer.not_before || now > signer.not_after {
-        return Err(refused(
-            "request.certificate",
-            "the signing certificate is revoked, suspended or not valid now",
-        ));
-    }
+            ),
+            NotCurrent::WrongRoot => refused(
+                "request.certificate",
+                "the request must be signed with the card's signing key (署名用電子証明書)",
+            ),
+            NotCurrent::Held | NotCurrent::Revoked | NotCurrent::NotValidNow => refused(
+                "request.certificate",
+                "the signing certificate is revoked, suspended or not valid now",
+            ),
+        })?;
     if signer.resident_id != c.resident_id {
         return Err(ApiError::from(Refusal::forbidden(
             "request.signer",
