@@ -88,6 +88,8 @@ impl CardFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "card".into());
+        // Only to make the temporary file's name unique, not a reading of the time.
+        #[allow(clippy::disallowed_methods)]
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())

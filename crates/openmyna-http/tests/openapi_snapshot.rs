@@ -2,6 +2,14 @@
 //! public API visible in review. After an intended change, refresh it with
 //! `UPDATE_SNAPSHOTS=1 cargo test -p openmyna-http --test openapi_snapshot`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods
+)]
+
 use utoipa::OpenApi;
 
 #[test]

@@ -3,6 +3,14 @@
 //!
 //! `cargo run --release -p openmyna-jpki --example ocsp_micro`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods
+)]
+
 use std::time::Instant;
 
 use chrono::{DateTime, Duration};

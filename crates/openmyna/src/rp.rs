@@ -343,7 +343,10 @@ pub async fn sync(
             "a partitioned CRL was served where the full or delta CRL was asked",
         ));
     }
-    if header.next_update.is_some_and(|n| n < chrono::Utc::now()) {
+    if header
+        .next_update
+        .is_some_and(|n| n < openmyna_core::Clock::now(&openmyna_core::SystemClock))
+    {
         return Err(invalid("the CRL is out of date (nextUpdate has passed)"));
     }
     if delta && trailer.delta_base != state.base_crl {
@@ -375,7 +378,7 @@ pub async fn sync(
     if !delta {
         state.base_crl = trailer.number;
     }
-    state.last_sync = Some(chrono::Utc::now().to_rfc3339());
+    state.last_sync = Some(openmyna_core::Clock::now(&openmyna_core::SystemClock).to_rfc3339());
     let hits: Vec<Hit> = found
         .into_iter()
         .filter(|(_, reason, _)| !matches!(reason, Reason::CertificateHold | Reason::RemoveFromCrl))

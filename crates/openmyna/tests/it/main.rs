@@ -7,6 +7,14 @@
 //! Add a module here for a new part; do not add files beside `tests/it/` — every file there
 //! would be another binary to link.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods
+)]
+
 #[macro_use]
 mod common;
 
