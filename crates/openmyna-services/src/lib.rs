@@ -14,6 +14,7 @@
 //! | [`registry_sync`] | registry changes → certificate revocations and void cards |
 //! | [`employers`] | the retention sweep of employees' My Numbers |
 //! | [`jpki`] | the registry's basic four information as a certificate holder |
+//! | [`scheduler`] | the background work on the injected clock: subscriber catch-up, retention sweep, CRL publication |
 
 pub mod admin;
 pub mod cards;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod issuance;
 pub mod jpki;
 pub mod registry_sync;
+pub mod scheduler;
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use openmyna_core::{Clock, Entropy, OsEntropy, SystemClock};
 use openmyna_http::metrics::Metrics;
 use openmyna_http::{AppState, AppStateInner, ServerInfo};
 use openmyna_jpki::{Jpki, JpkiConfig, KeyKind};
-use openmyna_services::{Services, registry_sync};
+use openmyna_services::{Services, registry_sync, scheduler};
 use openmyna_store::{DataKeys, MasterKey, Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -249,55 +249,10 @@ fn spawn_background(state: AppState, full_crl_hours: i64) -> JoinHandle<()> {
     tokio::spawn(async move {
         let _follower = AbortOnDrop(follower);
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-        let mut last_delta = std::time::Instant::now();
-        let mut last_full: Option<std::time::Instant> = None;
-        let mut swept_on: Option<chrono::NaiveDate> = None;
+        let mut schedule = scheduler::Schedule::new(full_crl_hours, state.clock.now());
         loop {
             tick.tick().await;
-            // Once a day: employees' My Numbers past their retention period are deleted.
-            let today = state.clock.today();
-            if swept_on != Some(today) {
-                match openmyna_services::employers::sweep_retention(&state).await {
-                    Ok(n) => {
-                        swept_on = Some(today);
-                        if n > 0 {
-                            tracing::info!(deleted = n, "My Numbers past retention deleted");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "retention sweep failed; will retry")
-                    }
-                }
-            }
-            if let Err(e) = registry_sync::sync_registry_to_jpki(&state).await {
-                tracing::warn!(error = %e, "registry subscriber failed; will retry");
-            }
-            let full_due = last_full.is_none_or(|t| {
-                t.elapsed() >= std::time::Duration::from_secs(full_crl_hours.max(1) as u64 * 3600)
-            });
-            for root in openmyna_jpki::RootKind::ALL {
-                let result = if full_due {
-                    let never = matches!(state.jpki.latest_crl(root, "full", None).await, Ok(None));
-                    if last_full.is_some() || never {
-                        state.jpki.publish_full(root).await.map(|_| ())
-                    } else {
-                        Ok(())
-                    }
-                } else if last_delta.elapsed() >= std::time::Duration::from_secs(3600) {
-                    state.jpki.publish_delta(root).await.map(|_| ())
-                } else {
-                    Ok(())
-                };
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, root = root.as_str(), "CRL publication failed; will retry");
-                }
-            }
-            if full_due {
-                last_full = Some(std::time::Instant::now());
-                last_delta = std::time::Instant::now();
-            } else if last_delta.elapsed() >= std::time::Duration::from_secs(3600) {
-                last_delta = std::time::Instant::now();
-            }
+            scheduler::tick(&state, &mut schedule).await;
         }
     })
 }

@@ -400,6 +400,7 @@ pub(crate) async fn take_on_site(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FormQuery {
     /// The 申請書ID, which proves the asker holds the form.
     pub form_id: String,
@@ -425,6 +426,7 @@ pub async fn status(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub status: Option<String>,
 }

@@ -139,6 +139,7 @@ pub async fn submit_consent(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Include withdrawn consents.
     #[serde(default)]

@@ -374,6 +374,7 @@ pub async fn publish(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     #[serde(default)]
     pub limit: Option<i64>,

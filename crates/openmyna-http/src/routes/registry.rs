@@ -453,6 +453,7 @@ pub async fn history(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Return events with a sequence number greater than this (default 0).
     #[serde(default)]

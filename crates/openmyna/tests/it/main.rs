@@ -28,6 +28,7 @@ mod console;
 mod eligibility;
 mod fourinfo;
 mod jpki_interop;
+mod migrations;
 mod population;
 mod portal;
 mod registry_api;
