@@ -73,9 +73,6 @@ pub enum Command {
     /// The JPKI certification authority.
     #[command(subcommand)]
     Ca(CaCommand),
-    /// Benchmarks against peers on this machine (prints figures and ratios).
-    #[command(subcommand)]
-    Bench(BenchCommand),
     /// Virtual My Number Cards: issue, inspect, PINs, signing, the municipality's unlock.
     #[command(subcommand)]
     Card(crate::card_cli::CardCommand),
@@ -98,68 +95,6 @@ pub enum Command {
         #[arg(long, default_value = openmyna_cardio::vpcd::DEFAULT_ADDR)]
         addr: String,
     },
-}
-
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// The relying party's change detection: `rp sync` of many customers against a full CRL
-    /// of many entries (time and peak memory of the client).
-    RpSync {
-        /// Revoked entries in the CRL.
-        #[arg(long, default_value_t = 10_000_000)]
-        entries: u64,
-        /// Customers the relying party follows.
-        #[arg(long, default_value_t = 1_000_000)]
-        customers: u64,
-        /// How many of them are on the CRL.
-        #[arg(long, default_value_t = 10_000)]
-        revoked_customers: u64,
-    },
-    /// Full-CRL generation against `openssl ca -gencrl` and `cfssl gencrl`.
-    Crl {
-        /// Numbers of revoked entries, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
-        entries: Vec<u64>,
-        /// Run the peers only up to this many entries (ours alone above).
-        #[arg(long, default_value_t = 1_000_000)]
-        peer_max: u64,
-    },
-    /// OCSP throughput and p99 latency against `cfssl ocspserve` and `openssl ocsp -port`.
-    Ocsp {
-        #[arg(long, default_value_t = 1000)]
-        certs: usize,
-        #[arg(long, default_value_t = 10)]
-        seconds: u32,
-        #[arg(long, default_value_t = 64)]
-        connections: u32,
-        /// Rounds alternating between us and the peers; each figure is the median.
-        #[arg(long, default_value_t = 3)]
-        rounds: u32,
-    },
-    /// Online eligibility verification end to end over HTTP (challenge, card signature,
-    /// verification), with a population of enrolled residents, on SQLite or PostgreSQL.
-    Eligibility {
-        /// Enrolled residents.
-        #[arg(long, default_value_t = 1_000_000)]
-        residents: u64,
-        /// Distinct patients verified once each (cold caches).
-        #[arg(long, default_value_t = 20_000)]
-        patients: usize,
-        /// Cards used by the terminals for the repeated (warm) run.
-        #[arg(long, default_value_t = 64)]
-        cards: usize,
-        #[arg(long, default_value_t = 20)]
-        seconds: u32,
-        /// Concurrent terminals.
-        #[arg(long, default_value_t = 32)]
-        concurrency: u32,
-        /// Run on PostgreSQL (a server URL; the bench creates and drops its own database).
-        #[arg(long)]
-        postgres: Option<String>,
-    },
-    /// (internal) Generate the signing root's full CRL in the configured data directory.
-    #[command(hide = true)]
-    CrlGenerate,
 }
 
 #[derive(Subcommand)]
@@ -226,7 +161,7 @@ pub enum TokenCommand {
     Revoke { id: i64 },
 }
 
-fn load_config(g: &Global) -> Result<Config, AppError> {
+pub fn load_config(g: &Global) -> Result<Config, AppError> {
     let mut c = Config::load(g.config.as_deref(), std::env::vars())?;
     if let Some(u) = &g.database_url {
         c.database.url = u.clone();
@@ -238,7 +173,7 @@ fn load_config(g: &Global) -> Result<Config, AppError> {
     Ok(c)
 }
 
-fn init_tracing(filter: &str) {
+pub fn init_tracing(filter: &str) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_owned());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -475,56 +410,6 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             store.close().await;
             Ok(())
         }
-        Command::Bench(cmd) => match cmd {
-            BenchCommand::Crl { entries, peer_max } => {
-                let exe = std::env::current_exe()
-                    .map_err(|e| AppError::io("locating the openmyna binary", e))?;
-                crate::bench::crl(&entries, peer_max, &exe).await
-            }
-            BenchCommand::CrlGenerate => crate::bench::crl_generate(&config).await,
-            BenchCommand::RpSync {
-                entries,
-                customers,
-                revoked_customers,
-            } => {
-                let exe = std::env::current_exe()
-                    .map_err(|e| AppError::io("locating the openmyna binary", e))?;
-                crate::bench::rp_sync(entries, customers, revoked_customers, &exe).await
-            }
-            BenchCommand::Ocsp {
-                certs,
-                seconds,
-                connections,
-                rounds,
-            } => {
-                let exe = std::env::current_exe()
-                    .map_err(|e| AppError::io("locating the openmyna binary", e))?;
-                crate::bench::ocsp(certs, seconds, connections, rounds, &exe).await
-            }
-            BenchCommand::Eligibility {
-                residents,
-                patients,
-                cards,
-                seconds,
-                concurrency,
-                postgres,
-            } => {
-                let exe = std::env::current_exe()
-                    .map_err(|e| AppError::io("finding this executable", e))?;
-                crate::bench::eligibility(
-                    crate::bench::EligibilityBench {
-                        residents,
-                        patients,
-                        cards,
-                        seconds,
-                        concurrency,
-                        postgres,
-                    },
-                    &exe,
-                )
-                .await
-            }
-        },
         Command::Config => {
             let mut shown = config.clone();
             if !shown.storage.master_key.is_empty() {

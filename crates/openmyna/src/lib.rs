@@ -5,7 +5,6 @@
 #![allow(clippy::indexing_slicing)]
 
 pub mod app;
-pub mod bench;
 pub mod card_cli;
 pub mod cli;
 pub mod config;

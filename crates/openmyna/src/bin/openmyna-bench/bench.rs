@@ -1,4 +1,4 @@
-//! `openmyna bench`: benchmarks that print our figure, a peer's figure from the same run on
+//! `openmyna-bench`: benchmarks that print our figure, a peer's figure from the same run on
 //! the same machine, and the ratio. Peers come from Debian: `openssl` (`openssl ca -gencrl`,
 //! `openssl ocsp -port`), `golang-cfssl` (`cfssl gencrl`, `cfssl ocspserve`) and `wrk` for HTTP
 //! load. Timing and peak memory of child processes come from GNU time (`/usr/bin/time`).
@@ -13,8 +13,8 @@ use openmyna_core::{Clock, Entropy, OsEntropy, SeededEntropy, SystemClock};
 use openmyna_jpki::crl::entry_der;
 use openmyna_jpki::{Reason, RootKind, Serial};
 
-use crate::app::{self, AppError};
-use crate::config::Config;
+use openmyna::app::{self, AppError};
+use openmyna::config::Config;
 
 fn tool(name: &str) -> Result<(), AppError> {
     let found = Command::new("sh")
@@ -165,7 +165,7 @@ pub async fn crl(entries: &[u64], peer_max: u64, self_exe: &Path) -> Result<(), 
             Command::new(self_exe)
                 .arg("--data-dir")
                 .arg(&config.data_dir)
-                .args(["bench", "crl-generate"]),
+                .arg("crl-generate"),
         )?;
         let bytes: u64 = String::from_utf8_lossy(&out).trim().parse().unwrap_or(0);
         rows.push(Row {
@@ -964,7 +964,7 @@ pub async fn ocsp(
     // certificates (issuer hashes from our root, so requests match).
     w(
         "root.pem",
-        crate::bench_pem("CERTIFICATE", &root_der).as_bytes(),
+        openmyna::bench_pem("CERTIFICATE", &root_der).as_bytes(),
     )?;
     w("index.txt", index.as_bytes())?;
     let (openssl_ec, ec_port) = start_openssl_ocsp(&dir, "ec", seconds * rounds * 2)?;
@@ -1122,7 +1122,7 @@ fn with_database(url: &str, name: &str) -> String {
 /// result — with `residents` enrolled residents, against `openmyna serve` running as its own
 /// process so that its CPU time is measured apart from the load generator's.
 pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), AppError> {
-    use crate::terminal::OqsClient;
+    use openmyna::terminal::OqsClient;
     use openmyna_card::keys::LoadedKey;
     use openmyna_card::layout::KeyId;
     use serde_json::json;
@@ -1145,7 +1145,7 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
     let store = app::open_store(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
-    let tokens = crate::demo::create_demo_organisations(&store, clock.as_ref()).await?;
+    let tokens = openmyna::demo::create_demo_organisations(&store, clock.as_ref()).await?;
     let clinic = tokens
         .iter()
         .find(|t| t.role == openmyna_core::Role::MedicalInstitution)
@@ -1157,7 +1157,7 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
     );
     let t0 = std::time::Instant::now();
     let mut last = std::time::Instant::now();
-    crate::demo::populate(&store, b.residents, 1, false, clock.as_ref(), |done| {
+    openmyna::demo::populate(&store, b.residents, 1, false, clock.as_ref(), |done| {
         if last.elapsed().as_secs() >= 10 {
             eprintln!("  {done}");
             last = std::time::Instant::now();
