@@ -8,9 +8,6 @@
 //! - [`CardDates`]: the card's validity (10 years from the birthday after issuance, 5 under
 //!   18) and the renewal windows.
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 use chrono::{Datelike, Months, NaiveDate};
 use openmyna_core::{IntoRefusal, Refusal};
 use serde::{Deserialize, Serialize};
@@ -54,12 +51,12 @@ fn refused(code: &'static str, message: impl Into<String>) -> ApplicationError {
 #[serde(transparent)]
 pub struct FormId(String);
 
-fn luhn_digit(body: &str) -> u32 {
+fn luhn_digit(body: &[u8]) -> u32 {
     let sum: u32 = body
-        .bytes()
+        .iter()
         .rev()
         .enumerate()
-        .map(|(i, b)| {
+        .map(|(i, &b)| {
             let d = u32::from(b - b'0');
             if i % 2 == 0 {
                 let x = d * 2;
@@ -75,14 +72,20 @@ fn luhn_digit(body: &str) -> u32 {
 impl FormId {
     pub fn parse(s: &str) -> Result<FormId, ApplicationError> {
         let s: String = s.chars().filter(|c| *c != '-' && *c != ' ').collect();
-        if s.len() != 23 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid(
+        let format_error = || {
+            invalid(
                 "form_id.format",
                 "the application ID (申請書ID) has 23 digits",
-            ));
+            )
+        };
+        if s.len() != 23 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format_error());
         }
-        let expected = luhn_digit(&s[..22]);
-        let got = u32::from(s.as_bytes()[22] - b'0');
+        let Some((&check, body)) = s.as_bytes().split_last() else {
+            return Err(format_error());
+        };
+        let expected = luhn_digit(body);
+        let got = u32::from(check - b'0');
         if got != expected {
             return Err(invalid(
                 "form_id.check_digit",
@@ -95,7 +98,7 @@ impl FormId {
     /// A new ID from 22 random digits.
     pub fn from_body(digits: &[u8; 22]) -> FormId {
         let body: String = digits.iter().map(|d| char::from(b'0' + d % 10)).collect();
-        let c = luhn_digit(&body);
+        let c = luhn_digit(body.as_bytes());
         FormId(format!("{body}{c}"))
     }
 

@@ -157,6 +157,11 @@ pub fn answers_at(reports: &[Report], d: NaiveDate) -> HashMap<i64, Answer> {
     latest.into_iter().map(|(k, (_, a))| (k, a)).collect()
 }
 
+/// The parent of `i` in a parent table; `None` also for an index out of range.
+fn up(parent: &[Option<usize>], i: usize) -> Option<usize> {
+    parent.get(i).copied().flatten()
+}
+
 /// A company's divisions, indexed for the tally.
 pub struct Tree<'a> {
     divisions: &'a [Division],
@@ -180,25 +185,30 @@ impl<'a> Tree<'a> {
             .collect();
         let n = divisions.len();
         for i in 0..n {
-            let mut cur = parent[i];
+            let mut cur = up(&parent, i);
             let mut steps = 0;
             while let Some(c) = cur {
                 steps += 1;
                 if c == i || steps > n {
-                    parent[i] = None;
+                    if let Some(p) = parent.get_mut(i) {
+                        *p = None;
+                    }
                     break;
                 }
-                cur = parent[c];
+                cur = up(&parent, c);
             }
         }
-        let mut depth = vec![0u32; n];
-        for (i, d) in depth.iter_mut().enumerate() {
-            let mut cur = parent[i];
-            while let Some(c) = cur {
-                *d += 1;
-                cur = parent[c];
-            }
-        }
+        let depth = (0..n)
+            .map(|i| {
+                let mut d = 0;
+                let mut cur = up(&parent, i);
+                while let Some(c) = cur {
+                    d += 1;
+                    cur = up(&parent, c);
+                }
+                d
+            })
+            .collect();
         Tree {
             divisions,
             index,
@@ -211,12 +221,14 @@ impl<'a> Tree<'a> {
         self.divisions
     }
 
+    /// The depth of division `i` (0 for a top-level one, and for an index out of range).
     pub fn depth(&self, i: usize) -> u32 {
-        self.depth[i]
+        self.depth.get(i).copied().unwrap_or(0)
     }
 
+    /// The parent of division `i` (`None` for a top-level one, and for an index out of range).
     pub fn parent(&self, i: usize) -> Option<usize> {
-        self.parent[i]
+        up(&self.parent, i)
     }
 
     pub fn index_of(&self, id: i64) -> Option<usize> {
@@ -228,14 +240,13 @@ impl<'a> Tree<'a> {
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); self.divisions.len()];
         let mut roots = Vec::new();
         for i in 0..self.divisions.len() {
-            match self.parent[i] {
-                Some(p) => children[p].push(i),
+            match self.parent(i).and_then(|p| children.get_mut(p)) {
+                Some(siblings) => siblings.push(i),
                 None => roots.push(i),
             }
         }
-        let by_name = |v: &mut Vec<usize>| {
-            v.sort_by(|a, b| self.divisions[*a].name.cmp(&self.divisions[*b].name))
-        };
+        let by_name =
+            |v: &mut Vec<usize>| v.sort_by_key(|&i| self.divisions.get(i).map(|d| d.name.as_str()));
         by_name(&mut roots);
         for c in children.iter_mut() {
             by_name(c);
@@ -244,7 +255,9 @@ impl<'a> Tree<'a> {
         let mut stack: Vec<usize> = roots.into_iter().rev().collect();
         while let Some(i) = stack.pop() {
             out.push(i);
-            stack.extend(children[i].iter().rev());
+            if let Some(kids) = children.get(i) {
+                stack.extend(kids.iter().rev());
+            }
         }
         out
     }
@@ -297,31 +310,40 @@ impl Tally {
         let mut unplaced = Counts::default();
         for e in employees.iter().filter(|e| e.active_on(day)) {
             let a = answers.get(&e.id);
-            match e.division.and_then(|d| tree.index_of(d)) {
-                Some(i) => direct[i].count(a),
+            match e
+                .division
+                .and_then(|d| tree.index_of(d))
+                .and_then(|i| direct.get_mut(i))
+            {
+                Some(c) => c.count(a),
                 None => unplaced.count(a),
             }
         }
         let mut subtree = direct.clone();
         // Add each division's own people to every ancestor.
         for (i, own) in direct.iter().enumerate() {
-            let mut cur = tree.parent[i];
+            let mut cur = tree.parent(i);
             while let Some(p) = cur {
-                subtree[p].add(own);
-                cur = tree.parent[p];
+                if let Some(s) = subtree.get_mut(p) {
+                    s.add(own);
+                }
+                cur = tree.parent(p);
             }
         }
         let mut total = unplaced;
         for (i, c) in subtree.iter().enumerate() {
-            if tree.parent[i].is_none() {
+            if tree.parent(i).is_none() {
                 total.add(c);
             }
         }
-        let cells: Vec<CellNode> = (0..n)
-            .map(|i| CellNode {
-                parent: tree.parent[i],
-                employees: subtree[i].employees,
-                direct: direct[i].employees,
+        let cells: Vec<CellNode> = subtree
+            .iter()
+            .zip(&direct)
+            .enumerate()
+            .map(|(i, (s, d))| CellNode {
+                parent: tree.parent(i),
+                employees: s.employees,
+                direct: d.employees,
             })
             .collect();
         let (total_suppressed, suppressed) = suppress(&cells, unplaced.employees, total.employees);
@@ -338,17 +360,26 @@ impl Tally {
     /// Top-level divisions ranked by holding rate, then registration rate (equal rates share
     /// a rank); suppressed and empty divisions are not ranked.
     pub fn ranking(&self, tree: &Tree<'_>) -> Vec<(usize, u32)> {
-        let tops: Vec<(usize, Counts, &str)> = (0..self.subtree.len())
-            .filter(|&i| {
-                tree.parent[i].is_none() && !self.suppressed[i] && self.subtree[i].employees > 0
+        let tops: Vec<(usize, Counts, &str)> = self
+            .subtree
+            .iter()
+            .zip(&self.suppressed)
+            .zip(tree.divisions)
+            .enumerate()
+            .filter(|&(i, ((c, &suppressed), _))| {
+                tree.parent(i).is_none() && !suppressed && c.employees > 0
             })
-            .map(|i| (i, self.subtree[i], tree.divisions[i].name.as_str()))
+            .map(|(i, ((&c, _), d))| (i, c, d.name.as_str()))
             .collect();
         rank_by_rates(&tops)
     }
 
+    /// What division `i` publishes (nothing, suppressed, for an index out of range).
     pub fn published(&self, i: usize) -> Published {
-        Published::new(self.subtree[i], self.suppressed[i])
+        Published::new(
+            self.subtree.get(i).copied().unwrap_or_default(),
+            self.suppressed.get(i).copied().unwrap_or(true),
+        )
     }
 
     pub fn published_total(&self) -> Published {
@@ -381,51 +412,59 @@ pub fn suppress(nodes: &[CellNode], root_direct: u32, root_total: u32) -> (bool,
         .map(|c| sensitive(c.direct))
         .chain(std::iter::once(sensitive(root_direct)))
         .collect();
-    let direct_of = |p: usize| {
-        if p == n { root_direct } else { nodes[p].direct }
-    };
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n + 1];
+    // Node p's direct people; p == n is the root.
+    let direct_of = |p: usize| nodes.get(p).map_or(root_direct, |c| c.direct);
+    // Per parent (the root last): its cells with people, as (node, employees).
+    let mut children: Vec<Vec<(usize, u32)>> = vec![Vec::new(); n + 1];
     for (i, c) in nodes.iter().enumerate() {
-        if c.employees > 0 {
-            children[c.parent.unwrap_or(n)].push(i);
+        if c.employees > 0
+            && let Some(siblings) = children.get_mut(c.parent.unwrap_or(n))
+        {
+            siblings.push((i, c.employees));
         }
     }
     loop {
         let mut changed = false;
-        for p in 0..=n {
+        for (p, (kids, direct_is_hidden)) in
+            children.iter().zip(direct_hidden.iter_mut()).enumerate()
+        {
             let has_direct = direct_of(p) > 0;
-            let cells = children[p].len() + usize::from(has_direct);
+            let cells = kids.len() + usize::from(has_direct);
             if cells == 0 {
                 continue;
             }
-            let hidden_cells = children[p].iter().filter(|&&c| hidden[c]).count()
-                + usize::from(has_direct && direct_hidden[p]);
-            let hidden_people: u32 = children[p]
+            // Every child is a node.
+            let is_hidden = |c: usize| hidden.get(c).copied().unwrap_or(true);
+            let hidden_cells = kids.iter().filter(|&&(c, _)| is_hidden(c)).count()
+                + usize::from(has_direct && *direct_is_hidden);
+            let hidden_people: u32 = kids
                 .iter()
-                .filter(|&&c| hidden[c])
-                .map(|&c| nodes[c].employees)
+                .filter(|&&(c, _)| is_hidden(c))
+                .map(|&(_, employees)| employees)
                 .sum::<u32>()
-                + if has_direct && direct_hidden[p] {
+                + if has_direct && *direct_is_hidden {
                     direct_of(p)
                 } else {
                     0
                 };
-            let p_hidden = if p == n { root_hidden } else { hidden[p] };
+            let p_hidden = hidden.get(p).copied().unwrap_or(root_hidden);
             let need_one_more = (p_hidden && hidden_cells == 0)
                 || (hidden_cells >= 1 && hidden_people < MIN_CELL && hidden_cells < cells);
             if !need_one_more {
                 continue;
             }
-            if has_direct && !direct_hidden[p] {
-                direct_hidden[p] = true;
-            } else if let Some(&c) = children[p]
-                .iter()
-                .filter(|&&c| !hidden[c])
-                .min_by_key(|&&c| (nodes[c].employees, c))
-            {
-                hidden[c] = true;
+            if has_direct && !*direct_is_hidden {
+                *direct_is_hidden = true;
             } else {
-                continue;
+                let smallest_shown = kids
+                    .iter()
+                    .filter(|&&(c, _)| !is_hidden(c))
+                    .min_by_key(|&&(c, employees)| (employees, c))
+                    .map(|&(c, _)| c);
+                match smallest_shown.and_then(|c| hidden.get_mut(c)) {
+                    Some(h) => *h = true,
+                    None => continue,
+                }
             }
             changed = true;
         }

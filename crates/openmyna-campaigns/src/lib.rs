@@ -13,9 +13,6 @@
 //! - [`intake`]: employees' My Numbers for enrollment forms — the identity check (番号確認 +
 //!   身元確認), the purposes a number may be read for, and the retention period.
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 pub mod campaign;
 pub mod dashboard;
 pub mod intake;

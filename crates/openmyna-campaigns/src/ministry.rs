@@ -132,12 +132,13 @@ pub fn build(orgs: &[OrgFigures], as_of: NaiveDate) -> Report {
         total.add(o);
     }
     // Suppression over two levels: industries under the total, companies under industries.
-    let industries: Vec<Option<Industry>> = by_industry.keys().copied().collect();
+    let industries: Vec<(Option<Industry>, &Sum)> =
+        by_industry.iter().map(|(i, s)| (*i, s)).collect();
     let mut nodes: Vec<CellNode> = industries
         .iter()
-        .map(|i| CellNode {
+        .map(|(_, s)| CellNode {
             parent: None,
-            employees: by_industry[i].counts.employees,
+            employees: s.counts.employees,
             direct: 0,
         })
         .collect();
@@ -145,7 +146,7 @@ pub fn build(orgs: &[OrgFigures], as_of: NaiveDate) -> Report {
         .iter()
         .map(|o| {
             o.counts.map(|c| {
-                let parent = industries.iter().position(|i| *i == o.industry);
+                let parent = industries.iter().position(|(i, _)| *i == o.industry);
                 nodes.push(CellNode {
                     parent,
                     employees: c.employees,
@@ -157,26 +158,19 @@ pub fn build(orgs: &[OrgFigures], as_of: NaiveDate) -> Report {
         .collect();
     let (total_hidden, hidden) = suppress(&nodes, 0, total.counts.employees);
     // The bottom third of the industries with a published rate (ties at the edge included).
-    let mut ranked: Vec<(usize, Industry)> = industries
+    // The industries come first among the nodes.
+    let mut ranked: Vec<(Counts, Industry)> = industries
         .iter()
-        .enumerate()
-        .filter_map(|(k, i)| i.map(|i| (k, i)))
-        .filter(|(k, _)| !hidden[*k] && by_industry[&industries[*k]].counts.employees > 0)
+        .zip(&hidden)
+        .filter(|((_, s), hidden)| !**hidden && s.counts.employees > 0)
+        .filter_map(|((i, s), _)| i.map(|i| (s.counts, i)))
         .collect();
-    ranked.sort_by(|a, b| {
-        rate_lt(
-            &by_industry[&industries[a.0]].counts,
-            &by_industry[&industries[b.0]].counts,
-        )
-        .then(a.1.cmp(&b.1))
-    });
+    ranked.sort_by(|a, b| rate_lt(&a.0, &b.0).then(a.1.cmp(&b.1)));
     let cut = ranked.len().div_ceil(3);
     let mut flagged: Vec<Industry> = Vec::new();
-    if cut > 0 {
-        let edge = by_industry[&industries[ranked[cut - 1].0]].counts;
-        for (k, i) in &ranked {
-            let c = by_industry[&industries[*k]].counts;
-            if flagged.len() < cut || rate_lt(&c, &edge).is_eq() {
+    if let Some(&(edge, _)) = cut.checked_sub(1).and_then(|last| ranked.get(last)) {
+        for (c, i) in &ranked {
+            if flagged.len() < cut || rate_lt(c, &edge).is_eq() {
                 flagged.push(*i);
             } else {
                 break;
@@ -185,6 +179,8 @@ pub fn build(orgs: &[OrgFigures], as_of: NaiveDate) -> Report {
     }
     let mut rows = Vec::new();
     for (o, node) in orgs.iter().zip(&org_node) {
+        // `suppress` answers for every node.
+        let org_hidden = node.map(|n| hidden.get(n).copied().unwrap_or(true));
         rows.push(Row {
             record_type: "organisation",
             corporate_number: o.corporate_number.clone(),
@@ -194,30 +190,28 @@ pub fn build(orgs: &[OrgFigures], as_of: NaiveDate) -> Report {
             industry: o.industry,
             figures: o
                 .counts
-                .zip(*node)
-                .map(|(c, n)| Published::new(c, hidden[n])),
+                .zip(org_hidden)
+                .map(|(c, hidden)| Published::new(c, hidden)),
             measures: o.measures.clone(),
             sessions_held: o.sessions_held,
-            session_applications: (!node.is_some_and(|n| hidden[n]))
-                .then_some(o.session_applications),
-            session_delivered: (!node.is_some_and(|n| hidden[n])).then_some(o.session_delivered),
+            session_applications: (org_hidden != Some(true)).then_some(o.session_applications),
+            session_delivered: (org_hidden != Some(true)).then_some(o.session_delivered),
             bottom_third: o.industry.is_some_and(|i| flagged.contains(&i)),
         });
     }
-    for (k, i) in industries.iter().enumerate() {
-        let s = &by_industry[i];
+    for (&(i, s), &hidden) in industries.iter().zip(&hidden) {
         rows.push(Row {
             record_type: "industry",
             corporate_number: String::new(),
             organisation: String::new(),
             kind: String::new(),
             parent: String::new(),
-            industry: *i,
-            figures: Some(Published::new(s.counts, hidden[k])),
+            industry: i,
+            figures: Some(Published::new(s.counts, hidden)),
             measures: s.measures.clone(),
             sessions_held: s.held,
-            session_applications: (!hidden[k]).then_some(s.applications),
-            session_delivered: (!hidden[k]).then_some(s.delivered),
+            session_applications: (!hidden).then_some(s.applications),
+            session_delivered: (!hidden).then_some(s.delivered),
             bottom_third: i.is_some_and(|i| flagged.contains(&i)),
         });
     }

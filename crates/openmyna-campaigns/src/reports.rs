@@ -69,8 +69,12 @@ pub fn read_csv(data: &[u8], today: NaiveDate) -> Result<CsvRows, CampaignError>
     let mut index = [None; 4];
     for (i, h) in headers.iter().enumerate() {
         let h = h.trim();
-        match CSV_COLUMNS.iter().position(|c| *c == h) {
-            Some(p) => index[p] = Some(i),
+        match CSV_COLUMNS
+            .iter()
+            .zip(index.iter_mut())
+            .find(|(c, _)| **c == h)
+        {
+            Some((_, slot)) => *slot = Some(i),
             None => {
                 return Err(CampaignError::invalid(
                     "csv.column",
@@ -83,8 +87,8 @@ pub fn read_csv(data: &[u8], today: NaiveDate) -> Result<CsvRows, CampaignError>
             }
         }
     }
-    for (p, name) in CSV_COLUMNS.iter().enumerate().take(3) {
-        if index[p].is_none() {
+    for (name, slot) in CSV_COLUMNS.iter().zip(&index).take(3) {
+        if slot.is_none() {
             return Err(CampaignError::invalid(
                 "csv.column",
                 "csv",
@@ -98,14 +102,18 @@ pub fn read_csv(data: &[u8], today: NaiveDate) -> Result<CsvRows, CampaignError>
         let parsed = rec
             .map_err(|e| CampaignError::invalid("csv.row", "csv", format!("row {row}: {e}")))
             .and_then(|rec| {
-                let get = |p: usize| index[p].and_then(|i| rec.get(i)).unwrap_or("");
-                let employee_no = crate::org::check_employee_no(get(0))?;
+                let [employee_no, holds_card, insurance_registered, as_of] = index;
+                let get = |column: Option<usize>| column.and_then(|i| rec.get(i)).unwrap_or("");
+                let employee_no = crate::org::check_employee_no(get(employee_no))?;
                 let answer = Answer {
-                    holds_card: yes_no("holds_card", get(1))?,
-                    insurance_registered: yes_no("insurance_registered", get(2))?,
+                    holds_card: yes_no("holds_card", get(holds_card))?,
+                    insurance_registered: yes_no(
+                        "insurance_registered",
+                        get(insurance_registered),
+                    )?,
                 }
                 .check()?;
-                let as_of = match get(3).trim() {
+                let as_of = match get(as_of).trim() {
                     "" => None,
                     s => {
                         let d = crate::parse_date("as_of", s)?;

@@ -51,11 +51,9 @@ impl ApduError {
 impl<'a> Command<'a> {
     /// Parses the four cases of ISO 7816-3 §12.1.3, short and extended.
     pub fn parse(b: &'a [u8]) -> Result<Command<'a>, ApduError> {
-        if b.len() < 4 {
+        let Some((&[cla, ins, p1, p2], body)) = b.split_first_chunk::<4>() else {
             return Err(ApduError::TooShort);
-        }
-        let (cla, ins, p1, p2) = (b[0], b[1], b[2], b[3]);
-        let body = &b[4..];
+        };
         let mut cmd = Command {
             cla,
             ins,
@@ -65,52 +63,51 @@ impl<'a> Command<'a> {
             le: None,
             extended: false,
         };
-        match body.len() {
+        match body {
             // Case 1.
-            0 => Ok(cmd),
+            [] => Ok(cmd),
             // Case 2S.
-            1 => {
-                cmd.le = Some(short_le(body[0]));
+            [le] => {
+                cmd.le = Some(short_le(*le));
                 Ok(cmd)
             }
-            n if body[0] != 0 => {
+            [lc, rest @ ..] if *lc != 0 => {
                 // Case 3S or 4S.
-                let lc = usize::from(body[0]);
-                if n == 1 + lc {
-                    cmd.data = &body[1..];
-                    Ok(cmd)
-                } else if n == 2 + lc {
-                    cmd.data = &body[1..1 + lc];
-                    cmd.le = Some(short_le(body[1 + lc]));
-                    Ok(cmd)
-                } else {
-                    Err(ApduError::WrongLength)
+                let (data, le) = rest
+                    .split_at_checked(usize::from(*lc))
+                    .ok_or(ApduError::WrongLength)?;
+                cmd.data = data;
+                match le {
+                    [] => {}
+                    [le] => cmd.le = Some(short_le(*le)),
+                    _ => return Err(ApduError::WrongLength),
                 }
+                Ok(cmd)
             }
-            n => {
+            [_, rest @ ..] => {
                 // body[0] == 0 and more than one byte: extended.
                 cmd.extended = true;
-                if n == 2 {
-                    return Err(ApduError::WrongLength);
-                }
-                if n == 3 {
+                match rest {
+                    [] | [_] => Err(ApduError::WrongLength),
                     // Case 2E.
-                    cmd.le = Some(extended_le(body[1], body[2]));
-                    return Ok(cmd);
-                }
-                let lc = usize::from(u16::from_be_bytes([body[1], body[2]]));
-                if lc == 0 {
-                    return Err(ApduError::ZeroLc);
-                }
-                if n == 3 + lc {
-                    cmd.data = &body[3..];
-                    Ok(cmd)
-                } else if n == 5 + lc {
-                    cmd.data = &body[3..3 + lc];
-                    cmd.le = Some(extended_le(body[3 + lc], body[4 + lc]));
-                    Ok(cmd)
-                } else {
-                    Err(ApduError::WrongLength)
+                    [hi, lo] => {
+                        cmd.le = Some(extended_le(*hi, *lo));
+                        Ok(cmd)
+                    }
+                    [hi, lo, rest @ ..] => {
+                        let lc = usize::from(u16::from_be_bytes([*hi, *lo]));
+                        if lc == 0 {
+                            return Err(ApduError::ZeroLc);
+                        }
+                        let (data, le) = rest.split_at_checked(lc).ok_or(ApduError::WrongLength)?;
+                        cmd.data = data;
+                        match le {
+                            [] => {}
+                            [hi, lo] => cmd.le = Some(extended_le(*hi, *lo)),
+                            _ => return Err(ApduError::WrongLength),
+                        }
+                        Ok(cmd)
+                    }
                 }
             }
         }
@@ -182,13 +179,10 @@ impl Response {
 
     /// Splits bytes received from a card (the client side).
     pub fn from_bytes(b: &[u8]) -> Option<Self> {
-        if b.len() < 2 {
-            return None;
-        }
-        let (data, sw) = b.split_at(b.len() - 2);
+        let (data, &sw) = b.split_last_chunk::<2>()?;
         Some(Response {
             data: data.to_vec(),
-            sw: Sw(u16::from_be_bytes([sw[0], sw[1]])),
+            sw: Sw(u16::from_be_bytes(sw)),
         })
     }
 }

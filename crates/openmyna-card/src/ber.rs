@@ -99,15 +99,9 @@ fn header(b: &[u8]) -> Option<(u32, usize, usize)> {
 pub fn parse(b: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
     let (tag, i, len) = header(b)?;
     let end = i.checked_add(len)?;
-    let value = b.get(i..end)?;
-    Some((
-        Tlv {
-            tag,
-            value,
-            raw: &b[..end],
-        },
-        &b[end..],
-    ))
+    let (raw, rest) = b.split_at_checked(end)?;
+    let value = raw.get(i..)?;
+    Some((Tlv { tag, value, raw }, rest))
 }
 
 /// The total length of the TLV starting at `b`, from its header alone (what a reader computes

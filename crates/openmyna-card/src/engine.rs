@@ -189,14 +189,11 @@ fn read_binary(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
         return Err(Sw::SECURITY_NOT_SATISFIED);
     }
     let data = state.file(applet, fid).ok_or(Sw::FILE_NOT_FOUND)?;
-    if offset > data.len() {
-        return Err(Sw::WRONG_OFFSET);
-    }
-    let rest = &data[offset..];
+    let rest = data.get(offset..).ok_or(Sw::WRONG_OFFSET)?;
     // An Le beyond the end of the EF gets what there is, with 9000: a short answer tells
     // the reader it reached the end (as OpenSC and the JPKI readers expect).
     let n = le.min(rest.len()).min(MAX_RESPONSE_DATA);
-    Ok(Response::ok(rest[..n].to_vec()))
+    Ok(Response::ok(rest.iter().take(n).copied().collect()))
 }
 
 fn read_record(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
@@ -213,8 +210,7 @@ fn read_record(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
         .checked_sub(1)
         .and_then(|i| state.records.get(i))
         .ok_or(Sw::RECORD_NOT_FOUND)?;
-    let n = le.min(data.0.len());
-    Ok(Response::ok(data.0[..n].to_vec()))
+    Ok(Response::ok(data.0.iter().take(le).copied().collect()))
 }
 
 /// The PIN a VERIFY / CHANGE REFERENCE DATA designates: P2 80 = the current EF,

@@ -21,8 +21,13 @@ impl Canvas {
     }
 
     pub fn set(&mut self, x: i64, y: i64, c: u8) {
-        if x >= 0 && y >= 0 && (x as usize) < self.width && (y as usize) < self.height {
-            self.pixels[y as usize * self.width + x as usize] = c & 0x0F;
+        if x >= 0
+            && y >= 0
+            && (x as usize) < self.width
+            && (y as usize) < self.height
+            && let Some(p) = self.pixels.get_mut(y as usize * self.width + x as usize)
+        {
+            *p = c & 0x0F;
         }
     }
 
@@ -53,13 +58,14 @@ impl Canvas {
         let mut raw = Vec::with_capacity((row + 1) * self.height);
         for y in 0..self.height {
             raw.push(0); // filter: none
-            for x in (0..self.width).step_by(2) {
-                let a = self.pixels[y * self.width + x];
-                let b = if x + 1 < self.width {
-                    self.pixels[y * self.width + x + 1]
-                } else {
-                    0
-                };
+            // The pixels hold exactly `height` rows of `width`.
+            let line = self
+                .pixels
+                .get(y * self.width..(y + 1) * self.width)
+                .unwrap_or_default();
+            for pair in line.chunks(2) {
+                let a = pair.first().copied().unwrap_or(0);
+                let b = pair.get(1).copied().unwrap_or(0);
                 raw.push((a << 4) | b);
             }
         }
@@ -79,14 +85,13 @@ impl Canvas {
 
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let start = out.len();
     out.extend_from_slice(kind);
     out.extend_from_slice(data);
-    let crc = crc32(&out[start..]);
+    let crc = crc32(kind.iter().chain(data));
     out.extend_from_slice(&crc.to_be_bytes());
 }
 
-fn crc32(data: &[u8]) -> u32 {
+fn crc32<'a>(data: impl IntoIterator<Item = &'a u8>) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in data {
         crc ^= u32::from(b);
@@ -142,10 +147,11 @@ pub fn synthetic_face(seed: u64) -> Vec<u8> {
     ];
     let hairs = [[20, 18, 18], [58, 40, 30], [90, 70, 55], [140, 140, 140]];
     let backs = [[214, 226, 240], [230, 230, 230], [200, 215, 225]];
+    // `next(n)` is below `n`, so the fallbacks are never used.
     let palette = vec![
-        backs[next(3) as usize],
-        skins[next(4) as usize],
-        hairs[next(4) as usize],
+        backs.get(next(3) as usize).copied().unwrap_or(backs[0]),
+        skins.get(next(4) as usize).copied().unwrap_or(skins[0]),
+        hairs.get(next(4) as usize).copied().unwrap_or(hairs[0]),
         [250, 250, 250],
         [30, 30, 40],
         [190, 110, 110],

@@ -116,13 +116,16 @@ fn by_hash_len(n: usize) -> Option<usize> {
 pub fn sign(key: &PrivateKey, mode: SignMode, data: &[u8]) -> Result<Vec<u8>, SignRefusal> {
     let (idx, hash, pss) = match mode {
         SignMode::DigestInfo => {
-            let idx = DIGEST_INFOS
+            let (idx, hash) = DIGEST_INFOS
                 .iter()
-                .position(|(p, alg)| {
-                    data.len() == p.len() + alg.output_len() && data.starts_with(p)
+                .enumerate()
+                .find_map(|(i, (p, alg))| {
+                    data.strip_prefix(*p)
+                        .filter(|hash| hash.len() == alg.output_len())
+                        .map(|hash| (i, hash))
                 })
                 .ok_or(SignRefusal::BadData)?;
-            (idx, data[DIGEST_INFOS[idx].0.len()..].to_vec(), false)
+            (idx, hash.to_vec(), false)
         }
         SignMode::Hash | SignMode::PssHash => (
             by_hash_len(data.len()).ok_or(SignRefusal::BadData)?,
@@ -135,7 +138,8 @@ pub fn sign(key: &PrivateKey, mode: SignMode, data: &[u8]) -> Result<Vec<u8>, Si
             mode == SignMode::PssCardSha256,
         ),
     };
-    let (_, alg) = DIGEST_INFOS[idx];
+    // `idx` is a position in DIGEST_INFOS (0 to 2).
+    let &(_, alg) = DIGEST_INFOS.get(idx).ok_or(SignRefusal::BadData)?;
     let encoding: &'static dyn RsaEncoding = match (pss, idx) {
         (false, 0) => &RSA_PKCS1_SHA256,
         (false, 1) => &RSA_PKCS1_SHA384,

@@ -10,9 +10,6 @@
 //! Nothing here does I/O: the holder of a card (see `openmyna-cardio`) loads the state, feeds
 //! APDUs, and writes the state back before answering whenever it changed.
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 pub mod apdu;
 pub mod ber;
 pub mod engine;

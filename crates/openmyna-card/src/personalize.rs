@@ -104,7 +104,7 @@ pub fn regenerate_signing_key(state: &mut CardState) -> Result<Vec<u8>, CardErro
 
 /// Writes a new signing certificate (EF 0001), keeping the other certificates.
 pub fn install_signing_certificate(state: &mut CardState, der: &[u8]) -> Result<(), CardError> {
-    if der.len() < 4 || der[0] != 0x30 || der[1] != 0x82 {
+    if !matches!(der, [0x30, 0x82, _, _, ..]) {
         return Err(CardError::Invalid(
             "a certificate must be DER starting 30 82".into(),
         ));
@@ -130,7 +130,7 @@ pub fn install_certificates(state: &mut CardState, c: &Certificates<'_>) -> Resu
         .flatten()
     {
         // Card software sizes certificate EFs from a `30 82 HH LL` header.
-        if der.len() < 4 || der[0] != 0x30 || der[1] != 0x82 {
+        if !matches!(der, [0x30, 0x82, _, _, ..]) {
             return Err(CardError::Invalid(
                 "a certificate must be DER starting 30 82".into(),
             ));
@@ -221,8 +221,10 @@ impl DataSigner {
         let (modulus, exponent) = rsa_public_parts(key.public_key().as_ref())
             .ok_or_else(|| CardError::Crypto("unexpected RSA public key encoding".into()))?;
         let d = digest::digest(&digest::SHA256, &modulus);
-        let mut key_id = [0u8; 16];
-        key_id.copy_from_slice(&d.as_ref()[..16]);
+        let (&key_id, _) = d
+            .as_ref()
+            .split_first_chunk::<16>()
+            .ok_or_else(|| CardError::Crypto("SHA-256 is shorter than 16 bytes".into()))?;
         Ok(DataSigner {
             key,
             modulus,
@@ -279,12 +281,14 @@ impl DataSigner {
 fn rsa_public_parts(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let (seq, _) = ber::parse(der)?;
     let kids = ber::children(seq.value)?;
-    let strip = |v: &[u8]| {
-        let i = v
-            .iter()
-            .position(|b| *b != 0)
-            .unwrap_or(v.len().saturating_sub(1));
-        v[i..].to_vec()
+    // Leading zeros dropped, but not the last byte.
+    let strip = |mut v: &[u8]| {
+        while let [0, rest @ ..] = v
+            && !rest.is_empty()
+        {
+            v = rest;
+        }
+        v.to_vec()
     };
     Some((strip(kids.first()?.value), strip(kids.get(1)?.value)))
 }

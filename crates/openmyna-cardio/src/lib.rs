@@ -7,9 +7,6 @@
 //! - [`client::JpkiClient`]: the JPKI client library, written once against [`Transport`].
 //! - [`vpcd`]: attaches a card file to pcscd's virtual reader (vsmartcard-vpcd).
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 pub mod client;
 pub mod file;
 #[cfg(feature = "pcsc")]

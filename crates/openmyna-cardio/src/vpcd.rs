@@ -75,7 +75,10 @@ pub fn serve_connection(
                 let r = card.transmit(apdu)?;
                 tracing::debug!(
                     ins = format!("{:02X}", apdu.get(1).copied().unwrap_or(0)),
-                    sw = format!("{:02X?}", &r[r.len().saturating_sub(2)..]),
+                    sw = format!(
+                        "{:02X?}",
+                        r.get(r.len().saturating_sub(2)..).unwrap_or_default()
+                    ),
                     "apdu"
                 );
                 Some(r)
@@ -94,8 +97,8 @@ pub fn serve_connection(
 /// `Ok(false)` when the peer closed before the first byte.
 fn read_full(s: &mut TcpStream, buf: &mut [u8], stop: &AtomicBool) -> std::io::Result<bool> {
     let mut got = 0;
-    while got < buf.len() {
-        match s.read(&mut buf[got..]) {
+    while let Some(rest) = buf.get_mut(got..).filter(|rest| !rest.is_empty()) {
+        match s.read(rest) {
             Ok(0) => {
                 return if got == 0 {
                     Ok(false)

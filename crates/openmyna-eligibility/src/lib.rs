@@ -10,9 +10,6 @@
 //! - [`challenge`]: the reader's single-use, two-minute challenges.
 //! - [`service`]: the use cases over an [`EligibilityStore`].
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 pub mod challenge;
 pub mod codes;
 pub mod consent;

@@ -598,7 +598,7 @@ impl EnrollmentInput {
         {
             let parts: Vec<&str> = entry.split(':').collect();
             let field = "specific_diseases";
-            if parts.len() != 4 {
+            let &[code, valid_from, valid_until, cap] = parts.as_slice() else {
                 return Err(rule(
                     field,
                     "format",
@@ -607,15 +607,15 @@ impl EnrollmentInput {
                         i + 1
                     ),
                 ));
-            }
-            let code = DiseaseCode::parse(parts[0])?;
-            let valid_from = parse_date("specific_diseases.valid_from", parts[1])?;
-            let valid_until = if parts[2].trim().is_empty() {
+            };
+            let code = DiseaseCode::parse(code)?;
+            let valid_from = parse_date("specific_diseases.valid_from", valid_from)?;
+            let valid_until = if valid_until.trim().is_empty() {
                 None
             } else {
-                Some(parse_date("specific_diseases.valid_until", parts[2])?)
+                Some(parse_date("specific_diseases.valid_until", valid_until)?)
             };
-            let monthly_cap_yen = parts[3]
+            let monthly_cap_yen = cap
                 .trim()
                 .parse::<u32>()
                 .ok()
@@ -624,11 +624,7 @@ impl EnrollmentInput {
                     rule(
                         field,
                         "cap",
-                        format!(
-                            "entry {} monthly cap {:?} is not a yen amount",
-                            i + 1,
-                            parts[3]
-                        ),
+                        format!("entry {} monthly cap {:?} is not a yen amount", i + 1, cap),
                     )
                 })?;
             out.push(SpecificDisease {

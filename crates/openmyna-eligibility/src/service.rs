@@ -1100,10 +1100,12 @@ where
         let date = service_date(date_of_service, self.clock.today())?;
         let records = self.visible_records(cert.resident_id).await?;
         let (validity, shown) = verdict::for_person(&records, date);
-        let person = shown.first().map(|&i| records[i].enrollment.person.clone());
+        // The verdict's indexes are positions in `records`.
+        let shown: Vec<_> = shown.iter().filter_map(|&i| records.get(i)).collect();
+        let person = shown.first().map(|r| r.enrollment.person.clone());
         let views = shown
             .iter()
-            .map(|&i| RecordView::of(&records[i].enrollment, date))
+            .map(|r| RecordView::of(&r.enrollment, date))
             .collect();
         let birth = match &person {
             Some(p) => p.birth_date,

@@ -157,47 +157,51 @@ pub fn enrollment(
             ratio_percent: co_payment_percent,
         }
     });
-    let limit = (rng.random_range(0..100) < 8).then(|| {
-        let category = if late {
-            [
-                LimitCategory::B01,
-                LimitCategory::B04,
-                LimitCategory::B05,
-                LimitCategory::B06,
-                LimitCategory::B09,
-                LimitCategory::B10,
-            ][rng.random_range(0..6)]
-        } else if age >= 70 {
-            [LimitCategory::B02, LimitCategory::B04, LimitCategory::B05][rng.random_range(0..3)]
-        } else {
-            [
-                LimitCategory::A01,
-                LimitCategory::A02,
-                LimitCategory::A03,
-                LimitCategory::A04,
-                LimitCategory::A05,
-            ][rng.random_range(0..5)]
-        };
-        let from = NaiveDate::from_ymd_opt(
-            if today.month() >= 8 {
-                today.year()
+    let limit = (rng.random_range(0..100) < 8)
+        .then(|| {
+            let categories: &[LimitCategory] = if late {
+                &[
+                    LimitCategory::B01,
+                    LimitCategory::B04,
+                    LimitCategory::B05,
+                    LimitCategory::B06,
+                    LimitCategory::B09,
+                    LimitCategory::B10,
+                ]
+            } else if age >= 70 {
+                &[LimitCategory::B02, LimitCategory::B04, LimitCategory::B05]
             } else {
-                today.year() - 1
-            },
-            8,
-            1,
-        )
-        .unwrap_or(today);
-        LimitAmount {
-            kind: LimitKind::Limit,
-            category,
-            valid_from: from,
-            valid_until: from
-                .checked_add_months(Months::new(12))
-                .map(|d| d.pred_opt().unwrap_or(d)),
-            long_stay_from: None,
-        }
-    });
+                &[
+                    LimitCategory::A01,
+                    LimitCategory::A02,
+                    LimitCategory::A03,
+                    LimitCategory::A04,
+                    LimitCategory::A05,
+                ]
+            };
+            // The index drawn is below the length, so there always is a category.
+            let category = *categories.get(rng.random_range(0..categories.len()))?;
+            let from = NaiveDate::from_ymd_opt(
+                if today.month() >= 8 {
+                    today.year()
+                } else {
+                    today.year() - 1
+                },
+                8,
+                1,
+            )
+            .unwrap_or(today);
+            Some(LimitAmount {
+                kind: LimitKind::Limit,
+                category,
+                valid_from: from,
+                valid_until: from
+                    .checked_add_months(Months::new(12))
+                    .map(|d| d.pred_opt().unwrap_or(d)),
+                long_stay_from: None,
+            })
+        })
+        .flatten();
     let specific_diseases = if age >= 30 && rng.random_range(0..1000) < 3 {
         vec![SpecificDisease {
             code: DiseaseCode::Dialysis,
@@ -239,12 +243,20 @@ pub fn history(
 ) -> Vec<MedicalData> {
     let mut out = Vec::new();
     let age = age_on(birth, today);
-    let facility =
-        |rng: &mut dyn FnMut(usize) -> usize| FACILITIES[rng(FACILITIES.len())].to_owned();
+    // `rng(n)` is below `n`, so the fallback is never used.
+    let facility = |rng: &mut dyn FnMut(usize) -> usize| {
+        FACILITIES
+            .get(rng(FACILITIES.len()))
+            .copied()
+            .unwrap_or_default()
+            .to_owned()
+    };
     let mut pick = |n: usize| rng.random_range(0..n);
     // A chronic prescription every 4 weeks for about a third of adults over 40.
-    if age >= 40 && pick(3) == 0 {
-        let (code, name, dosage) = DRUGS[pick(DRUGS.len())];
+    if age >= 40
+        && pick(3) == 0
+        && let Some(&(code, name, dosage)) = DRUGS.get(pick(DRUGS.len()))
+    {
         let pharmacy = facility(&mut pick);
         let mut d = today
             .checked_sub_months(Months::new(12 * years))
@@ -265,7 +277,9 @@ pub fn history(
     }
     // A few visits.
     for _ in 0..pick(4) {
-        let (code, name, surgery, setting) = PROCEDURES[pick(PROCEDURES.len())];
+        let Some(&(code, name, surgery, setting)) = PROCEDURES.get(pick(PROCEDURES.len())) else {
+            continue;
+        };
         let d = today - chrono::Duration::days(pick((365 * years) as usize) as i64 + 1);
         if d < birth {
             continue;

@@ -15,21 +15,26 @@ use crate::record::Enrollment;
 /// - none valid, records only in the past: `Invalid` with the most recent;
 /// - no record at all: `NoRecord`.
 pub fn for_person<R: AsRef<Enrollment>>(records: &[R], date: NaiveDate) -> (Validity, Vec<usize>) {
-    let valid: Vec<usize> = (0..records.len())
-        .filter(|&i| records[i].as_ref().valid_on(date))
+    let valid: Vec<usize> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.as_ref().valid_on(date))
+        .map(|(i, _)| i)
         .collect();
     match valid.len() {
         1 => return (Validity::Valid, valid),
         n if n > 1 => return (Validity::Multiple, valid),
         _ => {}
     }
-    let newest = (0..records.len()).max_by_key(|&i| records[i].as_ref().qualification_date);
+    let newest = records
+        .iter()
+        .map(AsRef::as_ref)
+        .enumerate()
+        .max_by_key(|(_, r)| r.qualification_date);
     match newest {
         None => (Validity::NoRecord, Vec::new()),
-        Some(i) if records[i].as_ref().qualification_date > date => {
-            (Validity::InvalidNewerExists, vec![i])
-        }
-        Some(i) => (Validity::Invalid, vec![i]),
+        Some((i, r)) if r.qualification_date > date => (Validity::InvalidNewerExists, vec![i]),
+        Some((i, _)) => (Validity::Invalid, vec![i]),
     }
 }
 

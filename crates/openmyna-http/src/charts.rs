@@ -11,6 +11,11 @@ const PALETTE: [&str; 8] = [
     "#1f5fbf", "#d9480f", "#2b8a3e", "#862e9c", "#c92a2a", "#0b7285", "#5c940d", "#495057",
 ];
 
+/// The colour of the `k`th series (the palette repeats).
+fn colour(k: usize) -> &'static str {
+    PALETTE.get(k % PALETTE.len()).copied().unwrap_or("#333333")
+}
+
 /// One bar: a label and two rates in percent (card holders, insurance registration).
 pub struct Bar<'a> {
     pub label: &'a str,
@@ -86,7 +91,7 @@ pub fn bar_chart(
                         svg,
                         r##"<rect x="{left}" y="{by}" width="{w:.1}" height="12" fill="{c}"/><text x="{tx:.1}" y="{ty}" font-size="11">{v:.1}%</text>"##,
                         w = x(v) - left,
-                        c = PALETTE[k],
+                        c = colour(k),
                         tx = x(v) + 4.0,
                         ty = by + 10.0
                     );
@@ -201,7 +206,7 @@ pub fn line_chart(title: &str, points: &[String], lines: &[Line<'_>]) -> String 
         }
     }
     for (k, l) in lines.iter().enumerate() {
-        let colour = PALETTE[k % PALETTE.len()];
+        let colour = colour(k);
         let mut path = String::new();
         let mut pen_down = false;
         for (i, v) in l.values.iter().enumerate() {
@@ -307,7 +312,7 @@ pub fn count_bars(title: &str, periods: &[String], series: &[(&str, Vec<u64>)]) 
                 r##"<rect x="{x:.1}" y="{y:.1}" width="{bar_w:.1}" height="{h:.1}" fill="{c}"/>"##,
                 x = gx + bar_w * k as f64,
                 y = top + plot_h - h,
-                c = PALETTE[k % PALETTE.len()]
+                c = colour(k)
             );
         }
         let _ = write!(
@@ -324,7 +329,7 @@ pub fn count_bars(title: &str, periods: &[String], series: &[(&str, Vec<u64>)]) 
             svg,
             r##"<rect x="{x}" y="26" width="10" height="10" fill="{c}"/><text x="{tx}" y="35">{}</text>"##,
             xml_escape(name),
-            c = PALETTE[k % PALETTE.len()],
+            c = colour(k),
             tx = x + 14.0
         );
     }

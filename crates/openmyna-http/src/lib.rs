@@ -2,9 +2,6 @@
 //! Prometheus metrics and server-rendered pages. Handlers parse the request, call the domain
 //! and render; errors become responses in one place ([`error`]).
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 pub mod auth;
 pub mod charts;
 pub mod error;

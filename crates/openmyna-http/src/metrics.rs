@@ -36,9 +36,9 @@ impl Metrics {
         }
         let mut l = self.latency.lock().unwrap_or_else(|p| p.into_inner());
         let h = l.entry(route.to_owned()).or_default();
-        for (i, b) in BUCKETS.iter().enumerate() {
+        for (count, b) in h.counts.iter_mut().zip(BUCKETS.iter()) {
             if seconds <= *b {
-                h.counts[i] += 1;
+                *count += 1;
             }
         }
         h.count += 1;
@@ -73,11 +73,10 @@ impl Metrics {
             .iter()
         {
             let r = escape(r);
-            for (i, b) in BUCKETS.iter().enumerate() {
+            for (count, b) in h.counts.iter().zip(BUCKETS.iter()) {
                 let _ = writeln!(
                     out,
-                    "openmyna_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
-                    h.counts[i]
+                    "openmyna_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {count}"
                 );
             }
             let _ = writeln!(

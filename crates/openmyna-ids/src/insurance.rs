@@ -4,7 +4,10 @@ use std::fmt;
 
 use rand::{Rng, RngExt};
 
-use crate::{IdError, IdKind, digits, mod10_weights_2_1, random_digits, string_serde, to_string};
+use crate::{
+    IdError, IdKind, digits, fixed_digits, length_error, mod10_weights_2_1, random_digits,
+    string_serde, to_string,
+};
 
 /// 保険者番号: 8 digits (法別番号 2 + 都道府県番号 2 + 保険者別番号 3 + 検証番号 1), or 6 digits
 /// for 国民健康保険 (都道府県番号 2 + 保険者別番号 3 + 検証番号 1). The check digit is modulus 10
@@ -14,10 +17,17 @@ pub struct InsurerNumber(String);
 
 impl InsurerNumber {
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let ds = digits(IdKind::InsurerNumber, input, &[6, 8])?;
-        let n = ds.len();
-        let pref_at = if n == 8 { 2 } else { 0 };
-        let pref = ds[pref_at] * 10 + ds[pref_at + 1];
+        const LENS: &[usize] = &[6, 8];
+        let ds = digits(IdKind::InsurerNumber, input, LENS)?;
+        let bad_length = || length_error(IdKind::InsurerNumber, LENS, ds.len());
+        let Some((&check, base)) = ds.split_last() else {
+            return Err(bad_length());
+        };
+        // In the 8-digit form the prefecture follows the 2-digit 法別番号.
+        let pref = match base {
+            [_, _, p0, p1, _, _, _] | [p0, p1, _, _, _] => p0 * 10 + p1,
+            _ => return Err(bad_length()),
+        };
         if !(1..=47).contains(&pref) {
             return Err(IdError::Rule {
                 kind: IdKind::InsurerNumber,
@@ -25,11 +35,11 @@ impl InsurerNumber {
                 message: format!("prefecture part (都道府県番号) is {pref:02}, must be 01 to 47"),
             });
         }
-        let expected = mod10_weights_2_1(&ds[..n - 1]);
-        if ds[n - 1] != expected {
+        let expected = mod10_weights_2_1(base);
+        if check != expected {
             return Err(IdError::CheckDigit {
                 kind: IdKind::InsurerNumber,
-                got: ds[n - 1],
+                got: check,
                 expected,
             });
         }
@@ -211,8 +221,10 @@ pub struct FacilityCode(String);
 
 impl FacilityCode {
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let ds = digits(IdKind::FacilityCode, input, &[10])?;
-        let pref = ds[0] * 10 + ds[1];
+        let ds: [u8; 10] = fixed_digits(IdKind::FacilityCode, input)?;
+        let [base @ .., check] = ds;
+        let [p0, p1, table, ..] = base;
+        let pref = p0 * 10 + p1;
         if !(1..=47).contains(&pref) {
             return Err(IdError::Rule {
                 kind: IdKind::FacilityCode,
@@ -220,21 +232,21 @@ impl FacilityCode {
                 message: format!("prefecture part (都道府県番号) is {pref:02}, must be 01 to 47"),
             });
         }
-        if FeeTable::from_digit(ds[2]).is_none() {
+        if FeeTable::from_digit(table).is_none() {
             return Err(IdError::Rule {
                 kind: IdKind::FacilityCode,
                 rule: "fee_table",
                 message: format!(
                     "fee-table digit (点数表番号) is {}, must be 1 (医科), 3 (歯科), 4 (調剤) or 6 (訪問看護)",
-                    ds[2]
+                    table
                 ),
             });
         }
-        let expected = mod10_weights_2_1(&ds[..9]);
-        if ds[9] != expected {
+        let expected = mod10_weights_2_1(&base);
+        if check != expected {
             return Err(IdError::CheckDigit {
                 kind: IdKind::FacilityCode,
-                got: ds[9],
+                got: check,
                 expected,
             });
         }
@@ -250,8 +262,11 @@ impl FacilityCode {
     }
 
     pub fn fee_table(&self) -> FeeTable {
-        let d = self.0.as_bytes()[2] - b'0';
-        FeeTable::from_digit(d).unwrap_or(FeeTable::Medical)
+        self.0
+            .as_bytes()
+            .get(2)
+            .and_then(|b| FeeTable::from_digit(b - b'0'))
+            .unwrap_or(FeeTable::Medical)
     }
 
     pub fn as_str(&self) -> &str {

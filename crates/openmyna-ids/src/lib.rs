@@ -15,9 +15,6 @@
 //! - 医療機関コード: the same modulus-10 rule over prefecture, table, area and number (Luhn).
 //! - 全国地方公共団体コード: JIS X 0402 plus the check digit of 総務省's code list (modulus 11).
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 use std::fmt;
 
 use rand::{Rng, RngExt};
@@ -173,13 +170,25 @@ pub(crate) fn digits(kind: IdKind, input: &str, lens: &[usize]) -> Result<Vec<u8
         out.push(d as u8);
     }
     if !lens.contains(&out.len()) {
-        return Err(IdError::Length {
-            kind,
-            expected: expected_lengths(lens),
-            got: out.len(),
-        });
+        return Err(length_error(kind, lens, out.len()));
     }
     Ok(out)
+}
+
+/// [`digits`] for an identifier of exactly `N` digits, as an array.
+pub(crate) fn fixed_digits<const N: usize>(kind: IdKind, input: &str) -> Result<[u8; N], IdError> {
+    let ds = digits(kind, input, &[N])?;
+    let got = ds.len();
+    ds.try_into().map_err(|_| length_error(kind, &[N], got))
+}
+
+/// The error for `got` digits where one of `lens` was expected.
+pub(crate) fn length_error(kind: IdKind, lens: &[usize], got: usize) -> IdError {
+    IdError::Length {
+        kind,
+        expected: expected_lengths(lens),
+        got,
+    }
 }
 
 fn expected_lengths(lens: &[usize]) -> &'static str {
@@ -267,12 +276,13 @@ pub struct MyNumber(String);
 
 impl MyNumber {
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let ds = digits(IdKind::MyNumber, input, &[12])?;
-        let expected = mod11_weights_2_to_7(&ds[..11]);
-        if ds[11] != expected {
+        let ds: [u8; 12] = fixed_digits(IdKind::MyNumber, input)?;
+        let [base @ .., check] = ds;
+        let expected = mod11_weights_2_to_7(&base);
+        if check != expected {
             return Err(IdError::CheckDigit {
                 kind: IdKind::MyNumber,
-                got: ds[11],
+                got: check,
                 expected,
             });
         }
@@ -314,12 +324,13 @@ pub struct CorporateNumber(String);
 
 impl CorporateNumber {
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let ds = digits(IdKind::CorporateNumber, input, &[13])?;
-        let expected = Self::check_digit(&ds[1..]);
-        if ds[0] != expected {
+        let ds: [u8; 13] = fixed_digits(IdKind::CorporateNumber, input)?;
+        let [check, base @ ..] = ds;
+        let expected = Self::check_digit(&base);
+        if check != expected {
             return Err(IdError::CheckDigit {
                 kind: IdKind::CorporateNumber,
-                got: ds[0],
+                got: check,
                 expected,
             });
         }
@@ -357,12 +368,13 @@ pub struct ResidentCode(String);
 
 impl ResidentCode {
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let ds = digits(IdKind::ResidentCode, input, &[11])?;
-        let expected = mod11_weights_2_to_7(&ds[..10]);
-        if ds[10] != expected {
+        let ds: [u8; 11] = fixed_digits(IdKind::ResidentCode, input)?;
+        let [base @ .., check] = ds;
+        let expected = mod11_weights_2_to_7(&base);
+        if check != expected {
             return Err(IdError::CheckDigit {
                 kind: IdKind::ResidentCode,
-                got: ds[10],
+                got: check,
                 expected,
             });
         }
@@ -395,8 +407,14 @@ pub struct MunicipalityCode(String);
 
 impl MunicipalityCode {
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let mut ds = digits(IdKind::MunicipalityCode, input, &[5, 6])?;
-        let pref = ds[0] * 10 + ds[1];
+        const LENS: &[usize] = &[5, 6];
+        let mut ds = digits(IdKind::MunicipalityCode, input, LENS)?;
+        let Some((&five, rest)) = ds.split_first_chunk::<5>() else {
+            return Err(length_error(IdKind::MunicipalityCode, LENS, ds.len()));
+        };
+        let given = rest.first().copied();
+        let [p0, p1, ..] = five;
+        let pref = p0 * 10 + p1;
         if !(1..=47).contains(&pref) {
             return Err(IdError::Rule {
                 kind: IdKind::MunicipalityCode,
@@ -404,17 +422,18 @@ impl MunicipalityCode {
                 message: format!("prefecture part is {pref:02}, must be 01 to 47"),
             });
         }
-        let expected = Self::check_digit(&ds[..5]);
-        if ds.len() == 6 {
-            if ds[5] != expected {
-                return Err(IdError::CheckDigit {
-                    kind: IdKind::MunicipalityCode,
-                    got: ds[5],
-                    expected,
-                });
+        let expected = Self::check_digit(&five);
+        match given {
+            Some(got) => {
+                if got != expected {
+                    return Err(IdError::CheckDigit {
+                        kind: IdKind::MunicipalityCode,
+                        got,
+                        expected,
+                    });
+                }
             }
-        } else {
-            ds.push(expected);
+            None => ds.push(expected),
         }
         Ok(MunicipalityCode(to_string(&ds)))
     }
@@ -435,8 +454,11 @@ impl MunicipalityCode {
     }
 
     pub fn prefecture(&self) -> u8 {
-        let b = self.0.as_bytes();
-        (b[0] - b'0') * 10 + (b[1] - b'0')
+        match self.0.as_bytes() {
+            [a, b, ..] => (a - b'0') * 10 + (b - b'0'),
+            // Always 6 digits (see `parse`).
+            _ => 0,
+        }
     }
 
     /// The 5-digit JIS X 0402 form.

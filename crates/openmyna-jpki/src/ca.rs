@@ -397,15 +397,18 @@ pub fn split_address(address: &str) -> (String, String) {
     let chars: Vec<char> = address.chars().collect();
     let pref_len = if address.starts_with("北海道") {
         3
-    } else if chars.len() > 3 && chars[3] == '県' {
+    } else if chars.get(3) == Some(&'県') {
         4
-    } else if chars.len() > 2 && matches!(chars[2], '都' | '府' | '県') {
+    } else if matches!(chars.get(2), Some('都' | '府' | '県')) {
         3
     } else {
         0
     };
-    let pref: String = chars[..pref_len].iter().collect();
-    let rest = &chars[pref_len..];
+    // `pref_len` is at most the length (北海道 is 3 characters).
+    let (pref, rest) = chars
+        .split_at_checked(pref_len)
+        .unwrap_or((&[], chars.as_slice()));
+    let pref: String = pref.iter().collect();
     let mut end = None;
     let mut in_county = false;
     for (i, c) in rest.iter().enumerate() {
@@ -422,7 +425,7 @@ pub fn split_address(address: &str) -> (String, String) {
             _ => {}
         }
     }
-    let city: String = rest[..end.unwrap_or(rest.len().min(10))].iter().collect();
+    let city: String = rest.iter().take(end.unwrap_or(10)).collect();
     (
         if pref.is_empty() { "-".into() } else { pref },
         if city.is_empty() { "-".into() } else { city },

@@ -254,7 +254,7 @@ fn header(tag: Tag, len: u64) -> Result<Vec<u8>, JpkiError> {
         let bytes = len.to_be_bytes();
         let skip = bytes.iter().take_while(|b| **b == 0).count();
         out.push(0x80 | (8 - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
+        out.extend(bytes.iter().skip(skip));
     }
     Ok(out)
 }
@@ -386,10 +386,12 @@ impl<'a, W: Read + Write + Seek> CrlWriter<'a, W> {
             let mut pos = self.outer_header_len as u64;
             while pos < total {
                 let n = ((total - pos) as usize).min(buf.len());
+                // Only the last chunk is shorter than the buffer.
+                buf.truncate(n);
                 self.out.seek(SeekFrom::Start(pos))?;
-                self.out.read_exact(&mut buf[..n])?;
+                self.out.read_exact(&mut buf)?;
                 self.out.seek(SeekFrom::Start(pos - shift as u64))?;
-                self.out.write_all(&buf[..n])?;
+                self.out.write_all(&buf)?;
                 pos += n as u64;
             }
         }

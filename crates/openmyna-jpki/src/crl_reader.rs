@@ -81,11 +81,12 @@ fn read_exact<R: Read>(r: &mut R, n: usize) -> Result<Vec<u8>, JpkiError> {
 /// Reads a DER header (single-byte tags): (tag, value length, the header bytes).
 fn header<R: Read>(r: &mut R) -> Result<(u8, usize, Vec<u8>), JpkiError> {
     let mut h = read_exact(r, 2)?;
-    let tag = h[0];
+    let &[tag, l0] = h.as_slice() else {
+        return Err(bad("truncated"));
+    };
     if tag & 0x1F == 0x1F {
         return Err(bad("unexpected multi-byte tag"));
     }
-    let l0 = h[1];
     let len = if l0 < 0x80 {
         usize::from(l0)
     } else {
@@ -320,10 +321,11 @@ impl<R: Read> CrlReader<R> {
         }
         let (tag, len, _) = header(&mut self.r)?;
         let sig = read_exact(&mut self.r, len)?;
-        if tag != 0x03 || sig.first() != Some(&0) {
-            return Err(bad("no signature (a BIT STRING without unused bits)"));
-        }
-        key::verify_digest(issuer_spki, &digest, &sig[1..])
+        let bits = match sig.split_first() {
+            Some((0, bits)) if tag == 0x03 => bits,
+            _ => return Err(bad("no signature (a BIT STRING without unused bits)")),
+        };
+        key::verify_digest(issuer_spki, &digest, bits)
             .map_err(|_| bad("the signature does not verify with the issuer's key"))?;
         let mut trailer = CrlTrailer {
             entries: self.entries,
@@ -385,7 +387,7 @@ fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
         let b = (n as u64).to_be_bytes();
         let skip = b.iter().take_while(|x| **x == 0).count();
         out.push(0x80 | (8 - skip) as u8);
-        out.extend_from_slice(&b[skip..]);
+        out.extend(b.iter().skip(skip));
     }
     out.extend_from_slice(value);
     out

@@ -10,9 +10,6 @@
 //! Every structure is standard DER built with RustCrypto's `der`/`x509-cert`/`x509-ocsp` and
 //! signed with aws-lc-rs.
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 pub mod ca;
 pub mod cms;
 pub mod crl;

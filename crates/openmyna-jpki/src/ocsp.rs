@@ -152,10 +152,9 @@ fn gtime(t: &Timestamp) -> Result<[u8; 17], JpkiError> {
     out[0] = 0x18;
     out[1] = 15;
     let digits = |out: &mut [u8], v: u32| {
-        let n = out.len();
         let mut v = v;
-        for i in (0..n).rev() {
-            out[i] = b'0' + (v % 10) as u8;
+        for o in out.iter_mut().rev() {
+            *o = b'0' + (v % 10) as u8;
             v /= 10;
         }
     };
@@ -177,7 +176,7 @@ fn push_len(out: &mut Vec<u8>, len: usize) {
         let bytes = len.to_be_bytes();
         let skip = bytes.iter().take_while(|b| **b == 0).count();
         out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
+        out.extend(bytes.iter().skip(skip));
     }
 }
 

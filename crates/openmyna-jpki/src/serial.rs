@@ -53,10 +53,12 @@ impl Serial {
         let mut bytes: Vec<u8> = (0..padded.len() / 2)
             .map(|i| u8::from_str_radix(&padded[2 * i..2 * i + 2], 16).map_err(|_| invalid()))
             .collect::<Result<_, _>>()?;
-        while bytes.len() > 1 && bytes[0] == 0 && bytes[1] & 0x80 == 0 {
+        while let [0, next, ..] = bytes.as_slice()
+            && next & 0x80 == 0
+        {
             bytes.remove(0);
         }
-        if bytes[0] & 0x80 != 0 {
+        if bytes.first().is_some_and(|b| b & 0x80 != 0) {
             bytes.insert(0, 0);
         }
         Ok(Serial(bytes))

@@ -828,7 +828,7 @@ impl<S: JpkiStore> Jpki<S> {
 
     /// Publishes a full CRL, one CRL per partition, and a (then empty) delta CRL for `root`.
     pub async fn publish_full(&self, root: RootKind) -> Result<Vec<CrlMeta>, JpkiError> {
-        let mut out = Vec::new();
+        let mut partitions = Vec::new();
         let full = self
             .write_crl(
                 root,
@@ -838,11 +838,10 @@ impl<S: JpkiStore> Jpki<S> {
                 },
             )
             .await?;
-        out.push(full);
         let issued = self.store.issued_count(root).await?;
         let size = self.config.partition_size.max(1);
         for p in 0..(issued + size - 1) / size {
-            out.push(
+            partitions.push(
                 self.write_crl(
                     root,
                     Some(p),
@@ -853,7 +852,10 @@ impl<S: JpkiStore> Jpki<S> {
                 .await?,
             );
         }
-        let delta = self.publish_delta_against(root, &out[0]).await?;
+        let delta = self.publish_delta_against(root, &full).await?;
+        let mut out = Vec::with_capacity(partitions.len() + 2);
+        out.push(full);
+        out.extend(partitions);
         out.push(delta);
         Ok(out)
     }
@@ -882,7 +884,11 @@ impl<S: JpkiStore> Jpki<S> {
         let mut index: HashMap<String, usize> = HashMap::new();
         for e in log {
             match index.get(&e.serial) {
-                Some(&i) => latest[i] = e,
+                Some(&i) => {
+                    *latest.get_mut(i).ok_or_else(|| {
+                        JpkiError::Inconsistent("the status log index is out of step".into())
+                    })? = e;
+                }
                 None => {
                     index.insert(e.serial.clone(), latest.len());
                     latest.push(e);

@@ -9,9 +9,6 @@
 //! Nobody generated here exists: the street names are generic, the house numbers random, and
 //! the My Numbers random numbers with valid check digits.
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 mod data;
 
 use std::collections::HashSet;
@@ -120,41 +117,49 @@ impl Generator {
         }
     }
 
-    fn name(&mut self, sex: Sex, birth_year: i32) -> PersonName {
-        let (family, family_kana) = data::SURNAMES[pick_zipf(&mut self.rng, data::SURNAMES)];
-        let generation = match birth_year {
-            ..=1959 => 0,
-            1960..=1994 => 1,
-            _ => 2,
+    /// `None` only if a name table is empty, which the data never is.
+    fn name(&mut self, sex: Sex, birth_year: i32) -> Option<PersonName> {
+        let &(family, family_kana) =
+            data::SURNAMES.get(pick_zipf(&mut self.rng, data::SURNAMES))?;
+        let [before_1960, from_1960, from_1995] = match sex {
+            Sex::Female => data::FEMALE_NAMES,
+            _ => data::MALE_NAMES,
         };
-        let pool = match sex {
-            Sex::Female => data::FEMALE_NAMES[generation],
-            _ => data::MALE_NAMES[generation],
+        let pool = match birth_year {
+            ..=1959 => before_1960,
+            1960..=1994 => from_1960,
+            _ => from_1995,
         };
-        let (given, given_kana) = pool[pick_zipf(&mut self.rng, pool)];
-        PersonName {
+        let &(given, given_kana) = pool.get(pick_zipf(&mut self.rng, pool))?;
+        Some(PersonName {
             name: format!("{family}\u{3000}{given}"),
             name_kana: format!("{family_kana}\u{3000}{given_kana}"),
-        }
+        })
     }
 
-    fn address(&mut self) -> Address {
+    /// `None` only if a table is empty or the tables disagree on the prefectures, which the
+    /// data never does.
+    fn address(&mut self) -> Option<Address> {
         let pref = pick_weighted(&mut self.rng, &self.prefecture_weights);
-        let (candidates, weights) = &self.municipalities[pref];
-        let (code, m) = candidates[pick_weighted(&mut self.rng, weights)].clone();
-        let town = data::TOWNS[self.rng.random_range(0..data::TOWNS.len())];
+        let (candidates, weights) = self.municipalities.get(pref)?;
+        let (code, m) = candidates
+            .get(pick_weighted(&mut self.rng, weights))?
+            .clone();
+        let town = *data::TOWNS.get(self.rng.random_range(0..data::TOWNS.len()))?;
         let chome = self.rng.random_range(1..=5usize);
         let ban = self.rng.random_range(1..=30);
         let go = self.rng.random_range(1..=20);
         let postal = format!("{:03}{:04}", m.postal, self.rng.random_range(0..10_000));
-        Address {
+        let (prefecture, _) = PREFECTURES.get(pref)?;
+        let chome = KANJI_DIGITS.get(chome)?;
+        Some(Address {
             municipality_code: code,
             postal_code: PostalCode::parse(&postal).ok(),
             text: format!(
                 "{}{}{}{}丁目{}番{}号",
-                PREFECTURES[pref].0, m.name, town, KANJI_DIGITS[chome], ban, go
+                prefecture, m.name, town, chome, ban, go
             ),
-        }
+        })
     }
 
     fn unique_my_number(&mut self) -> MyNumber {
@@ -185,8 +190,9 @@ impl Iterator for Generator {
         let birth_date = self.birth_date();
         let age = openmyna_core::age_on(birth_date, self.today);
         let sex = self.sex(age);
-        let name = self.name(sex, birth_date.year());
-        let address = self.address();
+        // The iterator is endless; it could only end if the data tables were broken.
+        let name = self.name(sex, birth_date.year())?;
+        let address = self.address()?;
         let id = ResidentId::from_parts(self.next_id_ms, self.rng.random());
         self.next_id_ms += 1;
         Some(NewResident {

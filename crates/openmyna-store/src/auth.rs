@@ -61,8 +61,13 @@ struct ActorRow {
     expires_at: Option<i64>,
 }
 
+/// The character of the low 5 bits of `v` in the base32 alphabet `a`–`z`, `2`–`7`.
+fn base32_char(v: u32) -> char {
+    let v = (v & 31) as u8;
+    char::from(if v < 26 { b'a' + v } else { b'2' + (v - 26) })
+}
+
 pub(crate) fn generate_secret() -> Result<String> {
-    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
     let mut raw = [0u8; 32];
     aws_lc_rs::rand::fill(&mut raw).map_err(|_| StoreError::Crypto("no randomness".into()))?;
     // 32 random bytes as 52 base32 characters (5 bits each; the last character carries 1 bit).
@@ -74,11 +79,11 @@ pub(crate) fn generate_secret() -> Result<String> {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(char::from(ALPHABET[((acc >> bits) & 31) as usize]));
+            out.push(base32_char(acc >> bits));
         }
     }
     if bits > 0 {
-        out.push(char::from(ALPHABET[((acc << (5 - bits)) & 31) as usize]));
+        out.push(base32_char(acc << (5 - bits)));
     }
     Ok(out)
 }

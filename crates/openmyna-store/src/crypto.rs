@@ -178,8 +178,10 @@ impl DataKeys {
         ctx.update(context.as_bytes());
         ctx.update(&[0]);
         ctx.update(value.as_bytes());
-        ctx.sign().as_ref()[..16]
+        ctx.sign()
+            .as_ref()
             .iter()
+            .take(16)
             .map(|b| format!("{b:02x}"))
             .collect()
     }

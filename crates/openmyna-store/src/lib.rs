@@ -14,9 +14,6 @@
 //! and found through a keyed blind index (HMAC-SHA-256), with keys derived from the
 //! installation's master key (see [`crypto`]).
 
-// Indexing is being replaced by checked access (issue 17); until then this crate allows it.
-#![allow(clippy::indexing_slicing)]
-
 pub mod access_log;
 pub mod auth;
 pub mod cache;

@@ -430,15 +430,16 @@ fn as_of(s: &AppState, q: Option<&str>) -> Result<NaiveDate, ApiError> {
 fn ranking(tree: &Tree<'_>, t: &Tally) -> Vec<RankEntry> {
     t.ranking(tree)
         .into_iter()
-        .map(|(i, rank)| {
+        .filter_map(|(i, rank)| {
+            let d = tree.divisions().get(i)?;
             let p = t.published(i);
-            RankEntry {
+            Some(RankEntry {
                 rank,
-                division_id: tree.divisions()[i].id,
-                name: tree.divisions()[i].name.clone(),
+                division_id: d.id,
+                name: d.name.clone(),
                 holding_rate: p.holding_rate,
                 registration_rate: p.registration_rate,
-            }
+            })
         })
         .collect()
 }
@@ -452,12 +453,15 @@ fn series(data: &CompanyData, tree: &Tree<'_>, days: &[NaiveDate]) -> Vec<Series
                 date: d.to_string(),
                 holding_rate: total.holding_rate,
                 registration_rate: total.registration_rate,
-                divisions: (0..tree.divisions().len())
-                    .filter(|&i| tree.parent(i).is_none())
-                    .map(|i| {
+                divisions: tree
+                    .divisions()
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| tree.parent(*i).is_none())
+                    .map(|(i, d)| {
                         let p = t.published(i);
                         SeriesDivision {
-                            division_id: tree.divisions()[i].id,
+                            division_id: d.id,
                             holding_rate: p.holding_rate,
                             registration_rate: p.registration_rate,
                         }
@@ -484,16 +488,19 @@ async fn build_dashboard(
     let divisions = tree
         .ordered()
         .into_iter()
-        .map(|i| {
-            let d = &tree.divisions()[i];
-            DivisionFigures {
+        .filter_map(|i| {
+            let d = tree.divisions().get(i)?;
+            Some(DivisionFigures {
                 id: d.id,
                 name: d.name.clone(),
-                parent_id: tree.parent(i).map(|p| tree.divisions()[p].id),
+                parent_id: tree
+                    .parent(i)
+                    .and_then(|p| tree.divisions().get(p))
+                    .map(|p| p.id),
                 depth: tree.depth(i),
                 rank: ranks.get(&i).copied(),
                 figures: t.published(i),
-            }
+            })
         })
         .collect();
     let from = day
@@ -841,11 +848,14 @@ pub async fn campaign_trend(
     let data = company_data(&s, c.org_id).await?;
     let tree = Tree::new(&data.divisions);
     let view = campaign_view(&s, c).await?;
-    let divisions: Vec<DivisionFigures> = (0..tree.divisions().len())
-        .filter(|&i| tree.parent(i).is_none())
-        .map(|i| DivisionFigures {
-            id: tree.divisions()[i].id,
-            name: tree.divisions()[i].name.clone(),
+    let divisions: Vec<DivisionFigures> = tree
+        .divisions()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| tree.parent(*i).is_none())
+        .map(|(_, d)| DivisionFigures {
+            id: d.id,
+            name: d.name.clone(),
             parent_id: None,
             depth: 0,
             rank: None,

@@ -132,8 +132,12 @@ async fn monthly(
         else {
             continue;
         };
-        if let Some(i) = months.iter().rposition(|m| *m <= day) {
-            counts[i] += 1;
+        if let Some(c) = months
+            .iter()
+            .rposition(|m| *m <= day)
+            .and_then(|i| counts.get_mut(i))
+        {
+            *c += 1;
         }
     }
     Ok(counts)
