@@ -6,6 +6,7 @@
 //!   name matching the resident's after normalisation, the latest registration replacing
 //!   the previous one.
 
+pub mod access_log;
 pub mod account;
 pub mod expenses;
 pub mod phone;

@@ -2,41 +2,19 @@
 //! organisation, in which role, saw which category of data, when and why. Residents read
 //! their own log in the portal.
 //!
-//! Each resident's entries form a hash chain: entry `seq` stores the hash of entry `seq - 1`
-//! and its own hash over both, so altering, inserting or removing an entry anywhere breaks
-//! every hash after it ([`Store::verify_access_chain`]). A unique index on
+//! Each resident's entries form a hash chain (the rule is the portal's:
+//! `openmyna_portal::access_log`): entry `seq` stores the hash of entry `seq - 1` and its own
+//! hash over both, so altering, inserting or removing an entry anywhere breaks every hash after
+//! it ([`Store::verify_access_chain`]). A unique index on
 //! `(resident_id, seq)` keeps two writers from forking a chain; the loser retries.
 
 use std::collections::HashMap;
 
+pub use openmyna_portal::access_log::{AccessEntry, ChainCheck, GENESIS, check_chain, entry_hash};
+
 use openmyna_core::{Actor, Timestamp};
-use serde::Serialize;
 
-use crate::crypto::sha256_hex;
 use crate::{Result, Store, StoreError, from_micros, to_micros};
-
-/// The `prev_hash` of a resident's first entry.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// One disclosure, as recorded.
-#[derive(Debug, Clone, Serialize)]
-pub struct AccessEntry {
-    pub id: i64,
-    pub resident_id: i64,
-    /// Position in the resident's chain, from 1.
-    pub seq: i64,
-    pub at: Timestamp,
-    pub actor_org_id: i64,
-    pub actor_name: String,
-    pub actor_role: String,
-    /// What was disclosed, e.g. `registry.basic4`, `registry.my_number`.
-    pub category: String,
-    /// Why, as stated by the requester.
-    pub purpose: String,
-    pub detail: String,
-    pub prev_hash: String,
-    pub entry_hash: String,
-}
 
 /// A disclosure about to be recorded.
 #[derive(Debug, Clone)]
@@ -67,41 +45,6 @@ struct Row {
 
 const COLUMNS: &str = "id, resident_id, seq, at, actor_org_id, actor_name, actor_role, \
     category, purpose, detail, prev_hash, entry_hash";
-
-/// The hash of an entry: SHA-256 over the previous hash and every field, each written as its
-/// byte length, a colon and its bytes (so that no two different entries hash alike).
-#[allow(clippy::too_many_arguments)]
-pub fn entry_hash(
-    prev_hash: &str,
-    seq: i64,
-    resident_id: i64,
-    at_micros: i64,
-    org_id: i64,
-    actor_name: &str,
-    actor_role: &str,
-    category: &str,
-    purpose: &str,
-    detail: &str,
-) -> String {
-    let mut b = Vec::with_capacity(256);
-    for field in [
-        prev_hash,
-        &seq.to_string(),
-        &resident_id.to_string(),
-        &at_micros.to_string(),
-        &org_id.to_string(),
-        actor_name,
-        actor_role,
-        category,
-        purpose,
-        detail,
-    ] {
-        b.extend_from_slice(field.len().to_string().as_bytes());
-        b.push(b':');
-        b.extend_from_slice(field.as_bytes());
-    }
-    sha256_hex(&b)
-}
 
 pub(crate) fn is_fork(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
@@ -182,55 +125,6 @@ pub(crate) async fn append(
         q.execute(&mut **tx).await?;
     }
     Ok(())
-}
-
-/// What checking a resident's chain found.
-#[derive(Debug, Clone, Serialize)]
-pub struct ChainCheck {
-    pub entries: usize,
-    /// The last entry's position and hash (the genesis value for an empty log).
-    pub head_seq: i64,
-    pub head_hash: String,
-    /// Whether every entry's hash is right and links to the one before it.
-    pub intact: bool,
-    /// The first entry that does not check, if any.
-    pub broken_at_seq: Option<i64>,
-}
-
-/// Checks a chain given in order.
-pub fn check_chain(entries: &[AccessEntry]) -> ChainCheck {
-    let mut prev = GENESIS.to_owned();
-    let mut broken = None;
-    for (i, e) in entries.iter().enumerate() {
-        let expected_seq = i as i64 + 1;
-        let recomputed = entry_hash(
-            &prev,
-            e.seq,
-            e.resident_id,
-            to_micros(&e.at),
-            e.actor_org_id,
-            &e.actor_name,
-            &e.actor_role,
-            &e.category,
-            &e.purpose,
-            &e.detail,
-        );
-        if e.seq != expected_seq || e.prev_hash != prev || e.entry_hash != recomputed {
-            broken = Some(expected_seq);
-            break;
-        }
-        prev = e.entry_hash.clone();
-    }
-    ChainCheck {
-        entries: entries.len(),
-        head_seq: entries.last().map(|e| e.seq).unwrap_or(0),
-        head_hash: entries
-            .last()
-            .map(|e| e.entry_hash.clone())
-            .unwrap_or_else(|| GENESIS.to_owned()),
-        intact: broken.is_none(),
-        broken_at_seq: broken,
-    }
 }
 
 impl TryFrom<Row> for AccessEntry {
@@ -379,65 +273,5 @@ impl Store {
             tx.commit().await?;
         }
         Ok(done)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use openmyna_core::Role;
-
-    fn entry(seq: i64, prev: &str, detail: &str) -> AccessEntry {
-        let at = chrono::DateTime::parse_from_rfc3339("2026-04-01T09:00:00+09:00").unwrap();
-        let hash = entry_hash(
-            prev,
-            seq,
-            7,
-            to_micros(&at),
-            3,
-            "clinic",
-            Role::MedicalInstitution.as_str(),
-            "oqs.eligibility",
-            "why",
-            detail,
-        );
-        AccessEntry {
-            id: seq,
-            resident_id: 7,
-            seq,
-            at,
-            actor_org_id: 3,
-            actor_name: "clinic".into(),
-            actor_role: "medical_institution".into(),
-            category: "oqs.eligibility".into(),
-            purpose: "why".into(),
-            detail: detail.into(),
-            prev_hash: prev.into(),
-            entry_hash: hash,
-        }
-    }
-
-    #[test]
-    fn a_chain_checks_and_any_change_breaks_it() {
-        let a = entry(1, GENESIS, "first");
-        let b = entry(2, &a.entry_hash, "second");
-        let c = entry(3, &b.entry_hash, "third");
-        let chain = vec![a.clone(), b.clone(), c.clone()];
-        let ok = check_chain(&chain);
-        assert!(ok.intact);
-        assert_eq!(
-            (ok.head_seq, ok.head_hash.as_str()),
-            (3, c.entry_hash.as_str())
-        );
-        let mut altered = chain.clone();
-        altered[1].detail = "changed".into();
-        assert_eq!(check_chain(&altered).broken_at_seq, Some(2));
-        let removed = vec![a.clone(), c.clone()];
-        assert_eq!(check_chain(&removed).broken_at_seq, Some(2));
-        // Fields cannot be shifted across the separator.
-        assert_ne!(
-            entry_hash(GENESIS, 1, 7, 0, 3, "ab", "c", "x", "y", "z"),
-            entry_hash(GENESIS, 1, 7, 0, 3, "a", "bc", "x", "y", "z")
-        );
     }
 }
