@@ -3,7 +3,8 @@
 //! code. Each prints our figure, a peer's from the same run on the same machine, and the
 //! ratio; see docs/BENCHMARKS.md.
 //!
-//! `cargo build --release -p openmyna` builds both; run `target/release/openmyna-bench …`.
+//! `cargo build --release -p openmyna --features bench` builds both; run
+//! `target/release/openmyna-bench …`.
 
 // A measuring tool over its own fixtures, not a way in for input: it indexes its tables.
 #![allow(clippy::indexing_slicing)]
