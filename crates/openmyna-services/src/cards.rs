@@ -90,6 +90,79 @@ pub async fn apply_card_event(
         .ok_or_else(|| Refusal::not_found("card.not_found", format!("no card {serial}")))?)
 }
 
+/// A card event recorded by the municipality (or, for a loss report, the 24-hour centre),
+/// with the note of who reported it and how: the event's own preconditions first, then the
+/// note (1–200 characters), then [`apply_card_event`].
+///
+/// - `Found` becomes `FoundAbroad` for a holder whose record was removed (emigrated).
+/// - `GoOverseas` (海外継続利用) comes before the 国外転出 is recorded: the holder must be active.
+/// - `ComeBack` comes after the return (転入) is recorded: the holder must be active again.
+pub async fn record_event(
+    s: &crate::Services,
+    serial: &str,
+    requested: CardEvent,
+    org_name: &str,
+    note: &str,
+) -> Result<CardRecord> {
+    let active = |resident_id: i64| {
+        issuance::active_resident(&s.store, s.clock.as_ref(), s.entropy.as_ref(), resident_id)
+    };
+    let event = match requested {
+        CardEvent::Found => match s.store.card(serial).await? {
+            Some(c) => {
+                let r = openmyna_registry::Registry::new(
+                    &s.store,
+                    s.clock.as_ref(),
+                    s.entropy.as_ref(),
+                )
+                .get(openmyna_registry::ResidentId(c.resident_id))
+                .await?;
+                if r.status == openmyna_registry::ResidentStatus::Removed {
+                    CardEvent::FoundAbroad
+                } else {
+                    CardEvent::Found
+                }
+            }
+            None => CardEvent::Found,
+        },
+        CardEvent::GoOverseas => {
+            if let Some(card) = s.store.card(serial).await? {
+                active(card.resident_id).await.map_err(|_| {
+                    Refusal::refused(
+                        "resident.not_active",
+                        "the 海外継続利用 procedure comes before the 国外転出 is recorded",
+                    )
+                })?;
+            }
+            CardEvent::GoOverseas
+        }
+        CardEvent::ComeBack => {
+            let card =
+                s.store.card(serial).await?.ok_or_else(|| {
+                    Refusal::not_found("card.not_found", format!("no card {serial}"))
+                })?;
+            active(card.resident_id).await.map_err(|_| {
+                Refusal::refused(
+                    "resident.not_returned",
+                    "record the return in the registry (転入) first",
+                )
+            })?;
+            CardEvent::ComeBack
+        }
+        other => other,
+    };
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > 200 {
+        return Err(
+            Refusal::invalid("note.length", "note must be 1-200 characters")
+                .with_field("note")
+                .into(),
+        );
+    }
+    let who = format!("{org_name} ({note})");
+    apply_card_event(&s.store, &s.jpki, &s.clock.now(), serial, event, &who).await
+}
+
 /// What the resident chooses at the window.
 pub struct IssueRequest<'a> {
     pub resident_id: i64,

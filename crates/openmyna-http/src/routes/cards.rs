@@ -4,15 +4,13 @@
 
 use axum::extract::{Path, State};
 use openmyna_applications::{CardDates, CardEvent};
-use openmyna_core::Refusal;
 use openmyna_core::Role;
 use openmyna_registry::{Registry, ResidentId};
 use openmyna_store::cards::CardRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use openmyna_services::cards::apply_card_event;
-use openmyna_services::issuance;
+use openmyna_services::cards;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -122,16 +120,7 @@ async fn event(
         MUNICIPALITIES
     };
     let actor = caller.require(roles)?;
-    let note = note.trim();
-    if note.is_empty() || note.chars().count() > 200 {
-        return Err(ApiError::from(Refusal::invalid(
-            "note.length",
-            "note must be 1-200 characters",
-        ))
-        .with_field("note"));
-    }
-    let who = format!("{} ({note})", actor.org_name);
-    let c = apply_card_event(&s.store, &s.jpki, &s.clock.now(), serial, ev, &who).await?;
+    let c = cards::record_event(s, serial, ev, &actor.org_name, note).await?;
     tracing::info!(card = serial, event = ?ev, org = actor.org_id, "card event");
     Ok(axum::Json(view(s, c).await?))
 }
@@ -164,21 +153,7 @@ pub async fn found(
     Path(serial): Path<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
-    caller.require(MUNICIPALITIES)?;
-    let ev = match s.store.card(&serial).await? {
-        Some(c) => {
-            let r = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
-                .get(ResidentId(c.resident_id))
-                .await?;
-            if r.status == openmyna_registry::ResidentStatus::Removed {
-                CardEvent::FoundAbroad
-            } else {
-                CardEvent::Found
-            }
-        }
-        None => CardEvent::Found,
-    };
-    event(&s, caller, &serial, ev, &req.note).await
+    event(&s, caller, &serial, CardEvent::Found, &req.note).await
 }
 
 /// 返納: the card is given back; both certificates are revoked (cessationOfOperation).
@@ -210,22 +185,6 @@ pub async fn overseas(
     Path(serial): Path<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
-    caller.require(MUNICIPALITIES)?;
-    if let Some(card) = s.store.card(&serial).await? {
-        issuance::active_resident(
-            &s.store,
-            s.clock.as_ref(),
-            s.entropy.as_ref(),
-            card.resident_id,
-        )
-        .await
-        .map_err(|_| {
-            ApiError::from(Refusal::refused(
-                "resident.not_active",
-                "the 海外継続利用 procedure comes before the 国外転出 is recorded",
-            ))
-        })?;
-    }
     event(&s, caller, &serial, CardEvent::GoOverseas, &req.note).await
 }
 
@@ -242,24 +201,5 @@ pub async fn domestic(
     Path(serial): Path<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
-    caller.require(MUNICIPALITIES)?;
-    let card = s
-        .store
-        .card(&serial)
-        .await?
-        .ok_or_else(|| ApiError::not_found("card.not_found", format!("no card {serial}")))?;
-    issuance::active_resident(
-        &s.store,
-        s.clock.as_ref(),
-        s.entropy.as_ref(),
-        card.resident_id,
-    )
-    .await
-    .map_err(|_| {
-        ApiError::from(Refusal::refused(
-            "resident.not_returned",
-            "record the return in the registry (転入) first",
-        ))
-    })?;
     event(&s, caller, &serial, CardEvent::ComeBack, &req.note).await
 }
