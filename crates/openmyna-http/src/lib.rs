@@ -203,53 +203,45 @@ impl utoipa::Modify for Conformance {
         // Operation ids are the handlers' names; where two modules use one name (`query`,
         // `challenge`, …), each becomes `<tag>_<name>`, as OpenAPI wants them unique.
         let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for item in openapi.paths.paths.values() {
-            for op in [
-                &item.get,
-                &item.put,
-                &item.post,
-                &item.delete,
-                &item.patch,
-                &item.head,
-                &item.options,
-                &item.trace,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if let Some(id) = &op.operation_id {
-                    *seen.entry(id.clone()).or_default() += 1;
-                }
+        for op in openapi.paths.paths.values_mut().flat_map(operations) {
+            if let Some(id) = &op.operation_id {
+                *seen.entry(id.clone()).or_default() += 1;
             }
         }
-        for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-                &mut item.head,
-                &mut item.options,
-                &mut item.trace,
-            ];
-            for op in ops.into_iter().flatten() {
-                if let Some(id) = &op.operation_id
-                    && seen.get(id).is_some_and(|n| *n > 1)
+        for op in openapi.paths.paths.values_mut().flat_map(operations) {
+            if let Some(id) = &op.operation_id
+                && seen.get(id).is_some_and(|n| *n > 1)
+            {
+                let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+                op.operation_id = Some(format!("{}_{id}", tag.unwrap_or_default()));
+            }
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let RefOr::T(r) = response
+                    && r.description.is_empty()
                 {
-                    let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
-                    op.operation_id = Some(format!("{}_{id}", tag.unwrap_or_default()));
-                }
-                for (status, response) in op.responses.responses.iter_mut() {
-                    if let RefOr::T(r) = response
-                        && r.description.is_empty()
-                    {
-                        r.description = response_description(status).to_owned();
-                    }
+                    r.description = response_description(status).to_owned();
                 }
             }
         }
     }
+}
+
+/// Every operation of a path.
+fn operations(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+        &mut item.options,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// The meaning of a status in this API (see `error.rs`).

@@ -28,14 +28,6 @@ const MUNICIPALITIES: &[Role] = &[Role::Municipality];
 const PIN_CONTEXT: &str = "card-application-pins";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-fn unprocessable(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::from(Refusal::invalid(code, m.into()))
-}
-
-fn conflict(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::from(Refusal::refused(code, m.into()))
-}
-
 /// An application as the resident and the municipality see it (never the photo or PINs).
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationView {
@@ -142,10 +134,10 @@ fn status_of(a: &ApplicationRecord) -> Result<Status, ApiError> {
 
 fn decode_photo(b64: &str) -> Result<Vec<u8>, ApiError> {
     B64.decode(b64.trim()).map_err(|_| {
-        unprocessable(
+        ApiError::from(Refusal::invalid(
             "photo.base64",
             "photo must be the base64 of a JPEG or PNG file",
-        )
+        ))
         .with_field("photo")
     })
 }
@@ -224,10 +216,10 @@ pub async fn apply(
     let channel = Channel::parse(&req.channel)
         .filter(|c| *c != Channel::OnSite)
         .ok_or_else(|| {
-            unprocessable(
+            ApiError::from(Refusal::invalid(
                 "channel.unknown",
                 "channel must be smartphone, pc, photo_booth or mail",
-            )
+            ))
             .with_field("channel")
         })?;
     let form = FormId::parse(&req.form_id).map_err(|e| ApiError::from(e).with_field("form_id"))?;
@@ -236,10 +228,10 @@ pub async fn apply(
         .application_form(form.as_str())
         .await?
         .ok_or_else(|| {
-            unprocessable(
+            ApiError::from(Refusal::invalid(
                 "form_id.unknown",
                 "no 交付申請書 was issued with this application ID",
-            )
+            ))
             .with_field("form_id")
         })?;
     let email = match (channel.needs_email(), req.email.as_deref().map(str::trim)) {
@@ -249,10 +241,10 @@ pub async fn apply(
             Some(e)
         }
         (true, _) => {
-            return Err(unprocessable(
+            return Err(ApiError::from(Refusal::invalid(
                 "email.invalid",
                 "an e-mail address is required for online applications",
-            )
+            ))
             .with_field("email"));
         }
         (false, _) => None,
@@ -281,16 +273,16 @@ pub async fn apply(
         None => s.store.insert_application(&new).await?,
         Some(a) => {
             transition(status_of(&a)?, Step::Resubmit).map_err(|_| {
-                conflict(
+                ApiError::from(Refusal::refused(
                     "application.exists",
                     format!("an application with this ID is already {}", a.status),
-                )
+                ))
             })?;
             if !s.store.resubmit_application(a.id, &new).await? {
-                return Err(conflict(
+                return Err(ApiError::from(Refusal::refused(
                     "application.concurrent",
                     "the application changed meanwhile; try again",
-                ));
+                )));
             }
             a.id
         }
@@ -357,10 +349,10 @@ pub(crate) async fn take_on_site(
             .as_str()
             .starts_with(m)
     {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "session.other_municipality",
             "this resident lives in another municipality; they apply there",
-        ));
+        )));
     }
     let pins = issuance::check_pins(
         issuance::with_signing(&resident, s.clock.today()),
@@ -522,10 +514,10 @@ async fn step(
         )
         .await?
     {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "application.concurrent",
             "the application changed meanwhile; try again",
-        ));
+        )));
     }
     Ok(to)
 }
@@ -563,10 +555,10 @@ pub async fn review(
                 .map(str::trim)
                 .filter(|r| !r.is_empty() && r.chars().count() <= 200)
                 .ok_or_else(|| {
-                    unprocessable(
+                    ApiError::from(Refusal::invalid(
                         "review.reason",
                         "a rejection needs a reason of 1-200 characters",
-                    )
+                    ))
                     .with_field("reason")
                 })?;
             step(
@@ -585,10 +577,11 @@ pub async fn review(
             .await?;
         }
         _ => {
-            return Err(
-                unprocessable("review.decision", "decision is accept or reject")
-                    .with_field("decision"),
-            );
+            return Err(ApiError::from(Refusal::invalid(
+                "review.decision",
+                "decision is accept or reject",
+            ))
+            .with_field("decision"));
         }
     }
     Ok(axum::Json(view(load(&s, id).await?)))
@@ -723,10 +716,10 @@ pub async fn manufacture(
     let mut delivery_code = None;
     if verified {
         let sealed = s.store.application_pins(id).await?.ok_or_else(|| {
-            conflict(
+            ApiError::from(Refusal::refused(
                 "application.pins",
                 "the PINs chosen at intake are no longer held",
-            )
+            ))
         })?;
         let pins: serde_json::Value =
             serde_json::from_slice(&s.store.keys().open(PIN_CONTEXT, &sealed)?)

@@ -39,10 +39,6 @@ use crate::routes::employers::{EmployerCaller, Who, employer, require_company};
 use crate::state::AppState;
 use openmyna_services::employers::profile_of;
 
-fn conflict(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::from(Refusal::refused(code, m.into()))
-}
-
 // ------------------------------------------------------------------ answers
 
 #[derive(Serialize, ToSchema)]
@@ -982,10 +978,10 @@ pub async fn member_organisations(
     // A ministry reads the report, whose suppression covers industries and organisations
     // together; a second view with other groupings would let withheld cells be subtracted.
     if profile_of(&s.store, e.actor.org_id).await?.kind != OrgKind::Association.as_str() {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "employer.not_association",
             "the member view is for an industry association (a ministry reads the report)",
-        ));
+        )));
     }
     let day = as_of(&s, q.as_of.as_deref())?;
     let profiles = s.store.employer_profiles().await?;
@@ -1066,10 +1062,10 @@ pub async fn ministry_report(
     e.require_staff()?;
     let me = profile_of(&s.store, e.actor.org_id).await?;
     if me.kind != OrgKind::Ministry.as_str() {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "employer.not_ministry",
             "the ministry report is for a ministry (profile kind ministry)",
-        ));
+        )));
     }
     let day = as_of(&s, q.as_of.as_deref())?;
     let profiles = s.store.employer_profiles().await?;
@@ -1401,10 +1397,10 @@ pub async fn schedule_session(
         )
         .await?;
     if !ok {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "session.concurrent",
             "the session changed meanwhile; try again",
-        ));
+        )));
     }
     let r = session_for(&s, &side, id).await?;
     Ok(axum::Json(session_view(&s, r).await?))
@@ -1507,10 +1503,10 @@ async fn step_session(
         .set_session_status(id, from.as_str(), to.as_str(), &s.clock.now())
         .await?
     {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "session.concurrent",
             "the session changed meanwhile; try again",
-        ));
+        )));
     }
     let r = session_for(s, &side, id).await?;
     session_view(s, r).await

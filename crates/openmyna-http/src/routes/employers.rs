@@ -35,14 +35,6 @@ use crate::state::AppState;
 
 const EMPLOYERS: &[Role] = &[Role::Employer];
 
-fn forbidden(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::from(Refusal::forbidden(code, m.into()))
-}
-
-fn conflict(code: &'static str, m: impl Into<String>) -> ApiError {
-    ApiError::from(Refusal::refused(code, m.into()))
-}
-
 /// Who is calling for an employer.
 pub(crate) enum Who {
     /// The organisation's own token.
@@ -78,40 +70,40 @@ impl EmployerCaller {
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self.who {
             Who::Admin => Ok(()),
-            _ => Err(forbidden(
+            _ => Err(ApiError::from(Refusal::forbidden(
                 "employer.admin_only",
                 "only the organisation's own token may do this (not a member token)",
-            )),
+            ))),
         }
     }
 
     pub fn require_staff(&self) -> Result<(), ApiError> {
         match self.who {
             Who::Admin | Who::Hr(_) => Ok(()),
-            Who::Employee(..) => Err(forbidden(
+            Who::Employee(..) => Err(ApiError::from(Refusal::forbidden(
                 "employer.staff_only",
                 "an employee token answers for its own person only",
-            )),
+            ))),
         }
     }
 
     pub fn require_hr(&self) -> Result<&Member, ApiError> {
         match &self.who {
             Who::Hr(m) => Ok(m),
-            _ => Err(forbidden(
+            _ => Err(ApiError::from(Refusal::forbidden(
                 "employer.hr_only",
                 "only HR staff entitled to My Numbers (an hr member token) may do this",
-            )),
+            ))),
         }
     }
 
     pub fn require_employee(&self) -> Result<&EmployeeRow, ApiError> {
         match &self.who {
             Who::Employee(_, e) => Ok(e),
-            _ => Err(forbidden(
+            _ => Err(ApiError::from(Refusal::forbidden(
                 "employer.employee_only",
                 "this is answered by the employee themselves, with their own token",
-            )),
+            ))),
         }
     }
 }
@@ -139,11 +131,11 @@ pub(crate) async fn employer(s: &AppState, caller: &Caller) -> Result<EmployerCa
 pub(crate) async fn require_company(store: &Store, org_id: i64) -> Result<Profile, ApiError> {
     let p = profile_of(store, org_id).await?;
     if p.kind != OrgKind::Company.as_str() {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "employer.not_company",
             "divisions, employees and their answers belong to a company; this organisation is \
              an association or a ministry",
-        ));
+        )));
     }
     Ok(p)
 }
@@ -381,10 +373,10 @@ pub async fn create_division(
         .iter()
         .any(|d| d.parent_id == req.parent_id && d.name == name)
     {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "division.duplicate",
             "a division of that name already exists there",
-        ));
+        )));
     }
     let id = s
         .store
@@ -873,10 +865,10 @@ pub async fn identity_check(
         )
         .await?;
     if !ok {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "intake.none",
             "this employee has no submitted number to check",
-        ));
+        )));
     }
     Ok(axum::Json(intake_status(&s, &emp).await?))
 }
@@ -918,10 +910,10 @@ async fn open_form(
             ApiError::not_found("intake.none", "no number is stored for this employee")
         })?;
     if row.checked_at.is_none() {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "intake.unchecked",
             "the identity check (番号確認 + 身元確認) is not recorded yet",
-        ));
+        )));
     }
     let now = s.clock.now();
     if let Some(resident) = row.resident_id {
@@ -1027,10 +1019,10 @@ pub async fn export(
         p.insurer_name.clone(),
         p.insurer_symbol.clone(),
     ) else {
-        return Err(conflict(
+        return Err(ApiError::from(Refusal::refused(
             "profile.insurer_missing",
             "set insurer_number, insurer_name and insurer_symbol in the profile first",
-        ));
+        )));
     };
     let insurer = InsurerDetails {
         insurer_number: number,

@@ -638,10 +638,6 @@ pub struct PhoneIssued {
     pub sign_certificate: String,
 }
 
-fn refused(code: &'static str, m: &str) -> ApiError {
-    ApiError::from(Refusal::refused(code, m))
-}
-
 /// Certify a phone: the request must be signed with the logged-in citizen's own signing
 /// certificate (valid, not revoked or suspended), within 10 minutes. The phone gets an
 /// authentication and a signing certificate for its own keys, valid as long as the card's
@@ -677,18 +673,20 @@ pub async fn apply_phone(
         )
         .await
         .map_err(|e| match e {
-            NotCurrent::Unknown | NotCurrent::Differs => refused(
+            NotCurrent::Unknown | NotCurrent::Differs => ApiError::from(Refusal::refused(
                 "request.certificate",
                 "the request is not signed with a signing certificate this CA issued",
-            ),
-            NotCurrent::WrongRoot => refused(
+            )),
+            NotCurrent::WrongRoot => ApiError::from(Refusal::refused(
                 "request.certificate",
                 "the request must be signed with the card's signing key (署名用電子証明書)",
-            ),
-            NotCurrent::Held | NotCurrent::Revoked | NotCurrent::NotValidNow => refused(
-                "request.certificate",
-                "the signing certificate is revoked, suspended or not valid now",
-            ),
+            )),
+            NotCurrent::Held | NotCurrent::Revoked | NotCurrent::NotValidNow => {
+                ApiError::from(Refusal::refused(
+                    "request.certificate",
+                    "the signing certificate is revoked, suspended or not valid now",
+                ))
+            }
         })?;
     if signer.resident_id != c.resident_id {
         return Err(ApiError::from(Refusal::forbidden(
@@ -700,10 +698,10 @@ pub async fn apply_phone(
     if age > chrono::Duration::minutes(REQUEST_MAX_AGE_MINUTES)
         || age < -chrono::Duration::minutes(5)
     {
-        return Err(refused(
+        return Err(ApiError::from(Refusal::refused(
             "request.stale",
             "the request was signed more than 10 minutes ago (or in the future); sign it again",
-        ));
+        )));
     }
     let (r, auth_spki, sign_spki) = PhoneRequest::parse(&v.content)?;
     let resident = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
@@ -815,10 +813,10 @@ async fn phone_status(
         _ => (&["suspended"], Action::Release),
     };
     if !from.contains(&phone.status.as_str()) {
-        return Err(refused(
+        return Err(ApiError::from(Refusal::refused(
             "phone.state",
             &format!("the phone is {}; it cannot become {to}", phone.status),
-        ));
+        )));
     }
     // The certificates first: what the phone may do changes at once (OCSP included).
     for serial in [&phone.auth_serial, &phone.sign_serial] {
