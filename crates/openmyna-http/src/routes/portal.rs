@@ -815,7 +815,7 @@ async fn phone_status(
     if !from.contains(&phone.status.as_str()) {
         return Err(ApiError::from(Refusal::refused(
             "phone.state",
-            &format!("the phone is {}; it cannot become {to}", phone.status),
+            format!("the phone is {}; it cannot become {to}", phone.status),
         )));
     }
     // The certificates first: what the phone may do changes at once (OCSP included).
