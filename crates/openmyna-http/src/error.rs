@@ -199,6 +199,10 @@ impl From<Refusal> for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         use ServiceError as S;
+        let e = match e.into_refusal() {
+            Ok(r) => return r.into(),
+            Err(e) => e,
+        };
         match e {
             S::Refused(r) => r.into(),
             S::Registry(e) => e.into(),

@@ -9,7 +9,7 @@
 //!   `error.rs`); the CLI prints the refusal's message, or the failure.
 //! - Nothing personal is in an error: no My Number, PIN or name.
 
-use openmyna_core::Refusal;
+use openmyna_core::{IntoRefusal, Refusal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -49,6 +49,51 @@ impl ServiceError {
         ServiceError::Internal {
             context,
             message: message.to_string(),
+        }
+    }
+}
+
+impl IntoRefusal for ServiceError {
+    fn into_refusal(self) -> std::result::Result<Refusal, Self> {
+        fn domain<E: IntoRefusal>(
+            e: E,
+            wrap: fn(E) -> ServiceError,
+        ) -> std::result::Result<Refusal, ServiceError> {
+            e.into_refusal().map_err(wrap)
+        }
+        use ServiceError as S;
+        match self {
+            S::Refused(r) => Ok(r),
+            S::Registry(e) => domain(e, S::Registry),
+            S::Jpki(e) => domain(e, S::Jpki),
+            S::Application(e) => domain(e, S::Application),
+            S::Eligibility(e) => domain(e, S::Eligibility),
+            S::FourInfo(e) => domain(e, S::FourInfo),
+            S::Campaign(e) => domain(e, S::Campaign),
+            S::Portal(e) => domain(e, S::Portal),
+            S::Store(openmyna_store::StoreError::NotFound(m)) => {
+                Ok(Refusal::not_found("not_found", m))
+            }
+            S::Store(openmyna_store::StoreError::Conflict(m)) => {
+                Ok(Refusal::refused("conflict", m))
+            }
+            S::Card(openmyna_card::CardError::PinRule(r)) => {
+                Ok(Refusal::invalid("pin.rule", r.to_string()))
+            }
+            S::Card(openmyna_card::CardError::Invalid(m)) => {
+                Ok(Refusal::invalid("card.invalid", m))
+            }
+            other => Err(other),
+        }
+    }
+}
+
+impl ServiceError {
+    /// The same error with `field` named as the input at fault, when it is a refusal.
+    pub fn with_field(self, field: &'static str) -> Self {
+        match self.into_refusal() {
+            Ok(r) => ServiceError::Refused(r.with_field(field)),
+            Err(e) => e,
         }
     }
 }

@@ -9,19 +9,25 @@
 //! | module | use cases |
 //! |---|---|
 //! | [`admin`] | organisations' codes checked against their role |
+//! | [`applications`] | card applications: forms, applying, on-site intake, review, manufacture, handover at the window, receipt of a mailed card |
 //! | [`cards`] | a card issued, renewed, given a new signing certificate, its PIN reset (card present); card events (loss, found, return, abroad) and their effect on the certificates |
+//! | [`console`] | the operator console: sessions from an operator token, the overview, certificate search |
 //! | [`issuance`] | the phases of making a card: manufacture, activation, recording |
 //! | [`registry_sync`] | registry changes → certificate revocations and void cards |
 //! | [`employers`] | the retention sweep of employees' My Numbers |
-//! | [`jpki`] | the registry's basic four information as a certificate holder |
+//! | [`portal`] | the citizen portal: card login and sessions, own data and insurance, consents, the signed access log, the public-money account, phones' certificates and the hotline, medical-expense notices |
+//! | [`jpki`] | the registry's basic four information as a certificate holder, card certificates for given keys, status changes, CRLs on demand, the roots and published CRL files |
 //! | [`scheduler`] | the background work on the injected clock: subscriber catch-up, retention sweep, CRL publication |
 
 pub mod admin;
+pub mod applications;
 pub mod cards;
+pub mod console;
 pub mod employers;
 pub mod error;
 pub mod issuance;
 pub mod jpki;
+pub mod portal;
 pub mod registry_sync;
 pub mod scheduler;
 
@@ -50,6 +56,32 @@ pub struct Services {
 }
 
 impl Services {
+    /// The registry's use cases on this installation's store, clock and randomness.
+    pub fn registry(&self) -> openmyna_registry::Registry<'_, Store> {
+        openmyna_registry::Registry::new(&self.store, self.clock.as_ref(), self.entropy.as_ref())
+    }
+
+    /// The eligibility use cases (the reader's challenges included).
+    pub fn eligibility(&self) -> openmyna_eligibility::Eligibility<'_, Store, Store> {
+        openmyna_eligibility::Eligibility::new(
+            &self.store,
+            &self.jpki,
+            self.challenges.as_ref(),
+            self.clock.as_ref(),
+            self.entropy.as_ref(),
+        )
+    }
+
+    /// The 4-information use cases.
+    pub fn fourinfo(&self) -> openmyna_fourinfo::FourInfo<'_, Store, Store> {
+        openmyna_fourinfo::FourInfo::new(
+            &self.store,
+            &self.jpki,
+            self.clock.as_ref(),
+            self.entropy.as_ref(),
+        )
+    }
+
     pub fn new(
         store: Store,
         jpki: Arc<Jpki<Store>>,

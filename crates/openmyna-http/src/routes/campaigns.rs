@@ -32,11 +32,10 @@ use crate::auth::Caller;
 use crate::charts::{self, Bar, Line};
 use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
-use crate::routes::applications::{
-    self as applications, ApplicationView, OnSite, own_municipality, take_on_site,
-};
+use crate::routes::applications::{self as applications, ApplicationView, OnSite};
 use crate::routes::employers::{EmployerCaller, Who, employer, require_company};
 use crate::state::AppState;
+use openmyna_services::applications::{own_municipality, take_on_site};
 use openmyna_services::employers::profile_of;
 
 // ------------------------------------------------------------------ answers
@@ -1467,13 +1466,19 @@ pub async fn register_applicant(
                 .id,
         ),
     };
-    let app = take_on_site(&s, &caller.0, &req.application, Some(&r.municipality_code)).await?;
+    let app = take_on_site(
+        &s,
+        &caller.0,
+        &req.application.as_intake(),
+        Some(&r.municipality_code),
+    )
+    .await?;
     s.store
-        .add_session_applicant(app, id, employee_id, verified_by, &s.clock.now())
+        .add_session_applicant(app.id, id, employee_id, verified_by, &s.clock.now())
         .await?;
     let r = session_for(&s, &side, id).await?;
     Ok(Created(axum::Json(Registered {
-        application: applications::view(applications::load(&s, app).await?),
+        application: applications::view(app),
         session: session_view(&s, r).await?,
     })))
 }

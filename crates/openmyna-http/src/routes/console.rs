@@ -5,25 +5,22 @@
 //! The operator logs in with an operator token; the page opens a console session and keeps
 //! its random secret — never the token — in a cookie (HttpOnly, Secure, SameSite=Strict,
 //! Path=/console, 8 hours). Every request checks the session and the token behind it, so
-//! logging out or revoking the token ends the console session at once. Every action goes
-//! through the same handlers as the JSON API.
+//! logging out or revoking the token ends the console session at once. The pages call the
+//! same use cases as the JSON API (`openmyna_services::console` and `::jpki`).
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{Datelike, NaiveDate};
-use openmyna_core::RefusalKind;
-use openmyna_core::{Actor, Role};
-use openmyna_store::DatedSeries;
+use openmyna_core::{Actor, IntoRefusal, RefusalKind};
+use openmyna_services::console::{self as service, Login, SESSION_HOURS};
+use openmyna_services::jpki::StatusChange;
 use serde::Deserialize;
 
-use crate::auth::Caller;
 use crate::charts;
 use crate::error::{ApiError, SeeOther, page_status};
-use crate::json::ApiJson;
-use crate::routes::jpki::{self, CertificateView, CrlView, RevokeRequest};
+use crate::routes::jpki::{self, CertificateView, CrlView};
 use crate::routes::portal::cookie;
 use crate::state::AppState;
 
@@ -83,18 +80,12 @@ fn see_other(to: &str) -> Response {
     resp
 }
 
-/// How long a console session lasts.
-const SESSION_HOURS: i64 = 8;
-
 /// The operator behind the console cookie, if it holds a live session of an operator token.
 async fn operator(s: &AppState, parts: &Parts) -> Result<Option<Actor>, ApiError> {
-    let Some(secret) = cookie(parts, COOKIE) else {
-        return Ok(None);
-    };
-    Ok(s.store
-        .console_actor(&secret, &s.clock.now())
-        .await?
-        .filter(|a| a.role == Role::Operator))
+    match cookie(parts, COOKIE) {
+        Some(secret) => Ok(service::operator(s, &secret).await?),
+        None => Ok(None),
+    }
 }
 
 #[derive(Deserialize)]
@@ -104,125 +95,55 @@ pub struct SearchQuery {
     pub done: Option<String>,
 }
 
-/// The first day of the month `back` months before `d`'s month.
-fn month_start(d: NaiveDate, back: u32) -> NaiveDate {
-    let first = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d);
-    first
-        .checked_sub_months(chrono::Months::new(back))
-        .unwrap_or(first)
-}
-
-async fn monthly(
-    s: &AppState,
-    series: DatedSeries,
-    months: &[NaiveDate],
-) -> Result<Vec<u64>, ApiError> {
-    let Some(first) = months.first() else {
-        return Ok(Vec::new());
-    };
-    let since = first
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(openmyna_core::jst()).single())
-        .map(|t| t.timestamp_micros())
-        .unwrap_or(0);
-    let mut counts = vec![0u64; months.len()];
-    for t in s.store.series_times(series, since).await? {
-        let Some(day) = chrono::DateTime::from_timestamp_micros(t)
-            .map(|u| u.with_timezone(&openmyna_core::jst()).date_naive())
-        else {
-            continue;
-        };
-        if let Some(c) = months
-            .iter()
-            .rposition(|m| *m <= day)
-            .and_then(|i| counts.get_mut(i))
-        {
-            *c += 1;
-        }
-    }
-    Ok(counts)
-}
-
 async fn build(
     s: &AppState,
     actor: &Actor,
     q: &SearchQuery,
     error: Option<String>,
 ) -> Result<ConsolePage, ApiError> {
-    let caller = || Caller(actor.clone());
-    let roots = jpki::roots(State(s.clone())).await?.0;
-    let crls = jpki::crl_history(
-        State(s.clone()),
-        caller(),
-        Query(jpki::HistoryQuery { limit: Some(20) }),
-    )
-    .await?
-    .0;
-    let mut certificates = Vec::new();
-    let mut error = error;
+    let o = service::overview(s).await?;
     let serial = q.serial.as_deref().map(str::trim).unwrap_or("");
     let resident = q.resident.as_deref().map(str::trim).unwrap_or("");
-    if !serial.is_empty() {
-        match jpki::certificate(State(s.clone()), caller(), Path(serial.to_owned())).await {
-            Ok(c) => certificates.push(c.0),
-            Err(e) if e.is_client_error() => error = Some(e.message().to_owned()),
-            Err(e) => return Err(e),
-        }
-    } else if !resident.is_empty() {
-        match resident.parse::<i64>() {
-            Ok(id) => {
-                certificates = jpki::resident_certificates(State(s.clone()), caller(), Path(id))
-                    .await?
-                    .0
-            }
-            Err(_) => error = Some("a resident id is a number".into()),
-        }
-    }
-    let counts = s.store.counts().await?;
-    let today = s.clock.today();
-    let months: Vec<NaiveDate> = (0..12).rev().map(|b| month_start(today, b)).collect();
-    let enrol = monthly(s, DatedSeries::Enrollments, &months).await?;
-    let regs = monthly(s, DatedSeries::InsuranceRegistrations, &months).await?;
-    let labels: Vec<String> = months
-        .iter()
+    let (certificates, error) = match service::search(s, serial, resident).await {
+        Ok(found) => (found.iter().map(jpki::view).collect(), error),
+        Err(e) => (Vec::new(), Some(e.into_refusal()?.message().to_owned())),
+    };
+    let labels: Vec<String> = (o.months.iter())
         .map(|m| m.format("%Y-%m").to_string())
         .collect();
     let chart = charts::count_bars(
         "月別の登録数 / Registrations per month",
         &labels,
         &[
-            ("資格情報 / enrollments", enrol.clone()),
-            ("利用登録 / registrations", regs.clone()),
+            ("資格情報 / enrollments", o.enrollments.clone()),
+            ("利用登録 / registrations", o.registrations.clone()),
         ],
     );
     Ok(ConsolePage {
         logged_in: true,
         operator: actor.org_name.clone(),
         // Only the actions this page performs, never text from the address bar.
-        message: q
-            .done
-            .as_deref()
+        message: (q.done.as_deref())
             .filter(|d| ["revoke", "hold", "release"].contains(d))
             .map(str::to_owned),
         error,
-        roots: roots
-            .into_iter()
+        roots: (o.roots.into_iter())
             .map(|r| RootRow {
-                root: r.root,
-                key: r.key,
+                root: r.root.as_str().to_owned(),
+                key: r.key.as_str().to_owned(),
                 ocsp: r.ocsp_url,
                 crl: r.full_crl_url,
             })
             .collect(),
-        crls,
+        crls: o.crls.iter().map(|m| jpki::crl_view(s, m)).collect(),
         query_serial: serial.to_owned(),
         query_resident: resident.to_owned(),
         searched: !serial.is_empty() || !resident.is_empty(),
         certificates,
-        residents: counts.residents,
-        active_residents: counts.active_residents,
-        enrollments: enrol.iter().sum::<u64>() as i64,
-        registrations: regs.iter().sum::<u64>() as i64,
+        residents: o.counts.residents,
+        active_residents: o.counts.active_residents,
+        enrollments: o.enrollments.iter().sum::<u64>() as i64,
+        registrations: o.registrations.iter().sum::<u64>() as i64,
         chart,
     })
 }
@@ -249,47 +170,35 @@ pub async fn login(
     State(s): State<AppState>,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
-    let token = f.token.trim();
-    let actor = s.store.authenticate(token, &s.clock.now()).await?;
-    match actor {
-        Some(a) if a.role == Role::Operator => {
-            let now = s.clock.now();
-            let secret = s
-                .store
-                .open_console_session(
-                    a.token_id,
-                    &now,
-                    &(now + chrono::Duration::hours(SESSION_HOURS)),
-                )
-                .await?;
+    let (error, kind) = match service::login(&s, &f.token).await? {
+        Login::Opened(secret) => {
             let mut resp = see_other("/console");
             set_cookie(&mut resp, &secret, SESSION_HOURS * 3600);
-            Ok(resp)
+            return Ok(resp);
         }
-        Some(a) => render(
-            &ConsolePage {
-                error: Some(format!(
-                    "this token is of a {} organisation; the console is for the operator",
-                    a.role.as_str()
-                )),
-                ..Default::default()
-            },
-            page_status(Some(RefusalKind::Forbidden)),
+        Login::NotOperator(role) => (
+            format!(
+                "this token is of a {} organisation; the console is for the operator",
+                role.as_str()
+            ),
+            RefusalKind::Forbidden,
         ),
-        None => render(
-            &ConsolePage {
-                error: Some("the token is unknown, revoked or expired".into()),
-                ..Default::default()
-            },
-            page_status(Some(RefusalKind::Unauthenticated)),
+        Login::Unknown => (
+            "the token is unknown, revoked or expired".to_owned(),
+            RefusalKind::Unauthenticated,
         ),
-    }
+    };
+    let page = ConsolePage {
+        error: Some(error),
+        ..Default::default()
+    };
+    render(&page, page_status(Some(kind)))
 }
 
 /// `POST /console/logout`.
 pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
     if let Some(secret) = cookie(&parts, COOKIE) {
-        s.store.end_console_session(&secret, &s.clock.now()).await?;
+        service::logout(&s, &secret).await?;
     }
     let mut resp = see_other("/console");
     set_cookie(&mut resp, "", 0);
@@ -318,44 +227,24 @@ pub async fn act(
             page_status(Some(RefusalKind::Unauthenticated)),
         );
     };
-    let caller = Caller(actor.clone());
-    let st = State(s.clone());
-    let p = Path(serial.clone());
-    let result = match f.action.as_str() {
-        "revoke" => {
-            jpki::revoke(
-                st,
-                caller,
-                p,
-                ApiJson(RevokeRequest {
-                    reason: f.reason.clone().unwrap_or_else(|| "unspecified".into()),
-                }),
-            )
-            .await
-        }
-        "hold" => jpki::hold(st, caller, p).await,
-        "release" => jpki::release(st, caller, p).await,
-        _ => Err(ApiError::bad_request(
-            "action.unknown",
-            "the action is revoke, hold or release",
-        )),
+    let result = match StatusChange::parse(&f.action, f.reason.as_deref()) {
+        Ok(change) => openmyna_services::jpki::change_status(&s, &actor, &serial, change).await,
+        Err(e) => Err(e),
     };
-    match result {
+    match result.map_err(IntoRefusal::into_refusal) {
         Ok(c) => Ok(see_other(&format!(
             "/console?serial={}&done={}#certificates",
-            c.0.serial, f.action
+            c.serial, f.action
         ))),
-        Err(e) if e.is_client_error() => {
+        Err(Ok(r)) => {
             let q = SearchQuery {
                 serial: Some(serial),
                 resident: None,
                 done: None,
             };
-            render(
-                &build(&s, &actor, &q, Some(e.message().to_owned())).await?,
-                e.status(),
-            )
+            let page = build(&s, &actor, &q, Some(r.message().to_owned())).await?;
+            render(&page, page_status(Some(r.kind())))
         }
-        Err(e) => Err(e),
+        Err(Err(e)) => Err(e.into()),
     }
 }

@@ -7,11 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use chrono::{Datelike, NaiveDate};
 use openmyna_core::Refusal;
 use openmyna_core::Role;
-use openmyna_jpki::{Action, CertRecord, CrlMeta, Reason, RootKind};
-use openmyna_registry::{Registry, ResidentId, ResidentStatus};
+use openmyna_jpki::{CertRecord, CrlMeta, RootKind};
+use openmyna_services::jpki as service;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -22,15 +21,6 @@ use crate::state::AppState;
 
 const ISSUERS: &[Role] = &[Role::Municipality];
 const STATUS_CHANGERS: &[Role] = &[Role::Municipality, Role::Operator];
-
-fn root_param(s: &str) -> Result<RootKind, ApiError> {
-    RootKind::parse(s).ok_or_else(|| {
-        ApiError::not_found(
-            "root.unknown",
-            format!("no root {s:?}; the roots are sign and auth"),
-        )
-    })
-}
 
 pub use openmyna_jpki::pem;
 
@@ -89,7 +79,7 @@ pub struct CertificateView {
     pub certificate_pem: String,
 }
 
-fn view(c: &CertRecord) -> CertificateView {
+pub(crate) fn view(c: &CertRecord) -> CertificateView {
     CertificateView {
         serial: c.serial.clone(),
         root: c.root.as_str().to_owned(),
@@ -113,22 +103,6 @@ pub struct IssuedCard {
     pub authentication: CertificateView,
 }
 
-/// The default card expiry: the 10th birthday after issuance (5th under 18).
-pub fn default_card_expiry(birth: NaiveDate, issued: NaiveDate) -> NaiveDate {
-    let years = if openmyna_core::age_on(birth, issued) < 18 {
-        5
-    } else {
-        10
-    };
-    let first = openmyna_jpki::validity::birthday_in(birth, issued.year());
-    let first_year = if first > issued {
-        issued.year()
-    } else {
-        issued.year() + 1
-    };
-    openmyna_jpki::validity::birthday_in(birth, first_year + years - 1)
-}
-
 /// Issue a card's certificates from the resident record and the public keys generated on the
 /// card.
 #[utoipa::path(post, path = "/api/v1/jpki/cards", tag = "jpki", request_body = IssueCardRequest,
@@ -142,54 +116,18 @@ pub async fn issue_card(
     ApiJson(req): ApiJson<IssueCardRequest>,
 ) -> Result<Created<axum::Json<IssuedCard>>, ApiError> {
     let actor = caller.require(ISSUERS)?;
-    let registry = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref());
-    let resident = registry
-        .get(ResidentId::parse(&req.resident_id.to_string())?)
-        .await?;
-    if resident.status != ResidentStatus::Active {
-        return Err(ApiError::from(Refusal::refused(
-            "resident.not_active",
-            format!("the resident's record is closed ({})", resident.status),
-        )));
-    }
     let auth = public_key("auth_public_key", &req.auth_public_key)?;
-    let sign = req
-        .sign_public_key
-        .as_deref()
+    let sign = (req.sign_public_key.as_deref())
         .map(|k| public_key("sign_public_key", k))
         .transpose()?;
-    let b = &resident.basic4;
-    let today = s.clock.today();
-    let expiry = match req.card_expiry.as_deref() {
-        Some(e) => NaiveDate::parse_from_str(e, "%Y-%m-%d").map_err(|_| {
-            ApiError::from(Refusal::invalid(
-                "card_expiry.format",
-                "card_expiry must be a date YYYY-MM-DD",
-            ))
-            .with_field("card_expiry")
-        })?,
-        None => default_card_expiry(b.birth_date, today),
+    let keys = service::CardKeys {
+        resident_id: req.resident_id,
+        sign_spki: sign.as_deref(),
+        auth_spki: &auth,
+        card_expiry: req.card_expiry.as_deref(),
+        card_ref: req.card_ref.as_deref(),
     };
-    let holder = openmyna_services::jpki::holder_of(b);
-    let card_ref = req
-        .card_ref
-        .map(|r| r.chars().filter(|c| !c.is_control()).take(64).collect());
-    let issued = s
-        .jpki
-        .issue_card(
-            resident.id.0,
-            &holder,
-            sign.as_deref(),
-            &auth,
-            expiry,
-            card_ref,
-        )
-        .await?;
-    tracing::info!(
-        resident = resident.id.0,
-        org = actor.org_id,
-        "card certificates issued"
-    );
+    let issued = service::issue_card(&s, actor, &keys).await?;
     Ok(Created(axum::Json(IssuedCard {
         signing: issued.signing.as_ref().map(view),
         authentication: view(&issued.authentication),
@@ -248,19 +186,10 @@ pub async fn revoke(
     ApiJson(req): ApiJson<RevokeRequest>,
 ) -> Result<axum::Json<CertificateView>, ApiError> {
     let actor = caller.require(STATUS_CHANGERS)?;
-    let reason = Reason::parse(&req.reason).ok_or_else(|| {
-        ApiError::from(Refusal::invalid(
-            "reason.unknown",
-            format!("{:?} is not an RFC 5280 revocation reason", req.reason),
-        ))
-        .with_field("reason")
-    })?;
-    let c = s
-        .jpki
-        .change_status(&serial, Action::Revoke(reason))
-        .await?;
-    tracing::info!(serial = %c.serial, reason = reason.name(), org = actor.org_id, "certificate revoked");
-    Ok(axum::Json(view(&c)))
+    let change = service::StatusChange::Revoke(&req.reason);
+    Ok(axum::Json(view(
+        &service::change_status(&s, actor, &serial, change).await?,
+    )))
 }
 
 /// Suspend a certificate (一時利用停止, certificateHold). Visible in OCSP at once.
@@ -275,9 +204,10 @@ pub async fn hold(
     Path(serial): Path<String>,
 ) -> Result<axum::Json<CertificateView>, ApiError> {
     let actor = caller.require(STATUS_CHANGERS)?;
-    let c = s.jpki.change_status(&serial, Action::Hold).await?;
-    tracing::info!(serial = %c.serial, org = actor.org_id, "certificate suspended");
-    Ok(axum::Json(view(&c)))
+    let change = service::StatusChange::Hold;
+    Ok(axum::Json(view(
+        &service::change_status(&s, actor, &serial, change).await?,
+    )))
 }
 
 /// Lift a suspension.
@@ -292,9 +222,10 @@ pub async fn release(
     Path(serial): Path<String>,
 ) -> Result<axum::Json<CertificateView>, ApiError> {
     let actor = caller.require(STATUS_CHANGERS)?;
-    let c = s.jpki.change_status(&serial, Action::Release).await?;
-    tracing::info!(serial = %c.serial, org = actor.org_id, "certificate suspension lifted");
-    Ok(axum::Json(view(&c)))
+    let change = service::StatusChange::Release;
+    Ok(axum::Json(view(
+        &service::change_status(&s, actor, &serial, change).await?,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -321,8 +252,7 @@ pub struct CrlView {
     pub url: String,
 }
 
-fn crl_view(s: &AppState, m: &CrlMeta) -> CrlView {
-    let e = s.jpki.endpoints();
+pub(crate) fn crl_view(s: &AppState, m: &CrlMeta) -> CrlView {
     CrlView {
         root: m.root.as_str().to_owned(),
         number: m.number,
@@ -333,11 +263,7 @@ fn crl_view(s: &AppState, m: &CrlMeta) -> CrlView {
         next_update: m.next_update.to_rfc3339(),
         entries: m.entries,
         bytes: m.bytes,
-        url: match (m.scope.as_str(), m.partition) {
-            ("delta", _) => e.delta_crl(m.root),
-            (_, Some(p)) => e.partition_crl(m.root, p),
-            _ => e.full_crl(m.root),
-        },
+        url: service::crl_url(s, m),
     }
 }
 
@@ -352,25 +278,10 @@ pub async fn publish(
     ApiJson(req): ApiJson<PublishRequest>,
 ) -> Result<axum::Json<Vec<CrlView>>, ApiError> {
     caller.require(&[Role::Operator])?;
-    let roots = match req.root.as_deref() {
-        None => RootKind::ALL.to_vec(),
-        Some(r) => vec![root_param(r)?],
-    };
-    let mut out = Vec::new();
-    for root in roots {
-        match req.kind.as_str() {
-            "full" => out.extend(s.jpki.publish_full(root).await?),
-            "delta" => out.push(s.jpki.publish_delta(root).await?),
-            other => {
-                return Err(ApiError::from(Refusal::invalid(
-                    "kind.unknown",
-                    format!("{other:?} is not a CRL kind; use full or delta"),
-                ))
-                .with_field("kind"));
-            }
-        }
-    }
-    Ok(axum::Json(out.iter().map(|m| crl_view(&s, m)).collect()))
+    let published = service::publish(&s, req.root.as_deref(), &req.kind).await?;
+    Ok(axum::Json(
+        published.iter().map(|m| crl_view(&s, m)).collect(),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -409,20 +320,21 @@ pub struct RootView {
 #[utoipa::path(get, path = "/api/v1/jpki/roots", tag = "jpki",
     responses((status = 200, body = [RootView]), (status = 500, body = ErrorBody)))]
 pub async fn roots(State(s): State<AppState>) -> Result<axum::Json<Vec<RootView>>, ApiError> {
-    let e = s.jpki.endpoints();
-    let mut out = Vec::new();
-    for r in RootKind::ALL {
-        out.push(RootView {
-            root: r.as_str().to_owned(),
-            key: s.jpki.root_key_kind(r)?.as_str().to_owned(),
-            certificate_pem: pem("CERTIFICATE", &s.jpki.root_certificate(r)?),
-            responder_certificate_pem: pem("CERTIFICATE", &s.jpki.responder_certificate(r)?),
-            ocsp_url: e.ocsp(r),
-            full_crl_url: e.full_crl(r),
-            delta_crl_url: e.delta_crl(r),
-        });
+    Ok(axum::Json(
+        service::roots(&s)?.into_iter().map(root_view).collect(),
+    ))
+}
+
+pub(crate) fn root_view(r: service::RootInfo) -> RootView {
+    RootView {
+        root: r.root.as_str().to_owned(),
+        key: r.key.as_str().to_owned(),
+        certificate_pem: pem("CERTIFICATE", &r.certificate),
+        responder_certificate_pem: pem("CERTIFICATE", &r.responder_certificate),
+        ocsp_url: r.ocsp_url,
+        full_crl_url: r.full_crl_url,
+        delta_crl_url: r.delta_crl_url,
     }
-    Ok(axum::Json(out))
 }
 
 /// `/ca/sign.crt`, `/ca/auth.crt` (roots) and `/ca/sign-ocsp.crt`, `/ca/auth-ocsp.crt`
@@ -447,39 +359,14 @@ pub async fn crl_file(
     State(s): State<AppState>,
     Path((root, file)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let root = root_param(&root)?;
-    let (scope, partition) = match file.as_str() {
-        "full.crl" => ("full", None),
-        "delta.crl" => ("delta", None),
-        f => match f
-            .strip_prefix('p')
-            .and_then(|x| x.strip_suffix(".crl"))
-            .and_then(|n| n.parse::<i64>().ok())
-        {
-            Some(p) if p >= 0 => ("partition", Some(p)),
-            _ => return Err(ApiError::not_found("crl.not_found", "no such CRL")),
-        },
-    };
-    let meta = s
-        .jpki
-        .latest_crl(root, scope, partition)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found("crl.not_published", "that CRL has not been published yet")
-        })?;
-    let der = tokio::fs::read(&meta.file)
-        .await
-        .map_err(|e| ApiError::internal("reading a CRL file", &e))?;
+    let (meta, der) = service::crl_file(&s, &root, &file).await?;
+    let modified = (meta.this_update.with_timezone(&chrono::Utc))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
     Ok((
         [
             (header::CONTENT_TYPE, "application/pkix-crl".to_owned()),
-            (
-                header::LAST_MODIFIED,
-                meta.this_update
-                    .with_timezone(&chrono::Utc)
-                    .format("%a, %d %b %Y %H:%M:%S GMT")
-                    .to_string(),
-            ),
+            (header::LAST_MODIFIED, modified),
         ],
         der,
     )

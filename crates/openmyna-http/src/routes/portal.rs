@@ -8,19 +8,12 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use openmyna_core::Refusal;
 use openmyna_eligibility::medical::MedicalData;
-use openmyna_eligibility::{
-    CardProof, Eligibility, EligibilityStore, MedicalKind, PORTAL_HOLDER, RecordView, Registration,
-    RegistrationChannel,
-};
+use openmyna_eligibility::{CardProof, RecordView, Registration};
 use openmyna_portal::account::{Account, AccountInput};
-use openmyna_portal::session::{Ended, Session};
-use openmyna_registry::{Registry, ResidentId};
+use openmyna_services::portal::{self, PhoneState};
 use openmyna_store::access_log::{AccessEntry, ChainCheck};
-use openmyna_store::crypto::sha256_hex;
-use openmyna_store::eligibility::FacilityConsent;
 use openmyna_store::portal::AccountChange;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,18 +23,10 @@ use crate::json::ApiJson;
 use crate::routes::eligibility::{ChallengeView, b64};
 use crate::state::AppState;
 
+pub use openmyna_services::portal::HANDOFF_SECONDS;
+
 /// The session cookie.
 pub const COOKIE: &str = "omn_session";
-
-fn eligibility(s: &AppState) -> Eligibility<'_, openmyna_store::Store, openmyna_store::Store> {
-    Eligibility::new(
-        &s.store,
-        &s.jpki,
-        s.challenges.as_ref(),
-        s.clock.as_ref(),
-        s.entropy.as_ref(),
-    )
-}
 
 pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
@@ -57,10 +42,14 @@ pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
 
 /// The logged-in citizen. Extracting it fails with 401 without a live session.
 #[derive(Clone)]
-pub struct Citizen {
-    pub resident_id: i64,
-    pub auth_serial: String,
-    token_hash: String,
+pub struct Citizen(pub portal::Citizen);
+
+impl std::ops::Deref for Citizen {
+    type Target = portal::Citizen;
+
+    fn deref(&self) -> &portal::Citizen {
+        &self.0
+    }
 }
 
 impl FromRequestParts<AppState> for Citizen {
@@ -73,40 +62,7 @@ impl FromRequestParts<AppState> for Citizen {
                 "log in with your card first (POST /api/v1/portal/login)",
             ))
         })?;
-        Citizen::of_token(s, &token).await
-    }
-}
-
-impl Citizen {
-    /// The citizen of a session token, if the session is live (and marks it used).
-    pub async fn of_token(s: &AppState, token: &str) -> Result<Citizen, ApiError> {
-        let token_hash = sha256_hex(token.as_bytes());
-        let session = s.store.portal_session(&token_hash).await?.ok_or_else(|| {
-            ApiError::from(Refusal::unauthenticated(
-                "session.unknown",
-                "this session is not known; log in again",
-            ))
-        })?;
-        let now = s.clock.now();
-        if let Err(why) = session.check(now) {
-            let m = match why {
-                Ended::LoggedOut => "you logged out of this session",
-                Ended::Idle => "the session ended after 30 minutes without use",
-                Ended::TooOld => "the session ended 8 hours after the login",
-            };
-            return Err(ApiError::from(Refusal::unauthenticated(
-                "session.ended",
-                format!("{m}; log in again"),
-            )));
-        }
-        if session.needs_touch(now) {
-            s.store.touch_portal_session(&token_hash, &now).await?;
-        }
-        Ok(Citizen {
-            resident_id: session.resident_id,
-            auth_serial: session.auth_serial,
-            token_hash,
-        })
+        Ok(Citizen(portal::citizen(s, &token).await?))
     }
 }
 
@@ -116,7 +72,7 @@ impl Citizen {
 pub async fn challenge(
     State(s): State<AppState>,
 ) -> Result<Created<axum::Json<ChallengeView>>, ApiError> {
-    let c = eligibility(&s).portal_challenge()?;
+    let c = portal::challenge(&s)?;
     Ok(Created(axum::Json(ChallengeView::from(c))))
 }
 
@@ -140,31 +96,6 @@ pub struct LoggedIn {
 /// The session cookie's value in a request, if any.
 pub fn session_cookie(parts: &Parts) -> Option<String> {
     cookie(parts, COOKIE)
-}
-
-/// Opens a session for `resident_id` (after a card login or a handoff); returns its token.
-pub async fn open_session(
-    s: &AppState,
-    resident_id: i64,
-    auth_serial: &str,
-) -> Result<String, ApiError> {
-    let now = s.clock.now();
-    let mut token = [0u8; 32];
-    s.entropy.fill(&mut token);
-    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
-    s.store
-        .create_portal_session(
-            &sha256_hex(token.as_bytes()),
-            &Session {
-                resident_id,
-                auth_serial: auth_serial.to_owned(),
-                created_at: now,
-                last_seen: now,
-                ended_at: None,
-            },
-        )
-        .await?;
-    Ok(token)
 }
 
 pub fn set_cookie(resp: &mut Response, value: &str, max_age: i64) {
@@ -195,32 +126,24 @@ pub async fn login(
         certificate: &cert,
         signature: &sig,
     };
-    let record = eligibility(&s)
-        .authenticate_for(PORTAL_HOLDER, &proof)
-        .await?;
-    let resident = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
-        .get(ResidentId(record.resident_id))
-        .await?;
-    let now = s.clock.now();
-    let token = open_session(&s, record.resident_id, &record.serial).await?;
-    let max = openmyna_portal::session::MAX_HOURS * 3600;
+    let opened = portal::login(&s, &proof).await?;
     let mut resp = axum::Json(LoggedIn {
-        name: resident.basic4.name.name.clone(),
-        expires_at: (now + chrono::Duration::hours(openmyna_portal::session::MAX_HOURS))
-            .to_rfc3339(),
+        name: opened.name,
+        expires_at: opened.expires_at.to_rfc3339(),
     })
     .into_response();
-    set_cookie(&mut resp, &token, max);
+    set_cookie(&mut resp, &opened.token, SESSION_SECONDS);
     Ok(resp)
 }
+
+/// The cookie's lifetime: the session's longest.
+pub const SESSION_SECONDS: i64 = openmyna_portal::session::MAX_HOURS * 3600;
 
 /// End the session.
 #[utoipa::path(post, path = "/api/v1/portal/logout", tag = "portal",
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(s): State<AppState>, c: Citizen) -> Result<Response, ApiError> {
-    s.store
-        .end_portal_session(&c.token_hash, &s.clock.now())
-        .await?;
+    portal::logout(&s, &c).await?;
     let mut resp = NoContent.into_response();
     set_cookie(&mut resp, "", 0);
     Ok(resp)
@@ -243,24 +166,30 @@ pub struct Me {
 #[utoipa::path(get, path = "/api/v1/portal/me", tag = "portal",
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(State(s): State<AppState>, c: Citizen) -> Result<axum::Json<Me>, ApiError> {
-    let r = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
-        .get(ResidentId(c.resident_id))
-        .await?;
-    let n = r.my_number.expose();
-    Ok(axum::Json(Me {
-        name: r.basic4.name.name.clone(),
-        name_kana: r.basic4.name.name_kana.clone(),
-        birth_date: r.basic4.birth_date.to_string(),
-        sex: r.basic4.sex.code(),
-        address: r.basic4.address.text.clone(),
-        postal_code: r
-            .basic4
-            .address
-            .postal_code
-            .as_ref()
-            .map(|p| p.as_str().to_owned()),
-        my_number: format!("********{}", &n[n.len().saturating_sub(4)..]),
-    }))
+    Ok(axum::Json(Me::of(&portal::me(&s, &c).await?)))
+}
+
+impl Me {
+    pub(crate) fn of(r: &openmyna_registry::Resident) -> Me {
+        let n = r.my_number.expose();
+        Me {
+            name: r.basic4.name.name.clone(),
+            name_kana: r.basic4.name.name_kana.clone(),
+            birth_date: r.basic4.birth_date.to_string(),
+            sex: r.basic4.sex.code(),
+            address: r.basic4.address.text.clone(),
+            postal_code: r
+                .basic4
+                .address
+                .postal_code
+                .as_ref()
+                .map(|p| p.as_str().to_owned()),
+            my_number: format!(
+                "********{}",
+                n.get(n.len().saturating_sub(4)..).unwrap_or("")
+            ),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -278,17 +207,10 @@ pub async fn insurance(
     State(s): State<AppState>,
     c: Citizen,
 ) -> Result<axum::Json<Insurance>, ApiError> {
-    let today = s.clock.today();
-    let records = eligibility(&s)
-        .visible_records(c.resident_id)
-        .await?
-        .into_iter()
-        .filter(|r| r.enrollment.valid_on(today))
-        .map(|r| RecordView::of(&r.enrollment, today))
-        .collect();
+    let i = portal::insurance(&s, &c).await?;
     Ok(axum::Json(Insurance {
-        registration: s.store.registration(c.resident_id).await?,
-        records,
+        registration: i.registration,
+        records: i.records,
     }))
 }
 
@@ -300,11 +222,7 @@ pub async fn register_insurance(
     State(s): State<AppState>,
     c: Citizen,
 ) -> Result<axum::Json<Registration>, ApiError> {
-    Ok(axum::Json(
-        eligibility(&s)
-            .register(c.resident_id, &c.auth_serial, RegistrationChannel::Portal)
-            .await?,
-    ))
+    Ok(axum::Json(portal::register_insurance(&s, &c).await?))
 }
 
 /// The citizen's own medication, treatment or check-up history (5 years), surgery included.
@@ -316,15 +234,7 @@ pub async fn medical(
     c: Citizen,
     Path(kind): Path<String>,
 ) -> Result<axum::Json<Vec<MedicalData>>, ApiError> {
-    let kind = MedicalKind::parse(&kind)?;
-    let since = s
-        .clock
-        .today()
-        .checked_sub_months(chrono::Months::new(60))
-        .unwrap_or(chrono::NaiveDate::MIN);
-    Ok(axum::Json(
-        s.store.medical(c.resident_id, kind, since).await?,
-    ))
+    Ok(axum::Json(portal::medical(&s, &c, &kind).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -355,12 +265,6 @@ pub struct Consents {
     pub facilities: Vec<FacilityConsentView>,
 }
 
-fn fourinfo(
-    s: &AppState,
-) -> openmyna_fourinfo::FourInfo<'_, openmyna_store::Store, openmyna_store::Store> {
-    openmyna_fourinfo::FourInfo::new(&s.store, &s.jpki, s.clock.as_ref(), s.entropy.as_ref())
-}
-
 /// The consents the citizen has given.
 #[utoipa::path(get, path = "/api/v1/portal/consents", tag = "portal",
     responses((status = 200, body = Consents), (status = 401, body = ErrorBody)))]
@@ -368,34 +272,37 @@ pub async fn consents(
     State(s): State<AppState>,
     c: Citizen,
 ) -> Result<axum::Json<Consents>, ApiError> {
-    let rp = fourinfo(&s).consents_of_resident(c.resident_id).await?;
-    let fac: Vec<FacilityConsent> = s
-        .store
-        .facility_consents_of_resident(c.resident_id, &s.clock.now())
-        .await?;
-    Ok(axum::Json(Consents {
-        relying_parties: rp
-            .iter()
-            .map(|x| RelyingPartyConsent {
-                id: x.id,
-                relying_party: x.rp_org_id,
-                items: x.items.iter().map(|i| i.as_str().to_owned()).collect(),
-                purpose: x.purpose.clone(),
-                created_at: x.created_at.to_rfc3339(),
-                status: if x.live() { "live" } else { "withdrawn" }.into(),
-            })
-            .collect(),
-        facilities: fac
-            .into_iter()
-            .map(|f| FacilityConsentView {
-                org_id: f.org_id,
-                facility: f.facility,
-                category: f.category,
-                given_at: f.given_at.to_rfc3339(),
-                expires_at: f.expires_at.to_rfc3339(),
-            })
-            .collect(),
-    }))
+    Ok(axum::Json(Consents::of(portal::consents(&s, &c).await?)))
+}
+
+impl Consents {
+    pub(crate) fn of(c: portal::Consents) -> Consents {
+        Consents {
+            relying_parties: c
+                .relying_parties
+                .iter()
+                .map(|x| RelyingPartyConsent {
+                    id: x.id,
+                    relying_party: x.rp_org_id,
+                    items: x.items.iter().map(|i| i.as_str().to_owned()).collect(),
+                    purpose: x.purpose.clone(),
+                    created_at: x.created_at.to_rfc3339(),
+                    status: if x.live() { "live" } else { "withdrawn" }.into(),
+                })
+                .collect(),
+            facilities: c
+                .facilities
+                .into_iter()
+                .map(|f| FacilityConsentView {
+                    org_id: f.org_id,
+                    facility: f.facility,
+                    category: f.category,
+                    given_at: f.given_at.to_rfc3339(),
+                    expires_at: f.expires_at.to_rfc3339(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Withdraw a consent given to a relying party (the 4-information service).
@@ -407,15 +314,7 @@ pub async fn withdraw_rp(
     c: Citizen,
     Path(id): Path<i64>,
 ) -> Result<NoContent, ApiError> {
-    let svc = fourinfo(&s);
-    let consent = svc
-        .consents_of_resident(c.resident_id)
-        .await?
-        .into_iter()
-        .find(|x| x.id == id)
-        .ok_or_else(|| ApiError::not_found("consent.not_found", "you have no such consent"))?;
-    svc.withdraw(&consent, "withdrawn by the resident in the portal")
-        .await?;
+    portal::withdraw_relying_party(&s, &c, id).await?;
     Ok(NoContent)
 }
 
@@ -428,16 +327,7 @@ pub async fn withdraw_facility(
     c: Citizen,
     Path(org_id): Path<i64>,
 ) -> Result<NoContent, ApiError> {
-    let n = s
-        .store
-        .withdraw_facility_consents(c.resident_id, org_id, &s.clock.now())
-        .await?;
-    if n == 0 {
-        return Err(ApiError::not_found(
-            "consent.not_found",
-            "you have no open consent with this facility",
-        ));
-    }
+    portal::withdraw_facility(&s, &c, org_id).await?;
     Ok(NoContent)
 }
 
@@ -467,22 +357,6 @@ pub struct AccessLog {
     pub head: SignedHead,
 }
 
-const LOG_KEY_META: &str = "access_log.signer";
-const LOG_KEY_CONTEXT: &str = "access-log-signer";
-
-async fn log_key(s: &AppState) -> Result<openmyna_jpki::SigningKey, ApiError> {
-    use openmyna_jpki::{KeyKind, SigningKey};
-    let pkcs8 = s
-        .store
-        .sealed_secret(LOG_KEY_META, LOG_KEY_CONTEXT, || {
-            SigningKey::generate(KeyKind::EcP256)
-                .and_then(|k| k.to_pkcs8())
-                .map_err(|e| e.to_string())
-        })
-        .await?;
-    Ok(SigningKey::from_pkcs8(KeyKind::EcP256, &pkcs8)?)
-}
-
 /// Who saw the citizen's data, when and why — every disclosure by municipalities, clinics,
 /// relying parties and employers — with the hash chain checked and its head signed.
 #[utoipa::path(get, path = "/api/v1/portal/access-log", tag = "portal",
@@ -491,28 +365,25 @@ pub async fn access_log(
     State(s): State<AppState>,
     c: Citizen,
 ) -> Result<axum::Json<AccessLog>, ApiError> {
-    let (mut entries, chain) = s.store.verify_access_chain(c.resident_id).await?;
-    entries.reverse();
-    let key = log_key(&s).await?;
-    let at = s.clock.now().to_rfc3339();
-    let statement = format!(
-        "openmyna access-log head/1\nresident {}\nseq {}\nhash {}\nat {}\nintact {}",
-        c.resident_id, chain.head_seq, chain.head_hash, at, chain.intact
-    );
-    let e = base64::engine::general_purpose::STANDARD;
-    let head = SignedHead {
-        seq: chain.head_seq,
-        hash: chain.head_hash.clone(),
-        at,
-        signature: e.encode(key.sign(statement.as_bytes())?),
-        statement,
-        public_key: e.encode(key.spki_der()?),
-    };
+    let log = portal::access_log(&s, &c).await?;
+    let head = log.head;
     Ok(axum::Json(AccessLog {
-        entries,
-        chain,
-        head,
+        entries: log.entries,
+        chain: log.chain,
+        head: SignedHead {
+            seq: head.seq,
+            hash: head.hash,
+            at: head.at.to_rfc3339(),
+            signature: portal_b64(&head.signature),
+            statement: head.statement,
+            public_key: portal_b64(&head.public_key),
+        },
     }))
+}
+
+fn portal_b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -530,21 +401,23 @@ pub async fn account(
     State(s): State<AppState>,
     c: Citizen,
 ) -> Result<axum::Json<AccountView>, ApiError> {
-    let (account, at, channel) = s
-        .store
-        .public_money_account(c.resident_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "account.not_registered",
-                "no public-money account is registered",
-            )
-        })?;
-    Ok(axum::Json(AccountView {
-        account,
-        registered_at: at.to_rfc3339(),
-        channel,
-    }))
+    let a = portal::account(&s, &c).await?.ok_or_else(|| {
+        ApiError::not_found(
+            "account.not_registered",
+            "no public-money account is registered",
+        )
+    })?;
+    Ok(axum::Json(AccountView::of(a)))
+}
+
+impl AccountView {
+    fn of(a: portal::RegisteredAccount) -> AccountView {
+        AccountView {
+            account: a.account,
+            registered_at: a.registered_at.to_rfc3339(),
+            channel: a.channel,
+        }
+    }
 }
 
 /// Register the public-money account (replacing an earlier one): bank code 4 digits, branch
@@ -559,23 +432,9 @@ pub async fn set_account(
     c: Citizen,
     ApiJson(req): ApiJson<AccountInput>,
 ) -> Result<axum::Json<AccountView>, ApiError> {
-    let r = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
-        .get(ResidentId(c.resident_id))
-        .await?;
-    let account = req.validate(&r.basic4.name.name_kana)?;
-    let now = s.clock.now();
-    s.store
-        .set_public_money_account(c.resident_id, &account, "portal", &now)
-        .await?;
-    tracing::info!(
-        bank = account.bank_code.as_str(),
-        "public-money account registered"
-    );
-    Ok(axum::Json(AccountView {
-        account,
-        registered_at: now.to_rfc3339(),
-        channel: "portal".into(),
-    }))
+    Ok(axum::Json(AccountView::of(
+        portal::set_account(&s, &c, &req).await?,
+    )))
 }
 
 /// Every change of the public-money account.
@@ -585,9 +444,7 @@ pub async fn account_history(
     State(s): State<AppState>,
     c: Citizen,
 ) -> Result<axum::Json<Vec<AccountChange>>, ApiError> {
-    Ok(axum::Json(
-        s.store.public_money_account_history(c.resident_id).await?,
-    ))
+    Ok(axum::Json(portal::account_history(&s, &c).await?))
 }
 
 // ---------------------------------------------------------------- smartphone certificates
@@ -651,111 +508,13 @@ pub async fn apply_phone(
     c: Citizen,
     ApiJson(req): ApiJson<PhoneApplication>,
 ) -> Result<Created<axum::Json<PhoneIssued>>, ApiError> {
-    use openmyna_jpki::{Lookup, NotCurrent, RootKind, Serial, cms};
-    use openmyna_portal::phone::{PhoneRequest, REQUEST_MAX_AGE_MINUTES, TOKEN_LABEL};
     let der = b64("request", &req.request)?;
-    let v = cms::verify(&der).map_err(|e| {
-        ApiError::from(Refusal::invalid(
-            "request.signature",
-            format!("the request is not a valid signed document: {e}"),
-        ))
-    })?;
-    let serial = Serial::from_der_bytes(v.signer.tbs_certificate.serial_number.as_bytes())?;
-    let now = s.clock.now();
-    let signer = s
-        .jpki
-        .current_certificate(
-            &serial,
-            Some(&v.signer_der),
-            RootKind::Sign,
-            &now,
-            Lookup::Cached,
-        )
-        .await
-        .map_err(|e| match e {
-            NotCurrent::Unknown | NotCurrent::Differs => ApiError::from(Refusal::refused(
-                "request.certificate",
-                "the request is not signed with a signing certificate this CA issued",
-            )),
-            NotCurrent::WrongRoot => ApiError::from(Refusal::refused(
-                "request.certificate",
-                "the request must be signed with the card's signing key (署名用電子証明書)",
-            )),
-            NotCurrent::Held | NotCurrent::Revoked | NotCurrent::NotValidNow => {
-                ApiError::from(Refusal::refused(
-                    "request.certificate",
-                    "the signing certificate is revoked, suspended or not valid now",
-                ))
-            }
-        })?;
-    if signer.resident_id != c.resident_id {
-        return Err(ApiError::from(Refusal::forbidden(
-            "request.signer",
-            "the request is signed by someone other than the logged-in citizen",
-        )));
-    }
-    let age = now - v.signing_time;
-    if age > chrono::Duration::minutes(REQUEST_MAX_AGE_MINUTES)
-        || age < -chrono::Duration::minutes(5)
-    {
-        return Err(ApiError::from(Refusal::refused(
-            "request.stale",
-            "the request was signed more than 10 minutes ago (or in the future); sign it again",
-        )));
-    }
-    let (r, auth_spki, sign_spki) = PhoneRequest::parse(&v.content)?;
-    let resident = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
-        .get(ResidentId(c.resident_id))
-        .await?;
-    let holder = openmyna_services::jpki::holder_of(&resident.basic4);
-    let issued = s
-        .jpki
-        .issue_card(
-            c.resident_id,
-            &holder,
-            Some(&sign_spki),
-            &auth_spki,
-            signer.not_after.date_naive(),
-            Some(format!("phone:{}", r.device_id)),
-        )
-        .await?;
-    let sign = issued.signing.ok_or_else(|| {
-        ApiError::internal("phone issuance", &"no signing certificate was issued")
-    })?;
-    let phone = match s
-        .store
-        .insert_phone(&openmyna_store::portal::NewPhone {
-            resident_id: c.resident_id,
-            device_id: &r.device_id,
-            model: r.model.trim(),
-            auth_serial: &issued.authentication.serial,
-            sign_serial: &sign.serial,
-            at: &now,
-            actor: "the holder, in the portal",
-        })
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            // The certificates are not handed out: revoke them.
-            for serial in [&issued.authentication.serial, &sign.serial] {
-                let _ = s
-                    .jpki
-                    .change_status(
-                        serial,
-                        openmyna_jpki::Action::Revoke(openmyna_jpki::Reason::CessationOfOperation),
-                    )
-                    .await;
-            }
-            return Err(e.into());
-        }
-    };
-    let e = base64::engine::general_purpose::STANDARD;
+    let issued = portal::apply_phone(&s, &c, &der).await?;
     Ok(Created(axum::Json(PhoneIssued {
-        phone: phone_view(&phone),
-        token_label: TOKEN_LABEL.into(),
-        auth_certificate: e.encode(&issued.authentication.der),
-        sign_certificate: e.encode(&sign.der),
+        phone: phone_view(&issued.phone),
+        token_label: openmyna_portal::phone::TOKEN_LABEL.into(),
+        auth_certificate: portal_b64(&issued.auth_certificate),
+        sign_certificate: portal_b64(&issued.sign_certificate),
     })))
 }
 
@@ -767,8 +526,7 @@ pub async fn phones(
     c: Citizen,
 ) -> Result<axum::Json<Vec<PhoneView>>, ApiError> {
     Ok(axum::Json(
-        s.store
-            .phones_of_resident(c.resident_id)
+        portal::phones(&s, &c)
             .await?
             .iter()
             .map(phone_view)
@@ -783,57 +541,6 @@ pub struct PhoneNote {
     pub note: String,
 }
 
-fn note_of(n: &str) -> Result<String, ApiError> {
-    let n = n.trim();
-    if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
-        return Err(ApiError::from(Refusal::invalid(
-            "note.length",
-            "note must be 1-200 characters",
-        ))
-        .with_field("note"));
-    }
-    Ok(n.to_owned())
-}
-
-/// Change both certificates of a phone and its state; `to` is revoked, suspended or active.
-async fn phone_status(
-    s: &AppState,
-    phone: &openmyna_store::portal::Phone,
-    to: &str,
-    actor: &str,
-    note: &str,
-) -> Result<(), ApiError> {
-    use openmyna_jpki::{Action, Reason};
-    let (from, action): (&[&str], Action) = match to {
-        "revoked" => (
-            &["active", "suspended"],
-            Action::Revoke(Reason::CessationOfOperation),
-        ),
-        "suspended" => (&["active"], Action::Hold),
-        _ => (&["suspended"], Action::Release),
-    };
-    if !from.contains(&phone.status.as_str()) {
-        return Err(ApiError::from(Refusal::refused(
-            "phone.state",
-            format!("the phone is {}; it cannot become {to}", phone.status),
-        )));
-    }
-    // The certificates first: what the phone may do changes at once (OCSP included).
-    for serial in [&phone.auth_serial, &phone.sign_serial] {
-        match s.jpki.change_status(serial, action).await {
-            Ok(_) => {}
-            // Revoking a suspended certificate, or one already revoked, is fine.
-            Err(openmyna_jpki::JpkiError::Refusal(r))
-                if to == "revoked" && r.kind() == openmyna_core::RefusalKind::Refused => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    s.store
-        .set_phone_status(phone.id, from, to, &s.clock.now(), actor, note)
-        .await?;
-    Ok(())
-}
-
 /// Revoke a phone's certificates (before selling, exchanging or repairing it).
 #[utoipa::path(post, path = "/api/v1/portal/phones/{id}/revoke", tag = "portal",
     params(("id" = i64, Path)), request_body = PhoneNote,
@@ -845,16 +552,8 @@ pub async fn revoke_phone(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<PhoneNote>,
 ) -> Result<axum::Json<PhoneView>, ApiError> {
-    let note = note_of(&req.note)?;
-    let phone = s
-        .store
-        .phone(id)
-        .await?
-        .filter(|p| p.resident_id == c.resident_id)
-        .ok_or_else(|| ApiError::not_found("phone.not_found", "you have no such phone"))?;
-    phone_status(&s, &phone, "revoked", "the holder, in the portal", &note).await?;
-    let p = s.store.phone(id).await?.unwrap_or(phone);
-    Ok(axum::Json(phone_view(&p)))
+    let phone = portal::revoke_phone(&s, &c, id, &req.note).await?;
+    Ok(axum::Json(phone_view(&phone)))
 }
 
 /// The 24-hour hotline (operator): suspend a phone's certificates at once on a reported
@@ -870,7 +569,7 @@ pub async fn hotline_suspend(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<PhoneNote>,
 ) -> Result<axum::Json<PhoneView>, ApiError> {
-    hotline(&s, caller, id, "suspended", &req.note).await
+    hotline(&s, caller, id, PhoneState::Suspended, &req.note).await
 }
 
 /// The hotline lifts a phone's suspension (the phone was found).
@@ -885,28 +584,19 @@ pub async fn hotline_release(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<PhoneNote>,
 ) -> Result<axum::Json<PhoneView>, ApiError> {
-    hotline(&s, caller, id, "active", &req.note).await
+    hotline(&s, caller, id, PhoneState::Active, &req.note).await
 }
 
 async fn hotline(
     s: &AppState,
     caller: crate::auth::Caller,
     id: i64,
-    to: &str,
+    to: PhoneState,
     note: &str,
 ) -> Result<axum::Json<PhoneView>, ApiError> {
     let actor = caller.require(&[openmyna_core::Role::Operator])?;
-    let note = note_of(note)?;
-    let phone = s
-        .store
-        .phone(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("phone.not_found", "no such phone"))?;
-    let who = format!("{} (24-hour hotline)", actor.org_name);
-    phone_status(s, &phone, to, &who, &note).await?;
-    tracing::info!(phone = id, to, org = actor.org_id, "hotline phone status");
-    let p = s.store.phone(id).await?.unwrap_or(phone);
-    Ok(axum::Json(phone_view(&p)))
+    let phone = portal::hotline(s, actor, id, to, note).await?;
+    Ok(axum::Json(phone_view(&phone)))
 }
 
 // ---------------------------------------------------------------- medical-expense notices
@@ -936,95 +626,38 @@ pub async fn medical_expenses(
     Path(year): Path<i32>,
     axum::extract::Query(q): axum::extract::Query<ExpenseFormat>,
 ) -> Result<Response, ApiError> {
-    use chrono::Datelike;
-    use openmyna_portal::expenses::{NoticeHeader, NoticeLine, facility_kind_ja, to_csv, to_xml};
-    let today = s.clock.today();
-    let (Some(first), Some(last)) = (
-        chrono::NaiveDate::from_ymd_opt(year, 1, 1),
-        chrono::NaiveDate::from_ymd_opt(year, 12, 31),
-    ) else {
-        return Err(ApiError::from(Refusal::invalid(
-            "year.range",
-            "no such year",
-        )));
-    };
-    if year < today.year() - 5 || year > today.year() {
-        return Err(ApiError::from(Refusal::invalid(
-            "year.range",
-            "notices are kept for the last five years and this year",
-        )));
-    }
-    let resident = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
-        .get(ResidentId(c.resident_id))
-        .await?;
-    let name = resident.basic4.name.name.clone();
-    let records = eligibility(&s).visible_records(c.resident_id).await?;
-    let insurer = records
-        .iter()
-        .filter(|r| r.enrollment.qualification_date <= last)
-        .filter(|r| r.enrollment.loss.as_ref().is_none_or(|l| l.date > first))
-        .max_by_key(|r| r.enrollment.qualification_date);
-    let header = NoticeHeader {
-        year,
-        insured_name: name.clone(),
-        insurer_name: insurer
-            .map(|r| r.enrollment.insurer_name.clone())
-            .unwrap_or_default(),
-        insurer_number: insurer
-            .map(|r| r.enrollment.key.insurer_number.as_str().to_owned())
-            .unwrap_or_default(),
-        created_on: today.to_string(),
-    };
-    let mut lines: Vec<NoticeLine> = s
-        .store
-        .medical(c.resident_id, MedicalKind::Expense, first)
-        .await?
-        .into_iter()
-        .filter_map(|d| match d {
-            MedicalData::Expense(e) if e.month.year() == year => Some(e),
-            _ => None,
-        })
-        .map(|e| NoticeLine {
-            month: e.month.format("%Y-%m").to_string(),
-            patient: name.clone(),
-            facility: e.facility_name,
-            facility_kind: facility_kind_ja(&e.facility_kind).to_owned(),
-            days: e.days,
-            total_cost_yen: e.total_cost_yen,
-            paid_yen: e.paid_yen,
-        })
-        .collect();
-    lines.sort_by(|a, b| (&a.month, &a.facility).cmp(&(&b.month, &b.facility)));
-    let file = format!("iryohi-tsuchi-{year}");
-    let (body, ctype, ext) = match q.format.as_deref() {
-        None | Some("json") => {
-            return Ok(axum::Json(ExpenseNotices { header, lines }).into_response());
-        }
-        Some("xml") => (
+    use openmyna_portal::expenses::{to_csv, to_xml};
+    let (header, lines) = portal::medical_expenses(&s, &c, year).await?;
+    let format = q.format.as_deref().unwrap_or("json");
+    let file = format!("iryohi-tsuchi-{year}.{format}");
+    Ok(match format {
+        "json" => axum::Json(ExpenseNotices { header, lines }).into_response(),
+        "xml" => download(
             to_xml(&header, &lines),
             "application/xml; charset=utf-8",
-            "xml",
+            &file,
         ),
-        Some("csv") => (to_csv(&header, &lines), "text/csv; charset=utf-8", "csv"),
-        Some(_) => {
+        "csv" => download(to_csv(&header, &lines), "text/csv; charset=utf-8", &file),
+        _ => {
             return Err(ApiError::bad_request(
                 "format.unknown",
                 "format is json, xml or csv",
             ));
         }
-    };
+    })
+}
+
+/// A file to download, never cached.
+fn download(body: String, ctype: &'static str, file: &str) -> Response {
     let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}.{ext}\"")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    resp
 }
-
-/// A handoff link lives this long.
-pub const HANDOFF_SECONDS: i64 = 120;
 
 #[derive(Serialize, ToSchema)]
 pub struct Handoff {
@@ -1042,32 +675,9 @@ pub async fn handoff(
     State(s): State<AppState>,
     c: Citizen,
 ) -> Result<Created<axum::Json<Handoff>>, ApiError> {
-    let token = open_session(&s, c.resident_id, &c.auth_serial).await?;
+    let (token, expires_at) = portal::handoff(&s, &c).await?;
     Ok(Created(axum::Json(Handoff {
         path: format!("/portal/handoff/{token}"),
-        expires_at: (s.clock.now() + chrono::Duration::seconds(HANDOFF_SECONDS)).to_rfc3339(),
+        expires_at: expires_at.to_rfc3339(),
     })))
-}
-
-/// Redeems a handoff token: ends its session and opens a fresh one for the browser.
-pub async fn redeem_handoff(s: &AppState, token: &str) -> Result<String, ApiError> {
-    let bad = || {
-        ApiError::from(Refusal::unauthenticated(
-            "handoff.invalid",
-            "this login link is unknown, used or expired; log in again",
-        ))
-    };
-    let hash = sha256_hex(token.as_bytes());
-    let session = s.store.portal_session(&hash).await?.ok_or_else(bad)?;
-    let now = s.clock.now();
-    if session.ended_at.is_some()
-        || now - session.created_at > chrono::Duration::seconds(HANDOFF_SECONDS)
-    {
-        return Err(bad());
-    }
-    // Only the request that ends the handoff session gets the new one.
-    if !s.store.end_portal_session(&hash, &now).await? {
-        return Err(bad());
-    }
-    open_session(s, session.resident_id, &session.auth_serial).await
 }

@@ -1,5 +1,6 @@
-//! The portal's pages: server-rendered HTML over the same handlers as the JSON API
-//! (`/portal`), the browser handoff (`/portal/handoff/{token}`) and logout. No script.
+//! The portal's pages: server-rendered HTML over the same use cases as the JSON API
+//! (`openmyna_services::portal`): `/portal`, the browser handoff (`/portal/handoff/{token}`)
+//! and logout. No script.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -7,10 +8,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Datelike;
-use openmyna_core::RefusalKind;
+use openmyna_core::{IntoRefusal, Refusal, RefusalKind};
+use openmyna_services::ServiceError;
+use openmyna_services::portal::{self as service, Citizen};
 
 use crate::error::{ApiError, SeeOther, page_status};
-use crate::routes::portal::{self, Citizen};
+use crate::routes::portal::{self, Consents, Me};
 use crate::state::AppState;
 
 pub struct RecordRow {
@@ -149,16 +152,20 @@ async fn citizen_or_login(
     } else {
         page_status(Some(RefusalKind::Unauthenticated))
     };
-    match portal::session_cookie(parts) {
-        None => Ok(Err(render(&login_page(s, None), status)?)),
-        Some(token) => match Citizen::of_token(s, &token).await {
-            Ok(c) => Ok(Ok(c)),
-            Err(e) if e.kind() == Some(RefusalKind::Unauthenticated) => Ok(Err(render(
-                &login_page(s, Some(e.message().to_owned())),
-                status,
-            )?)),
-            Err(e) => Err(e),
-        },
+    let Some(token) = portal::session_cookie(parts) else {
+        return Ok(Err(render(&login_page(s, None), status)?));
+    };
+    match service::citizen(s, &token)
+        .await
+        .map_err(IntoRefusal::into_refusal)
+    {
+        Ok(c) => Ok(Ok(c)),
+        Err(Ok(r)) if r.kind() == RefusalKind::Unauthenticated => Ok(Err(render(
+            &login_page(s, Some(r.message().to_owned())),
+            status,
+        )?)),
+        Err(Ok(r)) => Err(r.into()),
+        Err(Err(e)) => Err(e.into()),
     }
 }
 
@@ -175,29 +182,26 @@ pub async fn page(State(s): State<AppState>, parts: Parts) -> Result<Response, A
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    render(&build(&s, c).await?, page_status(None))
+    render(&build(&s, &c).await?, page_status(None))
 }
 
 /// The logged-in citizen's page.
-async fn build(s: &AppState, c: Citizen) -> Result<PortalPage, ApiError> {
-    let st = || State(s.clone());
-    let me = portal::me(st(), c.clone()).await?.0;
-    let ins = portal::insurance(st(), c.clone()).await?.0;
-    let consents = portal::consents(st(), c.clone()).await?.0;
-    let log = portal::access_log(st(), c.clone()).await?.0;
-    let account = match portal::account(st(), c.clone()).await {
-        Ok(a) => Some(format!(
+async fn build(s: &AppState, c: &Citizen) -> Result<PortalPage, ApiError> {
+    let me = Me::of(&service::me(s, c).await?);
+    let ins = service::insurance(s, c).await?;
+    let consents = Consents::of(service::consents(s, c).await?);
+    let log = service::access_log(s, c).await?;
+    let account = service::account(s, c).await?.map(|a| {
+        format!(
             "{} / {} / {} / {} ({})",
-            a.0.account.bank_code.as_str(),
-            a.0.account.branch_code.as_str(),
-            a.0.account.account_type,
-            a.0.account.masked_number(),
-            a.0.account.holder_kana
-        )),
-        Err(e) if e.kind() == Some(RefusalKind::NotFound) => None,
-        Err(e) => return Err(e),
-    };
-    let phones = portal::phones(st(), c.clone()).await?.0;
+            a.account.bank_code.as_str(),
+            a.account.branch_code.as_str(),
+            a.account.account_type,
+            a.account.masked_number(),
+            a.account.holder_kana
+        )
+    });
+    let phones = service::phones(s, c).await?;
     let this_year = s.clock.today().year();
     let page = PortalPage {
         logged_in: true,
@@ -277,7 +281,7 @@ async fn build(s: &AppState, c: Citizen) -> Result<PortalPage, ApiError> {
                 revoke: (p.status != "revoked").then(|| format!("/portal/phones/{}/revoke", p.id)),
                 model: p.model,
                 state: p.status,
-                issued: p.created_at,
+                issued: p.created_at.to_rfc3339(),
             })
             .collect(),
     };
@@ -311,23 +315,27 @@ pub async fn account(
         account_number: f.account_number,
         holder_kana: f.holder_kana.clone(),
     };
-    match portal::set_account(State(s.clone()), c.clone(), crate::json::ApiJson(input)).await {
+    match service::set_account(&s, &c, &input)
+        .await
+        .map_err(IntoRefusal::into_refusal)
+    {
         Ok(_) => Ok(see_other("/portal#account")),
-        Err(e) if e.kind() == Some(RefusalKind::Invalid) => {
-            let mut page = build(&s, c).await?;
+        Err(Ok(r)) if r.kind() == RefusalKind::Invalid => {
+            let mut page = build(&s, &c).await?;
             page.account_form = AccountForm {
                 bank_code: f.bank_code,
                 branch_code: f.branch_code,
                 account_type: f.account_type,
                 holder_kana: f.holder_kana,
                 error: Some((
-                    e.field().unwrap_or_default().to_owned(),
-                    e.message().to_owned(),
+                    r.field().unwrap_or_default().to_owned(),
+                    r.message().to_owned(),
                 )),
             };
             render(&page, page_status(Some(RefusalKind::Invalid)))
         }
-        Err(e) => Err(e),
+        Err(Ok(r)) => Err(r.into()),
+        Err(Err(e)) => Err(e.into()),
     }
 }
 
@@ -335,19 +343,22 @@ pub async fn account(
 /// the page with its status (nothing changed); anything else is an error.
 async fn after_form<T>(
     s: &AppState,
-    c: Citizen,
-    result: Result<T, ApiError>,
+    c: &Citizen,
+    result: Result<T, ServiceError>,
     anchor: &'static str,
 ) -> Result<Response, ApiError> {
-    match result {
+    match result.map_err(IntoRefusal::into_refusal) {
         Ok(_) => Ok(see_other(anchor)),
-        Err(e) if e.is_client_error() => {
-            let mut page = build(s, c).await?;
-            page.notice = Some(e.message().to_owned());
-            render(&page, e.status())
-        }
-        Err(e) => Err(e),
+        Err(Ok(r)) => refused_page(s, c, &r).await,
+        Err(Err(e)) => Err(e.into()),
     }
+}
+
+/// The page again with a refusal at the top (nothing changed), answered with its status.
+async fn refused_page(s: &AppState, c: &Citizen, r: &Refusal) -> Result<Response, ApiError> {
+    let mut page = build(s, c).await?;
+    page.notice = Some(r.message().to_owned());
+    render(&page, page_status(Some(r.kind())))
 }
 
 /// `POST /portal/registration` (the page's button): 健康保険証の利用登録 through the portal.
@@ -356,8 +367,8 @@ pub async fn registration(State(s): State<AppState>, parts: Parts) -> Result<Res
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    let result = portal::register_insurance(State(s.clone()), c.clone()).await;
-    after_form(&s, c, result, "/portal#insurance").await
+    let result = service::register_insurance(&s, &c).await;
+    after_form(&s, &c, result, "/portal#insurance").await
 }
 
 /// `POST /portal/consents/facilities/{org_id}/withdraw` (the page's button).
@@ -371,8 +382,8 @@ pub async fn withdraw_facility(
         Err(login) => return Ok(login),
     };
     // Already withdrawn (a second click) or not this citizen's: said on the page.
-    let result = portal::withdraw_facility(State(s.clone()), c.clone(), Path(org_id)).await;
-    after_form(&s, c, result, "/portal#consents").await
+    let result = service::withdraw_facility(&s, &c, org_id).await;
+    after_form(&s, &c, result, "/portal#consents").await
 }
 
 /// `POST /portal/consents/relying-parties/{id}/withdraw` (the page's button).
@@ -385,8 +396,8 @@ pub async fn withdraw_rp(
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    let result = portal::withdraw_rp(State(s.clone()), c.clone(), Path(id)).await;
-    after_form(&s, c, result, "/portal#consents").await
+    let result = service::withdraw_relying_party(&s, &c, id).await;
+    after_form(&s, &c, result, "/portal#consents").await
 }
 
 /// `GET /portal/handoff/{token}`: logs this browser in and goes to the portal.
@@ -394,35 +405,30 @@ pub async fn handoff(
     State(s): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    match portal::redeem_handoff(&s, &token).await {
+    match service::redeem_handoff(&s, &token)
+        .await
+        .map_err(IntoRefusal::into_refusal)
+    {
         Ok(session) => {
-            let mut resp = SeeOther.into_response();
-            resp.headers_mut()
-                .insert(header::LOCATION, HeaderValue::from_static("/portal"));
-            portal::set_cookie(
-                &mut resp,
-                &session,
-                openmyna_portal::session::MAX_HOURS * 3600,
-            );
+            let mut resp = see_other("/portal");
+            portal::set_cookie(&mut resp, &session, portal::SESSION_SECONDS);
             Ok(resp)
         }
-        Err(e) if e.kind() == Some(RefusalKind::Unauthenticated) => render(
-            &login_page(&s, Some(e.message().to_owned())),
+        Err(Ok(r)) if r.kind() == RefusalKind::Unauthenticated => render(
+            &login_page(&s, Some(r.message().to_owned())),
             page_status(Some(RefusalKind::Unauthenticated)),
         ),
-        Err(e) => Err(e),
+        Err(Ok(r)) => Err(r.into()),
+        Err(Err(e)) => Err(e.into()),
     }
 }
 
 /// `POST /portal/logout` (the page's form): ends the session and goes back to the portal.
 pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
     if let Some(token) = portal::session_cookie(&parts) {
-        let hash = openmyna_store::crypto::sha256_hex(token.as_bytes());
-        s.store.end_portal_session(&hash, &s.clock.now()).await?;
+        service::end_session(&s, &token).await?;
     }
-    let mut resp = SeeOther.into_response();
-    resp.headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static("/portal"));
+    let mut resp = see_other("/portal");
     portal::set_cookie(&mut resp, "", 0);
     Ok(resp)
 }
@@ -444,23 +450,8 @@ pub async fn revoke_phone(
         Ok(c) => c,
         Err(login) => return Ok(login),
     };
-    let note = portal::PhoneNote { note: f.note };
-    match portal::revoke_phone(
-        State(s.clone()),
-        c.clone(),
-        Path(id),
-        crate::json::ApiJson(note),
-    )
-    .await
-    {
-        Ok(_) => Ok(see_other("/portal#phones")),
-        Err(e) if e.is_client_error() => {
-            let mut page = build(&s, c).await?;
-            page.notice = Some(e.message().to_owned());
-            render(&page, e.status())
-        }
-        Err(e) => Err(e),
-    }
+    let result = service::revoke_phone(&s, &c, id, &f.note).await;
+    after_form(&s, &c, result, "/portal#phones").await
 }
 
 #[cfg(test)]
