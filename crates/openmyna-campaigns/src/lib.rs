@@ -7,6 +7,8 @@
 //!   division subtree (本部単位で集計) and per member organisation, with small-cell
 //!   suppression, ranking and the change over time.
 //! - [`campaign`]: campaigns with a target rate and the measures taken.
+//! - [`figures`]: what the dashboard, a campaign and an association's member view publish,
+//!   computed from a company's data.
 //! - [`session`]: on-site application sessions (出張申請受付) from request to close.
 //! - [`ministry`]: the report to the supervising ministry, its CSV layout and the bottom-third
 //!   industries.
@@ -15,6 +17,7 @@
 
 pub mod campaign;
 pub mod dashboard;
+pub mod figures;
 pub mod intake;
 pub mod ministry;
 pub mod org;

@@ -81,6 +81,23 @@ impl Actor {
             token_id: 0,
         }
     }
+
+    /// The actor, if its role is one of `roles`; otherwise a refusal naming the roles that
+    /// may (`auth.role`).
+    pub fn require(&self, roles: &[Role]) -> Result<&Actor, crate::Refusal> {
+        if roles.contains(&self.role) {
+            return Ok(self);
+        }
+        let need: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(crate::Refusal::forbidden(
+            "auth.role",
+            format!(
+                "this requires the role {}; your token's role is {}",
+                need.join(" or "),
+                self.role
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]

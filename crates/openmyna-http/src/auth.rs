@@ -46,10 +46,6 @@ impl FromRequestParts<AppState> for Caller {
 impl Caller {
     /// Fails with 403, naming the roles that may, unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<&Actor, ApiError> {
-        if roles.contains(&self.0.role) {
-            Ok(&self.0)
-        } else {
-            Err(ApiError::forbidden_role(self.0.role, roles))
-        }
+        Ok(self.0.require(roles)?)
     }
 }

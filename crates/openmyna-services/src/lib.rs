@@ -10,17 +10,19 @@
 //! |---|---|
 //! | [`admin`] | organisations' codes checked against their role |
 //! | [`applications`] | card applications: forms, applying, on-site intake, review, manufacture, handover at the window, receipt of a mailed card |
+//! | [`campaigns`] | card-uptake campaigns: answers and their import, the dashboard, campaigns and measures, associations' member figures, the ministry report, on-site sessions |
 //! | [`cards`] | a card issued, renewed, given a new signing certificate, its PIN reset (card present); card events (loss, found, return, abroad) and their effect on the certificates |
 //! | [`console`] | the operator console: sessions from an operator token, the overview, certificate search |
 //! | [`issuance`] | the phases of making a card: manufacture, activation, recording |
 //! | [`registry_sync`] | registry changes → certificate revocations and void cards |
-//! | [`employers`] | the retention sweep of employees' My Numbers |
+//! | [`employers`] | employers: who acts (administrator, HR, employee), profile, divisions, employees, member tokens, the My Number intake and its export, the retention sweep |
 //! | [`portal`] | the citizen portal: card login and sessions, own data and insurance, consents, the signed access log, the public-money account, phones' certificates and the hotline, medical-expense notices |
 //! | [`jpki`] | the registry's basic four information as a certificate holder, card certificates for given keys, status changes, CRLs on demand, the roots and published CRL files |
 //! | [`scheduler`] | the background work on the injected clock: subscriber catch-up, retention sweep, CRL publication |
 
 pub mod admin;
 pub mod applications;
+pub mod campaigns;
 pub mod cards;
 pub mod console;
 pub mod employers;

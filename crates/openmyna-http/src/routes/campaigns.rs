@@ -4,27 +4,18 @@
 //! member organisation for associations, on-site application sessions (出張申請受付) with the
 //! municipality, and the ministry report.
 
-use openmyna_core::Refusal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
-use openmyna_campaigns::campaign::{self, CampaignInput, MeasureInput, MeasureKind};
-use openmyna_campaigns::dashboard::{
-    self, CellNode, Counts, Division, Employee, Published, Report, Tally, Tree,
-};
-use openmyna_campaigns::ministry::{self, OrgFigures};
-use openmyna_campaigns::org::{Industry, OrgKind};
-use openmyna_campaigns::reports::{self, Answer};
-use openmyna_campaigns::session::{
-    SessionRequest, SessionSchedule, SessionStatus, SessionStep, check_session_day,
-    session_transition,
-};
-use openmyna_core::Role;
-use openmyna_store::campaigns::{NewReport, NewSession, SessionPlan, SessionRow};
+use openmyna_campaigns::campaign::{CampaignInput, MeasureInput};
+use openmyna_campaigns::figures::{DivisionFigures, SeriesPoint};
+use openmyna_campaigns::reports::Answer;
+use openmyna_campaigns::session::{SessionRequest, SessionSchedule, SessionStep};
+use openmyna_services::campaigns::{self as service, Period, RowOutcome, json_list};
+use openmyna_store::campaigns::ReportRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -33,10 +24,10 @@ use crate::charts::{self, Bar, Line};
 use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
 use crate::routes::applications::{self as applications, ApplicationView, OnSite};
-use crate::routes::employers::{EmployerCaller, Who, employer, require_company};
+use crate::routes::employers::employer;
 use crate::state::AppState;
-use openmyna_services::applications::{own_municipality, take_on_site};
-use openmyna_services::employers::profile_of;
+
+pub use openmyna_campaigns::figures::{CampaignView, DashboardView, MeasureView, MembersView};
 
 // ------------------------------------------------------------------ answers
 
@@ -56,11 +47,8 @@ pub struct MyAnswer {
     pub history: Vec<AnswerView>,
 }
 
-async fn my_answer_view(s: &AppState, employee_id: i64) -> Result<MyAnswer, ApiError> {
-    let history: Vec<AnswerView> = s
-        .store
-        .reports_of_employee(employee_id)
-        .await?
+fn my_answer_view(reports: Vec<ReportRow>) -> MyAnswer {
+    let history: Vec<AnswerView> = reports
         .into_iter()
         .map(|r| AnswerView {
             holds_card: r.holds_card,
@@ -78,7 +66,7 @@ async fn my_answer_view(s: &AppState, employee_id: i64) -> Result<MyAnswer, ApiE
             on: a.on.clone(),
             source: a.source.clone(),
         });
-    Ok(MyAnswer { latest, history })
+    MyAnswer { latest, history }
 }
 
 /// The employee answers for themselves: do they hold the card, have they registered it for
@@ -93,22 +81,9 @@ pub async fn put_my_answer(
     ApiJson(a): ApiJson<Answer>,
 ) -> Result<axum::Json<MyAnswer>, ApiError> {
     let e = employer(&s, &caller).await?;
-    let emp = e.require_employee()?.clone();
-    let a = a.check()?;
-    s.store
-        .add_reports(
-            &[NewReport {
-                org_id: e.actor.org_id,
-                employee_id: emp.id,
-                on: s.clock.today(),
-                holds_card: a.holds_card,
-                insurance_registered: a.insurance_registered,
-                source: "self",
-            }],
-            &s.clock.now(),
-        )
-        .await?;
-    Ok(axum::Json(my_answer_view(&s, emp.id).await?))
+    Ok(axum::Json(my_answer_view(
+        service::put_my_answer(&s, &e, &a).await?,
+    )))
 }
 
 /// The employee's own answers.
@@ -120,8 +95,9 @@ pub async fn get_my_answer(
     caller: Caller,
 ) -> Result<axum::Json<MyAnswer>, ApiError> {
     let e = employer(&s, &caller).await?;
-    let emp = e.require_employee()?.clone();
-    Ok(axum::Json(my_answer_view(&s, emp.id).await?))
+    Ok(axum::Json(my_answer_view(
+        service::my_answers(&s, &e).await?,
+    )))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -139,13 +115,18 @@ pub struct ImportRow {
 }
 
 impl ImportRow {
-    fn answered(row: usize, status: &str) -> ImportRow {
+    fn of(row: usize, outcome: RowOutcome) -> ImportRow {
+        let (status, refusal) = match outcome {
+            RowOutcome::Accepted => ("accepted", None),
+            RowOutcome::Unchanged => ("unchanged", None),
+            RowOutcome::Rejected(r) => ("rejected", Some(r)),
+        };
         ImportRow {
             row,
             status: status.to_owned(),
-            code: None,
-            field: None,
-            message: None,
+            code: refusal.as_ref().map(|r| r.code().to_owned()),
+            field: (refusal.as_ref()).map(|r| r.field().unwrap_or_default().to_owned()),
+            message: refusal.as_ref().map(|r| r.message().to_owned()),
         }
     }
 }
@@ -156,22 +137,6 @@ pub struct ImportReport {
     pub unchanged: usize,
     pub rejected: usize,
     pub rows: Vec<ImportRow>,
-}
-
-fn rejected(row: usize, e: openmyna_campaigns::CampaignError) -> ImportRow {
-    let openmyna_campaigns::CampaignError::Refusal(r) = e;
-    let (code, field, message) = (
-        r.code().to_owned(),
-        r.field().unwrap_or_default().to_owned(),
-        r.message().to_owned(),
-    );
-    ImportRow {
-        row,
-        status: "rejected".into(),
-        code: Some(code),
-        field: Some(field),
-        message: Some(message),
-    }
 }
 
 /// HR imports answers by CSV (UTF-8; columns `employee_no,holds_card,insurance_registered`
@@ -187,201 +152,20 @@ pub async fn import_answers(
     body: Bytes,
 ) -> Result<axum::Json<ImportReport>, ApiError> {
     let e = employer(&s, &caller).await?;
-    e.require_staff()?;
-    require_company(&s.store, e.actor.org_id).await?;
-    if std::str::from_utf8(&body).is_err() {
-        return Err(ApiError::from(Refusal::invalid(
-            "csv.encoding",
-            "the CSV must be UTF-8 (convert Shift_JIS files first)",
-        )));
-    }
-    let today = s.clock.today();
-    let rows = reports::read_csv(&body, today)?;
-    let employees: HashMap<String, i64> = s
-        .store
-        .employees(e.actor.org_id)
-        .await?
-        .into_iter()
-        .map(|x| (x.employee_no, x.id))
+    let import = service::import_answers(&s, &e, &body).await?;
+    let rows: Vec<ImportRow> = (import.rows.into_iter())
+        .map(|(row, outcome)| ImportRow::of(row, outcome))
         .collect();
-    // The latest stored answer per employee and day, to leave repeats unchanged.
-    let mut stored: HashMap<(i64, NaiveDate), (bool, bool)> = HashMap::new();
-    // Only HR's own imports: comparing with employees' self-reports would tell HR their
-    // answers.
-    for r in s
-        .store
-        .reports_of_org(e.actor.org_id)
-        .await?
-        .into_iter()
-        .filter(|r| r.source == "hr_import")
-    {
-        stored.insert(
-            (r.employee_id, r.on),
-            (r.holds_card, r.insurance_registered),
-        );
-    }
-    let mut out = Vec::new();
-    let mut new: Vec<NewReport<'_>> = Vec::new();
-    let (mut accepted, mut unchanged) = (0, 0);
-    for (row, parsed) in rows {
-        let a = match parsed {
-            Ok(a) => a,
-            Err(err) => {
-                out.push(rejected(row, err));
-                continue;
-            }
-        };
-        let Some(&employee_id) = employees.get(&a.employee_no) else {
-            out.push(rejected(
-                row,
-                openmyna_campaigns::CampaignError::invalid(
-                    "employee_no.unknown",
-                    "employee_no",
-                    "no employee with that number",
-                ),
-            ));
-            continue;
-        };
-        let on = a.as_of.unwrap_or(today);
-        let value = (a.answer.holds_card, a.answer.insurance_registered);
-        if stored.get(&(employee_id, on)) == Some(&value) {
-            unchanged += 1;
-            out.push(ImportRow::answered(row, "unchanged"));
-            continue;
-        }
-        stored.insert((employee_id, on), value);
-        accepted += 1;
-        new.push(NewReport {
-            org_id: e.actor.org_id,
-            employee_id,
-            on,
-            holds_card: value.0,
-            insurance_registered: value.1,
-            source: "hr_import",
-        });
-        out.push(ImportRow::answered(row, "accepted"));
-    }
-    s.store.add_reports(&new, &s.clock.now()).await?;
-    let rejected = out.iter().filter(|r| r.status == "rejected").count();
+    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
     Ok(axum::Json(ImportReport {
-        accepted,
-        unchanged,
-        rejected,
-        rows: out,
+        accepted: count("accepted"),
+        unchanged: count("unchanged"),
+        rejected: count("rejected"),
+        rows,
     }))
 }
 
 // ------------------------------------------------------------------ dashboard
-
-/// A company's data for tallies.
-struct CompanyData {
-    divisions: Vec<Division>,
-    employees: Vec<Employee>,
-    reports: Vec<Report>,
-}
-
-async fn company_data(s: &AppState, org_id: i64) -> Result<CompanyData, ApiError> {
-    let divisions = s
-        .store
-        .divisions(org_id)
-        .await?
-        .into_iter()
-        .map(|d| Division {
-            id: d.id,
-            parent: d.parent_id,
-            name: d.name,
-        })
-        .collect();
-    let employees = s
-        .store
-        .employees(org_id)
-        .await?
-        .into_iter()
-        .map(|e| Employee {
-            id: e.id,
-            division: e.division_id,
-            hired_on: e.hired_on,
-            left_on: e.left_on,
-        })
-        .collect();
-    let reports = s
-        .store
-        .reports_of_org(org_id)
-        .await?
-        .into_iter()
-        .map(|r| Report {
-            employee: r.employee_id,
-            on: r.on,
-            answer: Answer {
-                holds_card: r.holds_card,
-                insurance_registered: r.insurance_registered,
-            },
-        })
-        .collect();
-    Ok(CompanyData {
-        divisions,
-        employees,
-        reports,
-    })
-}
-
-impl CompanyData {
-    fn tally(&self, tree: &Tree<'_>, day: NaiveDate) -> Tally {
-        let answers = dashboard::answers_at(&self.reports, day);
-        Tally::new(tree, &self.employees, &answers, day)
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DivisionFigures {
-    pub id: i64,
-    pub name: String,
-    pub parent_id: Option<i64>,
-    /// 0 for a top-level division (本部).
-    pub depth: u32,
-    /// Rank among the top-level divisions by card-holding rate (then registration rate).
-    pub rank: Option<u32>,
-    /// Everyone in the division and the divisions below it.
-    pub figures: Published,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RankEntry {
-    pub rank: u32,
-    pub division_id: i64,
-    pub name: String,
-    pub holding_rate: Option<f64>,
-    pub registration_rate: Option<f64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SeriesPoint {
-    pub date: String,
-    pub holding_rate: Option<f64>,
-    pub registration_rate: Option<f64>,
-    /// Top-level divisions (withheld ones have no rates).
-    pub divisions: Vec<SeriesDivision>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SeriesDivision {
-    pub division_id: i64,
-    pub holding_rate: Option<f64>,
-    pub registration_rate: Option<f64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DashboardView {
-    pub organisation: String,
-    pub as_of: String,
-    /// Groups smaller than this publish no figures.
-    pub min_cell: u32,
-    pub total: Published,
-    pub divisions: Vec<DivisionFigures>,
-    pub ranking: Vec<RankEntry>,
-    /// Month ends (and the day itself): the change over time.
-    pub series: Vec<SeriesPoint>,
-}
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -392,126 +176,13 @@ pub struct DashboardQuery {
     pub months: Option<u32>,
 }
 
-/// Employees see the dashboard of today (with its month-end series) only: two arbitrary days
-/// apart, around one colleague's arrival, would tell that colleague's answer.
-fn employees_see_today(e: &EmployerCaller, q: &DashboardQuery) -> Result<(), ApiError> {
-    if matches!(e.who, Who::Employee(..)) && q.as_of.is_some() {
-        return Err(ApiError::from(Refusal::forbidden(
-            "as_of.staff_only",
-            "employees see today's dashboard; other days are for the organisation's staff",
-        )));
-    }
-    Ok(())
-}
-
-fn as_of(s: &AppState, q: Option<&str>) -> Result<NaiveDate, ApiError> {
-    let today = s.clock.today();
-    match q {
-        None => Ok(today),
-        Some(d) => {
-            let d = openmyna_campaigns::parse_date("as_of", d)?;
-            if d > today {
-                return Err(ApiError::from(Refusal::invalid(
-                    "as_of.future",
-                    "as_of must not be in the future",
-                ))
-                .with_field("as_of"));
-            }
-            Ok(d)
+impl DashboardQuery {
+    fn period(&self) -> Period<'_> {
+        Period {
+            as_of: self.as_of.as_deref(),
+            months: self.months,
         }
     }
-}
-
-fn ranking(tree: &Tree<'_>, t: &Tally) -> Vec<RankEntry> {
-    t.ranking(tree)
-        .into_iter()
-        .filter_map(|(i, rank)| {
-            let d = tree.divisions().get(i)?;
-            let p = t.published(i);
-            Some(RankEntry {
-                rank,
-                division_id: d.id,
-                name: d.name.clone(),
-                holding_rate: p.holding_rate,
-                registration_rate: p.registration_rate,
-            })
-        })
-        .collect()
-}
-
-fn series(data: &CompanyData, tree: &Tree<'_>, days: &[NaiveDate]) -> Vec<SeriesPoint> {
-    days.iter()
-        .map(|d| {
-            let t = data.tally(tree, *d);
-            let total = t.published_total();
-            SeriesPoint {
-                date: d.to_string(),
-                holding_rate: total.holding_rate,
-                registration_rate: total.registration_rate,
-                divisions: tree
-                    .divisions()
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| tree.parent(*i).is_none())
-                    .map(|(i, d)| {
-                        let p = t.published(i);
-                        SeriesDivision {
-                            division_id: d.id,
-                            holding_rate: p.holding_rate,
-                            registration_rate: p.registration_rate,
-                        }
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
-}
-
-async fn build_dashboard(
-    s: &AppState,
-    org_id: i64,
-    org_name: &str,
-    q: &DashboardQuery,
-) -> Result<(DashboardView, CompanyData), ApiError> {
-    require_company(&s.store, org_id).await?;
-    let day = as_of(s, q.as_of.as_deref())?;
-    let months = q.months.unwrap_or(12).min(60);
-    let data = company_data(s, org_id).await?;
-    let tree = Tree::new(&data.divisions);
-    let t = data.tally(&tree, day);
-    let ranks: HashMap<usize, u32> = t.ranking(&tree).into_iter().collect();
-    let divisions = tree
-        .ordered()
-        .into_iter()
-        .filter_map(|i| {
-            let d = tree.divisions().get(i)?;
-            Some(DivisionFigures {
-                id: d.id,
-                name: d.name.clone(),
-                parent_id: tree
-                    .parent(i)
-                    .and_then(|p| tree.divisions().get(p))
-                    .map(|p| p.id),
-                depth: tree.depth(i),
-                rank: ranks.get(&i).copied(),
-                figures: t.published(i),
-            })
-        })
-        .collect();
-    let from = day
-        .checked_sub_months(chrono::Months::new(months))
-        .unwrap_or(day);
-    let points = dashboard::month_ends(from, day);
-    let view = DashboardView {
-        organisation: org_name.to_owned(),
-        as_of: day.to_string(),
-        min_cell: dashboard::MIN_CELL,
-        total: t.published_total(),
-        divisions,
-        ranking: ranking(&tree, &t),
-        series: series(&data, &tree, &points),
-    };
-    Ok((view, data))
 }
 
 /// The dashboard: card-holding and registration rates for the company and each division
@@ -527,12 +198,7 @@ pub async fn get_dashboard(
     Query(q): Query<DashboardQuery>,
 ) -> Result<axum::Json<DashboardView>, ApiError> {
     let e = employer(&s, &caller).await?;
-    employees_see_today(&e, &q)?;
-    Ok(axum::Json(
-        build_dashboard(&s, e.actor.org_id, &e.actor.org_name, &q)
-            .await?
-            .0,
-    ))
+    Ok(axum::Json(service::dashboard(&s, &e, q.period()).await?))
 }
 
 fn svg(body: String) -> Response {
@@ -560,16 +226,11 @@ pub async fn dashboard_bars(
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
-    employees_see_today(&e, &q)?;
-    let (view, _) = build_dashboard(&s, e.actor.org_id, &e.actor.org_name, &q).await?;
-    let target = s
-        .store
-        .campaigns(e.actor.org_id)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|c| c.starts_on <= s.clock.today() && s.clock.today() <= c.ends_on)
-        .map(|c| c.target_rate as f64);
+    let (view, target) = service::dashboard_with_target(&s, &e, q.period()).await?;
+    Ok(svg(bars_svg(&view, target)))
+}
+
+fn bars_svg(view: &DashboardView, target: Option<f64>) -> String {
     let mut bars = vec![Bar {
         label: "全体",
         first: view.total.holding_rate,
@@ -580,7 +241,7 @@ pub async fn dashboard_bars(
         first: d.figures.holding_rate,
         second: d.figures.registration_rate,
     }));
-    Ok(svg(charts::bar_chart(
+    charts::bar_chart(
         &format!(
             "{} マイナンバーカード取得率 ({})",
             view.organisation, view.as_of
@@ -588,7 +249,7 @@ pub async fn dashboard_bars(
         ("カード取得", "保険証利用登録"),
         &bars,
         target,
-    )))
+    )
 }
 
 /// The dashboard's trend: the company's and each top-level division's card-holding rate at
@@ -603,8 +264,7 @@ pub async fn dashboard_trend(
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
-    employees_see_today(&e, &q)?;
-    let (view, _) = build_dashboard(&s, e.actor.org_id, &e.actor.org_name, &q).await?;
+    let view = service::dashboard(&s, &e, q.period()).await?;
     Ok(svg(trend_svg(
         &format!("{} カード取得率の推移", view.organisation),
         &view.series,
@@ -637,137 +297,6 @@ fn trend_svg(title: &str, series: &[SeriesPoint], divisions: &[DivisionFigures])
 
 // ------------------------------------------------------------------ campaigns
 
-#[derive(Serialize, ToSchema)]
-pub struct MeasureView {
-    pub id: i64,
-    pub kind: String,
-    pub kind_name: String,
-    pub on: String,
-    pub note: String,
-    pub reached: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Award {
-    /// The leading top-level division(s) at the end (equal rates share the award).
-    pub divisions: Vec<RankEntry>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CampaignView {
-    pub id: i64,
-    pub name: String,
-    pub starts_on: String,
-    pub ends_on: String,
-    pub target_rate: i64,
-    /// planned, running or ended.
-    pub phase: String,
-    pub measures: Vec<MeasureView>,
-    /// The figures on the first day.
-    pub at_start: Published,
-    /// The figures at the end (or today while running).
-    pub latest: Published,
-    pub latest_on: String,
-    /// Change of the card-holding rate since the start, in points.
-    pub change: Option<f64>,
-    /// Whether the target rate was reached (at the end, or so far).
-    pub target_met: Option<bool>,
-    pub ranking: Vec<RankEntry>,
-    /// Once ended: the best division (キャンペーン終了時により取得率の高かった本部を表彰).
-    pub award: Option<Award>,
-    /// Weekly points through the campaign.
-    pub series: Vec<SeriesPoint>,
-}
-
-async fn campaign_view(
-    s: &AppState,
-    c: openmyna_store::campaigns::CampaignRow,
-) -> Result<CampaignView, ApiError> {
-    let today = s.clock.today();
-    let data = company_data(s, c.org_id).await?;
-    let tree = Tree::new(&data.divisions);
-    let latest_on = c.ends_on.min(today).max(c.starts_on);
-    let start = data.tally(&tree, c.starts_on).published_total();
-    let t = data.tally(&tree, latest_on);
-    let latest = t.published_total();
-    let rule = campaign::Campaign {
-        name: c.name.clone(),
-        starts_on: c.starts_on,
-        ends_on: c.ends_on,
-        target_rate: u32::try_from(c.target_rate).unwrap_or(100),
-    };
-    let phase = campaign::phase(&rule, today);
-    let ranking = ranking(&tree, &t);
-    let award = (phase == "ended").then(|| Award {
-        divisions: ranking
-            .iter()
-            .filter(|r| r.rank == 1)
-            .map(|r| RankEntry {
-                rank: r.rank,
-                division_id: r.division_id,
-                name: r.name.clone(),
-                holding_rate: r.holding_rate,
-                registration_rate: r.registration_rate,
-            })
-            .collect(),
-    });
-    let measures = s
-        .store
-        .measures_of_org(c.org_id)
-        .await?
-        .into_iter()
-        .filter(|m| m.campaign_id == c.id)
-        .map(|m| MeasureView {
-            id: m.id,
-            kind_name: MeasureKind::parse(&m.kind)
-                .map(|k| k.label_ja().to_owned())
-                .unwrap_or_default(),
-            kind: m.kind,
-            on: m.on.to_string(),
-            note: m.note,
-            reached: m.reached,
-        })
-        .collect();
-    let weeks = if phase == "planned" {
-        Vec::new()
-    } else {
-        dashboard::weeks(c.starts_on, latest_on)
-    };
-    Ok(CampaignView {
-        id: c.id,
-        name: c.name,
-        starts_on: c.starts_on.to_string(),
-        ends_on: c.ends_on.to_string(),
-        target_rate: c.target_rate,
-        phase: phase.to_owned(),
-        measures,
-        change: match (start.holding_rate, latest.holding_rate) {
-            (Some(a), Some(b)) => Some(((b - a) * 10.0).round() / 10.0),
-            _ => None,
-        },
-        target_met: latest.holding_rate.map(|r| r >= c.target_rate as f64),
-        at_start: start,
-        latest,
-        latest_on: latest_on.to_string(),
-        ranking,
-        award,
-        series: series(&data, &tree, &weeks),
-    })
-}
-
-async fn own_campaign(
-    s: &AppState,
-    org_id: i64,
-    id: i64,
-) -> Result<openmyna_store::campaigns::CampaignRow, ApiError> {
-    s.store
-        .campaigns(org_id)
-        .await?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| ApiError::not_found("campaign.not_found", format!("no campaign {id}")))
-}
-
 /// Starts a campaign (the organisation's own token).
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns",
     request_body = CampaignInput,
@@ -779,22 +308,9 @@ pub async fn create_campaign(
     ApiJson(req): ApiJson<CampaignInput>,
 ) -> Result<Created<axum::Json<CampaignView>>, ApiError> {
     let e = employer(&s, &caller).await?;
-    e.require_admin()?;
-    require_company(&s.store, e.actor.org_id).await?;
-    let c = req.validate()?;
-    let id = s
-        .store
-        .create_campaign(
-            e.actor.org_id,
-            &c.name,
-            c.starts_on,
-            c.ends_on,
-            i64::from(c.target_rate),
-            &s.clock.now(),
-        )
-        .await?;
-    let row = own_campaign(&s, e.actor.org_id, id).await?;
-    Ok(Created(axum::Json(campaign_view(&s, row).await?)))
+    Ok(Created(axum::Json(
+        service::create_campaign(&s, &e, &req).await?,
+    )))
 }
 
 /// The organisation's campaigns with their results.
@@ -806,11 +322,7 @@ pub async fn list_campaigns(
     caller: Caller,
 ) -> Result<axum::Json<Vec<CampaignView>>, ApiError> {
     let e = employer(&s, &caller).await?;
-    let mut out = Vec::new();
-    for c in s.store.campaigns(e.actor.org_id).await? {
-        out.push(campaign_view(&s, c).await?);
-    }
-    Ok(axum::Json(out))
+    Ok(axum::Json(service::campaigns(&s, &e).await?))
 }
 
 /// One campaign: figures at the start and end, target, ranking, the award once ended.
@@ -824,8 +336,7 @@ pub async fn get_campaign(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<CampaignView>, ApiError> {
     let e = employer(&s, &caller).await?;
-    let c = own_campaign(&s, e.actor.org_id, id).await?;
-    Ok(axum::Json(campaign_view(&s, c).await?))
+    Ok(axum::Json(service::campaign(&s, &e, id).await?))
 }
 
 /// A campaign's weekly trend per top-level division (SVG).
@@ -839,24 +350,7 @@ pub async fn campaign_trend(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
-    let c = own_campaign(&s, e.actor.org_id, id).await?;
-    let data = company_data(&s, c.org_id).await?;
-    let tree = Tree::new(&data.divisions);
-    let view = campaign_view(&s, c).await?;
-    let divisions: Vec<DivisionFigures> = tree
-        .divisions()
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| tree.parent(*i).is_none())
-        .map(|(_, d)| DivisionFigures {
-            id: d.id,
-            name: d.name.clone(),
-            parent_id: None,
-            depth: 0,
-            rank: None,
-            figures: Published::new(Counts::default(), true),
-        })
-        .collect();
+    let (view, divisions) = service::campaign_trend(&s, &e, id).await?;
     Ok(svg(trend_svg(
         &format!("{} ({}〜{})", view.name, view.starts_on, view.ends_on),
         &view.series,
@@ -877,90 +371,12 @@ pub async fn add_measure(
     ApiJson(req): ApiJson<MeasureInput>,
 ) -> Result<Created<axum::Json<MeasureView>>, ApiError> {
     let e = employer(&s, &caller).await?;
-    e.require_admin()?;
-    let c = own_campaign(&s, e.actor.org_id, id).await?;
-    let rule = campaign::Campaign {
-        name: c.name.clone(),
-        starts_on: c.starts_on,
-        ends_on: c.ends_on,
-        target_rate: u32::try_from(c.target_rate).unwrap_or(100),
-    };
-    let m = req.validate(&rule)?;
-    let reached = m.reached.map(i64::from);
-    let mid = s
-        .store
-        .add_measure(
-            c.id,
-            m.kind.as_str(),
-            m.on,
-            &m.note,
-            reached,
-            &s.clock.now(),
-        )
-        .await?;
-    Ok(Created(axum::Json(MeasureView {
-        id: mid,
-        kind: m.kind.as_str().to_owned(),
-        kind_name: m.kind.label_ja().to_owned(),
-        on: m.on.to_string(),
-        note: m.note,
-        reached,
-    })))
+    Ok(Created(axum::Json(
+        service::add_measure(&s, &e, id, &req).await?,
+    )))
 }
 
 // ------------------------------------------------------------------ associations and ministries
-
-/// The company totals of an organisation's subtree: each company's tally, summed.
-async fn subtree_counts(
-    s: &AppState,
-    root: i64,
-    profiles: &[openmyna_store::campaigns::Profile],
-    day: NaiveDate,
-) -> Result<Counts, ApiError> {
-    let mut total = Counts::default();
-    let parent_of = |id: i64| {
-        profiles
-            .iter()
-            .find(|p| p.org_id == id)
-            .and_then(|p| p.parent_org_id)
-    };
-    for p in profiles
-        .iter()
-        .filter(|p| p.kind == OrgKind::Company.as_str())
-    {
-        if openmyna_campaigns::org::is_within(p.org_id, root, parent_of, profiles.len() + 1) {
-            let c = company_total(s, p.org_id, day).await?;
-            total.employees += c.employees;
-            total.holders += c.holders;
-            total.registered += c.registered;
-            total.answered += c.answered;
-        }
-    }
-    Ok(total)
-}
-
-async fn company_total(s: &AppState, org_id: i64, day: NaiveDate) -> Result<Counts, ApiError> {
-    let data = company_data(s, org_id).await?;
-    let tree = Tree::new(&data.divisions);
-    Ok(data.tally(&tree, day).total)
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MemberFigures {
-    pub organisation: String,
-    pub corporate_number: Option<String>,
-    pub kind: String,
-    pub industry: Option<String>,
-    pub rank: Option<u32>,
-    pub figures: Published,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MembersView {
-    pub as_of: String,
-    pub total: Published,
-    pub members: Vec<MemberFigures>,
-}
 
 /// An association's figures per member organisation, ranked; small members show no figures.
 #[utoipa::path(get, path = "/api/v1/campaigns/member-organisations", tag = "campaigns",
@@ -973,76 +389,9 @@ pub async fn member_organisations(
     Query(q): Query<DashboardQuery>,
 ) -> Result<axum::Json<MembersView>, ApiError> {
     let e = employer(&s, &caller).await?;
-    e.require_staff()?;
-    // A ministry reads the report, whose suppression covers industries and organisations
-    // together; a second view with other groupings would let withheld cells be subtracted.
-    if profile_of(&s.store, e.actor.org_id).await?.kind != OrgKind::Association.as_str() {
-        return Err(ApiError::from(Refusal::refused(
-            "employer.not_association",
-            "the member view is for an industry association (a ministry reads the report)",
-        )));
-    }
-    let day = as_of(&s, q.as_of.as_deref())?;
-    let profiles = s.store.employer_profiles().await?;
-    let orgs = s.store.organisations().await?;
-    let mut members: Vec<(openmyna_store::campaigns::Profile, Counts)> = Vec::new();
-    for p in profiles
-        .iter()
-        .filter(|p| p.parent_org_id == Some(e.actor.org_id))
-    {
-        let c = subtree_counts(&s, p.org_id, &profiles, day).await?;
-        members.push((p.clone(), c));
-    }
-    let nodes: Vec<CellNode> = members
-        .iter()
-        .map(|(_, c)| CellNode {
-            parent: None,
-            employees: c.employees,
-            direct: 0,
-        })
-        .collect();
-    let mut total = Counts::default();
-    for (_, c) in &members {
-        total.employees += c.employees;
-        total.holders += c.holders;
-        total.registered += c.registered;
-        total.answered += c.answered;
-    }
-    let (total_hidden, hidden) = dashboard::suppress(&nodes, 0, total.employees);
-    let mut out: Vec<MemberFigures> = members
-        .iter()
-        .zip(&hidden)
-        .map(|((p, c), h)| {
-            let org = orgs.iter().find(|o| o.id == p.org_id);
-            MemberFigures {
-                organisation: org.map(|o| o.name.clone()).unwrap_or_default(),
-                corporate_number: org.and_then(|o| o.code.clone()),
-                kind: p.kind.clone(),
-                industry: p.industry.clone(),
-                rank: None,
-                figures: Published::new(*c, *h),
-            }
-        })
-        .collect();
-    // Rank the published members the domain's way (holding rate, then registration rate).
-    let published: Vec<(usize, Counts, &str)> = out
-        .iter()
-        .zip(&members)
-        .enumerate()
-        .filter(|(_, (m, _))| m.figures.holding_rate.is_some())
-        .map(|(i, (m, (_, c)))| (i, *c, m.organisation.as_str()))
-        .collect();
-    let ranks = dashboard::rank_by_rates(&published);
-    for (i, rank) in ranks {
-        if let Some(m) = out.get_mut(i) {
-            m.rank = Some(rank);
-        }
-    }
-    Ok(axum::Json(MembersView {
-        as_of: day.to_string(),
-        total: Published::new(total, total_hidden),
-        members: out,
-    }))
+    Ok(axum::Json(
+        service::members(&s, &e, q.as_of.as_deref()).await?,
+    ))
 }
 
 /// The ministry report (CSV, layout in docs/campaigns.md): every organisation under the
@@ -1058,85 +407,7 @@ pub async fn ministry_report(
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
-    e.require_staff()?;
-    let me = profile_of(&s.store, e.actor.org_id).await?;
-    if me.kind != OrgKind::Ministry.as_str() {
-        return Err(ApiError::from(Refusal::refused(
-            "employer.not_ministry",
-            "the ministry report is for a ministry (profile kind ministry)",
-        )));
-    }
-    let day = as_of(&s, q.as_of.as_deref())?;
-    let profiles = s.store.employer_profiles().await?;
-    let orgs = s.store.organisations().await?;
-    let parent_of = |id: i64| {
-        profiles
-            .iter()
-            .find(|p| p.org_id == id)
-            .and_then(|p| p.parent_org_id)
-    };
-    let mut figures = Vec::new();
-    for p in &profiles {
-        if p.org_id == e.actor.org_id
-            || !openmyna_campaigns::org::is_within(
-                p.org_id,
-                e.actor.org_id,
-                parent_of,
-                profiles.len() + 1,
-            )
-        {
-            continue;
-        }
-        let org = orgs.iter().find(|o| o.id == p.org_id);
-        let kind = OrgKind::parse(&p.kind)?;
-        let counts = if kind == OrgKind::Company {
-            Some(company_total(&s, p.org_id, day).await?)
-        } else {
-            None
-        };
-        let mut measures: BTreeMap<MeasureKind, u32> = BTreeMap::new();
-        for m in s.store.measures_of_org(p.org_id).await? {
-            if m.on <= day
-                && let Ok(k) = MeasureKind::parse(&m.kind)
-            {
-                *measures.entry(k).or_default() += 1;
-            }
-        }
-        let (mut held, mut apps, mut delivered) = (0u32, 0u32, 0u32);
-        for sess in s.store.sessions(Some(p.org_id), None).await? {
-            // Sessions requested after the report's day are not in it.
-            let requested_on = openmyna_store::campaigns::date_of_micros(sess.created_at);
-            if requested_on.is_none_or(|d| d > day) {
-                continue;
-            }
-            if sess.status == SessionStatus::Held.as_str() {
-                held += 1;
-            }
-            for a in s.store.session_applicants(sess.id).await? {
-                apps += 1;
-                delivered += u32::from(a.status == "delivered");
-            }
-        }
-        figures.push(OrgFigures {
-            corporate_number: org.and_then(|o| o.code.clone()).unwrap_or_default(),
-            name: org.map(|o| o.name.clone()).unwrap_or_default(),
-            kind,
-            industry: p.industry.as_deref().and_then(|i| Industry::parse(i).ok()),
-            parent: p
-                .parent_org_id
-                .and_then(|id| orgs.iter().find(|o| o.id == id))
-                .map(|o| o.name.clone()),
-            counts,
-            measures,
-            sessions_held: held,
-            session_applications: apps,
-            session_delivered: delivered,
-        });
-    }
-    let report = ministry::build(&figures, day);
-    let csv = report
-        .to_csv()
-        .map_err(|err| ApiError::internal("ministry report", &err))?;
+    let csv = service::ministry_report(&s, &e, q.as_of.as_deref()).await?;
     Ok((
         [
             (
@@ -1184,21 +455,10 @@ pub struct SessionView {
     pub delivered: i64,
 }
 
-/// A list of strings as stored (JSON text).
-fn json_text(v: &[String]) -> Result<String, ApiError> {
-    serde_json::to_string(v).map_err(|e| ApiError::internal("sessions", &e))
-}
-
-fn json_list(s: Option<&str>) -> Vec<String> {
-    s.and_then(|x| serde_json::from_str(x).ok())
-        .unwrap_or_default()
-}
-
-async fn session_view(s: &AppState, r: SessionRow) -> Result<SessionView, ApiError> {
-    let org = s.store.organisation(r.org_id).await?;
+fn session_view(x: service::Session) -> SessionView {
+    let r = x.row;
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
-    let applicants = s.store.session_applicants(r.id).await?;
-    for a in &applicants {
+    for a in &x.applicants {
         *by_status.entry(a.status.clone()).or_default() += 1;
     }
     let schedule = match (&r.dates, &r.hours, &r.scheduled_place, &r.scheduled_by) {
@@ -1211,9 +471,9 @@ async fn session_view(s: &AppState, r: SessionRow) -> Result<SessionView, ApiErr
         }),
         _ => None,
     };
-    Ok(SessionView {
+    SessionView {
         id: r.id,
-        organisation: org.map(|o| o.name).unwrap_or_default(),
+        organisation: x.organisation,
         municipality_code: r.municipality_code,
         campaign_id: r.campaign_id,
         status: r.status,
@@ -1223,56 +483,8 @@ async fn session_view(s: &AppState, r: SessionRow) -> Result<SessionView, ApiErr
         contact: r.contact,
         schedule,
         delivered: by_status.get("delivered").copied().unwrap_or(0),
-        applicants: applicants.len() as i64,
+        applicants: x.applicants.len() as i64,
         applications: by_status,
-    })
-}
-
-/// Which side the caller is on for a session.
-enum Side {
-    Organisation(i64),
-    Municipality(String),
-}
-
-async fn side(s: &AppState, caller: &Caller) -> Result<Side, ApiError> {
-    match caller.0.role {
-        Role::Municipality => Ok(Side::Municipality(
-            own_municipality(s, caller.0.org_id).await?,
-        )),
-        _ => {
-            let e = employer(s, caller).await?;
-            e.require_staff()?;
-            Ok(Side::Organisation(e.actor.org_id))
-        }
-    }
-}
-
-async fn session_for(s: &AppState, side: &Side, id: i64) -> Result<SessionRow, ApiError> {
-    let r = s
-        .store
-        .session(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("session.not_found", format!("no session {id}")))?;
-    let mine = match side {
-        Side::Organisation(o) => r.org_id == *o,
-        Side::Municipality(m) => &r.municipality_code == m,
-    };
-    if !mine {
-        return Err(ApiError::not_found(
-            "session.not_found",
-            format!("no session {id}"),
-        ));
-    }
-    Ok(r)
-}
-
-fn municipality_only(side: &Side) -> Result<(), ApiError> {
-    match side {
-        Side::Municipality(_) => Ok(()),
-        Side::Organisation(_) => Err(ApiError::forbidden_role(
-            Role::Employer,
-            &[Role::Municipality],
-        )),
     }
 }
 
@@ -1288,41 +500,8 @@ pub async fn request_session(
     ApiJson(req): ApiJson<SessionRequest>,
 ) -> Result<Created<axum::Json<SessionView>>, ApiError> {
     let e = employer(&s, &caller).await?;
-    e.require_admin()?;
-    let v = req.validate(s.clock.today())?;
-    if let Some(c) = req.campaign_id
-        && !s
-            .store
-            .campaigns(e.actor.org_id)
-            .await?
-            .iter()
-            .any(|x| x.id == c)
-    {
-        return Err(ApiError::from(Refusal::invalid(
-            "campaign_id.unknown",
-            format!("no campaign {c} of this organisation"),
-        ))
-        .with_field("campaign_id"));
-    }
-    let dates: Vec<String> = v.preferred_dates.iter().map(|d| d.to_string()).collect();
-    let dates = json_text(&dates)?;
-    let id = s
-        .store
-        .create_session(
-            &NewSession {
-                org_id: e.actor.org_id,
-                municipality_code: &v.municipality_code,
-                campaign_id: req.campaign_id,
-                preferred_dates: &dates,
-                place: &v.place,
-                expected_applicants: i64::from(v.expected_applicants),
-                contact: &v.contact,
-            },
-            &s.clock.now(),
-        )
-        .await?;
-    let r = session_for(&s, &Side::Organisation(e.actor.org_id), id).await?;
-    Ok(Created(axum::Json(session_view(&s, r).await?)))
+    let session = service::request_session(&s, &e, &req).await?;
+    Ok(Created(axum::Json(session_view(session))))
 }
 
 /// The organisation's sessions, or the municipality's.
@@ -1333,15 +512,8 @@ pub async fn list_sessions(
     State(s): State<AppState>,
     caller: Caller,
 ) -> Result<axum::Json<Vec<SessionView>>, ApiError> {
-    let rows = match side(&s, &caller).await? {
-        Side::Organisation(o) => s.store.sessions(Some(o), None).await?,
-        Side::Municipality(m) => s.store.sessions(None, Some(&m)).await?,
-    };
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(session_view(&s, r).await?);
-    }
-    Ok(axum::Json(out))
+    let all = service::sessions(&s, &caller.0).await?;
+    Ok(axum::Json(all.into_iter().map(session_view).collect()))
 }
 
 /// One session with its applications' progress.
@@ -1354,9 +526,9 @@ pub async fn get_session(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
-    let side = side(&s, &caller).await?;
-    let r = session_for(&s, &side, id).await?;
-    Ok(axum::Json(session_view(&s, r).await?))
+    Ok(axum::Json(session_view(
+        service::session(&s, &caller.0, id).await?,
+    )))
 }
 
 /// The municipality schedules the session: days, hours, staff, place.
@@ -1371,38 +543,8 @@ pub async fn schedule_session(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<SessionSchedule>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
-    let side = side(&s, &caller).await?;
-    municipality_only(&side)?;
-    let r = session_for(&s, &side, id).await?;
-    let from = SessionStatus::parse(&r.status)?;
-    session_transition(from, SessionStep::Schedule)?;
-    let v = req.validate(s.clock.today())?;
-    let dates: Vec<String> = v.dates.iter().map(|d| d.to_string()).collect();
-    let plan_dates = json_text(&dates)?;
-    let staff = json_text(&v.staff)?;
-    let ok = s
-        .store
-        .schedule_session(
-            id,
-            from.as_str(),
-            &SessionPlan {
-                dates: &plan_dates,
-                hours: &v.hours,
-                staff: &staff,
-                place: &v.place,
-                by: &caller.0.org_name,
-            },
-            &s.clock.now(),
-        )
-        .await?;
-    if !ok {
-        return Err(ApiError::from(Refusal::refused(
-            "session.concurrent",
-            "the session changed meanwhile; try again",
-        )));
-    }
-    let r = session_for(&s, &side, id).await?;
-    Ok(axum::Json(session_view(&s, r).await?))
+    let session = service::schedule_session(&s, &caller.0, id, &req).await?;
+    Ok(axum::Json(session_view(session)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -1432,54 +574,15 @@ pub async fn register_applicant(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<SessionApplicantInput>,
 ) -> Result<Created<axum::Json<Registered>>, ApiError> {
-    let side = side(&s, &caller).await?;
-    municipality_only(&side)?;
-    let r = session_for(&s, &side, id).await?;
-    session_transition(SessionStatus::parse(&r.status)?, SessionStep::Register)?;
-    let days: Vec<NaiveDate> = json_list(r.dates.as_deref())
-        .iter()
-        .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .collect();
-    check_session_day(&days, s.clock.today())?;
-    let staff = json_list(r.staff.as_deref());
-    let verified_by = req.verified_by.trim();
-    if !staff.iter().any(|x| x == verified_by) {
-        return Err(ApiError::from(Refusal::invalid(
-            "verified_by.not_staff",
-            "verified_by must be one of the session's scheduled staff",
-        ))
-        .with_field("verified_by"));
-    }
-    let employee_id = match req.employee_no.as_deref() {
-        None => None,
-        Some(no) => Some(
-            s.store
-                .employee_by_no(r.org_id, no.trim())
-                .await?
-                .ok_or_else(|| {
-                    ApiError::from(Refusal::invalid(
-                        "employee_no.unknown",
-                        "the organisation has no employee with that number",
-                    ))
-                    .with_field("employee_no")
-                })?
-                .id,
-        ),
+    let applicant = service::Applicant {
+        application: req.application.as_intake(),
+        verified_by: &req.verified_by,
+        employee_no: req.employee_no.as_deref(),
     };
-    let app = take_on_site(
-        &s,
-        &caller.0,
-        &req.application.as_intake(),
-        Some(&r.municipality_code),
-    )
-    .await?;
-    s.store
-        .add_session_applicant(app.id, id, employee_id, verified_by, &s.clock.now())
-        .await?;
-    let r = session_for(&s, &side, id).await?;
+    let (app, session) = service::register_applicant(&s, &caller.0, id, &applicant).await?;
     Ok(Created(axum::Json(Registered {
         application: applications::view(app),
-        session: session_view(&s, r).await?,
+        session: session_view(session),
     })))
 }
 
@@ -1488,33 +591,6 @@ pub struct Registered {
     /// The application taken, with its 申請書ID for the applicant.
     pub application: ApplicationView,
     pub session: SessionView,
-}
-
-async fn step_session(
-    s: &AppState,
-    caller: &Caller,
-    id: i64,
-    step: SessionStep,
-) -> Result<SessionView, ApiError> {
-    let side = side(s, caller).await?;
-    if step == SessionStep::Close {
-        municipality_only(&side)?;
-    }
-    let r = session_for(s, &side, id).await?;
-    let from = SessionStatus::parse(&r.status)?;
-    let to = session_transition(from, step)?;
-    if !s
-        .store
-        .set_session_status(id, from.as_str(), to.as_str(), &s.clock.now())
-        .await?
-    {
-        return Err(ApiError::from(Refusal::refused(
-            "session.concurrent",
-            "the session changed meanwhile; try again",
-        )));
-    }
-    let r = session_for(s, &side, id).await?;
-    session_view(s, r).await
 }
 
 /// The municipality closes the session (held); no more applicants.
@@ -1527,9 +603,8 @@ pub async fn close_session(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
-    Ok(axum::Json(
-        step_session(&s, &caller, id, SessionStep::Close).await?,
-    ))
+    let session = service::step_session(&s, &caller.0, id, SessionStep::Close).await?;
+    Ok(axum::Json(session_view(session)))
 }
 
 /// Either side cancels a session that has not been held.
@@ -1542,7 +617,6 @@ pub async fn cancel_session(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
-    Ok(axum::Json(
-        step_session(&s, &caller, id, SessionStep::Cancel).await?,
-    ))
+    let session = service::step_session(&s, &caller.0, id, SessionStep::Cancel).await?;
+    Ok(axum::Json(session_view(session)))
 }
