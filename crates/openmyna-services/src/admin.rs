@@ -1,6 +1,11 @@
-//! Organisations: the code an organisation is registered with, checked against its role.
+//! Organisations and their API tokens: the code an organisation is registered with, checked
+//! against its role; tokens issued with an optional expiry.
 
-use openmyna_core::{Refusal, Role};
+use openmyna_core::{Clock, Refusal, Role};
+use openmyna_store::Store;
+use openmyna_store::auth::{IssuedToken, Organisation};
+
+use crate::Result;
 
 /// Validates an organisation's code against its role and returns it normalised: a
 /// municipality's 地方公共団体コード, an insurer's 保険者番号, a facility's 医療機関コード, a
@@ -26,6 +31,86 @@ pub fn validate_org_code(role: Role, code: Option<&str>) -> Result<Option<String
         Role::Operator => code.to_owned(),
     };
     Ok(Some(normalised))
+}
+
+/// Registers an organisation (the operator, through the API or the command line): a known
+/// role, a name of 1–200 printable characters, the code its role takes.
+pub async fn create_organisation(
+    store: &Store,
+    clock: &dyn Clock,
+    role: &str,
+    name: &str,
+    code: Option<&str>,
+) -> Result<Organisation> {
+    let role = Role::parse(role.trim())
+        .map_err(|e| Refusal::invalid("role.unknown", e.to_string()).with_field("role"))?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(Refusal::invalid(
+            "name.length",
+            "organisation name must have 1 to 200 printable characters",
+        )
+        .with_field("name")
+        .into());
+    }
+    let code = validate_org_code(role, code)?;
+    Ok(store
+        .create_organisation(name, role, code.as_deref(), &clock.now())
+        .await?)
+}
+
+/// Issues an API token for an organisation, optionally expiring at an RFC 3339 time in the
+/// future; only its hash is kept.
+pub async fn create_token(
+    store: &Store,
+    clock: &dyn Clock,
+    org_id: i64,
+    label: &str,
+    expires_at: Option<&str>,
+) -> Result<IssuedToken> {
+    let now = clock.now();
+    let expires = match expires_at {
+        None => None,
+        Some(e) => {
+            let t = chrono::DateTime::parse_from_rfc3339(e).map_err(|_| {
+                Refusal::invalid(
+                    "expires_at.format",
+                    "expires_at must be an RFC 3339 time with offset",
+                )
+                .with_field("expires_at")
+            })?;
+            if t <= now {
+                return Err(
+                    Refusal::invalid("expires_at.past", "expires_at is not in the future")
+                        .with_field("expires_at")
+                        .into(),
+                );
+            }
+            Some(t)
+        }
+    };
+    Ok(store
+        .create_token(org_id, label, &now, expires.as_ref())
+        .await?)
+}
+
+/// The installation's operator organisation (created with `name` when there is none) and a
+/// new token for it.
+pub async fn operator_token(
+    store: &Store,
+    clock: &dyn Clock,
+    name: &str,
+) -> Result<(Organisation, IssuedToken)> {
+    let now = clock.now();
+    let existing = (store.organisations().await?)
+        .into_iter()
+        .find(|o| o.role == Role::Operator);
+    let org = match existing {
+        Some(o) => o,
+        None => create_organisation(store, clock, Role::Operator.as_str(), name, None).await?,
+    };
+    let t = store.create_token(org.id, "operator", &now, None).await?;
+    Ok((org, t))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use openmyna_core::{Clock, Role, SystemClock};
+use openmyna_core::{Clock, SystemClock};
 
 use crate::app::{self, AppError};
 use crate::config::Config;
@@ -279,12 +279,14 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             let store = app::open_store(&config).await?;
             match cmd {
                 OrgCommand::Create { name, role, code } => {
-                    let role = Role::parse(&role).map_err(|e| AppError::Invalid(e.to_string()))?;
-                    let code = openmyna_services::admin::validate_org_code(role, code.as_deref())
-                        .map_err(|e| AppError::Invalid(e.message().to_owned()))?;
-                    let o = store
-                        .create_organisation(&name, role, code.as_deref(), &clock.now())
-                        .await?;
+                    let o = openmyna_services::admin::create_organisation(
+                        &store,
+                        clock.as_ref(),
+                        &role,
+                        &name,
+                        code.as_deref(),
+                    )
+                    .await?;
                     println!("organisation {} created: {} ({})", o.id, o.name, o.role);
                 }
                 OrgCommand::List => {
@@ -315,20 +317,9 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                     );
                 }
                 TokenCommand::Operator { name } => {
-                    let existing = store
-                        .organisations()
-                        .await?
-                        .into_iter()
-                        .find(|o| o.role == Role::Operator);
-                    let org = match existing {
-                        Some(o) => o,
-                        None => {
-                            store
-                                .create_organisation(&name, Role::Operator, None, &now)
-                                .await?
-                        }
-                    };
-                    let t = store.create_token(org.id, "operator", &now, None).await?;
+                    let (org, t) =
+                        openmyna_services::admin::operator_token(&store, clock.as_ref(), &name)
+                            .await?;
                     println!("{}", t.token);
                     eprintln!(
                         "operator token {} for {}; it is not shown again",

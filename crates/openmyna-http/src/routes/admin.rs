@@ -1,8 +1,8 @@
 //! `/api/v1/admin`: organisations and their tokens (operator only), and `/api/v1/whoami`.
 
 use axum::extract::{Path, State};
-use openmyna_core::Refusal;
 use openmyna_core::Role;
+use openmyna_services::admin;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -80,22 +80,8 @@ pub async fn create_organisation(
     ApiJson(req): ApiJson<NewOrganisation>,
 ) -> Result<Created<axum::Json<OrganisationView>>, ApiError> {
     caller.require(&[Role::Operator])?;
-    let role = Role::parse(req.role.trim()).map_err(|e| {
-        ApiError::from(Refusal::invalid("role.unknown", e.to_string())).with_field("role")
-    })?;
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::from(Refusal::invalid(
-            "name.length",
-            "organisation name must have 1 to 200 printable characters",
-        ))
-        .with_field("name"));
-    }
-    let code = openmyna_services::admin::validate_org_code(role, req.code.as_deref())?;
-    let org = s
-        .store
-        .create_organisation(name, role, code.as_deref(), &s.clock.now())
-        .await?;
+    let (clock, code) = (s.clock.as_ref(), req.code.as_deref());
+    let org = admin::create_organisation(&s.store, clock, &req.role, &req.name, code).await?;
     Ok(Created(axum::Json(org.into())))
 }
 
@@ -151,31 +137,8 @@ pub async fn create_token(
     ApiJson(req): ApiJson<NewToken>,
 ) -> Result<Created<axum::Json<TokenView>>, ApiError> {
     caller.require(&[Role::Operator])?;
-    let now = s.clock.now();
-    let expires = match req.expires_at.as_deref() {
-        None => None,
-        Some(e) => {
-            let t = chrono::DateTime::parse_from_rfc3339(e).map_err(|_| {
-                ApiError::from(Refusal::invalid(
-                    "expires_at.format",
-                    "expires_at must be an RFC 3339 time with offset",
-                ))
-                .with_field("expires_at")
-            })?;
-            if t <= now {
-                return Err(ApiError::from(Refusal::invalid(
-                    "expires_at.past",
-                    "expires_at is not in the future",
-                ))
-                .with_field("expires_at"));
-            }
-            Some(t)
-        }
-    };
-    let t = s
-        .store
-        .create_token(id, &req.label, &now, expires.as_ref())
-        .await?;
+    let expires = req.expires_at.as_deref();
+    let t = admin::create_token(&s.store, s.clock.as_ref(), id, &req.label, expires).await?;
     Ok(Created(axum::Json(TokenView {
         id: t.id,
         org_id: t.org_id,
