@@ -14,10 +14,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use state::{AppState, AppStateInner, ServerInfo};
 
@@ -33,137 +35,6 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         title = "openmyna",
         description = "JSON APIs of openmyna, a self-hostable implementation of the system around Japan's My Number Card. Errors always have the shape {\"error\":{\"code\",\"message\",\"field\"}}. Organisations authenticate with Authorization: Bearer <token>."
     ),
-    paths(
-        routes::system::healthz,
-        routes::system::readyz,
-        routes::system::metrics,
-        routes::system::openapi,
-        routes::admin::whoami,
-        routes::admin::create_organisation,
-        routes::admin::list_organisations,
-        routes::admin::create_token,
-        routes::admin::revoke_token,
-        routes::registry::register,
-        routes::registry::get,
-        routes::registry::search,
-        routes::registry::change_address,
-        routes::registry::change_name,
-        routes::registry::correct,
-        routes::registry::death,
-        routes::registry::removal,
-        routes::registry::return_from_abroad,
-        routes::registry::history,
-        routes::registry::events,
-        routes::registry::stats,
-        routes::jpki::issue_card,
-        routes::jpki::certificate,
-        routes::jpki::resident_certificates,
-        routes::jpki::revoke,
-        routes::jpki::hold,
-        routes::jpki::release,
-        routes::jpki::publish,
-        routes::jpki::crl_history,
-        routes::jpki::roots,
-        routes::fourinfo::register_relying_party,
-        routes::fourinfo::relying_party,
-        routes::fourinfo::submit_consent,
-        routes::fourinfo::list_consents,
-        routes::fourinfo::withdraw,
-        routes::fourinfo::query,
-        routes::fourinfo::follow,
-        routes::cards::card,
-        routes::cards::resident_cards,
-        routes::cards::loss,
-        routes::cards::found,
-        routes::cards::return_card,
-        routes::cards::overseas,
-        routes::cards::domestic,
-        routes::applications::issue_form,
-        routes::applications::apply,
-        routes::applications::on_site,
-        routes::applications::status,
-        routes::applications::list,
-        routes::applications::stats,
-        routes::applications::review,
-        routes::applications::manufacture,
-        routes::applications::handover,
-        routes::applications::receive,
-        routes::eligibility::submit_records,
-        routes::eligibility::submit_records_csv,
-        routes::eligibility::list_records,
-        routes::eligibility::record_history,
-        routes::eligibility::issue_certificate,
-        routes::eligibility::load_medical,
-        routes::eligibility::load_medical_csv,
-        routes::eligibility::create_terminal,
-        routes::eligibility::list_terminals,
-        routes::eligibility::terminal_self,
-        routes::eligibility::challenge,
-        routes::eligibility::register_card,
-        routes::eligibility::verify,
-        routes::eligibility::query,
-        routes::eligibility::consent,
-        routes::eligibility::medical_data,
-        routes::eligibility::limit_amount,
-        routes::portal::challenge,
-        routes::portal::login,
-        routes::portal::logout,
-        routes::portal::me,
-        routes::portal::insurance,
-        routes::portal::register_insurance,
-        routes::portal::medical,
-        routes::portal::consents,
-        routes::portal::withdraw_rp,
-        routes::portal::withdraw_facility,
-        routes::portal::access_log,
-        routes::portal::account,
-        routes::portal::set_account,
-        routes::portal::account_history,
-        routes::portal::medical_expenses,
-        routes::portal::handoff,
-        routes::portal::apply_phone,
-        routes::portal::phones,
-        routes::portal::revoke_phone,
-        routes::portal::hotline_suspend,
-        routes::portal::hotline_release,
-        routes::employers::get_profile,
-        routes::employers::set_profile,
-        routes::employers::create_division,
-        routes::employers::list_divisions,
-        routes::employers::upsert_employee,
-        routes::employers::list_employees,
-        routes::employers::create_member,
-        routes::employers::me,
-        routes::employers::submit_my_number,
-        routes::employers::own_my_number,
-        routes::employers::list_intakes,
-        routes::employers::identity_check,
-        routes::employers::read_my_number,
-        routes::employers::handling,
-        routes::employers::export,
-        routes::employers::purge,
-        routes::campaigns::put_my_answer,
-        routes::campaigns::get_my_answer,
-        routes::campaigns::import_answers,
-        routes::campaigns::get_dashboard,
-        routes::campaigns::dashboard_bars,
-        routes::campaigns::dashboard_trend,
-        routes::campaigns::create_campaign,
-        routes::campaigns::list_campaigns,
-        routes::campaigns::get_campaign,
-        routes::campaigns::campaign_trend,
-        routes::campaigns::add_measure,
-        routes::campaigns::member_organisations,
-        routes::campaigns::ministry_report,
-        routes::campaigns::request_session,
-        routes::campaigns::list_sessions,
-        routes::campaigns::get_session,
-        routes::campaigns::schedule_session,
-        routes::campaigns::register_applicant,
-        routes::campaigns::close_session,
-        routes::campaigns::cancel_session,
-    ),
-    modifiers(&BearerAuth, &Conformance),
     tags(
         (name = "system", description = "Health, readiness, metrics, this document"),
         (name = "admin", description = "Organisations and their tokens"),
@@ -274,154 +145,78 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The whole application.
-pub fn router(state: AppState) -> Router {
+/// Every documented route, declared once: `routes!` takes each handler's method and path
+/// from its `#[utoipa::path]` annotation, for the router and the OpenAPI document alike. The
+/// pages are here too (undocumented), under the JSON body limit.
+fn documented_routes() -> OpenApiRouter<AppState> {
     use routes::{
         admin, applications, campaigns, cards, console, eligibility, employers, fourinfo, jpki,
         portal, portal_pages, registry, system,
     };
-    let api = Router::new()
-        .route("/api/v1/whoami", get(admin::whoami))
-        .route(
-            "/api/v1/admin/organisations",
-            post(admin::create_organisation).get(admin::list_organisations),
-        )
-        .route(
-            "/api/v1/admin/organisations/{id}/tokens",
-            post(admin::create_token),
-        )
-        .route("/api/v1/admin/tokens/{id}", delete(admin::revoke_token))
-        .route("/api/v1/registry/residents", post(registry::register))
-        .route("/api/v1/registry/residents/search", post(registry::search))
-        .route("/api/v1/registry/residents/{id}", get(registry::get))
-        .route(
-            "/api/v1/registry/residents/{id}/address",
-            post(registry::change_address),
-        )
-        .route(
-            "/api/v1/registry/residents/{id}/name",
-            post(registry::change_name),
-        )
-        .route(
-            "/api/v1/registry/residents/{id}/correction",
-            post(registry::correct),
-        )
-        .route(
-            "/api/v1/registry/residents/{id}/death",
-            post(registry::death),
-        )
-        .route(
-            "/api/v1/registry/residents/{id}/removal",
-            post(registry::removal),
-        )
-        .route(
-            "/api/v1/registry/residents/{id}/return",
-            post(registry::return_from_abroad),
-        )
-        .route(
-            "/api/v1/registry/residents/{id}/history",
-            get(registry::history),
-        )
-        .route("/api/v1/registry/events", get(registry::events))
-        .route("/api/v1/registry/stats", get(registry::stats))
-        .route("/api/v1/jpki/cards", post(jpki::issue_card))
-        .route("/api/v1/jpki/certificates/{serial}", get(jpki::certificate))
-        .route(
-            "/api/v1/jpki/certificates/{serial}/revoke",
-            post(jpki::revoke),
-        )
-        .route("/api/v1/jpki/certificates/{serial}/hold", post(jpki::hold))
-        .route(
-            "/api/v1/jpki/certificates/{serial}/release",
-            post(jpki::release),
-        )
-        .route(
-            "/api/v1/jpki/residents/{id}/certificates",
-            get(jpki::resident_certificates),
-        )
-        .route("/api/v1/jpki/crls/publish", post(jpki::publish))
-        .route("/api/v1/jpki/crls", get(jpki::crl_history))
-        .route("/api/v1/jpki/roots", get(jpki::roots))
-        .route(
-            "/api/v1/fourinfo/relying-parties",
-            post(fourinfo::register_relying_party),
-        )
-        .route(
-            "/api/v1/fourinfo/relying-party",
-            get(fourinfo::relying_party),
-        )
-        .route(
-            "/api/v1/fourinfo/consents",
-            post(fourinfo::submit_consent).get(fourinfo::list_consents),
-        )
-        .route(
-            "/api/v1/fourinfo/consents/{id}/withdraw",
-            post(fourinfo::withdraw),
-        )
-        .route(
-            "/api/v1/fourinfo/consents/{id}/query",
-            post(fourinfo::query),
-        )
-        .route(
-            "/api/v1/fourinfo/consents/{id}/follow",
-            post(fourinfo::follow),
-        )
-        .route("/api/v1/cards/{serial}", get(cards::card))
-        .route("/api/v1/cards/{serial}/loss", post(cards::loss))
-        .route("/api/v1/cards/{serial}/found", post(cards::found))
-        .route("/api/v1/cards/{serial}/return", post(cards::return_card))
-        .route("/api/v1/cards/{serial}/overseas", post(cards::overseas))
-        .route("/api/v1/cards/{serial}/domestic", post(cards::domestic))
-        .route(
-            "/api/v1/registry/residents/{id}/cards",
-            get(cards::resident_cards),
-        )
-        .route(
-            "/api/v1/card-application-forms",
-            post(applications::issue_form),
-        )
-        .route("/api/v1/card-applications/stats", get(applications::stats))
-        .route("/api/v1/card-applications/{id}", get(applications::status))
-        .route(
-            "/api/v1/card-applications/{id}/review",
-            post(applications::review),
-        )
-        .route(
-            "/api/v1/card-applications/{id}/manufacture",
-            post(applications::manufacture),
-        )
-        .route(
-            "/api/v1/card-applications/{id}/handover",
-            post(applications::handover),
-        )
-        .route(
-            "/api/v1/card-applications/{id}/receive",
-            post(applications::receive),
-        )
-        .route(
-            "/api/v1/insurance/records",
-            post(eligibility::submit_records).get(eligibility::list_records),
-        )
-        .route(
-            "/api/v1/insurance/records/{insurer_number}/{symbol}/{number}/{branch}/history",
-            get(eligibility::record_history),
-        )
-        .route(
-            "/api/v1/insurance/records/{insurer_number}/{symbol}/{number}/{branch}/certificates",
-            post(eligibility::issue_certificate),
-        )
-        .route(
-            "/api/v1/insurance/medical-records/{kind}",
-            post(eligibility::load_medical),
-        )
-        .route(
-            "/api/v1/oqs/terminals",
-            post(eligibility::create_terminal).get(eligibility::list_terminals),
-        )
-        .route("/api/v1/portal/challenge", post(portal::challenge))
-        .route("/api/v1/portal/login", post(portal::login))
-        .route("/api/v1/portal/logout", post(portal::logout))
-        .route("/api/v1/portal/handoff", post(portal::handoff))
+    let api = OpenApiRouter::new()
+        .routes(routes!(admin::whoami))
+        .routes(routes!(
+            admin::create_organisation,
+            admin::list_organisations
+        ))
+        .routes(routes!(admin::create_token))
+        .routes(routes!(admin::revoke_token))
+        .routes(routes!(registry::register))
+        .routes(routes!(registry::search))
+        .routes(routes!(registry::get))
+        .routes(routes!(registry::change_address))
+        .routes(routes!(registry::change_name))
+        .routes(routes!(registry::correct))
+        .routes(routes!(registry::death))
+        .routes(routes!(registry::removal))
+        .routes(routes!(registry::return_from_abroad))
+        .routes(routes!(registry::history))
+        .routes(routes!(registry::events))
+        .routes(routes!(registry::stats))
+        .routes(routes!(jpki::issue_card))
+        .routes(routes!(jpki::certificate))
+        .routes(routes!(jpki::revoke))
+        .routes(routes!(jpki::hold))
+        .routes(routes!(jpki::release))
+        .routes(routes!(jpki::resident_certificates))
+        .routes(routes!(jpki::publish))
+        .routes(routes!(jpki::crl_history))
+        .routes(routes!(jpki::roots))
+        .routes(routes!(fourinfo::register_relying_party))
+        .routes(routes!(fourinfo::relying_party))
+        .routes(routes!(fourinfo::submit_consent, fourinfo::list_consents))
+        .routes(routes!(fourinfo::withdraw))
+        .routes(routes!(fourinfo::query))
+        .routes(routes!(fourinfo::follow))
+        .routes(routes!(cards::card))
+        .routes(routes!(cards::loss))
+        .routes(routes!(cards::found))
+        .routes(routes!(cards::return_card))
+        .routes(routes!(cards::overseas))
+        .routes(routes!(cards::domestic))
+        .routes(routes!(cards::resident_cards))
+        .routes(routes!(applications::issue_form))
+        .routes(routes!(applications::stats))
+        .routes(routes!(applications::status))
+        .routes(routes!(applications::review))
+        .routes(routes!(applications::manufacture))
+        .routes(routes!(applications::handover))
+        .routes(routes!(applications::receive))
+        .routes(routes!(
+            eligibility::submit_records,
+            eligibility::list_records
+        ))
+        .routes(routes!(eligibility::record_history))
+        .routes(routes!(eligibility::issue_certificate))
+        .routes(routes!(eligibility::load_medical))
+        .routes(routes!(
+            eligibility::create_terminal,
+            eligibility::list_terminals
+        ))
+        .routes(routes!(portal::challenge))
+        .routes(routes!(portal::login))
+        .routes(routes!(portal::logout))
+        .routes(routes!(portal::handoff))
         .route("/portal", get(portal_pages::page))
         .route("/portal/handoff/{token}", get(portal_pages::handoff))
         .route("/portal/logout", post(portal_pages::logout))
@@ -443,189 +238,110 @@ pub fn router(state: AppState) -> Router {
             "/portal/consents/relying-parties/{id}/withdraw",
             post(portal_pages::withdraw_rp),
         )
-        .route("/api/v1/portal/me", get(portal::me))
-        .route("/api/v1/portal/insurance", get(portal::insurance))
-        .route(
-            "/api/v1/portal/insurance/registration",
-            post(portal::register_insurance),
-        )
-        .route("/api/v1/portal/medical/{kind}", get(portal::medical))
-        .route("/api/v1/portal/consents", get(portal::consents))
-        .route(
-            "/api/v1/portal/consents/relying-parties/{id}/withdraw",
-            post(portal::withdraw_rp),
-        )
-        .route(
-            "/api/v1/portal/consents/facilities/{org_id}/withdraw",
-            post(portal::withdraw_facility),
-        )
-        .route("/api/v1/portal/access-log", get(portal::access_log))
-        .route(
-            "/api/v1/portal/public-money-account",
-            get(portal::account).put(portal::set_account),
-        )
-        .route(
-            "/api/v1/portal/public-money-account/history",
-            get(portal::account_history),
-        )
-        .route(
-            "/api/v1/portal/medical-expenses/{year}",
-            get(portal::medical_expenses),
-        )
-        .route(
-            "/api/v1/portal/phones",
-            post(portal::apply_phone).get(portal::phones),
-        )
-        .route(
-            "/api/v1/portal/phones/{id}/revoke",
-            post(portal::revoke_phone),
-        )
-        .route(
-            "/api/v1/hotline/phones/{id}/suspend",
-            post(portal::hotline_suspend),
-        )
-        .route(
-            "/api/v1/hotline/phones/{id}/release",
-            post(portal::hotline_release),
-        )
-        .route("/api/v1/oqs/terminal", get(eligibility::terminal_self))
-        .route("/api/v1/oqs/challenges", post(eligibility::challenge))
-        .route(
-            "/api/v1/oqs/registrations",
-            post(eligibility::register_card),
-        )
-        .route("/api/v1/oqs/verifications", post(eligibility::verify))
-        .route("/api/v1/oqs/queries", post(eligibility::query))
-        .route(
-            "/api/v1/oqs/verifications/{id}/consent",
-            post(eligibility::consent),
-        )
-        .route(
-            "/api/v1/oqs/verifications/{id}/limit-amount",
-            get(eligibility::limit_amount),
-        )
-        .route(
-            "/api/v1/oqs/verifications/{id}/{kind}",
-            get(eligibility::medical_data),
-        )
-        .route(
-            "/api/v1/employers/profile",
-            get(employers::get_profile).put(employers::set_profile),
-        )
-        .route(
-            "/api/v1/employers/divisions",
-            post(employers::create_division).get(employers::list_divisions),
-        )
-        .route(
-            "/api/v1/employers/employees",
-            post(employers::upsert_employee).get(employers::list_employees),
-        )
-        .route("/api/v1/employers/members", post(employers::create_member))
-        .route("/api/v1/employers/me", get(employers::me))
-        .route(
-            "/api/v1/employers/me/my-number",
-            put(employers::submit_my_number).get(employers::own_my_number),
-        )
-        .route("/api/v1/employers/intakes", get(employers::list_intakes))
-        .route("/api/v1/employers/intakes/export", post(employers::export))
-        .route("/api/v1/employers/intakes/purge", post(employers::purge))
-        .route(
-            "/api/v1/employers/intakes/{employee_no}/identity-check",
-            post(employers::identity_check),
-        )
-        .route(
-            "/api/v1/employers/intakes/{employee_no}/my-number",
-            get(employers::read_my_number),
-        )
-        .route(
-            "/api/v1/employers/intakes/{employee_no}/handling",
-            get(employers::handling),
-        )
-        .route(
-            "/api/v1/campaigns",
-            post(campaigns::create_campaign).get(campaigns::list_campaigns),
-        )
-        .route(
-            "/api/v1/campaigns/my-answer",
-            put(campaigns::put_my_answer).get(campaigns::get_my_answer),
-        )
-        .route("/api/v1/campaigns/dashboard", get(campaigns::get_dashboard))
-        .route(
-            "/api/v1/campaigns/dashboard/divisions.svg",
-            get(campaigns::dashboard_bars),
-        )
-        .route(
-            "/api/v1/campaigns/dashboard/trend.svg",
-            get(campaigns::dashboard_trend),
-        )
-        .route(
-            "/api/v1/campaigns/member-organisations",
-            get(campaigns::member_organisations),
-        )
-        .route(
-            "/api/v1/campaigns/ministry-report",
-            get(campaigns::ministry_report),
-        )
-        .route(
-            "/api/v1/campaigns/onsite-sessions",
-            post(campaigns::request_session).get(campaigns::list_sessions),
-        )
-        .route(
-            "/api/v1/campaigns/onsite-sessions/{id}",
-            get(campaigns::get_session),
-        )
-        .route(
-            "/api/v1/campaigns/onsite-sessions/{id}/schedule",
-            post(campaigns::schedule_session),
-        )
-        .route(
-            "/api/v1/campaigns/onsite-sessions/{id}/close",
-            post(campaigns::close_session),
-        )
-        .route(
-            "/api/v1/campaigns/onsite-sessions/{id}/cancel",
-            post(campaigns::cancel_session),
-        )
-        .route("/api/v1/campaigns/{id}", get(campaigns::get_campaign))
-        .route(
-            "/api/v1/campaigns/{id}/trend.svg",
-            get(campaigns::campaign_trend),
-        )
-        .route(
-            "/api/v1/campaigns/{id}/measures",
-            post(campaigns::add_measure),
-        )
+        .routes(routes!(portal::me))
+        .routes(routes!(portal::insurance))
+        .routes(routes!(portal::register_insurance))
+        .routes(routes!(portal::medical))
+        .routes(routes!(portal::consents))
+        .routes(routes!(portal::withdraw_rp))
+        .routes(routes!(portal::withdraw_facility))
+        .routes(routes!(portal::access_log))
+        .routes(routes!(portal::account, portal::set_account))
+        .routes(routes!(portal::account_history))
+        .routes(routes!(portal::medical_expenses))
+        .routes(routes!(portal::apply_phone, portal::phones))
+        .routes(routes!(portal::revoke_phone))
+        .routes(routes!(portal::hotline_suspend))
+        .routes(routes!(portal::hotline_release))
+        .routes(routes!(eligibility::terminal_self))
+        .routes(routes!(eligibility::challenge))
+        .routes(routes!(eligibility::register_card))
+        .routes(routes!(eligibility::verify))
+        .routes(routes!(eligibility::query))
+        .routes(routes!(eligibility::consent))
+        .routes(routes!(eligibility::limit_amount))
+        .routes(routes!(eligibility::medical_data))
+        .routes(routes!(employers::get_profile, employers::set_profile))
+        .routes(routes!(
+            employers::create_division,
+            employers::list_divisions
+        ))
+        .routes(routes!(
+            employers::upsert_employee,
+            employers::list_employees
+        ))
+        .routes(routes!(employers::create_member))
+        .routes(routes!(employers::me))
+        .routes(routes!(
+            employers::submit_my_number,
+            employers::own_my_number
+        ))
+        .routes(routes!(employers::list_intakes))
+        .routes(routes!(employers::export))
+        .routes(routes!(employers::purge))
+        .routes(routes!(employers::identity_check))
+        .routes(routes!(employers::read_my_number))
+        .routes(routes!(employers::handling))
+        .routes(routes!(
+            campaigns::create_campaign,
+            campaigns::list_campaigns
+        ))
+        .routes(routes!(campaigns::put_my_answer, campaigns::get_my_answer))
+        .routes(routes!(campaigns::get_dashboard))
+        .routes(routes!(campaigns::dashboard_bars))
+        .routes(routes!(campaigns::dashboard_trend))
+        .routes(routes!(campaigns::member_organisations))
+        .routes(routes!(campaigns::ministry_report))
+        .routes(routes!(
+            campaigns::request_session,
+            campaigns::list_sessions
+        ))
+        .routes(routes!(campaigns::get_session))
+        .routes(routes!(campaigns::schedule_session))
+        .routes(routes!(campaigns::close_session))
+        .routes(routes!(campaigns::cancel_session))
+        .routes(routes!(campaigns::get_campaign))
+        .routes(routes!(campaigns::campaign_trend))
+        .routes(routes!(campaigns::add_measure))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
     // Insurers upload CSV files.
-    let uploads = Router::new()
-        .route(
-            "/api/v1/insurance/records/csv",
-            post(eligibility::submit_records_csv),
-        )
-        .route(
-            "/api/v1/insurance/medical-records/{kind}/csv",
-            post(eligibility::load_medical_csv),
-        )
-        .route(
-            "/api/v1/campaigns/answers/csv",
-            post(campaigns::import_answers),
-        )
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(eligibility::submit_records_csv))
+        .routes(routes!(eligibility::load_medical_csv))
+        .routes(routes!(campaigns::import_answers))
         .layer(DefaultBodyLimit::max(eligibility::CSV_BODY_LIMIT));
     // Applications carry a face photo (up to 7 MiB, base64 in JSON).
-    let with_photos = Router::new()
-        .route(
-            "/api/v1/card-applications",
-            post(applications::apply).get(applications::list),
-        )
-        .route(
-            "/api/v1/card-applications/on-site",
-            post(applications::on_site),
-        )
-        .route(
-            "/api/v1/campaigns/onsite-sessions/{id}/applicants",
-            post(campaigns::register_applicant),
-        )
+    let with_photos = OpenApiRouter::new()
+        .routes(routes!(applications::apply, applications::list))
+        .routes(routes!(applications::on_site))
+        .routes(routes!(campaigns::register_applicant))
         .layer(DefaultBodyLimit::max(APPLICATION_BODY_LIMIT));
+    let system = OpenApiRouter::new()
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::openapi));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(system)
+        .merge(api)
+        .merge(with_photos)
+        .merge(uploads)
+}
+
+/// The OpenAPI document of this server (served at `/openapi.json`, kept in
+/// `docs/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    let mut doc = documented_routes().into_openapi();
+    BearerAuth.modify(&mut doc);
+    Conformance.modify(&mut doc);
+    doc
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    use routes::{jpki, system};
+    let (documented, _) = documented_routes().split_for_parts();
     let wire = Router::new()
         .route("/ca/{file}", get(jpki::ca_file))
         .route("/crl/{root}/{file}", get(jpki::crl_file))
@@ -635,13 +351,7 @@ pub fn router(state: AppState) -> Router {
     let metrics: Arc<metrics::Metrics> = state.metrics.clone();
     Router::new()
         .route("/", get(system::landing))
-        .route("/healthz", get(system::healthz))
-        .route("/readyz", get(system::readyz))
-        .route("/metrics", get(system::metrics))
-        .route("/openapi.json", get(system::openapi))
-        .merge(api)
-        .merge(with_photos)
-        .merge(uploads)
+        .merge(documented)
         .merge(wire)
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -94,9 +94,12 @@ pub async fn metrics(State(s): State<AppState>) -> Result<Response, ApiError> {
 /// The OpenAPI 3.1 document of every JSON API, generated from the handlers.
 #[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, content_type = "application/json")))]
 pub async fn openapi() -> Response {
-    match crate::ApiDoc::openapi().to_pretty_json() {
-        Ok(s) => ([(header::CONTENT_TYPE, "application/json")], s).into_response(),
-        Err(e) => ApiError::internal("openapi", &e).into_response(),
+    // Built once: the document is the routes', which do not change while the server runs.
+    static DOCUMENT: std::sync::LazyLock<Result<String, String>> =
+        std::sync::LazyLock::new(|| crate::openapi().to_pretty_json().map_err(|e| e.to_string()));
+    match &*DOCUMENT {
+        Ok(s) => ([(header::CONTENT_TYPE, "application/json")], s.clone()).into_response(),
+        Err(e) => ApiError::internal("openapi", e).into_response(),
     }
 }
 
