@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use chrono::NaiveDate;
 use openmyna_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +149,69 @@ impl ConsentDocument {
     }
 }
 
+/// How old a consent's signature may be when it is submitted.
+pub const MAX_CONSENT_AGE_DAYS: i64 = 30;
+
+/// How far in the future a signing time may be (clocks differ).
+pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
+
+/// A consent's signing time against `now`: not in the future (beyond the clock skew allowed),
+/// not older than [`MAX_CONSENT_AGE_DAYS`].
+pub fn check_signing_time(signed_at: Timestamp, now: Timestamp) -> Result<(), FourInfoError> {
+    if signed_at > now + chrono::Duration::minutes(MAX_CLOCK_SKEW_MINUTES) {
+        return Err(FourInfoError::refused(
+            "consent.signing_time",
+            "the signing time is in the future",
+        ));
+    }
+    if now - signed_at > chrono::Duration::days(MAX_CONSENT_AGE_DAYS) {
+        return Err(FourInfoError::refused(
+            "consent.stale",
+            format!("the consent was signed more than {MAX_CONSENT_AGE_DAYS} days ago"),
+        ));
+    }
+    Ok(())
+}
+
+impl ConsentDocument {
+    /// The items of a document addressed to relying party `rp`, which must be registered for
+    /// each of them.
+    pub fn items_for(&self, rp: &RelyingParty) -> Result<BTreeSet<Item>, FourInfoError> {
+        if self.relying_party != rp.org_id {
+            return Err(FourInfoError::refused(
+                "consent.relying_party",
+                "the consent is addressed to another relying party",
+            ));
+        }
+        let items = Item::set(&self.items)?;
+        if let Some(extra) = items.difference(&rp.items).next() {
+            return Err(FourInfoError::refused(
+                "consent.items",
+                format!(
+                    "this relying party is not registered to receive {}",
+                    extra.as_str()
+                ),
+            ));
+        }
+        Ok(items)
+    }
+
+    /// The declared customer is the holder of the signing card: the same name (spaces
+    /// ignored) and birth date as the registry's.
+    pub fn check_holder(&self, name: &str, birth_date: NaiveDate) -> Result<(), FourInfoError> {
+        let compact = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        if compact(&self.holder.name) != compact(name)
+            || self.holder.birth_date != birth_date.to_string()
+        {
+            return Err(FourInfoError::refused(
+                "consent.holder_mismatch",
+                "the document was not signed with the declared customer's card",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A relying party's registration: the items it may receive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -242,5 +306,106 @@ impl Outcome {
             Outcome::Deceased { .. } => "deceased",
             Outcome::Removed { .. } => "removed",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn code(e: &FourInfoError) -> &str {
+        match e {
+            FourInfoError::Refusal(r) => r.code(),
+            _ => "",
+        }
+    }
+
+    fn at(day: u32, hour: u32, minute: u32) -> Timestamp {
+        chrono::Utc
+            .with_ymd_and_hms(2026, 12, day, hour, minute, 0)
+            .unwrap()
+            .fixed_offset()
+    }
+
+    fn document(items: Vec<Item>) -> ConsentDocument {
+        ConsentDocument {
+            kind: CONSENT_KIND.into(),
+            relying_party: 7,
+            customer_ref: "acct-1".into(),
+            items,
+            purpose: "口座開設".into(),
+            holder: HolderClaim {
+                name: "山田 太郎".into(),
+                birth_date: "1980-02-17".into(),
+            },
+        }
+    }
+
+    fn bank(items: &[Item]) -> RelyingParty {
+        RelyingParty {
+            org_id: 7,
+            name: "bank".into(),
+            items: items.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn signing_time_within_the_window() {
+        let now = at(20, 12, 0);
+        assert!(check_signing_time(now, now).is_ok());
+        assert!(
+            check_signing_time(at(20, 12, 5), now).is_ok(),
+            "5 minutes of skew"
+        );
+        let future = check_signing_time(at(20, 12, 6), now).unwrap_err();
+        assert_eq!(code(&future), "consent.signing_time");
+        // Exactly 30 days is still accepted; a minute more is stale.
+        let edge = now - chrono::Duration::days(MAX_CONSENT_AGE_DAYS);
+        assert!(check_signing_time(edge, now).is_ok());
+        let stale = check_signing_time(edge - chrono::Duration::minutes(1), now).unwrap_err();
+        assert_eq!(code(&stale), "consent.stale");
+    }
+
+    #[test]
+    fn items_must_be_registered_and_the_document_addressed_to_us() {
+        let all = [Item::Name, Item::Address, Item::BirthDate, Item::Sex];
+        let doc = document(vec![Item::Address, Item::Name]);
+        let items = doc.items_for(&bank(&all)).unwrap();
+        assert_eq!(items, [Item::Name, Item::Address].into_iter().collect());
+
+        let narrow = doc.items_for(&bank(&[Item::Name])).unwrap_err();
+        assert_eq!(code(&narrow), "consent.items");
+        assert!(narrow.to_string().contains(Item::Address.as_str()));
+
+        let other = RelyingParty {
+            org_id: 8,
+            ..bank(&all)
+        };
+        assert_eq!(
+            code(&doc.items_for(&other).unwrap_err()),
+            "consent.relying_party"
+        );
+    }
+
+    #[test]
+    fn the_holder_is_the_declared_customer() {
+        let doc = document(vec![Item::Name]);
+        let born = NaiveDate::from_ymd_opt(1980, 2, 17).unwrap();
+        assert!(
+            doc.check_holder("山田太郎", born).is_ok(),
+            "spaces are ignored"
+        );
+        assert!(
+            doc.check_holder("山田　太郎", born).is_ok(),
+            "a full-width space too"
+        );
+        let other_name = doc.check_holder("山田花子", born).unwrap_err();
+        assert_eq!(code(&other_name), "consent.holder_mismatch");
+        let other_day = NaiveDate::from_ymd_opt(1980, 2, 18).unwrap();
+        assert_eq!(
+            code(&doc.check_holder("山田太郎", other_day).unwrap_err()),
+            "consent.holder_mismatch"
+        );
     }
 }

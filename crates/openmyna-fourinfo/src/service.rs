@@ -87,9 +87,6 @@ pub trait FourInfoStore: Send + Sync {
     ) -> impl Future<Output = Result<(), FourInfoError>> + Send;
 }
 
-/// How old a consent's signature may be when it is submitted.
-pub const MAX_CONSENT_AGE_DAYS: i64 = 30;
-
 /// The category of the access-log entries this service writes.
 pub const ACCESS_CATEGORY: &str = "jpki.latest_basic4";
 
@@ -105,10 +102,6 @@ fn sha256_hex(b: &[u8]) -> String {
         .iter()
         .map(|x| format!("{x:02x}"))
         .collect()
-}
-
-fn compact(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 impl<'a, S, J> FourInfo<'a, S, J>
@@ -219,52 +212,18 @@ where
                     NotCurrent::NotValidNow => "the signing certificate is not valid now",
                 })
             })?;
-        let t = v.signing_time;
-        if t > now + chrono::Duration::minutes(5) {
-            return Err(FourInfoError::refused(
-                "consent.signing_time",
-                "the signing time is in the future",
-            ));
-        }
-        if now - t > chrono::Duration::days(MAX_CONSENT_AGE_DAYS) {
-            return Err(FourInfoError::refused(
-                "consent.stale",
-                format!("the consent was signed more than {MAX_CONSENT_AGE_DAYS} days ago"),
-            ));
-        }
+        crate::model::check_signing_time(v.signing_time, now)?;
         if record.der != v.signer_der {
             return Err(refused_cert(
                 "the signing certificate differs from the one issued",
             ));
         }
         let doc = ConsentDocument::parse(&v.content)?;
-        if doc.relying_party != actor.org_id {
-            return Err(FourInfoError::refused(
-                "consent.relying_party",
-                "the consent is addressed to another relying party",
-            ));
-        }
-        let items = Item::set(&doc.items)?;
-        if let Some(extra) = items.difference(&rp.items).next() {
-            return Err(FourInfoError::refused(
-                "consent.items",
-                format!(
-                    "this relying party is not registered to receive {}",
-                    extra.as_str()
-                ),
-            ));
-        }
+        let items = doc.items_for(&rp)?;
         let registry = Registry::new(self.store, self.clock, self.entropy);
         let resident = registry.get(ResidentId(record.resident_id)).await?;
         let b = &resident.basic4;
-        if compact(&doc.holder.name) != compact(&b.name.name)
-            || doc.holder.birth_date != b.birth_date.to_string()
-        {
-            return Err(FourInfoError::refused(
-                "consent.holder_mismatch",
-                "the document was not signed with the declared customer's card",
-            ));
-        }
+        doc.check_holder(&b.name.name, b.birth_date)?;
         let consent = self
             .store
             .insert_consent(&NewConsent {

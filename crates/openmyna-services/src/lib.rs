@@ -102,3 +102,6 @@ impl Services {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
