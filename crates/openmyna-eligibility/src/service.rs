@@ -13,7 +13,7 @@ use openmyna_jpki::{
     CertRecord, Jpki, JpkiStore, Lookup, NotCurrent, RootKind, Serial, key, profile,
 };
 use openmyna_registry::{Registry, RegistryError, RegistryStore, ResidentId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::EligibilityError;
 use crate::challenge::{Challenge, ChallengeBook};
@@ -126,7 +126,7 @@ pub struct RecordChange {
 }
 
 /// 利用登録 of a person's card for health-insurance use.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registration {
     #[serde(skip)]
@@ -140,7 +140,7 @@ pub struct Registration {
 }
 
 /// A reader terminal of a facility.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Terminal {
     pub id: i64,
@@ -175,7 +175,7 @@ pub struct Disclosure {
 }
 
 /// A 資格確認書 issued by an insurer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QualificationCertificate {
     pub id: i64,
@@ -372,7 +372,7 @@ impl SubmitReport {
 }
 
 /// An insured-record view for facilities: every item of the record, never the My Number.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordView {
     pub insurer_number: String,
@@ -395,7 +395,7 @@ pub struct RecordView {
     pub preschool: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elderly: Option<ElderlyRecipient>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub specific_diseases: Vec<SpecificDisease>,
 }
 
@@ -436,7 +436,7 @@ impl RecordView {
 }
 
 /// The answer to a verification (card) or a query (記号・番号).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EligibilityResult {
     /// The handle for consent and consented data at this facility.
@@ -463,7 +463,7 @@ pub struct EligibilityResult {
     pub qualification_certificate: Option<QualificationCertificate>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveConsent {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

@@ -25,8 +25,6 @@ use openmyna_core::{IntoRefusal, Refusal, RefusalKind, Role};
 use openmyna_registry::RegistryError;
 use openmyna_services::ServiceError;
 use openmyna_store::StoreError;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -36,24 +34,7 @@ pub struct ApiError {
     field: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable machine-readable code, `<field or area>.<rule>`.
-    #[schema(example = "my_number.check_digit")]
-    pub code: String,
-    /// What went wrong, for people.
-    #[schema(example = "My Number (個人番号) check digit is 7, expected 8")]
-    pub message: String,
-    /// The input field at fault, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "my_number")]
-    pub field: Option<String>,
-}
+pub use openmyna_api::error::{ErrorBody, ErrorDetail};
 
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {

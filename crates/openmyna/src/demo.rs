@@ -333,7 +333,9 @@ pub async fn seed_campaign(store: &Store, clock: &dyn Clock) -> Result<(), AppEr
     let mut reports = Vec::new();
     let mut ids = Vec::new();
     for k in 0..120u32 {
-        let division = leaves[(k as usize * 7) % leaves.len()];
+        let Some(&division) = leaves.get((k as usize * 7) % leaves.len().max(1)) else {
+            continue;
+        };
         let no = format!("D{:04}", k + 1);
         let name = format!("デモ社員 {:03}", k + 1);
         let (id, _) = store

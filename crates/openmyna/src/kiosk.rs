@@ -18,11 +18,11 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use openmyna_api::oqs::EligibilityResult;
 use openmyna_card::layout::KeyId;
 use openmyna_cardio::CardIoError;
 use openmyna_cardio::client::Certificate;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::app::AppError;
@@ -54,7 +54,7 @@ pub struct Kiosk {
     pub step: Step,
     pub lang: Lang,
     /// The eligibility result, for the staff screen.
-    pub result: Option<Value>,
+    pub result: Option<EligibilityResult>,
     /// The consent screens offered, in leaflet order.
     pub offered: Vec<String>,
     /// The patient's answers so far.
@@ -92,16 +92,11 @@ impl Kiosk {
     }
 
     /// A verification answered: the consent screens offered, or done when none is.
-    pub fn verified(&mut self, result: Value) {
-        let offered: Vec<String> = result["consent_choices"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.as_str().map(str::to_owned))
-            .collect();
+    pub fn verified(&mut self, result: EligibilityResult) {
+        let offered: Vec<&str> = result.consent_choices.iter().map(|c| c.code()).collect();
         self.offered = CONSENT_ORDER
             .iter()
-            .filter(|c| offered.iter().any(|o| o == *c))
+            .filter(|c| offered.contains(c))
             .map(|c| (*c).to_owned())
             .collect();
         self.result = Some(result);
@@ -476,7 +471,7 @@ enum PinOutcome {
 
 /// Challenge, the card's signature after the PIN, the verification (利用登録 first when
 /// configured and needed).
-async fn run_pin(c: &KioskConfig, pin: String) -> Result<Value, PinOutcome> {
+async fn run_pin(c: &KioskConfig, pin: String) -> Result<EligibilityResult, PinOutcome> {
     if pin.len() != 4 || !pin.bytes().all(|b| b.is_ascii_digit()) {
         // A malformed PIN never reaches the card (it would cost a try).
         return Err(PinOutcome::Wrong(u8::MAX));
@@ -495,15 +490,9 @@ async fn run_pin(c: &KioskConfig, pin: String) -> Result<Value, PinOutcome> {
             CardAnswer::WrongPin(n) => return Err(PinOutcome::Wrong(n)),
             CardAnswer::Failed(m) => return Err(PinOutcome::Stop(m)),
         };
-        let body = json!({
-            "challenge_id": id,
-            "certificate": crate::terminal::b64(&proof.certificate),
-            "signature": crate::terminal::b64(&proof.signature),
-            "method": "pin",
-        });
         match c
             .client
-            .post("/api/v1/oqs/verifications", &body)
+            .verify_proof(id, &proof, "pin", None)
             .await
             .map_err(stop)?
         {
@@ -519,14 +508,7 @@ async fn run_pin(c: &KioskConfig, pin: String) -> Result<Value, PinOutcome> {
                     return Err(PinOutcome::Stop("the card did not sign".into()));
                 };
                 c.client
-                    .post(
-                        "/api/v1/oqs/registrations",
-                        &json!({
-                            "challenge_id": rid,
-                            "certificate": crate::terminal::b64(&proof.certificate),
-                            "signature": crate::terminal::b64(&proof.signature),
-                        }),
-                    )
+                    .register_proof::<openmyna_api::oqs::Registration>(rid, &proof)
                     .await
                     .map_err(stop)?
                     .map_err(|r| PinOutcome::Stop(format!("{}: {}", r.code, r.message)))?;
@@ -549,32 +531,17 @@ async fn consent(State(s): State<Shared>, Form(f): Form<ConsentForm>) -> Redirec
             return Redirect::to("/");
         }
         let last = k.answer(f.choice == "yes");
-        let id = k
-            .result
-            .as_ref()
-            .and_then(|r| r["verification_id"].as_str())
-            .unwrap_or_default()
-            .to_owned();
+        let id = (k.result.as_ref())
+            .map(|r| r.verification_id.clone())
+            .unwrap_or_default();
         (last, id, k.chosen())
     };
     if last && !chosen.is_empty() {
-        let answer = s
-            .config
-            .client
-            .post(
-                &format!("/api/v1/oqs/verifications/{id}/consent"),
-                &json!({ "categories": chosen }),
-            )
-            .await;
+        let answer = s.config.client.consent(&id, &chosen).await;
         let mut k = s.kiosk.lock().await;
         match answer {
-            Ok(Ok(v)) => {
-                k.opened = v
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| c["category"].as_str().map(str::to_owned))
-                    .collect();
+            Ok(Ok(live)) => {
+                k.opened = live.iter().map(|c| c.category.code().to_owned()).collect();
             }
             Ok(Err(r)) => k.step = Step::Stopped(format!("{}: {}", r.code, r.message)),
             Err(e) => k.step = Step::Stopped(e.to_string()),
@@ -588,14 +555,6 @@ async fn reset(State(s): State<Shared>) -> Redirect {
     Redirect::to("/")
 }
 
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(x) => x.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 async fn staff(State(st): State<Shared>) -> Response {
     let k = st.kiosk.lock().await;
     let lang = k.lang;
@@ -603,7 +562,7 @@ async fn staff(State(st): State<Shared>) -> Response {
     if let Some(r) = &k.result {
         rows.push((
             "資格確認結果 / validity".to_owned(),
-            format!("{} {}", s(&r["validity"]), s(&r["validity_name"])),
+            format!("{} {}", r.validity, r.validity_name),
         ));
         rows.push((
             "本人確認 / identity".to_owned(),
@@ -611,33 +570,34 @@ async fn staff(State(st): State<Shared>) -> Response {
         ));
         rows.push((
             "診療日 / date of service".to_owned(),
-            s(&r["date_of_service"]),
+            r.date_of_service.to_string(),
         ));
-        let p = &r["person"];
-        rows.push(("氏名 / name".to_owned(), s(&p["name"])));
-        rows.push(("カナ / kana".to_owned(), s(&p["name_kana"])));
-        rows.push(("生年月日 / birth date".to_owned(), s(&p["birth_date"])));
-        for rec in r["records"].as_array().into_iter().flatten() {
+        let p = r.person.as_ref();
+        let item = |f: fn(&openmyna_eligibility::record::FiveItems) -> String| {
+            p.map(f).unwrap_or_default()
+        };
+        rows.push(("氏名 / name".to_owned(), item(|p| p.name.clone())));
+        rows.push(("カナ / kana".to_owned(), item(|p| p.name_kana.clone())));
+        rows.push((
+            "生年月日 / birth date".to_owned(),
+            item(|p| p.birth_date.to_string()),
+        ));
+        for rec in &r.records {
             rows.push((
                 "保険者 / insurer".to_owned(),
-                format!("{} {}", s(&rec["insurer_number"]), s(&rec["insurer_name"])),
+                format!("{} {}", rec.insurer_number, rec.insurer_name),
             ));
             rows.push((
                 "記号・番号・枝番".to_owned(),
-                format!(
-                    "{} · {} · {}",
-                    s(&rec["symbol"]),
-                    s(&rec["number"]),
-                    s(&rec["branch"])
-                ),
+                format!("{} · {} · {}", rec.symbol, rec.number, rec.branch),
             ));
             rows.push((
                 "負担割合 / co-payment".to_owned(),
-                s(&rec["co_payment_ratio"]),
+                rec.co_payment_ratio.clone(),
             ));
             rows.push((
                 "資格取得日 / since".to_owned(),
-                s(&rec["qualification_date"]),
+                rec.qualification_date.to_string(),
             ));
         }
     }
@@ -774,10 +734,25 @@ pub async fn run(addr: &str, config: KioskConfig) -> Result<(), AppError> {
 mod tests {
     use super::*;
 
+    /// A verification's answer as the server sends it.
+    fn result(choices: &[&str]) -> EligibilityResult {
+        serde_json::from_value(serde_json::json!({
+            "verification_id": "v",
+            "reference_classification": "1",
+            "date_of_service": "2026-12-02",
+            "validity": "1",
+            "validity_name": "valid",
+            "records": [],
+            "consent_choices": choices,
+            "live_consents": [],
+        }))
+        .unwrap()
+    }
+
     #[test]
     fn consent_screens_follow_the_leaflet_and_end_done() {
         let mut k = Kiosk::new();
-        k.verified(json!({"verification_id": "v", "consent_choices": ["limit_amount", "clinical", "surgery"]}));
+        k.verified(result(&["limit_amount", "clinical", "surgery"]));
         assert_eq!(k.offered, ["clinical", "surgery", "limit_amount"]);
         assert_eq!(k.step, Step::Consent(0));
         assert!(!k.answer(true));
@@ -788,7 +763,7 @@ mod tests {
         k.lang = Lang::En;
         k.reset();
         assert_eq!((k.step.clone(), k.lang), (Step::PlaceCard, Lang::En));
-        k.verified(json!({"consent_choices": []}));
+        k.verified(result(&[]));
         assert_eq!(k.step, Step::Done);
     }
 

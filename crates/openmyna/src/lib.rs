@@ -1,11 +1,6 @@
 //! The `openmyna` program as a library: configuration, the composition root and the demo
 //! installation. `main.rs` is the command line on top; integration tests start the same server.
 
-// The command-line clients (terminal, kiosk, portal login, rp) still read the server's answers
-// as `serde_json::Value` by index (which yields `Null`, never panics, on a missing key); they
-// move to shared wire types next, and this allow goes with them.
-#![allow(clippy::indexing_slicing)]
-
 pub mod app;
 pub mod card_cli;
 pub mod cli;

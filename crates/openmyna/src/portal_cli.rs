@@ -3,7 +3,11 @@
 
 use base64::Engine;
 use clap::Subcommand;
-use serde_json::{Value, json};
+use openmyna_api::error::ErrorBody;
+use openmyna_api::oqs::ChallengeView;
+use openmyna_api::portal::{Handoff, LoggedIn, Login};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::app::AppError;
 use crate::card_cli::{Target, connect, secret};
@@ -27,12 +31,14 @@ fn invalid(m: impl Into<String>) -> AppError {
     AppError::Invalid(m.into())
 }
 
-async fn post(
+/// POSTs `body` (with the session cookie, if any); the typed answer and the session cookie
+/// the server set.
+async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
     http: &reqwest::Client,
     url: &str,
     cookie: Option<&str>,
-    body: &Value,
-) -> Result<(Value, Option<String>), AppError> {
+    body: &B,
+) -> Result<(T, Option<String>), AppError> {
     let mut rb = http.post(url).json(body);
     if let Some(c) = cookie {
         rb = rb.header("cookie", c);
@@ -48,17 +54,22 @@ async fn post(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(str::to_owned);
-    let v: Value = resp
-        .json()
+    let bytes = resp
+        .bytes()
         .await
-        .map_err(|e| invalid(format!("the server's answer is not JSON: {e}")))?;
+        .map_err(|e| invalid(format!("reading the server's answer: {e}")))?;
     if !status.is_success() {
-        return Err(invalid(format!(
-            "{} ({})",
-            v["error"]["message"].as_str().unwrap_or(""),
-            v["error"]["code"].as_str().unwrap_or("")
-        )));
+        let e: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+        let (code, message) = e
+            .map(|b| (b.error.code, b.error.message))
+            .unwrap_or_default();
+        return Err(invalid(format!("{message} ({code})")));
     }
+    let v = serde_json::from_slice(&bytes).map_err(|e| {
+        invalid(format!(
+            "the server's answer is not what {url} returns: {e}"
+        ))
+    })?;
     Ok((v, set))
 }
 
@@ -71,39 +82,35 @@ pub async fn handoff_link(
 ) -> Result<(String, String), AppError> {
     let base = base.trim_end_matches('/').to_owned();
     let http = reqwest::Client::new();
-    let (c, _) = post(
+    let (c, _): (ChallengeView, _) = post(
         &http,
         &format!("{base}/api/v1/portal/challenge"),
         None,
-        &json!({}),
+        &serde_json::json!({}),
     )
     .await?;
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(c["challenge"].as_str().unwrap_or_default())
+        .decode(&c.challenge)
         .map_err(|_| invalid("the challenge is not base64"))?;
     let mut card = connect(target)?;
     let p = card_proof(&mut card, pin, &bytes)?;
     let e = base64::engine::general_purpose::STANDARD;
-    let (me, cookie) = post(
-        &http,
-        &format!("{base}/api/v1/portal/login"),
-        None,
-        &json!({"challenge_id": c["challenge_id"], "certificate": e.encode(&p.certificate),
-                "signature": e.encode(&p.signature)}),
-    )
-    .await?;
+    let login = Login {
+        challenge_id: c.challenge_id,
+        certificate: e.encode(&p.certificate),
+        signature: e.encode(&p.signature),
+    };
+    let (me, cookie): (LoggedIn, _) =
+        post(&http, &format!("{base}/api/v1/portal/login"), None, &login).await?;
     let cookie = cookie.ok_or_else(|| invalid("the server set no session cookie"))?;
-    let (h, _) = post(
+    let (h, _): (Handoff, _) = post(
         &http,
         &format!("{base}/api/v1/portal/handoff"),
         Some(&cookie),
-        &json!({}),
+        &serde_json::json!({}),
     )
     .await?;
-    Ok((
-        me["name"].as_str().unwrap_or("").to_owned(),
-        format!("{base}{}", h["path"].as_str().unwrap_or("")),
-    ))
+    Ok((me.name, format!("{base}{}", h.path)))
 }
 
 pub async fn run(cmd: PortalCommand) -> Result<(), AppError> {

@@ -382,15 +382,16 @@ pub async fn sync(
     let hits: Vec<Hit> = found
         .into_iter()
         .filter(|(_, reason, _)| !matches!(reason, Reason::CertificateHold | Reason::RemoveFromCrl))
-        .map(|(i, reason, at)| {
-            let c = &customers[i as usize];
-            Hit {
+        .filter_map(|(i, reason, at)| {
+            // `found` holds indices into `customers`, from the same list.
+            let c = customers.get(usize::try_from(i).ok()?)?;
+            Some(Hit {
                 consent_id: c.consent_id,
                 customer_ref: c.customer_ref.clone(),
                 sign_serial: c.sign_serial.clone(),
                 reason: reason.name(),
                 revoked_at: at.to_rfc3339(),
-            }
+            })
         })
         .collect();
     let report = SyncReport {

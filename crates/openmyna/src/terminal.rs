@@ -8,11 +8,18 @@
 use std::io::Write;
 
 use base64::Engine;
+use chrono::NaiveDate;
 use clap::Args;
+use openmyna_api::error::ErrorBody;
+use openmyna_api::oqs::{
+    ChallengeView, EligibilityResult, GiveConsent, LimitView, LiveConsent, MedicalData,
+    RegisterCard, Registration, TerminalSelf, Verify,
+};
 use openmyna_card::layout::KeyId;
 use openmyna_cardio::client::Certificate;
 use openmyna_cardio::{JpkiClient, Transport};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::app::AppError;
 use crate::card_cli::{Target, connect, secret};
@@ -43,7 +50,8 @@ pub fn card_proof<T: Transport>(
     })
 }
 
-/// A terminal's connection to the server.
+/// A terminal's connection to the server. Requests and answers are the wire types of
+/// `openmyna-api`, as the server declares them.
 pub struct OqsClient {
     pub http: reqwest::Client,
     pub url: String,
@@ -62,6 +70,9 @@ pub(crate) fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
+/// The server's answer: the value, or its refusal.
+pub type Answer<T> = Result<T, Refusal>;
+
 impl OqsClient {
     pub fn new(url: &str, token: &str) -> Self {
         OqsClient {
@@ -71,12 +82,12 @@ impl OqsClient {
         }
     }
 
-    async fn call(
+    async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: reqwest::Method,
         path: &str,
-        body: Option<&Value>,
-    ) -> Result<Result<Value, Refusal>, AppError> {
+        body: Option<&B>,
+    ) -> Result<Answer<T>, AppError> {
         let mut rb = self
             .http
             .request(method, format!("{}{path}", self.url))
@@ -89,82 +100,131 @@ impl OqsClient {
             .await
             .map_err(|e| AppError::Invalid(format!("cannot reach {}: {e}", self.url)))?;
         let status = resp.status().as_u16();
-        let v: Value = resp
-            .json()
+        let bytes = resp
+            .bytes()
             .await
-            .map_err(|e| AppError::Invalid(format!("the server's answer is not JSON: {e}")))?;
+            .map_err(|e| AppError::Invalid(format!("reading the server's answer: {e}")))?;
         if (200..300).contains(&status) {
-            Ok(Ok(v))
-        } else {
-            Ok(Err(Refusal {
-                status,
-                code: v["error"]["code"].as_str().unwrap_or("").to_owned(),
-                message: v["error"]["message"].as_str().unwrap_or("").to_owned(),
-            }))
+            return serde_json::from_slice(&bytes).map(Ok).map_err(|e| {
+                AppError::Invalid(format!(
+                    "the server's answer is not what {path} returns: {e}"
+                ))
+            });
         }
+        let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+        let (code, message) = body
+            .map(|b| (b.error.code, b.error.message))
+            .unwrap_or_default();
+        Ok(Err(Refusal {
+            status,
+            code,
+            message,
+        }))
     }
 
-    fn must(r: Result<Value, Refusal>) -> Result<Value, AppError> {
+    /// The value, or the refusal as an error for the command line.
+    pub fn must<T>(r: Answer<T>) -> Result<T, AppError> {
         r.map_err(|e| AppError::Invalid(format!("{} ({}, HTTP {})", e.message, e.code, e.status)))
     }
 
-    pub async fn get(&self, path: &str) -> Result<Result<Value, Refusal>, AppError> {
-        self.call(reqwest::Method::GET, path, None).await
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Answer<T>, AppError> {
+        self.call(reqwest::Method::GET, path, None::<&()>).await
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Result<Value, Refusal>, AppError> {
+    pub async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Answer<T>, AppError> {
         self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// The terminal behind the token and its facility.
+    pub async fn terminal(&self) -> Result<TerminalSelf, AppError> {
+        Self::must(self.get("/api/v1/oqs/terminal").await?)
     }
 
     /// A new challenge: its id and the bytes the card signs.
     pub async fn challenge(&self) -> Result<(String, Vec<u8>), AppError> {
-        let v = Self::must(self.post("/api/v1/oqs/challenges", &json!({})).await?)?;
-        let id = v["challenge_id"].as_str().unwrap_or_default().to_owned();
+        let c: ChallengeView = Self::must(
+            self.post("/api/v1/oqs/challenges", &serde_json::json!({}))
+                .await?,
+        )?;
         let bytes = base64::engine::general_purpose::STANDARD
-            .decode(v["challenge"].as_str().unwrap_or_default())
+            .decode(&c.challenge)
             .map_err(|_| AppError::Invalid("the challenge is not base64".into()))?;
-        Ok((id, bytes))
+        Ok((c.challenge_id, bytes))
+    }
+
+    /// The verification of a card proof over a challenge: an [`EligibilityResult`] (or, for
+    /// tests that check the wire itself, the raw JSON).
+    pub async fn verify_proof<R: DeserializeOwned>(
+        &self,
+        challenge_id: String,
+        proof: &Proof,
+        method: &str,
+        date_of_service: Option<NaiveDate>,
+    ) -> Result<Answer<R>, AppError> {
+        let body = Verify {
+            challenge_id,
+            certificate: b64(&proof.certificate),
+            signature: b64(&proof.signature),
+            method: method.to_owned(),
+            date_of_service,
+        };
+        self.post("/api/v1/oqs/verifications", &body).await
     }
 
     /// Challenge, card proof, and the verification.
-    pub async fn verify<T: Transport>(
+    pub async fn verify<R: DeserializeOwned, T: Transport>(
         &self,
         card: &mut JpkiClient<T>,
         pin: &str,
         method: &str,
-        date_of_service: Option<&str>,
-    ) -> Result<Result<Value, Refusal>, AppError> {
+        date_of_service: Option<NaiveDate>,
+    ) -> Result<Answer<R>, AppError> {
         let (id, challenge) = self.challenge().await?;
         let p = card_proof(card, pin, &challenge)?;
-        let mut body = json!({
-            "challenge_id": id,
-            "certificate": b64(&p.certificate),
-            "signature": b64(&p.signature),
-            "method": method,
-        });
-        if let Some(d) = date_of_service {
-            body["date_of_service"] = json!(d);
-        }
-        self.post("/api/v1/oqs/verifications", &body).await
+        self.verify_proof(id, &p, method, date_of_service).await
+    }
+
+    /// 利用登録 with a card proof over a challenge: a [`Registration`] (or the raw JSON).
+    pub async fn register_proof<R: DeserializeOwned>(
+        &self,
+        challenge_id: String,
+        proof: &Proof,
+    ) -> Result<Answer<R>, AppError> {
+        let body = RegisterCard {
+            challenge_id,
+            certificate: b64(&proof.certificate),
+            signature: b64(&proof.signature),
+            channel: None,
+        };
+        self.post("/api/v1/oqs/registrations", &body).await
     }
 
     /// 利用登録 through the reader.
-    pub async fn register<T: Transport>(
+    pub async fn register<R: DeserializeOwned, T: Transport>(
         &self,
         card: &mut JpkiClient<T>,
         pin: &str,
-    ) -> Result<Result<Value, Refusal>, AppError> {
+    ) -> Result<Answer<R>, AppError> {
         let (id, challenge) = self.challenge().await?;
         let p = card_proof(card, pin, &challenge)?;
-        self.post(
-            "/api/v1/oqs/registrations",
-            &json!({
-                "challenge_id": id,
-                "certificate": b64(&p.certificate),
-                "signature": b64(&p.signature),
-            }),
-        )
-        .await
+        self.register_proof(id, &p).await
+    }
+
+    /// The patient's choices at the reader for a verification.
+    pub async fn consent(
+        &self,
+        verification_id: &str,
+        categories: &[String],
+    ) -> Result<Answer<Vec<LiveConsent>>, AppError> {
+        let body = GiveConsent {
+            categories: categories.to_vec(),
+        };
+        let path = format!("/api/v1/oqs/verifications/{verification_id}/consent");
+        self.post(&path, &body).await
     }
 }
 
@@ -237,51 +297,68 @@ pub fn prompt_secret(question: &str) -> Result<String, AppError> {
     answer
 }
 
-fn show_result(v: &Value) {
+fn show_result(v: &EligibilityResult) {
     println!(
         "資格確認結果: {} ({}), date of service {}",
-        v["validity_name"].as_str().unwrap_or(""),
-        v["validity"].as_str().unwrap_or(""),
-        v["date_of_service"].as_str().unwrap_or("")
+        v.validity_name, v.validity, v.date_of_service
     );
-    if let Some(p) = v.get("person").filter(|p| !p.is_null()) {
+    if let Some(p) = &v.person {
         println!(
             "  {} ({})  born {}  sex {}",
-            p["name"].as_str().unwrap_or(""),
-            p["name_kana"].as_str().unwrap_or(""),
-            p["birth_date"].as_str().unwrap_or(""),
-            p["sex"]
+            p.name,
+            p.name_kana,
+            p.birth_date,
+            p.sex.code()
         );
-        println!("  {}", p["address"].as_str().unwrap_or(""));
+        println!("  {}", p.address);
     }
-    for r in v["records"].as_array().into_iter().flatten() {
+    for r in &v.records {
         println!(
             "  保険者 {} {}  記号 {} 番号 {} 枝番 {}  区分 {}  本人家族 {}  負担割合 {}  資格取得 {}{}",
-            r["insurer_number"].as_str().unwrap_or(""),
-            r["insurer_name"].as_str().unwrap_or(""),
-            r["symbol"].as_str().unwrap_or(""),
-            r["number"].as_str().unwrap_or(""),
-            r["branch"].as_str().unwrap_or(""),
-            r["card_class"].as_str().unwrap_or(""),
-            r["relationship"].as_str().unwrap_or(""),
-            r["co_payment_ratio"].as_str().unwrap_or(""),
-            r["qualification_date"].as_str().unwrap_or(""),
-            r["loss"]["date"]
-                .as_str()
-                .map(|d| format!("  資格喪失 {d}"))
+            r.insurer_number,
+            r.insurer_name,
+            r.symbol,
+            r.number,
+            r.branch,
+            r.card_class,
+            r.relationship,
+            r.co_payment_ratio,
+            r.qualification_date,
+            r.loss
+                .as_ref()
+                .map(|l| format!("  資格喪失 {}", l.date))
                 .unwrap_or_default()
         );
     }
 }
 
+fn show_medical(path: &str, items: &[MedicalData]) {
+    println!("{path}: {} entries", items.len());
+    for i in items.iter().take(10) {
+        let (what, facility) = match i {
+            MedicalData::Medication(m) => (m.drug_name.clone(), &m.facility_name),
+            MedicalData::Treatment(t) => (t.procedure_name.clone(), &t.facility_name),
+            MedicalData::Checkup(c) => (
+                format!("BMI {} BP {}/{}", c.bmi, c.systolic_bp, c.diastolic_bp),
+                &c.facility_name,
+            ),
+            MedicalData::Expense(e) => (format!("{} yen", e.total_cost_yen), &e.facility_name),
+        };
+        println!("  {}  {what}  ({facility})", i.date());
+    }
+}
+
+fn json_text<T: Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
 /// Checks that the token is a terminal of `facility`.
 pub async fn check_facility(client: &OqsClient, facility: &str) -> Result<(), AppError> {
-    let me = OqsClient::must(client.get("/api/v1/oqs/terminal").await?)?;
-    if me["facility_code"].as_str() != Some(facility.trim()) {
+    let me = client.terminal().await?;
+    if me.facility_code != facility.trim() {
         return Err(AppError::Invalid(format!(
             "this token belongs to a terminal of facility {}, not {}",
-            me["facility_code"].as_str().unwrap_or("?"),
-            facility
+            me.facility_code, facility
         )));
     }
     Ok(())
@@ -307,31 +384,32 @@ pub async fn run(args: TerminalArgs) -> Result<(), AppError> {
         Some(p) => secret(p)?,
         None => prompt_secret("暗証番号 (4 digits): ")?,
     };
-    let date = args.date.as_deref();
-    let mut answer = client.verify(&mut card, &pin, &args.method, date).await?;
+    let date = (args.date.as_deref())
+        .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d"))
+        .transpose()
+        .map_err(|_| AppError::Invalid("--date is a day YYYY-MM-DD".into()))?;
+    let mut answer: Answer<EligibilityResult> =
+        client.verify(&mut card, &pin, &args.method, date).await?;
     if let Err(r) = &answer
         && r.code == "card.not_registered"
         && args.register
     {
-        let reg = OqsClient::must(client.register(&mut card, &pin).await?)?;
+        let reg: Registration = OqsClient::must(client.register(&mut card, &pin).await?)?;
         eprintln!(
             "利用登録: registered through the {} at {}",
-            reg["channel"].as_str().unwrap_or(""),
-            reg["registered_at"].as_str().unwrap_or("")
+            reg.channel.code(),
+            reg.registered_at.to_rfc3339()
         );
         answer = client.verify(&mut card, &pin, &args.method, date).await?;
     }
     let result = OqsClient::must(answer)?;
     if args.json {
-        println!("{result:#}");
+        println!("{}", json_text(&result));
     } else {
         show_result(&result);
     }
-    let offered: Vec<String> = result["consent_choices"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.as_str().map(str::to_owned))
+    let offered: Vec<String> = (result.consent_choices.iter())
+        .map(|c| c.code().to_owned())
         .collect();
     let chosen: Vec<String> = match &args.consent {
         Some(list) => list
@@ -358,21 +436,14 @@ pub async fn run(args: TerminalArgs) -> Result<(), AppError> {
     if chosen.is_empty() {
         return Ok(());
     }
-    let id = result["verification_id"].as_str().unwrap_or_default();
-    let live = OqsClient::must(
-        client
-            .post(
-                &format!("/api/v1/oqs/verifications/{id}/consent"),
-                &json!({ "categories": chosen }),
-            )
-            .await?,
-    )?;
+    let id = &result.verification_id;
+    let live = OqsClient::must(client.consent(id, &chosen).await?)?;
     if !args.json {
-        for c in live.as_array().into_iter().flatten() {
+        for c in &live {
             println!(
                 "consent {} open until {}",
-                c["category"].as_str().unwrap_or(""),
-                c["expires_at"].as_str().unwrap_or("")
+                c.category.code(),
+                c.expires_at.to_rfc3339()
             );
         }
     }
@@ -385,40 +456,21 @@ pub async fn run(args: TerminalArgs) -> Result<(), AppError> {
         if !chosen.iter().any(|c| c == category) {
             continue;
         }
-        let v = OqsClient::must(
-            client
-                .get(&format!("/api/v1/oqs/verifications/{id}/{path}"))
-                .await?,
-        )?;
-        if args.json {
-            println!("{v:#}");
+        let path_of = format!("/api/v1/oqs/verifications/{id}/{path}");
+        if path == "limit-amount" {
+            let v: LimitView = OqsClient::must(client.get(&path_of).await?)?;
+            match (&v.limit, args.json) {
+                (_, true) => println!("{}", json_text(&v)),
+                (Some(l), false) => println!("{path}: {}", json_text(l)),
+                (None, false) => println!("{path}: none"),
+            }
             continue;
         }
-        match v.as_array() {
-            Some(items) => {
-                println!("{path}: {} entries", items.len());
-                for i in items.iter().take(10) {
-                    let date = ["dispensed_on", "treated_on", "examined_on"]
-                        .iter()
-                        .find_map(|k| i[*k].as_str())
-                        .unwrap_or("");
-                    let what = ["drug_name", "procedure_name"]
-                        .iter()
-                        .find_map(|k| i[*k].as_str())
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| {
-                            format!(
-                                "BMI {} BP {}/{}",
-                                i["bmi"], i["systolic_bp"], i["diastolic_bp"]
-                            )
-                        });
-                    println!(
-                        "  {date}  {what}  ({})",
-                        i["facility_name"].as_str().unwrap_or("")
-                    );
-                }
-            }
-            None => println!("{path}: {}", v["limit"]),
+        let items: Vec<MedicalData> = OqsClient::must(client.get(&path_of).await?)?;
+        if args.json {
+            println!("{}", json_text(&items));
+        } else {
+            show_medical(path, &items);
         }
     }
     Ok(())

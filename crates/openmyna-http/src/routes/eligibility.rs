@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use openmyna_core::Role;
 use openmyna_eligibility::medical::{self, MedicalData, MedicalInput};
 use openmyna_eligibility::record::{
-    CSV_COLUMNS, CsvRow, Enrollment, EnrollmentInput, InsuredKey, LimitAmount, read_csv,
+    CSV_COLUMNS, CsvRow, Enrollment, EnrollmentInput, InsuredKey, read_csv,
 };
 use openmyna_eligibility::{
     AuthMethod, CardProof, ConsentCategory, Eligibility, EligibilityResult, LiveConsent,
@@ -22,6 +22,10 @@ use openmyna_eligibility::{
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+use openmyna_api::oqs::{
+    ChallengeView, GiveConsent, KeyQuery, LimitView, RegisterCard, TerminalSelf, Verify,
+};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Created, ErrorBody};
@@ -339,14 +343,6 @@ pub async fn list_terminals(
     Ok(axum::Json(service(&s).terminals(actor).await?))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct TerminalSelf {
-    pub terminal: Terminal,
-    /// The facility's 医療機関コード.
-    pub facility_code: String,
-    pub facility_name: String,
-}
-
 /// The terminal behind this token and its facility (for terminals to check their set-up).
 #[utoipa::path(get, path = "/api/v1/oqs/terminal", tag = "oqs",
     responses((status = 200, body = TerminalSelf), (status = 403, body = ErrorBody)),
@@ -364,22 +360,12 @@ pub async fn terminal_self(
     }))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ChallengeView {
-    pub challenge_id: String,
-    /// 32 bytes, base64: the card signs exactly these bytes (SHA-256, PKCS#1 v1.5, with the
-    /// authentication key after the 4-digit PIN).
-    pub challenge: String,
-    pub expires_at: String,
-}
-
-impl From<openmyna_eligibility::challenge::Challenge> for ChallengeView {
-    fn from(c: openmyna_eligibility::challenge::Challenge) -> Self {
-        ChallengeView {
-            challenge_id: c.id,
-            challenge: base64::engine::general_purpose::STANDARD.encode(c.nonce),
-            expires_at: c.expires_at.to_rfc3339(),
-        }
+/// A challenge as the wire carries it (its bytes in base64).
+pub(crate) fn challenge_view(c: openmyna_eligibility::challenge::Challenge) -> ChallengeView {
+    ChallengeView {
+        challenge_id: c.id,
+        challenge: base64::engine::general_purpose::STANDARD.encode(c.nonce),
+        expires_at: c.expires_at.to_rfc3339(),
     }
 }
 
@@ -395,20 +381,7 @@ pub async fn challenge(
 ) -> Result<Created<axum::Json<ChallengeView>>, ApiError> {
     let actor = caller.require(&[Role::MedicalInstitution, Role::Operator])?;
     let c = service(&s).challenge(actor).await?;
-    Ok(Created(axum::Json(ChallengeView::from(c))))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterCard {
-    pub challenge_id: String,
-    /// The card's authentication certificate (JPKI AP EF 000A), DER, base64.
-    pub certificate: String,
-    /// The card's signature over the challenge bytes, base64.
-    pub signature: String,
-    /// portal, atm or window (operator back ends); terminals register as reader.
-    #[serde(default)]
-    pub channel: Option<String>,
+    Ok(Created(axum::Json(challenge_view(c))))
 }
 
 /// 利用登録: register the card for health-insurance use, with a card proof. A terminal
@@ -441,19 +414,6 @@ pub async fn register_card(
     ))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Verify {
-    pub challenge_id: String,
-    pub certificate: String,
-    pub signature: String,
-    /// How the holder was confirmed: pin, face or visual.
-    pub method: String,
-    /// Default: today.
-    #[serde(default)]
-    pub date_of_service: Option<NaiveDate>,
-}
-
 /// The reader's verification: the card's proof over this terminal's challenge → the
 /// eligibility result for the date of service, and the consent choices to show the patient.
 /// Never contains the My Number.
@@ -483,18 +443,6 @@ pub async fn verify(
     ))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeyQuery {
-    pub insurer_number: String,
-    pub symbol: String,
-    pub number: String,
-    pub branch: String,
-    pub birth_date: NaiveDate,
-    #[serde(default)]
-    pub date_of_service: Option<NaiveDate>,
-}
-
 /// The query for a patient without the card (資格確認書): 記号・番号・枝番 and birth date.
 #[utoipa::path(post, path = "/api/v1/oqs/queries", tag = "oqs",
     request_body = KeyQuery,
@@ -512,13 +460,6 @@ pub async fn query(
             .query(actor, &key, req.birth_date, req.date_of_service)
             .await?,
     ))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GiveConsent {
-    /// clinical (診療・薬剤), checkup (特定健診), surgery (手術), limit_amount (限度額).
-    pub categories: Vec<String>,
 }
 
 /// Record the patient's choices at the reader (within 10 minutes of the verification); each
@@ -572,12 +513,6 @@ pub async fn medical_data(
     Ok(axum::Json(
         service(&s).medical_data(actor, &id, kind).await?,
     ))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LimitView {
-    /// Absent when the patient has no limit-amount certification valid on the date.
-    pub limit: Option<LimitAmount>,
 }
 
 /// The limit-amount category (限度額適用区分), with the patient's consent.

@@ -20,8 +20,10 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Created, ErrorBody, NoContent};
 use crate::json::ApiJson;
-use crate::routes::eligibility::{ChallengeView, b64};
+use crate::routes::eligibility::{b64, challenge_view};
 use crate::state::AppState;
+use openmyna_api::oqs::ChallengeView;
+use openmyna_api::portal::{Handoff, LoggedIn, Login};
 
 pub use openmyna_services::portal::HANDOFF_SECONDS;
 
@@ -73,24 +75,7 @@ pub async fn challenge(
     State(s): State<AppState>,
 ) -> Result<Created<axum::Json<ChallengeView>>, ApiError> {
     let c = portal::challenge(&s)?;
-    Ok(Created(axum::Json(ChallengeView::from(c))))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    pub challenge_id: String,
-    /// The card's authentication certificate (DER, base64).
-    pub certificate: String,
-    /// The card's signature over the challenge (base64).
-    pub signature: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LoggedIn {
-    pub name: String,
-    /// When the session ends at the latest.
-    pub expires_at: String,
+    Ok(Created(axum::Json(challenge_view(c))))
 }
 
 /// The session cookie's value in a request, if any.
@@ -657,13 +642,6 @@ fn download(body: String, ctype: &'static str, file: &str) -> Response {
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Handoff {
-    /// Open this path in a browser (once, within two minutes) to be logged in there.
-    pub path: String,
-    pub expires_at: String,
 }
 
 /// A one-time link that logs a browser in as this citizen (for logging in on a computer

@@ -97,7 +97,11 @@ async fn proof_body(
 }
 
 async fn refused(t: &OqsClient, body: &Value) -> (u16, String) {
-    match t.post("/api/v1/oqs/verifications", body).await.unwrap() {
+    match t
+        .post::<Value, _>("/api/v1/oqs/verifications", body)
+        .await
+        .unwrap()
+    {
         Ok(v) => panic!("accepted: {v}"),
         Err(r) => (r.status, r.code),
     }
@@ -160,7 +164,11 @@ async fn full_flow(backend: Backend) {
 
     let t = terminal(&app).await;
     let (s, me) = {
-        let r = t.get("/api/v1/oqs/terminal").await.unwrap().unwrap();
+        let r = t
+            .get::<Value>("/api/v1/oqs/terminal")
+            .await
+            .unwrap()
+            .unwrap();
         (200, r)
     };
     assert_eq!((s, me["facility_code"].as_str()), (200, Some(FACILITY)));
@@ -173,7 +181,7 @@ async fn full_flow(backend: Backend) {
     );
     // 利用登録 through the reader.
     let reg = t
-        .register(&mut card(&adult_card), "1234")
+        .register::<Value, _>(&mut card(&adult_card), "1234")
         .await
         .unwrap()
         .unwrap();
@@ -181,7 +189,12 @@ async fn full_flow(backend: Backend) {
 
     // The verification: exact items, no My Number anywhere.
     let resp = t
-        .verify(&mut card(&adult_card), "1234", "pin", Some("2026-04-01"))
+        .verify::<Value, _>(
+            &mut card(&adult_card),
+            "1234",
+            "pin",
+            Some(chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -212,7 +225,7 @@ async fn full_flow(backend: Backend) {
     // Refusals, each with its own code.
     let c = t.challenge().await.unwrap();
     let body = proof_body(&t, &adult_card, &adult_card, Some(c)).await;
-    t.post("/api/v1/oqs/verifications", &body)
+    t.post::<Value, _>("/api/v1/oqs/verifications", &body)
         .await
         .unwrap()
         .unwrap();
@@ -263,7 +276,11 @@ async fn full_flow(backend: Backend) {
 
     // Consent gating.
     let path = |k: &str| format!("/api/v1/oqs/verifications/{vid}/{k}");
-    let r = t.get(&path("medications")).await.unwrap().unwrap_err();
+    let r = t
+        .get::<Value>(&path("medications"))
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!((r.status, r.code.as_str()), (403, "consent.required"));
     let meds = json!({"records": [
         {"insurer_number": INSURER, "symbol": "12345", "number": "101", "branch": "00",
@@ -307,7 +324,7 @@ async fn full_flow(backend: Backend) {
     assert_eq!(r["rows"][2]["error"]["code"], "setting.unknown");
 
     let live = t
-        .post(
+        .post::<Value, _>(
             &format!("/api/v1/oqs/verifications/{vid}/consent"),
             &json!({"categories": ["clinical", "limit_amount"]}),
         )
@@ -315,23 +332,35 @@ async fn full_flow(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(live.as_array().unwrap().len(), 2, "{live}");
-    let m = t.get(&path("medications")).await.unwrap().unwrap();
+    let m = t.get::<Value>(&path("medications")).await.unwrap().unwrap();
     // Three years back only.
     assert_eq!(m.as_array().unwrap().len(), 1, "{m}");
     assert_eq!(m[0]["drug_name"], "アムロジピン錠5mg");
-    let tr = t.get(&path("treatments")).await.unwrap().unwrap();
+    let tr = t.get::<Value>(&path("treatments")).await.unwrap().unwrap();
     assert_eq!(
         tr.as_array().unwrap().len(),
         1,
         "surgery hidden without its consent: {tr}"
     );
-    let l = t.get(&path("limit-amount")).await.unwrap().unwrap();
+    let l = t
+        .get::<Value>(&path("limit-amount"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(l["limit"]["category"], "A03");
-    let r = t.get(&path("checkups")).await.unwrap().unwrap_err();
+    let r = t
+        .get::<Value>(&path("checkups"))
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!(r.code, "consent.required");
     // 24 hours later the consent has lapsed.
     app.clock.advance(Duration::hours(24));
-    let r = t.get(&path("medications")).await.unwrap().unwrap_err();
+    let r = t
+        .get::<Value>(&path("medications"))
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!((r.status, r.code.as_str()), (403, "consent.required"));
 
     // The other resident registers at an ATM (the operator's back end names the channel).
@@ -341,7 +370,7 @@ async fn full_flow(backend: Backend) {
     let mut body = json!({"challenge_id": id, "certificate": b64(&p.certificate),
                           "signature": b64(&p.signature)});
     let r = atm
-        .post("/api/v1/oqs/registrations", &body)
+        .post::<Value, _>("/api/v1/oqs/registrations", &body)
         .await
         .unwrap()
         .unwrap_err();
@@ -351,7 +380,7 @@ async fn full_flow(backend: Backend) {
     body = json!({"challenge_id": id, "certificate": b64(&p.certificate),
                   "signature": b64(&p.signature), "channel": "atm"});
     let reg = atm
-        .post("/api/v1/oqs/registrations", &body)
+        .post::<Value, _>("/api/v1/oqs/registrations", &body)
         .await
         .unwrap()
         .unwrap();
@@ -364,7 +393,7 @@ async fn full_flow(backend: Backend) {
 
     // The held record: the other resident gets "none" until the insurer corrects it.
     let v = t
-        .verify(&mut card(&other_card), "1234", "pin", None)
+        .verify::<Value, _>(&mut card(&other_card), "1234", "pin", None)
         .await
         .unwrap()
         .unwrap();
@@ -380,7 +409,7 @@ async fn full_flow(backend: Backend) {
         "{r}"
     );
     let v = t
-        .verify(&mut card(&other_card), "1234", "pin", None)
+        .verify::<Value, _>(&mut card(&other_card), "1234", "pin", None)
         .await
         .unwrap()
         .unwrap();
@@ -478,12 +507,12 @@ async fn children_certificates_and_csv(backend: Backend) {
 
     // A child: no check-up consent offered, and refused if asked for.
     let t = terminal(&app).await;
-    t.register(&mut card(&child_card), "1234")
+    t.register::<Value, _>(&mut card(&child_card), "1234")
         .await
         .unwrap()
         .unwrap();
     let v = t
-        .verify(&mut card(&child_card), "1234", "face", None)
+        .verify::<Value, _>(&mut card(&child_card), "1234", "face", None)
         .await
         .unwrap()
         .unwrap();
@@ -496,7 +525,7 @@ async fn children_certificates_and_csv(backend: Backend) {
     );
     let vid = v["verification_id"].as_str().unwrap();
     let r = t
-        .post(
+        .post::<Value, _>(
             &format!("/api/v1/oqs/verifications/{vid}/consent"),
             &json!({"categories": ["checkup"]}),
         )
@@ -527,7 +556,11 @@ async fn children_certificates_and_csv(backend: Backend) {
     );
     let q = json!({"insurer_number": INSURER, "symbol": "12345", "number": "202",
                    "branch": "00", "birth_date": "1985-06-15"});
-    let v = t.post("/api/v1/oqs/queries", &q).await.unwrap().unwrap();
+    let v = t
+        .post::<Value, _>("/api/v1/oqs/queries", &q)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(v["validity_name"], "valid", "{v}");
     assert_eq!(v["reference_classification"], "2");
     assert_eq!(v["qualification_certificate"]["valid_until"], "2030-12-31");
@@ -535,7 +568,7 @@ async fn children_certificates_and_csv(backend: Backend) {
     let mut wrong = q.clone();
     wrong["birth_date"] = json!("1985-06-16");
     let v = t
-        .post("/api/v1/oqs/queries", &wrong)
+        .post::<Value, _>("/api/v1/oqs/queries", &wrong)
         .await
         .unwrap()
         .unwrap();
@@ -565,7 +598,7 @@ async fn children_certificates_and_csv(backend: Backend) {
         (403, Some("terminal.required"))
     );
     let r = t
-        .post("/api/v1/oqs/terminals", &json!({"name": "rogue"}))
+        .post::<Value, _>("/api/v1/oqs/terminals", &json!({"name": "rogue"}))
         .await
         .unwrap()
         .unwrap_err();
@@ -573,7 +606,7 @@ async fn children_certificates_and_csv(backend: Backend) {
     let mut future = q.clone();
     future["date_of_service"] = json!("2027-01-01");
     let r = t
-        .post("/api/v1/oqs/queries", &future)
+        .post::<Value, _>("/api/v1/oqs/queries", &future)
         .await
         .unwrap()
         .unwrap_err();

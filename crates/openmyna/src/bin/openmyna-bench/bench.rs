@@ -1251,7 +1251,7 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
     wait_port(port);
     let admin = OqsClient::new(&url, &clinic);
     let terminal = match admin
-        .post("/api/v1/oqs/terminals", &json!({"name": "bench"}))
+        .post::<serde_json::Value, _>("/api/v1/oqs/terminals", &json!({"name": "bench"}))
         .await?
     {
         Ok(v) => v["token"].as_str().unwrap_or_default().to_owned(),
@@ -1271,7 +1271,7 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
             })
             .map_err(|e| AppError::Invalid(format!("signing: {e}")))?;
         if let Err(r) = t
-            .post(
+            .post::<serde_json::Value, _>(
                 "/api/v1/oqs/registrations",
                 &json!({"challenge_id": id, "certificate": b64(c), "signature": b64(&sig)}),
             )
