@@ -14,6 +14,47 @@ pub const TOKEN_LABEL: &str = "JPKIAPGPSETOKEN";
 /// A signed request is accepted for this long after its signing time.
 pub const REQUEST_MAX_AGE_MINUTES: i64 = 10;
 
+/// A phone's state: what its two certificates may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneState {
+    Active,
+    /// 一時停止 (certificateHold), by the 24-hour hotline on a reported loss.
+    Suspended,
+    /// 失効: final.
+    Revoked,
+}
+
+impl PhoneState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhoneState::Active => "active",
+            PhoneState::Suspended => "suspended",
+            PhoneState::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PhoneState> {
+        [
+            PhoneState::Active,
+            PhoneState::Suspended,
+            PhoneState::Revoked,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+
+    /// Whether a phone in this state may move to `to`: revoked from active or suspended,
+    /// suspended from active, active again (released) from suspended.
+    pub fn may_become(self, to: PhoneState) -> bool {
+        use PhoneState::*;
+        matches!(
+            (self, to),
+            (Active | Suspended, Revoked) | (Active, Suspended) | (Suspended, Active)
+        )
+    }
+}
+
 /// What the holder signs with the card to have a phone certified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +127,19 @@ impl PhoneRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_states_move_as_the_hotline_and_the_holder_may() {
+        use PhoneState::*;
+        for s in [Active, Suspended, Revoked] {
+            assert_eq!(PhoneState::parse(s.as_str()), Some(s));
+        }
+        assert!(Active.may_become(Suspended) && Suspended.may_become(Active));
+        assert!(Active.may_become(Revoked) && Suspended.may_become(Revoked));
+        assert!(!Revoked.may_become(Active) && !Revoked.may_become(Suspended));
+        assert!(!Active.may_become(Active) && !Revoked.may_become(Revoked));
+        assert_eq!(PhoneState::parse("lost"), None);
+    }
 
     #[test]
     fn requests_are_checked() {

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
+use openmyna_applications::Status as ApplicationStatus;
 use openmyna_campaigns::CampaignError;
 use openmyna_campaigns::campaign::{self, CampaignInput, MeasureInput, MeasureKind};
 use openmyna_campaigns::dashboard::{Counts, Division, Employee, Report};
@@ -479,12 +480,12 @@ async fn org_figures(
         if requested_on.is_none_or(|d| d > day) {
             continue;
         }
-        if sess.status == SessionStatus::Held.as_str() {
+        if sess.status == SessionStatus::Held {
             held += 1;
         }
         for a in s.store.session_applicants(sess.id).await? {
             apps += 1;
-            delivered += u32::from(a.status == "delivered");
+            delivered += u32::from(a.status == ApplicationStatus::Delivered);
         }
     }
     Ok(OrgFigures {
@@ -644,7 +645,7 @@ pub async fn schedule_session(
 ) -> Result<Session> {
     let side = municipality_side(s, actor).await?;
     let r = session_row(s, &side, id).await?;
-    let from = SessionStatus::parse(&r.status)?;
+    let from = r.status;
     session_transition(from, SessionStep::Schedule)?;
     let v = req.validate(s.clock.today())?;
     let dates: Vec<String> = v.dates.iter().map(|d| d.to_string()).collect();
@@ -658,7 +659,7 @@ pub async fn schedule_session(
         by: &actor.org_name,
     };
     if !(s.store)
-        .schedule_session(id, from.as_str(), &plan, &s.clock.now())
+        .schedule_session(id, from, &plan, &s.clock.now())
         .await?
     {
         return Err(concurrent());
@@ -687,7 +688,7 @@ pub async fn register_applicant(
 ) -> Result<(ApplicationRecord, Session)> {
     let side = municipality_side(s, actor).await?;
     let r = session_row(s, &side, id).await?;
-    session_transition(SessionStatus::parse(&r.status)?, SessionStep::Register)?;
+    session_transition(r.status, SessionStep::Register)?;
     let days: Vec<NaiveDate> = json_list(r.dates.as_deref())
         .iter()
         .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
@@ -741,10 +742,10 @@ pub async fn step_session(
         side(s, actor).await?
     };
     let r = session_row(s, &side, id).await?;
-    let from = SessionStatus::parse(&r.status)?;
+    let from = r.status;
     let to = session_transition(from, step)?;
     if !(s.store)
-        .set_session_status(id, from.as_str(), to.as_str(), &s.clock.now())
+        .set_session_status(id, from, to, &s.clock.now())
         .await?
     {
         return Err(concurrent());

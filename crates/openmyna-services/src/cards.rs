@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use openmyna_applications::{CardEvent, CardStatus, CertificateEffect, card_transition};
+use openmyna_applications::{CardEvent, CertificateEffect, card_transition};
 use openmyna_card::PinId;
 use openmyna_cardio::{CardFile, CardIoError};
 use openmyna_core::{Clock, Entropy, Refusal};
@@ -13,7 +13,7 @@ use openmyna_jpki::{Action, CertState, Jpki};
 use openmyna_store::Store;
 use openmyna_store::cards::CardRecord;
 
-use crate::{Result, ServiceError, issuance};
+use crate::{Result, issuance};
 
 /// Applies a card event: the status change (with its audit record) and its effect on both
 /// certificates. Certificates already revoked stay as they are.
@@ -29,23 +29,13 @@ pub async fn apply_card_event(
         .card(serial)
         .await?
         .ok_or_else(|| Refusal::not_found("card.not_found", format!("no card {serial}")))?;
-    let from = CardStatus::parse(&card.status).ok_or_else(|| {
-        ServiceError::internal("cards", format!("unknown status {}", card.status))
-    })?;
+    let from = card.status;
     let (to, effect) = card_transition(from, event)?;
     // Claim the status first, so that of two requests only one changes the certificates.
     let detail = format!("{event:?}: {} → {}", from.as_str(), to.as_str());
     let action_name = format!("{event:?}").to_lowercase();
     if !store
-        .set_card_status(
-            serial,
-            from.as_str(),
-            to.as_str(),
-            now,
-            &action_name,
-            actor,
-            &detail,
-        )
+        .set_card_status(serial, from, to, now, &action_name, actor, &detail)
         .await?
     {
         return Err(Refusal::refused(
@@ -70,8 +60,8 @@ pub async fn apply_card_event(
             if let Err(back) = store
                 .set_card_status(
                     serial,
-                    to.as_str(),
-                    from.as_str(),
+                    to,
+                    from,
                     now,
                     "reverted",
                     actor,

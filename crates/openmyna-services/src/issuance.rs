@@ -5,7 +5,7 @@
 //! application workflow runs them at review, handover or mailing.
 
 use chrono::{Datelike, NaiveDate};
-use openmyna_applications::{CardDates, CardEvent};
+use openmyna_applications::{CardDates, CardEvent, CardStatus, card_transition};
 use openmyna_card::personalize::{
     self, BlankCard, Certificates, ChosenPins, DataSigner, Holder as CardHolder,
 };
@@ -349,7 +349,7 @@ pub async fn record(
         expiry: card.expiry.to_string(),
         auth_serial: issued.authentication.serial.clone(),
         sign_serial: issued.signing.as_ref().map(|c| c.serial.clone()),
-        status: "active".into(),
+        status: CardStatus::Active,
         status_at: None,
     };
     store.insert_card(&record, actor).await?;
@@ -362,9 +362,7 @@ pub async fn record(
         }
     }
     for old in store.cards_of_resident(resident_id).await? {
-        if old.serial != record.serial
-            && matches!(old.status.as_str(), "active" | "lost" | "overseas")
-        {
+        if old.serial != record.serial && card_transition(old.status, CardEvent::Replace).is_ok() {
             crate::cards::apply_card_event(
                 store,
                 jpki,
@@ -405,12 +403,12 @@ pub async fn renew(
             format!("no card {} is recorded", state.serial),
         ))
     })?;
-    if card.status != "active" {
+    if card.status != CardStatus::Active {
         return Err(conflict(
             "card.status",
             format!(
                 "the card is {}; only an active card is renewed",
-                card.status
+                card.status.as_str()
             ),
         ));
     }
@@ -527,15 +525,17 @@ pub async fn reissue_signing(
         .get(ResidentId(card.resident_id))
         .await?;
     let mut holder = crate::jpki::holder_of(&resident.basic4);
-    match (card.status.as_str(), resident.status) {
-        ("overseas", ResidentStatus::Removed) => holder.address = OVERSEAS_ADDRESS.to_owned(),
-        ("overseas", ResidentStatus::Active) => {
+    match (card.status, resident.status) {
+        (CardStatus::Overseas, ResidentStatus::Removed) => {
+            holder.address = OVERSEAS_ADDRESS.to_owned()
+        }
+        (CardStatus::Overseas, ResidentStatus::Active) => {
             return Err(conflict(
                 "card.status",
                 "the holder is back: record the card's domestic use first",
             ));
         }
-        ("active", ResidentStatus::Active) => {}
+        (CardStatus::Active, ResidentStatus::Active) => {}
         _ => {
             return Err(conflict(
                 "card.status",

@@ -20,6 +20,7 @@ use openmyna_fourinfo::Consent;
 use openmyna_jpki::{Action, JpkiError, Lookup, NotCurrent, Reason, RootKind, Serial, cms};
 use openmyna_portal::account::{Account, AccountInput};
 use openmyna_portal::expenses::{NoticeHeader, NoticeLine, facility_kind_ja};
+pub use openmyna_portal::phone::PhoneState;
 use openmyna_portal::phone::{PhoneRequest, REQUEST_MAX_AGE_MINUTES};
 use openmyna_portal::session::{Ended, MAX_HOURS, Session};
 use openmyna_registry::{Resident, ResidentId};
@@ -487,24 +488,6 @@ pub async fn phones(s: &Services, c: &Citizen) -> Result<Vec<Phone>> {
     Ok(s.store.phones_of_resident(c.resident_id).await?)
 }
 
-/// A phone's state, and what moves its certificates there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhoneState {
-    Active,
-    Suspended,
-    Revoked,
-}
-
-impl PhoneState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PhoneState::Active => "active",
-            PhoneState::Suspended => "suspended",
-            PhoneState::Revoked => "revoked",
-        }
-    }
-}
-
 fn note_of(n: &str) -> Result<String> {
     let n = n.trim();
     if n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
@@ -525,25 +508,23 @@ async fn move_phone(
     actor: &str,
     note: &str,
 ) -> Result<()> {
-    let (from, action): (&[&str], Action) = match to {
-        PhoneState::Revoked => (
-            &["active", "suspended"],
-            Action::Revoke(Reason::CessationOfOperation),
-        ),
-        PhoneState::Suspended => (&["active"], Action::Hold),
-        PhoneState::Active => (&["suspended"], Action::Release),
-    };
-    if !from.contains(&phone.status.as_str()) {
+    let from = phone.status;
+    if !from.may_become(to) {
         return Err(Refusal::refused(
             "phone.state",
             format!(
                 "the phone is {}; it cannot become {}",
-                phone.status,
+                from.as_str(),
                 to.as_str()
             ),
         )
         .into());
     }
+    let action = match to {
+        PhoneState::Revoked => Action::Revoke(Reason::CessationOfOperation),
+        PhoneState::Suspended => Action::Hold,
+        PhoneState::Active => Action::Release,
+    };
     // The certificates first: what the phone may do changes at once (OCSP included).
     for serial in [&phone.auth_serial, &phone.sign_serial] {
         match s.jpki.change_status(serial, action).await {
@@ -554,9 +535,16 @@ async fn move_phone(
             Err(e) => return Err(e.into()),
         }
     }
-    s.store
-        .set_phone_status(phone.id, from, to.as_str(), &s.clock.now(), actor, note)
-        .await?;
+    if !(s.store)
+        .set_phone_status(phone.id, from, to, &s.clock.now(), actor, note)
+        .await?
+    {
+        // Another request moved the phone meanwhile; its certificates are as both asked.
+        tracing::warn!(
+            phone = phone.id,
+            "a phone's state changed during a status change"
+        );
+    }
     Ok(())
 }
 

@@ -40,11 +40,8 @@ pub async fn sync_registry_to_jpki(s: &Services) -> Result<usize> {
             } else {
                 Vec::new()
             };
-            let status = |c: &openmyna_store::cards::CardRecord| CardStatus::parse(&c.status);
             let kept_abroad = ev.kind == ChangeKind::Removed
-                && cards
-                    .iter()
-                    .any(|c| status(c) == Some(CardStatus::Overseas));
+                && cards.iter().any(|c| c.status == CardStatus::Overseas);
             let action = if kept_abroad || (!closing && !ev.changed.is_empty()) {
                 Some((false, Reason::AffiliationChanged))
             } else if closing {
@@ -56,15 +53,14 @@ pub async fn sync_registry_to_jpki(s: &Services) -> Result<usize> {
                 // The card-life state machine says which cards a death or removal voids
                 // (active, lost, abroad); the certificates are revoked below.
                 for (c, from, to) in cards.iter().filter_map(|c| {
-                    let from = status(c)?;
-                    let (to, _) = card_transition(from, CardEvent::Void).ok()?;
-                    Some((c, from, to))
+                    let (to, _) = card_transition(c.status, CardEvent::Void).ok()?;
+                    Some((c, c.status, to))
                 }) {
                     s.store
                         .set_card_status(
                             &c.serial,
-                            from.as_str(),
-                            to.as_str(),
+                            from,
+                            to,
                             &s.clock.now(),
                             "void",
                             "registry",

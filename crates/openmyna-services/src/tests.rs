@@ -457,3 +457,39 @@ fn a_field_survives_any_domain_refusal() {
         ServiceError::Internal { .. }
     ));
 }
+
+// ------------------------------------------------------------------ storage
+
+#[tokio::test]
+async fn a_status_moves_once_from_what_was_read() {
+    use openmyna_applications::CardStatus;
+    use openmyna_store::cards::CardRecord;
+    let k = kit().await;
+    let r = resident(&k).await;
+    let now = k.clock.now();
+    let card = CardRecord {
+        serial: "0123456789ABCDEF".into(),
+        resident_id: r.id.0,
+        issued_at: now,
+        expiry: "2036-02-17".into(),
+        auth_serial: "01".into(),
+        sign_serial: None,
+        status: CardStatus::Active,
+        status_at: None,
+    };
+    k.s.store.insert_card(&card, "test").await.unwrap();
+    let store = &k.s.store;
+    let set = |from, to| store.set_card_status(&card.serial, from, to, &now, "t", "t", "t");
+    // Two requests that both read "active": the first moves the card, the second is told.
+    assert!(set(CardStatus::Active, CardStatus::Lost).await.unwrap());
+    assert!(!set(CardStatus::Active, CardStatus::Returned).await.unwrap());
+    let stored = store.card(&card.serial).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.status_at),
+        (CardStatus::Lost, Some(now))
+    );
+    // Only the move was recorded: the issuance and one status change.
+    let events = store.card_events(&card.serial).await.unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(!set(CardStatus::Active, CardStatus::Lost).await.unwrap());
+}

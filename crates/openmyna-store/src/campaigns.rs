@@ -8,8 +8,12 @@
 //! row shows the number.
 
 use chrono::NaiveDate;
+use openmyna_applications::Status as ApplicationStatus;
+use openmyna_campaigns::session::SessionStatus;
 use openmyna_core::{Role, Timestamp};
 use serde::Serialize;
+
+use crate::transition::{self, Key, StoredStatus};
 
 use crate::auth::{IssuedToken, TOKEN_PREFIX};
 use crate::crypto::sha256_hex;
@@ -141,13 +145,13 @@ pub struct MeasureRow {
     pub reached: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionRow {
     pub id: i64,
     pub org_id: i64,
     pub municipality_code: String,
     pub campaign_id: Option<i64>,
-    pub status: String,
+    pub status: SessionStatus,
     pub preferred_dates: String,
     pub place: String,
     pub expected_applicants: i64,
@@ -159,6 +163,50 @@ pub struct SessionRow {
     pub scheduled_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A session as read: its status still text.
+#[derive(sqlx::FromRow)]
+struct SessionDbRow {
+    id: i64,
+    org_id: i64,
+    municipality_code: String,
+    campaign_id: Option<i64>,
+    status: String,
+    preferred_dates: String,
+    place: String,
+    expected_applicants: i64,
+    contact: String,
+    dates: Option<String>,
+    hours: Option<String>,
+    staff: Option<String>,
+    scheduled_place: Option<String>,
+    scheduled_by: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl SessionDbRow {
+    fn typed(self) -> Result<SessionRow> {
+        Ok(SessionRow {
+            id: self.id,
+            org_id: self.org_id,
+            municipality_code: self.municipality_code,
+            campaign_id: self.campaign_id,
+            status: SessionStatus::load(&self.status)?,
+            preferred_dates: self.preferred_dates,
+            place: self.place,
+            expected_applicants: self.expected_applicants,
+            contact: self.contact,
+            dates: self.dates,
+            hours: self.hours,
+            staff: self.staff,
+            scheduled_place: self.scheduled_place,
+            scheduled_by: self.scheduled_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
 }
 
 const SESSION_COLUMNS: &str = "id, org_id, municipality_code, campaign_id, status, \
@@ -188,11 +236,11 @@ pub struct SessionPlan<'a> {
 }
 
 /// An applicant of a session with where their application stands.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionApplicant {
     pub application_id: i64,
     pub employee_id: Option<i64>,
-    pub status: String,
+    pub status: ApplicationStatus,
 }
 
 /// An intake as HR's list shows it (never the number).
@@ -693,12 +741,13 @@ impl Store {
     }
 
     pub async fn session(&self, id: i64) -> Result<Option<SessionRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let row: Option<SessionDbRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {SESSION_COLUMNS} FROM onsite_sessions WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(self.pool())
-        .await?)
+        .await?;
+        row.map(SessionDbRow::typed).transpose()
     }
 
     /// Sessions of an organisation, or for a municipality (5-digit code).
@@ -707,60 +756,64 @@ impl Store {
         org_id: Option<i64>,
         municipality: Option<&str>,
     ) -> Result<Vec<SessionRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let rows: Vec<SessionDbRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {SESSION_COLUMNS} FROM onsite_sessions WHERE ($1 IS NULL OR org_id = $1) \
              AND ($2 IS NULL OR municipality_code = $2) ORDER BY id"
         )))
         .bind(org_id)
         .bind(municipality.map(str::to_owned))
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        rows.into_iter().map(SessionDbRow::typed).collect()
     }
 
-    /// Schedules a session still in `from`; false when it changed meanwhile.
+    /// Schedules a session still in `from` ([`transition::compare_and_set`]) with its plan;
+    /// false when it changed meanwhile.
     pub async fn schedule_session(
         &self,
         id: i64,
-        from: &str,
+        from: SessionStatus,
         plan: &SessionPlan<'_>,
         at: &Timestamp,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE onsite_sessions SET status = 'scheduled', dates = $1, hours = $2, \
-             staff = $3, scheduled_place = $4, scheduled_by = $5, updated_at = $6 \
-             WHERE id = $7 AND status = $8",
+        let mut tx = self.begin_write().await?;
+        let to = SessionStatus::Scheduled;
+        let key = Key::Id(id);
+        if !transition::compare_and_set(&mut tx, &transition::SESSIONS, key, from, to, at).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE onsite_sessions SET dates = $1, hours = $2, staff = $3, \
+             scheduled_place = $4, scheduled_by = $5 WHERE id = $6",
         )
         .bind(plan.dates.to_owned())
         .bind(plan.hours.to_owned())
         .bind(plan.staff.to_owned())
         .bind(plan.place.to_owned())
         .bind(plan.by.to_owned())
-        .bind(to_micros(at))
         .bind(id)
-        .bind(from.to_owned())
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(r.rows_affected() == 1)
+        tx.commit().await?;
+        Ok(true)
     }
 
+    /// Moves a session from `from` to `to` ([`transition::compare_and_set`]); false when it
+    /// changed meanwhile.
     pub async fn set_session_status(
         &self,
         id: i64,
-        from: &str,
-        to: &str,
+        from: SessionStatus,
+        to: SessionStatus,
         at: &Timestamp,
     ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE onsite_sessions SET status = $1, updated_at = $2 WHERE id = $3 AND \
-             status = $4",
-        )
-        .bind(to.to_owned())
-        .bind(to_micros(at))
-        .bind(id)
-        .bind(from.to_owned())
-        .execute(self.pool())
-        .await?;
-        Ok(r.rows_affected() == 1)
+        let mut tx = self.begin_write().await?;
+        let key = Key::Id(id);
+        if !transition::compare_and_set(&mut tx, &transition::SESSIONS, key, from, to, at).await? {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn add_session_applicant(
@@ -787,14 +840,23 @@ impl Store {
 
     /// A session's applicants with their applications' status.
     pub async fn session_applicants(&self, session_id: i64) -> Result<Vec<SessionApplicant>> {
-        Ok(sqlx::query_as(
+        let rows: Vec<(i64, Option<i64>, String)> = sqlx::query_as(
             "SELECT a.application_id, a.employee_id, c.status FROM onsite_applicants a \
              JOIN card_applications c ON c.id = a.application_id WHERE a.session_id = $1 \
              ORDER BY a.application_id",
         )
         .bind(session_id)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        rows.into_iter()
+            .map(|(application_id, employee_id, status)| {
+                Ok(SessionApplicant {
+                    application_id,
+                    employee_id,
+                    status: ApplicationStatus::load(&status)?,
+                })
+            })
+            .collect()
     }
 
     // --- My Number intake -------------------------------------------------------------

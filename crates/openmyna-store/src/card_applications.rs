@@ -1,9 +1,11 @@
 //! Storage of card applications (`application_forms`, `card_applications`,
 //! `card_application_events`).
 
+use openmyna_applications::{Channel, Status};
 use openmyna_core::Timestamp;
 use serde::Serialize;
 
+use crate::transition::{self, Key, StoredStatus};
 use crate::{Result, Store, from_micros, to_micros};
 
 /// An application as stored (the photo and sealed PINs are loaded only where needed).
@@ -13,8 +15,8 @@ pub struct ApplicationRecord {
     pub form_id: String,
     pub resident_id: i64,
     pub municipality_code: String,
-    pub channel: String,
-    pub status: String,
+    pub channel: Channel,
+    pub status: Status,
     pub email: Option<String>,
     pub photo_mime: String,
     pub photo_width: i64,
@@ -32,7 +34,7 @@ pub struct NewApplication<'a> {
     pub form_id: &'a str,
     pub resident_id: i64,
     pub municipality_code: &'a str,
-    pub channel: &'a str,
+    pub channel: Channel,
     pub email: Option<&'a str>,
     pub photo: &'a [u8],
     pub photo_mime: &'a str,
@@ -86,8 +88,8 @@ impl Row {
             form_id: self.form_id,
             resident_id: self.resident_id,
             municipality_code: self.municipality_code,
-            channel: self.channel,
-            status: self.status,
+            channel: Channel::load(&self.channel)?,
+            status: Status::load(&self.status)?,
             email: self.email,
             photo_mime: self.photo_mime,
             photo_width: self.photo_width,
@@ -200,7 +202,7 @@ impl Store {
         .bind(a.form_id)
         .bind(a.resident_id)
         .bind(a.municipality_code)
-        .bind(a.channel)
+        .bind(a.channel.as_str())
         .bind(a.email)
         .bind(a.photo)
         .bind(a.photo_mime)
@@ -221,9 +223,9 @@ impl Store {
             &mut tx,
             id,
             &a.at,
-            "submitted",
+            Status::Submitted,
             a.actor,
-            &format!("channel {}", a.channel),
+            &format!("channel {}", a.channel.as_str()),
         )
         .await?;
         tx.commit().await?;
@@ -232,74 +234,77 @@ impl Store {
 
     /// A rejected application submitted again through a channel, with a new photo.
     pub async fn resubmit_application(&self, id: i64, a: &NewApplication<'_>) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
-        let r = sqlx::query(
-            "UPDATE card_applications SET status = 'submitted', channel = $1, email = $2, \
-             photo = $3, photo_mime = $4, photo_width = $5, photo_height = $6, reason = NULL, \
-             identity_document = NULL, pins_sealed = NULL, \
-             updated_at = $7 WHERE id = $8 AND status = 'rejected'",
+        let mut tx = self.begin_write().await?;
+        let (from, to) = (Status::Rejected, Status::Submitted);
+        let key = Key::Id(id);
+        if !transition::compare_and_set(&mut tx, &transition::APPLICATIONS, key, from, to, &a.at)
+            .await?
+        {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE card_applications SET channel = $1, email = $2, photo = $3, \
+             photo_mime = $4, photo_width = $5, photo_height = $6, reason = NULL, \
+             identity_document = NULL, pins_sealed = NULL WHERE id = $7",
         )
-        .bind(a.channel)
+        .bind(a.channel.as_str())
         .bind(a.email)
         .bind(a.photo)
         .bind(a.photo_mime)
         .bind(a.photo_width)
         .bind(a.photo_height)
-        .bind(to_micros(&a.at))
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        if r.rows_affected() != 1 {
-            return Ok(false);
-        }
         event(
             &mut tx,
             id,
             &a.at,
-            "submitted",
+            to,
             a.actor,
-            &format!("resubmitted via {}", a.channel),
+            &format!("resubmitted via {}", a.channel.as_str()),
         )
         .await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Moves an application from `from` to `to` (optimistic) with its event.
+    /// Moves an application from `from` to `to` ([`transition::compare_and_set`]) with what
+    /// the step also writes and its event, in one transaction. False if it changed meanwhile.
     #[allow(clippy::too_many_arguments)]
     pub async fn set_application_status(
         &self,
         id: i64,
-        from: &str,
-        to: &str,
+        from: Status,
+        to: Status,
         at: &Timestamp,
         actor: &str,
         detail: &str,
         change: &StatusChange<'_>,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
-        let r = sqlx::query(
-            "UPDATE card_applications SET status = $1, updated_at = $2, \
-             reason = COALESCE($3, reason), card_serial = COALESCE($4, card_serial), \
-             notice = COALESCE($5, notice), \
-             pins_sealed = CASE WHEN $6 = 1 THEN NULL ELSE pins_sealed END, \
-             delivery_code_sha256 = COALESCE($7, delivery_code_sha256) \
-             WHERE id = $8 AND status = $9",
+        let mut tx = self.begin_write().await?;
+        let key = Key::Id(id);
+        if !transition::compare_and_set(&mut tx, &transition::APPLICATIONS, key, from, to, at)
+            .await?
+        {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE card_applications SET \
+             reason = COALESCE($1, reason), card_serial = COALESCE($2, card_serial), \
+             notice = COALESCE($3, notice), \
+             pins_sealed = CASE WHEN $4 = 1 THEN NULL ELSE pins_sealed END, \
+             delivery_code_sha256 = COALESCE($5, delivery_code_sha256) \
+             WHERE id = $6",
         )
-        .bind(to)
-        .bind(to_micros(at))
         .bind(change.reason)
         .bind(change.card_serial)
         .bind(change.notice)
         .bind(i64::from(change.forget_pins))
         .bind(change.delivery_code_sha256)
         .bind(id)
-        .bind(from)
         .execute(&mut *tx)
         .await?;
-        if r.rows_affected() != 1 {
-            return Ok(false);
-        }
         event(&mut tx, id, at, to, actor, detail).await?;
         tx.commit().await?;
         Ok(true)
@@ -308,14 +313,14 @@ impl Store {
     pub async fn applications(
         &self,
         municipality_code: Option<&str>,
-        status: Option<&str>,
+        status: Option<Status>,
     ) -> Result<Vec<ApplicationRecord>> {
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM card_applications \
              WHERE ($1 = '' OR municipality_code = $1) AND ($2 = '' OR status = $2) ORDER BY id"
         )))
         .bind(municipality_code.unwrap_or("").to_owned())
-        .bind(status.unwrap_or("").to_owned())
+        .bind(status.map(Status::as_str).unwrap_or(""))
         .fetch_all(self.pool())
         .await?;
         rows.into_iter().map(Row::into_record).collect()
@@ -361,7 +366,7 @@ async fn event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: i64,
     at: &Timestamp,
-    status: &str,
+    status: Status,
     actor: &str,
     detail: &str,
 ) -> Result<()> {
@@ -371,7 +376,7 @@ async fn event(
     )
     .bind(id)
     .bind(to_micros(at))
-    .bind(status)
+    .bind(status.as_str())
     .bind(actor)
     .bind(detail)
     .execute(&mut **tx)

@@ -1,9 +1,11 @@
 //! Cards issued and the audit trail of card operations (issuance, the municipality's PIN
 //! resets), and the sealed key that signs card data.
 
+use openmyna_applications::CardStatus;
 use openmyna_core::Timestamp;
 use serde::Serialize;
 
+use crate::transition::{self, Key, StoredStatus};
 use crate::{Result, Store, from_micros, to_micros};
 
 /// One card as recorded at issuance.
@@ -15,8 +17,7 @@ pub struct CardRecord {
     pub expiry: String,
     pub auth_serial: String,
     pub sign_serial: Option<String>,
-    /// active, lost, returned or replaced.
-    pub status: String,
+    pub status: CardStatus,
     pub status_at: Option<Timestamp>,
 }
 
@@ -64,7 +65,7 @@ impl CardRow {
             expiry: self.expiry,
             auth_serial: self.auth_serial,
             sign_serial: self.sign_serial,
-            status: self.status,
+            status: CardStatus::load(&self.status)?,
             status_at: self.status_at.map(from_micros).transpose()?,
         })
     }
@@ -134,30 +135,22 @@ impl Store {
         rows.into_iter().map(CardRow::into_record).collect()
     }
 
-    /// Changes a card's status if it is still `from` (optimistic), with its audit event, in
-    /// one transaction. False if the status had changed meanwhile.
+    /// Changes a card's status if it is still `from` ([`transition::compare_and_set`]), with
+    /// its audit event, in one transaction. False if the status had changed meanwhile.
     #[allow(clippy::too_many_arguments)]
     pub async fn set_card_status(
         &self,
         serial: &str,
-        from: &str,
-        to: &str,
+        from: CardStatus,
+        to: CardStatus,
         at: &Timestamp,
         action: &str,
         actor: &str,
         detail: &str,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
-        let r = sqlx::query(
-            "UPDATE cards SET status = $1, status_at = $2 WHERE serial = $3 AND status = $4",
-        )
-        .bind(to)
-        .bind(to_micros(at))
-        .bind(serial)
-        .bind(from)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() != 1 {
+        let mut tx = self.begin_write().await?;
+        let key = Key::Text(serial);
+        if !transition::compare_and_set(&mut tx, &transition::CARDS, key, from, to, at).await? {
             return Ok(false);
         }
         card_event(&mut tx, serial, at, action, actor, detail).await?;

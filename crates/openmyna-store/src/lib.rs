@@ -28,6 +28,7 @@ mod group_commit;
 pub mod jpki;
 pub mod portal;
 mod registry;
+pub mod transition;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use crypto::{DataKeys, MasterKey};
 pub use registry::BulkInsertOutcome;
+pub use transition::StoredStatus;
 
 /// The storage crate's errors.
 #[derive(Debug, thiserror::Error)]

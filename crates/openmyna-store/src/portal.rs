@@ -4,9 +4,11 @@
 use openmyna_core::Timestamp;
 use openmyna_ids::{AccountNumber, AccountType, BankCode, BranchCode};
 use openmyna_portal::account::Account;
+use openmyna_portal::phone::PhoneState;
 use openmyna_portal::session::Session;
 use serde::Serialize;
 
+use crate::transition::{self, Key, StoredStatus};
 use crate::{Result, Store, StoreError, from_micros, to_micros};
 
 const SEAL_CONTEXT: &str = "public_money_account.number";
@@ -213,8 +215,7 @@ pub struct Phone {
     pub model: String,
     pub auth_serial: String,
     pub sign_serial: String,
-    /// active, suspended or revoked.
-    pub status: String,
+    pub status: PhoneState,
     pub created_at: Timestamp,
     pub status_at: Option<Timestamp>,
     pub status_note: Option<String>,
@@ -247,7 +248,7 @@ impl TryFrom<PhoneRow> for Phone {
             model: r.model,
             auth_serial: r.auth_serial,
             sign_serial: r.sign_serial,
-            status: r.status,
+            status: PhoneState::load(&r.status)?,
             created_at: from_micros(r.created_at)?,
             status_at: r.status_at.map(from_micros).transpose()?,
             status_note: r.status_note,
@@ -313,40 +314,31 @@ impl Store {
         rows.into_iter().map(Phone::try_from).collect()
     }
 
-    /// Moves a phone from one of `from` to `to`, with its event; false if it was in none.
+    /// Moves a phone from `from` to `to` ([`transition::compare_and_set`]) with the note and
+    /// its event; false if it changed meanwhile.
     pub async fn set_phone_status(
         &self,
         id: i64,
-        from: &[&str],
-        to: &str,
+        from: PhoneState,
+        to: PhoneState,
         at: &Timestamp,
         actor: &str,
         note: &str,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
-        let list = (0..from.len())
-            .map(|i| format!("${}", i + 5))
-            .collect::<Vec<_>>()
-            .join(",");
-        let sql = format!(
-            "UPDATE phones SET status = $1, status_at = $2, status_note = $3 WHERE id = $4 \
-             AND status IN ({list})"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(to.to_owned())
-            .bind(to_micros(at))
-            .bind(note.to_owned())
-            .bind(id);
-        for f in from {
-            q = q.bind((*f).to_owned());
-        }
-        if q.execute(&mut *tx).await?.rows_affected() != 1 {
+        let mut tx = self.begin_write().await?;
+        let key = Key::Id(id);
+        if !transition::compare_and_set(&mut tx, &transition::PHONES, key, from, to, at).await? {
             return Ok(false);
         }
+        sqlx::query("UPDATE phones SET status_note = $1 WHERE id = $2")
+            .bind(note.to_owned())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let action = match to {
-            "suspended" => "suspended",
-            "revoked" => "revoked",
-            _ => "released",
+            PhoneState::Suspended => "suspended",
+            PhoneState::Revoked => "revoked",
+            PhoneState::Active => "released",
         };
         phone_event(&mut tx, id, at, action, actor, note).await?;
         tx.commit().await?;

@@ -459,7 +459,7 @@ fn session_view(x: service::Session) -> SessionView {
     let r = x.row;
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
     for a in &x.applicants {
-        *by_status.entry(a.status.clone()).or_default() += 1;
+        *by_status.entry(a.status.as_str().to_owned()).or_default() += 1;
     }
     let schedule = match (&r.dates, &r.hours, &r.scheduled_place, &r.scheduled_by) {
         (Some(d), Some(h), Some(p), Some(by)) => Some(ScheduleView {
@@ -476,13 +476,15 @@ fn session_view(x: service::Session) -> SessionView {
         organisation: x.organisation,
         municipality_code: r.municipality_code,
         campaign_id: r.campaign_id,
-        status: r.status,
+        status: r.status.as_str().to_owned(),
         preferred_dates: json_list(Some(&r.preferred_dates)),
         place: r.place,
         expected_applicants: r.expected_applicants,
         contact: r.contact,
         schedule,
-        delivered: by_status.get("delivered").copied().unwrap_or(0),
+        delivered: (x.applicants.iter())
+            .filter(|a| a.status == openmyna_applications::Status::Delivered)
+            .count() as i64,
         applicants: x.applicants.len() as i64,
         applications: by_status,
     }

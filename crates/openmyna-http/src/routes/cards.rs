@@ -54,7 +54,7 @@ async fn view(s: &AppState, c: CardRecord) -> Result<CardView, ApiError> {
     Ok(CardView {
         serial: c.serial,
         resident_id: c.resident_id,
-        status: c.status,
+        status: c.status.as_str().to_owned(),
         status_at: c.status_at.map(|t| t.to_rfc3339()),
         auth_certificate: c.auth_serial,
         sign_certificate: c.sign_serial,

@@ -463,7 +463,7 @@ fn phone_view(p: &openmyna_store::portal::Phone) -> PhoneView {
         model: p.model.clone(),
         auth_serial: p.auth_serial.clone(),
         sign_serial: p.sign_serial.clone(),
-        status: p.status.clone(),
+        status: p.status.as_str().to_owned(),
         created_at: p.created_at.to_rfc3339(),
         status_at: p.status_at.map(|t| t.to_rfc3339()),
         status_note: p.status_note.clone(),

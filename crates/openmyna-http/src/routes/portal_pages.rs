@@ -278,9 +278,10 @@ async fn build(s: &AppState, c: &Citizen) -> Result<PortalPage, ApiError> {
             .into_iter()
             .map(|p| PhoneRow {
                 id: p.id,
-                revoke: (p.status != "revoked").then(|| format!("/portal/phones/{}/revoke", p.id)),
+                revoke: (p.status != service::PhoneState::Revoked)
+                    .then(|| format!("/portal/phones/{}/revoke", p.id)),
                 model: p.model,
-                state: p.status,
+                state: p.status.as_str().to_owned(),
                 issued: p.created_at.to_rfc3339(),
             })
             .collect(),
