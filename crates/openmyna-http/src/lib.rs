@@ -35,6 +35,15 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         title = "openmyna",
         description = "JSON APIs of openmyna, a self-hostable implementation of the system around Japan's My Number Card. Errors always have the shape {\"error\":{\"code\",\"message\",\"field\"}}. Organisations authenticate with Authorization: Bearer <token>."
     ),
+    // The closed values of path and query parameters (their $refs are not collected from
+    // the parameters themselves).
+    components(schemas(
+        openmyna_applications::Status,
+        openmyna_campaigns::intake::Purpose,
+        openmyna_eligibility::MedicalKind,
+        routes::eligibility::ConsentedData,
+        routes::portal::ExpenseFileFormat,
+    )),
     tags(
         (name = "system", description = "Health, readiness, metrics, this document"),
         (name = "admin", description = "Organisations and their tokens"),

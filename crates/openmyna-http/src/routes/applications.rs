@@ -214,6 +214,8 @@ pub async fn status(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only the applications with this status.
+    #[param(value_type = Option<openmyna_applications::Status>)]
     pub status: Option<String>,
 }
 

@@ -135,6 +135,7 @@ pub async fn submit_records_csv(
 #[into_params(parameter_in = Query)]
 pub struct RecordsQuery {
     /// matched or held (held: the records to correct).
+    #[param(value_type = Option<MatchStatus>)]
     pub status: Option<String>,
     pub limit: Option<i64>,
 }
@@ -262,7 +263,7 @@ pub struct LoadMedical {
 /// Load medical records of one kind (medication, treatment, checkup) for this insurer's
 /// insured persons, keyed by 記号・番号・枝番. The same record loaded twice is stored once.
 #[utoipa::path(post, path = "/api/v1/insurance/medical-records/{kind}", tag = "insurance",
-    params(("kind" = String, Path, description = "medication, treatment or checkup")),
+    params(("kind" = MedicalKind, Path, description = "medication, treatment, checkup or expense")),
     request_body = LoadMedical,
     responses((status = 200, body = SubmitReport), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -282,7 +283,7 @@ pub async fn load_medical(
 
 /// Load medical records of one kind as CSV (columns in docs/eligibility.md).
 #[utoipa::path(post, path = "/api/v1/insurance/medical-records/{kind}/csv", tag = "insurance",
-    params(("kind" = String, Path, description = "medication, treatment or checkup")),
+    params(("kind" = MedicalKind, Path, description = "medication, treatment, checkup or expense")),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = SubmitReport), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -485,11 +486,39 @@ pub async fn consent(
     Ok(axum::Json(service(&s).consent(actor, &id, &chosen).await?))
 }
 
+/// The consented data of a verification, as its path names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsentedData {
+    Medications,
+    Treatments,
+    Checkups,
+}
+
+impl ConsentedData {
+    fn parse(s: &str) -> Option<ConsentedData> {
+        match s {
+            "medications" => Some(ConsentedData::Medications),
+            "treatments" => Some(ConsentedData::Treatments),
+            "checkups" => Some(ConsentedData::Checkups),
+            _ => None,
+        }
+    }
+
+    fn kind(self) -> MedicalKind {
+        match self {
+            ConsentedData::Medications => MedicalKind::Medication,
+            ConsentedData::Treatments => MedicalKind::Treatment,
+            ConsentedData::Checkups => MedicalKind::Checkup,
+        }
+    }
+}
+
 /// Consented medical data of the patient of a verification: `medications` (3 years),
 /// `treatments` (3 years; surgery only with its consent), `checkups` (5 years). Refused
 /// without a live consent. Each disclosure is written to the patient's access log.
 #[utoipa::path(get, path = "/api/v1/oqs/verifications/{id}/{kind}", tag = "oqs",
-    params(("id" = String, Path), ("kind" = String, Path, description = "medications, treatments or checkups")),
+    params(("id" = String, Path), ("kind" = ConsentedData, Path, description = "medications, treatments or checkups")),
     responses((status = 200, body = Vec<MedicalData>), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -499,19 +528,14 @@ pub async fn medical_data(
     Path((id, kind)): Path<(String, String)>,
 ) -> Result<axum::Json<Vec<MedicalData>>, ApiError> {
     let actor = caller.require(FACILITIES)?;
-    let kind = match kind.as_str() {
-        "medications" => MedicalKind::Medication,
-        "treatments" => MedicalKind::Treatment,
-        "checkups" => MedicalKind::Checkup,
-        _ => {
-            return Err(ApiError::not_found(
-                "route.not_found",
-                "use medications, treatments, checkups or limit-amount",
-            ));
-        }
-    };
+    let kind = ConsentedData::parse(&kind).ok_or_else(|| {
+        ApiError::not_found(
+            "route.not_found",
+            "use medications, treatments, checkups or limit-amount",
+        )
+    })?;
     Ok(axum::Json(
-        service(&s).medical_data(actor, &id, kind).await?,
+        service(&s).medical_data(actor, &id, kind.kind()).await?,
     ))
 }
 

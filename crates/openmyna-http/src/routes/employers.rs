@@ -508,6 +508,7 @@ pub async fn identity_check(
 #[into_params(parameter_in = Query)]
 pub struct PurposeQuery {
     /// health_insurance, employment_insurance, tax_withholding or pension.
+    #[param(value_type = Purpose)]
     pub purpose: String,
 }
 

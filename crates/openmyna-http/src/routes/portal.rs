@@ -212,7 +212,7 @@ pub async fn register_insurance(
 
 /// The citizen's own medication, treatment or check-up history (5 years), surgery included.
 #[utoipa::path(get, path = "/api/v1/portal/medical/{kind}", tag = "portal",
-    params(("kind" = String, Path, description = "medication, treatment or checkup")),
+    params(("kind" = openmyna_eligibility::MedicalKind, Path, description = "medication, treatment, checkup or expense")),
     responses((status = 200, body = Vec<MedicalData>), (status = 401, body = ErrorBody)))]
 pub async fn medical(
     State(s): State<AppState>,
@@ -590,7 +590,17 @@ async fn hotline(
 #[into_params(parameter_in = Query)]
 pub struct ExpenseFormat {
     /// json (default), xml or csv.
+    #[param(value_type = Option<ExpenseFileFormat>)]
     pub format: Option<String>,
+}
+
+/// The forms of the medical-expense notices.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpenseFileFormat {
+    Json,
+    Xml,
+    Csv,
 }
 
 #[derive(Serialize, ToSchema)]
