@@ -5,6 +5,7 @@
 //! not as a field silently read as empty.
 //!
 //! - [`error`]: the one error body of every API.
+//! - [`fourinfo`]: the relying parties' consents.
 //! - [`oqs`]: online eligibility verification at the reader (challenge, card proof,
 //!   verification, 利用登録, consent, consented data).
 //! - [`portal`]: the portal's card login and the browser handoff.
@@ -13,5 +14,6 @@
 //! [`oqs::EligibilityResult`]).
 
 pub mod error;
+pub mod fourinfo;
 pub mod oqs;
 pub mod portal;

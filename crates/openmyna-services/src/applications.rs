@@ -143,7 +143,7 @@ fn with_field<E: Into<ServiceError>>(field: &'static str) -> impl FnOnce(E) -> S
 
 /// Issues a 交付申請書 to an active resident (mailed; its QR code carries the 申請書ID).
 pub async fn issue_form(s: &Services, resident_id: i64) -> Result<FormId> {
-    issuance::active_resident(&s.store, s.clock.as_ref(), s.entropy.as_ref(), resident_id).await?;
+    s.active_resident(resident_id).await?;
     new_form(s, resident_id).await
 }
 
@@ -199,9 +199,7 @@ pub async fn apply(s: &Services, req: &Application<'_>) -> Result<ApplicationRec
     };
     let photo = decode_photo(req.photo_base64)?;
     let info = check_photo(&photo).map_err(with_field("photo"))?;
-    let resident =
-        issuance::active_resident(&s.store, s.clock.as_ref(), s.entropy.as_ref(), resident_id)
-            .await?;
+    let resident = s.active_resident(resident_id).await?;
     let new = NewApplication {
         form_id: form.as_str(),
         resident_id,
@@ -258,13 +256,7 @@ pub async fn take_on_site(
     check_identity_document(req.identity_document).map_err(with_field("identity_document"))?;
     let photo = decode_photo(req.photo_base64)?;
     let info = check_photo(&photo).map_err(with_field("photo"))?;
-    let resident = issuance::active_resident(
-        &s.store,
-        s.clock.as_ref(),
-        s.entropy.as_ref(),
-        req.resident_id,
-    )
-    .await?;
+    let resident = s.active_resident(req.resident_id).await?;
     if let Some(m) = only_municipality
         && !resident
             .basic4
@@ -469,13 +461,7 @@ async fn activate_pending(
 ) -> Result<Manufactured> {
     let file = CardFile::open(card_path(s, a.id)).map_err(file_error)?;
     let mut card = manufactured_from(file.load().map_err(file_error)?)?;
-    let resident = issuance::active_resident(
-        &s.store,
-        s.clock.as_ref(),
-        s.entropy.as_ref(),
-        a.resident_id,
-    )
-    .await?;
+    let resident = s.active_resident(a.resident_id).await?;
     let issued = issuance::activate(&s.jpki, &resident, &mut card, pins).await?;
     let recorded = match file.save(&card.state) {
         Ok(()) => {
@@ -534,13 +520,7 @@ pub async fn manufacture(s: &Services, actor: &Actor, id: i64) -> Result<Manufac
             identity_verified_at_intake: verified,
         },
     )?;
-    let resident = issuance::active_resident(
-        &s.store,
-        s.clock.as_ref(),
-        s.entropy.as_ref(),
-        a.resident_id,
-    )
-    .await?;
+    let resident = s.active_resident(a.resident_id).await?;
     let card = issuance::manufacture(
         &s.store,
         s.clock.as_ref(),

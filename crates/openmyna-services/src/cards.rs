@@ -94,9 +94,7 @@ pub async fn record_event(
     org_name: &str,
     note: &str,
 ) -> Result<CardRecord> {
-    let active = |resident_id: i64| {
-        issuance::active_resident(&s.store, s.clock.as_ref(), s.entropy.as_ref(), resident_id)
-    };
+    let active = |resident_id: i64| s.active_resident(resident_id);
     let event = match requested {
         CardEvent::Found => match s.store.card(serial).await? {
             Some(c) => {

@@ -63,6 +63,11 @@ impl Services {
         openmyna_registry::Registry::new(&self.store, self.clock.as_ref(), self.entropy.as_ref())
     }
 
+    /// A resident whose record is open (cards are made for them), or why not.
+    pub async fn active_resident(&self, id: i64) -> Result<openmyna_registry::Resident> {
+        issuance::active_resident(&self.store, self.clock.as_ref(), self.entropy.as_ref(), id).await
+    }
+
     /// The eligibility use cases (the reader's challenges included).
     pub fn eligibility(&self) -> openmyna_eligibility::Eligibility<'_, Store, Store> {
         openmyna_eligibility::Eligibility::new(

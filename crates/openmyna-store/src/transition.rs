@@ -23,50 +23,30 @@ pub trait StoredStatus: Copy + Sized {
     }
 }
 
-impl StoredStatus for openmyna_applications::CardStatus {
-    fn stored(self) -> &'static str {
-        self.as_str()
-    }
-    fn from_stored(s: &str) -> Option<Self> {
-        Self::parse(s)
-    }
+/// The state machines' enums are stored by their names (`as_str`, `parse`).
+macro_rules! stored_by_name {
+    ($($ty:ty),* $(,)?) => {
+        $(
+            impl StoredStatus for $ty {
+                fn stored(self) -> &'static str {
+                    self.as_str()
+                }
+                fn from_stored(s: &str) -> Option<Self> {
+                    // `parse` answers an Option or a Result; either way, its value if any.
+                    Self::parse(s).into_iter().next()
+                }
+            }
+        )*
+    };
 }
 
-impl StoredStatus for openmyna_applications::Status {
-    fn stored(self) -> &'static str {
-        self.as_str()
-    }
-    fn from_stored(s: &str) -> Option<Self> {
-        Self::parse(s)
-    }
-}
-
-impl StoredStatus for openmyna_applications::Channel {
-    fn stored(self) -> &'static str {
-        self.as_str()
-    }
-    fn from_stored(s: &str) -> Option<Self> {
-        Self::parse(s)
-    }
-}
-
-impl StoredStatus for openmyna_campaigns::session::SessionStatus {
-    fn stored(self) -> &'static str {
-        self.as_str()
-    }
-    fn from_stored(s: &str) -> Option<Self> {
-        Self::parse(s).ok()
-    }
-}
-
-impl StoredStatus for openmyna_portal::phone::PhoneState {
-    fn stored(self) -> &'static str {
-        self.as_str()
-    }
-    fn from_stored(s: &str) -> Option<Self> {
-        Self::parse(s)
-    }
-}
+stored_by_name!(
+    openmyna_applications::CardStatus,
+    openmyna_applications::Status,
+    openmyna_applications::Channel,
+    openmyna_campaigns::session::SessionStatus,
+    openmyna_portal::phone::PhoneState,
+);
 
 /// Where a state machine's status is stored: the table, the column that identifies a row,
 /// and the column that records when the status last changed.

@@ -206,12 +206,6 @@ impl RpClient {
 
     /// The live consents, as customers to follow.
     pub async fn customers(&self) -> Result<Vec<Customer>, AppError> {
-        #[derive(Deserialize)]
-        struct View {
-            id: i64,
-            customer_ref: String,
-            sign_serial: String,
-        }
         let resp = self
             .http
             .get(format!("{}/api/v1/fourinfo/consents", self.base))
@@ -226,7 +220,7 @@ impl RpClient {
                 resp.text().await.unwrap_or_default()
             )));
         }
-        let list: Vec<View> = resp.json().await.map_err(invalid)?;
+        let list: Vec<openmyna_api::fourinfo::ConsentView> = resp.json().await.map_err(invalid)?;
         Ok(list
             .into_iter()
             .map(|v| Customer {

@@ -7,7 +7,7 @@ use base64::Engine;
 use openmyna_core::Refusal;
 use openmyna_core::Role;
 use openmyna_fourinfo::{Consent, FourInfo, Item, Outcome, RelyingParty};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -62,25 +62,7 @@ pub async fn relying_party(
     Ok(axum::Json(service(&s).relying_party(actor).await?))
 }
 
-/// A consent as the relying party sees it.
-#[derive(Serialize, ToSchema)]
-pub struct ConsentView {
-    pub id: i64,
-    pub customer_ref: String,
-    pub items: Vec<Item>,
-    pub purpose: String,
-    /// The signing certificate followed now (hex serial): look for it in the CRLs.
-    pub sign_serial: String,
-    /// The signing certificate that signed the consent.
-    pub consent_serial: String,
-    pub created_at: String,
-    /// live or withdrawn.
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub withdrawn_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub withdrawn_reason: Option<String>,
-}
+pub use openmyna_api::fourinfo::ConsentView;
 
 fn view(c: &Consent) -> ConsentView {
     ConsentView {

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::fixtures::photo;
 use crate::common::{Backend, TestApp, spawn_app};
 use base64::Engine;
 use openmyna_cardio::client::Certificate;
@@ -13,24 +14,6 @@ use openmyna_core::Role;
 use serde_json::{Value, json};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// A synthetic portrait photo of `w`×`h` pixels (PNG).
-fn photo(w: usize, h: usize) -> String {
-    let mut c = openmyna_card::image::Canvas::new(
-        w,
-        h,
-        vec![[230, 235, 240], [60, 60, 70], [240, 200, 170]],
-    );
-    c.ellipse(
-        (w / 2) as i64,
-        (h / 2) as i64,
-        (w / 4) as i64,
-        (h / 4) as i64,
-        2,
-    );
-    c.rect(0, (h * 3 / 4) as i64, w as i64, h as i64, 1);
-    B64.encode(c.to_png())
-}
 
 async fn form(app: &TestApp, resident: i64) -> String {
     let (s, f) = app

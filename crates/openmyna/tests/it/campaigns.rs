@@ -8,74 +8,28 @@
 use std::collections::HashMap;
 
 use crate::common::{Backend, TestApp, spawn_app};
-use base64::Engine;
 use openmyna_core::Role;
 use serde_json::{Value, json};
 
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut rb = app
-        .client
-        .request(method, format!("{}{path}", app.url))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        rb = rb.json(b);
-    }
-    let resp = rb.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    call(app, reqwest::Method::GET, path, token, None).await
+    app.as_token(token).get(path).await
 }
 
 async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    call(app, reqwest::Method::POST, path, token, Some(&body)).await
+    app.as_token(token).post(path, &body).await
 }
 
 async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    call(app, reqwest::Method::PUT, path, token, Some(&body)).await
+    app.as_token(token).put(path, &body).await
 }
 
 async fn raw(app: &TestApp, path: &str, token: &str) -> (u16, String, String) {
-    let resp = app
-        .client
-        .get(format!("{}{path}", app.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, ctype, resp.text().await.unwrap())
+    let r = app.as_token(token).get_raw(path).await;
+    (r.status, r.content_type, r.body)
 }
 
 async fn post_csv(app: &TestApp, path: &str, token: &str, csv: String) -> (u16, Value) {
-    let resp = app
-        .client
-        .post(format!("{}{path}", app.url))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap())
+    app.as_token(token).post_csv(path, csv).await
 }
 
 fn code(v: &Value) -> Option<&str> {
@@ -412,17 +366,8 @@ async fn dashboards_and_campaigns(backend: Backend) {
     app.finish().await;
 }
 
-/// A synthetic portrait photo (PNG), as in the applications tests.
 fn photo() -> String {
-    let (w, h) = (600usize, 800usize);
-    let mut c = openmyna_card::image::Canvas::new(
-        w,
-        h,
-        vec![[230, 235, 240], [60, 60, 70], [240, 200, 170]],
-    );
-    c.ellipse(300, 400, 150, 200, 2);
-    c.rect(0, 600, 600, 800, 1);
-    base64::engine::general_purpose::STANDARD.encode(c.to_png())
+    crate::common::fixtures::photo(600, 800)
 }
 
 async fn create_org(app: &TestApp, name: &str, code: &str) -> String {

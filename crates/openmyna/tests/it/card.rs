@@ -4,15 +4,12 @@
 
 use std::process::Command;
 
+use crate::common::fixtures::card as client;
 use crate::common::{Backend, spawn_app};
 use openmyna_card::{KeyId, PinId};
 use openmyna_cardio::client::Certificate;
-use openmyna_cardio::{CardFile, CardIoError, JpkiClient, VirtualTransport};
+use openmyna_cardio::{CardFile, CardIoError};
 use openmyna_core::Role;
-
-fn client(path: &std::path::Path) -> JpkiClient<VirtualTransport> {
-    JpkiClient::new(VirtualTransport::new(CardFile::open(path).unwrap()))
-}
 
 fn openssl(args: &[&str]) -> (bool, String) {
     let o = Command::new("openssl")

@@ -6,16 +6,13 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::fixtures::card as client;
 use crate::common::{Backend, TestApp, real_now, spawn_app, spawn_app_at};
 use openmyna_card::KeyId;
+use openmyna_cardio::CardFile;
 use openmyna_cardio::client::Certificate;
-use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
 use openmyna_core::Role;
 use serde_json::{Value, json};
-
-fn client(path: &Path) -> JpkiClient<VirtualTransport> {
-    JpkiClient::new(VirtualTransport::new(CardFile::open(path).unwrap()))
-}
 
 async fn card(app: &TestApp, serial: &str) -> Value {
     let (s, c) = app

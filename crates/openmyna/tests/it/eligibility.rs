@@ -6,24 +6,15 @@
 
 use std::path::Path;
 
+use crate::common::fixtures::{b64, card};
 use crate::common::{Backend, TestApp, spawn_app};
-use base64::Engine;
 use chrono::Duration;
 use openmyna::terminal::{OqsClient, card_proof};
-use openmyna_cardio::{CardFile, JpkiClient, VirtualTransport};
 use openmyna_core::Role;
 use serde_json::{Value, json};
 
 const INSURER: &str = "01130012";
 const FACILITY: &str = "1311234569";
-
-fn card(path: &Path) -> JpkiClient<VirtualTransport> {
-    JpkiClient::new(VirtualTransport::new(CardFile::open(path).unwrap()))
-}
-
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
 
 fn record(my_number: &str, number: &str, name: &str, birth: &str) -> Value {
     json!({

@@ -4,6 +4,10 @@
 //! and drives it with a real client; `on_both_backends!` runs a scenario on SQLite and on
 //! PostgreSQL (reported as ignored when no PostgreSQL is configured at build time).
 //!
+//! The kit (`common`): `spawn_app` and `TestApp`; `app.as_role(Role::…)`, `app.as_token(…)`
+//! and `app.anonymous()` give a client acting as one caller (`common::client`); photos, cards
+//! and encodings come from `common::fixtures`, never from a copy in a module.
+//!
 //! Add a module here for a new part; do not add files beside `tests/it/` — every file there
 //! would be another binary to link.
 

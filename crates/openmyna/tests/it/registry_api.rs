@@ -293,7 +293,8 @@ async fn unauthorised_and_wrong_role(backend: Backend) {
     app.finish().await;
 }
 
-async fn bad_input_changes_nothing(backend: Backend) {
+/// A server with one resident registered with a given My Number, and the registry's state.
+async fn with_one_resident(backend: Backend) -> (TestApp, Value, (i64, i64, i64)) {
     let app = spawn_app(backend).await;
     let mut given = taro();
     given["my_number"] = json!("123456789018");
@@ -306,6 +307,11 @@ async fn bad_input_changes_nothing(backend: Backend) {
         .await;
     assert_eq!(s, 201);
     let before = snapshot(&app).await;
+    (app, given, before)
+}
+
+async fn bad_input_changes_nothing(backend: Backend) {
+    let (app, given, before) = with_one_resident(backend).await;
 
     let cases: Vec<(Value, u16, &str, &str)> = vec![
         (
@@ -420,8 +426,18 @@ async fn bad_input_changes_nothing(backend: Backend) {
             "{code}: {r}"
         );
     }
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "bad input must change nothing"
+    );
+    app.finish().await;
+}
 
-    // Malformed JSON, wrong content type, oversized body.
+/// Malformed JSON, a wrong content type, an oversized body: refused in the common error
+/// shape, nothing changed.
+async fn unreadable_requests_are_refused(backend: Backend) {
+    let (app, _, before) = with_one_resident(backend).await;
     let resp = app
         .client
         .post(format!("{}/api/v1/registry/residents", app.url))
@@ -457,8 +473,17 @@ async fn bad_input_changes_nothing(backend: Backend) {
     assert_eq!(resp.status().as_u16(), 413);
     let r: Value = resp.json().await.unwrap();
     assert_eq!(r["error"]["code"], "request.too_large");
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "bad input must change nothing"
+    );
+    app.finish().await;
+}
 
-    // Bad ids and bad changes.
+/// Bad ids, unknown residents and routes.
+async fn bad_ids_and_routes(backend: Backend) {
+    let (app, _, before) = with_one_resident(backend).await;
     let (s, r) = app
         .get("/api/v1/registry/residents/abc", Some(Role::Municipality))
         .await;
@@ -587,6 +612,8 @@ on_both_backends!(
     name_change_correction_and_death,
     unauthorised_and_wrong_role,
     bad_input_changes_nothing,
+    unreadable_requests_are_refused,
+    bad_ids_and_routes,
     organisations_and_tokens,
     system_endpoints,
 );

@@ -8,6 +8,9 @@
 //! killed runs (`omt_<pid>_…` of processes no longer alive) are swept at the first start.
 #![allow(dead_code)]
 
+pub mod client;
+pub mod fixtures;
+
 use std::sync::Arc;
 
 use openmyna::app::{self, RunningServer};
@@ -247,20 +250,7 @@ impl TestApp {
 
     /// POST with an explicit bearer token.
     pub async fn post_as(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
-        let resp = self
-            .client
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        self.as_token(token).post(path, body).await
     }
 
     pub fn token(&self, role: Role) -> &str {
@@ -272,32 +262,20 @@ impl TestApp {
             .1
     }
 
+    /// GET as `role` (its demo token), or without a token.
     pub async fn get(&self, path: &str, role: Option<Role>) -> (u16, Value) {
-        let mut rb = self.client.get(format!("{}{path}", self.url));
-        if let Some(r) = role {
-            rb = rb.bearer_auth(self.token(r));
+        match role {
+            Some(r) => self.as_role(r).get(path).await,
+            None => self.anonymous().get(path).await,
         }
-        let resp = rb.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
     }
 
+    /// POST as `role` (its demo token), or without a token.
     pub async fn post(&self, path: &str, role: Option<Role>, body: &Value) -> (u16, Value) {
-        let mut rb = self.client.post(format!("{}{path}", self.url)).json(body);
-        if let Some(r) = role {
-            rb = rb.bearer_auth(self.token(r));
+        match role {
+            Some(r) => self.as_role(r).post(path, body).await,
+            None => self.anonymous().post(path, body).await,
         }
-        let resp = rb.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
     }
 
     /// Stops the server and drops the test database (dropping the `TestApp` without
