@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use openmyna_applications::{CardEvent, CertificateEffect, card_transition};
+use openmyna_applications::{CardDates, CardEvent, CertificateEffect, card_transition};
 use openmyna_card::PinId;
 use openmyna_cardio::{CardFile, CardIoError};
 use openmyna_core::{Clock, Entropy, Refusal};
@@ -338,4 +338,27 @@ pub async fn unlock(
         .await?;
     tracing::info!(card = %serial, pin = pin.as_str(), "PIN reset by the municipality");
     Ok(pin.max_tries())
+}
+
+/// A card's dates of validity and renewal: from the holder's birth date and the issue date,
+/// then the card's recorded expiry and its authentication certificate's, each renewable from
+/// three months before.
+pub async fn dates(s: &crate::Services, c: &CardRecord) -> Result<CardDates> {
+    let resident = s
+        .registry()
+        .get(openmyna_registry::ResidentId(c.resident_id))
+        .await?;
+    let mut dates = CardDates::new(resident.basic4.birth_date, c.issued_at.date_naive());
+    let three_months_before =
+        |d: NaiveDate| d.checked_sub_months(chrono::Months::new(3)).unwrap_or(d);
+    if let Ok(d) = NaiveDate::parse_from_str(&c.expiry, "%Y-%m-%d") {
+        dates.card_expiry = d;
+        dates.card_renewal_from = three_months_before(d);
+    }
+    if let Ok(cert) = s.jpki.certificate(&c.auth_serial).await {
+        let d = cert.not_after.date_naive();
+        dates.certificates_expiry = d;
+        dates.certificates_renewal_from = three_months_before(d);
+    }
+    Ok(dates)
 }

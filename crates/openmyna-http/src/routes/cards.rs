@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use openmyna_applications::{CardDates, CardEvent};
 use openmyna_core::Role;
-use openmyna_registry::{Registry, ResidentId};
 use openmyna_store::cards::CardRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -36,21 +35,7 @@ pub struct CardView {
 }
 
 async fn view(s: &AppState, c: CardRecord) -> Result<CardView, ApiError> {
-    let registry = Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref());
-    let resident = registry.get(ResidentId(c.resident_id)).await?;
-    let issued_on = c.issued_at.date_naive();
-    let mut dates = CardDates::new(resident.basic4.birth_date, issued_on);
-    let three_months_before =
-        |d: chrono::NaiveDate| d.checked_sub_months(chrono::Months::new(3)).unwrap_or(d);
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(&c.expiry, "%Y-%m-%d") {
-        dates.card_expiry = d;
-        dates.card_renewal_from = three_months_before(d);
-    }
-    if let Ok(cert) = s.jpki.certificate(&c.auth_serial).await {
-        let d = cert.not_after.date_naive();
-        dates.certificates_expiry = d;
-        dates.certificates_renewal_from = three_months_before(d);
-    }
+    let dates = openmyna_services::cards::dates(s, &c).await?;
     Ok(CardView {
         serial: c.serial,
         resident_id: c.resident_id,
