@@ -21,7 +21,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use openmyna_core::{IntoRefusal, Refusal, RefusalKind, Role};
+use openmyna_core::{IntoRefusal, Refusal, RefusalKind};
 use openmyna_registry::RegistryError;
 use openmyna_services::ServiceError;
 use openmyna_store::StoreError;
@@ -53,19 +53,6 @@ impl ApiError {
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "auth.unauthenticated", message)
-    }
-
-    /// The actor's role may not do this; says which roles may.
-    pub fn forbidden_role(have: Role, need: &[Role]) -> Self {
-        let need: Vec<&str> = need.iter().map(|r| r.as_str()).collect();
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "auth.role",
-            format!(
-                "this requires the role {}; your token's role is {have}",
-                need.join(" or ")
-            ),
-        )
     }
 
     pub fn not_found(code: &str, message: impl Into<String>) -> Self {

@@ -1,0 +1,75 @@
+//! The public-money account (公金受取口座).
+
+use axum::extract::State;
+use openmyna_portal::account::{Account, AccountInput};
+use openmyna_services::portal::{self};
+use openmyna_store::portal::AccountChange;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::AppState;
+
+use super::Citizen;
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    pub account: Account,
+    pub registered_at: String,
+    pub channel: String,
+}
+
+/// The citizen's public-money account (公金受取口座), if registered.
+#[utoipa::path(get, path = "/api/v1/portal/public-money-account", tag = "portal",
+    responses((status = 200, body = AccountView), (status = 404, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
+pub async fn account(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<axum::Json<AccountView>, ApiError> {
+    let a = portal::account(&s, &c).await?.ok_or_else(|| {
+        ApiError::not_found(
+            "account.not_registered",
+            "no public-money account is registered",
+        )
+    })?;
+    Ok(axum::Json(AccountView::of(a)))
+}
+
+impl AccountView {
+    fn of(a: portal::RegisteredAccount) -> AccountView {
+        AccountView {
+            account: a.account,
+            registered_at: a.registered_at.to_rfc3339(),
+            channel: a.channel,
+        }
+    }
+}
+
+/// Register the public-money account (replacing an earlier one): bank code 4 digits, branch
+/// 3, ordinary/current/postal_ordinary, account number 7, the holder's kana name the
+/// citizen's own.
+#[utoipa::path(put, path = "/api/v1/portal/public-money-account", tag = "portal",
+    request_body = AccountInput,
+    responses((status = 200, body = AccountView), (status = 422, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
+pub async fn set_account(
+    State(s): State<AppState>,
+    c: Citizen,
+    ApiJson(req): ApiJson<AccountInput>,
+) -> Result<axum::Json<AccountView>, ApiError> {
+    Ok(axum::Json(AccountView::of(
+        portal::set_account(&s, &c, &req).await?,
+    )))
+}
+
+/// Every change of the public-money account.
+#[utoipa::path(get, path = "/api/v1/portal/public-money-account/history", tag = "portal",
+    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody)))]
+pub async fn account_history(
+    State(s): State<AppState>,
+    c: Citizen,
+) -> Result<axum::Json<Vec<AccountChange>>, ApiError> {
+    Ok(axum::Json(portal::account_history(&s, &c).await?))
+}
