@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::apdu::{Command, Response};
 use crate::keys::{self, SignMode, SignRefusal};
-use crate::layout::{self, Access, AppletId, Ef};
+use crate::layout::{self, Access, AppletId, Ef, KeyId};
 use crate::pin::{PinId, Verified};
 use crate::state::CardState;
 use crate::sw::Sw;
@@ -65,6 +65,12 @@ const INS_READ_RECORD: u8 = 0xB2;
 const INS_VERIFY: u8 = 0x20;
 const INS_CHANGE: u8 = 0x24;
 const INS_SIGN: u8 = 0x2A;
+const INS_GET_DATA: u8 = 0xCA;
+const INS_GET_CHALLENGE: u8 = 0x84;
+
+/// The GlobalPlatform issuer security domain: selecting it returns the card to its power-on
+/// state (no application, no security status), as real cards do.
+const ISD_AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00];
 
 /// Processes one command APDU.
 pub fn process(state: &mut CardState, session: &mut Session, apdu: &[u8]) -> Outcome {
@@ -93,6 +99,8 @@ fn dispatch(state: &mut CardState, s: &mut Session, c: &Command<'_>) -> Response
         INS_VERIFY => verify(state, s, c),
         INS_CHANGE => change(state, s, c),
         INS_SIGN => sign(state, s, c),
+        INS_GET_DATA => get_data(state, s, c),
+        INS_GET_CHALLENGE => get_challenge(c),
         _ => Err(Sw::INS_NOT_SUPPORTED),
     };
     r.unwrap_or_else(Response::status)
@@ -122,21 +130,35 @@ fn select(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
     }
     match c.p1 {
         0x04 => {
+            if c.data == ISD_AID {
+                s.reset();
+                return Ok(Response::ok(Vec::new()));
+            }
             let applet = AppletId::by_aid(c.data).ok_or(Sw::FILE_NOT_FOUND)?;
-            s.reset();
-            s.applet = Some(applet);
+            // Selecting another application ends the security status of the one before;
+            // selecting the current one again keeps it (readers that re-select before each
+            // operation rely on that).
+            if s.applet != Some(applet) {
+                s.reset();
+                s.applet = Some(applet);
+            }
+            s.ef = None;
             Ok(Response::ok(Vec::new()))
         }
         0x00 | 0x02 => {
             let fid = match c.data {
                 [hi, lo] => u16::from_be_bytes([*hi, *lo]),
-                [] if c.p1 == 0x00 => 0x3F00,
+                // `00 A4 00 00`: refused at the card's top level; inside an application it
+                // changes nothing.
+                [] if c.p1 == 0x00 => {
+                    return match s.applet {
+                        Some(_) => Ok(Response::ok(Vec::new())),
+                        None => Err(Sw::WRONG_P1P2),
+                    };
+                }
                 _ => return Err(Sw::WRONG_LENGTH),
             };
-            if fid == 0x3F00 && c.p1 == 0x00 {
-                s.reset();
-                return Ok(Response::ok(Vec::new()));
-            }
+            // The card has no addressable MF: 3F00 is not found, as on real cards.
             let applet = s.applet.ok_or(Sw::FILE_NOT_FOUND)?;
             if !present_on(state, applet, fid) {
                 return Err(Sw::FILE_NOT_FOUND);
@@ -232,8 +254,9 @@ fn pin_target(s: &Session, p2: u8) -> Result<PinId, Sw> {
 fn present(state: &mut CardState, s: &mut Session, pin: PinId, value: &[u8]) -> Result<(), Sw> {
     let salt = state.salt.0.clone();
     let Some(p) = state.pins.get_mut(&pin) else {
-        // A PIN this card does not have (no signing password under 15) is as good as locked.
-        return Err(Sw::AUTH_BLOCKED);
+        // A PIN this card does not have (no signing password under 15, the 入力補助AP's EF
+        // 0012) is as good as locked.
+        return Err(Sw::REF_DATA_NOT_USABLE);
     };
     let v = p.present(pin, &salt, value);
     let hash = p.hash;
@@ -252,9 +275,10 @@ fn present(state: &mut CardState, s: &mut Session, pin: PinId, value: &[u8]) -> 
             s.revoke(pin);
             Err(Sw::tries_left(tries_left))
         }
+        // The attempt that used up the counter answered `63 C0`; every one after it `69 84`.
         Verified::Blocked => {
             s.revoke(pin);
-            Err(Sw::AUTH_BLOCKED)
+            Err(Sw::REF_DATA_NOT_USABLE)
         }
     }
 }
@@ -281,8 +305,8 @@ fn change(state: &mut CardState, s: &mut Session, c: &Command<'_>) -> Answer {
     let new = match c.p1 {
         // New value only, after VERIFY of the current one.
         0x01 => {
-            if state.pin(pin).is_some_and(|p| p.blocked()) {
-                return Err(Sw::AUTH_BLOCKED);
+            if state.pin(pin).is_none_or(|p| p.blocked()) {
+                return Err(Sw::REF_DATA_NOT_USABLE);
             }
             if !s.verified.contains(&pin) {
                 return Err(Sw::SECURITY_NOT_SATISFIED);
@@ -321,19 +345,20 @@ fn sign(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
         0x01 => return Err(Sw::FUNCTION_NOT_SUPPORTED),
         _ => return Err(Sw::WRONG_P1P2),
     };
-    let sfi = match c.p2 {
-        0x80 => None,
-        p if p & 0xE0 == 0x80 => Some(p & 0x1F),
+    let key_id = match c.p2 {
+        // P2 00: the application's own key, which signs for anyone (the 入力補助AP and the
+        // 券面AP prove the card's presence this way).
+        0x00 => s.applet.and_then(KeyId::default_of).ok_or(Sw::WRONG_P1P2)?,
+        0x80 => key_of(target(s, None)?)?,
+        p if p & 0xE0 == 0x80 => key_of(target(s, Some(p & 0x1F))?)?,
         _ => return Err(Sw::WRONG_P1P2),
-    };
-    let (_, _, ef) = target(s, sfi)?;
-    let Ef::Key(key_id) = ef else {
-        return Err(Sw::INCOMPATIBLE_FILE);
     };
     if c.data.is_empty() {
         return Err(Sw::WRONG_LENGTH);
     }
-    if !s.verified.contains(&key_id.pin()) {
+    if let Some(pin) = key_id.pin()
+        && !s.verified.contains(&pin)
+    {
         return Err(Sw::SECURITY_NOT_SATISFIED);
     }
     let key = state.keys.get(&key_id).ok_or(Sw::FILE_NOT_FOUND)?;
@@ -342,4 +367,70 @@ fn sign(state: &CardState, s: &mut Session, c: &Command<'_>) -> Answer {
         Err(SignRefusal::BadData) => Err(Sw::WRONG_DATA),
         Err(SignRefusal::Crypto) => Err(Sw::UNKNOWN),
     }
+}
+
+fn key_of((_, _, ef): (AppletId, u16, Ef)) -> Result<KeyId, Sw> {
+    match ef {
+        Ef::Key(k) => Ok(k),
+        _ => Err(Sw::INCOMPATIBLE_FILE),
+    }
+}
+
+/// GET DATA `00 CA P1P2 Le`: the card's data objects, answered at the top level only (after
+/// power-on or a selection of the issuer security domain), as real cards do. The value is
+/// returned without its tag; `7F21` (the card-data key's CV certificate) whole.
+fn get_data(state: &CardState, s: &Session, c: &Command<'_>) -> Answer {
+    if !c.data.is_empty() {
+        return Err(Sw::WRONG_LENGTH);
+    }
+    let le = c.le.ok_or(Sw::WRONG_LENGTH)?;
+    if s.applet.is_some() {
+        return Err(Sw::REF_DATA_NOT_FOUND);
+    }
+    let tag = u16::from_be_bytes([c.p1, c.p2]);
+    let value: Vec<u8> = match tag {
+        // Card identifier: the manufacturing number.
+        0x0045 => state.serial.as_bytes().to_vec(),
+        // The card's last valid day, YYYYMMDD.
+        0x00F2 => state.expiry.replace('-', "").into_bytes(),
+        // The contact ATR without TS.
+        0x5F51 => layout::ATR.get(1..).unwrap_or_default().to_vec(),
+        // The key identifier and CV certificate of the key that signed the card's data.
+        0x00F7 | 0x7F21 => {
+            let cert = state
+                .file(AppletId::Assist, layout::fid::ASSIST_CERT)
+                .ok_or(Sw::REF_DATA_NOT_FOUND)?;
+            if tag == 0x7F21 {
+                cert.to_vec()
+            } else {
+                crate::personalize::cv_subject_key_id(cert).ok_or(Sw::REF_DATA_NOT_FOUND)?
+            }
+        }
+        _ => return Err(Sw::REF_DATA_NOT_FOUND),
+    };
+    if value.is_empty() {
+        return Err(Sw::REF_DATA_NOT_FOUND);
+    }
+    // A short Le that cannot hold the object: wrong length, as the card answers.
+    if le < value.len() {
+        return Err(Sw::WRONG_LENGTH);
+    }
+    Ok(Response::ok(value))
+}
+
+/// GET CHALLENGE `00 84 00 00 Le`: Le (1 to 256) random bytes from the chip's generator.
+fn get_challenge(c: &Command<'_>) -> Answer {
+    if c.p1 != 0 || c.p2 != 0 {
+        return Err(Sw::WRONG_P1P2);
+    }
+    if !c.data.is_empty() {
+        return Err(Sw::WRONG_LENGTH);
+    }
+    let le = c.le.ok_or(Sw::WRONG_LENGTH)?;
+    if c.extended {
+        return Err(Sw::CONDITIONS_NOT_SATISFIED);
+    }
+    let mut out = vec![0u8; le];
+    aws_lc_rs::rand::fill(&mut out).map_err(|_| Sw::UNKNOWN)?;
+    Ok(Response::ok(out))
 }

@@ -33,6 +33,7 @@ pub fn card() -> Option<CardState> {
         )
         .ok()?;
         let (signer, _) = DataSigner::generate().ok()?;
+        let pictures = crate::personalize::PictureSet::blank();
         install_holder(
             &mut b.state,
             &Holder {
@@ -43,8 +44,8 @@ pub fn card() -> Option<CardState> {
                 sex: '1',
                 expiry: "20350101",
                 security_code: "0000",
-                municipality: "千代田区",
-                face_png: &crate::image::synthetic_face(1),
+                municipality_code: "13101",
+                pictures: pictures.borrow(),
             },
             &signer,
         )

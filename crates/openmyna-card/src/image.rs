@@ -1,6 +1,5 @@
-//! Synthetic pictures for the card: a generated face (no real person) and small PNG encoding
-//! without a compression library (stored deflate blocks; the images are 4-bit palette, so
-//! they stay a few kilobytes).
+//! Small PNG encoding without a compression library (stored deflate blocks; the card's
+//! pictures of text are 1-bit, so they stay a few kilobytes), and plain images for tests.
 
 /// A palette image, 4 bits per pixel.
 pub struct Canvas {
@@ -55,9 +54,8 @@ impl Canvas {
     /// Encodes as PNG (colour type 3, bit depth 4).
     pub fn to_png(&self) -> Vec<u8> {
         let row = self.width.div_ceil(2);
-        let mut raw = Vec::with_capacity((row + 1) * self.height);
+        let mut rows = Vec::with_capacity(row * self.height);
         for y in 0..self.height {
-            raw.push(0); // filter: none
             // The pixels hold exactly `height` rows of `width`.
             let line = self
                 .pixels
@@ -66,21 +64,51 @@ impl Canvas {
             for pair in line.chunks(2) {
                 let a = pair.first().copied().unwrap_or(0);
                 let b = pair.get(1).copied().unwrap_or(0);
-                raw.push((a << 4) | b);
+                rows.push((a << 4) | b);
             }
         }
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut ihdr = Vec::new();
-        ihdr.extend_from_slice(&(self.width as u32).to_be_bytes());
-        ihdr.extend_from_slice(&(self.height as u32).to_be_bytes());
-        ihdr.extend_from_slice(&[4, 3, 0, 0, 0]);
-        chunk(&mut png, b"IHDR", &ihdr);
         let plte: Vec<u8> = self.palette.iter().flatten().copied().collect();
-        chunk(&mut png, b"PLTE", &plte);
-        chunk(&mut png, b"IDAT", &zlib_stored(&raw));
-        chunk(&mut png, b"IEND", &[]);
-        png
+        png(self.width, self.height, PngKind::Palette4(&plte), &rows)
     }
+}
+
+/// The pixel formats [`png`] writes.
+pub enum PngKind<'a> {
+    /// Colour type 3, 4 bits per pixel, with this palette (RGB triples).
+    Palette4(&'a [u8]),
+    /// Colour type 0, 1 bit per pixel (0 black, 1 white).
+    Grey1,
+    /// Colour type 0, 8 bits per pixel.
+    Grey8,
+}
+
+/// A PNG of `width`×`height` from packed rows (each row whole bytes, without the filter
+/// byte), compressed with stored deflate blocks.
+pub fn png(width: usize, height: usize, kind: PngKind<'_>, rows: &[u8]) -> Vec<u8> {
+    let (depth, colour, row_len) = match kind {
+        PngKind::Palette4(_) => (4, 3, width.div_ceil(2)),
+        PngKind::Grey1 => (1, 0, width.div_ceil(8)),
+        PngKind::Grey8 => (8, 0, width),
+    };
+    let mut raw = Vec::with_capacity((row_len + 1) * height);
+    for y in 0..height {
+        raw.push(0); // filter: none
+        let line = rows.get(y * row_len..(y + 1) * row_len).unwrap_or_default();
+        raw.extend_from_slice(line);
+        raw.resize(raw.len() + row_len - line.len(), 0xFF);
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&(width as u32).to_be_bytes());
+    ihdr.extend_from_slice(&(height as u32).to_be_bytes());
+    ihdr.extend_from_slice(&[depth, colour, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    if let PngKind::Palette4(plte) = kind {
+        chunk(&mut out, b"PLTE", plte);
+    }
+    chunk(&mut out, b"IDAT", &zlib_stored(&raw));
+    chunk(&mut out, b"IEND", &[]);
+    out
 }
 
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
@@ -129,71 +157,6 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A deterministic synthetic face portrait (96×128) from `seed`: background, hair, skin tone,
-/// eyes, brows, nose and mouth vary. It depicts no one.
-pub fn synthetic_face(seed: u64) -> Vec<u8> {
-    let mut r = seed ^ 0x9E37_79B9_7F4A_7C15;
-    let mut next = |n: u64| {
-        r ^= r << 13;
-        r ^= r >> 7;
-        r ^= r << 17;
-        (r % n.max(1)) as i64
-    };
-    let skins = [
-        [241, 204, 177],
-        [224, 180, 150],
-        [198, 150, 118],
-        [232, 196, 160],
-    ];
-    let hairs = [[20, 18, 18], [58, 40, 30], [90, 70, 55], [140, 140, 140]];
-    let backs = [[214, 226, 240], [230, 230, 230], [200, 215, 225]];
-    // `next(n)` is below `n`, so the fallbacks are never used.
-    let palette = vec![
-        backs.get(next(3) as usize).copied().unwrap_or(backs[0]),
-        skins.get(next(4) as usize).copied().unwrap_or(skins[0]),
-        hairs.get(next(4) as usize).copied().unwrap_or(hairs[0]),
-        [250, 250, 250],
-        [30, 30, 40],
-        [190, 110, 110],
-        [60, 70, 110],
-    ];
-    let (w, h) = (96i64, 128i64);
-    let mut c = Canvas::new(w as usize, h as usize, palette);
-    // Shoulders in a jacket.
-    c.ellipse(w / 2, h + 10, 46, 36, 6);
-    // Neck.
-    c.rect(w / 2 - 9, 80, w / 2 + 9, 100, 1);
-    let (fw, fh) = (26 + next(6), 34 + next(6));
-    let cy = 58;
-    // Hair behind the head, face, then the fringe.
-    c.ellipse(w / 2, cy - 6, fw + 4, fh + 2 - next(4), 2);
-    c.ellipse(w / 2, cy, fw, fh, 1);
-    let fringe = 6 + next(10);
-    c.ellipse(w / 2, cy - fh + fringe / 2, fw, fringe + 8, 2);
-    // Ears.
-    c.ellipse(w / 2 - fw, cy + 2, 4, 7, 1);
-    c.ellipse(w / 2 + fw, cy + 2, 4, 7, 1);
-    // Eyes and brows.
-    let ex = 10 + next(4);
-    let ey = cy + next(4) - 2;
-    for side in [-1, 1] {
-        c.ellipse(w / 2 + side * ex, ey, 5, 3, 3);
-        c.ellipse(w / 2 + side * ex, ey, 2, 2, 4);
-        c.rect(
-            w / 2 + side * ex - 5,
-            ey - 8,
-            w / 2 + side * ex + 5,
-            ey - 6,
-            2,
-        );
-    }
-    // Nose and mouth.
-    c.rect(w / 2 - 1, ey + 5, w / 2 + 1, ey + 14, 5);
-    let mw = 6 + next(5);
-    c.ellipse(w / 2, cy + 22, mw, 2, 5);
-    c.to_png()
-}
-
 /// A plain image of `width`×`height` (the background for pictures of text).
 pub fn blank(width: usize, height: usize) -> Vec<u8> {
     Canvas::new(width, height, vec![[255, 255, 255]]).to_png()
@@ -206,10 +169,10 @@ mod tests {
     #[test]
     fn crc_and_png_signature() {
         assert_eq!(crc32(b"IEND"), 0xAE42_6082);
-        let png = synthetic_face(1);
+        let png = blank(96, 128);
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
-        assert!(png.len() < 8000, "{}", png.len());
-        assert_eq!(png, synthetic_face(1));
-        assert_ne!(png, synthetic_face(2));
+        let grey = super::png(9, 2, PngKind::Grey1, &[0x00, 0x80, 0xFF, 0xFF]);
+        assert!(grey.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert_eq!(&grey[16..26], &[0, 0, 0, 9, 0, 0, 0, 2, 1, 0]);
     }
 }

@@ -73,6 +73,25 @@ fn load(key: &PrivateKey) -> Result<KeyPair, CardError> {
     KeyPair::from_pkcs8(&key.pkcs8.0).map_err(|_| CardError::Crypto("card key is damaged".into()))
 }
 
+/// The card's encoding of an RSA public key: `90 exponent`, `91 82 01 00 modulus`.
+pub fn card_encoding(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
+    use crate::ber::{Len, tlv};
+    [
+        tlv(0x90, exponent, Len::Card),
+        tlv(0x91, modulus, Len::Card),
+    ]
+    .concat()
+}
+
+/// A card key's public half in the card's encoding.
+pub fn card_public_key(key: &PrivateKey) -> Result<Vec<u8>, CardError> {
+    use aws_lc_rs::signature::KeyPair as _;
+    let kp = load(key)?;
+    let (modulus, exponent) = crate::personalize::rsa_public_parts(kp.public_key().as_ref())
+        .ok_or_else(|| CardError::Crypto("unexpected RSA public key encoding".into()))?;
+    Ok(card_encoding(&modulus, &exponent))
+}
+
 impl PrivateKey {
     /// The public half, as SPKI DER.
     pub fn public_spki(&self) -> Result<Vec<u8>, CardError> {

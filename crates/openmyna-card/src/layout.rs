@@ -55,21 +55,43 @@ impl AppletId {
     }
 }
 
-/// The two private keys of the JPKI AP.
+/// The card's private keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyId {
-    /// EF 0017, opened by the authentication PIN.
+    /// JPKI AP EF 0017, opened by the authentication PIN.
     Auth,
-    /// EF 001A, opened by the signing password.
+    /// JPKI AP EF 001A, opened by the signing password.
     Sign,
+    /// 入力補助AP EF 0013: the card's own key, which signs a reader's challenge without any
+    /// PIN (the reader's proof that the card is present); its public half is in EF 0007,
+    /// certified by the card-data key of EF 0004.
+    Assist,
+    /// 券面AP EF 001A: the same for the 券面AP; its public half is DF24 of EF 0002 (and in
+    /// EF 0001 and EF 0005), each signed by the card-data key.
+    Face,
+    /// 入力補助AP: the key whose public half EF 0006 publishes for secure messaging (SET
+    /// SESSION KEY). Not addressable by the signature command.
+    AssistSession,
 }
 
 impl KeyId {
-    pub fn pin(self) -> PinId {
+    /// The PIN that must be verified before the key signs; `None`: the key signs for anyone
+    /// (the APs' card keys).
+    pub fn pin(self) -> Option<PinId> {
         match self {
-            KeyId::Auth => PinId::Auth,
-            KeyId::Sign => PinId::Sign,
+            KeyId::Auth => Some(PinId::Auth),
+            KeyId::Sign => Some(PinId::Sign),
+            KeyId::Assist | KeyId::Face | KeyId::AssistSession => None,
+        }
+    }
+
+    /// The key the signature command uses with P2 `00` in `applet` (the AP's default key).
+    pub fn default_of(applet: AppletId) -> Option<KeyId> {
+        match applet {
+            AppletId::Assist => Some(KeyId::Assist),
+            AppletId::Face => Some(KeyId::Face),
+            _ => None,
         }
     }
 }
@@ -110,18 +132,31 @@ pub mod fid {
     pub const ASSIST_SIGNATURE: u16 = 0x0003;
     pub const ASSIST_CERT: u16 = 0x0004;
     pub const ASSIST_INFO: u16 = 0x0005;
+    pub const ASSIST_SESSION_KEY: u16 = 0x0006;
+    pub const ASSIST_CARD_KEY_CERT: u16 = 0x0007;
     pub const ASSIST_PIN: u16 = 0x0011;
+    pub const ASSIST_SPARE: u16 = 0x0012;
+    pub const ASSIST_CARD_KEY: u16 = 0x0013;
     pub const ASSIST_PIN_A: u16 = 0x0014;
     pub const ASSIST_PIN_B: u16 = 0x0015;
-    pub const FACE_MY_NUMBER: u16 = 0x0001;
+    pub const FACE_BIRTH: u16 = 0x0001;
     pub const FACE_ENTRIES: u16 = 0x0002;
     pub const FACE_INFO: u16 = 0x0003;
+    pub const FACE_CERT: u16 = 0x0004;
+    pub const FACE_MY_NUMBER: u16 = 0x0005;
+    pub const FACE_PIN_BIRTH: u16 = 0x0011;
     pub const FACE_PIN_B: u16 = 0x0012;
     pub const FACE_PIN_A: u16 = 0x0013;
+    pub const FACE_CARD_KEY: u16 = 0x001A;
     pub const JUKI_PIN: u16 = 0x001C;
 }
 
+/// Who reads what in the 入力補助AP: 照合番号A opens the My Number, 照合番号B the basic
+/// four information, the PIN both (as on real cards).
+const ASSIST_MY_NUMBER_READERS: &[PinId] = &[PinId::Assist, PinId::AssistA];
+const ASSIST_BASIC4_READERS: &[PinId] = &[PinId::Assist, PinId::AssistB];
 const ASSIST_READERS: &[PinId] = &[PinId::Assist, PinId::AssistA, PinId::AssistB];
+/// In the 券面AP: either 照合番号 opens the face; only A the picture of the My Number.
 const FACE_READERS: &[PinId] = &[PinId::FaceA, PinId::FaceB];
 
 /// The EF `fid` of `applet`, if the card has it.
@@ -138,17 +173,25 @@ pub fn ef(applet: AppletId, fid: u16) -> Option<Ef> {
         (AppletId::Jpki, JPKI_AUTH_PIN) => Ef::Pin(PinId::Auth),
         (AppletId::Jpki, JPKI_SIGN_KEY) => Ef::Key(KeyId::Sign),
         (AppletId::Jpki, JPKI_SIGN_PIN) => Ef::Pin(PinId::Sign),
-        (AppletId::Assist, ASSIST_MY_NUMBER | ASSIST_BASIC4 | ASSIST_SIGNATURE) => {
+        (AppletId::Assist, ASSIST_MY_NUMBER) => Ef::Binary(Access::After(ASSIST_MY_NUMBER_READERS)),
+        (AppletId::Assist, ASSIST_BASIC4) => Ef::Binary(Access::After(ASSIST_BASIC4_READERS)),
+        (AppletId::Assist, ASSIST_SIGNATURE | ASSIST_SESSION_KEY | ASSIST_CARD_KEY_CERT) => {
             Ef::Binary(Access::After(ASSIST_READERS))
         }
         (AppletId::Assist, ASSIST_CERT | ASSIST_INFO) => Ef::Binary(Access::Free),
         (AppletId::Assist, ASSIST_PIN) => Ef::Pin(PinId::Assist),
+        (AppletId::Assist, ASSIST_SPARE) => Ef::Pin(PinId::AssistSpare),
+        (AppletId::Assist, ASSIST_CARD_KEY) => Ef::Key(KeyId::Assist),
         (AppletId::Assist, ASSIST_PIN_A) => Ef::Pin(PinId::AssistA),
         (AppletId::Assist, ASSIST_PIN_B) => Ef::Pin(PinId::AssistB),
-        (AppletId::Face, FACE_MY_NUMBER | FACE_ENTRIES) => Ef::Binary(Access::After(FACE_READERS)),
-        (AppletId::Face, FACE_INFO) => Ef::Binary(Access::Free),
+        (AppletId::Face, FACE_BIRTH) => Ef::Binary(Access::After(&[PinId::FaceBirth])),
+        (AppletId::Face, FACE_ENTRIES) => Ef::Binary(Access::After(FACE_READERS)),
+        (AppletId::Face, FACE_MY_NUMBER) => Ef::Binary(Access::After(&[PinId::FaceA])),
+        (AppletId::Face, FACE_INFO | FACE_CERT) => Ef::Binary(Access::Free),
+        (AppletId::Face, FACE_PIN_BIRTH) => Ef::Pin(PinId::FaceBirth),
         (AppletId::Face, FACE_PIN_A) => Ef::Pin(PinId::FaceA),
         (AppletId::Face, FACE_PIN_B) => Ef::Pin(PinId::FaceB),
+        (AppletId::Face, FACE_CARD_KEY) => Ef::Key(KeyId::Face),
         (AppletId::JukiPin, JUKI_PIN) => Ef::Pin(PinId::Juki),
         _ => return None,
     })
@@ -165,6 +208,8 @@ pub fn pin_location(pin: PinId) -> (AppletId, u16) {
         PinId::AssistB => (AppletId::Assist, ASSIST_PIN_B),
         PinId::FaceA => (AppletId::Face, FACE_PIN_A),
         PinId::FaceB => (AppletId::Face, FACE_PIN_B),
+        PinId::FaceBirth => (AppletId::Face, FACE_PIN_BIRTH),
+        PinId::AssistSpare => (AppletId::Assist, ASSIST_SPARE),
         PinId::Juki => (AppletId::JukiPin, JUKI_PIN),
     }
 }

@@ -47,4 +47,6 @@ pub enum CardError {
 }
 
 #[cfg(test)]
+mod replay_tests;
+#[cfg(test)]
 mod tests;

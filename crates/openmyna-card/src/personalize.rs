@@ -44,6 +44,12 @@ pub fn blank_card(
     let mut keys_map = BTreeMap::new();
     let (auth, auth_spki) = keys::generate()?;
     keys_map.insert(KeyId::Auth, auth);
+    // The 入力補助AP's and the 券面AP's own keys (PIN-less signatures) and the 入力補助AP's
+    // secure-messaging key.
+    for id in [KeyId::Assist, KeyId::Face, KeyId::AssistSession] {
+        let (k, _) = keys::generate()?;
+        keys_map.insert(id, k);
+    }
     let sign_spki = if with_signing_key {
         let (sign, spki) = keys::generate()?;
         keys_map.insert(KeyId::Sign, sign);
@@ -260,11 +266,7 @@ impl DataSigner {
 
     /// The public key in the card's encoding: `90 exponent`, `91 82 01 00 modulus`.
     fn card_public_key(&self) -> Vec<u8> {
-        [
-            tlv(0x90, &self.exponent, Len::Card),
-            tlv(0x91, &self.modulus, Len::Card),
-        ]
-        .concat()
+        keys::card_encoding(&self.modulus, &self.exponent)
     }
 
     /// EF 0004 of the 入力補助AP: `7F21 { 5F4E AKI‖SKI‖public key, 5F37 signature }`,
@@ -277,8 +279,17 @@ impl DataSigner {
     }
 }
 
+/// The subject key identifier of a CV certificate (EF 0004): the second 16 bytes of 5F4E.
+pub fn cv_subject_key_id(cert: &[u8]) -> Option<Vec<u8>> {
+    let (outer, _) = ber::parse(cert)?;
+    let body = ber::children(outer.value)?
+        .into_iter()
+        .find(|t| t.tag == 0x5F4E)?;
+    body.value.get(16..32).map(<[u8]>::to_vec)
+}
+
 /// (modulus without leading zero, exponent) of a PKCS#1 RSAPublicKey.
-fn rsa_public_parts(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn rsa_public_parts(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let (seq, _) = ber::parse(der)?;
     let kids = ber::children(seq.value)?;
     // Leading zeros dropped, but not the last byte.
@@ -291,6 +302,63 @@ fn rsa_public_parts(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         v.to_vec()
     };
     Some((strip(kids.first()?.value), strip(kids.get(1)?.value)))
+}
+
+/// The pictures printed on the card, as the 券面AP stores them.
+pub struct FacePictures<'a> {
+    /// The holder's face: a greyscale JPEG 2000 image (DF27).
+    pub face_jp2: &'a [u8],
+    /// The printed name, address and security code, and the My Number as printed on the
+    /// back: 1-bit PNG images of the text.
+    pub name_png: &'a [u8],
+    pub address_png: &'a [u8],
+    pub security_code_png: &'a [u8],
+    pub my_number_png: &'a [u8],
+}
+
+/// The pictures of the 券面AP, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PictureSet {
+    pub face_jp2: Vec<u8>,
+    pub name_png: Vec<u8>,
+    pub address_png: Vec<u8>,
+    pub security_code_png: Vec<u8>,
+    pub my_number_png: Vec<u8>,
+}
+
+impl PictureSet {
+    pub fn borrow(&self) -> FacePictures<'_> {
+        FacePictures {
+            face_jp2: &self.face_jp2,
+            name_png: &self.name_png,
+            address_png: &self.address_png,
+            security_code_png: &self.security_code_png,
+            my_number_png: &self.my_number_png,
+        }
+    }
+
+    /// Pictures for the replay tests: a real JPEG 2000 face (NASA's public-domain astronaut
+    /// portrait, one of the demo faces) and blank pictures of text.
+    #[cfg(test)]
+    pub fn fixture() -> PictureSet {
+        PictureSet {
+            face_jp2: include_bytes!("../../openmyna-cardface/faces/face-14.jp2").to_vec(),
+            ..PictureSet::blank()
+        }
+    }
+
+    /// Blank pictures of the right kinds' sizes, for tests and fuzzing of the card engine,
+    /// which never looks inside them.
+    pub fn blank() -> PictureSet {
+        use crate::image::blank;
+        PictureSet {
+            face_jp2: blank(48, 64),
+            name_png: blank(256, 24),
+            address_png: blank(512, 48),
+            security_code_png: blank(24, 12),
+            my_number_png: blank(72, 12),
+        }
+    }
 }
 
 /// The person's data written to the card.
@@ -307,8 +375,29 @@ pub struct Holder<'a> {
     pub expiry: &'a str,
     /// The 4-digit security code printed on the card.
     pub security_code: &'a str,
-    pub municipality: &'a str,
-    pub face_png: &'a [u8],
+    /// The issuing municipality's code (the first five digits of the 地方公共団体コード).
+    pub municipality_code: &'a str,
+    pub pictures: FacePictures<'a>,
+}
+
+/// The birth date's part of 照合番号B and the 券面AP's birth-date key: YYMMDD with the year
+/// of the Japanese era (1980-02-17 → `550217`), from `YYYYMMDD`.
+pub fn era_birth_yymmdd(birth: &str) -> Option<String> {
+    let y = birth.get(0..4)?.parse().ok()?;
+    let m = birth.get(4..6)?.parse().ok()?;
+    let d = birth.get(6..8)?.parse().ok()?;
+    let date = chrono::NaiveDate::from_ymd_opt(y, m, d)?;
+    Some(openmyna_core::era::EraDate::of(date)?.yymmdd())
+}
+
+/// 照合番号B: the birth date in the era (YYMMDD), the card's expiry year (YYYY), the security
+/// code: 14 digits, as the public readers build it from what is printed on the card.
+pub fn collation_number_b(birth: &str, expiry: &str, security_code: &str) -> Option<String> {
+    Some(format!(
+        "{}{}{security_code}",
+        era_birth_yymmdd(birth)?,
+        expiry.get(0..4)?
+    ))
 }
 
 impl Holder<'_> {
@@ -320,32 +409,34 @@ impl Holder<'_> {
         if !digits(self.birth, 8) || !digits(self.expiry, 8) {
             return Err(CardError::Invalid("dates are YYYYMMDD".into()));
         }
+        if era_birth_yymmdd(self.birth).is_none() {
+            return Err(CardError::Invalid(
+                "the birth date is not a date of the Japanese eras (from 1868-01-25)".into(),
+            ));
+        }
         if !digits(self.security_code, 4) {
             return Err(CardError::Invalid("the security code has 4 digits".into()));
+        }
+        if !digits(self.municipality_code, 5) {
+            return Err(CardError::Invalid(
+                "the municipality code has 5 digits".into(),
+            ));
         }
         if !matches!(self.sex, '1' | '2' | '9') {
             return Err(CardError::Invalid("sex is 1, 2 or 9".into()));
         }
         Ok(())
     }
-
-    /// 照合番号B: birth YYMMDD, expiry year YYYY, security code (after `check`).
-    fn pin_b(&self) -> String {
-        format!(
-            "{}{}{}",
-            &self.birth[2..8],
-            &self.expiry[0..4],
-            self.security_code
-        )
-    }
 }
 
-/// `FF20 { DF21 offsets, items… }`: the four 2-byte offsets give where each item's TLV starts
-/// within the value of FF20.
+/// `FF20 { DF21 offsets, items… }`: the 2-byte offsets say where each item's TLV starts,
+/// counted from the first byte of the file (as on real cards).
 fn with_offsets(outer: u16, items: &[Vec<u8>]) -> Vec<u8> {
-    let header_len = 3 + 2 * items.len();
+    let offsets_tlv = 3 + 2 * items.len();
+    let value_len = offsets_tlv + items.iter().map(Vec::len).sum::<usize>();
+    let outer_header = 2 + if value_len < 128 { 1 } else { 3 };
     let mut offsets = Vec::new();
-    let mut at = header_len;
+    let mut at = outer_header + offsets_tlv;
     for it in items {
         offsets.extend_from_slice(&(at as u16).to_be_bytes());
         at += it.len();
@@ -357,6 +448,33 @@ fn with_offsets(outer: u16, items: &[Vec<u8>]) -> Vec<u8> {
     tlv(outer, &value, Len::Card)
 }
 
+/// A public key of the card and the card-data key's signature over it, as the APs publish
+/// them: `outer { key_tag key, sig_tag signature }`.
+fn certified_key(
+    signer: &DataSigner,
+    outer: u16,
+    key_tag: u16,
+    key: &[u8],
+    sig_tag: u16,
+) -> Result<Vec<u8>, CardError> {
+    let key_tlv = tlv(key_tag, key, Len::Card);
+    let sig = signer.sign(&key_tlv)?;
+    Ok(tlv(
+        outer,
+        &[key_tlv, tlv(sig_tag, &sig, Len::Card)].concat(),
+        Len::Card,
+    ))
+}
+
+/// The public half of one of the card's keys in the card's encoding.
+fn card_key(state: &CardState, id: KeyId) -> Result<Vec<u8>, CardError> {
+    let key = state
+        .keys
+        .get(&id)
+        .ok_or_else(|| CardError::Missing(format!("the card has no {id:?} key")))?;
+    keys::card_public_key(key)
+}
+
 /// Writes the 入力補助AP and 券面AP files and the 照合番号 PINs.
 pub fn install_holder(
     state: &mut CardState,
@@ -365,8 +483,9 @@ pub fn install_holder(
 ) -> Result<(), CardError> {
     h.check()?;
     let salt = state.salt.0.clone();
-    // 入力補助AP EF 0001: `DF10 0C <12 digits>` in a 17-byte EF.
-    let mut my_number = tlv(0xDF10, h.my_number.as_bytes(), Len::Card);
+    let key_id = signer.key_id();
+    // 入力補助AP EF 0001: `FF10 0C <12 digits>` and two filler bytes (17 bytes).
+    let mut my_number = tlv(0xFF10, h.my_number.as_bytes(), Len::Card);
     my_number.resize(17, 0xFF);
     // EF 0002: basic four information.
     let items = [
@@ -394,70 +513,144 @@ pub fn install_holder(
         &[h1, h2, tlv(0xDF33, &sig, Len::Card)].concat(),
         Len::Card,
     );
-    // EF 0005: AP information and the signer's key id, in a 256-byte EF.
+    // EF 0005: AP information (version, extended length, vendor, option), the signer's key id
+    // and a 128-byte area (32 bytes used), in a 256-byte EF: `FF 40 82 00 9F …`.
+    let mut area = digest::digest(&digest::SHA256, &key_id).as_ref().to_vec();
+    area.resize(128, 0xFF);
     let mut info = tlv(
         0xFF40,
         &[
-            tlv(0xDF41, &[0x01, 0x00, 0x00, 0x01], Len::Card),
-            tlv(0xDF42, &signer.key_id(), Len::Card),
+            tlv(0xDF41, &[0x01, 0x03, 0x0E, 0x01], Len::Card),
+            tlv(0xDF42, &key_id, Len::Card),
+            tlv(0xDF43, &area, Len::Card),
         ]
         .concat(),
         Len::Card,
     );
     info.resize(256, 0xFF);
+    let cv_certificate = signer.cv_certificate()?;
     state.set_file(AppletId::Assist, fid::ASSIST_MY_NUMBER, my_number);
     state.set_file(AppletId::Assist, fid::ASSIST_BASIC4, basic4);
     state.set_file(AppletId::Assist, fid::ASSIST_SIGNATURE, signature);
-    state.set_file(AppletId::Assist, fid::ASSIST_CERT, signer.cv_certificate()?);
+    state.set_file(AppletId::Assist, fid::ASSIST_CERT, cv_certificate.clone());
     state.set_file(AppletId::Assist, fid::ASSIST_INFO, info);
+    // EF 0006: the secure-messaging key's public half; EF 0007: the AP's own key, certified.
+    let session = tlv(0xA1, &card_key(state, KeyId::AssistSession)?, Len::Card);
+    state.set_file(AppletId::Assist, fid::ASSIST_SESSION_KEY, session);
+    let assist_key = card_key(state, KeyId::Assist)?;
+    state.set_file(
+        AppletId::Assist,
+        fid::ASSIST_CARD_KEY_CERT,
+        certified_key(signer, 0xFF50, 0xDF51, &assist_key, 0xDF52)?,
+    );
 
-    // 券面AP EF 0002: birth, sex, the signer's key id, name and address (UTF-8: we render no
-    // glyphs), face picture, signature over the items, expiry, security code.
-    let face_items = [
+    // 券面AP EF 0002: birth, sex, the card's public key, the printed name and address, the
+    // face, the signature, then the expiry and the security code (not signed).
+    let face_key = card_key(state, KeyId::Face)?;
+    let p = &h.pictures;
+    let signed_groups = [
+        [
+            tlv(0xDF22, h.birth.as_bytes(), Len::Card),
+            tlv(0xDF23, &[h.sex as u8], Len::Card),
+            tlv(0xDF24, &face_key, Len::Card),
+        ]
+        .concat(),
+        [
+            tlv(0xDF25, p.name_png, Len::Card),
+            tlv(0xDF26, p.address_png, Len::Card),
+        ]
+        .concat(),
+        tlv(0xDF27, p.face_jp2, Len::Card),
+    ];
+    // The signature covers the three groups' SHA-256 hashes (96 bytes).
+    let hashes: Vec<u8> = signed_groups
+        .iter()
+        .flat_map(|g| digest::digest(&digest::SHA256, g).as_ref().to_vec())
+        .collect();
+    let face_sig = signer.sign(&hashes)?;
+    let all: Vec<Vec<u8>> = vec![
         tlv(0xDF22, h.birth.as_bytes(), Len::Card),
         tlv(0xDF23, &[h.sex as u8], Len::Card),
-        tlv(0xDF24, &signer.key_id(), Len::Card),
-        tlv(0xDF25, h.name.as_bytes(), Len::Card),
-        tlv(0xDF26, h.address.as_bytes(), Len::Card),
-        tlv(0xDF27, h.face_png, Len::Card),
-    ];
-    let tail = [
+        tlv(0xDF24, &face_key, Len::Card),
+        tlv(0xDF25, p.name_png, Len::Card),
+        tlv(0xDF26, p.address_png, Len::Card),
+        tlv(0xDF27, p.face_jp2, Len::Card),
+        tlv(0xDF28, &face_sig, Len::Card),
         tlv(0xDF29, h.expiry.as_bytes(), Len::Card),
-        tlv(0xDF2A, h.security_code.as_bytes(), Len::Card),
+        tlv(0xDF2A, p.security_code_png, Len::Card),
     ];
-    let face_sig = signer.sign(&[face_items.concat(), tail.concat()].concat())?;
-    let mut all: Vec<Vec<u8>> = face_items.to_vec();
-    all.push(tlv(0xDF28, &face_sig, Len::Card));
-    all.extend(tail);
     state.set_file(
         AppletId::Face,
         fid::FACE_ENTRIES,
         with_offsets(0xFF20, &all),
     );
-    let face_info = tlv(
-        0xFF40,
-        &[
-            tlv(0xDF41, &[0x01, 0x00, 0x00, 0x02], Len::Card),
-            tlv(0xDF42, &signer.key_id(), Len::Card),
-            tlv(0xDF43, &[0x01], Len::Card),
-            tlv(0xDF44, h.municipality.as_bytes(), Len::Card),
-        ]
-        .concat(),
-        Len::Card,
+    // EF 0001 (opened by the birth-date key): the birth date and the card's key, signed.
+    let birth_items = [
+        tlv(0xDF11, h.birth.as_bytes(), Len::Card),
+        tlv(0xDF12, &face_key, Len::Card),
+    ]
+    .concat();
+    let birth_sig = signer.sign(&birth_items)?;
+    state.set_file(
+        AppletId::Face,
+        fid::FACE_BIRTH,
+        tlv(
+            0xFF10,
+            &[birth_items, tlv(0xDF13, &birth_sig, Len::Card)].concat(),
+            Len::Card,
+        ),
     );
-    state.set_file(AppletId::Face, fid::FACE_INFO, face_info);
+    // EF 0003: AP information, the signer's key id, version, municipality, and the signer's
+    // key id with its signature over the items before.
+    let info_items = [
+        tlv(0xDF31, &[0x06, 0x03, 0x0E, 0x01], Len::Card),
+        tlv(0xDF32, &key_id, Len::Card),
+        tlv(0xDF33, &[0x01], Len::Card),
+        tlv(0xDF34, h.municipality_code.as_bytes(), Len::Card),
+    ]
+    .concat();
+    let info_sig = signer.sign(&info_items)?;
+    state.set_file(
+        AppletId::Face,
+        fid::FACE_INFO,
+        tlv(
+            0xFF30,
+            &[
+                info_items,
+                tlv(0xDF35, &[&key_id[..], &info_sig].concat(), Len::Card),
+            ]
+            .concat(),
+            Len::Card,
+        ),
+    );
+    state.set_file(AppletId::Face, fid::FACE_CERT, cv_certificate);
+    // EF 0005 (照合番号A only): the My Number as printed, with the card's key, signed.
+    let number_items = [
+        tlv(0xDF41, p.my_number_png, Len::Card),
+        tlv(0xDF42, &face_key, Len::Card),
+    ]
+    .concat();
+    let number_sig = signer.sign(&number_items)?;
     state.set_file(
         AppletId::Face,
         fid::FACE_MY_NUMBER,
-        tlv(0xDF10, h.my_number.as_bytes(), Len::Card),
+        tlv(
+            0xFF40,
+            &[number_items, tlv(0xDF43, &number_sig, Len::Card)].concat(),
+            Len::Card,
+        ),
     );
 
-    let pin_b = h.pin_b();
+    let pin_b = collation_number_b(h.birth, h.expiry, h.security_code)
+        .ok_or_else(|| CardError::Invalid("照合番号B cannot be formed".into()))?;
+    let birth_key = era_birth_yymmdd(h.birth)
+        .ok_or_else(|| CardError::Invalid("the birth date has no era".into()))?;
     for (id, v) in [
         (PinId::AssistA, h.my_number),
         (PinId::FaceA, h.my_number),
         (PinId::AssistB, pin_b.as_str()),
         (PinId::FaceB, pin_b.as_str()),
+        (PinId::FaceBirth, birth_key.as_str()),
     ] {
         id.check(v.as_bytes())?;
         state
@@ -466,9 +659,9 @@ pub fn install_holder(
     }
     state.expiry = format!(
         "{}-{}-{}",
-        &h.expiry[0..4],
-        &h.expiry[4..6],
-        &h.expiry[6..8]
+        h.expiry.get(0..4).unwrap_or_default(),
+        h.expiry.get(4..6).unwrap_or_default(),
+        h.expiry.get(6..8).unwrap_or_default()
     );
     state.generation += 1;
     Ok(())

@@ -4,9 +4,13 @@
 //! - 署名用電子証明書 (signing) password: 6–16 characters of A–Z and 0–9 containing both a
 //!   letter and a digit, 5 tries. Clients send it upper-cased.
 //! - 券面事項入力補助用 PIN and 住民基本台帳用 PIN: 4 digits, 3 tries.
-//! - 照合番号A (the 12-digit My Number) and 照合番号B (birth date YYMMDD, expiry year YYYY,
-//!   4-digit security code: 14 digits) that open the 入力補助AP and the 券面AP: 10 tries (our
-//!   assumption; the count is not public).
+//! - 照合番号A (the 12-digit My Number) and 照合番号B (birth date YYMMDD with the year of the
+//!   Japanese era, expiry year YYYY, 4-digit security code: 14 digits) that open the
+//!   入力補助AP and the 券面AP, and the 券面AP's birth-date key (the first six digits of
+//!   照合番号B): 10 tries (the Digital Agency's figure for the 14-digit number; assumed for
+//!   the others).
+//! - EF 0012 of the 入力補助AP: a key reference that real cards ship locked; it has no value
+//!   and answers as a locked PIN.
 //!
 //! A correct value resets the counter; a counter at zero is locked until the municipality
 //! resets it.
@@ -32,12 +36,16 @@ pub enum PinId {
     FaceA,
     /// 券面AP EF 0012 (照合番号B).
     FaceB,
+    /// 券面AP EF 0011: the birth date (era YYMMDD) that opens EF 0001.
+    FaceBirth,
+    /// 入力補助AP EF 0012: locked from issuance on real cards; never has a value.
+    AssistSpare,
     /// 住基AP EF 001C (住民基本台帳用).
     Juki,
 }
 
 impl PinId {
-    pub const ALL: [PinId; 8] = [
+    pub const ALL: [PinId; 10] = [
         PinId::Auth,
         PinId::Sign,
         PinId::Assist,
@@ -45,6 +53,8 @@ impl PinId {
         PinId::AssistB,
         PinId::FaceA,
         PinId::FaceB,
+        PinId::FaceBirth,
+        PinId::AssistSpare,
         PinId::Juki,
     ];
 
@@ -57,6 +67,8 @@ impl PinId {
             PinId::AssistB => "assist_b",
             PinId::FaceA => "face_a",
             PinId::FaceB => "face_b",
+            PinId::FaceBirth => "face_birth",
+            PinId::AssistSpare => "assist_spare",
             PinId::Juki => "juki",
         }
     }
@@ -75,6 +87,8 @@ impl PinId {
             PinId::AssistB => "入力補助AP 照合番号B",
             PinId::FaceA => "券面AP 照合番号A (My Number)",
             PinId::FaceB => "券面AP 照合番号B",
+            PinId::FaceBirth => "券面AP 生年月日 (birth date YYMMDD in the era)",
+            PinId::AssistSpare => "入力補助AP EF 0012 (locked at issuance)",
             PinId::Juki => "住民基本台帳用 PIN (4 digits)",
         }
     }
@@ -84,7 +98,8 @@ impl PinId {
         match self {
             PinId::Auth | PinId::Assist | PinId::Juki => 3,
             PinId::Sign => 5,
-            PinId::AssistA | PinId::AssistB | PinId::FaceA | PinId::FaceB => 10,
+            PinId::AssistA | PinId::AssistB | PinId::FaceA | PinId::FaceB | PinId::FaceBirth => 10,
+            PinId::AssistSpare => 0,
         }
     }
 
@@ -102,10 +117,11 @@ impl PinId {
             if value.len() != n {
                 return Err(PinRuleError::Length {
                     pin: self,
-                    expected: if n == 4 {
-                        "exactly 4"
-                    } else {
-                        "exactly 12 or 14"
+                    expected: match n {
+                        4 => "exactly 4",
+                        6 => "exactly 6",
+                        12 => "exactly 12",
+                        _ => "exactly 14",
                     },
                     got: value.len(),
                 });
@@ -119,6 +135,8 @@ impl PinId {
             PinId::Auth | PinId::Assist | PinId::Juki => digits(4),
             PinId::AssistA | PinId::FaceA => digits(12),
             PinId::AssistB | PinId::FaceB => digits(14),
+            PinId::FaceBirth => digits(6),
+            PinId::AssistSpare => Err(PinRuleError::NoValue),
             PinId::Sign => {
                 if !(6..=16).contains(&value.len()) {
                     return Err(PinRuleError::Length {
@@ -159,6 +177,8 @@ pub enum PinRuleError {
     SignAlphabet,
     #[error("the signing password must contain at least one letter and at least one digit")]
     SignMix,
+    #[error("EF 0012 of the 入力補助AP has no value: real cards ship it locked")]
+    NoValue,
 }
 
 /// One PIN's stored state: a salted hash of the value and the try counter. `Debug` shows the

@@ -12,8 +12,9 @@ use crate::CardError;
 use crate::layout::{AppletId, KeyId};
 use crate::pin::{PinId, PinState};
 
-/// The card file's format version.
-pub const FORMAT: u32 = 1;
+/// The card file's format version. Version 1 files (before 照合番号B took the era birth
+/// date) are upgraded when read; see [`CardState::upgrade`].
+pub const FORMAT: u32 = 2;
 
 /// Bytes that serialise as base64.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -122,19 +123,73 @@ impl CardState {
         Ok(v)
     }
 
-    /// Reads a card file, checking its format.
+    /// Reads a card file, checking its format. A file of an earlier format is upgraded in
+    /// memory; the holder writes it back with the first change of state, as any card file.
     pub fn from_bytes(b: &[u8]) -> Result<CardState, CardError> {
-        let s: CardState = serde_json::from_slice(b)?;
-        if s.format != FORMAT {
-            return Err(CardError::Format(format!(
-                "card file format {} is not supported (expected {FORMAT})",
-                s.format
-            )));
-        }
+        let mut s: CardState = serde_json::from_slice(b)?;
         if s.salt.0.len() < 16 {
             return Err(CardError::Format("card salt is too short".into()));
         }
+        match s.format {
+            FORMAT => {}
+            1 => s.upgrade_from_1()?,
+            n => {
+                return Err(CardError::Format(format!(
+                    "card file format {n} is not supported (expected {FORMAT} or earlier)"
+                )));
+            }
+        }
         Ok(s)
+    }
+
+    /// Format 1 → 2. Nothing is lost: the keys, the certificates, the PINs chosen by the
+    /// holder and every try counter stay as they are.
+    /// - 照合番号B took the birth date with a Gregorian year; it now takes the year of the
+    ///   era, as on real cards. The value is formed again from the card's own data (the
+    ///   birth date of the 入力補助AP, the expiry, the security code of the 券面AP); the
+    ///   counter is kept.
+    /// - The 券面AP gets its birth-date key (EF 0011).
+    /// - The 券面AP's EF 0001 held the My Number in format 1; in format 2 it is the birth-date
+    ///   record, opened by the birth-date key, so the old content is removed (the My Number
+    ///   stays in the 入力補助AP).
+    ///
+    /// The data signed at issuance is not re-signed (the card-data key is not on the card):
+    /// such a card keeps its format-1 data layout until it is re-issued.
+    fn upgrade_from_1(&mut self) -> Result<(), CardError> {
+        use crate::layout::fid;
+        let item = |applet: AppletId, file: u16, tag: u32| -> Option<String> {
+            let data = self.file(applet, file)?;
+            let (outer, _) = crate::ber::parse(data)?;
+            let kid = crate::ber::children(outer.value)?
+                .into_iter()
+                .find(|t| t.tag == tag)?;
+            String::from_utf8(kid.value.to_vec()).ok()
+        };
+        let birth = item(AppletId::Assist, fid::ASSIST_BASIC4, 0xDF24);
+        let code = item(AppletId::Face, fid::FACE_ENTRIES, 0xDF2A);
+        let expiry = self.expiry.replace('-', "");
+        if let (Some(birth), Some(code)) = (birth, code) {
+            let b = crate::personalize::collation_number_b(&birth, &expiry, &code);
+            let key = crate::personalize::era_birth_yymmdd(&birth);
+            let salt = self.salt.0.clone();
+            if let (Some(b), Some(key)) = (b, key) {
+                for id in [PinId::AssistB, PinId::FaceB] {
+                    if let Some(p) = self.pins.get_mut(&id) {
+                        let tries_left = p.tries_left;
+                        *p = PinState::new(id, &salt, b.as_bytes());
+                        p.tries_left = tries_left;
+                    }
+                }
+                self.pins.insert(
+                    PinId::FaceBirth,
+                    PinState::new(PinId::FaceBirth, &salt, key.as_bytes()),
+                );
+            }
+        }
+        self.files
+            .remove(&file_key(AppletId::Face, fid::FACE_BIRTH));
+        self.format = FORMAT;
+        Ok(())
     }
 
     /// The municipality's reset of a locked (or forgotten) PIN: the counter back to its

@@ -11,6 +11,9 @@ impl Sw {
     pub const INCOMPATIBLE_FILE: Sw = Sw(0x6981);
     pub const SECURITY_NOT_SATISFIED: Sw = Sw(0x6982);
     pub const AUTH_BLOCKED: Sw = Sw(0x6983);
+    /// What the card answers to VERIFY (and CHANGE REFERENCE DATA) on a locked PIN, after
+    /// the attempt that used up the counter answered `63 C0`.
+    pub const REF_DATA_NOT_USABLE: Sw = Sw(0x6984);
     pub const CONDITIONS_NOT_SATISFIED: Sw = Sw(0x6985);
     pub const NO_CURRENT_EF: Sw = Sw(0x6986);
     pub const WRONG_DATA: Sw = Sw(0x6A80);
@@ -50,6 +53,7 @@ impl Sw {
             0x6981 => "command incompatible with file structure",
             0x6982 => "security status not satisfied",
             0x6983 => "authentication method blocked",
+            0x6984 => "reference data not usable (PIN locked)",
             0x6985 => "conditions of use not satisfied",
             0x6986 => "command not allowed (no current EF)",
             0x6A80 => "incorrect data",

@@ -60,6 +60,7 @@ fn fixture() -> Fixture {
     )
     .unwrap();
     let (signer, _) = DataSigner::generate().unwrap();
+    let pictures = crate::personalize::PictureSet::blank();
     install_holder(
         &mut state,
         &Holder {
@@ -70,8 +71,8 @@ fn fixture() -> Fixture {
             sex: '1',
             expiry: "20350115",
             security_code: "4321",
-            municipality: "千代田区",
-            face_png: &crate::image::synthetic_face(3),
+            municipality_code: "13101",
+            pictures: pictures.borrow(),
         },
         &signer,
     )
@@ -125,9 +126,21 @@ fn select_paths() {
     assert_eq!(r.sw(JPKI), 0x9000);
     assert_eq!(
         r.sw("00A4040C07A0000001510000"),
-        0x6A82,
-        "foreign AID (case 4)"
+        0x9000,
+        "the issuer security domain (case 4): back to the power-on state"
     );
+    assert_eq!(
+        r.sw("00A4020C02000A"),
+        0x6A82,
+        "no application after the ISD"
+    );
+    assert_eq!(
+        r.sw("00A40000"),
+        0x6A86,
+        "SELECT without data at the top level"
+    );
+    assert_eq!(r.sw(JPKI), 0x9000);
+    assert_eq!(r.sw("00A40000"), 0x9000, "inside an application: no change");
     assert_eq!(r.sw("00A4040007627601FF000000"), 0x6A82, "coolkey probe");
     assert_eq!(r.sw("00A4040006A00000000101"), 0x6A82, "muscle probe");
     assert_eq!(r.sw("00A4040400"), 0x6A86, "P2 04");
@@ -135,8 +148,16 @@ fn select_paths() {
     assert_eq!(r.sw("00A4020C0300"), 0x6700, "FID of 3 bytes");
     assert_eq!(r.sw("00A4020C03000A00"), 0x6700, "FID of 3 bytes");
     assert_eq!(r.sw("00A4020C02000A"), 0x9000);
-    assert_eq!(r.sw("00A4000C023F00"), 0x9000, "MF");
-    assert_eq!(r.sw("00A4020C02000A"), 0x6A82, "MF has no 000A");
+    assert_eq!(
+        r.sw("00A4000C023F00"),
+        0x6A82,
+        "no addressable MF, as real cards"
+    );
+    assert_eq!(
+        r.sw("00A4020C02000A"),
+        0x9000,
+        "the application is still current"
+    );
     assert_eq!(r.sw("00A4080C02000A"), 0x6A86, "path selection");
 }
 
@@ -218,7 +239,12 @@ fn signing_certificate_needs_the_signing_password() {
     assert_eq!(r.sw("0020008006414243313233"), 0x9000, "ABC123");
     r.sw("00A4020C020001");
     assert_eq!(r.tx(&hex("00B0000004")).1, 0x9000);
-    // Selecting the DF again drops the security status.
+    // Selecting the same DF again keeps the security status (readers re-select before each
+    // operation); selecting another application drops it.
+    r.sw(JPKI);
+    r.sw("00A4020C020001");
+    assert_eq!(r.sw("00B0000004"), 0x9000);
+    r.sw(ASSIST);
     r.sw(JPKI);
     r.sw("00A4020C020001");
     assert_eq!(r.sw("00B0000004"), 0x6982);
@@ -258,8 +284,8 @@ fn pin_counter_through_apdus() {
     }
     assert_eq!(
         r.tx(&hex("0020008004 31323334")),
-        (vec![], 0x6983, false),
-        "locked"
+        (vec![], 0x6984, false),
+        "locked: 69 84 after the 63 C0 of the last try"
     );
     assert_eq!(r.sw("00200080"), 0x63C0);
     assert_eq!(r.sw("00200098"), 0x63C0, "SFI form");
@@ -402,7 +428,7 @@ fn a_card_without_signing_key_answers_like_one_with_a_locked_password() {
     assert_eq!(r.sw("00A4020C02001A"), 0x6A82, "no signing key");
     assert_eq!(r.sw("00A4020C02001B"), 0x9000);
     assert_eq!(r.sw("00200080"), 0x63C0, "OpenSC needs 63 Cx to bind");
-    assert_eq!(r.sw("0020008006 414243313233"), 0x6983);
+    assert_eq!(r.sw("0020008006 414243313233"), 0x6984);
     r.sw("00A4020C020008");
     assert_eq!(r.tx(&hex("00B0000003")).0, vec![0x00, 0x8F, 0x00]);
 }
@@ -433,9 +459,19 @@ fn a_verification_lapses_when_another_holder_changes_the_pin() {
 fn instruction_and_class_errors() {
     let mut f = fixture();
     let mut r = run(&mut f.card);
-    assert_eq!(r.sw("00CADF3005"), 0x6D00, "GET DATA");
+    assert_eq!(
+        r.sw("00CADF3005"),
+        0x6A88,
+        "GET DATA of an object the card lacks"
+    );
     assert_eq!(r.sw("00CB3FFF035C017E08"), 0x6D00);
-    assert_eq!(r.sw("0084000008"), 0x6D00, "GET CHALLENGE");
+    let (challenge, sw, _) = r.tx(&hex("0084000008"));
+    assert_eq!((challenge.len(), sw), (8, 0x9000), "GET CHALLENGE");
+    assert_eq!(
+        r.sw("00840000000008"),
+        0x6985,
+        "GET CHALLENGE with an extended Le"
+    );
     assert_eq!(r.sw("b03c0100"), 0x6E00, "class B0");
     assert_eq!(r.sw("0C200080"), 0x6E00, "secure messaging");
     assert_eq!(r.sw("00A4"), 0x6700);
@@ -475,7 +511,12 @@ fn assist_ap_data_verifies_as_readers_check_it() {
     let (my_number, sw, _) = r.tx(&hex("00B0000011"));
     assert_eq!(sw, 0x9000);
     let (t, _) = ber::parse(&my_number).unwrap();
-    assert_eq!((t.tag, t.value), (0xDF10, &b"123456789018"[..]));
+    assert_eq!((t.tag, t.value), (0xFF10, &b"123456789018"[..]));
+    assert_eq!(
+        &my_number[15..],
+        [0xFF, 0xFF],
+        "two filler bytes, as real cards"
+    );
     assert_eq!(r.tx(&hex("00B081030C")).0, b"123456789018", "SFI, offset 3");
     // EF 0002 read as myna does: 7 bytes, then the rest from the BER header.
     r.sw("00A4020C020002");
@@ -490,13 +531,13 @@ fn assist_ap_data_verifies_as_readers_check_it() {
     assert_eq!(tags, [0xDF21, 0xDF22, 0xDF23, 0xDF24, 0xDF25]);
     assert_eq!(kids[1].value, "山田 太郎".as_bytes());
     assert_eq!(kids[4].value, b"1");
-    // The offsets point at each item within the FF20 value.
+    // The offsets point at each item, counted from the first byte of the file.
     for i in 0..4 {
         let off = usize::from(u16::from_be_bytes([
             kids[0].value[2 * i],
             kids[0].value[2 * i + 1],
         ]));
-        assert_eq!(ber::parse(&outer.value[off..]).unwrap().0, kids[i + 1]);
+        assert_eq!(ber::parse(&basic4[off..]).unwrap().0, kids[i + 1]);
     }
     // EF 0003 (336 bytes, as pymyna asserts) and EF 0004 (568 bytes).
     r.sw("00A4020C020003");
@@ -506,7 +547,13 @@ fn assist_ap_data_verifies_as_readers_check_it() {
     let (cv, _, _) = r.tx(&hex("00B00000000238"));
     assert_eq!(cv.len(), 568);
     r.sw("00A4020C020005");
-    assert_eq!(r.tx(&hex("00B00000000100")).0.len(), 256);
+    let info = r.tx(&hex("00B00000000100")).0;
+    assert_eq!(info.len(), 256);
+    assert_eq!(
+        info[..5],
+        [0xFF, 0x40, 0x82, 0x00, 0x9F],
+        "the real EF 0005 header"
+    );
     // pymyna's checks: digests and the signature over the two digest TLVs.
     let (s, _) = ber::parse(&sig_ef).unwrap();
     let sk = ber::children(s.value).unwrap();
@@ -537,8 +584,10 @@ fn face_ap_opens_with_either_collation_number() {
     r.sw("00A4020C020002");
     assert_eq!(r.sw("00B0000007"), 0x6982);
     r.sw("00A4020C020012");
-    // 照合番号B: birth YYMMDD 900115, expiry year 2035, security code 4321.
-    assert_eq!(r.sw("002000800E 3930303131353230333534333231"), 0x9000);
+    // 照合番号B: birth 1990-01-15 in the era (平成2: 020115), expiry year 2035, security
+    // code 4321. The Gregorian form no longer opens it.
+    assert_eq!(r.sw("002000800E 3930303131353230333534333231"), 0x63C9);
+    assert_eq!(r.sw("002000800E 3032303131353230333534333231"), 0x9000);
     r.sw("00A4020C020002");
     let (d, sw, _) = r.tx(&hex("00B00000000000"));
     assert_eq!(sw, 0x9000);
@@ -622,6 +671,15 @@ fn random_apdus_never_panic() {
         "802A008033 3031300D060960864801650304020105000420 00000000000000000000000000000000 0000000000000000000000000000000000",
         "0024018004 31323334",
         "00B2010C00",
+        "00CA004500",
+        "00CA7F2100",
+        "0084000010",
+        "00A4040C07A0000001510000",
+        "00A4020C020011",
+        "00A4020C020013",
+        "802A000033 3031300D060960864801650304020105000420 00000000000000000000000000000000 0000000000000000000000000000000000",
+        "802A050020 0101010101010101010101010101010101010101010101010101010101010101 00",
+        "0020008006 353530323137",
     ]
     .iter()
     .map(|h| hex(h))
@@ -649,7 +707,9 @@ fn random_apdus_never_panic() {
         // Keep PINs usable so the run also covers the verified states.
         if i % 500 == 0 {
             for p in crate::PinId::ALL {
-                f.card.reset_pin(p, None).unwrap();
+                if p != crate::PinId::AssistSpare {
+                    f.card.reset_pin(p, None).unwrap();
+                }
             }
         }
     }
@@ -682,4 +742,109 @@ fn the_juki_pin_is_the_fourth_pin() {
     assert_eq!(r.sw("0020008004 30303030"), 0x63C2);
     assert_eq!(r.sw("0020008004 35363738"), 0x9000);
     assert_eq!(r.sw("0020009C"), 0x63C3, "SFI form");
+}
+
+/// A card file of format 1 (照合番号B with the Gregorian year) opens, upgraded: the new
+/// 照合番号B opens it with the try counter kept, the 券面AP gets its birth-date key, the old
+/// EF 0001 of the 券面AP (the My Number) is gone, and nothing else changed.
+#[test]
+fn a_format_1_card_file_is_upgraded_without_loss() {
+    use crate::pin::{PinId, PinState};
+    let f = fixture();
+    let mut old = f.card.clone();
+    old.format = 1;
+    let salt = old.salt.0.clone();
+    for id in [PinId::AssistB, PinId::FaceB] {
+        // Format 1: birth 1990-01-15 as 900115.
+        let mut p = PinState::new(id, &salt, b"90011520354321");
+        p.tries_left = 7;
+        old.pins.insert(id, p);
+    }
+    old.pins.remove(&PinId::FaceBirth);
+    old.set_file(
+        crate::AppletId::Face,
+        crate::layout::fid::FACE_BIRTH,
+        hex("DF100C313233343536373839303138"),
+    );
+    // Format 1 kept the security code as text in DF2A.
+    old.set_file(
+        crate::AppletId::Face,
+        crate::layout::fid::FACE_ENTRIES,
+        hex("FF2007 DF2A04 34333231"),
+    );
+    let bytes = old.to_bytes().unwrap();
+    let mut up = CardState::from_bytes(&bytes).unwrap();
+    assert_eq!(up.format, crate::state::FORMAT);
+    assert_eq!(up.pins[&PinId::AssistB].tries_left, 7, "counter kept");
+    assert_eq!(up.keys, old.keys);
+    assert_eq!(up.pins[&PinId::Auth], old.pins[&PinId::Auth]);
+    assert!(
+        up.file(crate::AppletId::Face, crate::layout::fid::FACE_BIRTH)
+            .is_none()
+    );
+    let mut r = run(&mut up);
+    r.sw(ASSIST);
+    r.sw("00A4020C020015");
+    assert_eq!(
+        r.sw("002000800E 3930303131353230333534333231"),
+        0x63C6,
+        "Gregorian refused"
+    );
+    assert_eq!(
+        r.sw("002000800E 3032303131353230333534333231"),
+        0x9000,
+        "era"
+    );
+    r.sw("00A4040C0AD3921000310001010402");
+    r.sw("00A4020C020011");
+    assert_eq!(
+        r.sw("0020008006 303230313135"),
+        0x9000,
+        "birth-date key 020115"
+    );
+    // A format from the future is refused with its number.
+    let mut future = f.card.clone();
+    future.format = 99;
+    let err = CardState::from_bytes(&future.to_bytes().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("format 99"), "{err}");
+}
+
+/// The 入力補助AP publishes its own key in EF 0007, certified by the card-data key, and
+/// that key answers a challenge without a PIN.
+#[test]
+fn the_assist_ap_key_is_certified_and_signs_without_a_pin() {
+    let mut f = fixture();
+    let signer_pub = f.signer.public_key_der();
+    let mut r = run(&mut f.card);
+    r.sw(ASSIST);
+    r.sw("00A4020C020007");
+    assert_eq!(
+        r.sw("00B0000000"),
+        0x6982,
+        "EF 0007 needs the PIN or a 照合番号"
+    );
+    r.sw("00A4020C020014");
+    assert_eq!(
+        r.sw("002000800C 313233343536373839303138"),
+        0x9000,
+        "照合番号A"
+    );
+    r.sw("00A4020C020002");
+    assert_eq!(r.sw("00B0000000"), 0x6982, "A does not open the basic four");
+    r.sw("00A4020C020007");
+    let (ef, sw, _) = r.tx(&hex("00B00000000000"));
+    assert_eq!(sw, 0x9000);
+    assert_eq!(ef[..5], [0xFF, 0x50, 0x82, 0x02, 0x13]);
+    let (outer, _) = ber::parse(&ef).unwrap();
+    let kids = ber::children(outer.value).unwrap();
+    assert_eq!((kids[0].tag, kids[1].tag), (0xDF51, 0xDF52));
+    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &signer_pub)
+        .verify(kids[0].raw, kids[1].value)
+        .unwrap();
+    // The JPKI AP has no PIN-less key.
+    r.sw(JPKI);
+    assert_eq!(
+        r.sw("802A000033 3031300D060960864801650304020105000420 00000000000000000000000000000000 0000000000000000000000000000000000"),
+        0x6A86
+    );
 }

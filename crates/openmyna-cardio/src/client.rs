@@ -216,11 +216,17 @@ impl<T: Transport> JpkiClient<T> {
         pin_value: &str,
         hash: &[u8; 32],
     ) -> Result<Vec<u8>, CardIoError> {
-        self.verify(key.pin(), pin_value)?;
-        let key_fid = match key {
-            KeyId::Auth => fid::JPKI_AUTH_KEY,
-            KeyId::Sign => fid::JPKI_SIGN_KEY,
+        let (pin, key_fid) = match key {
+            KeyId::Auth => (PinId::Auth, fid::JPKI_AUTH_KEY),
+            KeyId::Sign => (PinId::Sign, fid::JPKI_SIGN_KEY),
+            KeyId::Assist | KeyId::Face | KeyId::AssistSession => {
+                return Err(CardIoError::Invalid(
+                    "only the JPKI keys sign with a PIN; the APs' own keys answer a challenge"
+                        .into(),
+                ));
+            }
         };
+        self.verify(pin, pin_value)?;
         self.select_ef(key_fid)?;
         let di = keys::sha256_digest_info(hash);
         self.ok(
@@ -291,7 +297,7 @@ fn normalise(pin: PinId, value: &str) -> String {
 fn pin_result(pin: PinId, sw: Sw, command: &'static str) -> Result<(), CardIoError> {
     match sw {
         Sw::OK => Ok(()),
-        Sw::AUTH_BLOCKED => Err(CardIoError::PinBlocked { pin }),
+        Sw::AUTH_BLOCKED | Sw::REF_DATA_NOT_USABLE => Err(CardIoError::PinBlocked { pin }),
         sw => match sw.counter() {
             Some(0) => Err(CardIoError::PinBlocked { pin }),
             Some(n) => Err(CardIoError::WrongPin { pin, tries_left: n }),

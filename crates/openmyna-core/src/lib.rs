@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod entropy;
+pub mod era;
 pub mod kana;
 pub mod refusal;
 pub mod role;

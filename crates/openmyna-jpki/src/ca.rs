@@ -351,20 +351,7 @@ pub fn signing_san(holder: &Holder) -> Result<SubjectAltName, JpkiError> {
 /// `EYYYYMMDD`: E is the era of the date (1 明治, 2 大正, 3 昭和, 4 平成, 5 令和; 0 unknown),
 /// followed by the Gregorian date.
 pub fn era_birth_date(d: NaiveDate) -> String {
-    let ymd = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or(NaiveDate::MIN);
-    let era = if d >= ymd(2019, 5, 1) {
-        5
-    } else if d >= ymd(1989, 1, 8) {
-        4
-    } else if d >= ymd(1926, 12, 25) {
-        3
-    } else if d >= ymd(1912, 7, 30) {
-        2
-    } else if d >= ymd(1868, 1, 25) {
-        1
-    } else {
-        0
-    };
+    let era = openmyna_core::era::EraDate::of(d).map_or(0, |e| e.era.code());
     format!("{era}{:04}{:02}{:02}", d.year(), d.month(), d.day())
 }
 

@@ -10,6 +10,7 @@ use openmyna_card::personalize::{
     self, BlankCard, Certificates, ChosenPins, DataSigner, Holder as CardHolder,
 };
 use openmyna_card::{CardState, PinId};
+use openmyna_cardface::{Face, Printed};
 use openmyna_core::{Clock, Entropy};
 use openmyna_jpki::service::CardCertificates;
 use openmyna_jpki::{Action, Jpki, Reason, RootKind};
@@ -139,6 +140,16 @@ pub async fn active_resident(
     Ok(resident)
 }
 
+/// The My Number as printed on the back of the card: `1234 5678 9012`.
+fn spaced(my_number: &str) -> String {
+    let chars: Vec<char> = my_number.chars().collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A card fresh from manufacture: keys on it, its data written, no PINs, no certificates.
 pub struct Manufactured {
     pub state: CardState,
@@ -178,15 +189,32 @@ pub async fn manufacture(
     let mut code = [0u8; 2];
     entropy.fill(&mut code);
     let security_code = format!("{:04}", u16::from_be_bytes(code) % 10_000);
-    let (_, city) = openmyna_jpki::ca::split_address(&b.address.text);
-    let face = openmyna_card::image::synthetic_face(resident.id.0 as u64);
+    // The card prints the face of the resident's application photo; residents of the demo
+    // population without one get one of the demo faces.
+    let photo = store.latest_application_photo(resident.id.0).await?;
+    let face = match &photo {
+        Some(p) => Face::Photo(p),
+        None => Face::Jp2(openmyna_cardface::demo::face_for(resident.id.0 as u64)),
+    };
+    let birth = b.birth_date.format("%Y%m%d").to_string();
+    let pictures = openmyna_cardface::pictures(
+        face,
+        &Printed {
+            name: &b.name.name,
+            address: &b.address.text,
+            security_code: &security_code,
+            my_number: &spaced(resident.my_number.expose()),
+        },
+    )
+    .map_err(|e| invalid("card.pictures", e.to_string()))?;
+    let municipality_code = b.address.municipality_code.as_str();
     personalize::install_holder(
         &mut state,
         &CardHolder {
             my_number: resident.my_number.expose(),
             name: &b.name.name,
             address: &b.address.text,
-            birth: &b.birth_date.format("%Y%m%d").to_string(),
+            birth: &birth,
             sex: char::from(b'0' + b.sex.code()),
             expiry: &format!(
                 "{:04}{:02}{:02}",
@@ -195,8 +223,8 @@ pub async fn manufacture(
                 expiry.day()
             ),
             security_code: &security_code,
-            municipality: &city,
-            face_png: &face,
+            municipality_code: municipality_code.get(0..5).unwrap_or(municipality_code),
+            pictures: pictures.borrow(),
         },
         &signer,
     )?;

@@ -493,3 +493,59 @@ async fn a_status_moves_once_from_what_was_read() {
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(!set(CardStatus::Active, CardStatus::Lost).await.unwrap());
 }
+
+/// A manufactured card prints the holder's face as real cards do: a reader opening the 券面AP
+/// with 照合番号A reads a JPEG 2000 picture in which a face detector finds a face, and the
+/// name as a picture.
+#[tokio::test]
+async fn a_manufactured_card_shows_the_holders_face_in_jpeg_2000() {
+    use openmyna_card::{Session, ber, process};
+    let k = kit().await;
+    let r = resident(&k).await;
+    let made = crate::issuance::manufacture(
+        &k.s.store,
+        k.s.clock.as_ref(),
+        k.s.entropy.as_ref(),
+        &r,
+        None,
+    )
+    .await
+    .unwrap();
+    let mut card = made.state;
+    let mut session = Session::default();
+    let mut tx = |apdu: Vec<u8>| {
+        let o = process(&mut card, &mut session, &apdu);
+        (o.response.data, o.response.sw.0)
+    };
+    let select = |aid: &[u8]| [&[0x00, 0xA4, 0x04, 0x0C, aid.len() as u8][..], aid].concat();
+    let verify = |v: &[u8]| [&[0x00, 0x20, 0x00, 0x80, v.len() as u8][..], v].concat();
+    assert_eq!(tx(select(openmyna_card::AppletId::Face.aid())).1, 0x9000);
+    assert_eq!(tx(vec![0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x13]).1, 0x9000);
+    assert_eq!(tx(verify(r.my_number.expose().as_bytes())).1, 0x9000);
+    assert_eq!(tx(vec![0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x02]).1, 0x9000);
+    let (ef, sw) = tx(vec![0x00, 0xB0, 0x00, 0x00, 0x00, 0x00, 0x00]);
+    assert_eq!(sw, 0x9000);
+    let (outer, _) = ber::parse(&ef).unwrap();
+    let items = ber::children(outer.value).unwrap();
+    let item = |tag: u32| items.iter().find(|t| t.tag == tag).unwrap().value.to_vec();
+    let face = openmyna_cardface::jp2::decode_grey(&item(0xDF27)).unwrap();
+    assert_eq!((face.width, face.height), (300, 400));
+    let model = rustface::read_model(std::io::Cursor::new(include_bytes!(
+        "../../openmyna-cardface/testdata/seeta_fd_frontal_v1.0.bin"
+    )))
+    .unwrap();
+    let mut detector = rustface::create_detector_with_model(model);
+    detector.set_min_face_size(40);
+    detector.set_score_thresh(2.0);
+    let found = detector.detect(&rustface::ImageData::new(
+        &face.pixels,
+        face.width,
+        face.height,
+    ));
+    assert!(!found.is_empty(), "no face on the card");
+    assert!(
+        item(0xDF25).starts_with(b"\x89PNG"),
+        "the name is a picture"
+    );
+    assert_eq!(item(0xDF22), b"19800217");
+}

@@ -180,6 +180,17 @@ impl Store {
         Ok(row.and_then(|r| r.0))
     }
 
+    /// The face photo of the resident's latest application, if any (what the card prints).
+    pub async fn latest_application_photo(&self, resident_id: i64) -> Result<Option<Vec<u8>>> {
+        let row: Option<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT photo FROM card_applications WHERE resident_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(resident_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+
     /// The PINs chosen at intake, sealed.
     pub async fn application_pins(&self, id: i64) -> Result<Option<Vec<u8>>> {
         let row: Option<(Option<Vec<u8>>,)> =

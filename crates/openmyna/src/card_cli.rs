@@ -343,10 +343,11 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
             let sig = c.sign(key, &pin, &msg)?;
             write(&out, &sig)?;
             if let Some(path) = cert_out {
-                let der = match key {
-                    KeyId::Auth => c.read_certificate(Certificate::Auth)?,
-                    // Still in the JPKI AP with the signing password verified.
-                    KeyId::Sign => c.read_certificate(Certificate::Sign)?,
+                // Still in the JPKI AP with the signing password verified.
+                let der = if key == KeyId::Sign {
+                    c.read_certificate(Certificate::Sign)?
+                } else {
+                    c.read_certificate(Certificate::Auth)?
                 };
                 write(&path, &der)?;
             }

@@ -135,8 +135,9 @@ impl Phone {
             Unlock::Passcode(_) => return Err(invalid("wrong passcode")),
         }
         let key = match which {
-            KeyId::Auth => &self.auth_key,
             KeyId::Sign => &self.sign_key,
+            // A phone has the two JPKI keys only.
+            _ => &self.auth_key,
         };
         LoadedKey::load(key).map_err(|e| invalid(e.to_string()))
     }
