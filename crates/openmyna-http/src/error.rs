@@ -353,9 +353,33 @@ impl IntoResponse for SeeOther {
     }
 }
 
-/// The answer for routes that do not exist.
-pub async fn not_found() -> ApiError {
-    ApiError::not_found("route.not_found", "no such endpoint; see /openapi.json")
+/// The answer for routes that do not exist: the JSON error body, or a page for a browser
+/// that asks for HTML.
+pub async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if accept.contains("text/html") {
+        return (StatusCode::NOT_FOUND, axum::response::Html(NOT_FOUND_PAGE)).into_response();
+    }
+    ApiError::not_found("route.not_found", "no such endpoint; see /docs").into_response()
+}
+
+const NOT_FOUND_PAGE: &str = "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>ページが見つかりません — openmyna</title></head><body>\
+<h1>ページが見つかりません (404)</h1><p>お探しのページはありません。</p>\
+<p><a href=\"/\">トップページへ</a> · <a href=\"/docs\">API reference</a></p></body></html>";
+
+/// The answer for a method a route does not take (the route's `Allow` header is kept).
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "route.method_not_allowed",
+        "this endpoint does not take that method; see /docs",
+    )
 }
 
 #[cfg(test)]

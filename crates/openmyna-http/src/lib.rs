@@ -6,6 +6,7 @@ pub mod auth;
 pub mod charts;
 pub mod error;
 pub mod json;
+pub mod listener;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -360,9 +361,12 @@ pub fn router(state: AppState) -> Router {
     let metrics: Arc<metrics::Metrics> = state.metrics.clone();
     Router::new()
         .route("/", get(system::landing))
+        .route("/docs", get(system::docs))
+        .route("/docs/redoc.standalone.js", get(system::docs_script))
         .merge(documented)
         .merge(wire)
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
@@ -382,17 +386,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then lets requests in
-/// flight finish.
+/// flight finish. Slow clients are cut off (see [`listener`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: listener::ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // `into_make_service`: each connection gets a clone of the finished router (one reference
-    // count). Serving the `Router` itself re-applies the state to every route per connection
-    // (axum 0.8), which cost ~0.2 ms of allocations per new connection with our few hundred
-    // routes.
-    axum::serve(listener, router(state).into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
+    listener::serve_router(listener, router(state), limits, shutdown).await
 }

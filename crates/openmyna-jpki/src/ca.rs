@@ -277,7 +277,15 @@ impl RootCa {
             )));
         }
         let serial = Serial::generate(entropy);
-        let extensions = card_extensions(self.kind, &self.ski, endpoints, partition, san)?;
+        let subject_ski = key_id_sha1(&spki);
+        let extensions = card_extensions(
+            self.kind,
+            &self.ski,
+            &subject_ski,
+            endpoints,
+            partition,
+            san,
+        )?;
         let der = sign_certificate(
             CertSpec {
                 serial: serial.clone(),

@@ -177,11 +177,39 @@ pub fn entry_der(serial: &Serial, at: &Timestamp, reason: Reason) -> Result<Vec<
 pub enum CrlScope {
     /// Every revoked and held certificate of the root; points at its delta CRL.
     Full { delta_url: String },
-    /// Changes since the full CRL numbered `base` (Delta CRL Indicator).
-    Delta { base: u64 },
+    /// Changes since the complete CRL numbered `base` (Delta CRL Indicator). A partition's
+    /// delta carries the partition's Issuing Distribution Point (`partition_url`): a delta
+    /// has the scope of its complete CRL (RFC 5280 §5.2.4).
+    Delta {
+        base: u64,
+        partition_url: Option<String>,
+    },
     /// One partition: the certificates whose CRL distribution point is `url`, named in a
-    /// critical Issuing Distribution Point.
-    Partition { url: String },
+    /// critical Issuing Distribution Point; its Freshest CRL extension points at the
+    /// partition's delta CRL (`delta_url`), so that a validator that follows the CRL
+    /// distribution point finds the delta too (RFC 5280 §5.2.6).
+    Partition { url: String, delta_url: String },
+}
+
+/// The critical Issuing Distribution Point of a partition's CRLs (complete and delta).
+fn partition_idp(url: &str) -> Result<Extension, JpkiError> {
+    let dp = crl_dp(url)?;
+    let name = dp.into_iter().next().and_then(|d| d.distribution_point);
+    ext(
+        oid::EXT_ISSUING_DISTRIBUTION_POINT,
+        true,
+        &IssuingDistributionPoint {
+            distribution_point: name.map(|n| match n {
+                DistributionPointName::FullName(f) => DistributionPointName::FullName(f),
+                other => other,
+            }),
+            only_contains_user_certs: true,
+            only_contains_ca_certs: false,
+            only_some_reasons: None,
+            indirect_crl: false,
+            only_contains_attribute_certs: false,
+        },
+    )
 }
 
 /// A CRL's header fields.
@@ -218,26 +246,21 @@ fn crl_extensions(ca: &RootCa, spec: &CrlSpec) -> Result<Vec<Extension>, JpkiErr
                 &FreshestCrl(crl_dp(delta_url)?),
             )?);
         }
-        CrlScope::Delta { base } => {
+        CrlScope::Delta {
+            base,
+            partition_url,
+        } => {
             exts.push(ext(oid::EXT_DELTA_CRL_INDICATOR, true, &uint(*base)?)?);
+            if let Some(url) = partition_url {
+                exts.push(partition_idp(url)?);
+            }
         }
-        CrlScope::Partition { url } => {
-            let dp = crl_dp(url)?;
-            let name = dp.into_iter().next().and_then(|d| d.distribution_point);
+        CrlScope::Partition { url, delta_url } => {
+            exts.push(partition_idp(url)?);
             exts.push(ext(
-                oid::EXT_ISSUING_DISTRIBUTION_POINT,
-                true,
-                &IssuingDistributionPoint {
-                    distribution_point: name.map(|n| match n {
-                        DistributionPointName::FullName(f) => DistributionPointName::FullName(f),
-                        other => other,
-                    }),
-                    only_contains_user_certs: true,
-                    only_contains_ca_certs: false,
-                    only_some_reasons: None,
-                    indirect_crl: false,
-                    only_contains_attribute_certs: false,
-                },
+                oid::EXT_FRESHEST_CRL,
+                false,
+                &FreshestCrl(crl_dp(delta_url)?),
             )?);
         }
     }

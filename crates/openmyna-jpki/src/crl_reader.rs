@@ -468,7 +468,14 @@ mod tests {
 
     #[test]
     fn deltas_and_empty_crls() {
-        let (ca, der, _) = crl(KeyKind::Rsa2048, 0, CrlScope::Delta { base: 41 });
+        let (ca, der, _) = crl(
+            KeyKind::Rsa2048,
+            0,
+            CrlScope::Delta {
+                base: 41,
+                partition_url: None,
+            },
+        );
         let mut r = CrlReader::open(der.as_slice()).unwrap();
         assert!(r.next_entry().unwrap().is_none());
         let t = r.finish(&ca.key.spki_der().unwrap()).unwrap();
@@ -480,6 +487,7 @@ mod tests {
             3,
             CrlScope::Partition {
                 url: "http://x/p0.crl".into(),
+                delta_url: "http://x/p0-delta.crl".into(),
             },
         );
         let mut r = CrlReader::open(der.as_slice()).unwrap();

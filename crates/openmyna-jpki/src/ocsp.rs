@@ -16,8 +16,10 @@ use crate::key::to_der;
 use crate::serial::Serial;
 use crate::{JpkiError, oid};
 
-/// Longest nonce accepted (RFC 8954 §2.1).
-pub const MAX_NONCE_LEN: usize = 32;
+/// Longest nonce accepted: RFC 9654 §2.1 (which obsoletes RFC 8954's 32) allows 1 to 128
+/// octets and has a request with 0 or more than 128 refused as malformedRequest. Every nonce
+/// from 1 to 128 octets is echoed.
+pub const MAX_NONCE_LEN: usize = 128;
 /// Most certificates asked about in one request.
 pub const MAX_CERTS_PER_REQUEST: usize = 64;
 
@@ -97,10 +99,34 @@ pub fn parse_request(der_bytes: &[u8]) -> Result<ParsedRequest, OcspRefusal> {
             "at most {MAX_CERTS_PER_REQUEST} certificates per request"
         )));
     }
-    let nonce = req
-        .tbs_request
-        .request_extensions
-        .unwrap_or_default()
+    // RFC 6960 §4.1.2: unrecognised extensions are ignored unless they are critical; a
+    // critical one this responder does not understand makes the request one it cannot
+    // answer as asked (malformedRequest).
+    let extensions = req.tbs_request.request_extensions.unwrap_or_default();
+    if let Some(e) = extensions
+        .iter()
+        .find(|e| e.critical && e.extn_id != oid::OCSP_NONCE)
+    {
+        return Err(OcspRefusal::Malformed(format!(
+            "the request has a critical extension {} this responder does not understand",
+            e.extn_id
+        )));
+    }
+    for r in &list {
+        if let Some(e) = r
+            .single_request_extensions
+            .iter()
+            .flatten()
+            .find(|e| e.critical)
+        {
+            return Err(OcspRefusal::Malformed(format!(
+                "a certificate's request has a critical extension {} this responder does not \
+                 understand",
+                e.extn_id
+            )));
+        }
+    }
+    let nonce = extensions
         .into_iter()
         .find(|e| e.extn_id == oid::OCSP_NONCE);
     if let Some(n) = &nonce {
@@ -109,7 +135,7 @@ pub fn parse_request(der_bytes: &[u8]) -> Result<ParsedRequest, OcspRefusal> {
         let len = inner.as_bytes().len();
         if len == 0 || len > MAX_NONCE_LEN {
             return Err(OcspRefusal::Malformed(format!(
-                "the nonce has {len} octets; RFC 8954 allows 1 to {MAX_NONCE_LEN}"
+                "the nonce has {len} octets; RFC 9654 allows 1 to {MAX_NONCE_LEN}"
             )));
         }
     }
@@ -362,6 +388,84 @@ pub fn unauthorized() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request for one certificate with the given request extensions and single-request
+    /// extensions.
+    fn request(
+        extensions: Vec<x509_cert::ext::Extension>,
+        single: Vec<x509_cert::ext::Extension>,
+    ) -> Vec<u8> {
+        use x509_ocsp::{Request, TbsRequest, Version};
+        let cert_id = CertId {
+            hash_algorithm: spki::AlgorithmIdentifierOwned {
+                oid: oid::SHA1,
+                parameters: Some(der::Any::from(der::asn1::Null)),
+            },
+            issuer_name_hash: OctetString::new([1u8; 20]).unwrap(),
+            issuer_key_hash: OctetString::new([2u8; 20]).unwrap(),
+            serial_number: x509_cert::serial_number::SerialNumber::new(&[0x40, 1]).unwrap(),
+        };
+        OcspRequest {
+            tbs_request: TbsRequest {
+                version: Version::V1,
+                requestor_name: None,
+                request_list: vec![Request {
+                    req_cert: cert_id,
+                    single_request_extensions: (!single.is_empty()).then_some(single),
+                }],
+                request_extensions: (!extensions.is_empty()).then_some(extensions),
+            },
+            optional_signature: None,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    fn nonce_ext(len: usize, critical: bool) -> x509_cert::ext::Extension {
+        x509_cert::ext::Extension {
+            extn_id: oid::OCSP_NONCE,
+            critical,
+            extn_value: OctetString::new(
+                OctetString::new(vec![9u8; len]).unwrap().to_der().unwrap(),
+            )
+            .unwrap(),
+        }
+    }
+
+    /// RFC 9654 §2.1: nonces of 1 to 128 octets are answered (and echoed); 0 or more than
+    /// 128 are malformedRequest. RFC 6960 §4.1.2: an unknown critical extension, in the
+    /// request or for one certificate, is refused; an unknown non-critical one is ignored.
+    #[test]
+    fn nonce_lengths_and_critical_extensions() {
+        for len in [1usize, 15, 16, 32, 33, 64, 128] {
+            let parsed = parse_request(&request(vec![nonce_ext(len, false)], vec![])).unwrap();
+            assert!(parsed.nonce.is_some(), "{len} octets");
+        }
+        for len in [0usize, 129, 300] {
+            assert!(
+                matches!(
+                    parse_request(&request(vec![nonce_ext(len, false)], vec![])),
+                    Err(OcspRefusal::Malformed(_))
+                ),
+                "{len} octets"
+            );
+        }
+        // The nonce marked critical is still understood.
+        assert!(parse_request(&request(vec![nonce_ext(32, true)], vec![])).is_ok());
+        let unknown = |critical| x509_cert::ext::Extension {
+            extn_id: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1"),
+            critical,
+            extn_value: OctetString::new(vec![0x05, 0x00]).unwrap(),
+        };
+        assert!(parse_request(&request(vec![unknown(false)], vec![])).is_ok());
+        assert!(parse_request(&request(vec![], vec![unknown(false)])).is_ok());
+        for (req, single) in [(vec![unknown(true)], vec![]), (vec![], vec![unknown(true)])] {
+            match parse_request(&request(req, single)) {
+                Err(OcspRefusal::Malformed(m)) => assert!(m.contains("critical"), "{m}"),
+                other => panic!("{:?}", other.map(|_| ())),
+            }
+        }
+    }
 
     #[test]
     fn fixed_responses_match_the_encoder() {

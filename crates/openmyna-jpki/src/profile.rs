@@ -91,6 +91,21 @@ impl Endpoints {
     pub fn partition_crl(&self, root: RootKind, partition: i64) -> String {
         format!("{}/crl/{}/p{}.crl", self.base, root.as_str(), partition)
     }
+
+    /// The delta CRL of one partition (named by the partition CRL's Freshest CRL).
+    pub fn partition_delta_crl(&self, root: RootKind, partition: i64) -> String {
+        format!(
+            "{}/crl/{}/p{}-delta.crl",
+            self.base,
+            root.as_str(),
+            partition
+        )
+    }
+
+    /// The base URL every other URL starts with.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
 }
 
 fn attr(oid: der::asn1::ObjectIdentifier, value: &str) -> Result<AttributeTypeAndValue, JpkiError> {
@@ -336,10 +351,13 @@ pub fn responder_certificate(
 }
 
 /// The extensions every card certificate carries: AKI, key usage, policies, CRL
-/// distribution point (the partition fixed at issuance) and AIA OCSP.
+/// distribution point (the partition fixed at issuance), AIA OCSP and, last as on a real
+/// 利用者証明用 certificate, the subject key identifier (SHA-1 of the public key, RFC 5280
+/// §4.2.1.2 method 1).
 pub(crate) fn card_extensions(
     kind: RootKind,
     root_ski: &[u8; 20],
+    subject_ski: &[u8; 20],
     endpoints: &Endpoints,
     partition: i64,
     subject_alt_name: Option<SubjectAltName>,
@@ -381,6 +399,7 @@ pub(crate) fn card_extensions(
             access_location: uri(&endpoints.ocsp(kind))?,
         }]),
     )?);
+    exts.push(ski_ext(subject_ski)?);
     Ok(exts)
 }
 

@@ -168,6 +168,16 @@ pub struct CrlMeta {
 pub trait JpkiStore: Send + Sync {
     fn load_roots(&self) -> impl Future<Output = Result<Vec<StoredRoot>, JpkiError>> + Send;
     fn save_root(&self, root: &StoredRoot) -> impl Future<Output = Result<(), JpkiError>> + Send;
+    /// The CA's public URL as last recorded (`None` before `ca init`).
+    fn public_url(&self) -> impl Future<Output = Result<Option<String>, JpkiError>> + Send;
+    /// Records the CA's public URL (who, when, why), keeping the earlier ones.
+    fn record_public_url(
+        &self,
+        url: &str,
+        at: &Timestamp,
+        actor: &str,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), JpkiError>> + Send;
     /// Reserves the next issuance sequence number of a root (1, 2, …).
     fn next_issuance(&self, root: RootKind) -> impl Future<Output = Result<i64, JpkiError>> + Send;
     /// Reserves the next CRL number of a root (shared by all its CRLs, so monotonic in each).
@@ -209,10 +219,12 @@ pub trait JpkiStore: Send + Sync {
         limit: i64,
     ) -> impl Future<Output = Result<Option<(i64, u64, Vec<u8>)>, JpkiError>> + Send;
     /// The status log after `after_seq` (for delta CRLs).
+    /// The status log after `after_seq` (for delta CRLs), of one partition or all.
     fn status_log_after(
         &self,
         root: RootKind,
         after_seq: i64,
+        partition: Option<i64>,
     ) -> impl Future<Output = Result<Vec<LogEntry>, JpkiError>> + Send;
     /// How many certificates a root has issued (its partitions follow from this).
     fn issued_count(&self, root: RootKind) -> impl Future<Output = Result<i64, JpkiError>> + Send;
@@ -227,13 +239,21 @@ pub trait JpkiStore: Send + Sync {
         &self,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<CrlMeta>, JpkiError>> + Send;
+    /// The latest CRL of every root, scope and partition.
+    fn latest_crls(&self) -> impl Future<Output = Result<Vec<CrlMeta>, JpkiError>> + Send;
 }
 
 /// Settings of the CA.
 #[derive(Debug, Clone)]
 pub struct JpkiConfig {
-    /// Base URL written into certificates (CRL distribution points, AIA OCSP).
+    /// Base URL written into certificates (CRL distribution points, AIA OCSP). It is CA
+    /// state: recorded at `ca init` and used by every process from then on; see
+    /// [`JpkiConfig::public_url_configured`].
     pub public_url: String,
+    /// Whether `public_url` was configured explicitly. A configured URL that differs from
+    /// the CA's recorded one is refused (change it with [`Jpki::change_public_url`]); a
+    /// derived one (from a listening address) yields to the recorded URL.
+    pub public_url_configured: bool,
     /// Key kind of new roots: RSA-2048 today, ECDSA P-384 for the next-generation profile.
     pub root_key: KeyKind,
     /// Certificates per CRL partition.
@@ -244,17 +264,22 @@ pub struct JpkiConfig {
     pub ocsp_validity: Duration,
     /// How long a CRL is valid (nextUpdate − thisUpdate).
     pub crl_validity: Duration,
+    /// How long a delta CRL is valid: the delta schedule's period, so that a validator
+    /// fetches the next delta when it is published.
+    pub delta_validity: Duration,
 }
 
 impl JpkiConfig {
     pub fn new(public_url: &str, crl_dir: &Path) -> Self {
         JpkiConfig {
             public_url: public_url.to_owned(),
+            public_url_configured: false,
             root_key: KeyKind::Rsa2048,
             partition_size: 1_000_000,
             crl_dir: crl_dir.to_owned(),
             ocsp_validity: Duration::hours(1),
             crl_validity: Duration::hours(25),
+            delta_validity: Duration::hours(1),
         }
     }
 }
@@ -271,6 +296,41 @@ type OcspCache = HashMap<(RootKind, Vec<u8>), Vec<(Vec<u8>, CachedResponse)>>;
 struct CachedResponse {
     der: Arc<Vec<u8>>,
     refresh_at: Timestamp,
+    answer: Answer,
+}
+
+/// OCSP answers given since the start, by status (certificates answered, and requests
+/// refused), for the metrics.
+#[derive(Debug, Default)]
+pub struct OcspCounts {
+    good: std::sync::atomic::AtomicU64,
+    revoked: std::sync::atomic::AtomicU64,
+    unknown: std::sync::atomic::AtomicU64,
+    malformed: std::sync::atomic::AtomicU64,
+    internal_error: std::sync::atomic::AtomicU64,
+}
+
+impl OcspCounts {
+    fn answered(&self, a: Answer) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match a {
+            Answer::Good => self.good.fetch_add(1, Relaxed),
+            Answer::Revoked { .. } => self.revoked.fetch_add(1, Relaxed),
+            Answer::Unknown => self.unknown.fetch_add(1, Relaxed),
+        };
+    }
+
+    /// (status, count): good, revoked, unknown, malformed, internal_error.
+    pub fn snapshot(&self) -> [(&'static str, u64); 5] {
+        use std::sync::atomic::Ordering::Relaxed;
+        [
+            ("good", self.good.load(Relaxed)),
+            ("revoked", self.revoked.load(Relaxed)),
+            ("unknown", self.unknown.load(Relaxed)),
+            ("malformed", self.malformed.load(Relaxed)),
+            ("internal_error", self.internal_error.load(Relaxed)),
+        ]
+    }
 }
 
 /// How long a certificate record read for a relying check ([`Jpki::certificate_now`]) is
@@ -311,6 +371,7 @@ pub struct Jpki<S> {
     /// Per root, the status-log position this process's caches have followed (changes by
     /// other processes are found after it).
     followed: Mutex<HashMap<RootKind, i64>>,
+    ocsp_counts: OcspCounts,
 }
 
 fn lock_err() -> JpkiError {
@@ -326,7 +387,8 @@ impl<S: JpkiStore> Jpki<S> {
         entropy: Arc<dyn Entropy>,
         config: JpkiConfig,
     ) -> Result<Self, JpkiError> {
-        let endpoints = Endpoints::new(&config.public_url);
+        let url = Self::settle_public_url(&store, clock.as_ref(), &config).await?;
+        let endpoints = Endpoints::new(&url);
         let svc = Jpki {
             store,
             clock,
@@ -339,9 +401,69 @@ impl<S: JpkiStore> Jpki<S> {
             record_cache: Mutex::new(HashMap::new()),
             epoch: std::sync::atomic::AtomicU64::new(0),
             followed: Mutex::new(HashMap::new()),
+            ocsp_counts: OcspCounts::default(),
         };
         svc.init().await?;
         Ok(svc)
+    }
+
+    /// The CA's public URL: recorded at the first opening (`ca init`); afterwards the
+    /// recorded URL, whatever the process derives from its own address, and a configured URL
+    /// that disagrees is refused.
+    async fn settle_public_url(
+        store: &S,
+        clock: &dyn Clock,
+        config: &JpkiConfig,
+    ) -> Result<String, JpkiError> {
+        let wanted = config.public_url.trim_end_matches('/').to_owned();
+        match store.public_url().await? {
+            None => {
+                store
+                    .record_public_url(&wanted, &clock.now(), "ca init", "first opening of the CA")
+                    .await?;
+                Ok(wanted)
+            }
+            Some(recorded) if recorded == wanted || !config.public_url_configured => Ok(recorded),
+            Some(recorded) => Err(Refusal::refused(
+                "ca.public_url_mismatch",
+                format!(
+                    "the configuration names {wanted} as the public URL, but the CA's public URL \
+                     is {recorded} (fixed at ca init and written into every certificate and CRL); \
+                     configure {recorded}, or change the CA's URL with \
+                     `openmyna ca set-url {wanted} --reason …` (recorded)"
+                ),
+            )
+            .with_field("server.public_url")
+            .into()),
+        }
+    }
+
+    /// Changes the CA's public URL (an audited CA operation): certificates and CRLs made
+    /// from now on name the new URL; the running servers use it after their next start.
+    pub async fn change_public_url(
+        store: &S,
+        clock: &dyn Clock,
+        url: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), JpkiError> {
+        let url = url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
+            return Err(Refusal::invalid(
+                "ca.public_url",
+                format!("{url:?} is not an http(s) URL"),
+            )
+            .with_field("url")
+            .into());
+        }
+        if reason.trim().is_empty() {
+            return Err(Refusal::invalid("ca.reason", "say why the URL changes")
+                .with_field("reason")
+                .into());
+        }
+        store
+            .record_public_url(url, &clock.now(), actor, reason.trim())
+            .await
     }
 
     async fn init(&self) -> Result<(), JpkiError> {
@@ -406,7 +528,7 @@ impl<S: JpkiStore> Jpki<S> {
                 .get(&root)
                 .copied()
                 .unwrap_or(0);
-            let log = self.store.status_log_after(root, after).await?;
+            let log = self.store.status_log_after(root, after, None).await?;
             let Some(last) = log.iter().map(|e| e.seq).max() else {
                 continue;
             };
@@ -497,10 +619,28 @@ impl<S: JpkiStore> Jpki<S> {
         records.extend(signing.clone());
         records.push(authentication.clone());
         self.store.insert_certificates(&records).await?;
+        for r in &records {
+            self.publish_first_crl(r).await;
+        }
         Ok(CardCertificates {
             signing,
             authentication,
         })
+    }
+
+    /// The first certificate of a partition brings its CRL into existence, so that the CRL
+    /// distribution point it names answers at once. A failure here does not undo the
+    /// issuance: it is logged, and the CRL is published on its first request or at the next
+    /// schedule.
+    async fn publish_first_crl(&self, rec: &CertRecord) {
+        if let Err(e) = self.ensure_published(rec.root, rec.partition).await {
+            tracing::warn!(
+                error = %e,
+                root = rec.root.as_str(),
+                partition = rec.partition,
+                "publishing the CRL of a new partition failed; it is published on request"
+            );
+        }
     }
 
     /// Issues a signing certificate alone, for a card that keeps its authentication
@@ -531,6 +671,7 @@ impl<S: JpkiStore> Jpki<S> {
         self.store
             .insert_certificates(std::slice::from_ref(&rec))
             .await?;
+        self.publish_first_crl(&rec).await;
         Ok(rec)
     }
 
@@ -712,17 +853,25 @@ impl<S: JpkiStore> Jpki<S> {
     /// Answers an OCSP request (DER) sent to the responder of `root`. Always returns a DER
     /// OCSPResponse: `malformedRequest` for bad input, `internalError` if the store fails.
     pub async fn ocsp(&self, root: RootKind, request: &[u8]) -> Vec<u8> {
+        use std::sync::atomic::Ordering::Relaxed;
         match self.ocsp_inner(root, request).await {
             Ok(der) => der,
             Err(OcspFailure::Malformed(reason)) => {
+                self.ocsp_counts.malformed.fetch_add(1, Relaxed);
                 tracing::debug!(%reason, "malformed OCSP request");
                 ocsp::malformed_request()
             }
             Err(OcspFailure::Internal(e)) => {
+                self.ocsp_counts.internal_error.fetch_add(1, Relaxed);
                 tracing::error!(error = %e, "OCSP internal error");
                 ocsp::internal_error()
             }
         }
+    }
+
+    /// The OCSP answers given since the start, by status.
+    pub fn ocsp_counts(&self) -> &OcspCounts {
+        &self.ocsp_counts
     }
 
     async fn ocsp_inner(&self, root: RootKind, request: &[u8]) -> Result<Vec<u8>, OcspFailure> {
@@ -738,9 +887,10 @@ impl<S: JpkiStore> Jpki<S> {
             let hit = cache.get(k).and_then(|v| {
                 v.iter()
                     .find(|(d, c)| d == *id_der && c.refresh_at > now)
-                    .map(|(_, c)| c.der.clone())
+                    .map(|(_, c)| (c.der.clone(), c.answer))
             });
-            if let Some(der) = hit {
+            if let Some((der, answer)) = hit {
+                self.ocsp_counts.answered(answer);
                 return Ok(der.as_ref().clone());
             }
         }
@@ -758,8 +908,13 @@ impl<S: JpkiStore> Jpki<S> {
                         .map_err(OcspFailure::Internal)?,
                 }
             };
+            self.ocsp_counts.answered(answer);
             answers.push((id_der.as_slice(), answer));
         }
+        let single = match answers.as_slice() {
+            [(_, a)] => Some(*a),
+            _ => None,
+        };
         let der = ocsp::sign_response(
             &loaded.ca,
             &loaded.template,
@@ -769,7 +924,9 @@ impl<S: JpkiStore> Jpki<S> {
             parsed.nonce.as_deref(),
         )
         .map_err(OcspFailure::Internal)?;
-        if let (Some((k, id_der)), Ok(mut cache)) = (cache_key, self.ocsp_cache.lock()) {
+        if let (Some((k, id_der)), Some(answer), Ok(mut cache)) =
+            (cache_key, single, self.ocsp_cache.lock())
+        {
             if self.epoch() != epoch {
                 // A status changed while this response was made: do not keep it.
                 return Ok(der);
@@ -784,6 +941,7 @@ impl<S: JpkiStore> Jpki<S> {
                 CachedResponse {
                     der: Arc::new(der.clone()),
                     refresh_at: now + self.config.ocsp_validity / 2,
+                    answer,
                 },
             ));
         }
@@ -826,9 +984,28 @@ impl<S: JpkiStore> Jpki<S> {
         Ok(answer)
     }
 
-    /// Publishes a full CRL, one CRL per partition, and a (then empty) delta CRL for `root`.
+    /// How many partitions `root` has (those with at least one certificate).
+    pub async fn partition_count(&self, root: RootKind) -> Result<i64, JpkiError> {
+        self.partitions(root).await
+    }
+
+    async fn partitions(&self, root: RootKind) -> Result<i64, JpkiError> {
+        let issued = self.store.issued_count(root).await?;
+        let size = self.config.partition_size.max(1);
+        Ok((issued + size - 1) / size)
+    }
+
+    fn partition_scope(&self, root: RootKind, p: i64) -> CrlScope {
+        CrlScope::Partition {
+            url: self.endpoints.partition_crl(root, p),
+            delta_url: self.endpoints.partition_delta_crl(root, p),
+        }
+    }
+
+    /// Publishes a full CRL, one CRL per partition with its (then empty) delta, and a (then
+    /// empty) delta of the full CRL for `root`.
     pub async fn publish_full(&self, root: RootKind) -> Result<Vec<CrlMeta>, JpkiError> {
-        let mut partitions = Vec::new();
+        let mut out = Vec::new();
         let full = self
             .write_crl(
                 root,
@@ -838,33 +1015,72 @@ impl<S: JpkiStore> Jpki<S> {
                 },
             )
             .await?;
-        let issued = self.store.issued_count(root).await?;
-        let size = self.config.partition_size.max(1);
-        for p in 0..(issued + size - 1) / size {
-            partitions.push(
-                self.write_crl(
-                    root,
-                    Some(p),
-                    CrlScope::Partition {
-                        url: self.endpoints.partition_crl(root, p),
-                    },
-                )
-                .await?,
-            );
+        out.push(full.clone());
+        for p in 0..self.partitions(root).await? {
+            out.extend(self.publish_partition(root, p).await?);
         }
-        let delta = self.publish_delta_against(root, &full).await?;
-        let mut out = Vec::with_capacity(partitions.len() + 2);
-        out.push(full);
-        out.extend(partitions);
-        out.push(delta);
+        out.push(self.publish_delta_against(root, &full, None).await?);
         Ok(out)
     }
 
-    /// Publishes a delta CRL against the latest full CRL (a full CRL is published first if
-    /// there is none).
+    /// Publishes one partition's complete CRL and its (then empty) delta.
+    pub async fn publish_partition(
+        &self,
+        root: RootKind,
+        p: i64,
+    ) -> Result<Vec<CrlMeta>, JpkiError> {
+        let crl = self
+            .write_crl(root, Some(p), self.partition_scope(root, p))
+            .await?;
+        let delta = self.publish_delta_against(root, &crl, Some(p)).await?;
+        Ok(vec![crl, delta])
+    }
+
+    /// Makes sure the CRLs a certificate of `partition` names exist: a partition's CRL (and
+    /// its delta) is published, empty, when its first certificate is issued, and the full CRL
+    /// when the root has none. Returns what was published.
+    pub async fn ensure_published(
+        &self,
+        root: RootKind,
+        partition: i64,
+    ) -> Result<Vec<CrlMeta>, JpkiError> {
+        if self.store.latest_crl(root, "full", None).await?.is_none() {
+            return self.publish_full(root).await;
+        }
+        if self
+            .store
+            .latest_crl(root, "partition", Some(partition))
+            .await?
+            .is_none()
+        {
+            return self.publish_partition(root, partition).await;
+        }
+        Ok(Vec::new())
+    }
+
+    /// Publishes the delta CRLs of `root`: one against the latest full CRL and one per
+    /// partition against its latest complete CRL (what is missing is published first).
+    pub async fn publish_deltas(&self, root: RootKind) -> Result<Vec<CrlMeta>, JpkiError> {
+        let mut out = Vec::new();
+        let full = match self.store.latest_crl(root, "full", None).await? {
+            Some(base) => base,
+            None => return self.publish_full(root).await,
+        };
+        out.push(self.publish_delta_against(root, &full, None).await?);
+        for p in 0..self.partitions(root).await? {
+            match self.store.latest_crl(root, "partition", Some(p)).await? {
+                Some(base) => out.push(self.publish_delta_against(root, &base, Some(p)).await?),
+                None => out.extend(self.publish_partition(root, p).await?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Publishes the delta CRL of the latest full CRL (a full CRL is published first if
+    /// there is none). [`Jpki::publish_deltas`] also publishes the partitions' deltas.
     pub async fn publish_delta(&self, root: RootKind) -> Result<CrlMeta, JpkiError> {
         match self.store.latest_crl(root, "full", None).await? {
-            Some(base) => self.publish_delta_against(root, &base).await,
+            Some(base) => self.publish_delta_against(root, &base, None).await,
             None => self
                 .publish_full(root)
                 .await?
@@ -877,8 +1093,12 @@ impl<S: JpkiStore> Jpki<S> {
         &self,
         root: RootKind,
         base: &CrlMeta,
+        partition: Option<i64>,
     ) -> Result<CrlMeta, JpkiError> {
-        let log = self.store.status_log_after(root, base.snapshot_seq).await?;
+        let log = self
+            .store
+            .status_log_after(root, base.snapshot_seq, partition)
+            .await?;
         // The latest state of each serial changed since the base.
         let mut latest: Vec<LogEntry> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -914,8 +1134,11 @@ impl<S: JpkiStore> Jpki<S> {
         let base_number = u64::try_from(base.number).unwrap_or(0);
         self.write_file_crl(
             root,
-            None,
-            CrlScope::Delta { base: base_number },
+            partition,
+            CrlScope::Delta {
+                base: base_number,
+                partition_url: partition.map(|p| self.endpoints.partition_crl(root, p)),
+            },
             number,
             snapshot,
             entries.len() as i64,
@@ -975,7 +1198,11 @@ impl<S: JpkiStore> Jpki<S> {
             scope: scope.clone(),
             number: u64::try_from(number).unwrap_or(0),
             this_update: now,
-            next_update: now + self.config.crl_validity,
+            next_update: now
+                + match scope {
+                    CrlScope::Delta { .. } => self.config.delta_validity,
+                    _ => self.config.crl_validity,
+                },
         };
         let scope_name = match scope {
             CrlScope::Full { .. } => "full",
@@ -983,7 +1210,7 @@ impl<S: JpkiStore> Jpki<S> {
             CrlScope::Partition { .. } => "partition",
         };
         let file_name = match partition {
-            Some(p) => format!("{}-p{}-{}.crl", root.as_str(), p, number),
+            Some(p) => format!("{}-p{}-{}-{}.crl", root.as_str(), p, scope_name, number),
             None => format!("{}-{}-{}.crl", root.as_str(), scope_name, number),
         };
         let final_path = self.config.crl_dir.join(&file_name);
@@ -1037,7 +1264,7 @@ impl<S: JpkiStore> Jpki<S> {
             scope: scope_name.into(),
             partition,
             base_number: match scope {
-                CrlScope::Delta { base } => i64::try_from(base).ok(),
+                CrlScope::Delta { base, .. } => i64::try_from(base).ok(),
                 _ => None,
             },
             snapshot_seq: snapshot,
@@ -1063,6 +1290,11 @@ impl<S: JpkiStore> Jpki<S> {
 
     pub async fn crl_history(&self, limit: i64) -> Result<Vec<CrlMeta>, JpkiError> {
         self.store.crl_history(limit).await
+    }
+
+    /// The latest CRL of every root, scope and partition.
+    pub async fn latest_crls(&self) -> Result<Vec<CrlMeta>, JpkiError> {
+        self.store.latest_crls().await
     }
 }
 

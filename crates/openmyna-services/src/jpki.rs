@@ -187,7 +187,7 @@ pub async fn publish(s: &Services, root_name: Option<&str>, kind: &str) -> Resul
     for root in roots {
         match kind {
             "full" => out.extend(s.jpki.publish_full(root).await?),
-            "delta" => out.push(s.jpki.publish_delta(root).await?),
+            "delta" => out.extend(s.jpki.publish_deltas(root).await?),
             other => {
                 return Err(Refusal::invalid(
                     "kind.unknown",
@@ -205,7 +205,8 @@ pub async fn publish(s: &Services, root_name: Option<&str>, kind: &str) -> Resul
 pub fn crl_url(s: &Services, m: &CrlMeta) -> String {
     let e = s.jpki.endpoints();
     match (m.scope.as_str(), m.partition) {
-        ("delta", _) => e.delta_crl(m.root),
+        ("delta", Some(p)) => e.partition_delta_crl(m.root, p),
+        ("delta", None) => e.delta_crl(m.root),
         (_, Some(p)) => e.partition_crl(m.root, p),
         _ => e.full_crl(m.root),
     }
@@ -249,22 +250,39 @@ pub async fn crl_file(s: &Services, root_name: &str, file: &str) -> Result<(CrlM
     let (scope, partition) = match file {
         "full.crl" => ("full", None),
         "delta.crl" => ("delta", None),
-        f => match f
-            .strip_prefix('p')
-            .and_then(|x| x.strip_suffix(".crl"))
-            .and_then(|n| n.parse::<i64>().ok())
-        {
-            Some(p) if p >= 0 => ("partition", Some(p)),
-            _ => return Err(no_such().into()),
-        },
+        f => {
+            let stem = f.strip_prefix('p').and_then(|x| x.strip_suffix(".crl"));
+            let (number, scope) = match stem.and_then(|x| x.strip_suffix("-delta")) {
+                Some(n) => (n, "delta"),
+                None => (stem.unwrap_or_default(), "partition"),
+            };
+            match number.parse::<i64>() {
+                Ok(p) if p >= 0 => (scope, Some(p)),
+                _ => return Err(no_such().into()),
+            }
+        }
     };
-    let meta = s
-        .jpki
-        .latest_crl(root, scope, partition)
-        .await?
-        .ok_or_else(|| {
-            Refusal::not_found("crl.not_published", "that CRL has not been published yet")
-        })?;
+    let meta = match s.jpki.latest_crl(root, scope, partition).await? {
+        Some(m) => m,
+        None => {
+            // Never published (a certificate issued by another process, or before this
+            // version): a CRL named by a certificate is published on its first request.
+            if let Some(p) = partition
+                && p >= s.jpki.partition_count(root).await?
+            {
+                return Err(no_such().into());
+            }
+            s.jpki
+                .ensure_published(root, partition.unwrap_or(0))
+                .await?;
+            s.jpki
+                .latest_crl(root, scope, partition)
+                .await?
+                .ok_or_else(|| {
+                    Refusal::not_found("crl.not_published", "that CRL has not been published yet")
+                })?
+        }
+    };
     let der = tokio::fs::read(&meta.file)
         .await
         .map_err(|e| ServiceError::internal("reading a CRL file", e))?;

@@ -25,6 +25,8 @@ pub mod applications;
 pub mod campaigns;
 pub mod cards;
 pub mod console;
+pub mod counters;
+pub mod eligibility;
 pub mod employers;
 pub mod error;
 pub mod issuance;
@@ -55,6 +57,8 @@ pub struct Services {
     pub card_dir: std::path::PathBuf,
     /// The reader's outstanding challenges (eligibility verification).
     pub challenges: Arc<ChallengeBook>,
+    /// Outcomes counted for the metrics.
+    pub counters: Arc<counters::Counters>,
 }
 
 impl Services {
@@ -104,6 +108,7 @@ impl Services {
             subscriber_lock: Arc::new(tokio::sync::Mutex::new(())),
             card_dir,
             challenges: Arc::new(ChallengeBook::new()),
+            counters: Arc::new(counters::Counters::default()),
         }
     }
 }

@@ -133,7 +133,7 @@ pub async fn tick(s: &Services, schedule: &mut Schedule) -> TickReport {
             }
             CrlWork::Delta => s
                 .jpki
-                .publish_delta(root)
+                .publish_deltas(root)
                 .await
                 .map(|_| report.delta_crls += 1),
         };

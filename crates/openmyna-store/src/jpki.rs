@@ -5,6 +5,7 @@ use openmyna_jpki::service::{CertRecord, CertState, CrlMeta, LogEntry, StatusCha
 use openmyna_jpki::{JpkiError, JpkiStore, KeyKind, Reason, RootKind};
 
 use crate::{Store, StoreError, from_micros, to_micros};
+use openmyna_core::Timestamp;
 
 const ROOT_KEY_CONTEXT: &str = "jpki_roots.key";
 const RESPONDER_KEY_CONTEXT: &str = "jpki_roots.responder_key";
@@ -130,6 +131,31 @@ impl Store {
 }
 
 impl JpkiStore for Store {
+    async fn public_url(&self) -> Result<Option<String>, JpkiError> {
+        sqlx::query_scalar::<_, String>("SELECT url FROM jpki_public_url ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(self.pool())
+            .await
+            .map_err(storage)
+    }
+
+    async fn record_public_url(
+        &self,
+        url: &str,
+        at: &Timestamp,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), JpkiError> {
+        sqlx::query("INSERT INTO jpki_public_url (url, at, actor, reason) VALUES ($1, $2, $3, $4)")
+            .bind(url.to_owned())
+            .bind(to_micros(at))
+            .bind(actor.to_owned())
+            .bind(reason.to_owned())
+            .execute(self.pool())
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
     async fn load_roots(&self) -> Result<Vec<StoredRoot>, JpkiError> {
         let rows: Vec<RootRow> = sqlx::query_as(
             "SELECT root, key_kind, key_sealed, cert_der, responder_key_sealed, \
@@ -414,16 +440,25 @@ impl JpkiStore for Store {
         &self,
         root: RootKind,
         after_seq: i64,
+        partition: Option<i64>,
     ) -> Result<Vec<LogEntry>, JpkiError> {
-        let rows: Vec<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT seq, serial, status, at, reason FROM jpki_status_log \
-             WHERE root = $1 AND seq > $2 ORDER BY seq",
-        )
-        .bind(root.as_str())
-        .bind(after_seq)
-        .fetch_all(self.pool())
-        .await
-        .map_err(storage)?;
+        let sql = match partition {
+            Some(_) => {
+                "SELECT seq, serial, status, at, reason FROM jpki_status_log \
+                 WHERE root = $1 AND seq > $2 AND partition = $3 ORDER BY seq"
+            }
+            None => {
+                "SELECT seq, serial, status, at, reason FROM jpki_status_log \
+                 WHERE root = $1 AND seq > $2 AND $3 = $3 ORDER BY seq"
+            }
+        };
+        let rows: Vec<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(sql)
+            .bind(root.as_str())
+            .bind(after_seq)
+            .bind(partition.unwrap_or(0))
+            .fetch_all(self.pool())
+            .await
+            .map_err(storage)?;
         rows.into_iter()
             .map(|(seq, serial, status, at, reason)| {
                 Ok(LogEntry {
@@ -459,6 +494,19 @@ impl JpkiStore for Store {
         .await
         .map_err(storage)?;
         Ok(())
+    }
+
+    async fn latest_crls(&self) -> Result<Vec<CrlMeta>, JpkiError> {
+        let rows: Vec<CrlRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CRL_COLUMNS} FROM jpki_crls c WHERE number = (SELECT MAX(d.number) \
+             FROM jpki_crls d WHERE d.root = c.root AND d.scope = c.scope \
+             AND COALESCE(d.partition, -1) = COALESCE(c.partition, -1)) \
+             ORDER BY root, scope, partition"
+        )))
+        .fetch_all(self.pool())
+        .await
+        .map_err(storage)?;
+        rows.into_iter().map(CrlRow::into_meta).collect()
     }
 
     async fn latest_crl(

@@ -118,6 +118,7 @@ pub async fn open_jpki(
     entropy: Arc<dyn Entropy>,
 ) -> Result<Jpki<Store>, AppError> {
     let mut jc = JpkiConfig::new(public_url, &config.data_dir.join("crl"));
+    jc.public_url_configured = !config.server.public_url.is_empty();
     jc.root_key = if config.jpki.profile == "next_generation" {
         KeyKind::EcP384
     } else {
@@ -202,8 +203,9 @@ pub async fn start(
     }
     let background = spawn_background(state.clone(), config.jpki.full_crl_hours);
     let (tx, rx) = oneshot::channel::<()>();
+    let limits = config.server.connection_limits();
     let handle = tokio::spawn(async move {
-        let r = openmyna_http::serve(listener, state, async move {
+        let r = openmyna_http::serve(listener, state, limits, async move {
             let _ = rx.await;
         })
         .await;
@@ -285,14 +287,15 @@ async fn shutdown_signal() {
 /// `openmyna serve`: open storage, seed the demo population into an empty database, serve
 /// until Ctrl-C or SIGTERM, then drain and close.
 pub async fn serve(config: Config) -> Result<(), AppError> {
-    let store = open_store(&config).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
-    demo::seed_if_empty(&config, &store, clock.as_ref()).await?;
+    // The port first: a busy port is reported at once, before any seeding.
     let addr = config.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| AppError::io(format!("binding {addr}"), e))?;
+    let store = open_store(&config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
+    demo::seed_if_empty(&config, &store, clock.as_ref()).await?;
     let server = start(&config, store.clone(), listener, clock, entropy).await?;
     tracing::info!(url = %server.url(), "openmyna is serving; Ctrl-C to stop");
     println!("openmyna listening on {}", server.url());

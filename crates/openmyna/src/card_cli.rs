@@ -31,6 +31,7 @@ pub enum CardCommand {
     /// Issue a card to a resident: keys generated on the card, certificates from the CA, the
     /// 4 information, My Number and a face picture written, the chosen PINs set.
     Issue {
+        /// The resident's id in the registry.
         #[arg(long)]
         resident: i64,
         /// The card file to create (never overwritten).
@@ -60,6 +61,7 @@ pub enum CardCommand {
     Inspect {
         #[command(flatten)]
         target: Target,
+        /// 券面事項入力補助用 PIN (4 digits; `-` reads it from standard input).
         #[arg(long)]
         assist_pin: Option<String>,
     },
@@ -67,9 +69,11 @@ pub enum CardCommand {
     VerifyPin {
         #[command(flatten)]
         target: Target,
-        /// auth, sign or assist.
-        #[arg(long)]
+        /// Which PIN: auth (利用者証明用), sign (署名用), assist (券面事項入力補助用) or juki
+        /// (住民基本台帳用).
+        #[arg(long, value_parser = ["auth", "sign", "assist", "juki"])]
         pin: String,
+        /// The value to present (`-` reads it from standard input).
         #[arg(long)]
         value: String,
     },
@@ -77,10 +81,13 @@ pub enum CardCommand {
     ChangePin {
         #[command(flatten)]
         target: Target,
-        #[arg(long)]
+        /// Which PIN: auth, sign, assist or juki.
+        #[arg(long, value_parser = ["auth", "sign", "assist", "juki"])]
         pin: String,
+        /// The current value (`-` reads it from standard input).
         #[arg(long)]
         old: String,
+        /// The new value, under the PIN's rules (`-` reads it from standard input).
         #[arg(long)]
         new: String,
     },
@@ -94,8 +101,10 @@ pub enum CardCommand {
         /// The PIN (auth) or password (sign) that opens the key.
         #[arg(long)]
         pin: String,
+        /// The file to sign.
         #[arg(long = "in")]
         input: PathBuf,
+        /// Where to write the signature (raw, 256 bytes).
         #[arg(long)]
         out: PathBuf,
         /// Also write the certificate of the key used (DER).
@@ -105,28 +114,39 @@ pub enum CardCommand {
     /// Certificate renewal at the window (from 3 months before the certificates expire): new
     /// keys on the card, new certificates, the old ones revoked (audited).
     Renew {
+        /// The card file (changed in place, durably).
         #[arg(long)]
         card: PathBuf,
+        /// Who acts, for the audit trail.
         #[arg(long, default_value = "municipality window")]
         actor: String,
     },
     /// A new signing certificate on the card: abroad (after 海外継続利用 and the 国外転出)
     /// or back in Japan (audited).
     Signing {
+        /// The card file (changed in place, durably).
         #[arg(long)]
         card: PathBuf,
+        /// Who acts, for the audit trail.
         #[arg(long, default_value = "municipality window")]
         actor: String,
     },
     /// The municipality's reset of a locked or forgotten PIN (audited).
     Unlock {
+        /// The card file (changed in place, durably).
         #[arg(long)]
         card: PathBuf,
-        #[arg(long)]
+        /// Which PIN: auth (利用者証明用), sign (署名用), assist (券面事項入力補助用), juki
+        /// (住民基本台帳用), or a 照合番号 counter: assist_a, assist_b, face_a, face_b,
+        /// face_birth (reset without a new value).
+        #[arg(long, value_parser = [
+            "auth", "sign", "assist", "juki", "assist_a", "assist_b", "face_a", "face_b", "face_birth",
+        ])]
         pin: String,
         /// A new value (required in practice for a forgotten PIN).
         #[arg(long)]
         new_value: Option<String>,
+        /// Who resets it, for the audit trail.
         #[arg(long, default_value = "municipality window")]
         actor: String,
     },

@@ -89,6 +89,7 @@ pub enum Command {
     /// Put a card file in pcscd's virtual reader (vsmartcard-vpcd) until interrupted;
     /// reconnects when pcscd restarts.
     Vpcd {
+        /// The card file to put in the reader.
         #[arg(long)]
         card: PathBuf,
         /// pcscd's vpcd slot (35963 is slot 0).
@@ -113,16 +114,29 @@ pub enum CaCommand {
     },
     /// Suspend (certificateHold) or release a certificate.
     Hold {
+        /// Serial in hex.
         #[arg(long)]
         serial: String,
         /// Lift the suspension instead.
         #[arg(long)]
         release: bool,
     },
-    /// Publish CRLs now: full (with partitions and an empty delta) or delta.
+    /// Publish CRLs now: full (with partitions and an empty delta) or delta (of the full CRL
+    /// and of every partition).
     Publish {
+        /// full or delta.
         #[arg(long, default_value = "full")]
         kind: String,
+    },
+    /// Change the CA's public URL (the base of the CRL distribution points, the OCSP URL and
+    /// the CRLs' issuing distribution points): an audited CA operation. Certificates and CRLs
+    /// made afterwards name the new URL; restart the servers to use it.
+    SetUrl {
+        /// The new base URL, e.g. https://jpki.example.jp
+        url: String,
+        /// Why the URL changes (recorded with the change).
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -130,6 +144,7 @@ pub enum CaCommand {
 pub enum OrgCommand {
     /// Register an organisation.
     Create {
+        /// The organisation's name as shown to residents (e.g. 千代田区, 協会けんぽ東京支部).
         #[arg(long)]
         name: String,
         /// municipality, insurer, medical_institution, relying_party, employer or operator
@@ -147,18 +162,24 @@ pub enum OrgCommand {
 pub enum TokenCommand {
     /// Create a token for an organisation and print it (the only time it is shown).
     Create {
+        /// The organisation's id (see `org list`).
         #[arg(long)]
         org: i64,
+        /// A label for the token, to tell tokens apart when revoking.
         #[arg(long, default_value = "cli")]
         label: String,
     },
     /// Create the first operator: an operator organisation (if none) and a token for it.
     Operator {
+        /// The operator organisation's name.
         #[arg(long, default_value = "openmyna operator")]
         name: String,
     },
     /// Revoke a token by id.
-    Revoke { id: i64 },
+    Revoke {
+        /// The token's id (printed when it was created).
+        id: i64,
+    },
 }
 
 pub fn load_config(g: &Global) -> Result<Config, AppError> {
@@ -175,7 +196,10 @@ pub fn load_config(g: &Global) -> Result<Config, AppError> {
 
 pub fn init_tracing(filter: &str) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_owned());
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
+        // Colour codes only for a person at a terminal, never into files or journals.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&filter)
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -224,9 +248,18 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             app::serve(config).await
         }
         Command::Card(cmd) => crate::card_cli::run(cmd, &config, clock).await,
-        Command::Rp(cmd) => crate::rp::run(cmd, clock.as_ref()).await,
-        Command::Terminal(args) => crate::terminal::run(args).await,
-        Command::Portal(cmd) => crate::portal_cli::run(cmd).await,
+        Command::Rp(cmd) => {
+            let url = app::public_url(&config, config.listen_addr()?);
+            crate::rp::run(cmd, clock.as_ref(), &url).await
+        }
+        Command::Terminal(args) => {
+            let url = app::public_url(&config, config.listen_addr()?);
+            crate::terminal::run(args, &url).await
+        }
+        Command::Portal(cmd) => {
+            let url = app::public_url(&config, config.listen_addr()?);
+            crate::portal_cli::run(cmd, &url).await
+        }
         Command::Vpcd { card, addr } => {
             tokio::task::spawn_blocking(move || crate::card_cli::vpcd(card, &addr))
                 .await
@@ -337,9 +370,24 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             store.close().await;
             Ok(())
         }
+        Command::Ca(CaCommand::SetUrl { url, reason }) => {
+            let store = app::open_store(&config).await?;
+            let actor = format!(
+                "cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "?".into())
+            );
+            openmyna_jpki::Jpki::change_public_url(&store, clock.as_ref(), &url, &actor, &reason)
+                .await?;
+            println!(
+                "the CA's public URL is now {}; restart the servers to use it",
+                url.trim_end_matches('/')
+            );
+            store.close().await;
+            Ok(())
+        }
         Command::Ca(cmd) => {
             let (store, jpki, _) = app::open_ca(&config, clock.clone()).await?;
-            let url = app::public_url(&config, config.listen_addr()?);
+            let url = jpki.endpoints().base().to_owned();
             match cmd {
                 CaCommand::Init => {
                     for r in openmyna_jpki::RootKind::ALL {
@@ -375,7 +423,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                     for r in openmyna_jpki::RootKind::ALL {
                         let metas = match kind.as_str() {
                             "full" => jpki.publish_full(r).await?,
-                            "delta" => vec![jpki.publish_delta(r).await?],
+                            "delta" => jpki.publish_deltas(r).await?,
                             other => {
                                 return Err(AppError::Invalid(format!(
                                     "{other:?} is not a CRL kind; use full or delta"
@@ -397,6 +445,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                         }
                     }
                 }
+                CaCommand::SetUrl { .. } => {}
             }
             store.close().await;
             Ok(())
@@ -412,5 +461,39 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             println!("{text}");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command says what it does and every option what it takes: `--help` is the
+    /// manual.
+    #[test]
+    fn every_command_and_option_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if cmd.get_about().is_none() && path != "openmyna" {
+                missing.push(format!("{path} (command)"));
+            }
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sc in cmd.get_subcommands() {
+                if sc.get_name() != "help" {
+                    walk(sc, &format!("{path} {}", sc.get_name()), missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "openmyna", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
     }
 }

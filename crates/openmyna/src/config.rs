@@ -92,8 +92,23 @@ impl Default for JpkiSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: String,
-    /// Base URL relying parties use to reach this server; empty: derived from `listen`.
+    /// Base URL relying parties use to reach this server; empty: derived from `listen`. The
+    /// CA records it at `ca init`; a different one later is refused (`ca set-url`).
     pub public_url: String,
+    /// Seconds a client may take to send a request's headers before it is disconnected.
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may stall (no bytes) before the request fails.
+    pub body_timeout_secs: u64,
+}
+
+impl ServerConfig {
+    /// The slow-client limits of every listener.
+    pub fn connection_limits(&self) -> openmyna_http::listener::ConnectionLimits {
+        openmyna_http::listener::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout_secs.max(1)),
+            body_read_timeout: std::time::Duration::from_secs(self.body_timeout_secs.max(1)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -145,6 +160,8 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
             public_url: String::new(),
+            header_timeout_secs: 10,
+            body_timeout_secs: 10,
         }
     }
 }
@@ -188,6 +205,8 @@ const SETTINGS: &[(&str, &str, Kind)] = &[
     ("", "data_dir", Kind::Str),
     ("server", "listen", Kind::Str),
     ("server", "public_url", Kind::Str),
+    ("server", "header_timeout_secs", Kind::Int),
+    ("server", "body_timeout_secs", Kind::Int),
     ("database", "url", Kind::Str),
     ("database", "max_connections", Kind::Int),
     ("database", "sqlite_synchronous", Kind::Str),

@@ -698,11 +698,17 @@ pub fn router(config: KioskConfig) -> Router {
         .with_state(shared)
 }
 
-/// Serves the kiosk on `listener` until the process ends.
+/// Serves the kiosk on `listener` until the process ends, with the same slow-client limits
+/// as the server.
 pub async fn serve(listener: tokio::net::TcpListener, config: KioskConfig) -> Result<(), AppError> {
-    axum::serve(listener, router(config).into_make_service())
-        .await
-        .map_err(|e| AppError::io("serving the kiosk", e))
+    openmyna_http::listener::serve_router(
+        listener,
+        router(config),
+        openmyna_http::listener::ConnectionLimits::default(),
+        std::future::pending(),
+    )
+    .await
+    .map_err(|e| AppError::io("serving the kiosk", e))
 }
 
 /// Binds `addr` (loopback only: the kiosk has no login) and serves.

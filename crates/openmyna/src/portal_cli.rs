@@ -19,8 +19,9 @@ pub enum PortalCommand {
     Login {
         #[command(flatten)]
         target: Target,
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// The openmyna server; default: the configured public URL (server.public_url, else http://<server.listen>).
+        #[arg(long)]
+        url: Option<String>,
         /// `-` to read the 4-digit PIN from standard input; asked for when absent.
         #[arg(long)]
         pin: Option<String>,
@@ -113,9 +114,10 @@ pub async fn handoff_link(
     Ok((me.name, format!("{base}{}", h.path)))
 }
 
-pub async fn run(cmd: PortalCommand) -> Result<(), AppError> {
+pub async fn run(cmd: PortalCommand, default_url: &str) -> Result<(), AppError> {
     match cmd {
         PortalCommand::Login { target, url, pin } => {
+            let url = url.unwrap_or_else(|| default_url.to_owned());
             let pin = match pin {
                 Some(p) => secret(p)?,
                 None => crate::terminal::prompt_secret("暗証番号 (4 digits): ")?,

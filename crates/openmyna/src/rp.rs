@@ -415,11 +415,13 @@ pub enum RpCommand {
         /// The relying party's organisation id.
         #[arg(long)]
         relying_party: i64,
+        /// The relying party's reference for this customer (its account number, say).
         #[arg(long)]
         customer_ref: String,
         /// Comma-separated: name,address,birth_date,sex.
         #[arg(long, default_value = "name,address,birth_date,sex")]
         items: String,
+        /// Why the relying party asks, as the customer consents to it.
         #[arg(long, default_value = "keeping your registered details up to date")]
         purpose: String,
         /// The customer's name as declared to the relying party.
@@ -428,6 +430,7 @@ pub enum RpCommand {
         /// YYYY-MM-DD.
         #[arg(long)]
         birth_date: String,
+        /// Where to write the signed consent (CMS, DER).
         #[arg(long)]
         out: PathBuf,
     },
@@ -435,9 +438,9 @@ pub enum RpCommand {
     /// its signature, and print (JSON lines) the customers whose signing certificate was
     /// revoked; figures go to standard error.
     Sync {
-        /// The openmyna server, e.g. http://127.0.0.1:8080.
+        /// The openmyna server; default: the configured public URL (server.public_url, else http://<server.listen>).
         #[arg(long)]
-        url: String,
+        url: Option<String>,
         /// The relying party's API token (needed unless --customers is given).
         #[arg(long, default_value = "")]
         token: String,
@@ -457,7 +460,11 @@ pub enum RpCommand {
     },
 }
 
-pub async fn run(cmd: RpCommand, clock: &dyn openmyna_core::Clock) -> Result<(), AppError> {
+pub async fn run(
+    cmd: RpCommand,
+    clock: &dyn openmyna_core::Clock,
+    default_url: &str,
+) -> Result<(), AppError> {
     match cmd {
         RpCommand::Consent {
             target,
@@ -503,6 +510,7 @@ pub async fn run(cmd: RpCommand, clock: &dyn openmyna_core::Clock) -> Result<(),
             full,
             accept_new_root,
         } => {
+            let url = url.unwrap_or_else(|| default_url.to_owned());
             let client = RpClient::new(&url, &token);
             let list = match customers {
                 Some(p) => read_customers(&p)?,

@@ -235,9 +235,9 @@ pub struct TerminalArgs {
     /// This facility's 医療機関コード (checked against the terminal's registration).
     #[arg(long)]
     pub facility: String,
-    /// The server.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub url: String,
+    /// The openmyna server; default: the configured public URL (server.public_url, else http://<server.listen>).
+    #[arg(long)]
+    pub url: Option<String>,
     /// The terminal's token (from POST /api/v1/oqs/terminals).
     #[arg(long, env = "OPENMYNA_TERMINAL_TOKEN", hide_env_values = true)]
     pub token: String,
@@ -365,8 +365,8 @@ pub async fn check_facility(client: &OqsClient, facility: &str) -> Result<(), Ap
 }
 
 /// Runs the reader flow once (or serves the kiosk with `--ui`).
-pub async fn run(args: TerminalArgs) -> Result<(), AppError> {
-    let client = OqsClient::new(&args.url, &args.token);
+pub async fn run(args: TerminalArgs, default_url: &str) -> Result<(), AppError> {
+    let client = OqsClient::new(args.url.as_deref().unwrap_or(default_url), &args.token);
     check_facility(&client, &args.facility).await?;
     if let Some(addr) = &args.ui {
         return crate::kiosk::run(

@@ -438,8 +438,7 @@ pub async fn verify(
         signature: &sig,
     };
     Ok(axum::Json(
-        service(&s)
-            .verify(actor, &proof, method, req.date_of_service)
+        openmyna_services::eligibility::verify(&s, actor, &proof, method, req.date_of_service)
             .await?,
     ))
 }
@@ -457,8 +456,7 @@ pub async fn query(
     let actor = caller.require(FACILITIES)?;
     let key = InsuredKey::parse(&req.insurer_number, &req.symbol, &req.number, &req.branch)?;
     Ok(axum::Json(
-        service(&s)
-            .query(actor, &key, req.birth_date, req.date_of_service)
+        openmyna_services::eligibility::query(&s, actor, &key, req.birth_date, req.date_of_service)
             .await?,
     ))
 }

@@ -201,6 +201,17 @@ async fn portal() {
     app.finish().await;
 }
 
+/// The API reference renders in a browser from the binary alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_reference() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    node("docs.mjs", &[("DOCS_URL", format!("{}/docs", app.url))]).await;
+    app.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console() {
     if !browser_available() {

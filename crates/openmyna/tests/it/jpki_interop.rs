@@ -636,7 +636,199 @@ async fn another_process_revocation_reaches_ocsp(backend: Backend) {
     f.app.finish().await;
 }
 
+/// The URIs that follow `heading` in OpenSSL's text form of a certificate or CRL.
+fn uris_after(text: &str, heading: &str) -> Vec<String> {
+    let Some(at) = text.find(heading) else {
+        return Vec::new();
+    };
+    text[at..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("                ") || l.trim().starts_with("Full Name"))
+        .filter_map(|l| l.trim().strip_prefix("URI:").map(str::to_owned))
+        .collect()
+}
+
+/// A validator that knows only CRLs follows the certificate: its CRL distribution point
+/// answers from the moment of issuance, the partition CRL names its delta (Freshest CRL),
+/// and a revocation, a hold and its release are seen through the next delta. A publication
+/// by another process (with the default URL) keeps the CA's URLs; a configuration that
+/// names another URL is refused.
+async fn crl_only_validators_follow_the_certificate(backend: Backend) {
+    let f = setup(backend, "1990-05-01").await;
+    let root = p(&f.path("sign-root.pem")).to_owned();
+    let cert = p(&f.path("sign-cert.pem")).to_owned();
+    let (_, ctext) = openssl(&["x509", "-in", &cert, "-noout", "-text"]);
+    let cdp = uris_after(&ctext, "X509v3 CRL Distribution Points");
+    assert_eq!(cdp.len(), 1, "{ctext}");
+    let cdp = cdp[0].clone();
+    assert!(
+        cdp.starts_with(&f.app.url) && cdp.ends_with("/crl/sign/p0.crl"),
+        "{cdp}"
+    );
+    // Nothing was published by hand: the CDP answers at once, and OpenSSL downloading it
+    // says the certificate is good.
+    let resp = f.app.client.get(&cdp).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{cdp}");
+    let (ok, out) = openssl(&[
+        "verify",
+        "-crl_check",
+        "-crl_download",
+        "-CAfile",
+        &root,
+        &cert,
+    ]);
+    assert!(ok && out.contains(": OK"), "{out}");
+    // The partition CRL names its delta; the delta has the partition's scope.
+    let fetch_pem = |url: String, name: &'static str| {
+        let f = &f;
+        async move {
+            let der = f.app.client.get(&url).send().await.unwrap();
+            assert_eq!(der.status().as_u16(), 200, "{url}");
+            let der = der.bytes().await.unwrap();
+            f.write(name, pem_of("X509 CRL", &der).as_bytes())
+        }
+    };
+    let part = fetch_pem(cdp.clone(), "cdp-p0.pem").await;
+    let (_, ptext) = openssl(&["crl", "-in", &part, "-noout", "-text"]);
+    let freshest = uris_after(&ptext, "X509v3 Freshest CRL");
+    assert_eq!(freshest.len(), 1, "{ptext}");
+    assert!(freshest[0].ends_with("/crl/sign/p0-delta.crl"), "{ptext}");
+    let check = |part: &str, delta: &str| {
+        openssl(&[
+            "verify",
+            "-crl_check",
+            "-use_deltas",
+            "-CAfile",
+            &root,
+            "-CRLfile",
+            part,
+            "-CRLfile",
+            delta,
+            &cert,
+        ])
+    };
+    let delta0 = fetch_pem(freshest[0].clone(), "d0.pem").await;
+    let (ok, out) = check(&part, &delta0);
+    assert!(ok && out.contains(": OK"), "{out}");
+    // A hold, then its release, then a revocation: each seen through the next delta.
+    let serial = f.sign["serial"].as_str().unwrap().to_owned();
+    for (i, (action, body, revoked)) in [
+        ("hold", json!({}), true),
+        ("release", json!({}), false),
+        ("revoke", json!({"reason": "keyCompromise"}), true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (s, r) = f
+            .app
+            .post(
+                &format!("/api/v1/jpki/certificates/{serial}/{action}"),
+                Some(Role::Municipality),
+                &body,
+            )
+            .await;
+        assert_eq!(s, 200, "{action}: {r}");
+        f.publish("delta").await;
+        let name: &'static str = ["d1.pem", "d2.pem", "d3.pem"][i];
+        let delta = fetch_pem(freshest[0].clone(), name).await;
+        let (_, dtext) = openssl(&["crl", "-in", &delta, "-noout", "-text"]);
+        assert!(
+            dtext.contains("Delta CRL Indicator") && dtext.contains("Issuing Distribution Point"),
+            "{dtext}"
+        );
+        let (ok, out) = check(&part, &delta);
+        if revoked {
+            assert!(
+                !ok && out.contains("certificate revoked"),
+                "{action}: {out}"
+            );
+        } else {
+            assert!(ok && out.contains(": OK"), "{action}: {out}");
+        }
+    }
+    // The delta's nextUpdate is one delta period (an hour) after its thisUpdate.
+    let (_, last) = openssl(&[
+        "crl",
+        "-in",
+        p(&f.path("d3.pem")),
+        "-noout",
+        "-lastupdate",
+        "-nextupdate",
+    ]);
+    let when = |key: &str| {
+        let line = last.lines().find(|l| l.starts_with(key)).unwrap();
+        chrono::NaiveDateTime::parse_from_str(
+            line.trim_start_matches(key).trim_end_matches(" GMT").trim(),
+            "%b %e %H:%M:%S %Y",
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        when("nextUpdate=") - when("lastUpdate="),
+        chrono::Duration::hours(1),
+        "{last}"
+    );
+    // Another process publishes with the default URL: the CRLs still name the CA's URL.
+    let other = openmyna::app::open_jpki(
+        &f.app.config,
+        &f.app.store,
+        "http://127.0.0.1:8080",
+        std::sync::Arc::new(openmyna_core::SystemClock),
+        std::sync::Arc::new(openmyna_core::OsEntropy),
+    )
+    .await
+    .unwrap();
+    other
+        .publish_full(openmyna_jpki::RootKind::Sign)
+        .await
+        .unwrap();
+    let part = fetch_pem(cdp.clone(), "cdp-p0-other.pem").await;
+    let (_, ptext) = openssl(&["crl", "-in", &part, "-noout", "-text"]);
+    assert!(ptext.contains(&cdp) && !ptext.contains(":8080/"), "{ptext}");
+    let (ok, out) = openssl(&[
+        "verify",
+        "-crl_check",
+        "-crl_download",
+        "-CAfile",
+        &root,
+        &cert,
+    ]);
+    assert!(!ok && out.contains("certificate revoked"), "{out}");
+    assert!(!out.contains("different CRL scope"), "{out}");
+    // A configuration naming another URL is refused, with what to do.
+    let mut config = f.app.config.clone();
+    config.server.public_url = "https://jpki.example.jp".into();
+    let err = openmyna::app::open_jpki(
+        &config,
+        &f.app.store,
+        "https://jpki.example.jp",
+        std::sync::Arc::new(openmyna_core::SystemClock),
+        std::sync::Arc::new(openmyna_core::OsEntropy),
+    )
+    .await
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains(&f.app.url) && err.contains("ca set-url"),
+        "{err}"
+    );
+    // Unknown partitions are not found (never an endless publication).
+    let resp = f
+        .app
+        .client
+        .get(format!("{}/crl/sign/p7.crl", f.app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    f.app.finish().await;
+}
+
 on_both_backends!(
+    crl_only_validators_follow_the_certificate,
     another_process_revocation_reaches_ocsp,
     certificates_verify_and_carry_the_profile,
     ocsp_reflects_every_status_at_once,

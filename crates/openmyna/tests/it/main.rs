@@ -36,3 +36,4 @@ mod migrations;
 mod population;
 mod portal;
 mod registry_api;
+mod slow_clients;

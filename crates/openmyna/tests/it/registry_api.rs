@@ -497,6 +497,31 @@ async fn bad_ids_and_routes(backend: Backend) {
     let (s, r) = app.get("/api/v1/no/such/route", None).await;
     assert_eq!(s, 404);
     assert_eq!(r["error"]["code"], "route.not_found");
+    // A browser asking for HTML gets a page; a wrong method the JSON error body and Allow.
+    let resp = app
+        .client
+        .get(format!("{}/no/such/page", app.url))
+        .header("Accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("ページが見つかりません")
+    );
+    let resp = app
+        .client
+        .delete(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert!(resp.headers().contains_key("allow"), "{:?}", resp.headers());
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "route.method_not_allowed");
 
     assert_eq!(
         snapshot(&app).await,
@@ -604,6 +629,32 @@ async fn system_endpoints(backend: Backend) {
         "openmyna_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
     ));
     assert!(text.contains("openmyna_residents{status=\"active\"} 0"));
+    for family in [
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
+        "process_cpu_seconds_total ",
+        "openmyna_db_pool_connections{state=\"open\"}",
+        "openmyna_ocsp_answers_total{status=\"good\"}",
+        "# TYPE openmyna_eligibility_checks_total counter",
+        "# TYPE openmyna_crl_age_seconds gauge",
+    ] {
+        assert!(text.contains(family), "{family} missing from /metrics");
+    }
+    // The API reference: Redoc from the binary, rendering /openapi.json.
+    let (s, page) = app.get("/docs", None).await;
+    assert_eq!(s, 200);
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains("spec-url=\"/openapi.json\"") && page.contains("/docs/redoc.standalone.js")
+    );
+    let resp = app
+        .client
+        .get(format!("{}/docs/redoc.standalone.js", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.bytes().await.unwrap().len() > 500_000);
     app.finish().await;
 }
 

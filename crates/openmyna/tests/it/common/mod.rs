@@ -122,11 +122,21 @@ pub fn real_now() -> openmyna_core::Timestamp {
 }
 
 pub async fn spawn_app_at(backend: Backend, start: openmyna_core::Timestamp) -> TestApp {
+    spawn_app_configured(backend, start, |_| {}).await
+}
+
+/// A server whose configuration `tweak` adjusts before it starts.
+pub async fn spawn_app_configured(
+    backend: Backend,
+    start: openmyna_core::Timestamp,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::load(None, Vec::new()).unwrap();
     config.data_dir = dir.path().join("data");
     config.demo.persons = 0;
     config.server.listen = "127.0.0.1:0".into();
+    tweak(&mut config);
     let mut pg = None;
     if backend == Backend::Postgres {
         let admin = postgres_url().expect("PostgreSQL URL");
