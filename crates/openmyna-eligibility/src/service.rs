@@ -189,6 +189,13 @@ pub struct QualificationCertificate {
 
 /// What the service needs from storage.
 pub trait EligibilityStore: Send + Sync {
+    /// Records that the challenge `id` (valid until `expires_at`) is used; false if it was
+    /// already (a replay, on this server or another).
+    fn use_challenge(
+        &self,
+        id: &str,
+        expires_at: &Timestamp,
+    ) -> impl Future<Output = Result<bool, EligibilityError>> + Send;
     /// The organisation's name, role and code (insurer number or facility code).
     fn organisation(
         &self,
@@ -967,7 +974,15 @@ where
         proof: &CardProof<'_>,
     ) -> Result<std::sync::Arc<CertRecord>, EligibilityError> {
         let now = self.clock.now();
-        let challenge = self.challenges.take(proof.challenge_id, holder, now)?;
+        let challenge = self.challenges.open(proof.challenge_id, holder, now)?;
+        // Taken once, on whichever server: the first to record it wins.
+        if !self
+            .store
+            .use_challenge(&challenge.id, &challenge.expires_at)
+            .await?
+        {
+            return Err(crate::challenge::used());
+        }
         let refused = |code: &'static str, m: &str| EligibilityError::refused(code, m.to_owned());
         let cert = profile::parse_certificate(proof.certificate)
             .map_err(|_| refused("certificate.malformed", "the certificate is not DER X.509"))?;

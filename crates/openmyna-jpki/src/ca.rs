@@ -48,15 +48,29 @@ impl std::fmt::Debug for RootCa {
     }
 }
 
+/// The validity of a root certificate (notBefore, notAfter).
+fn root_validity(cert_der: &[u8]) -> Result<(Timestamp, Timestamp), JpkiError> {
+    let c = parse_certificate(cert_der)?;
+    Ok((
+        crate::time_to_timestamp(&c.tbs_certificate.validity.not_before)?,
+        crate::time_to_timestamp(&c.tbs_certificate.validity.not_after)?,
+    ))
+}
+
+/// A responder certificate for a year (five minutes back for clock skew), always within its
+/// root's validity: a validator refuses a responder certificate that outlives or precedes the
+/// root that signed it.
 fn new_responder(
     kind: RootKind,
     root_key: &SigningKey,
+    root_cert: &[u8],
     now: &Timestamp,
     entropy: &dyn Entropy,
 ) -> Result<Responder, JpkiError> {
     let key = SigningKey::generate(KeyKind::EcP256)?;
-    let not_before = *now - Duration::minutes(5);
-    let not_after = *now + Duration::days(RESPONDER_VALIDITY_DAYS);
+    let (root_from, root_until) = root_validity(root_cert)?;
+    let not_before = (*now - Duration::minutes(5)).max(root_from);
+    let not_after = (*now + Duration::days(RESPONDER_VALIDITY_DAYS)).min(root_until);
     let cert_der = responder_certificate(
         kind,
         root_key,
@@ -108,7 +122,7 @@ impl RootCa {
     ) -> Result<RootCa, JpkiError> {
         let key = SigningKey::generate(key_kind)?;
         let cert_der = root_certificate(kind, &key, Serial::generate(entropy), now)?;
-        let responder = new_responder(kind, &key, now, entropy)?;
+        let responder = new_responder(kind, &key, &cert_der, now, entropy)?;
         Ok(RootCa {
             kind,
             ski: key_id_sha1(&key.spki()?),
@@ -148,7 +162,8 @@ impl RootCa {
     }
 
     /// Issues a fresh responder certificate if the current one has less than a quarter of
-    /// its life left. Returns whether it did.
+    /// its life left (or, near the root's end, of what the root has left). Returns whether
+    /// it did.
     pub fn renew_responder_if_due(
         &mut self,
         now: &Timestamp,
@@ -157,7 +172,7 @@ impl RootCa {
         if self.responder.not_after - *now > Duration::days(RESPONDER_VALIDITY_DAYS / 4) {
             return Ok(false);
         }
-        self.responder = new_responder(self.kind, &self.key, now, entropy)?;
+        self.responder = new_responder(self.kind, &self.key, &self.cert_der, now, entropy)?;
         Ok(true)
     }
 
@@ -477,6 +492,26 @@ mod issuance_tests {
     use chrono::DateTime;
     use der::Decode;
     use openmyna_core::SeededEntropy;
+
+    /// The responder's certificate never starts before its root nor ends after it, at the
+    /// root's creation and at renewals near its end.
+    #[test]
+    fn responder_certificates_stay_within_the_root() {
+        let e = SeededEntropy::new(3);
+        let created = DateTime::parse_from_rfc3339("2026-04-01T09:00:00+09:00").unwrap();
+        let mut ca = RootCa::create(RootKind::Auth, KeyKind::EcP256, &created, &e).unwrap();
+        let (root_from, root_until) = root_validity(&ca.cert_der).unwrap();
+        let within = |ca: &RootCa| {
+            let (from, until) = root_validity(&ca.responder.cert_der).unwrap();
+            assert!(from >= root_from && until <= root_until, "{from}..{until}");
+        };
+        within(&ca);
+        for years in [5, 9, 10] {
+            let later = root_until - Duration::days(365 * (10 - years) + 30);
+            ca.renew_responder_if_due(&later, &e).unwrap();
+            within(&ca);
+        }
+    }
     use x509_cert::Certificate;
 
     fn now() -> Timestamp {

@@ -59,6 +59,9 @@ pub struct Services {
     pub challenges: Arc<ChallengeBook>,
     /// Outcomes counted for the metrics.
     pub counters: Arc<counters::Counters>,
+    /// This process among the servers on one database (random, per start): the holder of
+    /// the scheduler's lease.
+    pub instance: String,
 }
 
 impl Services {
@@ -100,14 +103,19 @@ impl Services {
         entropy: Arc<dyn Entropy>,
         card_dir: std::path::PathBuf,
     ) -> Self {
+        let mut id = [0u8; 8];
+        entropy.fill(&mut id);
+        let instance = id.iter().map(|b| format!("{b:02x}")).collect();
+        let challenges = Arc::new(ChallengeBook::new(&store.challenge_key()));
         Services {
+            instance,
+            challenges,
             store,
             jpki,
             clock,
             entropy,
             subscriber_lock: Arc::new(tokio::sync::Mutex::new(())),
             card_dir,
-            challenges: Arc::new(ChallengeBook::new()),
             counters: Arc::new(counters::Counters::default()),
         }
     }

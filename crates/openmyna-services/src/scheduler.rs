@@ -5,6 +5,12 @@
 //!
 //! [`Schedule`] decides what is due from the clock alone (no sleeping in tests: move a
 //! `ManualClock` and call [`tick`]); the server calls [`tick`] every few seconds.
+//!
+//! Several servers on one database: the work runs on the server that holds the `scheduler`
+//! lease ([`LEASE`], renewed at every tick); the others stand by and take over when it
+//! lapses. A server that becomes the leader picks up the schedule where the database says it
+//! is (the latest full and delta CRLs), so a takeover neither repeats nor skips a
+//! publication; CRL numbers come from one counter in the database.
 
 use chrono::{Duration, NaiveDate};
 use openmyna_core::Timestamp;
@@ -14,6 +20,13 @@ use crate::{Services, employers, registry_sync};
 
 /// How often a delta CRL is published between full ones.
 pub const DELTA_EVERY: Duration = Duration::hours(1);
+
+/// How long the scheduler's lease lasts without renewal: a stopped server's work moves to
+/// another within this.
+pub const LEASE: Duration = Duration::seconds(30);
+
+/// The lease's name.
+const JOB: &str = "scheduler";
 
 /// What CRL publication is due now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +46,8 @@ pub struct Schedule {
     last_full: Option<Timestamp>,
     last_delta: Timestamp,
     swept_on: Option<NaiveDate>,
+    /// Whether this server held the lease at the last tick.
+    leading: bool,
 }
 
 impl Schedule {
@@ -43,6 +58,16 @@ impl Schedule {
             last_full: None,
             last_delta: now,
             swept_on: None,
+            leading: false,
+        }
+    }
+
+    /// Continues from what was published (a server becoming the leader): the times of the
+    /// latest full and delta CRLs.
+    pub fn resume(&mut self, last_full: Option<Timestamp>, last_delta: Option<Timestamp>) {
+        if let Some(t) = last_full {
+            self.last_full = Some(t);
+            self.last_delta = last_delta.map_or(t, |d| d.max(t));
         }
     }
 
@@ -93,12 +118,41 @@ pub struct TickReport {
     /// Full and delta CRLs published (one per root each).
     pub full_crls: usize,
     pub delta_crls: usize,
+    /// Another server holds the lease: nothing was done here.
+    pub standby: bool,
 }
 
 /// Does the work due now. Failures are logged and retried at the next tick (the sweep, the
 /// subscriber) or at the next due time (CRLs); they never stop the loop.
 pub async fn tick(s: &Services, schedule: &mut Schedule) -> TickReport {
     let mut report = TickReport::default();
+    let now = s.clock.now();
+    match s
+        .store
+        .take_lease(JOB, &s.instance, &now, &(now + LEASE))
+        .await
+    {
+        Ok(true) if !schedule.leading => {
+            schedule.leading = true;
+            let (full, delta) = latest_publications(s).await;
+            schedule.resume(full, delta);
+            tracing::info!(instance = %s.instance, "this server runs the scheduled work");
+        }
+        Ok(true) => {}
+        Ok(false) => {
+            schedule.leading = false;
+            report.standby = true;
+            return report;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the scheduler's lease cannot be read; will retry");
+            report.standby = true;
+            return report;
+        }
+    }
+    if let Err(e) = s.store.purge_used_challenges(&now).await {
+        tracing::warn!(error = %e, "forgetting expired challenges failed; will retry");
+    }
     let today = s.clock.today();
     if schedule.sweep_due(today) {
         match employers::sweep_retention(s).await {
@@ -116,7 +170,6 @@ pub async fn tick(s: &Services, schedule: &mut Schedule) -> TickReport {
         Ok(n) => report.registry_events = n,
         Err(e) => tracing::warn!(error = %e, "registry subscriber failed; will retry"),
     }
-    let now = s.clock.now();
     let work = schedule.crl_due(now);
     for root in RootKind::ALL {
         let result = match work {
@@ -143,6 +196,31 @@ pub async fn tick(s: &Services, schedule: &mut Schedule) -> TickReport {
     }
     schedule.crl_done(work, now);
     report
+}
+
+/// When the latest full CRL (the older of the roots') and the latest delta were published.
+async fn latest_publications(s: &Services) -> (Option<Timestamp>, Option<Timestamp>) {
+    let mut full: Option<Timestamp> = None;
+    let mut delta: Option<Timestamp> = None;
+    for root in RootKind::ALL {
+        match s.jpki.latest_crl(root, "full", None).await {
+            Ok(Some(m)) => full = Some(full.map_or(m.this_update, |f| f.min(m.this_update))),
+            // A root without a full CRL: the first tick publishes it.
+            Ok(None) | Err(_) => return (None, None),
+        }
+        if let Ok(Some(m)) = s.jpki.latest_crl(root, "delta", None).await {
+            delta = Some(delta.map_or(m.this_update, |d| d.min(m.this_update)));
+        }
+    }
+    (full, delta)
+}
+
+/// Gives the lease up (a server stopping), so that another server takes the work over at
+/// its next tick.
+pub async fn step_down(s: &Services) {
+    if let Err(e) = s.store.release_lease(JOB, &s.instance).await {
+        tracing::warn!(error = %e, "giving the scheduler's lease up failed; it lapses");
+    }
 }
 
 #[cfg(test)]

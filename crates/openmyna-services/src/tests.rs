@@ -549,3 +549,38 @@ async fn a_manufactured_card_shows_the_holders_face_in_jpeg_2000() {
     );
     assert_eq!(item(0xDF22), b"19800217");
 }
+
+/// Several servers on one database: the scheduled work runs on the one holding the lease;
+/// when it stops renewing (or steps down), another takes over, picking the schedule up from
+/// the published CRLs.
+#[tokio::test]
+async fn the_scheduled_work_runs_on_one_server_at_a_time() {
+    use crate::scheduler::{LEASE, Schedule, step_down, tick};
+    let k = kit().await;
+    let other = Services::new(
+        k.s.store.clone(),
+        k.s.jpki.clone(),
+        k.clock.clone(),
+        Arc::new(SeededEntropy::new(8)),
+        k._dir.path().join("cards-b"),
+    );
+    assert_ne!(k.s.instance, other.instance);
+    let now = k.clock.now();
+    let (mut a, mut b) = (Schedule::new(24, now), Schedule::new(24, now));
+    let first = tick(&k.s, &mut a).await;
+    assert!(!first.standby);
+    assert_eq!(first.full_crls, 2, "the first full CRLs, once");
+    let second = tick(&other, &mut b).await;
+    assert!(second.standby, "the other server stands by");
+    assert_eq!(second.full_crls, 0);
+    // The leader stops renewing: after the lease lapses the other takes over, and finds the
+    // CRLs already published (no second full CRL at once).
+    k.clock.advance(LEASE + Duration::seconds(1));
+    let takeover = tick(&other, &mut b).await;
+    assert!(!takeover.standby);
+    assert_eq!((takeover.full_crls, takeover.delta_crls), (0, 0));
+    assert!(tick(&k.s, &mut a).await.standby);
+    // Stepping down hands over at once.
+    step_down(&other).await;
+    assert!(!tick(&k.s, &mut a).await.standby);
+}

@@ -99,6 +99,7 @@ impl hkdf::KeyType for Len {
 pub struct DataKeys {
     seal: LessSafeKey,
     index: hmac::Key,
+    challenge: [u8; 32],
 }
 
 impl std::fmt::Debug for DataKeys {
@@ -122,12 +123,20 @@ impl DataKeys {
         };
         let seal_key = expand(b"seal")?;
         let index_key = expand(b"blind-index")?;
+        let challenge = expand(b"challenges")?;
         let unbound = UnboundKey::new(&AES_256_GCM, &seal_key)
             .map_err(|_| StoreError::Crypto("AES key".into()))?;
         Ok(DataKeys {
             seal: LessSafeKey::new(unbound),
             index: hmac::Key::new(hmac::HMAC_SHA256, &index_key),
+            challenge,
         })
+    }
+
+    /// The key that authenticates the reader's and the portal's challenges, the same on every
+    /// server of an installation (derived from its master key).
+    pub fn challenge_key(&self) -> [u8; 32] {
+        self.challenge
     }
 
     /// Keys for tests and throwaway databases.

@@ -148,6 +148,23 @@ impl Store {
 }
 
 impl EligibilityStore for Store {
+    async fn use_challenge(
+        &self,
+        id: &str,
+        expires_at: &openmyna_core::Timestamp,
+    ) -> Result<bool, EligibilityError> {
+        let done = sqlx::query(
+            "INSERT INTO used_challenges (id, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.to_owned())
+        .bind(crate::to_micros(expires_at))
+        .execute(self.pool())
+        .await
+        .map_err(storage)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn organisation(
         &self,
         org_id: i64,

@@ -338,6 +338,15 @@ impl JpkiStore for Store {
                     .map_err(storage)?;
             }
         }
+        if self.backend() == crate::Backend::Postgres {
+            // Every server on this database hears of the change when it commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::CHANGES_CHANNEL)
+                .bind(c.root.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
         tx.commit().await.map_err(storage)?;
         Ok(true)
     }

@@ -66,6 +66,21 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The PostgreSQL notification channel on which a certificate status change is announced
+/// (payload: the root) when its transaction commits.
+pub const CHANGES_CHANNEL: &str = "openmyna_jpki";
+
+/// Hears the status changes of every server on a PostgreSQL database as they commit.
+pub struct ChangeListener(sqlx::postgres::PgListener);
+
+impl ChangeListener {
+    /// Waits for the next change (several at once may come as one).
+    pub async fn next(&mut self) -> Result<()> {
+        self.0.recv().await?;
+        Ok(())
+    }
+}
+
 /// Set in `meta` once the access log of an earlier version has been chained.
 const ACCESS_CHAIN_META: &str = "access_log.chained";
 
@@ -109,6 +124,8 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The URL connected to (for a PostgreSQL listener of its own).
+    url: Arc<str>,
     keys: Arc<DataKeys>,
     cache: Arc<cache::Caches>,
     /// SQLite's page cache per connection, KiB (what `PRAGMA cache_size` is set back to).
@@ -180,6 +197,7 @@ impl Store {
         Ok(Store {
             pool,
             backend,
+            url: Arc::from(url),
             keys: Arc::new(keys),
             cache: Arc::new(cache::Caches::default()),
             sqlite_cache_kib: sqlite_cache_kib(opts),
@@ -253,6 +271,68 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The key of the installation's challenges (see [`DataKeys::challenge_key`]).
+    pub fn challenge_key(&self) -> [u8; 32] {
+        self.keys.challenge_key()
+    }
+
+    /// A listener of the status changes committed by any server, on PostgreSQL (a
+    /// connection of its own); `None` on SQLite, where the servers follow the status log.
+    pub async fn listen_changes(&self) -> Result<Option<ChangeListener>> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut l = sqlx::postgres::PgListener::connect(&self.url)
+            .await
+            .map_err(StoreError::Connect)?;
+        l.listen(CHANGES_CHANNEL).await?;
+        Ok(Some(ChangeListener(l)))
+    }
+
+    /// Takes or renews the lease of `job` for `holder` until `until`: true when `holder` has
+    /// it now (it was free, lapsed, or already `holder`'s). One statement, so two servers
+    /// asking at once cannot both get it.
+    pub async fn take_lease(
+        &self,
+        job: &str,
+        holder: &str,
+        now: &Timestamp,
+        until: &Timestamp,
+    ) -> Result<bool> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "INSERT INTO job_leases (job, holder, until) VALUES ($1, $2, $3) \
+             ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+             WHERE job_leases.holder = excluded.holder OR job_leases.until < $4 \
+             RETURNING holder",
+        )
+        .bind(job)
+        .bind(holder)
+        .bind(to_micros(until))
+        .bind(to_micros(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some_and(|(h,)| h == holder))
+    }
+
+    /// Forgets the used challenges that have expired (they can no longer be presented).
+    pub async fn purge_used_challenges(&self, now: &Timestamp) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM used_challenges WHERE expires_at < $1")
+            .bind(to_micros(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Gives a lease up (a server stopping), so that another takes over at once.
+    pub async fn release_lease(&self, job: &str, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2")
+            .bind(job)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn meta(&self, key: &str) -> Result<Option<String>> {

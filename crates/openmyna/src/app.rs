@@ -205,11 +205,14 @@ pub async fn start(
     let (tx, rx) = oneshot::channel::<()>();
     let limits = config.server.connection_limits();
     let handle = tokio::spawn(async move {
+        let services = state.services.clone();
         let r = openmyna_http::serve(listener, state, limits, async move {
             let _ = rx.await;
         })
         .await;
         background.abort();
+        // Another server takes the scheduled work over at its next tick.
+        scheduler::step_down(&services).await;
         r
     });
     Ok(RunningServer {
@@ -233,8 +236,29 @@ impl Drop for AbortOnDrop {
 }
 
 fn spawn_background(state: AppState, full_crl_hours: i64) -> JoinHandle<()> {
-    // Status changes written by another process reach this one's OCSP caches within half a
-    // second (changes made through this server reach them at once).
+    // On PostgreSQL, a status change committed by another server is heard at once
+    // (LISTEN/NOTIFY); the half-second poll below stays as the fallback (and is the way on
+    // SQLite). Changes made through this server reach its caches before it answers.
+    let listener = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                match state.store.listen_changes().await {
+                    Ok(None) => return,
+                    Ok(Some(mut l)) => {
+                        while l.next().await.is_ok() {
+                            if let Err(e) = state.jpki.follow_changes().await {
+                                tracing::warn!(error = %e, "following a notified change failed");
+                            }
+                        }
+                        tracing::warn!("the change listener lost its connection; reconnecting");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for changes; retrying"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        })
+    };
     let follower = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -250,6 +274,7 @@ fn spawn_background(state: AppState, full_crl_hours: i64) -> JoinHandle<()> {
     };
     tokio::spawn(async move {
         let _follower = AbortOnDrop(follower);
+        let _listener = AbortOnDrop(listener);
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         let mut schedule = scheduler::Schedule::new(full_crl_hours, state.clock.now());
         loop {

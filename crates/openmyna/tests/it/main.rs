@@ -36,4 +36,5 @@ mod migrations;
 mod population;
 mod portal;
 mod registry_api;
+mod several_servers;
 mod slow_clients;
