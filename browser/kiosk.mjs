@@ -70,7 +70,8 @@ await run('kiosk', async (browser, c) => {
   expect(table.includes('山田') && table.includes('01130012'), `the staff see the result: ${table}`);
   const consents = await staff.textContent('#consents');
   expect(consents.includes('clinical') && consents.includes('提供する'), 'the staff see the choices');
-  expect(table.includes('valid'), 'the staff see the validity');
+  expect(table.includes('有効') && table.includes('valid'), 'the staff see the validity in words');
+  expect(table.includes('3割'), `the co-payment in words: ${table}`);
   expect((await staff.textContent('body')).includes('limit_amount'), 'limit consent open');
   await c.check(staff, 'staff');
   await c.shot(staff, 'staff');
@@ -96,4 +97,25 @@ await run('kiosk', async (browser, c) => {
   expect((await page.textContent('#forget')).includes("Don't forget your card"), 'done in English');
   await c.check(page, 'done-en-phone');
   await c.shot(page, 'done-en-phone');
+
+  // The next patient starts in Japanese again (a language is chosen per patient).
+  await page.click('#next');
+  expect((await page.textContent('h2')).includes('カードを置いてください'), 'Japanese for the next patient');
+
+  // Wrong PINs until the card locks: the patient is sent to the municipality, in Japanese,
+  // and the reception's screen says so.
+  await page.click('#place');
+  await page.click('#use-pin');
+  for (let i = 0; i < 3 && (await screen(page)) === 'pin'; i++) {
+    await page.fill('#pin', '0000');
+    await page.click('#pin-ok');
+    await page.waitForLoadState('load');
+  }
+  expect((await screen(page)) === 'locked', `locked after the last try, got ${await screen(page)}`);
+  expect((await page.textContent('#locked')).includes('市区町村の窓口'), 'sent to the municipality');
+  await c.check(page, 'locked');
+  await c.shot(page, 'locked');
+  await staff.reload();
+  expect((await staff.textContent('#locked')).includes('暗証番号ロック'), 'the staff see the lock-out');
+  await c.shot(staff, 'staff-locked');
 });

@@ -13,7 +13,10 @@ await run('portal', async (browser, c) => {
   expect((await page.textContent('#name')).includes('山田'), 'logged in as the card holder');
   const log = await page.textContent('#access-log');
   expect(log.includes('記録は改ざんされていません'), 'the chain checks');
-  expect(log.includes('registry.basic4'), `the municipality's reading is in the access log: ${log}`);
+  expect(log.includes('住民票の基本4情報') && log.includes('市区町村'),
+    `the municipality's reading is in the access log, in plain Japanese: ${log}`);
+  expect(/\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}/.test(log) && !log.includes('+09:00'),
+    `dates to the minute: ${log}`);
   await c.check(page, 'portal');
   await c.shot(page, 'portal');
 

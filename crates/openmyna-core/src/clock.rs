@@ -16,6 +16,19 @@ pub fn jst() -> FixedOffset {
 
 use chrono::Offset;
 
+/// A time as people read it, in Japan time to the minute: `2026年12月3日 17:05`.
+pub fn display_time(t: &Timestamp) -> String {
+    t.with_timezone(&jst())
+        .format("%Y年%-m月%-d日 %H:%M")
+        .to_string()
+}
+
+/// [`display_time`] of an RFC 3339 text (as the wire types carry times); the text itself
+/// when it is not one.
+pub fn display_rfc3339(s: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(s).map_or_else(|_| s.to_owned(), |t| display_time(&t))
+}
+
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
 

@@ -27,7 +27,7 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp, jst};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp, display_rfc3339, display_time, jst};
 pub use entropy::{Entropy, OsEntropy, SeededEntropy};
 pub use refusal::{IntoRefusal, Refusal, RefusalKind};
 pub use role::{Actor, Role, RoleParseError};

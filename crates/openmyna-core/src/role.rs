@@ -37,6 +37,18 @@ pub const ALL_ROLES: [Role; 6] = [
 pub struct RoleParseError(pub String);
 
 impl Role {
+    /// The role as a resident reads it.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Role::Municipality => "市区町村",
+            Role::Insurer => "保険者",
+            Role::MedicalInstitution => "医療機関・薬局",
+            Role::RelyingParty => "民間事業者",
+            Role::Employer => "勤務先",
+            Role::Operator => "運営者",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Municipality => "municipality",

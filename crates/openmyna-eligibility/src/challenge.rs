@@ -7,8 +7,12 @@
 //! the same on every server), and the bytes the card signs are derived from it under the same
 //! key. So any server of the installation can check a challenge another server issued,
 //! without storing it; issuing costs no storage at all. That a challenge is used only once is
-//! kept in the database ([`crate::EligibilityStore::use_challenge`]), so a replay is refused
-//! on every server.
+//! kept in this server's memory ([`ChallengeBook::take_here`], until the challenge would have
+//! expired) and, for the other servers on a PostgreSQL database, in the database
+//! ([`crate::EligibilityStore::use_challenge`]), so a replay is refused on every server.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use aws_lc_rs::hmac;
 use chrono::{DateTime, Duration};
@@ -38,6 +42,8 @@ pub struct Challenge {
 /// Issues and checks the challenges of an installation.
 pub struct ChallengeBook {
     key: hmac::Key,
+    /// The challenges taken on this server, until they expire.
+    used: Mutex<HashMap<String, Timestamp>>,
 }
 
 impl std::fmt::Debug for ChallengeBook {
@@ -65,6 +71,7 @@ impl ChallengeBook {
     pub fn new(key: &[u8; 32]) -> Self {
         ChallengeBook {
             key: hmac::Key::new(hmac::HMAC_SHA256, key),
+            used: Mutex::new(HashMap::new()),
         }
     }
 
@@ -162,6 +169,19 @@ impl ChallengeBook {
     }
 }
 
+impl ChallengeBook {
+    /// Takes an opened challenge on this server: false if it was taken here before.
+    pub fn take_here(&self, c: &Challenge, now: Timestamp) -> bool {
+        // A panic while holding the lock cannot leave the map half-updated in a way that
+        // matters (one insert, one retain), so poisoning is ignored.
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        if used.len() >= 4096 && used.len().is_power_of_two() {
+            used.retain(|_, until| *until > now);
+        }
+        used.insert(c.id.clone(), c.expires_at).is_none()
+    }
+}
+
 /// The refusal for a challenge presented a second time.
 pub fn used() -> EligibilityError {
     EligibilityError::refused(
@@ -213,6 +233,9 @@ mod tests {
             a.open("zz", 7, clock.now()).unwrap_err().code(),
             "challenge.unknown"
         );
+        let opened = a.open(&c.id, 7, clock.now()).unwrap();
+        assert!(a.take_here(&opened, clock.now()));
+        assert!(!a.take_here(&opened, clock.now()), "taken once on a server");
         clock.advance(Duration::seconds(CHALLENGE_SECONDS));
         assert_eq!(
             a.open(&c.id, 7, clock.now()).unwrap_err().code(),

@@ -189,8 +189,9 @@ pub struct QualificationCertificate {
 
 /// What the service needs from storage.
 pub trait EligibilityStore: Send + Sync {
-    /// Records that the challenge `id` (valid until `expires_at`) is used; false if it was
-    /// already (a replay, on this server or another).
+    /// Records that the challenge `id` (valid until `expires_at`) is used, for the other
+    /// servers on the database; false if one of them used it already. A store that serves one
+    /// server only may answer true without writing.
     fn use_challenge(
         &self,
         id: &str,
@@ -975,11 +976,12 @@ where
     ) -> Result<std::sync::Arc<CertRecord>, EligibilityError> {
         let now = self.clock.now();
         let challenge = self.challenges.open(proof.challenge_id, holder, now)?;
-        // Taken once, on whichever server: the first to record it wins.
-        if !self
-            .store
-            .use_challenge(&challenge.id, &challenge.expires_at)
-            .await?
+        // Taken once: on this server (memory), then on whichever server records it first.
+        if !self.challenges.take_here(&challenge, now)
+            || !self
+                .store
+                .use_challenge(&challenge.id, &challenge.expires_at)
+                .await?
         {
             return Err(crate::challenge::used());
         }

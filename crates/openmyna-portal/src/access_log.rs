@@ -117,6 +117,51 @@ pub fn check_chain(entries: &[AccessEntry]) -> ChainCheck {
     }
 }
 
+/// What an access-log category means, in plain Japanese (the portal's access-log page).
+pub fn category_label(category: &str) -> String {
+    let known = match category {
+        "registry.basic4" => "住民票の基本4情報の閲覧",
+        "registry.basic4+my_number" => "住民票の基本4情報とマイナンバーの閲覧",
+        "registry.history" => "住民票の異動履歴の閲覧",
+        "employer.my_number" => "勤務先によるマイナンバーの取扱い",
+        "jpki.latest_basic4" => "最新の基本4情報の提供（民間事業者）",
+        "jpki.latest_basic4.consent" => "最新の基本4情報の提供への同意の記録",
+        "oqs.eligibility" => "医療機関・薬局での資格確認",
+        "oqs.limit_amount" => "限度額情報の提供",
+        "oqs.clinical" => "診療・薬剤情報の提供",
+        "oqs.surgery" => "手術情報の提供",
+        "oqs.checkup" => "特定健診等の情報の提供",
+        _ => "",
+    };
+    if known.is_empty() {
+        category.to_owned()
+    } else {
+        known.to_owned()
+    }
+}
+
+/// What a consent covers at a medical institution, in plain Japanese.
+pub fn consent_label(category: &str) -> &str {
+    match category {
+        "clinical" => "診療・薬剤情報",
+        "surgery" => "手術情報",
+        "checkup" => "特定健診等の情報",
+        "limit_amount" => "限度額情報",
+        other => other,
+    }
+}
+
+/// An item of the basic four information, in Japanese.
+pub fn item_label(item: &str) -> &str {
+    match item {
+        "name" => "氏名",
+        "address" => "住所",
+        "birth_date" => "生年月日",
+        "sex" => "性別",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +195,17 @@ mod tests {
             prev_hash: prev.into(),
             entry_hash: hash,
         }
+    }
+
+    #[test]
+    fn categories_read_in_plain_japanese() {
+        assert_eq!(
+            category_label("oqs.eligibility"),
+            "医療機関・薬局での資格確認"
+        );
+        assert_eq!(category_label("something.new"), "something.new");
+        assert_eq!(consent_label("clinical"), "診療・薬剤情報");
+        assert_eq!(item_label("birth_date"), "生年月日");
     }
 
     #[test]

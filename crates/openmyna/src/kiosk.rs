@@ -45,6 +45,9 @@ pub enum Step {
     Consent(usize),
     /// 4: done.
     Done,
+    /// The PIN is locked (the last try used up, or locked before): the patient is sent to
+    /// the municipality, and the staff see it.
+    Locked,
     /// Something the patient cannot fix here: ask the staff.
     Stopped(String),
 }
@@ -84,11 +87,10 @@ impl Kiosk {
         }
     }
 
-    /// Back to step 1 for the next patient (the language stays).
+    /// Back to step 1 for the next patient, in Japanese again (a language is chosen per
+    /// patient).
     pub fn reset(&mut self) {
-        let lang = self.lang;
         *self = Kiosk::new();
-        self.lang = lang;
     }
 
     /// A verification answered: the consent screens offered, or done when none is.
@@ -228,6 +230,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "受付の職員にお声がけください",
         "Please ask the reception staff",
     ),
+    (
+        "locked",
+        "暗証番号がロックされています",
+        "Your PIN is locked",
+    ),
+    (
+        "locked_hint",
+        "暗証番号を続けて間違えたため、このカードの利用者証明用の暗証番号はロックされました。お住まいの市区町村の窓口で暗証番号の再設定（ロック解除）を行ってください。本日の受付は職員にお声がけください。",
+        "The PIN was entered wrongly too many times and the card's user-authentication PIN is now locked. Please have it reset at your municipality's office. For today, please ask the reception staff.",
+    ),
     ("steps", "手順", "Steps"),
     ("s1", "カードを置く", "Place card"),
     ("s2", "本人確認", "Identity"),
@@ -271,6 +283,8 @@ struct StaffPage<'a> {
     consents: Vec<(String, &'static str, &'static str)>,
     opened: &'a [String],
     waiting: bool,
+    /// The patient's PIN locked at this reader.
+    locked: bool,
 }
 
 impl Page<'_> {
@@ -317,6 +331,7 @@ async fn index(State(s): State<Shared>) -> Response {
         Step::Checking => (2, "checking"),
         Step::Consent(_) => (3, "consent"),
         Step::Done => (4, "done"),
+        Step::Locked => (2, "locked"),
         Step::Stopped(_) => (0, "stopped"),
     };
     let (consent, consent_no) = match k.step {
@@ -415,6 +430,7 @@ struct PinForm {
 enum CardAnswer {
     Proof(Proof),
     WrongPin(u8),
+    Locked,
     Failed(String),
 }
 
@@ -432,6 +448,9 @@ fn sign_with_card(target: &Target, pin: &str, challenge: &[u8]) -> CardAnswer {
             certificate,
             signature,
         }),
+        Err(CardIoError::WrongPin { tries_left: 0, .. } | CardIoError::PinBlocked { .. }) => {
+            CardAnswer::Locked
+        }
         Err(CardIoError::WrongPin { tries_left, .. }) => CardAnswer::WrongPin(tries_left),
         Err(e) => CardAnswer::Failed(e.to_string()),
     }
@@ -459,6 +478,7 @@ async fn pin(State(s): State<Shared>, Form(f): Form<PinForm>) -> Redirect {
                 tries_left: Some(tries_left),
             }
         }
+        Err(PinOutcome::Locked) => k.step = Step::Locked,
         Err(PinOutcome::Stop(m)) => k.step = Step::Stopped(m),
     }
     Redirect::to("/")
@@ -466,6 +486,7 @@ async fn pin(State(s): State<Shared>, Form(f): Form<PinForm>) -> Redirect {
 
 enum PinOutcome {
     Wrong(u8),
+    Locked,
     Stop(String),
 }
 
@@ -488,6 +509,7 @@ async fn run_pin(c: &KioskConfig, pin: String) -> Result<EligibilityResult, PinO
         let proof = match answer {
             CardAnswer::Proof(p) => p,
             CardAnswer::WrongPin(n) => return Err(PinOutcome::Wrong(n)),
+            CardAnswer::Locked => return Err(PinOutcome::Locked),
             CardAnswer::Failed(m) => return Err(PinOutcome::Stop(m)),
         };
         match c
@@ -562,7 +584,12 @@ async fn staff(State(st): State<Shared>) -> Response {
     if let Some(r) = &k.result {
         rows.push((
             "資格確認結果 / validity".to_owned(),
-            format!("{} {}", r.validity, r.validity_name),
+            format!(
+                "{} ({} {})",
+                validity_words(&r.validity_name),
+                r.validity,
+                r.validity_name
+            ),
         ));
         rows.push((
             "本人確認 / identity".to_owned(),
@@ -593,7 +620,7 @@ async fn staff(State(st): State<Shared>) -> Response {
             ));
             rows.push((
                 "負担割合 / co-payment".to_owned(),
-                rec.co_payment_ratio.clone(),
+                ratio_words(&rec.co_payment_ratio),
             ));
             rows.push((
                 "資格取得日 / since".to_owned(),
@@ -619,8 +646,30 @@ async fn staff(State(st): State<Shared>) -> Response {
             })
             .collect(),
         opened: &k.opened,
-        waiting: k.result.is_none(),
+        waiting: k.result.is_none() && k.step != Step::Locked,
+        locked: k.step == Step::Locked,
     })
+}
+
+/// The validity as the reception reads it.
+fn validity_words(name: &str) -> &'static str {
+    match name {
+        "valid" => "有効",
+        "invalid" => "無効",
+        "invalid_newer_exists" => "無効（新しい資格あり）",
+        "none" => "該当資格なし",
+        "multiple" => "複数の資格あり",
+        _ => "不明",
+    }
+}
+
+/// The co-payment ratio as the reception reads it: `030` → 3割 (030).
+fn ratio_words(code: &str) -> String {
+    match code.parse::<u32>() {
+        Ok(n) if n % 10 == 0 => format!("{}割 ({code})", n / 10),
+        Ok(n) => format!("{}% ({code})", n),
+        Err(_) => code.to_owned(),
+    }
 }
 
 /// Whether a `Host` (or an origin's host) names this machine: `localhost` or a loopback
@@ -766,9 +815,10 @@ mod tests {
         assert!(k.answer(true));
         assert_eq!(k.step, Step::Done);
         assert_eq!(k.chosen(), ["clinical", "limit_amount"]);
+        // The next patient starts in Japanese, whatever the one before chose.
         k.lang = Lang::En;
         k.reset();
-        assert_eq!((k.step.clone(), k.lang), (Step::PlaceCard, Lang::En));
+        assert_eq!((k.step.clone(), k.lang), (Step::PlaceCard, Lang::Ja));
         k.verified(result(&[]));
         assert_eq!(k.step, Step::Done);
     }

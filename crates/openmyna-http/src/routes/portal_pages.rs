@@ -8,7 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Datelike;
-use openmyna_core::{IntoRefusal, Refusal, RefusalKind};
+use openmyna_core::{IntoRefusal, Refusal, RefusalKind, display_rfc3339, display_time};
+use openmyna_portal::access_log::{category_label, consent_label, item_label};
 use openmyna_services::ServiceError;
 use openmyna_services::portal::{self as service, Citizen};
 
@@ -218,9 +219,13 @@ async fn build(s: &AppState, c: &Citizen) -> Result<PortalPage, ApiError> {
         .into(),
         address: me.address,
         my_number: me.my_number,
-        registration: ins
-            .registration
-            .map(|r| format!("{}, {}", r.channel.label_ja(), r.registered_at.to_rfc3339())),
+        registration: ins.registration.map(|r| {
+            format!(
+                "{}, {}",
+                r.channel.label_ja(),
+                display_time(&r.registered_at)
+            )
+        }),
         records: ins
             .records
             .into_iter()
@@ -242,18 +247,30 @@ async fn build(s: &AppState, c: &Citizen) -> Result<PortalPage, ApiError> {
             .relying_parties
             .into_iter()
             .map(|x| ConsentRow {
-                to: format!("relying party #{}", x.relying_party),
-                what: format!("{} — {}", x.items.join(", "), x.purpose),
-                when: x.created_at,
+                to: format!("民間事業者 #{}", x.relying_party),
+                what: format!(
+                    "{} — {}",
+                    x.items
+                        .iter()
+                        .map(|i| item_label(i))
+                        .collect::<Vec<_>>()
+                        .join("・"),
+                    x.purpose
+                ),
+                when: display_rfc3339(&x.created_at),
                 withdraw: (x.status == "live")
                     .then(|| format!("/portal/consents/relying-parties/{}/withdraw", x.id)),
-                state: x.status,
+                state: match x.status.as_str() {
+                    "live" => "有効".to_owned(),
+                    "withdrawn" => "撤回済み".to_owned(),
+                    other => other.to_owned(),
+                },
             })
             .chain(consents.facilities.into_iter().map(|f| ConsentRow {
                 to: f.facility,
-                what: f.category,
-                when: f.given_at,
-                state: format!("open until {}", f.expires_at),
+                what: consent_label(&f.category).to_owned(),
+                when: display_rfc3339(&f.given_at),
+                state: format!("{} まで閲覧可", display_rfc3339(&f.expires_at)),
                 withdraw: Some(format!("/portal/consents/facilities/{}/withdraw", f.org_id)),
             }))
             .collect(),
@@ -265,9 +282,14 @@ async fn build(s: &AppState, c: &Citizen) -> Result<PortalPage, ApiError> {
             .iter()
             .map(|e| EntryRow {
                 seq: e.seq,
-                at: e.at.to_rfc3339(),
-                who: format!("{} ({})", e.actor_name, e.actor_role),
-                what: format!("{} — {}", e.category, e.detail),
+                at: display_time(&e.at),
+                who: format!(
+                    "{}（{}）",
+                    e.actor_name,
+                    openmyna_core::Role::parse(&e.actor_role)
+                        .map_or(e.actor_role.as_str(), |r| r.label_ja())
+                ),
+                what: format!("{} — {}", category_label(&e.category), e.detail),
                 why: e.purpose.clone(),
             })
             .collect(),
@@ -282,7 +304,7 @@ async fn build(s: &AppState, c: &Citizen) -> Result<PortalPage, ApiError> {
                     .then(|| format!("/portal/phones/{}/revoke", p.id)),
                 model: p.model,
                 state: p.status.as_str().to_owned(),
-                issued: p.created_at.to_rfc3339(),
+                issued: display_time(&p.created_at),
             })
             .collect(),
     };

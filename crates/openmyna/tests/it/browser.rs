@@ -162,6 +162,13 @@ async fn kiosk() {
         .filter(|e| e.category == "oqs.eligibility")
         .count();
     assert_eq!(checks, 2, "two patients verified: {log:?}");
+    // The third patient's wrong PINs locked the card.
+    assert_eq!(
+        crate::common::fixtures::card(&card)
+            .pin_tries(openmyna_card::PinId::Auth)
+            .unwrap(),
+        0
+    );
     let mut given: Vec<String> = sqlx::query_scalar("SELECT category FROM oqs_consents")
         .fetch_all(app.store.pool())
         .await

@@ -777,9 +777,18 @@ async fn pages_and_handoff(backend: Backend) {
         .unwrap();
     assert!(html.contains("山田　太郎"), "{html}");
     assert!(html.contains("記録は改ざんされていません"), "{html}");
+    // The access log in plain Japanese: who (the role in words), what, when to the minute.
     assert!(
-        html.contains("municipality"),
+        html.contains("市区町村") && html.contains("住民票の基本4情報"),
         "the registry read is listed: {html}"
+    );
+    assert!(
+        !html.contains("registry.basic4"),
+        "no internal category names"
+    );
+    assert!(
+        !html.contains("+09:00"),
+        "times read as dates, not RFC 3339: {html}"
     );
     // The link works once.
     let again = browser.get(&link).send().await.unwrap();

@@ -1,5 +1,6 @@
 //! Two openmyna servers on one database, as where users outgrow one machine: a challenge
-//! issued by one is taken by the other (and only once, whichever server sees it again), and a
+//! issued by one is taken by the other (and only once: on PostgreSQL whichever server sees it
+//! again), and a
 //! suspension made through one reaches the other's cached OCSP answers at once (PostgreSQL's
 //! LISTEN/NOTIFY; the status-log poll on SQLite). The scheduler's lease is tested in the
 //! services' unit tests.
@@ -77,7 +78,14 @@ async fn servers_share_challenges_and_status_changes(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(at_b.status().as_u16(), 200, "{:?}", at_b.text().await);
-    for url in [&a.url, &b_url] {
+    // On PostgreSQL the other server refuses the replay too (the database records each use);
+    // on SQLite, which serves one server, the server that took it does.
+    let replayed_at: Vec<&String> = if backend == Backend::Postgres {
+        vec![&a.url, &b_url]
+    } else {
+        vec![&b_url]
+    };
+    for url in replayed_at {
         let again = a
             .client
             .post(format!("{url}/api/v1/portal/login"))
@@ -158,3 +166,164 @@ async fn servers_share_challenges_and_status_changes(backend: Backend) {
 }
 
 on_both_backends!(servers_share_challenges_and_status_changes);
+
+/// A `openmyna serve` process on the test's database and data directory (same master key);
+/// its URL from what it prints.
+fn serve_process(app: &crate::common::TestApp) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openmyna"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--demo-persons", "0"])
+        .env("OPENMYNA_DATA_DIR", &app.config.data_dir)
+        .env("OPENMYNA_DATABASE_URL", &app.config.database.url)
+        .env("OPENMYNA_LOG_FILTER", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(out).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(u) = line.strip_prefix("openmyna listening on ") {
+            break u.trim().to_owned();
+        }
+    };
+    // Keep draining its output so that it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+/// Three `openmyna serve` processes on one PostgreSQL: the terminal takes each challenge from
+/// one server and answers at the next; one server is killed (`kill -9`) during the load.
+/// Every verification that was answered 200 is in the database with its access-log entry,
+/// and the access log's hash chain holds.
+async fn three_processes_and_a_kill() {
+    let a = spawn_app_at(Backend::Postgres, real_now()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let resident = a.register_resident(true).await;
+    let path = dir.path().join("card.json");
+    a.issue_card(resident, &path, Some("abc123")).await.unwrap();
+    let my_number = card(&path).my_number("5678").unwrap();
+    let (s, r) = a
+        .post(
+            "/api/v1/insurance/records",
+            Some(Role::Insurer),
+            &json!({"records": [{
+                "my_number": my_number, "insurer_number": "01130012",
+                "insurer_name": "全国健康保険協会 東京支部", "symbol": "12345", "number": "301",
+                "branch": "00", "card_class": "01", "relationship": "1", "name": "山田 太郎",
+                "name_kana": "ヤマダ タロウ", "birth_date": "1985-06-15", "sex": "1",
+                "address": "東京都千代田区霞が関一丁目1番1号", "qualification_date": "2020-04-01",
+                "co_payment_ratio": "030", "limit_kind": "01", "limit_category": "A03",
+                "limit_valid_from": "2026-04-01"}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let (s, r) = a
+        .post(
+            "/api/v1/oqs/terminals",
+            Some(Role::MedicalInstitution),
+            &json!({"name": "受付1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let token = r["token"].as_str().unwrap().to_owned();
+    let t = openmyna::terminal::OqsClient::new(&a.url, &token);
+    t.register::<Value, _>(&mut card(&path), "1234")
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut servers: Vec<(std::process::Child, String)> =
+        (0..3).map(|_| serve_process(&a)).collect();
+    let urls: Vec<String> = servers.iter().map(|(_, u)| u.clone()).collect();
+    let clients: Vec<_> = urls
+        .iter()
+        .map(|u| openmyna::terminal::OqsClient::new(u, &token))
+        .collect();
+    let mut acknowledged = Vec::new();
+    let mut failed = 0;
+    let mut killed = false;
+    for i in 0..60usize {
+        if i == 20 {
+            // kill -9 the second server in the middle of the load.
+            servers[1].0.kill().unwrap();
+            servers[1].0.wait().unwrap();
+            killed = true;
+        }
+        let (from, to) = (i % 3, (i + 1) % 3);
+        let Ok(Ok((id, bytes))) =
+            tokio::time::timeout(Duration::from_secs(5), clients[from].challenge()).await
+        else {
+            failed += 1;
+            continue;
+        };
+        let proof = card_proof(&mut card(&path), "1234", &bytes).unwrap();
+        let body = json!({"challenge_id": id, "certificate": b64(&proof.certificate),
+                          "signature": b64(&proof.signature), "method": "pin"});
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            clients[to].post::<Value, _>("/api/v1/oqs/verifications", &body),
+        )
+        .await
+        {
+            Ok(Ok(Ok(v))) => acknowledged.push(v["verification_id"].as_str().unwrap().to_owned()),
+            Ok(Ok(Err(refusal))) => panic!("refused: {} {}", refusal.status, refusal.code),
+            _ => failed += 1,
+        }
+    }
+    assert!(killed);
+    // Everything that did not involve the killed server went through.
+    assert!(
+        acknowledged.len() >= 20,
+        "{} acknowledged, {failed} failed",
+        acknowledged.len()
+    );
+    for id in &acknowledged {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oqs_verifications WHERE id = $1")
+            .bind(id)
+            .fetch_one(a.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "acknowledged verification {id} is missing");
+    }
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_log WHERE resident_id = $1 AND category = 'oqs.eligibility'",
+    )
+    .bind(resident)
+    .fetch_one(a.store.pool())
+    .await
+    .unwrap();
+    assert!(
+        logged >= acknowledged.len() as i64,
+        "{logged} access-log entries"
+    );
+    let (_, chain) = a.store.verify_access_chain(resident).await.unwrap();
+    assert!(
+        chain.intact,
+        "the access log's chain broke at {:?}",
+        chain.broken_at_seq
+    );
+    for (mut child, _) in servers {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    a.finish().await;
+}
+
+/// Several servers need PostgreSQL (SQLite serves one server), so this runs on PostgreSQL only.
+mod three_processes_on_postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(openmyna_test_pg),
+        ignore = "no PostgreSQL: build with OPENMYNA_TEST_DATABASE_URL set to run it"
+    )]
+    async fn and_a_kill() {
+        if crate::common::postgres_url().is_some() {
+            super::three_processes_and_a_kill().await
+        }
+    }
+}
