@@ -619,6 +619,7 @@ impl<S: JpkiStore> Jpki<S> {
         records.extend(signing.clone());
         records.push(authentication.clone());
         self.store.insert_certificates(&records).await?;
+        // The two certificates are of two roots: each names its own partition's CRL.
         for r in &records {
             self.publish_first_crl(r).await;
         }
@@ -986,10 +987,6 @@ impl<S: JpkiStore> Jpki<S> {
 
     /// How many partitions `root` has (those with at least one certificate).
     pub async fn partition_count(&self, root: RootKind) -> Result<i64, JpkiError> {
-        self.partitions(root).await
-    }
-
-    async fn partitions(&self, root: RootKind) -> Result<i64, JpkiError> {
         let issued = self.store.issued_count(root).await?;
         let size = self.config.partition_size.max(1);
         Ok((issued + size - 1) / size)
@@ -1016,7 +1013,7 @@ impl<S: JpkiStore> Jpki<S> {
             )
             .await?;
         out.push(full.clone());
-        for p in 0..self.partitions(root).await? {
+        for p in 0..self.partition_count(root).await? {
             out.extend(self.publish_partition(root, p).await?);
         }
         out.push(self.publish_delta_against(root, &full, None).await?);
@@ -1067,7 +1064,7 @@ impl<S: JpkiStore> Jpki<S> {
             None => return self.publish_full(root).await,
         };
         out.push(self.publish_delta_against(root, &full, None).await?);
-        for p in 0..self.partitions(root).await? {
+        for p in 0..self.partition_count(root).await? {
             match self.store.latest_crl(root, "partition", Some(p)).await? {
                 Some(base) => out.push(self.publish_delta_against(root, &base, Some(p)).await?),
                 None => out.extend(self.publish_partition(root, p).await?),

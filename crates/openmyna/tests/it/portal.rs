@@ -25,19 +25,7 @@ fn b64(b: &[u8]) -> String {
 
 /// A portal challenge: its id and bytes.
 async fn challenge(app: &TestApp) -> (Value, Vec<u8>) {
-    let r: Value = app
-        .client
-        .post(format!("{}/api/v1/portal/challenge", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(r["challenge"].as_str().unwrap())
-        .unwrap();
-    (r["challenge_id"].clone(), bytes)
+    crate::common::fixtures::portal_challenge(&app.client, &app.url).await
 }
 
 /// Posts a login: Ok((cookie, Set-Cookie header)) or Err((HTTP status, error code)).

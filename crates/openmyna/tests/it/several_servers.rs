@@ -8,13 +8,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use openmyna::terminal::card_proof;
 use openmyna_cardio::client::Certificate;
 use openmyna_core::{Role, SeededEntropy};
 use serde_json::{Value, json};
 
-use crate::common::fixtures::{b64, card};
+use crate::common::fixtures::{b64, card, portal_challenge};
 use crate::common::{Backend, real_now, spawn_app_at};
 
 fn openssl(args: &[&str]) -> String {
@@ -55,20 +54,9 @@ async fn servers_share_challenges_and_status_changes(backend: Backend) {
     a.issue_card(resident, &path, Some("abc123")).await.unwrap();
 
     // A portal challenge from A, answered at B; the same answer again at A is a replay.
-    let c: Value = a
-        .client
-        .post(format!("{}/api/v1/portal/challenge", a.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(c["challenge"].as_str().unwrap())
-        .unwrap();
+    let (challenge_id, bytes) = portal_challenge(&a.client, &a.url).await;
     let proof = card_proof(&mut card(&path), "1234", &bytes).unwrap();
-    let body = json!({"challenge_id": c["challenge_id"], "certificate": b64(&proof.certificate),
+    let body = json!({"challenge_id": challenge_id, "certificate": b64(&proof.certificate),
                       "signature": b64(&proof.signature)});
     let at_b = a
         .client

@@ -34,3 +34,22 @@ pub fn photo(w: usize, h: usize) -> String {
 pub fn card(path: &Path) -> JpkiClient<VirtualTransport> {
     JpkiClient::new(VirtualTransport::new(CardFile::open(path).unwrap()))
 }
+
+/// A portal login challenge from the server at `base`: its id and its bytes.
+pub async fn portal_challenge(
+    client: &reqwest::Client,
+    base: &str,
+) -> (serde_json::Value, Vec<u8>) {
+    let r: serde_json::Value = client
+        .post(format!("{base}/api/v1/portal/challenge"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(r["challenge"].as_str().unwrap())
+        .unwrap();
+    (r["challenge_id"].clone(), bytes)
+}
