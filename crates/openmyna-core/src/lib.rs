@@ -30,7 +30,7 @@ pub fn xml_escape(s: &str) -> String {
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp, display_rfc3339, display_time, jst};
 pub use entropy::{Entropy, OsEntropy, SeededEntropy};
 pub use refusal::{IntoRefusal, Refusal, RefusalKind};
-pub use role::{Actor, Role, RoleParseError};
+pub use role::{Actor, Organisation, Role, RoleParseError};
 
 /// Age in completed years on `on` for someone born on `birth` (Japanese law counts a birthday
 /// as reached at the end of the previous day, which only matters for 29 February births; we

@@ -74,6 +74,19 @@ impl fmt::Display for Role {
     }
 }
 
+/// An organisation: a party with a role (a municipality, an insurer, a clinic, a relying
+/// party, an employer, the operator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organisation {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The organisation's own code where it has one: municipality code, insurer number,
+    /// facility code, corporate number.
+    pub code: Option<String>,
+    pub created_at: crate::Timestamp,
+}
+
 /// Who is acting: an organisation in a role, authenticated by one of its tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Actor {

@@ -7,7 +7,7 @@ use std::future::Future;
 
 use chrono::{Duration, NaiveDate};
 use der::Encode;
-use openmyna_core::{Actor, Clock, Entropy, Role, Timestamp, age_on};
+use openmyna_core::{Actor, Clock, Entropy, Organisation, Role, Timestamp, age_on};
 use openmyna_ids::FacilityCode;
 use openmyna_jpki::{
     CertRecord, Jpki, JpkiStore, Lookup, NotCurrent, RootKind, Serial, key, profile,
@@ -201,7 +201,7 @@ pub trait EligibilityStore: Send + Sync {
     fn organisation(
         &self,
         org_id: i64,
-    ) -> impl Future<Output = Result<Option<(String, Role, Option<String>)>, EligibilityError>> + Send;
+    ) -> impl Future<Output = Result<Option<Organisation>, EligibilityError>> + Send;
     fn write_record(
         &self,
         w: &RecordWrite<'_>,
@@ -558,8 +558,8 @@ where
     /// The insurer number of an insurer organisation (its code).
     async fn insurer_number(&self, actor: &Actor) -> Result<String, EligibilityError> {
         let org = self.store.organisation(actor.org_id).await?;
-        match org {
-            Some((_, Role::Insurer, Some(code))) if !code.is_empty() => Ok(code),
+        match org.map(|o| (o.role, o.code)) {
+            Some((Role::Insurer, Some(code))) if !code.is_empty() => Ok(code),
             _ => Err(EligibilityError::refused(
                 "insurer.number",
                 "this organisation has no insurer number (保険者番号); set it as the organisation's code",
@@ -570,8 +570,8 @@ where
     /// The facility code of a medical institution.
     async fn facility(&self, actor: &Actor) -> Result<FacilityCode, EligibilityError> {
         let org = self.store.organisation(actor.org_id).await?;
-        match org {
-            Some((_, Role::MedicalInstitution, Some(code))) => {
+        match org.map(|o| (o.role, o.code)) {
+            Some((Role::MedicalInstitution, Some(code))) => {
                 FacilityCode::parse(&code).map_err(|e| {
                     EligibilityError::refused(
                         "facility.code",

@@ -54,3 +54,6 @@ impl IntoRefusal for FourInfoError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

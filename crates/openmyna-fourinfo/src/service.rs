@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use der::Encode;
-use openmyna_core::{Actor, Clock, Entropy, Role, Timestamp};
+use openmyna_core::{Actor, Clock, Entropy, Organisation, Role, Timestamp};
 use openmyna_jpki::{
     CertState, Jpki, JpkiStore, Lookup, NotCurrent, RootKind, Serial, cms, key, profile,
 };
@@ -32,7 +32,7 @@ pub trait FourInfoStore: Send + Sync {
     fn organisation(
         &self,
         org_id: i64,
-    ) -> impl Future<Output = Result<Option<(String, Role)>, FourInfoError>> + Send;
+    ) -> impl Future<Output = Result<Option<Organisation>, FourInfoError>> + Send;
     fn relying_party(
         &self,
         org_id: i64,
@@ -131,9 +131,10 @@ where
         items: &[Item],
     ) -> Result<RelyingParty, FourInfoError> {
         let set = Item::set(items)?;
-        let (name, role) = self.store.organisation(org_id).await?.ok_or_else(|| {
-            FourInfoError::not_found("consent.not_found", format!("no organisation {org_id}"))
-        })?;
+        let Organisation { name, role, .. } =
+            self.store.organisation(org_id).await?.ok_or_else(|| {
+                FourInfoError::not_found("consent.not_found", format!("no organisation {org_id}"))
+            })?;
         if role != Role::RelyingParty {
             return Err(FourInfoError::refused(
                 "relying_party.role",

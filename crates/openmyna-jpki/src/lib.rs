@@ -15,11 +15,15 @@ pub mod cms;
 pub mod crl;
 pub mod crl_reader;
 pub mod key;
+#[cfg(any(test, feature = "memory"))]
+pub mod memory;
 pub mod ocsp;
 pub mod oid;
 pub mod profile;
 pub mod serial;
 pub mod service;
+#[cfg(test)]
+mod service_tests;
 pub mod validity;
 
 pub use ca::{Holder, Issued, RootCa};
@@ -41,7 +45,8 @@ pub use key::{KeyKind, SigningKey};
 pub use profile::{Endpoints, RootKind};
 pub use serial::Serial;
 pub use service::{
-    CertRecord, CertState, CrlMeta, Jpki, JpkiConfig, JpkiStore, Lookup, NotCurrent,
+    CertRecord, CertState, CrlMeta, Jpki, JpkiConfig, JpkiStore, Lookup, NotCurrent, RevokedPage,
+    RevokedTotals,
 };
 
 use openmyna_core::{IntoRefusal, Refusal, Timestamp};

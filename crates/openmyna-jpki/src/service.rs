@@ -145,6 +145,27 @@ pub struct LogEntry {
     pub reason: Option<Reason>,
 }
 
+/// What a CRL of a root (or of one partition) is to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RevokedTotals {
+    /// Revoked and held entries.
+    pub entries: i64,
+    /// Their total DER length.
+    pub bytes: i64,
+    /// The status-log position they reflect.
+    pub snapshot_seq: i64,
+}
+
+/// A page of revoked entries, in the stable order of [`JpkiStore::revoked_page`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedPage {
+    /// The cursor to continue after.
+    pub last: i64,
+    pub entries: u64,
+    /// The entries' DER, concatenated.
+    pub der: Vec<u8>,
+}
+
 /// A published CRL.
 #[derive(Debug, Clone, Serialize)]
 pub struct CrlMeta {
@@ -208,7 +229,7 @@ pub trait JpkiStore: Send + Sync {
         &self,
         root: RootKind,
         partition: Option<i64>,
-    ) -> impl Future<Output = Result<(i64, i64, i64), JpkiError>> + Send;
+    ) -> impl Future<Output = Result<RevokedTotals, JpkiError>> + Send;
     /// The next `limit` revoked entries after the `after` cursor, in a stable order, as one
     /// concatenation of their DER: (last cursor, number of entries, bytes). `None` at the end.
     fn revoked_page(
@@ -217,8 +238,7 @@ pub trait JpkiStore: Send + Sync {
         partition: Option<i64>,
         after: i64,
         limit: i64,
-    ) -> impl Future<Output = Result<Option<(i64, u64, Vec<u8>)>, JpkiError>> + Send;
-    /// The status log after `after_seq` (for delta CRLs).
+    ) -> impl Future<Output = Result<Option<RevokedPage>, JpkiError>> + Send;
     /// The status log after `after_seq` (for delta CRLs), of one partition or all.
     fn status_log_after(
         &self,
@@ -504,7 +524,7 @@ impl<S: JpkiStore> Jpki<S> {
         *self.roots.write().map_err(|_| lock_err())? = loaded;
         std::fs::create_dir_all(&self.config.crl_dir)?;
         for kind in RootKind::ALL {
-            let (_, _, position) = self.store.revoked_totals(kind, None).await?;
+            let position = self.store.revoked_totals(kind, None).await?.snapshot_seq;
             self.followed
                 .lock()
                 .map_err(|_| lock_err())?
@@ -1156,7 +1176,11 @@ impl<S: JpkiStore> Jpki<S> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (count, bytes, snapshot) = self.store.revoked_totals(root, partition).await?;
+            let RevokedTotals {
+                entries: count,
+                bytes,
+                snapshot_seq: snapshot,
+            } = self.store.revoked_totals(root, partition).await?;
             let number = self.store.next_crl_number(root).await?;
             match self
                 .write_file_crl(
@@ -1235,15 +1259,15 @@ impl<S: JpkiStore> Jpki<S> {
             EntrySource::Store => {
                 let mut after = i64::MIN;
                 loop {
-                    let Some((last, count, bytes)) = self
+                    let Some(page) = self
                         .store
                         .revoked_page(root, partition, after, CRL_PAGE)
                         .await?
                     else {
                         break;
                     };
-                    after = last;
-                    writer.entries(&bytes, count)?;
+                    after = page.last;
+                    writer.entries(&page.der, page.entries)?;
                 }
             }
         }

@@ -10,6 +10,8 @@
 //! This crate holds the rules only. [`Registry`] runs them against a [`RegistryStore`], which the
 //! storage crate implements; time and randomness are injected.
 
+#[cfg(any(test, feature = "memory"))]
+pub mod memory;
 mod model;
 mod service;
 

@@ -502,77 +502,11 @@ pub fn resident_from_new(new: NewResident) -> Resident {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
     use chrono::DateTime;
     use openmyna_core::{ManualClock, SeededEntropy};
 
     use super::*;
-
-    /// An in-memory store, to test the rules without a database.
-    #[derive(Default)]
-    struct MemStore {
-        residents: Mutex<HashMap<ResidentId, Resident>>,
-        history: Mutex<Vec<HistoryEntry>>,
-        events: Mutex<Vec<RegistryEvent>>,
-    }
-
-    impl RegistryStore for MemStore {
-        async fn insert_resident(
-            &self,
-            new: &NewResident,
-            h: &HistoryEntry,
-            e: &RegistryEvent,
-        ) -> Result<(), RegistryError> {
-            let mut rs = self.residents.lock().unwrap();
-            if rs.values().any(|r| r.my_number == new.my_number) {
-                return Err(RegistryError::DuplicateMyNumber);
-            }
-            rs.insert(new.id, resident_from_new(new.clone()));
-            self.history.lock().unwrap().push(h.clone());
-            self.events.lock().unwrap().push(e.clone());
-            Ok(())
-        }
-        async fn resident(&self, id: ResidentId) -> Result<Option<Resident>, RegistryError> {
-            Ok(self.residents.lock().unwrap().get(&id).cloned())
-        }
-        async fn resident_by_my_number(
-            &self,
-            n: &MyNumber,
-        ) -> Result<Option<Resident>, RegistryError> {
-            Ok(self
-                .residents
-                .lock()
-                .unwrap()
-                .values()
-                .find(|r| &r.my_number == n)
-                .cloned())
-        }
-        async fn apply_change(&self, c: &ResidentChange) -> Result<(), RegistryError> {
-            let mut rs = self.residents.lock().unwrap();
-            let cur = rs
-                .get(&c.updated.id)
-                .ok_or(RegistryError::NotFound(c.updated.id))?;
-            if cur.version != c.expected_version {
-                return Err(RegistryError::Conflict);
-            }
-            rs.insert(c.updated.id, c.updated.clone());
-            self.history.lock().unwrap().push(c.history.clone());
-            self.events.lock().unwrap().push(c.event.clone());
-            Ok(())
-        }
-        async fn history(&self, id: ResidentId) -> Result<Vec<HistoryEntry>, RegistryError> {
-            Ok(self
-                .history
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|h| h.resident_id == id)
-                .cloned()
-                .collect())
-        }
-    }
+    use crate::memory::MemoryRegistryStore as MemStore;
 
     fn input() -> NewResidentInput {
         NewResidentInput {
@@ -623,7 +557,7 @@ mod tests {
             "100-0013"
         );
         assert!(MyNumber::parse(r.my_number.expose()).is_ok());
-        assert_eq!(s.events.lock().unwrap()[0].kind, ChangeKind::Registered);
+        assert_eq!(s.events()[0].kind, ChangeKind::Registered);
     }
 
     #[test]
@@ -667,7 +601,7 @@ mod tests {
                 other => panic!("expected {code}, got {other:?}"),
             }
         }
-        assert!(s.residents.lock().unwrap().is_empty());
+        assert!(s.is_empty());
     }
 
     #[test]
@@ -703,7 +637,7 @@ mod tests {
         assert_eq!(h.len(), 2);
         assert_eq!(h[1].kind, ChangeKind::AddressChanged);
         assert_eq!(h[1].effective_date.to_string(), "2026-05-01");
-        let ev = s.events.lock().unwrap();
+        let ev = s.events();
         assert_eq!(ev[1].changed, vec!["address"]);
         assert!(ev[1].affects_basic4());
         drop(ev);
@@ -719,7 +653,7 @@ mod tests {
         let r = block(reg.register(&input(), &op)).unwrap();
         let d = block(reg.record_death(r.id, "2026-03-31", None, &op)).unwrap();
         assert_eq!(d.status, ResidentStatus::Deceased);
-        assert!(s.events.lock().unwrap()[1].affects_basic4());
+        assert!(s.events()[1].affects_basic4());
         assert!(matches!(
             block(reg.change_name(r.id, "山田 次郎", "ヤマダ ジロウ", None, None, &op)),
             Err(RegistryError::NotActive(ResidentStatus::Deceased))
@@ -734,7 +668,7 @@ mod tests {
         let op = Actor::local_operator();
         let r = block(reg.register(&input(), &op)).unwrap();
         block(reg.correct(r.id, Some("1990-05-02"), Some(1), None, None, &op)).unwrap();
-        assert_eq!(s.events.lock().unwrap()[1].changed, vec!["birth_date"]);
+        assert_eq!(s.events()[1].changed, vec!["birth_date"]);
         assert!(block(reg.correct(r.id, None, None, None, None, &op)).is_err());
     }
 }

@@ -18,7 +18,7 @@ use openmyna_eligibility::{
 };
 use openmyna_fourinfo::Consent;
 use openmyna_jpki::{Action, JpkiError, Lookup, NotCurrent, Reason, RootKind, Serial, cms};
-use openmyna_portal::account::{Account, AccountInput};
+use openmyna_portal::account::AccountInput;
 use openmyna_portal::expenses::{NoticeHeader, NoticeLine, facility_kind_ja};
 pub use openmyna_portal::phone::PhoneState;
 use openmyna_portal::phone::{PhoneRequest, REQUEST_MAX_AGE_MINUTES};
@@ -326,22 +326,11 @@ pub async fn access_log(s: &Services, c: &Citizen) -> Result<AccessLog> {
     })
 }
 
-/// A registered public-money account.
-pub struct RegisteredAccount {
-    pub account: Account,
-    pub registered_at: Timestamp,
-    pub channel: String,
-}
+pub use openmyna_store::portal::RegisteredAccount;
 
 /// The citizen's public-money account (公金受取口座), if registered.
 pub async fn account(s: &Services, c: &Citizen) -> Result<Option<RegisteredAccount>> {
-    Ok(s.store.public_money_account(c.resident_id).await?.map(
-        |(account, registered_at, channel)| RegisteredAccount {
-            account,
-            registered_at,
-            channel,
-        },
-    ))
+    Ok(s.store.public_money_account(c.resident_id).await?)
 }
 
 /// Registers the public-money account from the portal, replacing an earlier one; the

@@ -10,16 +10,7 @@ use crate::{Result, Store, StoreError, from_micros, to_micros};
 /// Prefix of every openmyna API token, so that leaked tokens are easy to recognise.
 pub const TOKEN_PREFIX: &str = "omn_";
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Organisation {
-    pub id: i64,
-    pub name: String,
-    pub role: Role,
-    /// The organisation's own code where it has one: municipality code, insurer number,
-    /// facility code, corporate number.
-    pub code: Option<String>,
-    pub created_at: Timestamp,
-}
+pub use openmyna_core::Organisation;
 
 /// A freshly created token: the secret is in `token` and is not stored anywhere.
 #[derive(Debug, Clone, Serialize)]

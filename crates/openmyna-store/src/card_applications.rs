@@ -354,23 +354,6 @@ impl Store {
             })
             .collect())
     }
-
-    /// An application's history: (at, status, actor, detail).
-    pub async fn application_events(
-        &self,
-        id: i64,
-    ) -> Result<Vec<(Timestamp, String, String, String)>> {
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT at, status, actor, detail FROM card_application_events \
-             WHERE application_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.into_iter()
-            .map(|(at, s, a, d)| Ok((from_micros(at)?, s, a, d)))
-            .collect()
-    }
 }
 
 async fn event(

@@ -2,7 +2,7 @@
 //! 利用登録, terminals, verifications, consents, medical records and 資格確認書.
 
 use chrono::NaiveDate;
-use openmyna_core::{Actor, Role, Timestamp};
+use openmyna_core::{Actor, Organisation, Timestamp};
 use openmyna_eligibility::record::{Enrollment, InsuredKey};
 use openmyna_eligibility::{
     AuthMethod, ConsentCategory, Disclosure, EligibilityError, EligibilityStore, MatchStatus,
@@ -179,13 +179,8 @@ impl EligibilityStore for Store {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn organisation(
-        &self,
-        org_id: i64,
-    ) -> Result<Option<(String, Role, Option<String>)>, EligibilityError> {
-        Ok(Store::organisation(self, org_id)
-            .await?
-            .map(|o| (o.name, o.role, o.code)))
+    async fn organisation(&self, org_id: i64) -> Result<Option<Organisation>, EligibilityError> {
+        Ok(Store::organisation(self, org_id).await?)
     }
 
     async fn write_record(
@@ -369,8 +364,17 @@ impl EligibilityStore for Store {
     }
 
     async fn record_history(&self, record_id: i64) -> Result<Vec<RecordChange>, EligibilityError> {
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(i64, i64, String, String, String, Option<String>, String)> = sqlx::query_as(
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            version: i64,
+            recorded_at: i64,
+            recorded_by: String,
+            match_status: String,
+            mismatches: String,
+            before_json: Option<String>,
+            after_json: String,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT version, recorded_at, recorded_by, match_status, mismatches, before_json, \
                  after_json FROM insurance_record_history WHERE record_id = $1 ORDER BY id",
         )
@@ -379,18 +383,20 @@ impl EligibilityStore for Store {
         .await
         .map_err(storage)?;
         rows.into_iter()
-            .map(|(version, at, by, status, mism, before, after)| {
+            .map(|r| {
                 Ok(RecordChange {
-                    version,
-                    recorded_at: from_micros(at)?,
-                    recorded_by: by,
-                    status: MatchStatus::parse(&status).ok_or_else(|| corrupt("match status"))?,
-                    mismatches: split(&mism),
-                    before: before
+                    version: r.version,
+                    recorded_at: from_micros(r.recorded_at)?,
+                    recorded_by: r.recorded_by,
+                    status: MatchStatus::parse(&r.match_status)
+                        .ok_or_else(|| corrupt("match status"))?,
+                    mismatches: split(&r.mismatches),
+                    before: r
+                        .before_json
                         .map(|b| serde_json::from_str(&b))
                         .transpose()
                         .map_err(|_| corrupt("history"))?,
-                    after: serde_json::from_str(&after).map_err(|_| corrupt("history"))?,
+                    after: serde_json::from_str(&r.after_json).map_err(|_| corrupt("history"))?,
                 })
             })
             .collect()

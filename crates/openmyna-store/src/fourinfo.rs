@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use openmyna_core::{Actor, Role, Timestamp};
+use openmyna_core::{Actor, Organisation, Timestamp};
 use openmyna_fourinfo::{Consent, FourInfoError, FourInfoStore, Item, NewConsent, RelyingParty};
 
 use crate::{Store, StoreError, from_micros, to_micros};
@@ -69,10 +69,8 @@ impl Store {
 }
 
 impl FourInfoStore for Store {
-    async fn organisation(&self, org_id: i64) -> Result<Option<(String, Role)>, FourInfoError> {
-        Ok(Store::organisation(self, org_id)
-            .await?
-            .map(|o| (o.name, o.role)))
+    async fn organisation(&self, org_id: i64) -> Result<Option<Organisation>, FourInfoError> {
+        Ok(Store::organisation(self, org_id).await?)
     }
 
     async fn relying_party(&self, org_id: i64) -> Result<Option<RelyingParty>, FourInfoError> {

@@ -1,7 +1,9 @@
 //! Storage of the JPKI CA: roots (keys sealed with the master key), certificates, the
 //! revoked-entries table, the status log and published CRLs.
 
-use openmyna_jpki::service::{CertRecord, CertState, CrlMeta, LogEntry, StatusChange, StoredRoot};
+use openmyna_jpki::service::{
+    CertRecord, CertState, CrlMeta, LogEntry, RevokedPage, RevokedTotals, StatusChange, StoredRoot,
+};
 use openmyna_jpki::{JpkiError, JpkiStore, KeyKind, Reason, RootKind};
 
 use crate::{Store, StoreError, from_micros, to_micros};
@@ -355,7 +357,7 @@ impl JpkiStore for Store {
         &self,
         root: RootKind,
         partition: Option<i64>,
-    ) -> Result<(i64, i64, i64), JpkiError> {
+    ) -> Result<RevokedTotals, JpkiError> {
         #[derive(sqlx::FromRow)]
         struct Totals {
             n: i64,
@@ -383,7 +385,11 @@ impl JpkiStore for Store {
             .fetch_one(self.pool())
             .await
             .map_err(storage)?;
-        Ok((t.n, t.bytes, t.snapshot))
+        Ok(RevokedTotals {
+            entries: t.n,
+            bytes: t.bytes,
+            snapshot_seq: t.snapshot,
+        })
     }
 
     async fn revoked_page(
@@ -392,7 +398,7 @@ impl JpkiStore for Store {
         partition: Option<i64>,
         after: i64,
         limit: i64,
-    ) -> Result<Option<(i64, u64, Vec<u8>)>, JpkiError> {
+    ) -> Result<Option<RevokedPage>, JpkiError> {
         // One row per page: the entries concatenated by the database, so that a
         // million-entry CRL costs twenty rows, not a million. The order of entries within a
         // page does not matter to a CRL, so the aggregate is not ordered (an ordered
@@ -440,7 +446,11 @@ impl JpkiStore for Store {
         }
         let row = row.map_err(storage)?;
         Ok(match row {
-            (Some(last), n, Some(bytes)) if n > 0 => Some((last, n as u64, bytes)),
+            (Some(last), n, Some(der)) if n > 0 => Some(RevokedPage {
+                last,
+                entries: n.unsigned_abs(),
+                der,
+            }),
             _ => None,
         })
     }

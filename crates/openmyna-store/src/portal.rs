@@ -11,6 +11,15 @@ use serde::Serialize;
 use crate::transition::{self, Key, StoredStatus};
 use crate::{Result, Store, StoreError, from_micros, to_micros};
 
+/// A registered public-money account (公金受取口座): the account, when, and through which
+/// channel.
+#[derive(Debug, Clone)]
+pub struct RegisteredAccount {
+    pub account: Account,
+    pub registered_at: Timestamp,
+    pub channel: String,
+}
+
 const SEAL_CONTEXT: &str = "public_money_account.number";
 
 /// A change of the public-money account, as the resident sees it.
@@ -93,32 +102,42 @@ impl Store {
     pub async fn public_money_account(
         &self,
         resident_id: i64,
-    ) -> Result<Option<(Account, Timestamp, String)>> {
-        #[allow(clippy::type_complexity)]
-        let row: Option<(String, String, String, Vec<u8>, String, i64, String)> = sqlx::query_as(
+    ) -> Result<Option<RegisteredAccount>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            bank_code: String,
+            branch_code: String,
+            account_type: String,
+            number_sealed: Vec<u8>,
+            holder_kana: String,
+            registered_at: i64,
+            channel: String,
+        }
+        let row: Option<Row> = sqlx::query_as(
             "SELECT bank_code, branch_code, account_type, number_sealed, holder_kana, \
              registered_at, channel FROM public_money_accounts WHERE resident_id = $1",
         )
         .bind(resident_id)
         .fetch_optional(self.pool())
         .await?;
-        let Some((bank, branch, kind, sealed, holder, at, channel)) = row else {
+        let Some(r) = row else {
             return Ok(None);
         };
-        let number = self.keys().open(SEAL_CONTEXT, &sealed)?;
+        let number = self.keys().open(SEAL_CONTEXT, &r.number_sealed)?;
         let number = String::from_utf8(number).map_err(|_| corrupt("account number"))?;
-        Ok(Some((
-            Account {
-                bank_code: BankCode::parse(&bank).map_err(|_| corrupt("bank code"))?,
-                branch_code: BranchCode::parse(&branch).map_err(|_| corrupt("branch code"))?,
-                account_type: AccountType::parse(&kind).map_err(|_| corrupt("account type"))?,
-                account_number: AccountNumber::parse(&number)
-                    .map_err(|_| corrupt("account number"))?,
-                holder_kana: holder,
-            },
-            from_micros(at)?,
-            channel,
-        )))
+        let account = Account {
+            bank_code: BankCode::parse(&r.bank_code).map_err(|_| corrupt("bank code"))?,
+            branch_code: BranchCode::parse(&r.branch_code).map_err(|_| corrupt("branch code"))?,
+            account_type: AccountType::parse(&r.account_type)
+                .map_err(|_| corrupt("account type"))?,
+            account_number: AccountNumber::parse(&number).map_err(|_| corrupt("account number"))?,
+            holder_kana: r.holder_kana,
+        };
+        Ok(Some(RegisteredAccount {
+            account,
+            registered_at: from_micros(r.registered_at)?,
+            channel: r.channel,
+        }))
     }
 
     /// Registers the account, replacing any earlier one, and records the change — in one
@@ -179,8 +198,17 @@ impl Store {
         &self,
         resident_id: i64,
     ) -> Result<Vec<AccountChange>> {
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(i64, String, String, String, String, String, String)> = sqlx::query_as(
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            at: i64,
+            action: String,
+            bank_code: String,
+            branch_code: String,
+            account_type: String,
+            number_last3: String,
+            channel: String,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT at, action, bank_code, branch_code, account_type, number_last3, channel \
              FROM public_money_account_history WHERE resident_id = $1 ORDER BY id",
         )
@@ -188,21 +216,29 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(
-                |(at, action, bank_code, branch_code, account_type, number_last3, channel)| {
-                    Ok(AccountChange {
-                        at: from_micros(at)?,
-                        action,
-                        bank_code,
-                        branch_code,
-                        account_type,
-                        number_last3,
-                        channel,
-                    })
-                },
-            )
+            .map(|r| {
+                Ok(AccountChange {
+                    at: from_micros(r.at)?,
+                    action: r.action,
+                    bank_code: r.bank_code,
+                    branch_code: r.branch_code,
+                    account_type: r.account_type,
+                    number_last3: r.number_last3,
+                    channel: r.channel,
+                })
+            })
             .collect()
     }
+}
+
+/// One entry of a phone's audit trail: what happened to its certificates (issued,
+/// suspended, released, revoked), who did it, and why.
+#[derive(Debug, Clone)]
+pub struct PhoneEvent {
+    pub at: Timestamp,
+    pub action: String,
+    pub actor: String,
+    pub note: String,
 }
 
 /// A smartphone with certificates.
@@ -345,8 +381,8 @@ impl Store {
         Ok(true)
     }
 
-    /// A phone's audit trail: (at, action, actor, note).
-    pub async fn phone_events(&self, id: i64) -> Result<Vec<(Timestamp, String, String, String)>> {
+    /// A phone's audit trail, oldest first.
+    pub async fn phone_events(&self, id: i64) -> Result<Vec<PhoneEvent>> {
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT at, action, actor, note FROM phone_events WHERE phone_id = $1 ORDER BY id",
         )
@@ -354,7 +390,14 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(|(at, a, b, c)| Ok((from_micros(at)?, a, b, c)))
+            .map(|(at, action, actor, note)| {
+                Ok(PhoneEvent {
+                    at: from_micros(at)?,
+                    action,
+                    actor,
+                    note,
+                })
+            })
             .collect()
     }
 }

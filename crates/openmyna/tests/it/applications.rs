@@ -89,12 +89,12 @@ async fn check_card(app: &TestApp, dir: &Path, card_b64: &str, sign_password: &s
     );
 }
 
-async fn every_channel_makes_a_working_card(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let dir = tempfile::tempdir().unwrap();
+/// Smartphone, PC, photo booth and mail: each application is accepted, made, followed with its
+/// 申請書ID, and handed over at the window as a working card of which the server keeps no copy.
+async fn four_channels_to_the_window(app: &TestApp, dir: &Path) {
     for channel in ["smartphone", "pc", "photo_booth", "mail"] {
         let resident = app.register_resident(true).await;
-        let form_id = form(&app, resident).await;
+        let form_id = form(app, resident).await;
         let email = if channel == "smartphone" || channel == "pc" {
             json!("taro@example.jp")
         } else {
@@ -114,14 +114,14 @@ async fn every_channel_makes_a_working_card(backend: Backend) {
         );
         let id = a["id"].as_i64().unwrap();
         let (s, r) = municipality(
-            &app,
+            app,
             &format!("/api/v1/card-applications/{id}/review"),
             json!({"decision": "accept"}),
         )
         .await;
         assert_eq!((s, r["status"].as_str()), (200, Some("accepted")), "{r}");
         let (s, r) = municipality(
-            &app,
+            app,
             &format!("/api/v1/card-applications/{id}/manufacture"),
             json!({}),
         )
@@ -153,7 +153,7 @@ async fn every_channel_makes_a_working_card(backend: Backend) {
         assert_eq!(s, 404);
         // At the window: identity checked, PINs set, certificates issued.
         let (s, r) = municipality(
-            &app,
+            app,
             &format!("/api/v1/card-applications/{id}/handover"),
             json!({"identity_document": "driver_license", "auth_pin": "1234", "sign_password": "abc123"}),
         )
@@ -163,21 +163,25 @@ async fn every_channel_makes_a_working_card(backend: Backend) {
             (200, Some("delivered")),
             "{r}"
         );
-        check_card(&app, dir.path(), r["card"].as_str().unwrap(), "ABC123").await;
+        check_card(app, dir, r["card"].as_str().unwrap(), "ABC123").await;
         // The server keeps no copy of the card.
         let (s, _) = municipality(
-            &app,
+            app,
             &format!("/api/v1/card-applications/{id}/handover"),
             json!({"identity_document": "driver_license", "auth_pin": "1234", "sign_password": "abc123"}),
         )
         .await;
         assert_eq!(s, 409);
     }
+}
 
-    // 出張申請受付: identity verified on site, PINs chosen there, the card mailed.
+/// 出張申請受付: identity verified on site, PINs chosen there, the card mailed and taken with
+/// the envelope's one-time code (the municipality cannot hand it over; the 申請書ID alone does
+/// not take it).
+async fn on_site_to_the_mailbox(app: &TestApp, dir: &Path) {
     let resident = app.register_resident(true).await;
     let (s, a) = municipality(
-        &app,
+        app,
         "/api/v1/card-applications/on-site",
         json!({"resident_id": resident, "identity_document": "passport", "photo": photo(600, 800),
                "auth_pin": "1234", "sign_password": "onsite9"}),
@@ -187,13 +191,13 @@ async fn every_channel_makes_a_working_card(backend: Backend) {
     let id = a["id"].as_i64().unwrap();
     let form_id = a["form_id"].as_str().unwrap().to_owned();
     municipality(
-        &app,
+        app,
         &format!("/api/v1/card-applications/{id}/review"),
         json!({"decision": "accept"}),
     )
     .await;
     let (s, r) = municipality(
-        &app,
+        app,
         &format!("/api/v1/card-applications/{id}/manufacture"),
         json!({}),
     )
@@ -209,7 +213,7 @@ async fn every_channel_makes_a_working_card(backend: Backend) {
         .await;
     assert!(st.get("delivery_code").is_none(), "{st}");
     let (s, r) = municipality(
-        &app,
+        app,
         &format!("/api/v1/card-applications/{id}/handover"),
         json!({"identity_document": "passport", "auth_pin": "1234", "sign_password": "x"}),
     )
@@ -239,8 +243,28 @@ async fn every_channel_makes_a_working_card(backend: Backend) {
         (200, Some("delivered")),
         "{r}"
     );
-    check_card(&app, dir.path(), r["card"].as_str().unwrap(), "ONSITE9").await;
+    check_card(app, dir, r["card"].as_str().unwrap(), "ONSITE9").await;
+}
 
+async fn the_four_channels_make_working_cards_at_the_window(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    four_channels_to_the_window(&app, dir.path()).await;
+    app.finish().await;
+}
+
+async fn an_on_site_application_is_mailed_and_taken_with_the_envelope_code(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    on_site_to_the_mailbox(&app, dir.path()).await;
+    app.finish().await;
+}
+
+async fn deliveries_are_counted_per_municipality_and_channel(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    four_channels_to_the_window(&app, dir.path()).await;
+    on_site_to_the_mailbox(&app, dir.path()).await;
     // Counts per municipality and channel.
     let (s, stats) = app
         .get("/api/v1/card-applications/stats", Some(Role::Operator))
@@ -264,10 +288,26 @@ async fn every_channel_makes_a_working_card(backend: Backend) {
     app.finish().await;
 }
 
-async fn bad_applications_change_nothing(backend: Backend) {
+/// A resident with a 申請書 (its 申請書ID) and no application yet.
+struct Applicant {
+    app: TestApp,
+    resident: i64,
+    form_id: String,
+}
+
+async fn applicant_with_a_form(backend: Backend) -> Applicant {
     let app = spawn_app(backend).await;
     let resident = app.register_resident(true).await;
     let form_id = form(&app, resident).await;
+    Applicant {
+        app,
+        resident,
+        form_id,
+    }
+}
+
+async fn bad_applications_are_refused_with_the_reason_and_store_nothing(backend: Backend) {
+    let Applicant { app, form_id, .. } = applicant_with_a_form(backend).await;
     let apply = |body: Value| {
         let app = &app;
         async move { app.post("/api/v1/card-applications", None, &body).await }
@@ -320,7 +360,19 @@ async fn bad_applications_change_nothing(backend: Backend) {
         .get("/api/v1/card-applications", Some(Role::Municipality))
         .await;
     assert_eq!(list, json!([]), "nothing was stored");
+    app.finish().await;
+}
 
+async fn a_rejected_application_is_resubmitted_and_stays_the_only_one(backend: Backend) {
+    let Applicant {
+        app,
+        resident,
+        form_id,
+    } = applicant_with_a_form(backend).await;
+    let apply = |body: Value| {
+        let app = &app;
+        async move { app.post("/api/v1/card-applications", None, &body).await }
+    };
     // Rejected with a reason the applicant sees; resubmitted with a better photo.
     let (s, a) = apply(
         json!({"form_id": form_id, "channel": "pc", "email": "a@b.jp", "photo": photo(480, 640)}),
@@ -423,6 +475,9 @@ async fn bad_applications_change_nothing(backend: Backend) {
 }
 
 on_both_backends!(
-    every_channel_makes_a_working_card,
-    bad_applications_change_nothing
+    the_four_channels_make_working_cards_at_the_window,
+    an_on_site_application_is_mailed_and_taken_with_the_envelope_code,
+    deliveries_are_counted_per_municipality_and_channel,
+    bad_applications_are_refused_with_the_reason_and_store_nothing,
+    a_rejected_application_is_resubmitted_and_stays_the_only_one
 );

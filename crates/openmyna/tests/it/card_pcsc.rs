@@ -3,8 +3,8 @@
 //! and OpenSSL as the judges.
 //!
 //! Needs pcscd, vsmartcard-vpcd, opensc and openssl (`.ci/run` installs them) and the right to
-//! start pcscd (root in CI). The test owns pcscd: it starts it, and restarts it to show that a
-//! PIN lock survives. Without the tools it prints that it was skipped, unless
+//! start pcscd (root in CI). The tests own pcscd, one at a time: each starts it, and one restarts
+//! it to show that a PIN lock survives. Without the tools they print that they were skipped, unless
 //! `OPENMYNA_TEST_REQUIRE_PCSC=1` (set by CI).
 
 use std::path::{Path, PathBuf};
@@ -189,16 +189,37 @@ fn p(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn opensc_uses_the_virtual_card_through_pcscd() {
-    if !tools_present() {
-        assert!(
-            std::env::var("OPENMYNA_TEST_REQUIRE_PCSC").as_deref() != Ok("1"),
-            "pcscd, vsmartcard-vpcd, opensc and openssl are required (OPENMYNA_TEST_REQUIRE_PCSC=1)"
-        );
-        eprintln!("PC/SC interop test skipped: pcscd, vsmartcard-vpcd or opensc not installed");
-        return;
+/// The machine has one pcscd: the tests that own it run one at a time.
+static PCSCD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Whether the tools are here; without them the test is skipped (refused under CI).
+fn skipped() -> bool {
+    if tools_present() {
+        return false;
     }
+    assert!(
+        std::env::var("OPENMYNA_TEST_REQUIRE_PCSC").as_deref() != Ok("1"),
+        "pcscd, vpcd, opensc and openssl are required (OPENMYNA_TEST_REQUIRE_PCSC=1)"
+    );
+    eprintln!("PC/SC interop test skipped: pcscd, vsmartcard-vpcd or opensc not installed");
+    true
+}
+
+/// A server, a card issued by it (signing password ABC123, PIN 1234), pcscd, and the card
+/// attached to its virtual reader with `openmyna vpcd`.
+struct Rig {
+    app: crate::common::TestApp,
+    dir: tempfile::TempDir,
+    card: PathBuf,
+    issued: openmyna_services::cards::IssuedCard,
+    auth_der: Vec<u8>,
+    pcscd: Option<Pcscd>,
+    vpcd: Vpcd,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+async fn rig() -> Rig {
+    let turn = PCSCD.lock().await;
     let app = spawn_app(Backend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -213,11 +234,47 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     ))
     .read_certificate(openmyna_cardio::client::Certificate::Auth)
     .unwrap();
-
+    // What the tests sign through PKCS#11.
+    std::fs::write(p(d, "msg.txt"), b"signed through PKCS#11").unwrap();
     let pcscd = Pcscd::start(&p(d, "pcscd.log"));
-    let mut vpcd = Vpcd::start(&app.config.data_dir, &card, &p(d, "vpcd.log"));
+    let vpcd = Vpcd::start(&app.config.data_dir, &card, &p(d, "vpcd.log"));
     wait_for(card_present, "the card in Virtual PCD 00 00");
+    Rig {
+        app,
+        dir,
+        card,
+        issued,
+        auth_der,
+        pcscd: Some(pcscd),
+        vpcd,
+        _turn: turn,
+    }
+}
 
+impl Rig {
+    fn d(&self) -> &Path {
+        self.dir.path()
+    }
+
+    async fn finish(self) {
+        let Rig {
+            app, pcscd, vpcd, ..
+        } = self;
+        drop(vpcd);
+        if let Some(pcscd) = pcscd {
+            pcscd.stop();
+        }
+        app.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opensc_lists_reads_and_signs_with_the_virtual_card() {
+    if skipped() {
+        return;
+    }
+    let r = rig().await;
+    let d = r.d();
     // OpenSC recognises a JPKI card.
     let (ok, out) = run("opensc-tool", &["-n", "-v"]);
     assert!(ok, "{out}");
@@ -225,24 +282,20 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
         out.contains("JPKI(Japanese Individual Number Cards)"),
         "{out}"
     );
-
     // Both certificates listed; the authentication certificate is the CA's DER.
     let (ok, out) = run("pkcs15-tool", &["--list-certificates"]);
     assert!(ok, "{out}");
     assert!(out.contains("User Authentication Certificate"), "{out}");
     assert!(out.contains("Digital Signature Certificate"), "{out}");
-    assert!(out.contains(&issued.auth_certificate), "{out}");
+    assert!(out.contains(&r.issued.auth_certificate), "{out}");
+    let auth_pem = p(d, "auth.pem");
     let (ok, out) = run(
         "pkcs15-tool",
-        &[
-            "--read-certificate",
-            "01",
-            "-o",
-            p(d, "auth.pem").to_str().unwrap(),
-        ],
+        &["--read-certificate", "01", "-o", auth_pem.to_str().unwrap()],
     );
     assert!(ok, "{out}");
-    assert_eq!(pem_to_der(&p(d, "auth.pem"), &p(d, "auth.der")), auth_der);
+    assert_eq!(pem_to_der(&auth_pem, &p(d, "auth.der")), r.auth_der);
+    let sign_pem = p(d, "sign.pem");
     let (ok, out) = run(
         "pkcs15-tool",
         &[
@@ -254,31 +307,27 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
             "--pin",
             "ABC123",
             "-o",
-            p(d, "sign.pem").to_str().unwrap(),
+            sign_pem.to_str().unwrap(),
         ],
     );
     assert!(ok, "{out}");
-    pem_to_der(&p(d, "sign.pem"), &p(d, "sign.der"));
+    pem_to_der(&sign_pem, &p(d, "sign.der"));
     let (ok, out) = run(
         "openssl",
         &[
             "x509",
             "-in",
-            p(d, "sign.pem").to_str().unwrap(),
+            sign_pem.to_str().unwrap(),
             "-noout",
             "-serial",
         ],
     );
-    assert!(
-        ok && out.contains(issued.sign_certificate.as_deref().unwrap()),
-        "{out}"
-    );
+    let sign_serial = r.issued.sign_certificate.as_deref().unwrap();
+    assert!(ok && out.contains(sign_serial), "{out}");
     let (ok, out) = run("pkcs15-tool", &["--list-pins"]);
     assert!(ok, "{out}");
     assert_eq!(tries_left(&out), [3, 5], "{out}");
-
     // PKCS#11 signatures with both keys, verified by OpenSSL with the certified public keys.
-    std::fs::write(p(d, "msg.txt"), b"signed through PKCS#11").unwrap();
     for (slot, id, pin, cert) in [
         ("0", "01", "1234", "auth.pem"),
         ("1", "02", "ABC123", "sign.pem"),
@@ -312,7 +361,6 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
         );
         assert!(ok && out.contains("Verified OK"), "key {id}: {out}");
     }
-
     // Our own client library over PC/SC drives the same card.
     #[cfg(feature = "pcsc")]
     {
@@ -322,11 +370,21 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
         assert_eq!(
             c.read_certificate(openmyna_cardio::client::Certificate::Auth)
                 .unwrap(),
-            auth_der
+            r.auth_der
         );
         assert_eq!(c.pin_tries(openmyna_card::PinId::Auth).unwrap(), 3);
     }
+    r.finish().await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_locked_through_pcsc_survives_restarts_until_the_municipality_unlocks_it() {
+    if skipped() {
+        return;
+    }
+    let mut r = rig().await;
+    let d = r.dir.path().to_owned();
+    let d = d.as_path();
     // Three wrong PINs lock the authentication PIN.
     for _ in 0..3 {
         let (ok, _) = pkcs11_sign(d, "0", "0000", "01", "bad.sig");
@@ -338,30 +396,30 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     };
     locked("after three wrong PINs");
     // The lock survives a restart of `openmyna vpcd` …
-    let _ = vpcd.0.kill();
-    let _ = vpcd.0.wait();
+    let _ = r.vpcd.0.kill();
+    let _ = r.vpcd.0.wait();
     wait_for(|| !card_present(), "the card to leave the reader");
-    drop(vpcd);
-    let vpcd = Vpcd::start(&app.config.data_dir, &card, &p(d, "vpcd2.log"));
+    r.vpcd = Vpcd::start(&r.app.config.data_dir, &r.card, &p(d, "vpcd2.log"));
     wait_for(card_present, "the card back in the reader");
     locked("after restarting openmyna vpcd");
     // … and of pcscd (the connector reconnects by itself).
-    pcscd.stop();
-    let pcscd = Pcscd::start(&p(d, "pcscd2.log"));
+    if let Some(old) = r.pcscd.take() {
+        old.stop();
+    }
+    r.pcscd = Some(Pcscd::start(&p(d, "pcscd2.log")));
     wait_for(card_present, "the card after restarting pcscd");
     locked("after restarting pcscd");
     let (ok, out) = pkcs11_sign(d, "0", "1234", "01", "bad.sig");
     assert!(!ok, "a locked PIN opens nothing, even the right one: {out}");
-
     // The municipality's unlock (the CLI, audited) restores it while the card stays attached.
     let o = Command::new(env!("CARGO_BIN_EXE_openmyna"))
         .arg("--data-dir")
-        .arg(&app.config.data_dir)
+        .arg(&r.app.config.data_dir)
         .args([
             "card",
             "unlock",
             "--card",
-            card.to_str().unwrap(),
+            r.card.to_str().unwrap(),
             "--pin",
             "auth",
             "--actor",
@@ -374,10 +432,7 @@ async fn opensc_uses_the_virtual_card_through_pcscd() {
     assert_eq!(tries_left(&out), [3, 5], "{out}");
     let (ok, out) = pkcs11_sign(d, "0", "1234", "01", "msg.sig");
     assert!(ok, "{out}");
-    let events = app.store.card_events(&issued.serial).await.unwrap();
+    let events = r.app.store.card_events(&r.issued.serial).await.unwrap();
     assert_eq!(events.last().map(|e| e.action.as_str()), Some("pin_reset"));
-
-    drop(vpcd);
-    pcscd.stop();
-    app.finish().await;
+    r.finish().await;
 }

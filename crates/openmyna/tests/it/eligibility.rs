@@ -4,7 +4,7 @@
 //! replayed challenge, another card's signature, unregistered card), consent gating over
 //! 24 hours, the 資格確認書 query, and the access log.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common::fixtures::{b64, card};
 use crate::common::{Backend, TestApp, spawn_app};
@@ -98,31 +98,43 @@ async fn refused(t: &OqsClient, body: &Value) -> (u16, String) {
     }
 }
 
-async fn full_flow(backend: Backend) {
+/// A clinic with a terminal, two residents with cards, and the insurer's enrollment of four
+/// records for them: a good one, one with a bad check digit, one whose name differs from the
+/// registry (held), and the good one again (unchanged).
+struct Clinic {
+    app: TestApp,
+    _dir: tempfile::TempDir,
+    adult: i64,
+    adult_card: PathBuf,
+    my_number: String,
+    other_card: PathBuf,
+    other_number: String,
+    t: OqsClient,
+    /// The answer to the enrollment.
+    enrolled: Value,
+}
+
+async fn clinic(backend: Backend) -> Clinic {
     let app = spawn_app(backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
     let adult = app.register_resident(true).await;
-    let adult_card = d.join("adult.json");
+    let adult_card = dir.path().join("adult.json");
     app.issue_card(adult, &adult_card, Some("abc123"))
         .await
         .unwrap();
     let my_number = card(&adult_card).my_number("5678").unwrap();
     let other = app.register_resident(true).await;
-    let other_card = d.join("other.json");
+    let other_card = dir.path().join("other.json");
     app.issue_card(other, &other_card, Some("abc123"))
         .await
         .unwrap();
     let other_number = card(&other_card).my_number("5678").unwrap();
-
-    // Enrollment: a good record, a bad check digit, a record whose name differs from the
-    // registry (held), and the good one again (unchanged).
     let mut bad = record(&my_number, "900", "山田 太郎", "1985-06-15");
     bad["my_number"] = json!(format!("{}0", &my_number[..11]));
     if bad["my_number"] == json!(my_number) {
         bad["my_number"] = json!(format!("{}1", &my_number[..11]));
     }
-    let r = submit(
+    let enrolled = submit(
         &app,
         vec![
             record(&my_number, "101", "山田 太郎", "1985-06-15"),
@@ -132,6 +144,83 @@ async fn full_flow(backend: Backend) {
         ],
     )
     .await;
+    let t = terminal(&app).await;
+    Clinic {
+        app,
+        _dir: dir,
+        adult,
+        adult_card,
+        my_number,
+        other_card,
+        other_number,
+        t,
+        enrolled,
+    }
+}
+
+impl Clinic {
+    /// 利用登録 of the adult's card through the reader.
+    async fn register_adult(&self) {
+        let reg = self
+            .t
+            .register::<Value, _>(&mut card(&self.adult_card), "1234")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(reg["channel"], "reader");
+    }
+
+    /// A verification of the adult's card with the PIN.
+    async fn verify_adult(&self) -> Value {
+        self.t
+            .verify::<Value, _>(
+                &mut card(&self.adult_card),
+                "1234",
+                "pin",
+                Some(chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// The serial of the adult's good authentication certificate.
+    async fn auth_serial(&self) -> String {
+        let (s, certs) = self
+            .app
+            .get(
+                &format!("/api/v1/jpki/residents/{}/certificates", self.adult),
+                Some(Role::Municipality),
+            )
+            .await;
+        assert_eq!(s, 200, "{certs}");
+        certs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["root"] == "auth" && c["status"] == "good")
+            .unwrap()["serial"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn certificate_action(&self, serial: &str, action: &str, body: Value) {
+        let (s, r) = self
+            .app
+            .post(
+                &format!("/api/v1/jpki/certificates/{serial}/{action}"),
+                Some(Role::Municipality),
+                &body,
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+    }
+}
+
+async fn enrollment_checks_each_record_and_holds_a_name_mismatch(backend: Backend) {
+    let c = clinic(backend).await;
+    let r = &c.enrolled;
     assert_eq!(
         (
             r["created"].as_u64(),
@@ -146,51 +235,34 @@ async fn full_flow(backend: Backend) {
     assert_eq!(r["rows"][1]["error"]["field"], "my_number");
     assert_eq!(r["rows"][2]["registry_check"], "held");
     assert_eq!(r["rows"][2]["mismatches"], json!(["name"]));
-    let (s, held) = app
+    let (s, held) = c
+        .app
         .get("/api/v1/insurance/records?status=held", Some(Role::Insurer))
         .await;
     assert_eq!(s, 200);
     assert_eq!(held.as_array().unwrap().len(), 1);
     assert_eq!(held[0]["key"], format!("{INSURER}:12345:102:00"));
-
-    let t = terminal(&app).await;
-    let (s, me) = {
-        let r = t
-            .get::<Value>("/api/v1/oqs/terminal")
+    let me =
+        c.t.get::<Value>("/api/v1/oqs/terminal")
             .await
             .unwrap()
             .unwrap();
-        (200, r)
-    };
-    assert_eq!((s, me["facility_code"].as_str()), (200, Some(FACILITY)));
+    assert_eq!(me["facility_code"].as_str(), Some(FACILITY));
+    c.app.finish().await;
+}
 
+async fn a_registered_card_verifies_with_the_exact_items_and_no_my_number(backend: Backend) {
+    let c = clinic(backend).await;
     // Not registered for insurance use yet.
-    let body = proof_body(&t, &adult_card, &adult_card, None).await;
+    let body = proof_body(&c.t, &c.adult_card, &c.adult_card, None).await;
     assert_eq!(
-        refused(&t, &body).await,
+        refused(&c.t, &body).await,
         (409, "card.not_registered".into())
     );
-    // 利用登録 through the reader.
-    let reg = t
-        .register::<Value, _>(&mut card(&adult_card), "1234")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(reg["channel"], "reader");
-
-    // The verification: exact items, no My Number anywhere.
-    let resp = t
-        .verify::<Value, _>(
-            &mut card(&adult_card),
-            "1234",
-            "pin",
-            Some(chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    c.register_adult().await;
+    let resp = c.verify_adult().await;
     let text = resp.to_string();
-    assert!(!text.contains(&my_number), "My Number in {text}");
+    assert!(!text.contains(&c.my_number), "My Number in {text}");
     assert_eq!(resp["validity"], "1");
     assert_eq!(resp["validity_name"], "valid");
     assert_eq!(resp["reference_classification"], "1");
@@ -211,68 +283,46 @@ async fn full_flow(backend: Backend) {
         resp["consent_choices"],
         json!(["clinical", "checkup", "surgery", "limit_amount"])
     );
-    let vid = resp["verification_id"].as_str().unwrap().to_owned();
+    c.app.finish().await;
+}
 
-    // Refusals, each with its own code.
-    let c = t.challenge().await.unwrap();
-    let body = proof_body(&t, &adult_card, &adult_card, Some(c)).await;
+async fn each_refused_proof_has_its_own_code(backend: Backend) {
+    let c = clinic(backend).await;
+    let (app, t) = (&c.app, &c.t);
+    c.register_adult().await;
+    let ch = t.challenge().await.unwrap();
+    let body = proof_body(t, &c.adult_card, &c.adult_card, Some(ch)).await;
     t.post::<Value, _>("/api/v1/oqs/verifications", &body)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(refused(&t, &body).await, (409, "challenge.used".into()));
-    let c = t.challenge().await.unwrap();
-    let body = proof_body(&t, &adult_card, &adult_card, Some(c)).await;
+    assert_eq!(refused(t, &body).await, (409, "challenge.used".into()));
+    let ch = t.challenge().await.unwrap();
+    let body = proof_body(t, &c.adult_card, &c.adult_card, Some(ch)).await;
     app.clock.advance(Duration::seconds(121));
-    assert_eq!(refused(&t, &body).await, (409, "challenge.expired".into()));
-    let body = proof_body(&t, &other_card, &adult_card, None).await;
-    assert_eq!(refused(&t, &body).await, (409, "signature.invalid".into()));
-    let (s, certs) = app
-        .get(
-            &format!("/api/v1/jpki/residents/{adult}/certificates"),
-            Some(Role::Municipality),
-        )
-        .await;
-    assert_eq!(s, 200, "{certs}");
-    let auth_serial = certs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["root"] == "auth" && c["status"] == "good")
-        .unwrap()["serial"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (s, r) = app
-        .post(
-            &format!("/api/v1/jpki/certificates/{auth_serial}/hold"),
-            Some(Role::Municipality),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, 200, "{r}");
-    let body = proof_body(&t, &adult_card, &adult_card, None).await;
+    assert_eq!(refused(t, &body).await, (409, "challenge.expired".into()));
+    let body = proof_body(t, &c.other_card, &c.adult_card, None).await;
+    assert_eq!(refused(t, &body).await, (409, "signature.invalid".into()));
+    let auth_serial = c.auth_serial().await;
+    c.certificate_action(&auth_serial, "hold", json!({})).await;
+    let body = proof_body(t, &c.adult_card, &c.adult_card, None).await;
     assert_eq!(
-        refused(&t, &body).await,
+        refused(t, &body).await,
         (409, "certificate.suspended".into())
     );
-    let (s, _) = app
-        .post(
-            &format!("/api/v1/jpki/certificates/{auth_serial}/release"),
-            Some(Role::Municipality),
-            &json!({}),
-        )
+    c.certificate_action(&auth_serial, "release", json!({}))
         .await;
-    assert_eq!(s, 200);
+    c.verify_adult().await;
+    c.certificate_action(&auth_serial, "revoke", json!({"reason": "keyCompromise"}))
+        .await;
+    let body = proof_body(t, &c.adult_card, &c.adult_card, None).await;
+    assert_eq!(refused(t, &body).await, (409, "certificate.revoked".into()));
+    c.app.finish().await;
+}
 
-    // Consent gating.
-    let path = |k: &str| format!("/api/v1/oqs/verifications/{vid}/{k}");
-    let r = t
-        .get::<Value>(&path("medications"))
-        .await
-        .unwrap()
-        .unwrap_err();
-    assert_eq!((r.status, r.code.as_str()), (403, "consent.required"));
+/// The insurer's medication and treatment records for the adult (one medication older than
+/// three years; one treatment row with an unknown setting).
+async fn load_medical_records(app: &TestApp) {
     let meds = json!({"records": [
         {"insurer_number": INSURER, "symbol": "12345", "number": "101", "branch": "00",
          "date": "2026-03-01", "facility_name": "霞が関薬局", "drug_code": "2149039F1020",
@@ -313,10 +363,27 @@ async fn full_flow(backend: Backend) {
     );
     assert_eq!(r["rows"][2]["row"], 4);
     assert_eq!(r["rows"][2]["error"]["code"], "setting.unknown");
+}
 
+async fn medical_records_are_shown_only_under_a_live_consent_and_logged(backend: Backend) {
+    let c = clinic(backend).await;
+    let (app, t) = (&c.app, &c.t);
+    c.register_adult().await;
+    let vid = c.verify_adult().await["verification_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = |k: &str| format!("/api/v1/oqs/verifications/{vid}/{k}");
+    let r = t
+        .get::<Value>(&path("medications"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!((r.status, r.code.as_str()), (403, "consent.required"));
+    load_medical_records(app).await;
     let live = t
         .post::<Value, _>(
-            &format!("/api/v1/oqs/verifications/{vid}/consent"),
+            &path("consent"),
             &json!({"categories": ["clinical", "limit_amount"]}),
         )
         .await
@@ -353,11 +420,30 @@ async fn full_flow(backend: Backend) {
         .unwrap()
         .unwrap_err();
     assert_eq!((r.status, r.code.as_str()), (403, "consent.required"));
+    // The access log lists each disclosure, none to the registry's own staff.
+    let log = app.store.access_log(c.adult, 100).await.unwrap();
+    let cats: Vec<&str> = log.iter().map(|e| e.category.as_str()).collect();
+    assert!(cats.contains(&"oqs.eligibility"), "{cats:?}");
+    assert!(cats.contains(&"oqs.medication"), "{cats:?}");
+    assert!(cats.contains(&"oqs.treatment"), "{cats:?}");
+    assert!(cats.contains(&"oqs.limit_amount"), "{cats:?}");
+    assert!(!cats.contains(&"oqs.checkup"), "{cats:?}");
+    let e = log
+        .iter()
+        .find(|e| e.category == "oqs.eligibility")
+        .unwrap();
+    assert_eq!(e.actor_role, "medical_institution");
+    assert!(e.detail.contains(FACILITY), "{}", e.detail);
+    c.app.finish().await;
+}
 
+async fn an_atm_registers_by_channel_and_a_held_record_waits_for_the_insurer(backend: Backend) {
+    let c = clinic(backend).await;
+    let (app, t) = (&c.app, &c.t);
     // The other resident registers at an ATM (the operator's back end names the channel).
     let atm = OqsClient::new(&app.url, app.token(Role::Operator));
     let (id, bytes) = atm.challenge().await.unwrap();
-    let p = card_proof(&mut card(&other_card), "1234", &bytes).unwrap();
+    let p = card_proof(&mut card(&c.other_card), "1234", &bytes).unwrap();
     let mut body = json!({"challenge_id": id, "certificate": b64(&p.certificate),
                           "signature": b64(&p.signature)});
     let r = atm
@@ -367,7 +453,7 @@ async fn full_flow(backend: Backend) {
         .unwrap_err();
     assert_eq!((r.status, r.code.as_str()), (422, "channel.required"));
     let (id, bytes) = atm.challenge().await.unwrap();
-    let p = card_proof(&mut card(&other_card), "1234", &bytes).unwrap();
+    let p = card_proof(&mut card(&c.other_card), "1234", &bytes).unwrap();
     body = json!({"challenge_id": id, "certificate": b64(&p.certificate),
                   "signature": b64(&p.signature), "channel": "atm"});
     let reg = atm
@@ -378,20 +464,20 @@ async fn full_flow(backend: Backend) {
     assert_eq!(reg["channel"], "atm");
     // A terminal cannot use the operator's challenge.
     let (id, bytes) = atm.challenge().await.unwrap();
-    let mut v = proof_body(&t, &other_card, &other_card, Some((id, bytes))).await;
+    let mut v = proof_body(t, &c.other_card, &c.other_card, Some((id, bytes))).await;
     v["method"] = json!("pin");
-    assert_eq!(refused(&t, &v).await, (409, "challenge.holder".into()));
+    assert_eq!(refused(t, &v).await, (409, "challenge.holder".into()));
 
     // The held record: the other resident gets "none" until the insurer corrects it.
     let v = t
-        .verify::<Value, _>(&mut card(&other_card), "1234", "pin", None)
+        .verify::<Value, _>(&mut card(&c.other_card), "1234", "pin", None)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(v["validity_name"], "none", "{v}");
     let r = submit(
-        &app,
-        vec![record(&other_number, "102", "山田 太郎", "1985-06-15")],
+        app,
+        vec![record(&c.other_number, "102", "山田 太郎", "1985-06-15")],
     )
     .await;
     assert_eq!(
@@ -400,7 +486,7 @@ async fn full_flow(backend: Backend) {
         "{r}"
     );
     let v = t
-        .verify::<Value, _>(&mut card(&other_card), "1234", "pin", None)
+        .verify::<Value, _>(&mut card(&c.other_card), "1234", "pin", None)
         .await
         .unwrap()
         .unwrap();
@@ -415,40 +501,23 @@ async fn full_flow(backend: Backend) {
     assert_eq!(h["changes"].as_array().unwrap().len(), 2);
     assert_eq!(h["changes"][0]["status"], "held");
     assert_eq!(h["changes"][1]["status"], "matched");
-
-    // Revoked: refused.
-    let (s, _) = app
-        .post(
-            &format!("/api/v1/jpki/certificates/{auth_serial}/revoke"),
-            Some(Role::Municipality),
-            &json!({"reason": "keyCompromise"}),
-        )
-        .await;
-    assert_eq!(s, 200);
-    let body = proof_body(&t, &adult_card, &adult_card, None).await;
-    assert_eq!(
-        refused(&t, &body).await,
-        (409, "certificate.revoked".into())
-    );
-
-    // The access log lists each disclosure, none to the registry's own staff.
-    let log = app.store.access_log(adult, 100).await.unwrap();
-    let cats: Vec<&str> = log.iter().map(|e| e.category.as_str()).collect();
-    assert!(cats.contains(&"oqs.eligibility"), "{cats:?}");
-    assert!(cats.contains(&"oqs.medication"), "{cats:?}");
-    assert!(cats.contains(&"oqs.treatment"), "{cats:?}");
-    assert!(cats.contains(&"oqs.limit_amount"), "{cats:?}");
-    assert!(!cats.contains(&"oqs.checkup"), "{cats:?}");
-    let e = log
-        .iter()
-        .find(|e| e.category == "oqs.eligibility")
-        .unwrap();
-    assert_eq!(e.actor_role, "medical_institution");
-    assert!(e.detail.contains(FACILITY), "{}", e.detail);
-    app.finish().await;
+    c.app.finish().await;
 }
 
-async fn children_certificates_and_csv(backend: Backend) {
+/// A child with a card, a resident without one, and the insurer's CSV for both: two good rows,
+/// an impossible co-payment ratio, another insurer's number.
+struct Family {
+    app: TestApp,
+    _dir: tempfile::TempDir,
+    child_card: PathBuf,
+    nocard: i64,
+    nocard_number: String,
+    t: OqsClient,
+    /// The answer to the CSV.
+    loaded: Value,
+}
+
+async fn family(backend: Backend) -> Family {
     let app = spawn_app(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let child = app.register_resident(false).await;
@@ -465,8 +534,6 @@ async fn children_certificates_and_csv(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{r}");
     let nocard_number = r["my_number"].as_str().unwrap().to_owned();
-
-    // CSV: good rows load, bad rows are rejected with row and field.
     let csv = format!(
         "my_number,insurer_number,insurer_name,symbol,number,branch,card_class,relationship,insured_name,name,name_kana,birth_date,sex,address,qualification_date,co_payment_ratio\n\
          {child_number},{INSURER},協会けんぽ,12345,201,01,01,2,山田 花子,山田 太郎,ヤマダ タロウ,2015-06-15,1,東京都千代田区霞が関一丁目1番1号,2015-06-15,020\n\
@@ -484,7 +551,43 @@ async fn children_certificates_and_csv(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let r: Value = resp.json().await.unwrap();
+    let loaded: Value = resp.json().await.unwrap();
+    let t = terminal(&app).await;
+    Family {
+        app,
+        _dir: dir,
+        child_card,
+        nocard,
+        nocard_number,
+        t,
+        loaded,
+    }
+}
+
+impl Family {
+    /// 利用登録 and a face verification of the child's card.
+    async fn verify_child(&self) -> Value {
+        self.t
+            .register::<Value, _>(&mut card(&self.child_card), "1234")
+            .await
+            .unwrap()
+            .unwrap();
+        self.t
+            .verify::<Value, _>(&mut card(&self.child_card), "1234", "face", None)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+fn symbol_query() -> Value {
+    json!({"insurer_number": INSURER, "symbol": "12345", "number": "202",
+           "branch": "00", "birth_date": "1985-06-15"})
+}
+
+async fn a_csv_loads_good_rows_and_names_the_row_and_field_of_bad_ones(backend: Backend) {
+    let f = family(backend).await;
+    let r = &f.loaded;
     assert_eq!(
         (r["created"].as_u64(), r["rejected"].as_u64()),
         (Some(2), Some(2)),
@@ -495,18 +598,12 @@ async fn children_certificates_and_csv(backend: Backend) {
     assert_eq!(r["rows"][2]["error"]["field"], "co_payment_ratio");
     assert_eq!(r["rows"][3]["row"], 5);
     assert_eq!(r["rows"][3]["error"]["field"], "insurer_number");
+    f.app.finish().await;
+}
 
-    // A child: no check-up consent offered, and refused if asked for.
-    let t = terminal(&app).await;
-    t.register::<Value, _>(&mut card(&child_card), "1234")
-        .await
-        .unwrap()
-        .unwrap();
-    let v = t
-        .verify::<Value, _>(&mut card(&child_card), "1234", "face", None)
-        .await
-        .unwrap()
-        .unwrap();
+async fn a_child_is_offered_no_checkup_consent(backend: Backend) {
+    let f = family(backend).await;
+    let v = f.verify_child().await;
     assert_eq!(v["validity_name"], "valid", "{v}");
     assert_eq!(v["records"][0]["relationship"], "2");
     assert_eq!(v["records"][0]["insured_name"], "山田 花子");
@@ -515,8 +612,8 @@ async fn children_certificates_and_csv(backend: Backend) {
         json!(["clinical", "surgery", "limit_amount"])
     );
     let vid = v["verification_id"].as_str().unwrap();
-    let r = t
-        .post::<Value, _>(
+    let r =
+        f.t.post::<Value, _>(
             &format!("/api/v1/oqs/verifications/{vid}/consent"),
             &json!({"categories": ["checkup"]}),
         )
@@ -524,7 +621,12 @@ async fn children_certificates_and_csv(backend: Backend) {
         .unwrap()
         .unwrap_err();
     assert_eq!((r.status, r.code.as_str()), (422, "category.not_offered"));
+    f.app.finish().await;
+}
 
+async fn a_qualification_certificate_answers_a_query_by_symbol_and_number(backend: Backend) {
+    let f = family(backend).await;
+    let (app, t) = (&f.app, &f.t);
     // 資格確認書 for the resident without a card; the clinic queries by 記号・番号.
     let (s, c) = app
         .post(
@@ -545,8 +647,7 @@ async fn children_certificates_and_csv(backend: Backend) {
         (s, c["error"]["code"].as_str()),
         (422, Some("valid_until.too_long"))
     );
-    let q = json!({"insurer_number": INSURER, "symbol": "12345", "number": "202",
-                   "branch": "00", "birth_date": "1985-06-15"});
+    let q = symbol_query();
     let v = t
         .post::<Value, _>("/api/v1/oqs/queries", &q)
         .await
@@ -555,7 +656,7 @@ async fn children_certificates_and_csv(backend: Backend) {
     assert_eq!(v["validity_name"], "valid", "{v}");
     assert_eq!(v["reference_classification"], "2");
     assert_eq!(v["qualification_certificate"]["valid_until"], "2030-12-31");
-    assert!(!v.to_string().contains(&nocard_number));
+    assert!(!v.to_string().contains(&f.nocard_number));
     let mut wrong = q.clone();
     wrong["birth_date"] = json!("1985-06-16");
     let v = t
@@ -564,7 +665,7 @@ async fn children_certificates_and_csv(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(v["validity_name"], "none");
-    let log = app.store.access_log(nocard, 10).await.unwrap();
+    let log = app.store.access_log(f.nocard, 10).await.unwrap();
     let oqs: Vec<_> = log
         .iter()
         .filter(|e| e.category.starts_with("oqs."))
@@ -575,7 +676,14 @@ async fn children_certificates_and_csv(backend: Backend) {
         "the query with the wrong birth date disclosed nothing"
     );
     assert_eq!(oqs[0].category, "oqs.eligibility");
+    f.app.finish().await;
+}
 
+async fn consented_data_and_verification_need_a_terminal(backend: Backend) {
+    let f = family(backend).await;
+    let (app, t) = (&f.app, &f.t);
+    let v = f.verify_child().await;
+    let vid = v["verification_id"].as_str().unwrap();
     // Consented data only through a terminal; terminals are managed with the facility's own
     // token; the date of service is today or before.
     let (s, r) = app
@@ -594,7 +702,7 @@ async fn children_certificates_and_csv(backend: Backend) {
         .unwrap()
         .unwrap_err();
     assert_eq!((r.status, r.code.as_str()), (403, "terminal.not_allowed"));
-    let mut future = q.clone();
+    let mut future = symbol_query();
     future["date_of_service"] = json!("2027-01-01");
     let r = t
         .post::<Value, _>("/api/v1/oqs/queries", &future)
@@ -602,7 +710,6 @@ async fn children_certificates_and_csv(backend: Backend) {
         .unwrap()
         .unwrap_err();
     assert_eq!((r.status, r.code.as_str()), (422, "date_of_service.range"));
-
     // A facility token that is not a terminal cannot verify.
     let (s, r) = app
         .post(
@@ -615,7 +722,7 @@ async fn children_certificates_and_csv(backend: Backend) {
         (s, r["error"]["code"].as_str()),
         (403, Some("terminal.required"))
     );
-    app.finish().await;
+    f.app.finish().await;
 }
 
 /// `openmyna terminal` drives the whole flow against the server: PIN from standard input,
@@ -678,6 +785,15 @@ async fn terminal_command(backend: Backend) {
     app.finish().await;
 }
 
-on_both_backends!(full_flow);
-on_both_backends!(terminal_command);
-on_both_backends!(children_certificates_and_csv);
+on_both_backends!(
+    enrollment_checks_each_record_and_holds_a_name_mismatch,
+    a_registered_card_verifies_with_the_exact_items_and_no_my_number,
+    each_refused_proof_has_its_own_code,
+    medical_records_are_shown_only_under_a_live_consent_and_logged,
+    an_atm_registers_by_channel_and_a_held_record_waits_for_the_insurer,
+    a_csv_loads_good_rows_and_names_the_row_and_field_of_bad_ones,
+    a_child_is_offered_no_checkup_consent,
+    a_qualification_certificate_answers_a_query_by_symbol_and_number,
+    consented_data_and_verification_need_a_terminal,
+    terminal_command,
+);

@@ -91,7 +91,21 @@ async fn publish(app: &TestApp, kind: &str) {
     assert_eq!(s, 200, "{r}");
 }
 
-async fn consent_to_change_to_query(backend: Backend) {
+/// A resident with a card, and the relying party holding the customer's consent (ACCT-0001,
+/// every item) signed with it: `der` the signed document, `id` the consent. The same document
+/// is accepted once; the consent names the signing certificate, and the first query finds
+/// nothing changed.
+struct Consented {
+    app: TestApp,
+    dir: tempfile::TempDir,
+    resident: i64,
+    /// The card the consent was signed with.
+    first: openmyna_services::cards::IssuedCard,
+    der: Vec<u8>,
+    id: i64,
+}
+
+async fn consented(backend: Backend) -> Consented {
     // rp sync judges the CRL's nextUpdate by the real clock.
     let app = crate::common::spawn_app_at(backend, crate::common::real_now()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -103,9 +117,74 @@ async fn consent_to_change_to_query(backend: Backend) {
         .await
         .unwrap();
     let rp = rp_id(&app).await;
-
-    // The customer signs; OpenSSL reads the result as standard CMS.
     let der = consent(&app, &card1, rp, "ACCT-0001", NAME);
+
+    let (s, c) = submit(&app, &der).await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_i64().unwrap();
+    // The same signed document is accepted once.
+    let (s, r) = submit(&app, &der).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("consent.reused")),
+        "{r}"
+    );
+    assert_eq!(
+        c["sign_serial"],
+        json!(first.sign_certificate.clone().unwrap())
+    );
+    let (s, q) = query(&app, id).await;
+    assert_eq!((s, q["status"].as_str()), (200, Some("unchanged")), "{q}");
+    Consented {
+        app,
+        dir,
+        resident,
+        first,
+        der,
+        id,
+    }
+}
+
+/// The customer moves: `openmyna rp sync` finds the consent in the delta CRL (nothing before),
+/// and the query discloses nothing until there is a new signing certificate.
+async fn move_the_customer(c: &Consented) {
+    let (app, d, resident, id) = (&c.app, c.dir.path(), c.resident, c.id);
+    // Nothing to report yet.
+    publish(app, "full").await;
+    assert!(rp_sync(app, d).is_empty());
+
+    // The customer moves: the signing certificate is revoked at once.
+    app.clock.advance(chrono::Duration::days(3));
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/registry/residents/{resident}/address"),
+            Some(Role::Municipality),
+            &json!({"address": {"municipality_code": "27100", "text": "大阪府大阪市北区梅田一丁目1番"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    publish(app, "delta").await;
+    let hits = rp_sync(app, d);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["customer_ref"], json!("ACCT-0001"));
+    assert_eq!(hits[0]["consent_id"], json!(id));
+    assert_eq!(hits[0]["reason"], json!("affiliationChanged"));
+    let (s, q) = query(app, id).await;
+    assert_eq!(
+        (s, q["status"].as_str()),
+        (200, Some("no_new_certificate")),
+        "{q}"
+    );
+    assert!(
+        q.get("latest").is_none(),
+        "nothing disclosed before a new certificate"
+    );
+}
+
+async fn the_signed_consent_is_standard_cms_that_openssl_verifies(backend: Backend) {
+    let Consented { app, dir, der, .. } = consented(backend).await;
+    let d = dir.path();
+    // The customer signs; OpenSSL reads the result as standard CMS.
     std::fs::write(d.join("consent.p7s"), &der).unwrap();
     let root = app
         .client
@@ -142,55 +221,27 @@ async fn consent_to_change_to_query(backend: Backend) {
         out.contains("ACCT-0001"),
         "the content is the consent document: {out}"
     );
+    app.finish().await;
+}
 
-    let (s, c) = submit(&app, &der).await;
-    assert_eq!(s, 201, "{c}");
-    let id = c["id"].as_i64().unwrap();
-    // The same signed document is accepted once.
-    let (s, r) = submit(&app, &der).await;
-    assert_eq!(
-        (s, r["error"]["code"].as_str()),
-        (409, Some("consent.reused")),
-        "{r}"
-    );
-    assert_eq!(
-        c["sign_serial"],
-        json!(first.sign_certificate.clone().unwrap())
-    );
-    let (s, q) = query(&app, id).await;
-    assert_eq!((s, q["status"].as_str()), (200, Some("unchanged")), "{q}");
+async fn an_address_change_is_found_by_rp_sync_and_discloses_nothing_yet(backend: Backend) {
+    let c = consented(backend).await;
+    move_the_customer(&c).await;
+    c.app.finish().await;
+}
 
-    // Nothing to report yet.
-    publish(&app, "full").await;
-    assert!(rp_sync(&app, d).is_empty());
-
-    // The customer moves: the signing certificate is revoked at once.
-    app.clock.advance(chrono::Duration::days(3));
-    let (s, r) = app
-        .post(
-            &format!("/api/v1/registry/residents/{resident}/address"),
-            Some(Role::Municipality),
-            &json!({"address": {"municipality_code": "27100", "text": "大阪府大阪市北区梅田一丁目1番"}}),
-        )
-        .await;
-    assert_eq!(s, 200, "{r}");
-    publish(&app, "delta").await;
-    let hits = rp_sync(&app, d);
-    assert_eq!(hits.len(), 1, "{hits:?}");
-    assert_eq!(hits[0]["customer_ref"], json!("ACCT-0001"));
-    assert_eq!(hits[0]["consent_id"], json!(id));
-    assert_eq!(hits[0]["reason"], json!("affiliationChanged"));
-    let (s, q) = query(&app, id).await;
-    assert_eq!(
-        (s, q["status"].as_str()),
-        (200, Some("no_new_certificate")),
-        "{q}"
-    );
-    assert!(
-        q.get("latest").is_none(),
-        "nothing disclosed before a new certificate"
-    );
-
+async fn a_new_certificate_gives_the_new_address_until_followed_or_withdrawn(backend: Backend) {
+    let c = consented(backend).await;
+    move_the_customer(&c).await;
+    let Consented {
+        app,
+        dir,
+        resident,
+        first,
+        id,
+        ..
+    } = c;
+    let d = dir.path();
     // A new card (and signing certificate) at the window: the query gives the new address.
     app.clock.advance(chrono::Duration::days(1));
     let card2 = d.join("card2.json");
@@ -435,7 +486,9 @@ async fn bad_consents_are_refused(backend: Backend) {
 }
 
 on_both_backends!(
-    consent_to_change_to_query,
+    the_signed_consent_is_standard_cms_that_openssl_verifies,
+    an_address_change_is_found_by_rp_sync_and_discloses_nothing_yet,
+    a_new_certificate_gives_the_new_address_until_followed_or_withdrawn,
     death_is_reported,
     bad_consents_are_refused
 );

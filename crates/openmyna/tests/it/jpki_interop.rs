@@ -654,7 +654,16 @@ fn uris_after(text: &str, heading: &str) -> Vec<String> {
 /// and a revocation, a hold and its release are seen through the next delta. A publication
 /// by another process (with the default URL) keeps the CA's URLs; a configuration that
 /// names another URL is refused.
-async fn crl_only_validators_follow_the_certificate(backend: Backend) {
+/// A signing certificate as a CRL-only validator sees it: the root and certificate files, and
+/// the CRL distribution point the certificate names.
+struct CrlView {
+    f: Fixture,
+    root: String,
+    cert: String,
+    cdp: String,
+}
+
+async fn crl_view(backend: Backend) -> CrlView {
     let f = setup(backend, "1990-05-01").await;
     let root = p(&f.path("sign-root.pem")).to_owned();
     let cert = p(&f.path("sign-cert.pem")).to_owned();
@@ -666,62 +675,60 @@ async fn crl_only_validators_follow_the_certificate(backend: Backend) {
         cdp.starts_with(&f.app.url) && cdp.ends_with("/crl/sign/p0.crl"),
         "{cdp}"
     );
-    // Nothing was published by hand: the CDP answers at once, and OpenSSL downloading it
-    // says the certificate is good.
-    let resp = f.app.client.get(&cdp).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "{cdp}");
-    let (ok, out) = openssl(&[
-        "verify",
-        "-crl_check",
-        "-crl_download",
-        "-CAfile",
-        &root,
-        &cert,
-    ]);
-    assert!(ok && out.contains(": OK"), "{out}");
-    // The partition CRL names its delta; the delta has the partition's scope.
-    let fetch_pem = |url: String, name: &'static str| {
-        let f = &f;
-        async move {
-            let der = f.app.client.get(&url).send().await.unwrap();
-            assert_eq!(der.status().as_u16(), 200, "{url}");
-            let der = der.bytes().await.unwrap();
-            f.write(name, pem_of("X509 CRL", &der).as_bytes())
-        }
-    };
-    let part = fetch_pem(cdp.clone(), "cdp-p0.pem").await;
-    let (_, ptext) = openssl(&["crl", "-in", &part, "-noout", "-text"]);
-    let freshest = uris_after(&ptext, "X509v3 Freshest CRL");
-    assert_eq!(freshest.len(), 1, "{ptext}");
-    assert!(freshest[0].ends_with("/crl/sign/p0-delta.crl"), "{ptext}");
-    let check = |part: &str, delta: &str| {
+    CrlView { f, root, cert, cdp }
+}
+
+impl CrlView {
+    /// Downloads a CRL and writes it as PEM under `name`; returns the file's path.
+    async fn fetch_pem(&self, url: &str, name: &str) -> String {
+        let der = self.f.app.client.get(url).send().await.unwrap();
+        assert_eq!(der.status().as_u16(), 200, "{url}");
+        let der = der.bytes().await.unwrap();
+        self.f.write(name, pem_of("X509 CRL", &der).as_bytes())
+    }
+
+    /// The partition CRL of the CDP, and the Freshest CRL (delta) URL it names.
+    async fn partition_and_delta_url(&self, name: &str) -> (String, String) {
+        let part = self.fetch_pem(&self.cdp, name).await;
+        let (_, ptext) = openssl(&["crl", "-in", &part, "-noout", "-text"]);
+        let freshest = uris_after(&ptext, "X509v3 Freshest CRL");
+        assert_eq!(freshest.len(), 1, "{ptext}");
+        assert!(freshest[0].ends_with("/crl/sign/p0-delta.crl"), "{ptext}");
+        (part, freshest[0].clone())
+    }
+
+    /// OpenSSL's verdict with a base CRL and a delta.
+    fn check(&self, part: &str, delta: &str) -> (bool, String) {
         openssl(&[
             "verify",
             "-crl_check",
             "-use_deltas",
             "-CAfile",
-            &root,
+            &self.root,
             "-CRLfile",
             part,
             "-CRLfile",
             delta,
-            &cert,
+            &self.cert,
         ])
-    };
-    let delta0 = fetch_pem(freshest[0].clone(), "d0.pem").await;
-    let (ok, out) = check(&part, &delta0);
-    assert!(ok && out.contains(": OK"), "{out}");
-    // A hold, then its release, then a revocation: each seen through the next delta.
-    let serial = f.sign["serial"].as_str().unwrap().to_owned();
-    for (i, (action, body, revoked)) in [
-        ("hold", json!({}), true),
-        ("release", json!({}), false),
-        ("revoke", json!({"reason": "keyCompromise"}), true),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let (s, r) = f
+    }
+
+    /// OpenSSL's verdict downloading the CRL the certificate names.
+    fn download_check(&self) -> (bool, String) {
+        openssl(&[
+            "verify",
+            "-crl_check",
+            "-crl_download",
+            "-CAfile",
+            &self.root,
+            &self.cert,
+        ])
+    }
+
+    async fn act(&self, action: &str, body: Value) {
+        let serial = self.f.sign["serial"].as_str().unwrap();
+        let (s, r) = self
+            .f
             .app
             .post(
                 &format!("/api/v1/jpki/certificates/{serial}/{action}"),
@@ -730,15 +737,46 @@ async fn crl_only_validators_follow_the_certificate(backend: Backend) {
             )
             .await;
         assert_eq!(s, 200, "{action}: {r}");
-        f.publish("delta").await;
-        let name: &'static str = ["d1.pem", "d2.pem", "d3.pem"][i];
-        let delta = fetch_pem(freshest[0].clone(), name).await;
+    }
+}
+
+async fn a_certificates_crl_answers_at_once_and_names_its_delta(backend: Backend) {
+    let v = crl_view(backend).await;
+    // Nothing was published by hand: the CDP answers at once, and OpenSSL downloading it
+    // says the certificate is good.
+    let resp = v.f.app.client.get(&v.cdp).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{}", v.cdp);
+    let (ok, out) = v.download_check();
+    assert!(ok && out.contains(": OK"), "{out}");
+    // The partition CRL names its delta; the delta has the partition's scope.
+    let (part, delta_url) = v.partition_and_delta_url("cdp-p0.pem").await;
+    let delta0 = v.fetch_pem(&delta_url, "d0.pem").await;
+    let (ok, out) = v.check(&part, &delta0);
+    assert!(ok && out.contains(": OK"), "{out}");
+    v.f.app.finish().await;
+}
+
+async fn hold_release_and_revocation_reach_crl_only_validators_by_delta(backend: Backend) {
+    let v = crl_view(backend).await;
+    let (part, delta_url) = v.partition_and_delta_url("cdp-p0.pem").await;
+    // A hold, then its release, then a revocation: each seen through the next delta.
+    for (i, (action, body, revoked)) in [
+        ("hold", json!({}), true),
+        ("release", json!({}), false),
+        ("revoke", json!({"reason": "keyCompromise"}), true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        v.act(action, body).await;
+        v.f.publish("delta").await;
+        let delta = v.fetch_pem(&delta_url, &format!("d{}.pem", i + 1)).await;
         let (_, dtext) = openssl(&["crl", "-in", &delta, "-noout", "-text"]);
         assert!(
             dtext.contains("Delta CRL Indicator") && dtext.contains("Issuing Distribution Point"),
             "{dtext}"
         );
-        let (ok, out) = check(&part, &delta);
+        let (ok, out) = v.check(&part, &delta);
         if revoked {
             assert!(
                 !ok && out.contains("certificate revoked"),
@@ -752,7 +790,7 @@ async fn crl_only_validators_follow_the_certificate(backend: Backend) {
     let (_, last) = openssl(&[
         "crl",
         "-in",
-        p(&f.path("d3.pem")),
+        p(&v.f.path("d3.pem")),
         "-noout",
         "-lastupdate",
         "-nextupdate",
@@ -770,6 +808,13 @@ async fn crl_only_validators_follow_the_certificate(backend: Backend) {
         chrono::Duration::hours(1),
         "{last}"
     );
+    v.f.app.finish().await;
+}
+
+async fn crls_name_the_cas_url_whoever_publishes_them(backend: Backend) {
+    let v = crl_view(backend).await;
+    let f = &v.f;
+    v.act("revoke", json!({"reason": "keyCompromise"})).await;
     // Another process publishes with the default URL: the CRLs still name the CA's URL.
     let other = openmyna::app::open_jpki(
         &f.app.config,
@@ -784,17 +829,13 @@ async fn crl_only_validators_follow_the_certificate(backend: Backend) {
         .publish_full(openmyna_jpki::RootKind::Sign)
         .await
         .unwrap();
-    let part = fetch_pem(cdp.clone(), "cdp-p0-other.pem").await;
+    let part = v.fetch_pem(&v.cdp, "cdp-p0-other.pem").await;
     let (_, ptext) = openssl(&["crl", "-in", &part, "-noout", "-text"]);
-    assert!(ptext.contains(&cdp) && !ptext.contains(":8080/"), "{ptext}");
-    let (ok, out) = openssl(&[
-        "verify",
-        "-crl_check",
-        "-crl_download",
-        "-CAfile",
-        &root,
-        &cert,
-    ]);
+    assert!(
+        ptext.contains(&v.cdp) && !ptext.contains(":8080/"),
+        "{ptext}"
+    );
+    let (ok, out) = v.download_check();
     assert!(!ok && out.contains("certificate revoked"), "{out}");
     assert!(!out.contains("different CRL scope"), "{out}");
     // A configuration naming another URL is refused, with what to do.
@@ -824,11 +865,13 @@ async fn crl_only_validators_follow_the_certificate(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
-    f.app.finish().await;
+    v.f.app.finish().await;
 }
 
 on_both_backends!(
-    crl_only_validators_follow_the_certificate,
+    a_certificates_crl_answers_at_once_and_names_its_delta,
+    hold_release_and_revocation_reach_crl_only_validators_by_delta,
+    crls_name_the_cas_url_whoever_publishes_them,
     another_process_revocation_reaches_ocsp,
     certificates_verify_and_carry_the_profile,
     ocsp_reflects_every_status_at_once,

@@ -4,7 +4,7 @@
 //! disclosure made elsewhere listed, its hash chain checked, an altered entry detected, the
 //! signed head verifiable.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common::{Backend, TestApp, spawn_app};
 use base64::Engine;
@@ -88,7 +88,16 @@ async fn send(app: &TestApp, cookie: &str, method: &str, path: &str, body: &Valu
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn portal(backend: Backend) {
+/// A resident with a card (authentication PIN 1234, signing password abc123) in a directory of
+/// the test's own.
+struct Holder {
+    app: TestApp,
+    dir: tempfile::TempDir,
+    path: PathBuf,
+    resident: i64,
+}
+
+async fn card_holder(backend: Backend) -> Holder {
     let app = spawn_app(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let resident = app.register_resident(true).await;
@@ -96,7 +105,21 @@ async fn portal(backend: Backend) {
     app.issue_card(resident, &path, Some("abc123"))
         .await
         .unwrap();
+    Holder {
+        app,
+        dir,
+        path,
+        resident,
+    }
+}
 
+async fn a_card_logs_in_and_a_wrong_pin_counts_on_the_card(backend: Backend) {
+    let Holder {
+        app,
+        dir: _dir,
+        path,
+        ..
+    } = card_holder(backend).await;
     // A wrong PIN counts on the card and logs nobody in.
     let e = login(&app, &path, "9999").await.unwrap_err();
     assert_eq!(e.0, 0, "{e:?}");
@@ -115,7 +138,17 @@ async fn portal(backend: Backend) {
         (s, r["error"]["code"].as_str()),
         (401, Some("session.unknown"))
     );
+    app.finish().await;
+}
 
+async fn the_holder_registers_for_insurance_from_the_portal(backend: Backend) {
+    let Holder {
+        app,
+        dir: _dir,
+        path,
+        ..
+    } = card_holder(backend).await;
+    let (cookie, _) = login(&app, &path, "1234").await.unwrap();
     // 利用登録 from the portal.
     let (s, reg) = send(
         &app,
@@ -131,7 +164,17 @@ async fn portal(backend: Backend) {
         (s, ins["registration"]["channel"].as_str()),
         (200, Some("portal"))
     );
+    app.finish().await;
+}
 
+async fn a_public_money_account_is_checked_and_replaced_with_history(backend: Backend) {
+    let Holder {
+        app,
+        dir: _dir,
+        path,
+        ..
+    } = card_holder(backend).await;
+    let (cookie, _) = login(&app, &path, "1234").await.unwrap();
     // The public-money account.
     let account = |holder: &str, bank: &str, branch: &str, number: &str| {
         json!({"bank_code": bank, "branch_code": branch, "account_type": "ordinary",
@@ -196,7 +239,17 @@ async fn portal(backend: Backend) {
         !h.to_string().contains("7654321"),
         "history shows the last digits only: {h}"
     );
+    app.finish().await;
+}
 
+async fn the_access_log_lists_disclosures_and_detects_an_altered_entry(backend: Backend) {
+    let Holder {
+        app,
+        dir: _dir,
+        path,
+        resident,
+    } = card_holder(backend).await;
+    let (cookie, _) = login(&app, &path, "1234").await.unwrap();
     // Disclosures made elsewhere are in the access log, chained, under a signed head.
     let (s, _) = app
         .get(
@@ -243,7 +296,17 @@ async fn portal(backend: Backend) {
     let (_, log) = get(&app, &cookie, "/api/v1/portal/access-log").await;
     assert_eq!(log["chain"]["intact"], false);
     assert_eq!(log["chain"]["broken_at_seq"], 1);
+    app.finish().await;
+}
 
+async fn logout_and_thirty_idle_minutes_end_the_session(backend: Backend) {
+    let Holder {
+        app,
+        dir: _dir,
+        path,
+        ..
+    } = card_holder(backend).await;
+    let (cookie, _) = login(&app, &path, "1234").await.unwrap();
     // Logout ends the session; so do 30 idle minutes.
     let (s, _) = send(&app, &cookie, "POST", "/api/v1/portal/logout", &json!({})).await;
     assert_eq!(s, 204);
@@ -256,7 +319,16 @@ async fn portal(backend: Backend) {
     app.clock.advance(Duration::minutes(31));
     let (s, _) = get(&app, &cookie, "/api/v1/portal/me").await;
     assert_eq!(s, 401);
+    app.finish().await;
+}
 
+async fn a_suspended_certificate_or_a_locked_card_cannot_log_in(backend: Backend) {
+    let Holder {
+        app,
+        dir: _dir,
+        path,
+        resident,
+    } = card_holder(backend).await;
     // A suspended certificate cannot log in; a locked card cannot sign.
     let (_, certs) = app
         .get(
@@ -305,7 +377,14 @@ async fn portal(backend: Backend) {
     app.finish().await;
 }
 
-on_both_backends!(portal);
+on_both_backends!(
+    a_card_logs_in_and_a_wrong_pin_counts_on_the_card,
+    the_holder_registers_for_insurance_from_the_portal,
+    a_public_money_account_is_checked_and_replaced_with_history,
+    the_access_log_lists_disclosures_and_detects_an_altered_entry,
+    logout_and_thirty_idle_minutes_end_the_session,
+    a_suspended_certificate_or_a_locked_card_cannot_log_in
+);
 
 fn pem(der: &[u8]) -> String {
     let b = b64(der);
@@ -369,7 +448,18 @@ async fn phone_login(
         .map(|(cookie, _)| cookie)
 }
 
-async fn smartphone_certificates(backend: Backend) {
+/// A holder logged in to the portal (`cookie`) with a phone certified there (`id`): a wrong
+/// passcode does not unlock the phone; a request signed by another person's card, or whose
+/// signature does not verify, is refused; the same request again once certified is refused.
+struct Certified {
+    app: TestApp,
+    dir: tempfile::TempDir,
+    cookie: String,
+    phone: openmyna::phone::Phone,
+    id: i64,
+}
+
+async fn certified_phone(backend: Backend) -> Certified {
     use openmyna::phone::{Phone, Unlock, sign_request};
     // OpenSSL judges OCSP thisUpdate by the real clock.
     let app = crate::common::spawn_app_at(backend, crate::common::real_now()).await;
@@ -453,19 +543,19 @@ async fn smartphone_certificates(backend: Backend) {
     )
     .await;
     assert_eq!(s, 409);
+    Certified {
+        app,
+        dir,
+        cookie,
+        phone,
+        id,
+    }
+}
 
-    // The phone logs in; OCSP says good.
-    let phone_cookie = phone_login(&app, &phone).await.unwrap();
-    let (s, me) = get(&app, &phone_cookie, "/api/v1/portal/me").await;
-    assert_eq!((s, me["name"].as_str()), (200, Some("山田\u{3000}太郎")));
+/// The 24-hour hotline suspends the phone on a reported loss, then lifts the suspension.
+async fn suspend_and_release(c: &Certified) {
+    let (app, d, phone, id) = (&c.app, c.dir.path(), &c.phone, c.id);
     let cert = phone.auth_certificate_der().unwrap();
-    let out = ocsp(&app, d, &cert).await;
-    assert!(
-        out.contains("Response verify OK") && out.contains(": good"),
-        "{out}"
-    );
-
-    // The 24-hour hotline suspends it on a reported loss, then lifts the suspension.
     let (s, r) = app
         .post(
             &format!("/api/v1/hotline/phones/{id}/suspend"),
@@ -475,10 +565,10 @@ async fn smartphone_certificates(backend: Backend) {
         .await;
     assert_eq!((s, r["status"].as_str()), (200, Some("suspended")), "{r}");
     assert_eq!(
-        phone_login(&app, &phone).await.unwrap_err(),
+        phone_login(app, phone).await.unwrap_err(),
         (409, "certificate.suspended".into())
     );
-    let out = ocsp(&app, d, &cert).await;
+    let out = ocsp(app, d, &cert).await;
     assert!(
         out.contains(": revoked") && out.contains("certificateHold"),
         "{out}"
@@ -491,7 +581,7 @@ async fn smartphone_certificates(backend: Backend) {
         )
         .await;
     assert_eq!(s, 200);
-    phone_login(&app, &phone).await.unwrap();
+    phone_login(app, phone).await.unwrap();
     let (s, r) = app
         .post(
             &format!("/api/v1/hotline/phones/{id}/suspend"),
@@ -500,7 +590,44 @@ async fn smartphone_certificates(backend: Backend) {
         )
         .await;
     assert_eq!((s, r["error"]["code"].as_str()), (403, Some("auth.role")));
+}
 
+async fn a_certified_phone_logs_in_and_ocsp_says_good(backend: Backend) {
+    let Certified {
+        app, dir, phone, ..
+    } = certified_phone(backend).await;
+    let d = dir.path();
+    // The phone logs in; OCSP says good.
+    let phone_cookie = phone_login(&app, &phone).await.unwrap();
+    let (s, me) = get(&app, &phone_cookie, "/api/v1/portal/me").await;
+    assert_eq!((s, me["name"].as_str()), (200, Some("山田\u{3000}太郎")));
+    let cert = phone.auth_certificate_der().unwrap();
+    let out = ocsp(&app, d, &cert).await;
+    assert!(
+        out.contains("Response verify OK") && out.contains(": good"),
+        "{out}"
+    );
+    app.finish().await;
+}
+
+async fn the_hotline_suspends_a_lost_phone_and_lifts_the_suspension(backend: Backend) {
+    let c = certified_phone(backend).await;
+    suspend_and_release(&c).await;
+    c.app.finish().await;
+}
+
+async fn the_holder_revokes_a_phone_with_a_reason_before_selling_it(backend: Backend) {
+    let c = certified_phone(backend).await;
+    suspend_and_release(&c).await;
+    let Certified {
+        app,
+        dir,
+        cookie,
+        phone,
+        id,
+    } = c;
+    let d = dir.path();
+    let cert = phone.auth_certificate_der().unwrap();
     // The portal page offers a revoke button per phone; the form without a reason is
     // refused on the page and changes nothing.
     let page = app
@@ -553,13 +680,17 @@ async fn smartphone_certificates(backend: Backend) {
     let (_, list) = get(&app, &cookie, "/api/v1/portal/phones").await;
     assert_eq!(list[0]["status"], "revoked");
     let events = app.store.phone_events(id).await.unwrap();
-    let actions: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["issued", "suspended", "released", "revoked"]);
-    assert!(events[1].2.contains("24-hour hotline"));
+    assert!(events[1].actor.contains("24-hour hotline"));
     app.finish().await;
 }
 
-on_both_backends!(smartphone_certificates);
+on_both_backends!(
+    a_certified_phone_logs_in_and_ocsp_says_good,
+    the_hotline_suspends_a_lost_phone_and_lifts_the_suspension,
+    the_holder_revokes_a_phone_with_a_reason_before_selling_it
+);
 
 async fn medical_expense_notices(backend: Backend) {
     let app = spawn_app(backend).await;
