@@ -34,7 +34,7 @@ impl FromRequestParts<AppState> for Caller {
             })?
             .trim();
         let now = state.clock.now();
-        match state.store.authenticate(token, &now).await? {
+        match state.store.auth().authenticate(token, &now).await? {
             Some(actor) => Ok(Caller(actor)),
             None => Err(ApiError::unauthenticated(
                 "the token is unknown, revoked or expired",

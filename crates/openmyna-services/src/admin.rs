@@ -55,6 +55,7 @@ pub async fn create_organisation(
     }
     let code = validate_org_code(role, code)?;
     Ok(store
+        .auth()
         .create_organisation(name, role, code.as_deref(), &clock.now())
         .await?)
 }
@@ -90,6 +91,7 @@ pub async fn create_token(
         }
     };
     Ok(store
+        .auth()
         .create_token(org_id, label, &now, expires.as_ref())
         .await?)
 }
@@ -102,14 +104,17 @@ pub async fn operator_token(
     name: &str,
 ) -> Result<(Organisation, IssuedToken)> {
     let now = clock.now();
-    let existing = (store.organisations().await?)
+    let existing = (store.auth().organisations().await?)
         .into_iter()
         .find(|o| o.role == Role::Operator);
     let org = match existing {
         Some(o) => o,
         None => create_organisation(store, clock, Role::Operator.as_str(), name, None).await?,
     };
-    let t = store.create_token(org.id, "operator", &now, None).await?;
+    let t = store
+        .auth()
+        .create_token(org.id, "operator", &now, None)
+        .await?;
     Ok((org, t))
 }
 

@@ -87,6 +87,7 @@ pub struct Delivery {
 pub async fn own_municipality(s: &Services, org_id: i64) -> Result<String> {
     let code = s
         .store
+        .auth()
         .organisation(org_id)
         .await?
         .and_then(|o| o.code)
@@ -105,7 +106,11 @@ fn not_found(id: i64) -> ServiceError {
 
 /// An application by id.
 pub async fn load(s: &Services, id: i64) -> Result<ApplicationRecord> {
-    s.store.application(id).await?.ok_or_else(|| not_found(id))
+    s.store
+        .applications()
+        .application(id)
+        .await?
+        .ok_or_else(|| not_found(id))
 }
 
 /// An application of the caller's municipality (another municipality's is "not found").
@@ -152,6 +157,7 @@ async fn new_form(s: &Services, resident_id: i64) -> Result<FormId> {
     s.entropy.fill(&mut digits);
     let form = FormId::from_body(&digits);
     s.store
+        .applications()
         .insert_application_form(form.as_str(), resident_id, &s.clock.now())
         .await?;
     Ok(form)
@@ -172,6 +178,7 @@ pub async fn apply(s: &Services, req: &Application<'_>) -> Result<ApplicationRec
     let form = FormId::parse(req.form_id).map_err(with_field("form_id"))?;
     let resident_id = s
         .store
+        .applications()
         .application_form(form.as_str())
         .await?
         .ok_or_else(|| {
@@ -215,8 +222,13 @@ pub async fn apply(s: &Services, req: &Application<'_>) -> Result<ApplicationRec
         at: s.clock.now(),
         actor: channel.as_str(),
     };
-    let id = match s.store.application_by_form(form.as_str()).await? {
-        None => s.store.insert_application(&new).await?,
+    let id = match s
+        .store
+        .applications()
+        .application_by_form(form.as_str())
+        .await?
+    {
+        None => s.store.applications().insert_application(&new).await?,
         Some(a) => {
             transition(a.status, Step::Resubmit).map_err(|_| {
                 Refusal::refused(
@@ -227,7 +239,12 @@ pub async fn apply(s: &Services, req: &Application<'_>) -> Result<ApplicationRec
                     ),
                 )
             })?;
-            if !s.store.resubmit_application(a.id, &new).await? {
+            if !s
+                .store
+                .applications()
+                .resubmit_application(a.id, &new)
+                .await?
+            {
                 return Err(concurrent());
             }
             a.id
@@ -284,6 +301,7 @@ pub async fn take_on_site(
     let form = new_form(s, req.resident_id).await?;
     let id = s
         .store
+        .applications()
         .insert_application(&NewApplication {
             form_id: form.as_str(),
             resident_id: req.resident_id,
@@ -329,7 +347,8 @@ pub async fn list(
         None => None,
     };
     Ok(s.store
-        .applications(None, status)
+        .applications()
+        .list(None, status)
         .await?
         .into_iter()
         .filter(|a| a.municipality_code.starts_with(&own))
@@ -338,7 +357,7 @@ pub async fn list(
 
 /// Counts per municipality, channel and status.
 pub async fn stats(s: &Services) -> Result<Vec<ApplicationCount>> {
-    Ok(s.store.application_counts().await?)
+    Ok(s.store.applications().application_counts().await?)
 }
 
 /// One step of the state machine, written only if the application is still as read.
@@ -353,6 +372,7 @@ async fn step(
     let to = transition(a.status, step)?;
     if !s
         .store
+        .applications()
         .set_application_status(a.id, a.status, to, &s.clock.now(), actor, detail, change)
         .await?
     {
@@ -487,12 +507,17 @@ fn remove_waiting_card(path: &std::path::Path) {
 /// The PINs chosen at an on-site intake, opened and checked again against the card (the
 /// applicant may have turned 15 since the intake).
 async fn intake_pins(s: &Services, id: i64, with_signing: bool) -> Result<CheckedPins> {
-    let sealed = s.store.application_pins(id).await?.ok_or_else(|| {
-        Refusal::refused(
-            "application.pins",
-            "the PINs chosen at intake are no longer held",
-        )
-    })?;
+    let sealed = s
+        .store
+        .applications()
+        .application_pins(id)
+        .await?
+        .ok_or_else(|| {
+            Refusal::refused(
+                "application.pins",
+                "the PINs chosen at intake are no longer held",
+            )
+        })?;
     let pins: serde_json::Value =
         serde_json::from_slice(&s.store.keys().open(PIN_CONTEXT, &sealed)?).map_err(file_error)?;
     let text = |k: &str| pins.get(k).and_then(|v| v.as_str()).map(str::to_owned);
@@ -701,6 +726,7 @@ pub async fn receive(
     let a = load(s, id).await?;
     let stored = s
         .store
+        .applications()
         .application_delivery_code(id)
         .await?
         .unwrap_or_default();

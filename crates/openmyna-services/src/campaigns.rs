@@ -39,7 +39,7 @@ use crate::{Result, ServiceError, Services};
 /// The employee's own answers (their own token only; nobody else reads them).
 pub async fn my_answers(s: &Services, e: &Employer) -> Result<Vec<ReportRow>> {
     let emp = e.require_employee()?;
-    Ok(s.store.reports_of_employee(emp.id).await?)
+    Ok(s.store.employers().reports_of_employee(emp.id).await?)
 }
 
 /// The employee answers for themselves, for today: do they hold the card, have they
@@ -55,8 +55,11 @@ pub async fn put_my_answer(s: &Services, e: &Employer, a: &Answer) -> Result<Vec
         insurance_registered: a.insurance_registered,
         source: "self",
     };
-    s.store.add_reports(&[report], &s.clock.now()).await?;
-    Ok(s.store.reports_of_employee(emp.id).await?)
+    s.store
+        .employers()
+        .add_reports(&[report], &s.clock.now())
+        .await?;
+    Ok(s.store.employers().reports_of_employee(emp.id).await?)
 }
 
 /// What became of one row of an imported CSV.
@@ -85,14 +88,14 @@ pub async fn import_answers(s: &Services, e: &Employer, csv: &[u8]) -> Result<Im
     }
     let today = s.clock.today();
     let rows = reports::read_csv(csv, today)?;
-    let employees: HashMap<String, i64> = (s.store.employees(e.actor.org_id).await?)
+    let employees: HashMap<String, i64> = (s.store.employers().employees(e.actor.org_id).await?)
         .into_iter()
         .map(|x| (x.employee_no, x.id))
         .collect();
     // The latest stored answer per employee and day, to leave repeats unchanged. Only HR's
     // own imports: comparing with employees' self-reports would tell HR their answers.
     let mut stored: HashMap<(i64, NaiveDate), (bool, bool)> = HashMap::new();
-    for r in (s.store.reports_of_org(e.actor.org_id).await?)
+    for r in (s.store.employers().reports_of_org(e.actor.org_id).await?)
         .into_iter()
         .filter(|r| r.source == "hr_import")
     {
@@ -134,7 +137,10 @@ pub async fn import_answers(s: &Services, e: &Employer, csv: &[u8]) -> Result<Im
         });
         out.push((row, RowOutcome::Accepted));
     }
-    s.store.add_reports(&new, &s.clock.now()).await?;
+    s.store
+        .employers()
+        .add_reports(&new, &s.clock.now())
+        .await?;
     Ok(Import { rows: out })
 }
 
@@ -142,7 +148,7 @@ pub async fn import_answers(s: &Services, e: &Employer, csv: &[u8]) -> Result<Im
 
 /// A company's divisions, employees and answers.
 async fn company_data(s: &Services, org_id: i64) -> Result<CompanyData> {
-    let divisions = (s.store.divisions(org_id).await?)
+    let divisions = (s.store.employers().divisions(org_id).await?)
         .into_iter()
         .map(|d| Division {
             id: d.id,
@@ -150,7 +156,7 @@ async fn company_data(s: &Services, org_id: i64) -> Result<CompanyData> {
             name: d.name,
         })
         .collect();
-    let employees = (s.store.employees(org_id).await?)
+    let employees = (s.store.employers().employees(org_id).await?)
         .into_iter()
         .map(|e| Employee {
             id: e.id,
@@ -159,7 +165,7 @@ async fn company_data(s: &Services, org_id: i64) -> Result<CompanyData> {
             left_on: e.left_on,
         })
         .collect();
-    let reports = (s.store.reports_of_org(org_id).await?)
+    let reports = (s.store.employers().reports_of_org(org_id).await?)
         .into_iter()
         .map(|r| Report {
             employee: r.employee_id,
@@ -228,7 +234,7 @@ pub async fn dashboard_with_target(
 ) -> Result<(DashboardView, Option<f64>)> {
     let view = dashboard(s, e, period).await?;
     let today = s.clock.today();
-    let target = (s.store.campaigns(e.actor.org_id).await?)
+    let target = (s.store.employers().campaigns(e.actor.org_id).await?)
         .into_iter()
         .rev()
         .find(|c| c.starts_on <= today && today <= c.ends_on)
@@ -249,7 +255,7 @@ fn rule_of(c: &CampaignRow) -> campaign::Campaign {
 
 async fn campaign_view(s: &Services, c: CampaignRow) -> Result<CampaignView> {
     let data = company_data(s, c.org_id).await?;
-    let measures = (s.store.measures_of_org(c.org_id).await?)
+    let measures = (s.store.employers().measures_of_org(c.org_id).await?)
         .into_iter()
         .filter(|m| m.campaign_id == c.id)
         .map(|m| MeasureView {
@@ -273,7 +279,7 @@ async fn campaign_view(s: &Services, c: CampaignRow) -> Result<CampaignView> {
 }
 
 async fn own_campaign(s: &Services, org_id: i64, id: i64) -> Result<CampaignRow> {
-    (s.store.campaigns(org_id).await?)
+    (s.store.employers().campaigns(org_id).await?)
         .into_iter()
         .find(|c| c.id == id)
         .ok_or_else(|| Refusal::not_found("campaign.not_found", format!("no campaign {id}")).into())
@@ -290,6 +296,7 @@ pub async fn create_campaign(
     let c = req.validate()?;
     let id = s
         .store
+        .employers()
         .create_campaign(
             e.actor.org_id,
             &c.name,
@@ -305,7 +312,7 @@ pub async fn create_campaign(
 /// The organisation's campaigns with their results.
 pub async fn campaigns(s: &Services, e: &Employer) -> Result<Vec<CampaignView>> {
     let mut out = Vec::new();
-    for c in s.store.campaigns(e.actor.org_id).await? {
+    for c in s.store.employers().campaigns(e.actor.org_id).await? {
         out.push(campaign_view(s, c).await?);
     }
     Ok(out)
@@ -339,7 +346,9 @@ pub async fn add_measure(
     let m = req.validate(&rule_of(&c))?;
     let reached = m.reached.map(i64::from);
     let now = s.clock.now();
-    let mid = (s.store)
+    let mid = s
+        .store
+        .employers()
         .add_measure(c.id, m.kind.as_str(), m.on, &m.note, reached, &now)
         .await?;
     Ok(MeasureView {
@@ -396,8 +405,8 @@ pub async fn members(s: &Services, e: &Employer, as_of_day: Option<&str>) -> Res
         .into());
     }
     let day = as_of(s, as_of_day)?;
-    let profiles = s.store.employer_profiles().await?;
-    let orgs = s.store.organisations().await?;
+    let profiles = s.store.employers().employer_profiles().await?;
+    let orgs = s.store.auth().organisations().await?;
     let mut members = Vec::new();
     for p in (profiles.iter()).filter(|p| p.parent_org_id == Some(e.actor.org_id)) {
         let org = orgs.iter().find(|o| o.id == p.org_id);
@@ -430,8 +439,8 @@ pub async fn ministry_report(
         .into());
     }
     let day = as_of(s, as_of_day)?;
-    let profiles = s.store.employer_profiles().await?;
-    let orgs = s.store.organisations().await?;
+    let profiles = s.store.employers().employer_profiles().await?;
+    let orgs = s.store.auth().organisations().await?;
     let parent_of = |id: i64| {
         profiles
             .iter()
@@ -466,7 +475,7 @@ async fn org_figures(
         None
     };
     let mut measures: BTreeMap<MeasureKind, u32> = BTreeMap::new();
-    for m in s.store.measures_of_org(p.org_id).await? {
+    for m in s.store.employers().measures_of_org(p.org_id).await? {
         if m.on <= day
             && let Ok(k) = MeasureKind::parse(&m.kind)
         {
@@ -474,7 +483,7 @@ async fn org_figures(
         }
     }
     let (mut held, mut apps, mut delivered) = (0u32, 0u32, 0u32);
-    for sess in s.store.sessions(Some(p.org_id), None).await? {
+    for sess in s.store.employers().sessions(Some(p.org_id), None).await? {
         // Sessions requested after the report's day are not in it.
         let requested_on = openmyna_store::campaigns::date_of_micros(sess.created_at);
         if requested_on.is_none_or(|d| d > day) {
@@ -483,7 +492,7 @@ async fn org_figures(
         if sess.status == SessionStatus::Held {
             held += 1;
         }
-        for a in s.store.session_applicants(sess.id).await? {
+        for a in s.store.employers().session_applicants(sess.id).await? {
             apps += 1;
             delivered += u32::from(a.status == ApplicationStatus::Delivered);
         }
@@ -540,7 +549,12 @@ async fn municipality_side(s: &Services, actor: &Actor) -> Result<Side> {
 
 async fn session_row(s: &Services, side: &Side, id: i64) -> Result<SessionRow> {
     let not_found = || Refusal::not_found("session.not_found", format!("no session {id}"));
-    let r = s.store.session(id).await?.ok_or_else(not_found)?;
+    let r = s
+        .store
+        .employers()
+        .session(id)
+        .await?
+        .ok_or_else(not_found)?;
     let mine = match side {
         Side::Organisation(o) => r.org_id == *o,
         Side::Municipality(m) => &r.municipality_code == m,
@@ -552,11 +566,11 @@ async fn session_row(s: &Services, side: &Side, id: i64) -> Result<SessionRow> {
 }
 
 async fn session_of(s: &Services, row: SessionRow) -> Result<Session> {
-    let organisation = (s.store.organisation(row.org_id).await?)
+    let organisation = (s.store.auth().organisation(row.org_id).await?)
         .map(|o| o.name)
         .unwrap_or_default();
     Ok(Session {
-        applicants: s.store.session_applicants(row.id).await?,
+        applicants: s.store.employers().session_applicants(row.id).await?,
         organisation,
         row,
     })
@@ -591,7 +605,7 @@ pub async fn request_session(s: &Services, e: &Employer, req: &SessionRequest) -
     e.require_admin()?;
     let v = req.validate(s.clock.today())?;
     if let Some(c) = req.campaign_id
-        && !(s.store.campaigns(e.actor.org_id).await?)
+        && !(s.store.employers().campaigns(e.actor.org_id).await?)
             .iter()
             .any(|x| x.id == c)
     {
@@ -613,15 +627,19 @@ pub async fn request_session(s: &Services, e: &Employer, req: &SessionRequest) -
         expected_applicants: i64::from(v.expected_applicants),
         contact: &v.contact,
     };
-    let id = s.store.create_session(&new, &s.clock.now()).await?;
+    let id = s
+        .store
+        .employers()
+        .create_session(&new, &s.clock.now())
+        .await?;
     load_session(s, &Side::Organisation(e.actor.org_id), id).await
 }
 
 /// The organisation's sessions (its staff), or the municipality's.
 pub async fn sessions(s: &Services, actor: &Actor) -> Result<Vec<Session>> {
     let rows = match side(s, actor).await? {
-        Side::Organisation(o) => s.store.sessions(Some(o), None).await?,
-        Side::Municipality(m) => s.store.sessions(None, Some(&m)).await?,
+        Side::Organisation(o) => s.store.employers().sessions(Some(o), None).await?,
+        Side::Municipality(m) => s.store.employers().sessions(None, Some(&m)).await?,
     };
     let mut out = Vec::new();
     for r in rows {
@@ -658,7 +676,9 @@ pub async fn schedule_session(
         place: &v.place,
         by: &actor.org_name,
     };
-    if !(s.store)
+    if !s
+        .store
+        .employers()
         .schedule_session(id, from, &plan, &s.clock.now())
         .await?
     {
@@ -709,7 +729,10 @@ pub async fn register_applicant(
     let employee_id = match req.employee_no {
         None => None,
         Some(no) => Some(
-            (s.store.employee_by_no(r.org_id, no.trim()).await?)
+            (s.store
+                .employers()
+                .employee_by_no(r.org_id, no.trim())
+                .await?)
                 .ok_or_else(|| {
                     Refusal::invalid(
                         "employee_no.unknown",
@@ -722,7 +745,8 @@ pub async fn register_applicant(
     };
     let municipality = Some(r.municipality_code.as_str());
     let app = applications::take_on_site(s, actor, &req.application, municipality).await?;
-    (s.store)
+    s.store
+        .employers()
         .add_session_applicant(app.id, id, employee_id, verified_by, &s.clock.now())
         .await?;
     Ok((app, load_session(s, &side, id).await?))
@@ -744,7 +768,9 @@ pub async fn step_session(
     let r = session_row(s, &side, id).await?;
     let from = r.status;
     let to = session_transition(from, step)?;
-    if !(s.store)
+    if !s
+        .store
+        .employers()
         .set_session_status(id, from, to, &s.clock.now())
         .await?
     {

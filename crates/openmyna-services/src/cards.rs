@@ -26,6 +26,7 @@ pub async fn apply_card_event(
     actor: &str,
 ) -> Result<CardRecord> {
     let card = store
+        .cards()
         .card(serial)
         .await?
         .ok_or_else(|| Refusal::not_found("card.not_found", format!("no card {serial}")))?;
@@ -35,6 +36,7 @@ pub async fn apply_card_event(
     let detail = format!("{event:?}: {} → {}", from.as_str(), to.as_str());
     let action_name = format!("{event:?}").to_lowercase();
     if !store
+        .cards()
         .set_card_status(serial, from, to, now, &action_name, actor, &detail)
         .await?
     {
@@ -58,6 +60,7 @@ pub async fn apply_card_event(
         if let Err(e) = jpki.change_status(cert_serial, action).await {
             // Put the status back: the certificates did not follow.
             if let Err(back) = store
+                .cards()
                 .set_card_status(
                     serial,
                     to,
@@ -75,6 +78,7 @@ pub async fn apply_card_event(
         }
     }
     Ok(store
+        .cards()
         .card(serial)
         .await?
         .ok_or_else(|| Refusal::not_found("card.not_found", format!("no card {serial}")))?)
@@ -96,7 +100,7 @@ pub async fn record_event(
 ) -> Result<CardRecord> {
     let active = |resident_id: i64| s.active_resident(resident_id);
     let event = match requested {
-        CardEvent::Found => match s.store.card(serial).await? {
+        CardEvent::Found => match s.store.cards().card(serial).await? {
             Some(c) => {
                 let r = openmyna_registry::Registry::new(
                     &s.store,
@@ -114,7 +118,7 @@ pub async fn record_event(
             None => CardEvent::Found,
         },
         CardEvent::GoOverseas => {
-            if let Some(card) = s.store.card(serial).await? {
+            if let Some(card) = s.store.cards().card(serial).await? {
                 active(card.resident_id).await.map_err(|_| {
                     Refusal::refused(
                         "resident.not_active",
@@ -126,7 +130,7 @@ pub async fn record_event(
         }
         CardEvent::ComeBack => {
             let card =
-                s.store.card(serial).await?.ok_or_else(|| {
+                s.store.cards().card(serial).await?.ok_or_else(|| {
                     Refusal::not_found("card.not_found", format!("no card {serial}"))
                 })?;
             active(card.resident_id).await.map_err(|_| {
@@ -318,6 +322,7 @@ pub async fn unlock(
         Ok((state.serial.clone(), state.resident_id.unwrap_or(0), before))
     })?;
     store
+        .cards()
         .record_card_event(
             &serial,
             resident,

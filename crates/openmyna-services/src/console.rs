@@ -27,23 +27,27 @@ pub enum Login {
 /// Opens a console session with an operator token.
 pub async fn login(s: &Services, token: &str) -> Result<Login> {
     let now = s.clock.now();
-    Ok(match s.store.authenticate(token.trim(), &now).await? {
-        Some(a) if a.role == Role::Operator => {
-            let until = now + chrono::Duration::hours(SESSION_HOURS);
-            Login::Opened(
-                s.store
-                    .open_console_session(a.token_id, &now, &until)
-                    .await?,
-            )
-        }
-        Some(a) => Login::NotOperator(a.role),
-        None => Login::Unknown,
-    })
+    Ok(
+        match s.store.auth().authenticate(token.trim(), &now).await? {
+            Some(a) if a.role == Role::Operator => {
+                let until = now + chrono::Duration::hours(SESSION_HOURS);
+                Login::Opened(
+                    s.store
+                        .auth()
+                        .open_console_session(a.token_id, &now, &until)
+                        .await?,
+                )
+            }
+            Some(a) => Login::NotOperator(a.role),
+            None => Login::Unknown,
+        },
+    )
 }
 
 /// The operator of a live console session (whose token is still valid), if any.
 pub async fn operator(s: &Services, secret: &str) -> Result<Option<Actor>> {
     Ok(s.store
+        .auth()
         .console_actor(secret, &s.clock.now())
         .await?
         .filter(|a| a.role == Role::Operator))
@@ -51,7 +55,10 @@ pub async fn operator(s: &Services, secret: &str) -> Result<Option<Actor>> {
 
 /// Ends a console session.
 pub async fn logout(s: &Services, secret: &str) -> Result<()> {
-    s.store.end_console_session(secret, &s.clock.now()).await?;
+    s.store
+        .auth()
+        .end_console_session(secret, &s.clock.now())
+        .await?;
     Ok(())
 }
 

@@ -46,12 +46,12 @@ impl Employer {
     /// actor of another role is refused, naming the role needed: `auth.role`).
     pub async fn of(s: &Services, actor: &Actor) -> Result<Employer> {
         actor.require(&[Role::Employer])?;
-        let who = match s.store.member(actor.token_id).await? {
+        let who = match s.store.employers().member(actor.token_id).await? {
             None => Who::Admin,
             Some(m) if m.kind == "hr" => Who::Hr(m),
             Some(m) => {
                 let e = match m.employee_id {
-                    Some(id) => s.store.employee(id).await?,
+                    Some(id) => s.store.employers().employee(id).await?,
                     None => None,
                 }
                 .ok_or_else(|| {
@@ -138,16 +138,20 @@ impl Employer {
 
 /// The organisation's profile, or a company's defaults when none is set.
 pub async fn profile_of(store: &Store, org_id: i64) -> Result<Profile> {
-    Ok(store.employer_profile(org_id).await?.unwrap_or(Profile {
-        org_id,
-        kind: OrgKind::Company.as_str().to_owned(),
-        parent_org_id: None,
-        industry: None,
-        retention_years: DEFAULT_RETENTION_YEARS,
-        insurer_number: None,
-        insurer_name: None,
-        insurer_symbol: None,
-    }))
+    Ok(store
+        .employers()
+        .employer_profile(org_id)
+        .await?
+        .unwrap_or(Profile {
+            org_id,
+            kind: OrgKind::Company.as_str().to_owned(),
+            parent_org_id: None,
+            industry: None,
+            retention_years: DEFAULT_RETENTION_YEARS,
+            insurer_number: None,
+            insurer_name: None,
+            insurer_symbol: None,
+        }))
 }
 
 /// The profile of a company (divisions, employees and answers belong to companies only).
@@ -175,9 +179,9 @@ pub struct ProfileDetails {
 }
 
 async fn details(s: &Services, p: Profile) -> Result<ProfileDetails> {
-    let org = s.store.organisation(p.org_id).await?;
+    let org = s.store.auth().organisation(p.org_id).await?;
     let parent = match p.parent_org_id {
-        Some(id) => s.store.organisation(id).await?.map(|o| o.name),
+        Some(id) => s.store.auth().organisation(id).await?.map(|o| o.name),
         None => None,
     };
     Ok(ProfileDetails {
@@ -230,6 +234,7 @@ async fn parent_of(
     let n = CorporateNumber::parse(number).map_err(|e| id_error(FIELD, e))?;
     let parent = s
         .store
+        .auth()
         .organisations()
         .await?
         .into_iter()
@@ -277,7 +282,7 @@ pub async fn set_profile(
     e.require_admin()?;
     let org_id = e.actor.org_id;
     let kind = OrgKind::parse(req.kind)?;
-    let all_profiles = s.store.employer_profiles().await?;
+    let all_profiles = s.store.employers().employer_profiles().await?;
     if kind == OrgKind::Company && all_profiles.iter().any(|p| p.parent_org_id == Some(org_id)) {
         return Err(Refusal::invalid(
             "kind.has_members",
@@ -314,7 +319,10 @@ pub async fn set_profile(
         insurer_name,
         insurer_symbol: insurer_symbol.map(|n| n.as_str().to_owned()),
     };
-    s.store.set_employer_profile(&p, &s.clock.now()).await?;
+    s.store
+        .employers()
+        .set_employer_profile(&p, &s.clock.now())
+        .await?;
     details(s, p).await
 }
 
@@ -328,7 +336,7 @@ pub async fn create_division(
     e.require_admin()?;
     require_company(&s.store, e.actor.org_id).await?;
     let name = org::check_name("name", name)?;
-    let existing = s.store.divisions(e.actor.org_id).await?;
+    let existing = s.store.employers().divisions(e.actor.org_id).await?;
     if let Some(p) = parent_id
         && !existing.iter().any(|d| d.id == p)
     {
@@ -350,13 +358,14 @@ pub async fn create_division(
         .into());
     }
     Ok(s.store
+        .employers()
         .create_division(e.actor.org_id, parent_id, &name, &s.clock.now())
         .await?)
 }
 
 /// The organisation's divisions.
 pub async fn divisions(s: &Services, e: &Employer) -> Result<Vec<DivisionRow>> {
-    Ok(s.store.divisions(e.actor.org_id).await?)
+    Ok(s.store.employers().divisions(e.actor.org_id).await?)
 }
 
 /// An employee record as staff enter it.
@@ -396,6 +405,7 @@ pub async fn upsert_employee(
     if let Some(d) = req.division_id
         && !s
             .store
+            .employers()
             .divisions(e.actor.org_id)
             .await?
             .iter()
@@ -416,9 +426,14 @@ pub async fn upsert_employee(
         hired_on,
         left_on,
     };
-    let (id, created) = s.store.upsert_employee(&new, &s.clock.now()).await?;
+    let (id, created) = s
+        .store
+        .employers()
+        .upsert_employee(&new, &s.clock.now())
+        .await?;
     let row = s
         .store
+        .employers()
         .employee(id)
         .await?
         .ok_or_else(|| ServiceError::internal("employers", "employee vanished"))?;
@@ -428,7 +443,7 @@ pub async fn upsert_employee(
 /// The organisation's employees, without any answer about the card (staff).
 pub async fn employees(s: &Services, e: &Employer) -> Result<Vec<EmployeeRow>> {
     e.require_staff()?;
-    Ok(s.store.employees(e.actor.org_id).await?)
+    Ok(s.store.employers().employees(e.actor.org_id).await?)
 }
 
 /// A member token issued: shown once, only its hash is stored.
@@ -457,6 +472,7 @@ pub async fn create_member(
             let no = org::check_employee_no(employee_no.unwrap_or(""))?;
             let emp = s
                 .store
+                .employers()
                 .employee_by_no(e.actor.org_id, &no)
                 .await?
                 .ok_or_else(|| {
@@ -473,6 +489,7 @@ pub async fn create_member(
     };
     let t = s
         .store
+        .employers()
         .create_member(
             e.actor.org_id,
             kind,
@@ -498,7 +515,7 @@ pub struct Intake {
 
 async fn intake_of(s: &Services, emp: &EmployeeRow) -> Result<Intake> {
     Ok(Intake {
-        row: s.store.intake(emp.id).await?,
+        row: s.store.employers().intake(emp.id).await?,
         employee: emp.clone(),
     })
 }
@@ -516,6 +533,7 @@ pub async fn submit_my_number(s: &Services, e: &Employer, form: &IntakeForm) -> 
         .map(|r| r.id.0);
     let json = serde_json::to_vec(form).map_err(|err| ServiceError::internal("employers", err))?;
     s.store
+        .employers()
         .put_intake(
             emp.id,
             e.actor.org_id,
@@ -531,23 +549,30 @@ pub async fn submit_my_number(s: &Services, e: &Employer, form: &IntakeForm) -> 
 /// The employee's own intake and every handling of their number (取扱記録).
 pub async fn own_intake(s: &Services, e: &Employer) -> Result<(Intake, Vec<Handling>)> {
     let emp = e.require_employee()?;
-    Ok((intake_of(s, emp).await?, s.store.handling(emp.id).await?))
+    Ok((
+        intake_of(s, emp).await?,
+        s.store.employers().handling(emp.id).await?,
+    ))
 }
 
 /// The intakes of the organisation (HR): who has submitted, who is checked.
 pub async fn intakes(s: &Services, e: &Employer) -> Result<Vec<Intake>> {
     e.require_hr()?;
     let mut out = Vec::new();
-    for emp in s.store.employees(e.actor.org_id).await? {
+    for emp in s.store.employers().employees(e.actor.org_id).await? {
         out.push(intake_of(s, &emp).await?);
     }
     Ok(out)
 }
 
 async fn own_employee(s: &Services, org_id: i64, no: &str) -> Result<EmployeeRow> {
-    s.store.employee_by_no(org_id, no).await?.ok_or_else(|| {
-        Refusal::not_found("employee.not_found", "no employee with that number").into()
-    })
+    s.store
+        .employers()
+        .employee_by_no(org_id, no)
+        .await?
+        .ok_or_else(|| {
+            Refusal::not_found("employee.not_found", "no employee with that number").into()
+        })
 }
 
 /// HR records the identity check (番号確認 + 身元確認) of a submitted number.
@@ -567,7 +592,12 @@ pub async fn identity_check(
         documents: &docs.join(","),
         checked_by: &e.name(),
     };
-    if !s.store.check_intake(emp.id, &check, &s.clock.now()).await? {
+    if !s
+        .store
+        .employers()
+        .check_intake(emp.id, &check, &s.clock.now())
+        .await?
+    {
         return Err(Refusal::refused(
             "intake.none",
             "this employee has no submitted number to check",
@@ -589,6 +619,7 @@ async fn open_form(
     let none = || Refusal::not_found("intake.none", "no number is stored for this employee");
     let row = s
         .store
+        .employers()
         .intake(emp.id)
         .await?
         .filter(|r| r.has_form)
@@ -603,6 +634,7 @@ async fn open_form(
     let now = s.clock.now();
     if let Some(resident) = row.resident_id {
         s.store
+            .access()
             .record_access(
                 resident,
                 &e.actor,
@@ -615,6 +647,7 @@ async fn open_form(
     }
     let plain = s
         .store
+        .employers()
         .open_intake(emp.id, &e.name(), action, purpose.as_str(), &now)
         .await?
         .ok_or_else(none)?;
@@ -640,7 +673,7 @@ pub async fn read_my_number(
 pub async fn handling(s: &Services, e: &Employer, employee_no: &str) -> Result<Vec<Handling>> {
     e.require_hr()?;
     let emp = own_employee(s, e.actor.org_id, employee_no).await?;
-    Ok(s.store.handling(emp.id).await?)
+    Ok(s.store.employers().handling(emp.id).await?)
 }
 
 /// The enrollment export: the CSV and the employees left out, each with the reason.
@@ -670,7 +703,7 @@ pub async fn export(s: &Services, e: &Employer, employee_nos: Option<&[String]>)
         symbol,
     };
     let today = s.clock.today();
-    let employees = s.store.employees(e.actor.org_id).await?;
+    let employees = s.store.employers().employees(e.actor.org_id).await?;
     let chosen: Vec<&EmployeeRow> = match employee_nos {
         Some(nos) => nos
             .iter()
@@ -691,7 +724,7 @@ pub async fn export(s: &Services, e: &Employer, employee_nos: Option<&[String]>)
     let mut records = Vec::new();
     let mut skipped = Vec::new();
     for emp in chosen {
-        let reason = match s.store.intake(emp.id).await? {
+        let reason = match s.store.employers().intake(emp.id).await? {
             None => Some("intake.none"),
             Some(r) if !r.has_form => Some("intake.deleted"),
             Some(r) if r.checked_at.is_none() => Some("intake.unchecked"),
@@ -738,11 +771,11 @@ pub async fn purge_org(
     let p = profile_of(store, org_id).await?;
     let years = u32::try_from(p.retention_years).unwrap_or(7);
     let mut out = Vec::new();
-    for row in store.intakes(org_id).await? {
+    for row in store.employers().intakes(org_id).await? {
         if !row.has_form {
             continue;
         }
-        let Some(emp) = store.employee(row.employee_id).await? else {
+        let Some(emp) = store.employers().employee(row.employee_id).await? else {
             continue;
         };
         if intake::due_for_deletion(emp.left_on, years, today) {
@@ -750,7 +783,11 @@ pub async fn purge_org(
                 "retention ended: {years} years after leaving on {}",
                 emp.left_on.map(|d| d.to_string()).unwrap_or_default()
             );
-            if store.delete_intake(emp.id, actor, &reason, now).await? {
+            if store
+                .employers()
+                .delete_intake(emp.id, actor, &reason, now)
+                .await?
+            {
                 out.push(emp.employee_no);
             }
         }
@@ -762,7 +799,12 @@ pub async fn purge_org(
 /// ended; returns how many.
 pub async fn sweep_retention(s: &Services) -> Result<usize> {
     let mut n = 0;
-    for org in s.store.orgs_with_leavers_holding_numbers().await? {
+    for org in s
+        .store
+        .employers()
+        .orgs_with_leavers_holding_numbers()
+        .await?
+    {
         n += purge_org(
             &s.store,
             org,

@@ -93,6 +93,7 @@ pub fn check_pins(with_signing: bool, p: &Pins<'_>) -> Result<CheckedPins> {
 /// the database.
 pub async fn data_signer(store: &Store) -> Result<DataSigner> {
     let pkcs8 = store
+        .cards()
         .card_data_signer(|| {
             DataSigner::generate()
                 .map(|(_, pkcs8)| pkcs8)
@@ -191,7 +192,10 @@ pub async fn manufacture(
     let security_code = format!("{:04}", u16::from_be_bytes(code) % 10_000);
     // The card prints the face of the resident's application photo; residents of the demo
     // population without one get one of the demo faces.
-    let photo = store.latest_application_photo(resident.id.0).await?;
+    let photo = store
+        .applications()
+        .latest_application_photo(resident.id.0)
+        .await?;
     let face = match &photo {
         Some(p) => Face::Photo(p),
         None => Face::Jp2(openmyna_cardface::demo::face_for(resident.id.0 as u64)),
@@ -369,7 +373,7 @@ pub async fn record(
 ) -> Result<CardRecord> {
     let resident_id = issued.authentication.resident_id;
     // Certificates of an earlier, failed activation of this card are superseded.
-    let earlier = store.card(&card.serial).await?;
+    let earlier = store.cards().card(&card.serial).await?;
     let record = CardRecord {
         serial: card.serial.clone(),
         resident_id,
@@ -380,7 +384,7 @@ pub async fn record(
         status: CardStatus::Active,
         status_at: None,
     };
-    store.insert_card(&record, actor).await?;
+    store.cards().insert_card(&record, actor).await?;
     if let Some(e) = earlier {
         for serial in e.sign_serial.iter().chain([&e.auth_serial]) {
             if jpki.certificate(serial).await?.status != openmyna_jpki::CertState::Revoked {
@@ -389,7 +393,7 @@ pub async fn record(
             }
         }
     }
-    for old in store.cards_of_resident(resident_id).await? {
+    for old in store.cards().cards_of_resident(resident_id).await? {
         if old.serial != record.serial && card_transition(old.status, CardEvent::Replace).is_ok() {
             crate::cards::apply_card_event(
                 store,
@@ -425,7 +429,7 @@ pub async fn renew(
     entropy: &dyn Entropy,
     state: &CardState,
 ) -> Result<Renewal> {
-    let card = store.card(&state.serial).await?.ok_or_else(|| {
+    let card = store.cards().card(&state.serial).await?.ok_or_else(|| {
         ServiceError::from(Refusal::not_found(
             "card.not_found",
             format!("no card {} is recorded", state.serial),
@@ -492,6 +496,7 @@ pub async fn complete_renewal(
 ) -> Result<CardRecord> {
     let sign_serial = r.issued.signing.as_ref().map(|c| c.serial.clone());
     store
+        .cards()
         .set_card_certificates(
             &r.old.serial,
             Some(&r.issued.authentication.serial),
@@ -512,7 +517,7 @@ pub async fn complete_renewal(
                 .await?;
         }
     }
-    store.card(&r.old.serial).await?.ok_or_else(|| {
+    store.cards().card(&r.old.serial).await?.ok_or_else(|| {
         ServiceError::from(Refusal::not_found(
             "card.not_found",
             "the renewed card vanished",
@@ -543,7 +548,7 @@ pub async fn reissue_signing(
     entropy: &dyn Entropy,
     state: &CardState,
 ) -> Result<SigningReissue> {
-    let card = store.card(&state.serial).await?.ok_or_else(|| {
+    let card = store.cards().card(&state.serial).await?.ok_or_else(|| {
         ServiceError::from(Refusal::not_found(
             "card.not_found",
             format!("no card {} is recorded", state.serial),
@@ -609,6 +614,7 @@ pub async fn complete_signing_reissue(
     actor: &str,
 ) -> Result<CardRecord> {
     store
+        .cards()
         .set_card_certificates(
             &r.card_serial,
             None,
@@ -625,7 +631,7 @@ pub async fn complete_signing_reissue(
         jpki.change_status(old, Action::Revoke(Reason::Superseded))
             .await?;
     }
-    store.card(&r.card_serial).await?.ok_or_else(|| {
+    store.cards().card(&r.card_serial).await?.ok_or_else(|| {
         ServiceError::from(Refusal::not_found("card.not_found", "the card vanished"))
     })
 }

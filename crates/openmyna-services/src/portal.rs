@@ -53,9 +53,14 @@ pub struct Opened {
 /// The citizen of a session token, if the session is live (and marks it used).
 pub async fn citizen(s: &Services, token: &str) -> Result<Citizen> {
     let token_hash = sha256_hex(token.as_bytes());
-    let session = s.store.portal_session(&token_hash).await?.ok_or_else(|| {
-        Refusal::unauthenticated("session.unknown", "this session is not known; log in again")
-    })?;
+    let session = s
+        .store
+        .portal()
+        .portal_session(&token_hash)
+        .await?
+        .ok_or_else(|| {
+            Refusal::unauthenticated("session.unknown", "this session is not known; log in again")
+        })?;
     let now = s.clock.now();
     if let Err(why) = session.check(now) {
         let m = match why {
@@ -66,7 +71,10 @@ pub async fn citizen(s: &Services, token: &str) -> Result<Citizen> {
         return Err(Refusal::unauthenticated("session.ended", format!("{m}; log in again")).into());
     }
     if session.needs_touch(now) {
-        s.store.touch_portal_session(&token_hash, &now).await?;
+        s.store
+            .portal()
+            .touch_portal_session(&token_hash, &now)
+            .await?;
     }
     Ok(Citizen {
         resident_id: session.resident_id,
@@ -82,6 +90,7 @@ async fn open_session(s: &Services, resident_id: i64, auth_serial: &str) -> Resu
     s.entropy.fill(&mut token);
     let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
     s.store
+        .portal()
         .create_portal_session(
             &sha256_hex(token.as_bytes()),
             &Session {
@@ -120,6 +129,7 @@ pub async fn login(s: &Services, proof: &CardProof<'_>) -> Result<Opened> {
 /// Ends the citizen's session.
 pub async fn logout(s: &Services, c: &Citizen) -> Result<()> {
     s.store
+        .portal()
         .end_portal_session(&c.token_hash, &s.clock.now())
         .await?;
     Ok(())
@@ -128,7 +138,10 @@ pub async fn logout(s: &Services, c: &Citizen) -> Result<()> {
 /// Ends the session of a token, if there is one (the page's logout needs no live session).
 pub async fn end_session(s: &Services, token: &str) -> Result<()> {
     let hash = sha256_hex(token.as_bytes());
-    s.store.end_portal_session(&hash, &s.clock.now()).await?;
+    s.store
+        .portal()
+        .end_portal_session(&hash, &s.clock.now())
+        .await?;
     Ok(())
 }
 
@@ -152,14 +165,19 @@ pub async fn redeem_handoff(s: &Services, token: &str) -> Result<String> {
         ))
     };
     let hash = sha256_hex(token.as_bytes());
-    let session = s.store.portal_session(&hash).await?.ok_or_else(bad)?;
+    let session = s
+        .store
+        .portal()
+        .portal_session(&hash)
+        .await?
+        .ok_or_else(bad)?;
     let now = s.clock.now();
     if session.ended_at.is_some()
         || now - session.created_at > chrono::Duration::seconds(HANDOFF_SECONDS)
     {
         return Err(bad());
     }
-    if !s.store.end_portal_session(&hash, &now).await? {
+    if !s.store.portal().end_portal_session(&hash, &now).await? {
         return Err(bad());
     }
     open_session(s, session.resident_id, &session.auth_serial).await
@@ -226,6 +244,7 @@ pub async fn consents(s: &Services, c: &Citizen) -> Result<Consents> {
         relying_parties: s.fourinfo().consents_of_resident(c.resident_id).await?,
         facilities: s
             .store
+            .eligibility()
             .facility_consents_of_resident(c.resident_id, &s.clock.now())
             .await?,
     })
@@ -249,6 +268,7 @@ pub async fn withdraw_relying_party(s: &Services, c: &Citizen, id: i64) -> Resul
 pub async fn withdraw_facility(s: &Services, c: &Citizen, org_id: i64) -> Result<()> {
     let n = s
         .store
+        .eligibility()
         .withdraw_facility_consents(c.resident_id, org_id, &s.clock.now())
         .await?;
     if n == 0 {
@@ -288,6 +308,7 @@ async fn log_key(s: &Services) -> Result<openmyna_jpki::SigningKey> {
     use openmyna_jpki::{KeyKind, SigningKey};
     let pkcs8 = s
         .store
+        .cards()
         .sealed_secret(LOG_KEY_META, LOG_KEY_CONTEXT, || {
             SigningKey::generate(KeyKind::EcP256)
                 .and_then(|k| k.to_pkcs8())
@@ -299,7 +320,7 @@ async fn log_key(s: &Services) -> Result<openmyna_jpki::SigningKey> {
 
 /// Who saw the citizen's data, when and why, with the hash chain checked and its head signed.
 pub async fn access_log(s: &Services, c: &Citizen) -> Result<AccessLog> {
-    let (mut entries, chain) = s.store.verify_access_chain(c.resident_id).await?;
+    let (mut entries, chain) = s.store.access().verify_access_chain(c.resident_id).await?;
     entries.reverse();
     let key = log_key(s).await?;
     let at = s.clock.now();
@@ -330,7 +351,7 @@ pub use openmyna_store::portal::RegisteredAccount;
 
 /// The citizen's public-money account (公金受取口座), if registered.
 pub async fn account(s: &Services, c: &Citizen) -> Result<Option<RegisteredAccount>> {
-    Ok(s.store.public_money_account(c.resident_id).await?)
+    Ok(s.store.portal().public_money_account(c.resident_id).await?)
 }
 
 /// Registers the public-money account from the portal, replacing an earlier one; the
@@ -344,6 +365,7 @@ pub async fn set_account(
     let account = input.validate(&r.basic4.name.name_kana)?;
     let now = s.clock.now();
     s.store
+        .portal()
         .set_public_money_account(c.resident_id, &account, "portal", &now)
         .await?;
     tracing::info!(
@@ -359,7 +381,10 @@ pub async fn set_account(
 
 /// Every change of the citizen's public-money account.
 pub async fn account_history(s: &Services, c: &Citizen) -> Result<Vec<AccountChange>> {
-    Ok(s.store.public_money_account_history(c.resident_id).await?)
+    Ok(s.store
+        .portal()
+        .public_money_account_history(c.resident_id)
+        .await?)
 }
 
 /// A phone certified: its record and both certificates (DER).
@@ -448,6 +473,7 @@ pub async fn apply_phone(s: &Services, c: &Citizen, request_der: &[u8]) -> Resul
     };
     let recorded = s
         .store
+        .portal()
         .insert_phone(&NewPhone {
             resident_id: c.resident_id,
             device_id: &r.device_id,
@@ -474,7 +500,7 @@ pub async fn apply_phone(s: &Services, c: &Citizen, request_der: &[u8]) -> Resul
 
 /// The citizen's phones and their states.
 pub async fn phones(s: &Services, c: &Citizen) -> Result<Vec<Phone>> {
-    Ok(s.store.phones_of_resident(c.resident_id).await?)
+    Ok(s.store.portal().phones_of_resident(c.resident_id).await?)
 }
 
 fn note_of(n: &str) -> Result<String> {
@@ -524,7 +550,9 @@ async fn move_phone(
             Err(e) => return Err(e.into()),
         }
     }
-    if !(s.store)
+    if !s
+        .store
+        .portal()
         .set_phone_status(phone.id, from, to, &s.clock.now(), actor, note)
         .await?
     {
@@ -542,6 +570,7 @@ pub async fn revoke_phone(s: &Services, c: &Citizen, id: i64, note: &str) -> Res
     let note = note_of(note)?;
     let phone = s
         .store
+        .portal()
         .phone(id)
         .await?
         .filter(|p| p.resident_id == c.resident_id)
@@ -554,7 +583,7 @@ pub async fn revoke_phone(s: &Services, c: &Citizen, id: i64, note: &str) -> Res
         &note,
     )
     .await?;
-    Ok(s.store.phone(id).await?.unwrap_or(phone))
+    Ok(s.store.portal().phone(id).await?.unwrap_or(phone))
 }
 
 /// The 24-hour hotline suspends a phone's certificates on a reported loss, or releases them
@@ -569,6 +598,7 @@ pub async fn hotline(
     let note = note_of(note)?;
     let phone = s
         .store
+        .portal()
         .phone(id)
         .await?
         .ok_or_else(|| Refusal::not_found("phone.not_found", "no such phone"))?;
@@ -580,7 +610,7 @@ pub async fn hotline(
         org = actor.org_id,
         "hotline phone status"
     );
-    Ok(s.store.phone(id).await?.unwrap_or(phone))
+    Ok(s.store.portal().phone(id).await?.unwrap_or(phone))
 }
 
 /// 医療費通知情報 of one calendar year (this year or the five before), for the tax return's

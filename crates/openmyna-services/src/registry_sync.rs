@@ -21,8 +21,12 @@ pub async fn sync_registry_to_jpki(s: &Services) -> Result<usize> {
     let _guard = s.subscriber_lock.lock().await;
     let mut processed = 0;
     loop {
-        let cursor = s.store.cursor(CONSUMER).await?;
-        let events = s.store.events_after(Some("registry"), cursor, 500).await?;
+        let cursor = s.store.events().cursor(CONSUMER).await?;
+        let events = s
+            .store
+            .events()
+            .events_after(Some("registry"), cursor, 500)
+            .await?;
         let Some(last) = events.last().map(|e| e.seq) else {
             return Ok(processed);
         };
@@ -36,7 +40,7 @@ pub async fn sync_registry_to_jpki(s: &Services) -> Result<usize> {
             // only the signing certificate goes.
             let closing = matches!(ev.kind, ChangeKind::Died | ChangeKind::Removed);
             let cards = if closing {
-                s.store.cards_of_resident(ev.resident_id.0).await?
+                s.store.cards().cards_of_resident(ev.resident_id.0).await?
             } else {
                 Vec::new()
             };
@@ -57,6 +61,7 @@ pub async fn sync_registry_to_jpki(s: &Services) -> Result<usize> {
                     Some((c, c.status, to))
                 }) {
                     s.store
+                        .cards()
                         .set_card_status(
                             &c.serial,
                             from,
@@ -88,7 +93,7 @@ pub async fn sync_registry_to_jpki(s: &Services) -> Result<usize> {
                 }
             }
         }
-        s.store.commit_cursor(CONSUMER, last).await?;
+        s.store.events().commit_cursor(CONSUMER, last).await?;
         processed += events.len();
     }
 }

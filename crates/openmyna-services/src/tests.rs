@@ -114,7 +114,7 @@ async fn organisations_and_tokens_are_checked_before_anything_is_written() {
         "a wrong check digit names the code"
     );
     assert!(
-        store.organisations().await.unwrap().is_empty(),
+        store.auth().organisations().await.unwrap().is_empty(),
         "nothing written"
     );
 
@@ -134,12 +134,18 @@ async fn organisations_and_tokens_are_checked_before_anything_is_written() {
         .await
         .unwrap();
     let now = clock.now();
-    let actor = store.authenticate(&t.token, &now).await.unwrap().unwrap();
+    let actor = store
+        .auth()
+        .authenticate(&t.token, &now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(actor.role, Role::Employer);
     // The token expires with the clock.
     k.clock.advance(Duration::days(31));
     assert!(
         store
+            .auth()
             .authenticate(&t.token, &k.clock.now())
             .await
             .unwrap()
@@ -230,7 +236,12 @@ async fn an_application_is_checked_whole_and_the_form_is_its_secret() {
         Some("form_id")
     );
     assert!(
-        k.s.store.applications(None, None).await.unwrap().is_empty(),
+        k.s.store
+            .applications()
+            .list(None, None)
+            .await
+            .unwrap()
+            .is_empty(),
         "nothing stored"
     );
     // Without the 申請書ID, an application is not found, whatever its number.
@@ -308,6 +319,7 @@ async fn handoff_session(k: &Kit, resident_id: i64) -> (String, ()) {
     let token = format!("{resident_id:064x}");
     let now = k.clock.now();
     k.s.store
+        .portal()
         .create_portal_session(
             &openmyna_store::crypto::sha256_hex(token.as_bytes()),
             &Session {
@@ -365,6 +377,7 @@ async fn who_acts_for_an_employer_decides_what_they_may_do() {
     let now = clock.now();
     let admin_actor =
         k.s.store
+            .auth()
             .authenticate(&t.token, &now)
             .await
             .unwrap()
@@ -421,6 +434,7 @@ async fn who_acts_for_an_employer_decides_what_they_may_do() {
     assert_eq!(member.name, row.name);
     let member_actor =
         k.s.store
+            .auth()
             .authenticate(&member.token, &now)
             .await
             .unwrap()
@@ -477,19 +491,23 @@ async fn a_status_moves_once_from_what_was_read() {
         status: CardStatus::Active,
         status_at: None,
     };
-    k.s.store.insert_card(&card, "test").await.unwrap();
+    k.s.store.cards().insert_card(&card, "test").await.unwrap();
     let store = &k.s.store;
-    let set = |from, to| store.set_card_status(&card.serial, from, to, &now, "t", "t", "t");
+    let set = |from, to| {
+        store
+            .cards()
+            .set_card_status(&card.serial, from, to, &now, "t", "t", "t")
+    };
     // Two requests that both read "active": the first moves the card, the second is told.
     assert!(set(CardStatus::Active, CardStatus::Lost).await.unwrap());
     assert!(!set(CardStatus::Active, CardStatus::Returned).await.unwrap());
-    let stored = store.card(&card.serial).await.unwrap().unwrap();
+    let stored = store.cards().card(&card.serial).await.unwrap().unwrap();
     assert_eq!(
         (stored.status, stored.status_at),
         (CardStatus::Lost, Some(now))
     );
     // Only the move was recorded: the issuance and one status change.
-    let events = store.card_events(&card.serial).await.unwrap();
+    let events = store.cards().card_events(&card.serial).await.unwrap();
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(!set(CardStatus::Active, CardStatus::Lost).await.unwrap());
 }

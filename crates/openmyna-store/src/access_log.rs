@@ -148,27 +148,6 @@ impl TryFrom<Row> for AccessEntry {
 }
 
 impl Store {
-    /// Records a disclosure. Call it before the data is sent.
-    pub async fn record_access(
-        &self,
-        resident_id: i64,
-        actor: &Actor,
-        at: &Timestamp,
-        category: &str,
-        purpose: &str,
-        detail: &str,
-    ) -> Result<()> {
-        let e = NewAccess {
-            resident_id,
-            actor,
-            at,
-            category,
-            purpose,
-            detail,
-        };
-        self.append_access(std::slice::from_ref(&e)).await
-    }
-
     /// Appends entries in one transaction, retrying when another writer extended one of the
     /// chains at the same moment.
     pub(crate) async fn append_access(&self, entries: &[NewAccess<'_>]) -> Result<()> {
@@ -184,37 +163,6 @@ impl Store {
                 other => return other,
             }
         }
-    }
-
-    /// A resident's access log, newest first.
-    pub async fn access_log(&self, resident_id: i64, limit: i64) -> Result<Vec<AccessEntry>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM access_log WHERE resident_id = $1 ORDER BY seq DESC LIMIT $2"
-        );
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(resident_id)
-            .bind(limit.clamp(1, 10_000))
-            .fetch_all(self.pool())
-            .await?;
-        rows.into_iter().map(AccessEntry::try_from).collect()
-    }
-
-    /// A resident's whole chain, oldest first, and whether it is intact.
-    pub async fn verify_access_chain(
-        &self,
-        resident_id: i64,
-    ) -> Result<(Vec<AccessEntry>, ChainCheck)> {
-        let sql = format!("SELECT {COLUMNS} FROM access_log WHERE resident_id = $1 ORDER BY seq");
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(resident_id)
-            .fetch_all(self.pool())
-            .await?;
-        let entries: Vec<AccessEntry> = rows
-            .into_iter()
-            .map(AccessEntry::try_from)
-            .collect::<Result<_>>()?;
-        let check = check_chain(&entries);
-        Ok((entries, check))
     }
 
     /// Chains entries written before the chain existed (a database from an earlier version):
@@ -273,5 +221,59 @@ impl Store {
             tx.commit().await?;
         }
         Ok(done)
+    }
+}
+
+impl crate::AccessLog<'_> {
+    /// Records a disclosure. Call it before the data is sent.
+    pub async fn record_access(
+        self,
+        resident_id: i64,
+        actor: &Actor,
+        at: &Timestamp,
+        category: &str,
+        purpose: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let e = NewAccess {
+            resident_id,
+            actor,
+            at,
+            category,
+            purpose,
+            detail,
+        };
+        self.append_access(std::slice::from_ref(&e)).await
+    }
+
+    /// A resident's access log, newest first.
+    pub async fn access_log(self, resident_id: i64, limit: i64) -> Result<Vec<AccessEntry>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM access_log WHERE resident_id = $1 ORDER BY seq DESC LIMIT $2"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(resident_id)
+            .bind(limit.clamp(1, 10_000))
+            .fetch_all(self.pool())
+            .await?;
+        rows.into_iter().map(AccessEntry::try_from).collect()
+    }
+
+    /// A resident's whole chain, oldest first, and whether it is intact.
+    pub async fn verify_access_chain(
+        self,
+        resident_id: i64,
+    ) -> Result<(Vec<AccessEntry>, ChainCheck)> {
+        let sql = format!("SELECT {COLUMNS} FROM access_log WHERE resident_id = $1 ORDER BY seq");
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(resident_id)
+            .fetch_all(self.pool())
+            .await?;
+        let entries: Vec<AccessEntry> = rows
+            .into_iter()
+            .map(AccessEntry::try_from)
+            .collect::<Result<_>>()?;
+        let check = check_chain(&entries);
+        Ok((entries, check))
     }
 }

@@ -5,7 +5,7 @@ use openmyna_core::{Actor, Role, Timestamp};
 use serde::Serialize;
 
 use crate::crypto::sha256_hex;
-use crate::{Result, Store, StoreError, from_micros, to_micros};
+use crate::{Result, StoreError, from_micros, to_micros};
 
 /// Prefix of every openmyna API token, so that leaked tokens are easy to recognise.
 pub const TOKEN_PREFIX: &str = "omn_";
@@ -79,9 +79,9 @@ pub(crate) fn generate_secret() -> Result<String> {
     Ok(out)
 }
 
-impl Store {
+impl crate::Auth<'_> {
     pub async fn create_organisation(
-        &self,
+        self,
         name: &str,
         role: Role,
         code: Option<&str>,
@@ -113,7 +113,7 @@ impl Store {
     }
 
     /// An organisation (organisations do not change once created, so they are cached).
-    pub async fn organisation(&self, id: i64) -> Result<Option<Organisation>> {
+    pub async fn organisation(self, id: i64) -> Result<Option<Organisation>> {
         if let Some(o) = self.cache.organisations.get(&id) {
             return Ok(Some(o));
         }
@@ -130,7 +130,7 @@ impl Store {
         Ok(org)
     }
 
-    pub async fn organisations(&self) -> Result<Vec<Organisation>> {
+    pub async fn organisations(self) -> Result<Vec<Organisation>> {
         let rows: Vec<OrgRow> = sqlx::query_as(
             "SELECT id, name, role, code, created_at FROM organisations ORDER BY id",
         )
@@ -141,13 +141,14 @@ impl Store {
 
     /// Creates a token for an organisation. The returned secret is the only copy.
     pub async fn create_token(
-        &self,
+        self,
         org_id: i64,
         label: &str,
         now: &Timestamp,
         expires_at: Option<&Timestamp>,
     ) -> Result<IssuedToken> {
         let org = self
+            .auth()
             .organisation(org_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("no organisation with id {org_id}")))?;
@@ -173,7 +174,7 @@ impl Store {
     }
 
     /// The actor behind a bearer token, if the token is known, not revoked and not expired.
-    pub async fn authenticate(&self, token: &str, now: &Timestamp) -> Result<Option<Actor>> {
+    pub async fn authenticate(self, token: &str, now: &Timestamp) -> Result<Option<Actor>> {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
             return Ok(None);
         }
@@ -211,7 +212,7 @@ impl Store {
         Ok(Some(actor))
     }
 
-    pub async fn revoke_token(&self, token_id: i64, now: &Timestamp) -> Result<bool> {
+    pub async fn revoke_token(self, token_id: i64, now: &Timestamp) -> Result<bool> {
         let r = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )
@@ -227,11 +228,11 @@ impl Store {
 }
 
 /// Operator console sessions (see migration 0013).
-impl Store {
+impl crate::Auth<'_> {
     /// Opens a console session for the API token `api_token_id` until `expires_at`; returns
     /// the session secret for the cookie (only its hash is stored).
     pub async fn open_console_session(
-        &self,
+        self,
         api_token_id: i64,
         now: &Timestamp,
         expires_at: &Timestamp,
@@ -252,7 +253,7 @@ impl Store {
 
     /// The actor of a live console session: not ended, not expired, and its API token neither
     /// revoked nor expired.
-    pub async fn console_actor(&self, secret: &str, now: &Timestamp) -> Result<Option<Actor>> {
+    pub async fn console_actor(self, secret: &str, now: &Timestamp) -> Result<Option<Actor>> {
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 128 {
             return Ok(None);
         }
@@ -280,7 +281,7 @@ impl Store {
     }
 
     /// Ends a console session (logout). `false` if it was not live.
-    pub async fn end_console_session(&self, secret: &str, now: &Timestamp) -> Result<bool> {
+    pub async fn end_console_session(self, secret: &str, now: &Timestamp) -> Result<bool> {
         let r = sqlx::query(
             "UPDATE console_sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
         )

@@ -347,9 +347,34 @@ fn dates_of(on: NaiveDate) -> String {
 }
 
 impl Store {
+    async fn reports_where(&self, column: &str, id: i64) -> Result<Vec<ReportRow>> {
+        let rows: Vec<(i64, String, i64, i64, String, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT employee_id, on_date, holds_card, insurance_registered, source, at \
+                 FROM uptake_reports WHERE {column} = $1 ORDER BY id"
+            )))
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.into_iter()
+            .map(|(e, on, h, r, source, at)| {
+                Ok(ReportRow {
+                    employee_id: e,
+                    on: parse_date(&on)?,
+                    holds_card: h != 0,
+                    insurance_registered: r != 0,
+                    source,
+                    at: from_micros(at)?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl crate::Employers<'_> {
     // --- profiles -------------------------------------------------------------------
 
-    pub async fn employer_profile(&self, org_id: i64) -> Result<Option<Profile>> {
+    pub async fn employer_profile(self, org_id: i64) -> Result<Option<Profile>> {
         Ok(sqlx::query_as(
             "SELECT org_id, kind, parent_org_id, industry, retention_years, insurer_number, \
              insurer_name, insurer_symbol FROM employer_profiles WHERE org_id = $1",
@@ -360,7 +385,7 @@ impl Store {
     }
 
     /// Every employer profile (companies, associations, ministries).
-    pub async fn employer_profiles(&self) -> Result<Vec<Profile>> {
+    pub async fn employer_profiles(self) -> Result<Vec<Profile>> {
         Ok(sqlx::query_as(
             "SELECT org_id, kind, parent_org_id, industry, retention_years, insurer_number, \
              insurer_name, insurer_symbol FROM employer_profiles ORDER BY org_id",
@@ -369,7 +394,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn set_employer_profile(&self, p: &Profile, at: &Timestamp) -> Result<()> {
+    pub async fn set_employer_profile(self, p: &Profile, at: &Timestamp) -> Result<()> {
         sqlx::query(
             "INSERT INTO employer_profiles (org_id, kind, parent_org_id, industry, \
              retention_years, insurer_number, insurer_name, insurer_symbol, updated_at) \
@@ -396,7 +421,7 @@ impl Store {
     // --- divisions and employees ----------------------------------------------------
 
     pub async fn create_division(
-        &self,
+        self,
         org_id: i64,
         parent_id: Option<i64>,
         name: &str,
@@ -414,7 +439,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn divisions(&self, org_id: i64) -> Result<Vec<DivisionRow>> {
+    pub async fn divisions(self, org_id: i64) -> Result<Vec<DivisionRow>> {
         Ok(sqlx::query_as(
             "SELECT id, org_id, parent_id, name FROM divisions WHERE org_id = $1 ORDER BY id",
         )
@@ -425,11 +450,7 @@ impl Store {
 
     /// Creates or updates an employee by employee number; returns the id and whether it was
     /// new.
-    pub async fn upsert_employee(
-        &self,
-        e: &NewEmployee<'_>,
-        at: &Timestamp,
-    ) -> Result<(i64, bool)> {
+    pub async fn upsert_employee(self, e: &NewEmployee<'_>, at: &Timestamp) -> Result<(i64, bool)> {
         let NewEmployee {
             org_id,
             employee_no,
@@ -481,7 +502,7 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn employees(&self, org_id: i64) -> Result<Vec<EmployeeRow>> {
+    pub async fn employees(self, org_id: i64) -> Result<Vec<EmployeeRow>> {
         let rows: Vec<EmployeeTuple> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {EMPLOYEE_COLUMNS} FROM employees WHERE org_id = $1 ORDER BY id"
         )))
@@ -491,7 +512,7 @@ impl Store {
         rows.into_iter().map(employee_row).collect()
     }
 
-    pub async fn employee(&self, id: i64) -> Result<Option<EmployeeRow>> {
+    pub async fn employee(self, id: i64) -> Result<Option<EmployeeRow>> {
         let row: Option<EmployeeTuple> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {EMPLOYEE_COLUMNS} FROM employees WHERE id = $1"
         )))
@@ -501,7 +522,7 @@ impl Store {
         row.map(employee_row).transpose()
     }
 
-    pub async fn employee_by_no(&self, org_id: i64, no: &str) -> Result<Option<EmployeeRow>> {
+    pub async fn employee_by_no(self, org_id: i64, no: &str) -> Result<Option<EmployeeRow>> {
         let row: Option<EmployeeTuple> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {EMPLOYEE_COLUMNS} FROM employees WHERE org_id = $1 AND employee_no = $2"
         )))
@@ -517,7 +538,7 @@ impl Store {
     /// Creates a member's token and the member in one transaction (a token without its
     /// member row would act as the organisation itself).
     pub async fn create_member(
-        &self,
+        self,
         org_id: i64,
         kind: &str,
         employee_id: Option<i64>,
@@ -560,7 +581,7 @@ impl Store {
         })
     }
 
-    pub async fn member(&self, token_id: i64) -> Result<Option<Member>> {
+    pub async fn member(self, token_id: i64) -> Result<Option<Member>> {
         Ok(sqlx::query_as(
             "SELECT token_id, org_id, kind, employee_id, name FROM employer_members \
              WHERE token_id = $1",
@@ -572,7 +593,7 @@ impl Store {
 
     // --- answers ----------------------------------------------------------------------
 
-    pub async fn add_reports(&self, reports: &[NewReport<'_>], at: &Timestamp) -> Result<()> {
+    pub async fn add_reports(self, reports: &[NewReport<'_>], at: &Timestamp) -> Result<()> {
         let mut tx = self.begin_write().await?;
         for r in reports {
             sqlx::query(
@@ -593,43 +614,20 @@ impl Store {
         Ok(())
     }
 
-    async fn reports_where(&self, column: &str, id: i64) -> Result<Vec<ReportRow>> {
-        let rows: Vec<(i64, String, i64, i64, String, i64)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT employee_id, on_date, holds_card, insurance_registered, source, at \
-                 FROM uptake_reports WHERE {column} = $1 ORDER BY id"
-            )))
-            .bind(id)
-            .fetch_all(self.pool())
-            .await?;
-        rows.into_iter()
-            .map(|(e, on, h, r, source, at)| {
-                Ok(ReportRow {
-                    employee_id: e,
-                    on: parse_date(&on)?,
-                    holds_card: h != 0,
-                    insurance_registered: r != 0,
-                    source,
-                    at: from_micros(at)?,
-                })
-            })
-            .collect()
-    }
-
     /// Every answer of an organisation's employees, in the order given.
-    pub async fn reports_of_org(&self, org_id: i64) -> Result<Vec<ReportRow>> {
+    pub async fn reports_of_org(self, org_id: i64) -> Result<Vec<ReportRow>> {
         self.reports_where("org_id", org_id).await
     }
 
     /// One employee's answers, in the order given.
-    pub async fn reports_of_employee(&self, employee_id: i64) -> Result<Vec<ReportRow>> {
+    pub async fn reports_of_employee(self, employee_id: i64) -> Result<Vec<ReportRow>> {
         self.reports_where("employee_id", employee_id).await
     }
 
     // --- campaigns --------------------------------------------------------------------
 
     pub async fn create_campaign(
-        &self,
+        self,
         org_id: i64,
         name: &str,
         starts_on: NaiveDate,
@@ -651,7 +649,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn campaigns(&self, org_id: i64) -> Result<Vec<CampaignRow>> {
+    pub async fn campaigns(self, org_id: i64) -> Result<Vec<CampaignRow>> {
         let rows: Vec<(i64, i64, String, String, String, i64)> = sqlx::query_as(
             "SELECT id, org_id, name, starts_on, ends_on, target_rate FROM campaigns \
              WHERE org_id = $1 ORDER BY id",
@@ -674,7 +672,7 @@ impl Store {
     }
 
     pub async fn add_measure(
-        &self,
+        self,
         campaign_id: i64,
         kind: &str,
         on: NaiveDate,
@@ -697,7 +695,7 @@ impl Store {
     }
 
     /// The measures of an organisation's campaigns.
-    pub async fn measures_of_org(&self, org_id: i64) -> Result<Vec<MeasureRow>> {
+    pub async fn measures_of_org(self, org_id: i64) -> Result<Vec<MeasureRow>> {
         let rows: Vec<(i64, i64, String, String, String, Option<i64>)> = sqlx::query_as(
             "SELECT m.id, m.campaign_id, m.kind, m.on_date, m.note, m.reached \
              FROM campaign_measures m JOIN campaigns c ON c.id = m.campaign_id \
@@ -722,7 +720,7 @@ impl Store {
 
     // --- on-site sessions -------------------------------------------------------------
 
-    pub async fn create_session(&self, s: &NewSession<'_>, at: &Timestamp) -> Result<i64> {
+    pub async fn create_session(self, s: &NewSession<'_>, at: &Timestamp) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO onsite_sessions (org_id, municipality_code, campaign_id, status, \
              preferred_dates, place, expected_applicants, contact, created_at, updated_at) \
@@ -740,7 +738,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn session(&self, id: i64) -> Result<Option<SessionRow>> {
+    pub async fn session(self, id: i64) -> Result<Option<SessionRow>> {
         let row: Option<SessionDbRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {SESSION_COLUMNS} FROM onsite_sessions WHERE id = $1"
         )))
@@ -752,7 +750,7 @@ impl Store {
 
     /// Sessions of an organisation, or for a municipality (5-digit code).
     pub async fn sessions(
-        &self,
+        self,
         org_id: Option<i64>,
         municipality: Option<&str>,
     ) -> Result<Vec<SessionRow>> {
@@ -770,7 +768,7 @@ impl Store {
     /// Schedules a session still in `from` ([`transition::compare_and_set`]) with its plan;
     /// false when it changed meanwhile.
     pub async fn schedule_session(
-        &self,
+        self,
         id: i64,
         from: SessionStatus,
         plan: &SessionPlan<'_>,
@@ -801,7 +799,7 @@ impl Store {
     /// Moves a session from `from` to `to` ([`transition::compare_and_set`]); false when it
     /// changed meanwhile.
     pub async fn set_session_status(
-        &self,
+        self,
         id: i64,
         from: SessionStatus,
         to: SessionStatus,
@@ -817,7 +815,7 @@ impl Store {
     }
 
     pub async fn add_session_applicant(
-        &self,
+        self,
         application_id: i64,
         session_id: i64,
         employee_id: Option<i64>,
@@ -839,7 +837,7 @@ impl Store {
     }
 
     /// A session's applicants with their applications' status.
-    pub async fn session_applicants(&self, session_id: i64) -> Result<Vec<SessionApplicant>> {
+    pub async fn session_applicants(self, session_id: i64) -> Result<Vec<SessionApplicant>> {
         let rows: Vec<(i64, Option<i64>, String)> = sqlx::query_as(
             "SELECT a.application_id, a.employee_id, c.status FROM onsite_applicants a \
              JOIN card_applications c ON c.id = a.application_id WHERE a.session_id = $1 \
@@ -864,7 +862,7 @@ impl Store {
     /// Stores (or replaces) an employee's sealed form; a replaced form needs a new identity
     /// check. Recorded in the handling record in the same transaction.
     pub async fn put_intake(
-        &self,
+        self,
         employee_id: i64,
         org_id: i64,
         form_json: &[u8],
@@ -894,7 +892,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn intake(&self, employee_id: i64) -> Result<Option<IntakeRow>> {
+    pub async fn intake(self, employee_id: i64) -> Result<Option<IntakeRow>> {
         let row: Option<IntakeTuple> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INTAKE_COLUMNS} FROM my_number_intakes WHERE employee_id = $1"
         )))
@@ -904,7 +902,7 @@ impl Store {
         row.map(intake_row).transpose()
     }
 
-    pub async fn intakes(&self, org_id: i64) -> Result<Vec<IntakeRow>> {
+    pub async fn intakes(self, org_id: i64) -> Result<Vec<IntakeRow>> {
         let rows: Vec<IntakeTuple> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INTAKE_COLUMNS} FROM my_number_intakes WHERE org_id = $1 \
              ORDER BY employee_id"
@@ -917,7 +915,7 @@ impl Store {
 
     /// Records the identity check of a stored form.
     pub async fn check_intake(
-        &self,
+        self,
         employee_id: i64,
         check: &CheckRecord<'_>,
         at: &Timestamp,
@@ -947,7 +945,7 @@ impl Store {
     /// Opens a stored form after writing the handling record (`read` or `exported`, with
     /// the purpose): the record is durable before anyone sees the number.
     pub async fn open_intake(
-        &self,
+        self,
         employee_id: i64,
         actor: &str,
         action: &str,
@@ -972,7 +970,7 @@ impl Store {
 
     /// Deletes a stored number (the row stays, with when and why, for the handling record).
     pub async fn delete_intake(
-        &self,
+        self,
         employee_id: i64,
         actor: &str,
         reason: &str,
@@ -997,7 +995,7 @@ impl Store {
     }
 
     /// An employee's handling record, oldest first.
-    pub async fn handling(&self, employee_id: i64) -> Result<Vec<Handling>> {
+    pub async fn handling(self, employee_id: i64) -> Result<Vec<Handling>> {
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT at, actor, action, purpose FROM my_number_handling WHERE employee_id = $1 \
              ORDER BY id",
@@ -1019,7 +1017,7 @@ impl Store {
 
     /// Employer organisations with stored numbers whose holders have left (for the daily
     /// retention sweep).
-    pub async fn orgs_with_leavers_holding_numbers(&self) -> Result<Vec<i64>> {
+    pub async fn orgs_with_leavers_holding_numbers(self) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT i.org_id FROM my_number_intakes i JOIN employees e \
              ON e.id = i.employee_id WHERE i.form_sealed IS NOT NULL AND e.left_on IS NOT NULL \

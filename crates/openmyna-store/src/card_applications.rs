@@ -114,9 +114,25 @@ pub struct ApplicationCount {
 }
 
 impl Store {
+    async fn application_where(
+        &self,
+        clause: &str,
+        bind: &str,
+    ) -> Result<Option<ApplicationRecord>> {
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM card_applications WHERE {clause}"
+        )))
+        .bind(bind.to_owned())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(Row::into_record).transpose()
+    }
+}
+
+impl crate::Applications<'_> {
     /// Records a 交付申請書 mailed to a resident.
     pub async fn insert_application_form(
-        &self,
+        self,
         form_id: &str,
         resident_id: i64,
         at: &Timestamp,
@@ -133,7 +149,7 @@ impl Store {
     }
 
     /// The resident a form was issued to.
-    pub async fn application_form(&self, form_id: &str) -> Result<Option<i64>> {
+    pub async fn application_form(self, form_id: &str) -> Result<Option<i64>> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT resident_id FROM application_forms WHERE form_id = $1")
                 .bind(form_id)
@@ -142,21 +158,7 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 
-    async fn application_where(
-        &self,
-        clause: &str,
-        bind: &str,
-    ) -> Result<Option<ApplicationRecord>> {
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM card_applications WHERE {clause}"
-        )))
-        .bind(bind.to_owned())
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(Row::into_record).transpose()
-    }
-
-    pub async fn application(&self, id: i64) -> Result<Option<ApplicationRecord>> {
+    pub async fn application(self, id: i64) -> Result<Option<ApplicationRecord>> {
         let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM card_applications WHERE id = $1"
         )))
@@ -166,12 +168,12 @@ impl Store {
         row.map(Row::into_record).transpose()
     }
 
-    pub async fn application_by_form(&self, form_id: &str) -> Result<Option<ApplicationRecord>> {
+    pub async fn application_by_form(self, form_id: &str) -> Result<Option<ApplicationRecord>> {
         self.application_where("form_id = $1", form_id).await
     }
 
     /// The SHA-256 (hex) of a mailed card's delivery code.
-    pub async fn application_delivery_code(&self, id: i64) -> Result<Option<String>> {
+    pub async fn application_delivery_code(self, id: i64) -> Result<Option<String>> {
         let row: Option<(Option<String>,)> =
             sqlx::query_as("SELECT delivery_code_sha256 FROM card_applications WHERE id = $1")
                 .bind(id)
@@ -181,7 +183,7 @@ impl Store {
     }
 
     /// The face photo of the resident's latest application, if any (what the card prints).
-    pub async fn latest_application_photo(&self, resident_id: i64) -> Result<Option<Vec<u8>>> {
+    pub async fn latest_application_photo(self, resident_id: i64) -> Result<Option<Vec<u8>>> {
         let row: Option<(Vec<u8>,)> = sqlx::query_as(
             "SELECT photo FROM card_applications WHERE resident_id = $1 ORDER BY id DESC LIMIT 1",
         )
@@ -192,7 +194,7 @@ impl Store {
     }
 
     /// The PINs chosen at intake, sealed.
-    pub async fn application_pins(&self, id: i64) -> Result<Option<Vec<u8>>> {
+    pub async fn application_pins(self, id: i64) -> Result<Option<Vec<u8>>> {
         let row: Option<(Option<Vec<u8>>,)> =
             sqlx::query_as("SELECT pins_sealed FROM card_applications WHERE id = $1")
                 .bind(id)
@@ -202,7 +204,7 @@ impl Store {
     }
 
     /// Stores a new application (status submitted) with its first event.
-    pub async fn insert_application(&self, a: &NewApplication<'_>) -> Result<i64> {
+    pub async fn insert_application(self, a: &NewApplication<'_>) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO card_applications (form_id, resident_id, municipality_code, channel, \
@@ -244,7 +246,7 @@ impl Store {
     }
 
     /// A rejected application submitted again through a channel, with a new photo.
-    pub async fn resubmit_application(&self, id: i64, a: &NewApplication<'_>) -> Result<bool> {
+    pub async fn resubmit_application(self, id: i64, a: &NewApplication<'_>) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let (from, to) = (Status::Rejected, Status::Submitted);
         let key = Key::Id(id);
@@ -284,7 +286,7 @@ impl Store {
     /// the step also writes and its event, in one transaction. False if it changed meanwhile.
     #[allow(clippy::too_many_arguments)]
     pub async fn set_application_status(
-        &self,
+        self,
         id: i64,
         from: Status,
         to: Status,
@@ -321,8 +323,8 @@ impl Store {
         Ok(true)
     }
 
-    pub async fn applications(
-        &self,
+    pub async fn list(
+        self,
         municipality_code: Option<&str>,
         status: Option<Status>,
     ) -> Result<Vec<ApplicationRecord>> {
@@ -337,7 +339,7 @@ impl Store {
         rows.into_iter().map(Row::into_record).collect()
     }
 
-    pub async fn application_counts(&self) -> Result<Vec<ApplicationCount>> {
+    pub async fn application_counts(self) -> Result<Vec<ApplicationCount>> {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT municipality_code, channel, status, COUNT(*) FROM card_applications \
              GROUP BY municipality_code, channel, status ORDER BY 1, 2, 3",

@@ -6,7 +6,7 @@ use openmyna_core::Timestamp;
 use serde::Serialize;
 
 use crate::transition::{self, Key, StoredStatus};
-use crate::{Result, Store, from_micros, to_micros};
+use crate::{Result, from_micros, to_micros};
 
 /// One card as recorded at issuance.
 #[derive(Debug, Clone, Serialize)]
@@ -77,9 +77,9 @@ const CARD_COLUMNS: &str =
 const SIGNER_META: &str = "card.data_signer";
 const SIGNER_CONTEXT: &str = "card-data-signer";
 
-impl Store {
+impl crate::Cards<'_> {
     /// Records an issued card and its `issued` event in one transaction.
-    pub async fn insert_card(&self, c: &CardRecord, actor: &str) -> Result<()> {
+    pub async fn insert_card(self, c: &CardRecord, actor: &str) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         // A retried activation of the same card records its new certificates.
         sqlx::query(
@@ -115,7 +115,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn card(&self, serial: &str) -> Result<Option<CardRecord>> {
+    pub async fn card(self, serial: &str) -> Result<Option<CardRecord>> {
         let row: Option<CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {CARD_COLUMNS} FROM cards WHERE serial = $1"
         )))
@@ -125,7 +125,7 @@ impl Store {
         row.map(CardRow::into_record).transpose()
     }
 
-    pub async fn cards_of_resident(&self, resident_id: i64) -> Result<Vec<CardRecord>> {
+    pub async fn cards_of_resident(self, resident_id: i64) -> Result<Vec<CardRecord>> {
         let rows: Vec<CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {CARD_COLUMNS} FROM cards WHERE resident_id = $1 ORDER BY issued_at, serial"
         )))
@@ -139,7 +139,7 @@ impl Store {
     /// its audit event, in one transaction. False if the status had changed meanwhile.
     #[allow(clippy::too_many_arguments)]
     pub async fn set_card_status(
-        &self,
+        self,
         serial: &str,
         from: CardStatus,
         to: CardStatus,
@@ -162,7 +162,7 @@ impl Store {
     /// `auth_serial` None), with the audit event.
     #[allow(clippy::too_many_arguments)]
     pub async fn set_card_certificates(
-        &self,
+        self,
         serial: &str,
         auth_serial: Option<&str>,
         sign_serial: Option<&str>,
@@ -188,7 +188,7 @@ impl Store {
 
     /// Appends an audited card operation.
     pub async fn record_card_event(
-        &self,
+        self,
         card_serial: &str,
         resident_id: i64,
         at: &Timestamp,
@@ -211,7 +211,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn card_events(&self, card_serial: &str) -> Result<Vec<CardEvent>> {
+    pub async fn card_events(self, card_serial: &str) -> Result<Vec<CardEvent>> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT id, card_serial, resident_id, at, action, actor, detail FROM card_events \
              WHERE card_serial = $1 ORDER BY id",
@@ -237,17 +237,18 @@ impl Store {
     /// The card-data signing key (PKCS#8), sealed under the master key; `create` makes one
     /// when there is none. Two processes creating one at once end up with the same key.
     pub async fn card_data_signer(
-        &self,
+        self,
         create: impl FnOnce() -> std::result::Result<Vec<u8>, String>,
     ) -> Result<Vec<u8>> {
-        self.sealed_secret(SIGNER_META, SIGNER_CONTEXT, create)
+        self.cards()
+            .sealed_secret(SIGNER_META, SIGNER_CONTEXT, create)
             .await
     }
 
     /// A secret kept sealed in `meta` under `meta_key`, made by `create` the first time (the
     /// first writer wins if two start at once).
     pub async fn sealed_secret(
-        &self,
+        self,
         meta_key: &str,
         context: &str,
         create: impl FnOnce() -> std::result::Result<Vec<u8>, String>,

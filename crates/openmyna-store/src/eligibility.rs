@@ -180,7 +180,7 @@ impl EligibilityStore for Store {
     }
 
     async fn organisation(&self, org_id: i64) -> Result<Option<Organisation>, EligibilityError> {
-        Ok(Store::organisation(self, org_id).await?)
+        Ok(self.auth().organisation(org_id).await?)
     }
 
     async fn write_record(
@@ -457,6 +457,7 @@ impl EligibilityStore for Store {
         at: &Timestamp,
     ) -> Result<(Terminal, String), EligibilityError> {
         let token = self
+            .auth()
             .create_token(org_id, &format!("terminal: {name}"), at, None)
             .await?;
         let id: i64 = sqlx::query_scalar(
@@ -723,7 +724,8 @@ impl EligibilityStore for Store {
         at: &Timestamp,
         d: &Disclosure,
     ) -> Result<(), EligibilityError> {
-        self.record_access(resident_id, actor, at, &d.category, &d.purpose, &d.detail)
+        self.access()
+            .record_access(resident_id, actor, at, &d.category, &d.purpose, &d.detail)
             .await
             .map_err(storage)
     }
@@ -736,12 +738,12 @@ pub struct BulkEnrollment {
     pub enrollment: Enrollment,
 }
 
-impl Store {
+impl crate::Eligibility<'_> {
     /// Inserts many matched records at once (demo population, benchmarks, migrations from an
     /// insurer's system), each with its first history row; keys already present are skipped.
     /// Returns how many were inserted.
     pub async fn insert_enrollments_bulk(
-        &self,
+        self,
         rows: &[BulkEnrollment],
         at: &Timestamp,
         recorded_by: &str,
@@ -820,7 +822,7 @@ impl Store {
 
     /// Inserts many medical records at once (duplicates by content are skipped).
     pub async fn insert_medical_bulk(
-        &self,
+        self,
         rows: &[(i64, i64, MedicalData)],
         at: &Timestamp,
     ) -> Result<(), StoreError> {
@@ -864,10 +866,10 @@ pub struct FacilityConsent {
     pub expires_at: Timestamp,
 }
 
-impl Store {
+impl crate::Eligibility<'_> {
     /// The consents a resident gave facilities that are still open at `now`.
     pub async fn facility_consents_of_resident(
-        &self,
+        self,
         resident_id: i64,
         now: &Timestamp,
     ) -> Result<Vec<FacilityConsent>, StoreError> {
@@ -895,7 +897,7 @@ impl Store {
 
     /// Ends, at `now`, the resident's open consents to one facility. Returns how many.
     pub async fn withdraw_facility_consents(
-        &self,
+        self,
         resident_id: i64,
         org_id: i64,
         now: &Timestamp,

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::{Result, Store, StoreError, from_micros};
+use crate::{Result, StoreError, from_micros};
 use openmyna_core::Timestamp;
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,10 +27,10 @@ struct EventRow {
     payload: String,
 }
 
-impl Store {
+impl crate::Events<'_> {
     /// Events with `seq > after`, oldest first, at most `limit`.
     pub async fn events_after(
-        &self,
+        self,
         topic: Option<&str>,
         after: i64,
         limit: i64,
@@ -60,7 +60,7 @@ impl Store {
     }
 
     /// The last event a consumer has processed (0 if none).
-    pub async fn cursor(&self, consumer: &str) -> Result<i64> {
+    pub async fn cursor(self, consumer: &str) -> Result<i64> {
         Ok(
             sqlx::query_scalar::<_, i64>("SELECT last_seq FROM event_cursors WHERE consumer = $1")
                 .bind(consumer.to_owned())
@@ -71,7 +71,7 @@ impl Store {
     }
 
     /// Records that a consumer has processed every event up to `seq`. Cursors never move back.
-    pub async fn commit_cursor(&self, consumer: &str, seq: i64) -> Result<()> {
+    pub async fn commit_cursor(self, consumer: &str, seq: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO event_cursors (consumer, last_seq) VALUES ($1, $2) \
              ON CONFLICT (consumer) DO UPDATE SET last_seq = excluded.last_seq \

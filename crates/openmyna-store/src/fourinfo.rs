@@ -70,7 +70,7 @@ impl Store {
 
 impl FourInfoStore for Store {
     async fn organisation(&self, org_id: i64) -> Result<Option<Organisation>, FourInfoError> {
-        Ok(Store::organisation(self, org_id).await?)
+        Ok(self.auth().organisation(org_id).await?)
     }
 
     async fn relying_party(&self, org_id: i64) -> Result<Option<RelyingParty>, FourInfoError> {
@@ -216,6 +216,7 @@ impl FourInfoStore for Store {
         detail: &str,
     ) -> Result<(), FourInfoError> {
         Ok(self
+            .access()
             .record_access(resident_id, actor, at, category, purpose, detail)
             .await?)
     }

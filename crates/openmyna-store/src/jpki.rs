@@ -566,11 +566,11 @@ impl JpkiStore for Store {
     }
 }
 
-impl Store {
+impl crate::Ca<'_> {
     /// Loads revoked entries directly (benchmarks and migrations from another CA): each is
     /// (serial hex, partition, status-log position, CRL entry DER). Existing serials are kept.
     pub async fn load_revoked_entries(
-        &self,
+        self,
         root: RootKind,
         entries: &[(String, i64, i64, Vec<u8>)],
     ) -> Result<(), JpkiError> {

@@ -81,6 +81,60 @@ impl ChangeListener {
     }
 }
 
+/// Declares an area's repository: a handle on the store, borrowed, that holds the area's
+/// queries (`store.cards().card(…)`). It dereferences to the store for the shared plumbing
+/// (pool, keys, backend, caches).
+macro_rules! repositories {
+    ($($(#[$doc:meta])* $accessor:ident => $name:ident;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy)]
+            pub struct $name<'a>(&'a Store);
+
+            impl std::ops::Deref for $name<'_> {
+                type Target = Store;
+                fn deref(&self) -> &Store {
+                    self.0
+                }
+            }
+        )*
+
+        impl Store {
+            $(
+                $(#[$doc])*
+                pub fn $accessor(&self) -> $name<'_> {
+                    $name(self)
+                }
+            )*
+        }
+    };
+}
+
+repositories! {
+    /// The citizen's access log (アクセス記録): disclosures recorded and read, and the hash
+    /// chain checked.
+    access => AccessLog;
+    /// Organisations, their API tokens, and console sessions.
+    auth => Auth;
+    /// Employers: profiles, divisions, employees, members, answers, campaigns, on-site
+    /// sessions and My Number intake.
+    employers => Employers;
+    /// Card applications (交付申請): forms, applications, their status and delivery.
+    applications => Applications;
+    /// Cards: their life, certificates, events and sealed secrets.
+    cards => Cards;
+    /// Eligibility data loaded in bulk, and the facility consents a resident gave.
+    eligibility => Eligibility;
+    /// The registry's event outbox and its subscribers' cursors.
+    events => Events;
+    /// The CA's bulk loading of revoked entries.
+    ca => Ca;
+    /// The citizen portal: sessions, the public-money account, smartphone certificates.
+    portal => Portal;
+    /// Residents loaded in bulk.
+    residents => Residents;
+}
+
 /// Set in `meta` once the access log of an earlier version has been chained.
 const ACCESS_CHAIN_META: &str = "access_log.chained";
 

@@ -9,7 +9,7 @@ use openmyna_portal::session::Session;
 use serde::Serialize;
 
 use crate::transition::{self, Key, StoredStatus};
-use crate::{Result, Store, StoreError, from_micros, to_micros};
+use crate::{Result, StoreError, from_micros, to_micros};
 
 /// A registered public-money account (公金受取口座): the account, when, and through which
 /// channel.
@@ -41,8 +41,8 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("stored {what} is not valid"))
 }
 
-impl Store {
-    pub async fn create_portal_session(&self, token_hash: &str, s: &Session) -> Result<()> {
+impl crate::Portal<'_> {
+    pub async fn create_portal_session(self, token_hash: &str, s: &Session) -> Result<()> {
         sqlx::query(
             "INSERT INTO portal_sessions (token_hash, resident_id, auth_serial, created_at, \
              last_seen) VALUES ($1,$2,$3,$4,$5)",
@@ -57,7 +57,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn portal_session(&self, token_hash: &str) -> Result<Option<Session>> {
+    pub async fn portal_session(self, token_hash: &str) -> Result<Option<Session>> {
         let row: Option<(i64, String, i64, i64, Option<i64>)> = sqlx::query_as(
             "SELECT resident_id, auth_serial, created_at, last_seen, ended_at FROM \
              portal_sessions WHERE token_hash = $1",
@@ -77,7 +77,7 @@ impl Store {
         .transpose()
     }
 
-    pub async fn touch_portal_session(&self, token_hash: &str, now: &Timestamp) -> Result<()> {
+    pub async fn touch_portal_session(self, token_hash: &str, now: &Timestamp) -> Result<()> {
         sqlx::query("UPDATE portal_sessions SET last_seen = $1 WHERE token_hash = $2")
             .bind(to_micros(now))
             .bind(token_hash.to_owned())
@@ -87,7 +87,7 @@ impl Store {
     }
 
     /// Ends a session; false if it had ended already.
-    pub async fn end_portal_session(&self, token_hash: &str, now: &Timestamp) -> Result<bool> {
+    pub async fn end_portal_session(self, token_hash: &str, now: &Timestamp) -> Result<bool> {
         let r = sqlx::query(
             "UPDATE portal_sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
         )
@@ -99,10 +99,7 @@ impl Store {
     }
 
     /// The resident's public-money account, if registered.
-    pub async fn public_money_account(
-        &self,
-        resident_id: i64,
-    ) -> Result<Option<RegisteredAccount>> {
+    pub async fn public_money_account(self, resident_id: i64) -> Result<Option<RegisteredAccount>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             bank_code: String,
@@ -143,7 +140,7 @@ impl Store {
     /// Registers the account, replacing any earlier one, and records the change — in one
     /// transaction. Returns whether an earlier account was replaced.
     pub async fn set_public_money_account(
-        &self,
+        self,
         resident_id: i64,
         a: &Account,
         channel: &str,
@@ -195,7 +192,7 @@ impl Store {
     }
 
     pub async fn public_money_account_history(
-        &self,
+        self,
         resident_id: i64,
     ) -> Result<Vec<AccountChange>> {
         #[derive(sqlx::FromRow)]
@@ -303,9 +300,9 @@ pub struct NewPhone<'a> {
     pub actor: &'a str,
 }
 
-impl Store {
+impl crate::Portal<'_> {
     /// Records a phone and its `issued` event. A device id already known is a conflict.
-    pub async fn insert_phone(&self, p: &NewPhone<'_>) -> Result<Phone> {
+    pub async fn insert_phone(self, p: &NewPhone<'_>) -> Result<Phone> {
         let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO phones (resident_id, device_id, model, auth_serial, sign_serial, status, \
@@ -327,12 +324,13 @@ impl Store {
         })?;
         phone_event(&mut tx, id, p.at, "issued", p.actor, "certificates issued").await?;
         tx.commit().await?;
-        self.phone(id)
+        self.portal()
+            .phone(id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("phone vanished".into()))
     }
 
-    pub async fn phone(&self, id: i64) -> Result<Option<Phone>> {
+    pub async fn phone(self, id: i64) -> Result<Option<Phone>> {
         let sql = format!("SELECT {PHONE_COLUMNS} FROM phones WHERE id = $1");
         let row: Option<PhoneRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -341,7 +339,7 @@ impl Store {
         row.map(Phone::try_from).transpose()
     }
 
-    pub async fn phones_of_resident(&self, resident_id: i64) -> Result<Vec<Phone>> {
+    pub async fn phones_of_resident(self, resident_id: i64) -> Result<Vec<Phone>> {
         let sql = format!("SELECT {PHONE_COLUMNS} FROM phones WHERE resident_id = $1 ORDER BY id");
         let rows: Vec<PhoneRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(resident_id)
@@ -353,7 +351,7 @@ impl Store {
     /// Moves a phone from `from` to `to` ([`transition::compare_and_set`]) with the note and
     /// its event; false if it changed meanwhile.
     pub async fn set_phone_status(
-        &self,
+        self,
         id: i64,
         from: PhoneState,
         to: PhoneState,
@@ -382,7 +380,7 @@ impl Store {
     }
 
     /// A phone's audit trail, oldest first.
-    pub async fn phone_events(&self, id: i64) -> Result<Vec<PhoneEvent>> {
+    pub async fn phone_events(self, id: i64) -> Result<Vec<PhoneEvent>> {
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT at, action, actor, note FROM phone_events WHERE phone_id = $1 ORDER BY id",
         )

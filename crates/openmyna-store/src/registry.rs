@@ -228,12 +228,14 @@ impl Store {
         .await?;
         Ok(())
     }
+}
 
+impl crate::Residents<'_> {
     /// Inserts many residents at once (demo population, migrations from other registries),
     /// each with its `registered` history entry and event, in one transaction per call. Rows
     /// whose My Number, resident code or id is already taken are skipped and counted.
     pub async fn insert_residents_bulk(
-        &self,
+        self,
         batch: &[NewResident],
         actor: &Actor,
     ) -> Result<BulkInsertOutcome, StoreError> {

@@ -323,7 +323,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                     println!("organisation {} created: {} ({})", o.id, o.name, o.role);
                 }
                 OrgCommand::List => {
-                    for o in store.organisations().await? {
+                    for o in store.auth().organisations().await? {
                         println!(
                             "{}\t{}\t{}\t{}",
                             o.id,
@@ -342,7 +342,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
             let now = clock.now();
             match cmd {
                 TokenCommand::Create { org, label } => {
-                    let t = store.create_token(org, &label, &now, None).await?;
+                    let t = store.auth().create_token(org, &label, &now, None).await?;
                     println!("{}", t.token);
                     eprintln!(
                         "token {} for organisation {} ({}); it is not shown again",
@@ -360,7 +360,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
                     );
                 }
                 TokenCommand::Revoke { id } => {
-                    if store.revoke_token(id, &now).await? {
+                    if store.auth().revoke_token(id, &now).await? {
                         println!("token {id} revoked");
                     } else {
                         return Err(AppError::Invalid(format!("no active token with id {id}")));

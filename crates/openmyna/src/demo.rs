@@ -54,7 +54,10 @@ pub async fn populate(
     while done < persons {
         let n = (persons - done).min(BATCH as u64) as usize;
         let batch: Vec<_> = generator.by_ref().take(n).collect();
-        let outcome = store.insert_residents_bulk(&batch, &actor).await?;
+        let outcome = store
+            .residents()
+            .insert_residents_bulk(&batch, &actor)
+            .await?;
         if let Some(ins) = &insurance {
             ins.load(store, &batch, done, clock).await?;
         }
@@ -81,7 +84,7 @@ impl DemoInsurance {
     /// The demo insurers, if this database has them.
     pub async fn find(store: &Store, seed: u64, medical: bool) -> Result<Option<Self>, AppError> {
         use openmyna_ids::InsurerNumber;
-        let orgs = store.organisations().await?;
+        let orgs = store.auth().organisations().await?;
         let find = |code: &str| {
             orgs.iter()
                 .find(|o| o.role == Role::Insurer && o.code.as_deref() == Some(code))
@@ -157,10 +160,14 @@ impl DemoInsurance {
         }
         let now = clock.now();
         store
+            .eligibility()
             .insert_enrollments_bulk(&records, &now, "openmyna demo generator")
             .await?;
         if !medical.is_empty() {
-            store.insert_medical_bulk(&medical, &now).await?;
+            store
+                .eligibility()
+                .insert_medical_bulk(&medical, &now)
+                .await?;
         }
         Ok(())
     }
@@ -206,7 +213,10 @@ pub async fn create_demo_organisations(
     let now = clock.now();
     let mut out = Vec::new();
     for (name, role, code) in DEMO_ORGS {
-        let org = store.create_organisation(name, *role, *code, &now).await?;
+        let org = store
+            .auth()
+            .create_organisation(name, *role, *code, &now)
+            .await?;
         if *role == Role::RelyingParty {
             // The demo platform operator may receive all four items.
             use openmyna_fourinfo::{FourInfoStore, Item};
@@ -215,7 +225,10 @@ pub async fn create_demo_organisations(
                 .await
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
         }
-        let t: IssuedToken = store.create_token(org.id, "demo", &now, None).await?;
+        let t: IssuedToken = store
+            .auth()
+            .create_token(org.id, "demo", &now, None)
+            .await?;
         out.push(DemoToken {
             organisation: org.name,
             role: *role,
@@ -292,6 +305,7 @@ pub async fn seed_campaign(store: &Store, clock: &dyn Clock) -> Result<(), AppEr
     let now = clock.now();
     let today = clock.today();
     let Some(org) = store
+        .auth()
         .organisations()
         .await?
         .into_iter()
@@ -300,6 +314,7 @@ pub async fn seed_campaign(store: &Store, clock: &dyn Clock) -> Result<(), AppEr
         return Ok(());
     };
     store
+        .employers()
         .set_employer_profile(
             &Profile {
                 org_id: org.id,
@@ -320,12 +335,20 @@ pub async fn seed_campaign(store: &Store, clock: &dyn Clock) -> Result<(), AppEr
         ("管理本部", &["人事部", "経理部"][..]),
         ("研究開発本部", &[][..]),
     ] {
-        let id = store.create_division(org.id, None, top, &now).await?;
+        let id = store
+            .employers()
+            .create_division(org.id, None, top, &now)
+            .await?;
         if children.is_empty() {
             leaves.push(id);
         }
         for c in children {
-            leaves.push(store.create_division(org.id, Some(id), c, &now).await?);
+            leaves.push(
+                store
+                    .employers()
+                    .create_division(org.id, Some(id), c, &now)
+                    .await?,
+            );
         }
     }
     let start = today - chrono::Duration::days(90);
@@ -339,6 +362,7 @@ pub async fn seed_campaign(store: &Store, clock: &dyn Clock) -> Result<(), AppEr
         let no = format!("D{:04}", k + 1);
         let name = format!("デモ社員 {:03}", k + 1);
         let (id, _) = store
+            .employers()
             .upsert_employee(
                 &NewEmployee {
                     org_id: org.id,
@@ -378,8 +402,9 @@ pub async fn seed_campaign(store: &Store, clock: &dyn Clock) -> Result<(), AppEr
         }
     }
     reports.retain(|r| r.on <= today);
-    store.add_reports(&reports, &now).await?;
+    store.employers().add_reports(&reports, &now).await?;
     let campaign = store
+        .employers()
         .create_campaign(
             org.id,
             "マイナキャンペーン",
@@ -398,6 +423,7 @@ pub async fn seed_campaign(store: &Store, clock: &dyn Clock) -> Result<(), AppEr
         let on = start + chrono::Duration::days(day);
         if on <= today {
             store
+                .employers()
                 .add_measure(campaign, kind, on, note, None, &now)
                 .await?;
         }

@@ -96,6 +96,7 @@ pub async fn list_organisations(
     caller.require(&[Role::Operator])?;
     Ok(axum::Json(
         s.store
+            .auth()
             .organisations()
             .await?
             .into_iter()
@@ -159,7 +160,7 @@ pub async fn revoke_token(
     Path(id): Path<i64>,
 ) -> Result<NoContent, ApiError> {
     caller.require(&[Role::Operator])?;
-    if s.store.revoke_token(id, &s.clock.now()).await? {
+    if s.store.auth().revoke_token(id, &s.clock.now()).await? {
         Ok(NoContent)
     } else {
         Err(ApiError::not_found(

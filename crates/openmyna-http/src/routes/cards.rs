@@ -60,6 +60,7 @@ pub async fn card(
     caller.require(CARD_KEEPERS)?;
     let c = s
         .store
+        .cards()
         .card(&serial)
         .await?
         .ok_or_else(|| ApiError::not_found("card.not_found", format!("no card {serial}")))?;
@@ -78,7 +79,7 @@ pub async fn resident_cards(
 ) -> Result<axum::Json<Vec<CardView>>, ApiError> {
     caller.require(CARD_KEEPERS)?;
     let mut out = Vec::new();
-    for c in s.store.cards_of_resident(id).await? {
+    for c in s.store.cards().cards_of_resident(id).await? {
         out.push(view(&s, c).await?);
     }
     Ok(axum::Json(out))

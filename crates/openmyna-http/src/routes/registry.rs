@@ -130,6 +130,7 @@ async fn disclose(
         "registry.basic4"
     };
     s.store
+        .access()
         .record_access(
             r.id.0,
             actor,
@@ -440,6 +441,7 @@ pub async fn history(
     let r = reg.get(id).await?;
     let h = reg.history(id).await?;
     s.store
+        .access()
         .record_access(
             r.id.0,
             actor,
@@ -497,6 +499,7 @@ pub async fn events(
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let evs = s
         .store
+        .events()
         .events_after(Some("registry"), q.after.max(0), limit)
         .await?;
     let next_after = evs.last().map(|e| e.seq).unwrap_or(q.after.max(0));

@@ -156,7 +156,7 @@ async fn kiosk() {
 
     // What the browser did reached the server: two verifications, and exactly the consents
     // chosen (the second patient said no to everything).
-    let log = app.store.access_log(resident, 100).await.unwrap();
+    let log = app.store.access().access_log(resident, 100).await.unwrap();
     let checks = log
         .iter()
         .filter(|e| e.category == "oqs.eligibility")
@@ -197,10 +197,16 @@ async fn portal() {
     node("portal.mjs", &[("HANDOFF_URL", link)]).await;
 
     // The browser's forms reached the server.
-    let account = app.store.public_money_account(resident).await.unwrap();
+    let account = app
+        .store
+        .portal()
+        .public_money_account(resident)
+        .await
+        .unwrap();
     assert!(account.is_some(), "the account is registered");
     let history = app
         .store
+        .portal()
         .public_money_account_history(resident)
         .await
         .unwrap();

@@ -1056,7 +1056,13 @@ async fn read_by_hr(backend: Backend) -> Read {
     )
     .await;
     assert_eq!((s, code(&r)), (422, Some("purpose.unknown")));
-    let before = app.store.access_log(resident, 100).await.unwrap().len();
+    let before = app
+        .store
+        .access()
+        .access_log(resident, 100)
+        .await
+        .unwrap()
+        .len();
     let (s, r) = get(&app, HR_READ, &hr).await;
     assert_eq!(
         (s, r["my_number"].as_str()),
@@ -1138,7 +1144,7 @@ async fn the_export_loads_at_the_insurer_and_every_reading_is_logged(backend: Ba
     } = submitted;
     export_to_the_insurer(&app, &hr).await;
     // Every reading and the export are in the resident's access log and the handling record.
-    let log = app.store.access_log(resident, 100).await.unwrap();
+    let log = app.store.access().access_log(resident, 100).await.unwrap();
     let ours: Vec<_> = log
         .iter()
         .filter(|e| e.category == "employer.my_number")

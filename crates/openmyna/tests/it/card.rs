@@ -206,7 +206,7 @@ async fn lockout_survives_and_unlock_is_audited(backend: Backend) {
         Err(CardIoError::WrongPin { .. })
     ));
     c.verify(PinId::Auth, "4321").unwrap();
-    let events = app.store.card_events(&issued.serial).await.unwrap();
+    let events = app.store.cards().card_events(&issued.serial).await.unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["issued", "pin_reset"]);
     assert_eq!(events[1].actor, "千代田区 window 3");

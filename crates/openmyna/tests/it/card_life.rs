@@ -225,7 +225,7 @@ async fn lost_found_reissued_returned(backend: Backend) {
         "{r}"
     );
     // Every step is in the cards' audit trail; unknown cards and other roles are refused.
-    let events = app.store.card_events(&first.serial).await.unwrap();
+    let events = app.store.cards().card_events(&first.serial).await.unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["issued", "lost", "found", "lost", "replace"]);
     // The operator's 24-hour centre takes loss reports only.
@@ -332,7 +332,7 @@ async fn renewal_in_its_window(backend: Backend) {
     let sig = c.sign(KeyId::Auth, "1234", b"after renewal").unwrap();
     let spki = der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info).unwrap();
     openmyna_jpki::key::verify(&spki, b"after renewal", &sig).unwrap();
-    let events = app.store.card_events(&issued.serial).await.unwrap();
+    let events = app.store.cards().card_events(&issued.serial).await.unwrap();
     assert_eq!(events.last().map(|e| e.action.as_str()), Some("renewed"));
     app.finish().await;
 }

@@ -432,7 +432,13 @@ async fn a_pin_locked_through_pcsc_survives_restarts_until_the_municipality_unlo
     assert_eq!(tries_left(&out), [3, 5], "{out}");
     let (ok, out) = pkcs11_sign(d, "0", "1234", "01", "msg.sig");
     assert!(ok, "{out}");
-    let events = r.app.store.card_events(&r.issued.serial).await.unwrap();
+    let events = r
+        .app
+        .store
+        .cards()
+        .card_events(&r.issued.serial)
+        .await
+        .unwrap();
     assert_eq!(events.last().map(|e| e.action.as_str()), Some("pin_reset"));
     r.finish().await;
 }

@@ -95,8 +95,20 @@ async fn console_sessions(backend: Backend) {
     let second = secret_of(&set_cookie.unwrap());
     assert!(logged_in(&app, &second).await);
     let now = app.clock.now();
-    let actor = app.store.authenticate(&token, &now).await.unwrap().unwrap();
-    assert!(app.store.revoke_token(actor.token_id, &now).await.unwrap());
+    let actor = app
+        .store
+        .auth()
+        .authenticate(&token, &now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        app.store
+            .auth()
+            .revoke_token(actor.token_id, &now)
+            .await
+            .unwrap()
+    );
     assert!(
         !logged_in(&app, &second).await,
         "the revoked token's session ends"

@@ -421,7 +421,7 @@ async fn medical_records_are_shown_only_under_a_live_consent_and_logged(backend:
         .unwrap_err();
     assert_eq!((r.status, r.code.as_str()), (403, "consent.required"));
     // The access log lists each disclosure, none to the registry's own staff.
-    let log = app.store.access_log(c.adult, 100).await.unwrap();
+    let log = app.store.access().access_log(c.adult, 100).await.unwrap();
     let cats: Vec<&str> = log.iter().map(|e| e.category.as_str()).collect();
     assert!(cats.contains(&"oqs.eligibility"), "{cats:?}");
     assert!(cats.contains(&"oqs.medication"), "{cats:?}");
@@ -665,7 +665,7 @@ async fn a_qualification_certificate_answers_a_query_by_symbol_and_number(backen
         .unwrap()
         .unwrap();
     assert_eq!(v["validity_name"], "none");
-    let log = app.store.access_log(f.nocard, 10).await.unwrap();
+    let log = app.store.access().access_log(f.nocard, 10).await.unwrap();
     let oqs: Vec<_> = log
         .iter()
         .filter(|e| e.category.starts_with("oqs."))

@@ -302,7 +302,7 @@ async fn a_new_certificate_gives_the_new_address_until_followed_or_withdrawn(bac
     );
 
     // Every answer is in the customer's access log.
-    let log = app.store.access_log(resident, 50).await.unwrap();
+    let log = app.store.access().access_log(resident, 50).await.unwrap();
     let fourinfo: Vec<_> = log
         .iter()
         .filter(|e| e.category.starts_with("jpki.latest_basic4"))

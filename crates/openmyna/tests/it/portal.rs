@@ -679,7 +679,7 @@ async fn the_holder_revokes_a_phone_with_a_reason_before_selling_it(backend: Bac
     );
     let (_, list) = get(&app, &cookie, "/api/v1/portal/phones").await;
     assert_eq!(list[0]["status"], "revoked");
-    let events = app.store.phone_events(id).await.unwrap();
+    let events = app.store.portal().phone_events(id).await.unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["issued", "suspended", "released", "revoked"]);
     assert!(events[1].actor.contains("24-hour hotline"));

@@ -137,7 +137,7 @@ async fn register_read_change_address(backend: Backend) {
     assert_eq!(ev["events"].as_array().unwrap().len(), 0);
 
     // Every read was recorded in the resident's access log.
-    let log = app.store.access_log(id, 100).await.unwrap();
+    let log = app.store.access().access_log(id, 100).await.unwrap();
     let cats: Vec<&str> = log.iter().map(|e| e.category.as_str()).collect();
     assert!(cats.contains(&"registry.basic4+my_number"));
     assert!(cats.contains(&"registry.basic4"));

@@ -289,7 +289,12 @@ async fn three_processes_and_a_kill() {
         logged >= acknowledged.len() as i64,
         "{logged} access-log entries"
     );
-    let (_, chain) = a.store.verify_access_chain(resident).await.unwrap();
+    let (_, chain) = a
+        .store
+        .access()
+        .verify_access_chain(resident)
+        .await
+        .unwrap();
     assert!(
         chain.intact,
         "the access log's chain broke at {:?}",

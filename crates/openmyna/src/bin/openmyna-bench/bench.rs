@@ -153,11 +153,17 @@ pub async fn crl(entries: &[u64], peer_max: u64, self_exe: &Path) -> Result<(), 
             }
             batch.push((s.to_hex(), 0i64, i as i64 + 1, der));
             if batch.len() == 50_000 {
-                store.load_revoked_entries(RootKind::Sign, &batch).await?;
+                store
+                    .ca()
+                    .load_revoked_entries(RootKind::Sign, &batch)
+                    .await?;
                 batch.clear();
             }
         }
-        store.load_revoked_entries(RootKind::Sign, &batch).await?;
+        store
+            .ca()
+            .load_revoked_entries(RootKind::Sign, &batch)
+            .await?;
         store.close().await;
 
         eprintln!("bench crl: generating ours…");
@@ -299,11 +305,17 @@ pub async fn rp_sync(
         let der = entry_der(&s, &now, reason)?;
         batch.push((s.to_hex(), 0i64, i as i64 + 1, der));
         if batch.len() == 50_000 {
-            store.load_revoked_entries(RootKind::Sign, &batch).await?;
+            store
+                .ca()
+                .load_revoked_entries(RootKind::Sign, &batch)
+                .await?;
             batch.clear();
         }
     }
-    store.load_revoked_entries(RootKind::Sign, &batch).await?;
+    store
+        .ca()
+        .load_revoked_entries(RootKind::Sign, &batch)
+        .await?;
     for r in written..customers {
         w(&mut csv, r, &Serial::generate(&e))?;
     }
