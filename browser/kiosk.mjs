@@ -1,5 +1,6 @@
 // The clinic kiosk (openmyna terminal --ui): the four steps of the leaflet with a virtual
-// card — the PIN path, a wrong PIN with the tries left, consent yes and no — the reception's
+// card — the PIN path (typed, and on the number pad with 訂正), a wrong PIN with the tries
+// left, consent yes and no, 戻る and 取消 — the reception's
 // screen, the English switch, at 1280×800 and at a phone's 390 px.
 import { run, expect, DESKTOP, PHONE } from './lib.mjs';
 
@@ -41,9 +42,23 @@ await run('kiosk', async (browser, c) => {
   await c.check(page, 'wrong-pin');
   await c.shot(page, 'wrong-pin');
 
-  await page.fill('#pin', pin);
+  // The right PIN on the on-screen number pad, with a slip corrected by 訂正.
+  expect((await page.textContent('#pin-dots')).trim() === '○○○○', 'no digit shown yet');
+  await page.click(`#key-${pin[0]}`);
+  await page.click('#key-7');
+  await page.click('#key-correct');
+  for (const d of pin.slice(1)) await page.click(`#key-${d}`);
+  expect((await page.textContent('#pin-dots')).trim() === '●●●●', 'four digits, as circles');
+  expect(!(await page.content()).includes(pin + '<'), 'the digits are not in the page');
+  await c.check(page, 'pin-pad');
+  await c.shot(page, 'pin-pad');
   await page.click('#pin-ok');
   await page.waitForSelector('#consent-title');
+  // 戻る on the second consent screen asks the first again.
+  await page.click('#consent-yes');
+  await page.waitForSelector('#back');
+  await page.click('#back');
+  expect((await page.getAttribute('#consent-title', 'data-category')) === 'clinical', '戻る');
   const seen = [];
   while ((await screen(page)) === 'consent') {
     const category = await page.getAttribute('#consent-title', 'data-category');
@@ -73,6 +88,10 @@ await run('kiosk', async (browser, c) => {
   expect(table.includes('有効') && table.includes('valid'), 'the staff see the validity in words');
   expect(table.includes('3割'), `the co-payment in words: ${table}`);
   expect((await staff.textContent('body')).includes('limit_amount'), 'limit consent open');
+  // …and the records the patient agreed to share: the medication, the limit category.
+  const records = await staff.textContent('#records');
+  expect(records.includes('アムロジピン錠5mg') && records.includes('薬剤'), `records: ${records}`);
+  expect((await staff.textContent('#limit')).includes('A03'), 'the limit category');
   await c.check(staff, 'staff');
   await c.shot(staff, 'staff');
 
@@ -84,7 +103,17 @@ await run('kiosk', async (browser, c) => {
   await c.check(page, 'place-en-phone');
   await c.shot(page, 'place-en-phone');
   await page.click('#place');
+  // 戻る from the PIN screen, and 取消 from the choice of method, back to the start.
   await page.click('#use-pin');
+  await page.click('#back');
+  expect((await screen(page)) === 'identity', '戻る from the PIN screen');
+  await page.click('#cancel');
+  expect((await screen(page)) === 'place', '取消 starts again');
+  expect((await page.textContent('h2')).includes('Place your card'), '…in the language chosen');
+  await page.click('#place');
+  await page.click('#use-pin');
+  await c.check(page, 'pin-en-phone');
+  await c.shot(page, 'pin-en-phone');
   await page.fill('#pin', pin);
   await page.click('#pin-ok');
   await page.waitForSelector('#consent-title');

@@ -20,7 +20,22 @@ await run('portal', async (browser, c) => {
   await c.check(page, 'portal');
   await c.shot(page, 'portal');
 
-  // The account form: a holder name that is not the citizen's is refused beside its field.
+  // The account form reports every problem at once, beside its field, in Japanese.
+  await page.fill('#bank_code', '01');
+  await page.fill('#branch_code', '001');
+  await page.selectOption('#account_type', 'ordinary');
+  await page.fill('#account_number', '12a');
+  await page.fill('#holder_kana', 'スズキ イチロウ');
+  await page.click('#account-submit');
+  await page.waitForSelector('#bank_code-error');
+  expect((await page.textContent('#bank_code-error')).includes('数字4桁'), 'bank code, in Japanese');
+  expect((await page.textContent('#account_number-error')).includes('数字7桁'), 'account number');
+  expect((await page.textContent('#holder_kana-error')).includes('ご本人名義'), 'holder');
+  expect(!(await page.$('#branch_code-error')), 'a good field has no error');
+  await c.check(page, 'account-errors');
+  await c.shotOf(page.locator('#account'), 'account-errors');
+
+  // A holder name that is not the citizen's is refused beside its field.
   await page.fill('#bank_code', '0001');
   await page.fill('#branch_code', '001');
   await page.selectOption('#account_type', 'ordinary');
@@ -47,6 +62,23 @@ await run('portal', async (browser, c) => {
   await page.click('#register');
   await page.waitForSelector('#registered');
   expect((await page.textContent('#insurance')).includes('利用登録済み'), 'registered for insurance use');
+
+  // The medication history, as a page of its own, and back.
+  await page.click('#history-links a[href="/portal/history/medication"]');
+  await page.waitForSelector('#history-title');
+  const meds = await page.textContent('#history');
+  expect(meds.includes('アムロジピン錠5mg') && meds.includes('霞が関薬局'), `medication: ${meds}`);
+  expect((await page.getAttribute('nav a[aria-current="page"]', 'href')) === '/portal/history/medication', 'current kind');
+  await c.check(page, 'history-medication');
+  await c.shot(page, 'history-medication');
+  await page.click('nav a[href="/portal/history/checkup"]');
+  await page.waitForSelector('#history-title');
+  expect(await page.$('#history-empty'), 'no check-ups: said so');
+  await page.setViewportSize(PHONE);
+  await c.check(page, 'history-checkup-phone');
+  await page.setViewportSize(DESKTOP);
+  await page.click('header a');
+  await page.waitForSelector('#me');
 
   // A phone-sized screen.
   await page.setViewportSize(PHONE);

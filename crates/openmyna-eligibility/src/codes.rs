@@ -219,7 +219,7 @@ code_enum! {
     ConsentCategory, "category", "consent category" {
         /// 診療・薬剤情報: medication and treatment history (surgery excluded).
         Clinical = "clinical", "診療・薬剤情報";
-        /// 特定健診情報: check-ups (offered from 40 to 74).
+        /// 特定健診情報: check-ups (offered from 40: 特定健診 to 74, 高齢者健診 from 75).
         Checkup = "checkup", "特定健診情報";
         /// 手術情報: the surgery entries of the treatment history.
         Surgery = "surgery", "手術情報";

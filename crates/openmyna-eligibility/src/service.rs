@@ -461,7 +461,7 @@ pub struct EligibilityResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<FiveItems>,
     pub records: Vec<RecordView>,
-    /// The choices to show the patient (特定健診 only from 40 to 74).
+    /// The choices to show the patient (特定健診等 from 40: 特定健診 to 74, 高齢者健診 from 75).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub consent_choices: Vec<ConsentCategory>,
     /// Consents of this facility still open.

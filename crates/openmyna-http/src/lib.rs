@@ -229,6 +229,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(portal::handoff))
         .route("/portal", get(portal_pages::page))
         .route("/portal/handoff/{token}", get(portal_pages::handoff))
+        .route("/portal/history/{kind}", get(portal_pages::history))
         .route("/portal/logout", post(portal_pages::logout))
         .route("/portal/account", post(portal_pages::account))
         .route("/console", get(console::page))

@@ -4,7 +4,7 @@
 //! spaces do not matter — banks' account names historically had no small kana). The latest
 //! registration replaces the previous one.
 
-use openmyna_core::kana;
+use openmyna_core::{Refusal, kana};
 use openmyna_ids::{AccountNumber, AccountType, BankCode, BranchCode};
 use serde::{Deserialize, Serialize};
 
@@ -52,48 +52,132 @@ impl Account {
 }
 
 impl AccountInput {
-    /// Validates the account for the resident whose registered kana name is `resident_kana`.
+    /// Validates the account for the resident whose registered kana name is `resident_kana`;
+    /// the first problem (in the form's order) if any.
     pub fn validate(&self, resident_kana: &str) -> Result<Account, PortalError> {
-        let bank_code = BankCode::parse(&self.bank_code)?;
-        let branch_code = BranchCode::parse(&self.branch_code)?;
-        let account_type = AccountType::parse(&self.account_type)?;
-        if account_type == AccountType::Savings {
-            return Err(PortalError::invalid(
-                "account_type.not_allowed",
-                "account_type",
-                "a savings account (貯蓄預金) cannot receive public money; use an ordinary (普通), current (当座) or postal ordinary (通常貯金) account",
-            ));
+        self.check(resident_kana)
+            .map_err(|all| match all.into_iter().next() {
+                Some(first) => PortalError::Refusal(first),
+                None => {
+                    PortalError::invalid("account.invalid", "account", "the account is not valid")
+                }
+            })
+    }
+
+    /// Every problem of the input at once, one per field, in the form's order (each with its
+    /// field, code and an English message; [`message_ja`] words it in Japanese).
+    pub fn problems(&self, resident_kana: &str) -> Vec<Refusal> {
+        self.check(resident_kana).err().unwrap_or_default()
+    }
+
+    fn check(&self, resident_kana: &str) -> Result<Account, Vec<Refusal>> {
+        let mut problems = Vec::new();
+        let bank_code = keep(
+            &mut problems,
+            BankCode::parse(&self.bank_code).map_err(PortalError::from),
+        );
+        let branch_code = keep(
+            &mut problems,
+            BranchCode::parse(&self.branch_code).map_err(PortalError::from),
+        );
+        let account_type = keep(
+            &mut problems,
+            AccountType::parse(&self.account_type)
+                .map_err(PortalError::from)
+                .and_then(|t| {
+                    if t == AccountType::Savings {
+                        Err(PortalError::invalid(
+                            "account_type.not_allowed",
+                            "account_type",
+                            "a savings account (貯蓄預金) cannot receive public money; use an ordinary (普通), current (当座) or postal ordinary (通常貯金) account",
+                        ))
+                    } else {
+                        Ok(t)
+                    }
+                }),
+        );
+        let account_number = keep(
+            &mut problems,
+            AccountNumber::parse(&self.account_number).map_err(PortalError::from),
+        );
+        let holder = keep(&mut problems, holder(&self.holder_kana, resident_kana));
+        match (bank_code, branch_code, account_type, account_number, holder) {
+            (
+                Some(bank_code),
+                Some(branch_code),
+                Some(account_type),
+                Some(account_number),
+                Some(holder_kana),
+            ) if problems.is_empty() => Ok(Account {
+                bank_code,
+                branch_code,
+                account_type,
+                account_number,
+                holder_kana,
+            }),
+            _ => Err(problems),
         }
-        let account_number = AccountNumber::parse(&self.account_number)?;
-        let holder = kana::to_katakana(self.holder_kana.trim());
-        if holder.is_empty() {
-            return Err(PortalError::invalid(
-                "holder_kana.empty",
-                "holder_kana",
-                "the account holder's name in kana is required",
-            ));
+    }
+}
+
+/// The value, or its problem noted.
+fn keep<T>(problems: &mut Vec<Refusal>, r: Result<T, PortalError>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(PortalError::Refusal(e)) => {
+            problems.push(e);
+            None
         }
-        if !kana::is_katakana_name(&holder) {
-            return Err(PortalError::invalid(
-                "holder_kana.katakana",
-                "holder_kana",
-                "the account holder's name must be written in kana (as on the bank book)",
-            ));
+    }
+}
+
+/// The holder's kana name, which must be the resident's own.
+fn holder(input: &str, resident_kana: &str) -> Result<String, PortalError> {
+    let holder = kana::to_katakana(input.trim());
+    if holder.is_empty() {
+        return Err(PortalError::invalid(
+            "holder_kana.empty",
+            "holder_kana",
+            "the account holder's name in kana is required",
+        ));
+    }
+    if !kana::is_katakana_name(&holder) {
+        return Err(PortalError::invalid(
+            "holder_kana.katakana",
+            "holder_kana",
+            "the account holder's name must be written in kana (as on the bank book)",
+        ));
+    }
+    if kana::match_key(&holder) != kana::match_key(resident_kana) {
+        return Err(PortalError::invalid(
+            "holder_kana.mismatch",
+            "holder_kana",
+            "the account must be in your own name: its holder's kana name differs from your registered kana name (differences of width, small kana, long-vowel marks and spaces are already allowed for)",
+        ));
+    }
+    Ok(holder)
+}
+
+/// A problem of the account form in Japanese, for the portal page (by its code; the English
+/// message stays in the API's answer).
+pub fn message_ja(code: &str) -> &'static str {
+    match code {
+        "bank_code.empty" | "branch_code.empty" | "account_number.empty" => "入力してください。",
+        "bank_code.length" | "bank_code.digits" => "金融機関コードは数字4桁です。",
+        "branch_code.length" | "branch_code.digits" => "支店コード（店番）は数字3桁です。",
+        "account_number.length" | "account_number.digits" => {
+            "口座番号は数字7桁です（7桁に満たないときは前に0を付けてください）。"
         }
-        if kana::match_key(&holder) != kana::match_key(resident_kana) {
-            return Err(PortalError::invalid(
-                "holder_kana.mismatch",
-                "holder_kana",
-                "the account must be in your own name: its holder's kana name differs from your registered kana name (differences of width, small kana, long-vowel marks and spaces are already allowed for)",
-            ));
+        "account_type.unknown" => "預金種目を選んでください。",
+        "account_type.not_allowed" => {
+            "貯蓄預金は公金受取口座にできません。普通・当座・通常貯金のいずれかを選んでください。"
         }
-        Ok(Account {
-            bank_code,
-            branch_code,
-            account_type,
-            account_number,
-            holder_kana: holder,
-        })
+        "holder_kana.empty" => "口座名義（カナ）を入力してください。",
+        "holder_kana.katakana" => "口座名義は通帳のとおりカナで入力してください。",
+        "holder_kana.mismatch" => {
+            "公金受取口座はご本人名義の口座に限ります。口座名義が登録されている氏名（カナ）と異なります。"
+        }
+        _ => "入力内容を確認してください。",
     }
 }
 
@@ -130,6 +214,35 @@ mod tests {
             i.validate("ヤマダ　タロウ").unwrap_err().code(),
             "holder_kana.katakana"
         );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_in_form_order() {
+        let mut i = input();
+        i.bank_code = "01".into();
+        i.account_type = "savings".into();
+        i.account_number = "12a".into();
+        i.holder_kana = "サトウ ハナコ".into();
+        let p = i.problems("ヤマダ　タロウ");
+        let fields: Vec<&str> = p.iter().filter_map(|r| r.field()).collect();
+        assert_eq!(
+            fields,
+            ["bank_code", "account_type", "account_number", "holder_kana"]
+        );
+        for r in &p {
+            assert_ne!(
+                message_ja(r.code()),
+                "入力内容を確認してください。",
+                "{}",
+                r.code()
+            );
+        }
+        // The single-error form is the first of them.
+        assert_eq!(
+            i.validate("ヤマダ　タロウ").unwrap_err().code(),
+            p[0].code()
+        );
+        assert!(input().problems("ヤマダ　タロウ").is_empty());
     }
 
     #[test]

@@ -354,6 +354,17 @@ pub async fn account(s: &Services, c: &Citizen) -> Result<Option<RegisteredAccou
     Ok(s.store.portal().public_money_account(c.resident_id).await?)
 }
 
+/// Every problem of an account form at once (one per field, in the form's order): what the
+/// portal page shows beside each field. Empty when [`set_account`] would take it.
+pub async fn account_problems(
+    s: &Services,
+    c: &Citizen,
+    input: &AccountInput,
+) -> Result<Vec<openmyna_core::Refusal>> {
+    let r = s.registry().get(ResidentId(c.resident_id)).await?;
+    Ok(input.problems(&r.basic4.name.name_kana))
+}
+
 /// Registers the public-money account from the portal, replacing an earlier one; the
 /// holder's kana name must be the citizen's own.
 pub async fn set_account(

@@ -18,7 +18,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use openmyna_api::oqs::EligibilityResult;
+use openmyna_api::oqs::{EligibilityResult, LimitView, MedicalData};
 use openmyna_card::layout::KeyId;
 use openmyna_cardio::CardIoError;
 use openmyna_cardio::client::Certificate;
@@ -64,6 +64,12 @@ pub struct Kiosk {
     pub answers: Vec<(String, bool)>,
     /// Consents opened at the server.
     pub opened: Vec<String>,
+    /// What the clinic may see now that the patient consented (for the staff screen; gone
+    /// with the next patient).
+    pub disclosed: Option<Disclosed>,
+    /// The digits pressed on the on-screen number pad (never shown, logged or kept past the
+    /// PIN screen).
+    pub entered: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +90,8 @@ impl Kiosk {
             offered: Vec::new(),
             answers: Vec::new(),
             opened: Vec::new(),
+            disclosed: None,
+            entered: String::new(),
         }
     }
 
@@ -91,6 +99,13 @@ impl Kiosk {
     /// patient).
     pub fn reset(&mut self) {
         *self = Kiosk::new();
+    }
+
+    /// 取消: this patient starts again from step 1, in the language they chose.
+    pub fn cancel(&mut self) {
+        let lang = self.lang;
+        *self = Kiosk::new();
+        self.lang = lang;
     }
 
     /// A verification answered: the consent screens offered, or done when none is.
@@ -127,6 +142,44 @@ impl Kiosk {
         }
     }
 
+    /// A key of the on-screen number pad: a digit (at most four), or 訂正 (the last digit
+    /// taken back). Only on the PIN screen.
+    pub fn key(&mut self, key: &str) {
+        if !matches!(self.step, Step::Pin { .. }) {
+            return;
+        }
+        match key {
+            "correct" => {
+                self.entered.pop();
+            }
+            d if d.len() == 1
+                && d.bytes().all(|b| b.is_ascii_digit())
+                && self.entered.len() < 4 =>
+            {
+                self.entered.push_str(d);
+            }
+            _ => {}
+        }
+    }
+
+    /// 戻る: one screen back — from the PIN to the choice of method (the digits forgotten),
+    /// from the method to placing the card, from a consent screen to the one before (its
+    /// answer taken back). The verification itself is not undone: the first consent screen
+    /// has nothing before it.
+    pub fn back(&mut self) {
+        self.entered.clear();
+        self.step = match self.step {
+            Step::Pin { .. } => Step::Identity,
+            Step::Identity => Step::PlaceCard,
+            Step::Consent(i) if i > 0 => {
+                // Screens 0..i were answered; the one before is asked again.
+                self.answers.truncate(i - 1);
+                Step::Consent(i - 1)
+            }
+            ref other => other.clone(),
+        };
+    }
+
     pub fn chosen(&self) -> Vec<String> {
         self.answers
             .iter()
@@ -140,6 +193,104 @@ impl Default for Kiosk {
     fn default() -> Self {
         Kiosk::new()
     }
+}
+
+/// One entry of the consented records the reception may see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisclosedRow {
+    /// 薬剤 / 診療 / 手術 / 特定健診.
+    pub kind: &'static str,
+    pub date: String,
+    pub what: String,
+    pub facility: String,
+}
+
+/// The consented records, fetched from the server once the consents are open.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Disclosed {
+    pub rows: Vec<DisclosedRow>,
+    /// 限度額適用区分, when consented (and "なし" when the patient has none).
+    pub limit: Option<String>,
+    /// What could not be fetched (the reception can retry with the CLI).
+    pub errors: Vec<String>,
+}
+
+impl Disclosed {
+    fn add(&mut self, items: &[MedicalData]) {
+        for i in items {
+            let (kind, what, facility) = match i {
+                MedicalData::Medication(m) => (
+                    "薬剤",
+                    format!("{} {}{} × {}日", m.drug_name, m.quantity, m.unit, m.days),
+                    &m.facility_name,
+                ),
+                MedicalData::Treatment(t) => (
+                    if t.surgery { "手術" } else { "診療" },
+                    t.procedure_name.clone(),
+                    &t.facility_name,
+                ),
+                MedicalData::Checkup(c) => (
+                    "特定健診",
+                    format!(
+                        "BMI {} 血圧 {}/{}{}",
+                        c.bmi,
+                        c.systolic_bp,
+                        c.diastolic_bp,
+                        c.hba1c.map(|h| format!(" HbA1c {h}%")).unwrap_or_default()
+                    ),
+                    &c.facility_name,
+                ),
+                MedicalData::Expense(e) => (
+                    "医療費",
+                    format!("{}円", e.total_cost_yen),
+                    &e.facility_name,
+                ),
+            };
+            self.rows.push(DisclosedRow {
+                kind,
+                date: i.date().to_string(),
+                what,
+                facility: facility.clone(),
+            });
+        }
+    }
+}
+
+/// Fetches what the open consents let the clinic see: medication and treatment records
+/// (clinical; surgeries only with their own consent, as the server decides), check-ups,
+/// the limit-amount category.
+async fn fetch_disclosed(client: &OqsClient, verification: &str, opened: &[String]) -> Disclosed {
+    let mut d = Disclosed::default();
+    let open = |c: &str| opened.iter().any(|o| o == c);
+    for (wanted, path) in [
+        (open("clinical"), "medications"),
+        (open("clinical") || open("surgery"), "treatments"),
+        (open("checkup"), "checkups"),
+    ] {
+        if !wanted {
+            continue;
+        }
+        let url = format!("/api/v1/oqs/verifications/{verification}/{path}");
+        match client.get::<Vec<MedicalData>>(&url).await {
+            Ok(Ok(items)) => d.add(&items),
+            Ok(Err(r)) => d.errors.push(format!("{path}: {}", r.code)),
+            Err(e) => d.errors.push(format!("{path}: {e}")),
+        }
+    }
+    if open("limit_amount") {
+        let url = format!("/api/v1/oqs/verifications/{verification}/limit-amount");
+        match client.get::<LimitView>(&url).await {
+            Ok(Ok(v)) => {
+                d.limit = Some(match v.limit {
+                    Some(l) => format!("{}（{}）", l.category.code(), l.category.label_ja()),
+                    None => "なし".into(),
+                })
+            }
+            Ok(Err(r)) => d.errors.push(format!("limit-amount: {}", r.code)),
+            Err(e) => d.errors.push(format!("limit-amount: {e}")),
+        }
+    }
+    d
 }
 
 /// What the kiosk needs to work.
@@ -187,6 +338,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("tries_left", "残りの回数", "Tries left"),
     ("ok", "確定", "OK"),
+    ("correct", "訂正", "Delete"),
+    ("back", "戻る", "Back"),
+    ("cancel", "取消", "Cancel"),
+    ("pad", "数字ボタン", "Number pad"),
+    ("entered", "入力した桁数", "Digits entered"),
     (
         "step3",
         "情報の提供に同意しますか",
@@ -271,6 +427,8 @@ struct Page<'a> {
     consent_total: usize,
     stopped: &'a str,
     face_note: bool,
+    /// How many digits were pressed on the number pad.
+    entered: usize,
 }
 
 #[derive(Template)]
@@ -282,6 +440,7 @@ struct StaffPage<'a> {
     /// (category, CSS class, label).
     consents: Vec<(String, &'static str, &'static str)>,
     opened: &'a [String],
+    disclosed: Option<&'a Disclosed>,
     waiting: bool,
     /// The patient's PIN locked at this reader.
     locked: bool,
@@ -294,6 +453,18 @@ impl Page<'_> {
 
     fn hint(&self) -> &'static str {
         text(self.l, &format!("{}_hint", self.consent))
+    }
+
+    /// The digit keys of the number pad, in the telephone order.
+    fn pad_keys(&self) -> &'static [&'static str] {
+        &["1", "2", "3", "4", "5", "6", "7", "8", "9"]
+    }
+
+    /// The pad's display: a filled circle per digit pressed, open circles for the rest.
+    fn dots(&self) -> String {
+        (0..4)
+            .map(|i| if i < self.entered { '●' } else { '○' })
+            .collect()
     }
 
     /// The tries left as shown (none before a wrong PIN; a malformed PIN costs none).
@@ -359,6 +530,7 @@ async fn index(State(s): State<Shared>) -> Response {
         consent_total: k.offered.len(),
         stopped,
         face_note: false,
+        entered: k.entered.len(),
     })
 }
 
@@ -418,12 +590,34 @@ async fn identity(State(s): State<Shared>, Form(f): Form<IdentityForm>) -> Respo
         consent_total: 0,
         stopped: "",
         face_note: true,
+        entered: 0,
     })
 }
 
 #[derive(Deserialize)]
 struct PinForm {
+    #[serde(default)]
     pin: String,
+}
+
+#[derive(Deserialize)]
+struct KeyForm {
+    key: String,
+}
+
+async fn key(State(s): State<Shared>, Form(f): Form<KeyForm>) -> Redirect {
+    s.kiosk.lock().await.key(&f.key);
+    Redirect::to("/")
+}
+
+async fn cancel(State(s): State<Shared>) -> Redirect {
+    s.kiosk.lock().await.cancel();
+    Redirect::to("/")
+}
+
+async fn back(State(s): State<Shared>) -> Redirect {
+    s.kiosk.lock().await.back();
+    Redirect::to("/")
 }
 
 /// What the card said.
@@ -457,14 +651,19 @@ fn sign_with_card(target: &Target, pin: &str, challenge: &[u8]) -> CardAnswer {
 }
 
 async fn pin(State(s): State<Shared>, Form(f): Form<PinForm>) -> Redirect {
-    {
+    let pin = {
         let mut k = s.kiosk.lock().await;
         if !matches!(k.step, Step::Pin { .. }) {
             return Redirect::to("/");
         }
         k.step = Step::Checking;
-    }
-    let pin = f.pin.trim().to_owned();
+        // Typed on a keyboard, or pressed on the pad.
+        let pad = std::mem::take(&mut k.entered);
+        match f.pin.trim() {
+            "" => pad,
+            typed => typed.to_owned(),
+        }
+    };
     let outcome = run_pin(&s.config, pin).await;
     let mut k = s.kiosk.lock().await;
     if k.step != Step::Checking {
@@ -560,10 +759,23 @@ async fn consent(State(s): State<Shared>, Form(f): Form<ConsentForm>) -> Redirec
     };
     if last && !chosen.is_empty() {
         let answer = s.config.client.consent(&id, &chosen).await;
+        let opened: Vec<String> = match &answer {
+            Ok(Ok(live)) => live.iter().map(|c| c.category.code().to_owned()).collect(),
+            _ => Vec::new(),
+        };
+        let disclosed = match &answer {
+            Ok(Ok(_)) => Some(fetch_disclosed(&s.config.client, &id, &opened).await),
+            _ => None,
+        };
         let mut k = s.kiosk.lock().await;
+        if k.result.as_ref().map(|r| r.verification_id.as_str()) != Some(id.as_str()) {
+            // The staff reset the kiosk meanwhile: this patient's records are dropped.
+            return Redirect::to("/");
+        }
         match answer {
-            Ok(Ok(live)) => {
-                k.opened = live.iter().map(|c| c.category.code().to_owned()).collect();
+            Ok(Ok(_)) => {
+                k.opened = opened;
+                k.disclosed = disclosed;
             }
             Ok(Err(r)) => k.step = Step::Stopped(format!("{}: {}", r.code, r.message)),
             Err(e) => k.step = Step::Stopped(e.to_string()),
@@ -646,6 +858,7 @@ async fn staff(State(st): State<Shared>) -> Response {
             })
             .collect(),
         opened: &k.opened,
+        disclosed: k.disclosed.as_ref(),
         waiting: k.result.is_none() && k.step != Step::Locked,
         locked: k.step == Step::Locked,
     })
@@ -740,6 +953,9 @@ pub fn router(config: KioskConfig) -> Router {
         .route("/place", post(place))
         .route("/identity", post(identity))
         .route("/pin", post(pin))
+        .route("/key", post(key))
+        .route("/back", post(back))
+        .route("/cancel", post(cancel))
         .route("/consent", post(consent))
         .route("/reset", post(reset))
         .route("/staff", get(staff))
@@ -802,6 +1018,60 @@ mod tests {
             "live_consents": [],
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_number_pad_takes_four_digits_and_takes_one_back() {
+        let mut k = Kiosk::new();
+        // Not on the PIN screen: keys do nothing.
+        k.key("1");
+        assert_eq!(k.entered, "");
+        k.step = Step::Pin { tries_left: None };
+        for key in ["1", "2", "x", "12", "9", "correct", "3", "4", "5"] {
+            k.key(key);
+        }
+        assert_eq!(
+            k.entered, "1234",
+            "at most four digits, 訂正 removes the last"
+        );
+        // 戻る forgets the digits and returns to the choice of method, then to the card.
+        k.back();
+        assert_eq!((k.step.clone(), k.entered.as_str()), (Step::Identity, ""));
+        k.back();
+        assert_eq!(k.step, Step::PlaceCard);
+        // 取消 starts this patient again, in their language; 次の方 starts the next in Japanese.
+        k.lang = Lang::En;
+        k.step = Step::Pin { tries_left: None };
+        k.key("1");
+        k.cancel();
+        assert_eq!(
+            (k.step.clone(), k.lang, k.entered.as_str()),
+            (Step::PlaceCard, Lang::En, "")
+        );
+        k.reset();
+        assert_eq!(k.lang, Lang::Ja);
+    }
+
+    #[test]
+    fn back_on_a_consent_screen_asks_the_one_before_again() {
+        let mut k = Kiosk::new();
+        k.verified(result(&["clinical", "surgery", "limit_amount"]));
+        // The first screen has nothing before it (the verification is not undone).
+        k.back();
+        assert_eq!(k.step, Step::Consent(0));
+        k.answer(true);
+        k.answer(true);
+        assert_eq!(k.step, Step::Consent(2));
+        k.back();
+        assert_eq!(k.step, Step::Consent(1));
+        k.answer(false);
+        k.answer(false);
+        assert_eq!(k.step, Step::Done);
+        assert_eq!(
+            k.chosen(),
+            ["clinical"],
+            "the surgery answer was taken back"
+        );
     }
 
     #[test]

@@ -8,8 +8,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Datelike;
+use openmyna_api::oqs::MedicalData;
 use openmyna_core::{IntoRefusal, Refusal, RefusalKind, display_rfc3339, display_time};
 use openmyna_portal::access_log::{category_label, consent_label, item_label};
+use openmyna_portal::account;
 use openmyna_services::ServiceError;
 use openmyna_services::portal::{self as service, Citizen};
 
@@ -41,16 +43,16 @@ pub struct AccountForm {
     pub branch_code: String,
     pub account_type: String,
     pub holder_kana: String,
-    /// (field, message).
-    pub error: Option<(String, String)>,
+    /// Every problem of the form: (field, message in Japanese).
+    pub errors: Vec<(String, String)>,
 }
 
 impl AccountForm {
     pub fn error_for(&self, field: &str) -> Option<&str> {
-        match &self.error {
-            Some((f, m)) if f == field => Some(m),
-            _ => None,
-        }
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
     }
 }
 
@@ -338,28 +340,27 @@ pub async fn account(
         account_number: f.account_number,
         holder_kana: f.holder_kana.clone(),
     };
-    match service::set_account(&s, &c, &input)
-        .await
-        .map_err(IntoRefusal::into_refusal)
-    {
-        Ok(_) => Ok(see_other("/portal#account")),
-        Err(Ok(r)) if r.kind() == RefusalKind::Invalid => {
-            let mut page = build(&s, &c).await?;
-            page.account_form = AccountForm {
-                bank_code: f.bank_code,
-                branch_code: f.branch_code,
-                account_type: f.account_type,
-                holder_kana: f.holder_kana,
-                error: Some((
-                    r.field().unwrap_or_default().to_owned(),
-                    r.message().to_owned(),
-                )),
-            };
-            render(&page, page_status(Some(RefusalKind::Invalid)))
-        }
-        Err(Ok(r)) => Err(r.into()),
-        Err(Err(e)) => Err(e.into()),
+    // Every problem at once, beside its field, in Japanese; nothing is stored.
+    let problems = service::account_problems(&s, &c, &input).await?;
+    if !problems.is_empty() {
+        let mut page = build(&s, &c).await?;
+        page.account_form = AccountForm {
+            bank_code: f.bank_code,
+            branch_code: f.branch_code,
+            account_type: f.account_type,
+            holder_kana: f.holder_kana,
+            errors: problems
+                .iter()
+                .map(|r| {
+                    let field = r.field().unwrap_or_default().to_owned();
+                    (field, account::message_ja(r.code()).to_owned())
+                })
+                .collect(),
+        };
+        return render(&page, page_status(Some(RefusalKind::Invalid)));
     }
+    service::set_account(&s, &c, &input).await?;
+    Ok(see_other("/portal#account"))
 }
 
 /// After a form's action: back to `anchor` when it was done; a refusal shown at the top of
@@ -421,6 +422,147 @@ pub async fn withdraw_rp(
     };
     let result = service::withdraw_relying_party(&s, &c, id).await;
     after_form(&s, &c, result, "/portal#consents").await
+}
+
+/// The citizen's own history of one kind, as a page.
+#[derive(Template)]
+#[template(path = "portal_history.html")]
+pub struct HistoryPage {
+    pub kind: String,
+    /// (kind, label, whether it is this page).
+    pub kinds: Vec<(&'static str, &'static str, bool)>,
+    pub title: &'static str,
+    pub note: &'static str,
+    pub headings: Vec<&'static str>,
+    /// Newest first.
+    pub rows: Vec<Vec<String>>,
+    pub years: Vec<i32>,
+}
+
+/// The kinds of history the citizen can read, with their titles.
+const HISTORY_KINDS: [(&str, &str); 4] = [
+    ("medication", "薬剤情報 / Medication"),
+    ("treatment", "診療情報 / Treatment"),
+    ("checkup", "健診情報 / Check-ups"),
+    ("expense", "医療費通知 / Medical expenses"),
+];
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The columns and the cells of one record.
+fn history_row(d: &MedicalData) -> Vec<String> {
+    match d {
+        MedicalData::Medication(m) => vec![
+            m.dispensed_on.to_string(),
+            m.drug_name.clone(),
+            format!("{}{}", m.quantity, m.unit),
+            format!("{}日", m.days),
+            m.facility_name.clone(),
+        ],
+        MedicalData::Treatment(t) => vec![
+            t.treated_on.to_string(),
+            t.procedure_name.clone(),
+            t.setting.label_ja().to_owned(),
+            if t.surgery { "手術" } else { "" }.to_owned(),
+            t.facility_name.clone(),
+        ],
+        MedicalData::Checkup(c) => vec![
+            c.examined_on.to_string(),
+            format!("{} cm / {} kg / BMI {}", c.height_cm, c.weight_kg, c.bmi),
+            opt(&c.waist_cm),
+            format!("{}/{}", c.systolic_bp, c.diastolic_bp),
+            opt(&c.hba1c),
+            format!(
+                "{} / {} / {}",
+                opt(&c.ldl_mg_dl),
+                opt(&c.hdl_mg_dl),
+                opt(&c.triglycerides_mg_dl)
+            ),
+            c.facility_name.clone(),
+        ],
+        MedicalData::Expense(e) => vec![
+            e.month.format("%Y-%m").to_string(),
+            e.facility_name.clone(),
+            format!("{}日", e.days),
+            format!("{}円", e.total_cost_yen),
+            format!("{}円", e.paid_yen),
+        ],
+    }
+}
+
+/// `GET /portal/history/{kind}`: the citizen's medication, treatment, check-up or medical
+/// expense history of the last five years, newest first.
+pub async fn history(
+    State(s): State<AppState>,
+    parts: Parts,
+    Path(kind): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = match citizen_or_login(&s, &parts).await? {
+        Ok(c) => c,
+        Err(login) => return Ok(login),
+    };
+    let mut records = service::medical(&s, &c, &kind).await?;
+    records.sort_by_key(|d| std::cmp::Reverse(d.date()));
+    let (title, note, headings) = match kind.as_str() {
+        "medication" => (
+            "薬剤情報 / Medication",
+            "調剤・処方された薬（過去5年）。 Medicines dispensed in the last five years.",
+            vec!["調剤日", "薬品名", "数量", "日数", "薬局・医療機関"],
+        ),
+        "treatment" => (
+            "診療情報 / Treatment",
+            "受けた診療行為（手術を含む、過去5年）。 Treatments, surgeries included.",
+            vec!["診療日", "診療行為", "区分", "手術", "医療機関"],
+        ),
+        "checkup" => (
+            "健診情報 / Check-ups",
+            "特定健診・高齢者健診の結果（過去5年）。 Check-up results.",
+            vec![
+                "受診日",
+                "身長・体重・BMI",
+                "腹囲 cm",
+                "血圧 mmHg",
+                "HbA1c %",
+                "LDL / HDL / 中性脂肪 mg/dL",
+                "健診機関",
+            ],
+        ),
+        _ => (
+            "医療費通知 / Medical expenses",
+            "医療機関ごと・月ごとの医療費（確定申告の医療費控除に使えます）。 For the tax return.",
+            vec![
+                "診療月",
+                "医療機関",
+                "日数",
+                "医療費の総額",
+                "窓口負担相当額",
+            ],
+        ),
+    };
+    let this_year = s.clock.today().year();
+    let page = HistoryPage {
+        kinds: HISTORY_KINDS
+            .iter()
+            .map(|(k, label)| (*k, *label, *k == kind))
+            .collect(),
+        kind,
+        title,
+        note,
+        headings,
+        rows: records.iter().map(history_row).collect(),
+        years: (this_year - 2..=this_year).rev().collect(),
+    };
+    let html = page
+        .render()
+        .map_err(|e| ApiError::internal("portal template", &e))?;
+    let mut resp = (page_status(None), Html(html)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
 }
 
 /// `GET /portal/handoff/{token}`: logs this browser in and goes to the portal.

@@ -9,11 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{Backend, TestApp, spawn_app};
+use crate::common::{Backend, TestApp, fixtures, spawn_app};
 use openmyna::card_cli::Target;
 use openmyna::kiosk::KioskConfig;
 use openmyna::terminal::OqsClient;
-use openmyna_core::Role;
+use openmyna_core::{Clock, Role};
 use serde_json::{Value, json};
 
 fn repo() -> PathBuf {
@@ -82,7 +82,8 @@ async fn node(script: &str, env: &[(&str, String)]) -> Value {
     report
 }
 
-/// An adult resident with a card (PIN 1234) in `dir`, enrolled with the demo insurer.
+/// An adult resident with a card (PIN 1234) in `dir`, enrolled with the demo insurer, with one
+/// dispensing on record.
 async fn patient(app: &TestApp, dir: &Path) -> (i64, PathBuf) {
     let resident = app.register_resident(true).await;
     let card = dir.join("card.json");
@@ -111,6 +112,18 @@ async fn patient(app: &TestApp, dir: &Path) -> (i64, PathBuf) {
         )
         .await;
     assert_eq!((s, r["created"].as_i64()), (200, Some(1)), "{r}");
+    // A dispensing: the history the portal shows, and what a clinic sees with consent.
+    let (s, r) = app
+        .post(
+            "/api/v1/insurance/medical-records/medication",
+            Some(Role::Insurer),
+            &json!({"records": [{"insurer_number": "01130012", "symbol": "12345",
+                "number": "777", "branch": "00", "date": "2026-03-01",
+                "facility_name": "霞が関薬局", "drug_code": "2149039F1020",
+                "drug_name": "アムロジピン錠5mg", "quantity": "1", "unit": "錠", "days": "28"}]}),
+        )
+        .await;
+    assert_eq!((s, r["created"].as_u64()), (200, Some(1)), "{r}");
     (resident, card)
 }
 
@@ -187,7 +200,7 @@ async fn portal() {
     let dir = tempfile::tempdir().unwrap();
     let (resident, card) = patient(&app, dir.path()).await;
     let target = Target {
-        card: Some(card),
+        card: Some(card.clone()),
         reader: None,
     };
     let (name, link) = openmyna::portal_cli::handoff_link(&target, &app.url, "1234")
@@ -211,6 +224,49 @@ async fn portal() {
         .await
         .unwrap();
     assert_eq!(history.len(), 1, "the refused form changed nothing");
+    // Registered from the page, the card is used at a clinic, and the patient shares
+    // 診療・薬剤情報: a consent the portal withdraws after a confirmation.
+    let (s, t) = app
+        .post(
+            "/api/v1/oqs/terminals",
+            Some(Role::MedicalInstitution),
+            &json!({"name": "受付1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{t}");
+    let clinic = OqsClient::new(&app.url, t["token"].as_str().unwrap());
+    let v = clinic
+        .verify::<Value, _>(&mut fixtures::card(&card), "1234", "pin", None)
+        .await
+        .unwrap()
+        .unwrap();
+    let vid = v["verification_id"].as_str().unwrap();
+    clinic
+        .consent(vid, &["clinical".to_owned()])
+        .await
+        .unwrap()
+        .unwrap();
+    let now = app.clock.now();
+    let consents = app.store.eligibility();
+    let open = consents
+        .facility_consents_of_resident(resident, &now)
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1, "the clinic's consent is open");
+    let (_, link) = openmyna::portal_cli::handoff_link(&target, &app.url, "1234")
+        .await
+        .unwrap();
+    node("portal-consent.mjs", &[("HANDOFF_URL", link)]).await;
+    let open = app
+        .store
+        .eligibility()
+        .facility_consents_of_resident(resident, &now)
+        .await
+        .unwrap();
+    assert!(
+        open.is_empty(),
+        "the confirmed withdrawal closed the consent"
+    );
     app.finish().await;
 }
 
