@@ -45,14 +45,37 @@ await run('console', async (browser, c) => {
   await page.click('#results button:has-text("Release")');
   await page.waitForSelector('#done');
   expect((await page.getAttribute('#results [data-status]', 'data-status')) === 'good', 'released');
+  // Revocation asks first: the reason and the final button are behind 失効….
+  expect(!(await page.isVisible('#results button:has-text("Revoke for good")')), 'not one click');
+  await page.click('#results details.confirm summary');
+  expect((await page.textContent('#results details.confirm')).includes('取り消せません'), 'says it is final');
+  await c.check(page, 'revoke-confirm');
+  await c.shot(page, 'revoke-confirm');
   await page.selectOption('#results select', 'keyCompromise');
-  await page.click('#results button:has-text("Revoke")');
+  await page.click('#results button:has-text("Revoke for good")');
   await page.waitForSelector('#done');
   const status = await page.textContent('#results [data-status]');
   expect(status.includes('revoked') && status.includes('keyCompromise'), `revoked: ${status}`);
-  expect(!(await page.$('#results button')), 'nothing more to do with a revoked certificate');
+  expect(!(await page.$('#results button')) && !(await page.$('#results details')), 'nothing more to do with a revoked certificate');
   await c.check(page, 'revoked');
   await c.shot(page, 'revoked');
+
+  // By name (in hiragana, spaced as typed) and birth date: the same person's certificates.
+  await page.fill('#serial', '');
+  await page.fill('#resident', '');
+  await page.fill('#name', 'やまだ たろう');
+  await page.fill('#birth_date', '1985-06-15');
+  await Promise.all([page.waitForURL(/name=/), page.click('#search')]);
+  await page.waitForSelector('#results');
+  const byName = await page.$$('#results tr');
+  expect(byName.length === 3, `found by name and birth date, got ${byName.length - 1}`);
+  expect((await page.textContent('#results')).includes(resident), 'the same resident');
+  await c.check(page, 'search-by-name');
+  await c.shot(page, 'search-by-name');
+  // A name without the birth date is refused, with what to add.
+  await page.fill('#birth_date', '');
+  await Promise.all([page.waitForURL(/birth_date=(&|$)/), page.click('#search')]);
+  expect((await page.textContent('body')).includes('birth date'), 'asks for the birth date');
 
   await page.setViewportSize(PHONE);
   await page.goto(`${url}?resident=${resident}`);

@@ -131,6 +131,7 @@ pub fn category_label(category: &str) -> String {
         "oqs.clinical" => "診療・薬剤情報の提供",
         "oqs.surgery" => "手術情報の提供",
         "oqs.checkup" => "特定健診等の情報の提供",
+        "jpki.console_search" => "電子証明書の検索（運用者）",
         _ => "",
     };
     if known.is_empty() {

@@ -1,6 +1,7 @@
 //! The operator console's use cases: console sessions opened with an operator token (the
 //! session's random secret, never the token, goes to the browser), the overview (roots, CRL
-//! history, registry counts, monthly enrollments and 利用登録), and certificate search. The
+//! history, registry counts, monthly enrollments and 利用登録), and certificate search (by
+//! serial, resident id, or name with birth date — logged to each resident found). The
 //! console's actions on certificates are [`crate::jpki::change_status`].
 
 use chrono::{Datelike, NaiveDate};
@@ -87,18 +88,85 @@ pub async fn overview(s: &Services) -> Result<Overview> {
     })
 }
 
-/// Certificates by serial (hex) or by resident id; nothing when both are empty.
-pub async fn search(s: &Services, serial: &str, resident: &str) -> Result<Vec<CertRecord>> {
-    if !serial.is_empty() {
-        return Ok(vec![s.jpki.certificate(serial).await?]);
+/// What the operator searches certificates by: a serial, a resident id, or a name (kanji or
+/// kana) with the birth date. Empty fields are not asked.
+#[derive(Debug, Clone, Default)]
+pub struct Search<'a> {
+    pub serial: &'a str,
+    pub resident: &'a str,
+    pub name: &'a str,
+    pub birth_date: &'a str,
+}
+
+impl Search<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.serial.is_empty()
+            && self.resident.is_empty()
+            && self.name.is_empty()
+            && self.birth_date.is_empty()
     }
-    if resident.is_empty() {
+}
+
+/// The most residents a search by name lists.
+pub const NAME_SEARCH_LIMIT: i64 = 20;
+
+/// The access log's category of an operator's search by name.
+pub const CONSOLE_SEARCH_CATEGORY: &str = "jpki.console_search";
+
+/// Certificates by serial (hex), by resident id, or by name and birth date; nothing when
+/// every field is empty. A search by name needs the birth date (a name alone matches too many
+/// people), and each resident it finds has it recorded in their access log: the operator saw
+/// that they exist and their certificates' states.
+pub async fn search(s: &Services, actor: &Actor, q: &Search<'_>) -> Result<Vec<CertRecord>> {
+    if !q.serial.is_empty() {
+        return Ok(vec![s.jpki.certificate(q.serial).await?]);
+    }
+    if !q.resident.is_empty() {
+        let id = q.resident.parse::<i64>().map_err(|_| {
+            Refusal::invalid("resident.number", "a resident id is a number").with_field("resident")
+        })?;
+        return Ok(s.jpki.certificates_of_resident(id).await?);
+    }
+    if q.name.is_empty() && q.birth_date.is_empty() {
         return Ok(Vec::new());
     }
-    let id = resident.parse::<i64>().map_err(|_| {
-        Refusal::invalid("resident.number", "a resident id is a number").with_field("resident")
+    if q.name.trim().is_empty() {
+        return Err(Refusal::invalid(
+            "search.name",
+            "give the name (kanji or kana) with the birth date",
+        )
+        .with_field("name")
+        .into());
+    }
+    let birth = NaiveDate::parse_from_str(q.birth_date.trim(), "%Y-%m-%d").map_err(|_| {
+        Refusal::invalid(
+            "search.birth_date",
+            "a search by name needs the birth date, as YYYY-MM-DD",
+        )
+        .with_field("birth_date")
     })?;
-    Ok(s.jpki.certificates_of_resident(id).await?)
+    let found = s
+        .store
+        .residents()
+        .find_by_name_and_birth(q.name, birth, NAME_SEARCH_LIMIT)
+        .await?;
+    let now = s.clock.now();
+    let mut certificates = Vec::new();
+    for id in found {
+        s.store
+            .access()
+            .record_access(
+                id.0,
+                actor,
+                &now,
+                CONSOLE_SEARCH_CATEGORY,
+                "運用者による電子証明書の検索 / operator's certificate search",
+                "found by name and birth date; certificates listed",
+            )
+            .await?;
+        certificates.extend(s.jpki.certificates_of_resident(id.0).await?);
+    }
+    Ok(certificates)
 }
 
 /// The first day of the month `back` months before `d`'s month.

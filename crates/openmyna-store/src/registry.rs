@@ -231,6 +231,32 @@ impl Store {
 }
 
 impl crate::Residents<'_> {
+    /// The residents with this birth date whose name or kana reading is `name`, spaces and
+    /// kana forms ignored (the operator's search), oldest id first, at most `limit`.
+    pub async fn find_by_name_and_birth(
+        self,
+        name: &str,
+        birth_date: chrono::NaiveDate,
+        limit: i64,
+    ) -> Result<Vec<ResidentId>, StoreError> {
+        let compact = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        let as_written = compact(name);
+        let as_kana = compact(&openmyna_core::kana::to_katakana(name));
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM residents WHERE birth_date = $1 \
+             AND (REPLACE(REPLACE(name, '　', ''), ' ', '') = $2 \
+                  OR REPLACE(REPLACE(name_kana, '　', ''), ' ', '') = $3) \
+             ORDER BY id LIMIT $4",
+        )
+        .bind(birth_date.to_string())
+        .bind(as_written)
+        .bind(as_kana)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(ids.into_iter().map(ResidentId).collect())
+    }
+
     /// Inserts many residents at once (demo population, migrations from other registries),
     /// each with its `registered` history entry and event, in one transaction per call. Rows
     /// whose My Number, resident code or id is already taken are skipped and counted.

@@ -44,6 +44,8 @@ pub struct ConsolePage {
     pub crls: Vec<CrlView>,
     pub query_serial: String,
     pub query_resident: String,
+    pub query_name: String,
+    pub query_birth_date: String,
     pub certificates: Vec<CertificateView>,
     pub searched: bool,
     pub residents: i64,
@@ -92,6 +94,9 @@ async fn operator(s: &AppState, parts: &Parts) -> Result<Option<Actor>, ApiError
 pub struct SearchQuery {
     pub serial: Option<String>,
     pub resident: Option<String>,
+    /// Name (kanji or kana), with `birth_date`.
+    pub name: Option<String>,
+    pub birth_date: Option<String>,
     pub done: Option<String>,
 }
 
@@ -102,9 +107,20 @@ async fn build(
     error: Option<String>,
 ) -> Result<ConsolePage, ApiError> {
     let o = service::overview(s).await?;
-    let serial = q.serial.as_deref().map(str::trim).unwrap_or("");
-    let resident = q.resident.as_deref().map(str::trim).unwrap_or("");
-    let (certificates, error) = match service::search(s, serial, resident).await {
+    let field = |f: &Option<String>| f.as_deref().map(str::trim).unwrap_or("").to_owned();
+    let (serial, resident, name, birth_date) = (
+        field(&q.serial),
+        field(&q.resident),
+        field(&q.name),
+        field(&q.birth_date),
+    );
+    let search = service::Search {
+        serial: &serial,
+        resident: &resident,
+        name: &name,
+        birth_date: &birth_date,
+    };
+    let (certificates, error) = match service::search(s, actor, &search).await {
         Ok(found) => (found.iter().map(jpki::view).collect(), error),
         Err(e) => (Vec::new(), Some(e.into_refusal()?.message().to_owned())),
     };
@@ -136,9 +152,11 @@ async fn build(
             })
             .collect(),
         crls: o.crls.iter().map(|m| jpki::crl_view(s, m)).collect(),
-        query_serial: serial.to_owned(),
-        query_resident: resident.to_owned(),
-        searched: !serial.is_empty() || !resident.is_empty(),
+        searched: !search.is_empty(),
+        query_serial: serial,
+        query_resident: resident,
+        query_name: name,
+        query_birth_date: birth_date,
         certificates,
         residents: o.counts.residents,
         active_residents: o.counts.active_residents,
@@ -240,6 +258,8 @@ pub async fn act(
             let q = SearchQuery {
                 serial: Some(serial),
                 resident: None,
+                name: None,
+                birth_date: None,
                 done: None,
             };
             let page = build(&s, &actor, &q, Some(r.message().to_owned())).await?;

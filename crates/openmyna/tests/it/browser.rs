@@ -324,5 +324,12 @@ async fn console() {
         .collect();
     assert_eq!(revoked.len(), 1, "{certs}");
     assert_eq!(revoked[0]["reason"], "keyCompromise");
+    // The search by name is in the resident's access log.
+    let log = app.store.access().access_log(resident, 50).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.category == "jpki.console_search"),
+        "{:?}",
+        log.iter().map(|e| &e.category).collect::<Vec<_>>()
+    );
     app.finish().await;
 }
