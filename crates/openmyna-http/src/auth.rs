@@ -49,3 +49,63 @@ impl Caller {
         Ok(self.0.require(roles)?)
     }
 }
+
+/// Whether a browser cannot keep this server's login cookies: they are `Secure`, and browsers
+/// keep a Secure cookie only over HTTPS or from the machine itself (`localhost`, loopback
+/// addresses). A page asked for over plain HTTP under another name — a LAN address — with no
+/// TLS-terminating proxy in front (which says `X-Forwarded-Proto: https`) would log in and at
+/// once forget it. The login pages say so instead; this returns the host as asked for.
+pub fn cookie_cannot_stick(headers: &axum::http::HeaderMap) -> Option<String> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if text("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https")) {
+        return None;
+    }
+    let host_port = text("host")?;
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
+    };
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host.to_ascii_lowercase().ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!local).then(|| host_port.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_cannot_stick;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn headers(host: &str, proto: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_str(host).unwrap());
+        if let Some(p) = proto {
+            h.insert("x-forwarded-proto", HeaderValue::from_str(p).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_plain_http_from_another_machine_loses_the_cookie() {
+        for local in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "[::1]:8080",
+            "app.localhost",
+        ] {
+            assert_eq!(cookie_cannot_stick(&headers(local, None)), None, "{local}");
+        }
+        assert_eq!(
+            cookie_cannot_stick(&headers("192.168.1.20:8080", None)).as_deref(),
+            Some("192.168.1.20:8080")
+        );
+        assert_eq!(
+            cookie_cannot_stick(&headers("myna.example.jp", Some("https"))),
+            None,
+            "behind a TLS proxy"
+        );
+        assert!(cookie_cannot_stick(&headers("myna.example.jp", Some("http"))).is_some());
+    }
+}

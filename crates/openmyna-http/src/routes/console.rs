@@ -44,6 +44,8 @@ pub struct ConsolePage {
     pub crls: Vec<CrlView>,
     pub query_serial: String,
     pub query_resident: String,
+    /// The host asked for, when a browser cannot keep the login cookie there.
+    pub lan_host: Option<String>,
     pub query_name: String,
     pub query_birth_date: String,
     pub certificates: Vec<CertificateView>,
@@ -137,6 +139,7 @@ async fn build(
     );
     Ok(ConsolePage {
         logged_in: true,
+        lan_host: None,
         operator: actor.org_name.clone(),
         // Only the actions this page performs, never text from the address bar.
         message: (q.done.as_deref())
@@ -174,7 +177,13 @@ pub async fn page(
 ) -> Result<Response, ApiError> {
     match operator(&s, &parts).await? {
         Some(actor) => render(&build(&s, &actor, &q, None).await?, page_status(None)),
-        None => render(&ConsolePage::default(), page_status(None)),
+        None => render(
+            &ConsolePage {
+                lan_host: crate::auth::cookie_cannot_stick(&parts.headers),
+                ..Default::default()
+            },
+            page_status(None),
+        ),
     }
 }
 

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Datelike;
 use openmyna_api::oqs::MedicalData;
@@ -97,6 +97,9 @@ pub struct PortalPage {
     pub account_form: AccountForm,
     pub notice: Option<String>,
     pub phones: Vec<PhoneRow>,
+    /// The host this page was asked for under, when a browser cannot keep the login cookie
+    /// there (plain HTTP from another machine).
+    pub lan_host: Option<String>,
 }
 
 impl PortalPage {
@@ -124,11 +127,12 @@ fn render(page: &PortalPage, status: StatusCode) -> Result<Response, ApiError> {
     Ok(resp)
 }
 
-fn login_page(s: &AppState, message: Option<String>) -> PortalPage {
+fn login_page(s: &AppState, headers: &HeaderMap, message: Option<String>) -> PortalPage {
     PortalPage {
         logged_in: false,
         base_url: s.info.public_url.clone(),
         message,
+        lan_host: crate::auth::cookie_cannot_stick(headers),
         ..Default::default()
     }
 }
@@ -156,7 +160,7 @@ async fn citizen_or_login(
         page_status(Some(RefusalKind::Unauthenticated))
     };
     let Some(token) = portal::session_cookie(parts) else {
-        return Ok(Err(render(&login_page(s, None), status)?));
+        return Ok(Err(render(&login_page(s, &parts.headers, None), status)?));
     };
     match service::citizen(s, &token)
         .await
@@ -164,7 +168,7 @@ async fn citizen_or_login(
     {
         Ok(c) => Ok(Ok(c)),
         Err(Ok(r)) if r.kind() == RefusalKind::Unauthenticated => Ok(Err(render(
-            &login_page(s, Some(r.message().to_owned())),
+            &login_page(s, &parts.headers, Some(r.message().to_owned())),
             status,
         )?)),
         Err(Ok(r)) => Err(r.into()),
@@ -208,6 +212,7 @@ async fn build(s: &AppState, c: &Citizen) -> Result<PortalPage, ApiError> {
     let this_year = s.clock.today().year();
     let page = PortalPage {
         logged_in: true,
+        lan_host: None,
         base_url: s.info.public_url.clone(),
         message: None,
         name: me.name,
@@ -568,6 +573,7 @@ pub async fn history(
 /// `GET /portal/handoff/{token}`: logs this browser in and goes to the portal.
 pub async fn handoff(
     State(s): State<AppState>,
+    headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
     match service::redeem_handoff(&s, &token)
@@ -580,7 +586,7 @@ pub async fn handoff(
             Ok(resp)
         }
         Err(Ok(r)) if r.kind() == RefusalKind::Unauthenticated => render(
-            &login_page(&s, Some(r.message().to_owned())),
+            &login_page(&s, &headers, Some(r.message().to_owned())),
             page_status(Some(RefusalKind::Unauthenticated)),
         ),
         Err(Ok(r)) => Err(r.into()),

@@ -122,4 +122,42 @@ async fn console_sessions(backend: Backend) {
     app.finish().await;
 }
 
-on_both_backends!(console_sessions);
+/// The login pages, asked for over plain HTTP under a LAN address, say that the login cookie
+/// cannot stick there (and not on this machine, nor behind a TLS proxy).
+async fn login_pages_say_when_the_cookie_cannot_stick(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for page in ["/console", "/portal"] {
+        let get = |host: &str, proto: Option<&str>| {
+            let mut r = client()
+                .get(format!("{}{page}", app.url))
+                .header("Host", host);
+            if let Some(p) = proto {
+                r = r.header("X-Forwarded-Proto", p);
+            }
+            r.send()
+        };
+        let lan = get("192.168.10.5:8080", None).await.unwrap();
+        assert_eq!(lan.status(), 200);
+        let body = lan.text().await.unwrap();
+        assert!(
+            body.contains("id=\"cookie-warning\"") && body.contains("http://192.168.10.5:8080"),
+            "{page}: {body}"
+        );
+        let here = get("127.0.0.1:8080", None)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!here.contains("cookie-warning"), "{page} on this machine");
+        let proxied = get("myna.example.jp", Some("https")).await.unwrap();
+        let proxied = proxied.text().await.unwrap();
+        assert!(!proxied.contains("cookie-warning"), "{page} behind TLS");
+    }
+    app.finish().await;
+}
+
+on_both_backends!(
+    console_sessions,
+    login_pages_say_when_the_cookie_cannot_stick
+);
