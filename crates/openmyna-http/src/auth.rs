@@ -61,16 +61,30 @@ pub fn cookie_cannot_stick(headers: &axum::http::HeaderMap) -> Option<String> {
         return None;
     }
     let host_port = text("host")?;
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
+    // Browsers also treat `*.localhost` as this machine (RFC 6761).
+    let local = is_loopback_host(host_port)
+        || host_of(host_port)
+            .to_ascii_lowercase()
+            .ends_with(".localhost");
+    (!local).then(|| host_port.to_owned())
+}
+
+/// The host of a `Host` header or an origin's authority, without its port (IPv6 unbracketed).
+fn host_of(host_port: &str) -> &str {
+    match host_port.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
         None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
-    };
-    let local = host.eq_ignore_ascii_case("localhost")
-        || host.to_ascii_lowercase().ends_with(".localhost")
+    }
+}
+
+/// Whether a `Host` (or an origin's host) names this machine: `localhost` or a loopback
+/// address, with any port.
+pub fn is_loopback_host(host_port: &str) -> bool {
+    let host = host_of(host_port);
+    host.eq_ignore_ascii_case("localhost")
         || host
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    (!local).then(|| host_port.to_owned())
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

@@ -70,7 +70,8 @@ impl AccountInput {
         self.check(resident_kana).err().unwrap_or_default()
     }
 
-    fn check(&self, resident_kana: &str) -> Result<Account, Vec<Refusal>> {
+    /// The account, or every problem of the input at once (see [`Self::problems`]).
+    pub fn check(&self, resident_kana: &str) -> Result<Account, Vec<Refusal>> {
         let mut problems = Vec::new();
         let bank_code = keep(
             &mut problems,

@@ -354,26 +354,20 @@ pub async fn account(s: &Services, c: &Citizen) -> Result<Option<RegisteredAccou
     Ok(s.store.portal().public_money_account(c.resident_id).await?)
 }
 
-/// Every problem of an account form at once (one per field, in the form's order): what the
-/// portal page shows beside each field. Empty when [`set_account`] would take it.
-pub async fn account_problems(
+/// Registers the public-money account from the portal, replacing an earlier one, when the
+/// form has no problem (the holder's kana name must be the citizen's own); otherwise every
+/// problem at once, one per field in the form's order, and nothing is stored. The portal page
+/// shows them all beside their fields.
+pub async fn submit_account(
     s: &Services,
     c: &Citizen,
     input: &AccountInput,
-) -> Result<Vec<openmyna_core::Refusal>> {
+) -> Result<std::result::Result<RegisteredAccount, Vec<openmyna_core::Refusal>>> {
     let r = s.registry().get(ResidentId(c.resident_id)).await?;
-    Ok(input.problems(&r.basic4.name.name_kana))
-}
-
-/// Registers the public-money account from the portal, replacing an earlier one; the
-/// holder's kana name must be the citizen's own.
-pub async fn set_account(
-    s: &Services,
-    c: &Citizen,
-    input: &AccountInput,
-) -> Result<RegisteredAccount> {
-    let r = s.registry().get(ResidentId(c.resident_id)).await?;
-    let account = input.validate(&r.basic4.name.name_kana)?;
+    let account = match input.check(&r.basic4.name.name_kana) {
+        Ok(a) => a,
+        Err(problems) => return Ok(Err(problems)),
+    };
     let now = s.clock.now();
     s.store
         .portal()
@@ -383,11 +377,29 @@ pub async fn set_account(
         bank = account.bank_code.as_str(),
         "public-money account registered"
     );
-    Ok(RegisteredAccount {
+    Ok(Ok(RegisteredAccount {
         account,
         registered_at: now,
         channel: "portal".into(),
-    })
+    }))
+}
+
+/// [`submit_account`] for the JSON API: the first problem is the refusal.
+pub async fn set_account(
+    s: &Services,
+    c: &Citizen,
+    input: &AccountInput,
+) -> Result<RegisteredAccount> {
+    match submit_account(s, c, input).await? {
+        Ok(registered) => Ok(registered),
+        Err(problems) => Err(problems
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| {
+                openmyna_core::Refusal::invalid("account.invalid", "the account is not valid")
+            })
+            .into()),
+    }
 }
 
 /// Every change of the citizen's public-money account.

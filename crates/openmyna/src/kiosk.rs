@@ -28,6 +28,7 @@ use tokio::sync::Mutex;
 use crate::app::AppError;
 use crate::card_cli::{Target, connect};
 use crate::terminal::{OqsClient, Proof};
+use openmyna_http::auth::is_loopback_host;
 
 /// Where the patient is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -883,23 +884,6 @@ fn ratio_words(code: &str) -> String {
         Ok(n) => format!("{}% ({code})", n),
         Err(_) => code.to_owned(),
     }
-}
-
-/// Whether a `Host` (or an origin's host) names this machine: `localhost` or a loopback
-/// address, with any port.
-fn is_loopback_host(host_port: &str) -> bool {
-    let host = match host_port.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host_port
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or(host_port),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .map(|ip| ip.is_loopback())
-            .unwrap_or(false)
 }
 
 /// Only this machine's own pages may drive the kiosk. Listening on loopback keeps other

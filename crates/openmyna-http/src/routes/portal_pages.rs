@@ -117,7 +117,7 @@ impl PortalPage {
     }
 }
 
-fn render(page: &PortalPage, status: StatusCode) -> Result<Response, ApiError> {
+fn render<T: Template>(page: &T, status: StatusCode) -> Result<Response, ApiError> {
     let html = page
         .render()
         .map_err(|e| ApiError::internal("portal template", &e))?;
@@ -346,26 +346,25 @@ pub async fn account(
         holder_kana: f.holder_kana.clone(),
     };
     // Every problem at once, beside its field, in Japanese; nothing is stored.
-    let problems = service::account_problems(&s, &c, &input).await?;
-    if !problems.is_empty() {
-        let mut page = build(&s, &c).await?;
-        page.account_form = AccountForm {
-            bank_code: f.bank_code,
-            branch_code: f.branch_code,
-            account_type: f.account_type,
-            holder_kana: f.holder_kana,
-            errors: problems
-                .iter()
-                .map(|r| {
-                    let field = r.field().unwrap_or_default().to_owned();
-                    (field, account::message_ja(r.code()).to_owned())
-                })
-                .collect(),
-        };
-        return render(&page, page_status(Some(RefusalKind::Invalid)));
-    }
-    service::set_account(&s, &c, &input).await?;
-    Ok(see_other("/portal#account"))
+    let problems = match service::submit_account(&s, &c, &input).await? {
+        Ok(_) => return Ok(see_other("/portal#account")),
+        Err(problems) => problems,
+    };
+    let mut page = build(&s, &c).await?;
+    page.account_form = AccountForm {
+        bank_code: f.bank_code,
+        branch_code: f.branch_code,
+        account_type: f.account_type,
+        holder_kana: f.holder_kana,
+        errors: problems
+            .iter()
+            .map(|r| {
+                let field = r.field().unwrap_or_default().to_owned();
+                (field, account::message_ja(r.code()).to_owned())
+            })
+            .collect(),
+    };
+    render(&page, page_status(Some(RefusalKind::Invalid)))
 }
 
 /// After a form's action: back to `anchor` when it was done; a refusal shown at the top of
@@ -561,13 +560,7 @@ pub async fn history(
         rows: records.iter().map(history_row).collect(),
         years: (this_year - 2..=this_year).rev().collect(),
     };
-    let html = page
-        .render()
-        .map_err(|e| ApiError::internal("portal template", &e))?;
-    let mut resp = (page_status(None), Html(html)).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    render(&page, page_status(None))
 }
 
 /// `GET /portal/handoff/{token}`: logs this browser in and goes to the portal.
