@@ -32,6 +32,11 @@ await run('portal', async (browser, c) => {
   expect((await page.textContent('#account_number-error')).includes('数字7桁'), 'account number');
   expect((await page.textContent('#holder_kana-error')).includes('ご本人名義'), 'holder');
   expect(!(await page.$('#branch_code-error')), 'a good field has no error');
+  // A bank code no financial institution has is refused by name.
+  await page.fill('#bank_code', '0002');
+  await page.fill('#account_number', '1234567');
+  await Promise.all([page.waitForNavigation(), page.click('#account-submit')]);
+  expect((await page.textContent('#bank_code-error')).includes('金融機関はありません'), 'an unlisted bank code');
   await c.check(page, 'account-errors');
   await c.shotOf(page.locator('#account'), 'account-errors');
 
@@ -54,6 +59,7 @@ await run('portal', async (browser, c) => {
   await page.waitForSelector('#account-now');
   const now = await page.textContent('#account-now');
   expect(now.includes('0001') && !now.includes('1234567'), `registered, number masked: ${now}`);
+  expect(now.includes('みずほ') && now.includes('東京営業部'), `the bank and branch by name: ${now}`);
   await c.shot(page, 'account-registered');
 
   // 利用登録 from the page.

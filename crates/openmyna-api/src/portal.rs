@@ -22,6 +22,23 @@ pub struct LoggedIn {
     pub expires_at: String,
 }
 
+/// The code a browser's login page shows (`ABCD-EFGH`; case, spaces and the hyphen do not
+/// matter).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PairingApproval {
+    pub code: String,
+}
+
+/// A browser login approved: the browser that asked (its User-Agent) and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PairingApproved {
+    pub browser: String,
+    pub requested_at: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Handoff {

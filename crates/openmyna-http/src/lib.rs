@@ -161,7 +161,7 @@ impl utoipa::Modify for BearerAuth {
 fn documented_routes() -> OpenApiRouter<AppState> {
     use routes::{
         admin, applications, campaigns, cards, console, eligibility, employers, fourinfo, jpki,
-        portal, portal_pages, registry, system,
+        portal, portal_pages, portal_pair, registry, system,
     };
     let api = OpenApiRouter::new()
         .routes(routes!(admin::whoami))
@@ -227,8 +227,17 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(portal::login))
         .routes(routes!(portal::logout))
         .routes(routes!(portal::handoff))
+        .routes(routes!(portal::approve_pairing))
         .route("/portal", get(portal_pages::page))
         .route("/portal/handoff/{token}", get(portal_pages::handoff))
+        .route(
+            "/portal/pair",
+            get(portal_pair::status).post(portal_pair::start),
+        )
+        .route(
+            "/portal/approve",
+            get(portal_pair::approve_page).post(portal_pair::approve),
+        )
         .route("/portal/history/{kind}", get(portal_pages::history))
         .route("/portal/logout", post(portal_pages::logout))
         .route("/portal/account", post(portal_pages::account))

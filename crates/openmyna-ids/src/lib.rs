@@ -21,6 +21,7 @@ use rand::{Rng, RngExt};
 
 mod bank;
 mod insurance;
+pub mod zengin;
 
 pub use bank::{AccountNumber, AccountType, BankCode, BranchCode};
 pub use insurance::{

@@ -5,7 +5,7 @@
 //! registration replaces the previous one.
 
 use openmyna_core::{Refusal, kana};
-use openmyna_ids::{AccountNumber, AccountType, BankCode, BranchCode};
+use openmyna_ids::{AccountNumber, AccountType, BankCode, BranchCode, zengin};
 use serde::{Deserialize, Serialize};
 
 use crate::PortalError;
@@ -44,6 +44,16 @@ pub struct Account {
 }
 
 impl Account {
+    /// The institution's name from the directory (みずほ, ゆうちょ), if listed.
+    pub fn bank_name(&self) -> Option<&'static str> {
+        zengin::bank_name(&self.bank_code)
+    }
+
+    /// The branch's name from the directory, if listed.
+    pub fn branch_name(&self) -> Option<&'static str> {
+        zengin::branch_name(&self.bank_code, &self.branch_code)
+    }
+
     /// The account number with all but the last 3 digits hidden, for lists and logs.
     pub fn masked_number(&self) -> String {
         let n = self.account_number.as_str();
@@ -75,11 +85,15 @@ impl AccountInput {
         let mut problems = Vec::new();
         let bank_code = keep(
             &mut problems,
-            BankCode::parse(&self.bank_code).map_err(PortalError::from),
+            BankCode::parse(&self.bank_code)
+                .map_err(PortalError::from)
+                .and_then(listed_bank),
         );
         let branch_code = keep(
             &mut problems,
-            BranchCode::parse(&self.branch_code).map_err(PortalError::from),
+            BranchCode::parse(&self.branch_code)
+                .map_err(PortalError::from)
+                .and_then(|b| listed_branch(bank_code.as_ref(), b)),
         );
         let account_type = keep(
             &mut problems,
@@ -118,6 +132,38 @@ impl AccountInput {
             }),
             _ => Err(problems),
         }
+    }
+}
+
+/// A bank code the directory of financial institutions lists.
+fn listed_bank(bank: BankCode) -> Result<BankCode, PortalError> {
+    match zengin::bank_name(&bank) {
+        Some(_) => Ok(bank),
+        None => Err(PortalError::invalid(
+            "bank_code.unknown",
+            "bank_code",
+            format!(
+                "no financial institution has the code {} (全銀協の金融機関コード; {})",
+                bank.as_str(),
+                zengin::source()
+            ),
+        )),
+    }
+}
+
+/// A branch its institution lists (not checked when the bank code itself is wrong).
+fn listed_branch(bank: Option<&BankCode>, branch: BranchCode) -> Result<BranchCode, PortalError> {
+    match bank {
+        Some(bank) if zengin::branch_name(bank, &branch).is_none() => Err(PortalError::invalid(
+            "branch_code.unknown",
+            "branch_code",
+            format!(
+                "{} has no branch {} (店番)",
+                zengin::bank_name(bank).unwrap_or(bank.as_str()),
+                branch.as_str()
+            ),
+        )),
+        _ => Ok(branch),
     }
 }
 
@@ -169,6 +215,12 @@ pub fn message_ja(code: &str) -> &'static str {
         "account_number.length" | "account_number.digits" => {
             "口座番号は数字7桁です（7桁に満たないときは前に0を付けてください）。"
         }
+        "bank_code.unknown" => {
+            "この金融機関コードの金融機関はありません。キャッシュカードや通帳で4桁のコードを確かめてください。"
+        }
+        "branch_code.unknown" => {
+            "この金融機関にこの支店コード（店番）の支店はありません。通帳で3桁の店番を確かめてください。"
+        }
         "account_type.unknown" => "預金種目を選んでください。",
         "account_type.not_allowed" => {
             "貯蓄預金は公金受取口座にできません。普通・当座・通常貯金のいずれかを選んでください。"
@@ -200,6 +252,10 @@ mod tests {
     fn the_holder_must_be_the_resident() {
         let a = input().validate("ヤマダ　タロウ").unwrap();
         assert_eq!(a.holder_kana, "ヤマダ\u{3000}タロウ");
+        assert_eq!(
+            (a.bank_name(), a.branch_name()),
+            (Some("みずほ"), Some("東京営業部"))
+        );
         assert_eq!(a.masked_number(), "****567");
         // Small kana and long-vowel marks do not matter (banks write large kana).
         let mut i = input();
@@ -261,6 +317,8 @@ mod tests {
                 "account_type.not_allowed",
             ),
             (|i| i.account_type = "fixed".into(), "account_type.unknown"),
+            (|i| i.bank_code = "0002".into(), "bank_code.unknown"),
+            (|i| i.branch_code = "999".into(), "branch_code.unknown"),
         ];
         for (mutate, code) in cases {
             let mut i = input();

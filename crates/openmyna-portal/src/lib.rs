@@ -4,11 +4,14 @@
 //!   absolute lifetimes;
 //! - [`account`]: the public-money account (公金受取口座) — one per person, the holder's kana
 //!   name matching the resident's after normalisation, the latest registration replacing
-//!   the previous one.
+//!   the previous one;
+//! - [`pairing`]: a browser logged in by a one-time code that the card holder approves
+//!   elsewhere.
 
 pub mod access_log;
 pub mod account;
 pub mod expenses;
+pub mod pairing;
 pub mod phone;
 pub mod session;
 

@@ -20,6 +20,7 @@ use openmyna_fourinfo::Consent;
 use openmyna_jpki::{Action, JpkiError, Lookup, NotCurrent, Reason, RootKind, Serial, cms};
 use openmyna_portal::account::AccountInput;
 use openmyna_portal::expenses::{NoticeHeader, NoticeLine, facility_kind_ja};
+use openmyna_portal::pairing::{self, Pairing, PairingCode, PairingState};
 pub use openmyna_portal::phone::PhoneState;
 use openmyna_portal::phone::{PhoneRequest, REQUEST_MAX_AGE_MINUTES};
 use openmyna_portal::session::{Ended, MAX_HOURS, Session};
@@ -158,29 +159,193 @@ pub async fn handoff(s: &Services, c: &Citizen) -> Result<(String, Timestamp)> {
 /// Redeems a handoff token: ends its session and opens a fresh one for the browser. Only the
 /// request that ends the handoff session gets the new one.
 pub async fn redeem_handoff(s: &Services, token: &str) -> Result<String> {
-    let bad = || {
+    let bad = |why: &str| {
         ServiceError::from(Refusal::unauthenticated(
             "handoff.invalid",
-            "this login link is unknown, used or expired; log in again",
+            format!("{why}; log in again"),
         ))
     };
+    let used = "this login link has been used already (a link logs in one browser, once)";
     let hash = sha256_hex(token.as_bytes());
     let session = s
         .store
         .portal()
         .portal_session(&hash)
         .await?
-        .ok_or_else(bad)?;
+        .ok_or_else(|| bad("this login link is not known here"))?;
     let now = s.clock.now();
-    if session.ended_at.is_some()
-        || now - session.created_at > chrono::Duration::seconds(HANDOFF_SECONDS)
-    {
-        return Err(bad());
+    if session.ended_at.is_some() {
+        return Err(bad(used));
+    }
+    if now - session.created_at > chrono::Duration::seconds(HANDOFF_SECONDS) {
+        return Err(bad(
+            "this login link has expired (a link works for two minutes after it was made)",
+        ));
     }
     if !s.store.portal().end_portal_session(&hash, &now).await? {
-        return Err(bad());
+        return Err(bad(used));
     }
     open_session(s, session.resident_id, &session.auth_serial).await
+}
+
+/// A browser pairing started: the secret for the browser's cookie, and the code to show.
+pub struct PairingStarted {
+    pub secret: String,
+    pub code: PairingCode,
+    pub expires_at: Timestamp,
+}
+
+/// A browser's pairing, as its login page shows it.
+pub enum BrowserPairing {
+    /// Waiting for the card holder's approval: show the code until it expires.
+    Waiting {
+        code: PairingCode,
+        expires_at: Timestamp,
+    },
+    /// Approved: the browser's own session is open.
+    LoggedIn(Opened),
+    /// The browser logged in with it already.
+    Used,
+    /// Not approved in time.
+    Expired,
+    /// No such pairing (never started here, or swept a day after it expired).
+    Unknown,
+}
+
+/// A pairing approved: which browser, and when it asked.
+pub struct PairingApproved {
+    pub browser: String,
+    pub requested_at: Timestamp,
+}
+
+/// The code a pairing secret shows: derived from the secret, so that the browser's cookie
+/// holds one value and the code is never stored (only its hash, to look it up).
+fn code_of(secret: &str) -> PairingCode {
+    let h = sha256_hex(format!("openmyna portal pairing code\0{secret}").as_bytes());
+    let mut bytes = [0u8; 5];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(h.get(2 * i..2 * i + 2).unwrap_or("00"), 16).unwrap_or(0);
+    }
+    PairingCode::from_random(bytes)
+}
+
+fn code_hash(code: &PairingCode) -> String {
+    sha256_hex(code.as_str().as_bytes())
+}
+
+/// Starts a browser pairing (the login page's 「このブラウザでログイン」): a secret for the
+/// browser and the code it shows for [`pairing::TTL_SECONDS`].
+pub async fn start_pairing(s: &Services, user_agent: Option<&str>) -> Result<PairingStarted> {
+    let now = s.clock.now();
+    let p = Pairing {
+        browser: pairing::browser_description(user_agent),
+        created_at: now,
+        approved_by: None,
+        redeemed_at: None,
+    };
+    // A code is 40 bits: a clash with another pairing is rare, and drawn again.
+    for _ in 0..4 {
+        let mut secret = [0u8; 32];
+        s.entropy.fill(&mut secret);
+        let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let code = code_of(&secret);
+        let stored = s
+            .store
+            .portal()
+            .create_pairing(&sha256_hex(secret.as_bytes()), &code_hash(&code), &p)
+            .await?;
+        if stored {
+            return Ok(PairingStarted {
+                secret,
+                code,
+                expires_at: p.expires_at(),
+            });
+        }
+    }
+    Err(ServiceError::internal(
+        "portal",
+        "no free pairing code after four draws",
+    ))
+}
+
+/// Where the browser holding `secret` stands; once approved, takes the pairing (once) and
+/// opens the browser's session.
+pub async fn browser_pairing(s: &Services, secret: &str) -> Result<BrowserPairing> {
+    let hash = sha256_hex(secret.as_bytes());
+    let Some(p) = s.store.portal().pairing_by_secret(&hash).await? else {
+        return Ok(BrowserPairing::Unknown);
+    };
+    let now = s.clock.now();
+    Ok(match p.state(now) {
+        PairingState::Waiting { expires_at } => BrowserPairing::Waiting {
+            code: code_of(secret),
+            expires_at,
+        },
+        PairingState::Approved {
+            resident_id,
+            auth_serial,
+        } => {
+            if !s.store.portal().redeem_pairing(&hash, &now).await? {
+                return Ok(BrowserPairing::Used);
+            }
+            let resident = s.registry().get(ResidentId(resident_id)).await?;
+            BrowserPairing::LoggedIn(Opened {
+                token: open_session(s, resident_id, &auth_serial).await?,
+                name: resident.basic4.name.name.clone(),
+                expires_at: now + chrono::Duration::hours(MAX_HOURS),
+            })
+        }
+        PairingState::Used => BrowserPairing::Used,
+        PairingState::Expired => BrowserPairing::Expired,
+    })
+}
+
+/// The card holder approves the code a browser shows: that browser logs in as them (with the
+/// authentication certificate of their own session).
+pub async fn approve_pairing(s: &Services, c: &Citizen, code: &str) -> Result<PairingApproved> {
+    let code = PairingCode::parse(code)?;
+    let hash = code_hash(&code);
+    let p = s
+        .store
+        .portal()
+        .pairing_by_code(&hash)
+        .await?
+        .ok_or_else(|| {
+            Refusal::not_found(
+                "pairing.unknown",
+                "no browser shows this login code; check it, or show a new one in the browser",
+            )
+            .with_field("code")
+        })?;
+    let now = s.clock.now();
+    let used = || {
+        ServiceError::from(Refusal::refused(
+            "pairing.used",
+            "this login code was approved already; show a new one in the browser",
+        ))
+    };
+    match p.state(now) {
+        PairingState::Waiting { .. } => {
+            if !s
+                .store
+                .portal()
+                .approve_pairing(&hash, c.resident_id, &c.auth_serial, &now)
+                .await?
+            {
+                return Err(used());
+            }
+            Ok(PairingApproved {
+                browser: p.browser,
+                requested_at: p.created_at,
+            })
+        }
+        PairingState::Approved { .. } | PairingState::Used => Err(used()),
+        PairingState::Expired => Err(Refusal::refused(
+            "pairing.expired",
+            "this login code has expired (a code lives 5 minutes); show a new one in the browser",
+        )
+        .into()),
+    }
 }
 
 /// The citizen's registry record (the basic four information, the My Number for masking).

@@ -153,6 +153,10 @@ pub async fn tick(s: &Services, schedule: &mut Schedule) -> TickReport {
     if let Err(e) = s.store.purge_used_challenges(&now).await {
         tracing::warn!(error = %e, "forgetting expired challenges failed; will retry");
     }
+    let day_ago = now - chrono::Duration::days(1);
+    if let Err(e) = s.store.portal().purge_pairings(&day_ago).await {
+        tracing::warn!(error = %e, "forgetting expired browser pairings failed; will retry");
+    }
     let today = s.clock.today();
     if schedule.sweep_due(today) {
         match employers::sweep_retention(s).await {

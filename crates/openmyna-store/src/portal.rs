@@ -1,9 +1,11 @@
 //! Storage of the citizen portal: sessions (`portal_sessions`, keyed by the hash of the
-//! cookie value, never the value) and the public-money account with its history.
+//! cookie value, never the value), browser pairings (`portal_pairings`, by the hashes of the
+//! browser's secret and of the code) and the public-money account with its history.
 
 use openmyna_core::Timestamp;
 use openmyna_ids::{AccountNumber, AccountType, BankCode, BranchCode};
 use openmyna_portal::account::Account;
+use openmyna_portal::pairing::Pairing;
 use openmyna_portal::phone::PhoneState;
 use openmyna_portal::session::Session;
 use serde::Serialize;
@@ -18,6 +20,15 @@ pub struct RegisteredAccount {
     pub account: Account,
     pub registered_at: Timestamp,
     pub channel: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PairingRow {
+    browser: String,
+    created_at: i64,
+    resident_id: Option<i64>,
+    auth_serial: Option<String>,
+    redeemed_at: Option<i64>,
 }
 
 const SEAL_CONTEXT: &str = "public_money_account.number";
@@ -55,6 +66,108 @@ impl crate::Portal<'_> {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Stores a new browser pairing. `false` if the code is taken by another live pairing
+    /// (the caller draws another).
+    pub async fn create_pairing(
+        self,
+        secret_hash: &str,
+        code_hash: &str,
+        p: &Pairing,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO portal_pairings (secret_hash, code_hash, browser, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(secret_hash.to_owned())
+        .bind(code_hash.to_owned())
+        .bind(p.browser.clone())
+        .bind(to_micros(&p.created_at))
+        .bind(to_micros(&p.expires_at()))
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The pairing of a browser's secret.
+    pub async fn pairing_by_secret(self, secret_hash: &str) -> Result<Option<Pairing>> {
+        self.pairing_where("secret_hash", secret_hash).await
+    }
+
+    /// The pairing of a code.
+    pub async fn pairing_by_code(self, code_hash: &str) -> Result<Option<Pairing>> {
+        self.pairing_where("code_hash", code_hash).await
+    }
+
+    async fn pairing_where(self, column: &'static str, hash: &str) -> Result<Option<Pairing>> {
+        let sql = match column {
+            "code_hash" => {
+                "SELECT browser, created_at, resident_id, auth_serial, redeemed_at \
+                 FROM portal_pairings WHERE code_hash = $1"
+            }
+            _ => {
+                "SELECT browser, created_at, resident_id, auth_serial, redeemed_at \
+                 FROM portal_pairings WHERE secret_hash = $1"
+            }
+        };
+        let row: Option<PairingRow> = sqlx::query_as(sql)
+            .bind(hash.to_owned())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(Pairing {
+                browser: r.browser,
+                created_at: from_micros(r.created_at)?,
+                approved_by: r.resident_id.zip(r.auth_serial),
+                redeemed_at: r.redeemed_at.map(from_micros).transpose()?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Approves a waiting, unexpired pairing for a resident. `false` if it was approved
+    /// already or has expired (the first approval wins).
+    pub async fn approve_pairing(
+        self,
+        code_hash: &str,
+        resident_id: i64,
+        auth_serial: &str,
+        now: &Timestamp,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE portal_pairings SET resident_id = $1, auth_serial = $2, approved_at = $3 \
+             WHERE code_hash = $4 AND approved_at IS NULL AND expires_at > $3",
+        )
+        .bind(resident_id)
+        .bind(auth_serial.to_owned())
+        .bind(to_micros(now))
+        .bind(code_hash.to_owned())
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Marks an approved, unexpired pairing used. `false` if another request took it first.
+    pub async fn redeem_pairing(self, secret_hash: &str, now: &Timestamp) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE portal_pairings SET redeemed_at = $1 WHERE secret_hash = $2 \
+             AND approved_at IS NOT NULL AND redeemed_at IS NULL AND expires_at > $1",
+        )
+        .bind(to_micros(now))
+        .bind(secret_hash.to_owned())
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Forgets pairings that expired before `before`.
+    pub async fn purge_pairings(self, before: &Timestamp) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM portal_pairings WHERE expires_at < $1")
+            .bind(to_micros(before))
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected())
     }
 
     pub async fn portal_session(self, token_hash: &str) -> Result<Option<Session>> {

@@ -1,11 +1,12 @@
-//! `openmyna portal login`: log in to the portal with the card and print a one-time link that
-//! logs a browser in (the browser cannot reach the card; the command reads it).
+//! `openmyna portal login`: log in to the portal with the card and either approve the login
+//! code a browser shows (`--code`, the browser's 「このブラウザでログイン」) or print a one-time
+//! link that logs a browser in (the browser cannot reach the card; the command reads it).
 
 use base64::Engine;
 use clap::Subcommand;
 use openmyna_api::error::ErrorBody;
 use openmyna_api::oqs::ChallengeView;
-use openmyna_api::portal::{Handoff, LoggedIn, Login};
+use openmyna_api::portal::{Handoff, LoggedIn, Login, PairingApproval, PairingApproved};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -15,7 +16,8 @@ use crate::terminal::card_proof;
 
 #[derive(Subcommand)]
 pub enum PortalCommand {
-    /// Log in with the card and print a link that logs a browser in (once, within 2 minutes).
+    /// Log in with the card, then approve the login code a browser shows (--code), or print a
+    /// link that logs a browser in (once, within 2 minutes).
     Login {
         #[command(flatten)]
         target: Target,
@@ -25,6 +27,10 @@ pub enum PortalCommand {
         /// `-` to read the 4-digit PIN from standard input; asked for when absent.
         #[arg(long)]
         pin: Option<String>,
+        /// The login code the browser shows (ABCD-EFGH): approve that browser's login instead
+        /// of printing a link. Approve only a code you showed yourself.
+        #[arg(long, value_name = "ABCD-EFGH")]
+        code: Option<String>,
     },
 }
 
@@ -74,13 +80,16 @@ async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
     Ok((v, set))
 }
 
-/// Logs in with the card at `base` and asks for a one-time browser link; returns the
-/// citizen's name and the link.
-pub async fn handoff_link(
-    target: &Target,
-    base: &str,
-    pin: &str,
-) -> Result<(String, String), AppError> {
+/// A portal session opened with the card: the citizen's name and the session cookie.
+struct CardSession {
+    http: reqwest::Client,
+    base: String,
+    name: String,
+    cookie: String,
+}
+
+/// Logs in with the card at `base`.
+async fn card_login(target: &Target, base: &str, pin: &str) -> Result<CardSession, AppError> {
     let base = base.trim_end_matches('/').to_owned();
     let http = reqwest::Client::new();
     let (c, _): (ChallengeView, _) = post(
@@ -104,24 +113,74 @@ pub async fn handoff_link(
     let (me, cookie): (LoggedIn, _) =
         post(&http, &format!("{base}/api/v1/portal/login"), None, &login).await?;
     let cookie = cookie.ok_or_else(|| invalid("the server set no session cookie"))?;
+    Ok(CardSession {
+        http,
+        base,
+        name: me.name,
+        cookie,
+    })
+}
+
+/// Logs in with the card at `base` and asks for a one-time browser link; returns the
+/// citizen's name and the link.
+pub async fn handoff_link(
+    target: &Target,
+    base: &str,
+    pin: &str,
+) -> Result<(String, String), AppError> {
+    let c = card_login(target, base, pin).await?;
     let (h, _): (Handoff, _) = post(
-        &http,
-        &format!("{base}/api/v1/portal/handoff"),
-        Some(&cookie),
+        &c.http,
+        &format!("{}/api/v1/portal/handoff", c.base),
+        Some(&c.cookie),
         &serde_json::json!({}),
     )
     .await?;
-    Ok((me.name, format!("{base}{}", h.path)))
+    Ok((c.name, format!("{}{}", c.base, h.path)))
+}
+
+/// Logs in with the card at `base` and approves the login code a browser shows; returns the
+/// citizen's name and the browser approved.
+pub async fn approve_code(
+    target: &Target,
+    base: &str,
+    pin: &str,
+    code: &str,
+) -> Result<(String, PairingApproved), AppError> {
+    let c = card_login(target, base, pin).await?;
+    let (a, _): (PairingApproved, _) = post(
+        &c.http,
+        &format!("{}/api/v1/portal/pairings/approve", c.base),
+        Some(&c.cookie),
+        &PairingApproval {
+            code: code.to_owned(),
+        },
+    )
+    .await?;
+    Ok((c.name, a))
 }
 
 pub async fn run(cmd: PortalCommand, default_url: &str) -> Result<(), AppError> {
     match cmd {
-        PortalCommand::Login { target, url, pin } => {
+        PortalCommand::Login {
+            target,
+            url,
+            pin,
+            code,
+        } => {
             let url = url.unwrap_or_else(|| default_url.to_owned());
             let pin = match pin {
                 Some(p) => secret(p)?,
                 None => crate::terminal::prompt_secret("暗証番号 (4 digits): ")?,
             };
+            if let Some(code) = code {
+                let (name, a) = approve_code(&target, &url, &pin, &code).await?;
+                println!(
+                    "approved: the browser showing {code} logs in as {name} now (it asked at {}: {})",
+                    a.requested_at, a.browser
+                );
+                return Ok(());
+            }
             let (name, link) = handoff_link(&target, &url, &pin).await?;
             eprintln!("logged in as {name}; open this link in your browser within two minutes:");
             println!("{link}");

@@ -9,5 +9,6 @@ pub mod fourinfo;
 pub mod jpki;
 pub mod portal;
 pub mod portal_pages;
+pub mod portal_pair;
 pub mod registry;
 pub mod system;

@@ -199,11 +199,19 @@ async fn build(s: &AppState, c: &Citizen) -> Result<PortalPage, ApiError> {
     let consents = Consents::of(service::consents(s, c).await?);
     let log = service::access_log(s, c).await?;
     let account = service::account(s, c).await?.map(|a| {
+        let type_ja = match a.account.account_type {
+            openmyna_ids::AccountType::Ordinary => "普通",
+            openmyna_ids::AccountType::Current => "当座",
+            openmyna_ids::AccountType::Savings => "貯蓄",
+            openmyna_ids::AccountType::PostalOrdinary => "通常貯金",
+        };
         format!(
-            "{} / {} / {} / {} ({})",
+            "{} {} / {} {} / {} / {} ({})",
             a.account.bank_code.as_str(),
+            a.account.bank_name().unwrap_or("（一覧にない金融機関）"),
             a.account.branch_code.as_str(),
-            a.account.account_type,
+            a.account.branch_name().unwrap_or("（一覧にない支店）"),
+            type_ja,
             a.account.masked_number(),
             a.account.holder_kana
         )

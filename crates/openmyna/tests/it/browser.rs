@@ -191,6 +191,31 @@ async fn kiosk() {
     app.finish().await;
 }
 
+/// The portal's login from the browser itself: a code on the computer, approved from a
+/// logged-in phone at the QR code's address; the computer's page logs in by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_pairing() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, card) = patient(&app, dir.path()).await;
+    let target = Target {
+        card: Some(card),
+        reader: None,
+    };
+    let (_, link) = openmyna::portal_cli::handoff_link(&target, &app.url, "1234")
+        .await
+        .unwrap();
+    node(
+        "portal-pair.mjs",
+        &[("BASE_URL", app.url.clone()), ("HANDOFF_URL", link)],
+    )
+    .await;
+    app.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal() {
     if !browser_available() {

@@ -211,6 +211,15 @@ async fn a_public_money_account_is_checked_and_replaced_with_history(backend: Ba
             account("ﾔﾏﾀﾞ ﾀﾛｳ", "0001", "001", "123456"),
             "account_number.length",
         ),
+        // Codes the directory of financial institutions does not list.
+        (
+            account("ﾔﾏﾀﾞ ﾀﾛｳ", "0002", "001", "1234567"),
+            "bank_code.unknown",
+        ),
+        (
+            account("ﾔﾏﾀﾞ ﾀﾛｳ", "0001", "999", "1234567"),
+            "branch_code.unknown",
+        ),
     ] {
         let (s, r) = put(body).await;
         assert_eq!((s, r["error"]["code"].as_str()), (422, Some(code)), "{r}");
@@ -226,6 +235,10 @@ async fn a_public_money_account_is_checked_and_replaced_with_history(backend: Ba
     assert_eq!(s, 200, "{r}");
     let (_, r) = get(&app, &cookie, "/api/v1/portal/public-money-account").await;
     assert_eq!(r["account"]["bank_code"], "0005");
+    assert_eq!(
+        (r["bank_name"].as_str(), r["branch_name"].as_str()),
+        (Some("三菱ＵＦＪ"), Some("横浜中山"))
+    );
     assert_eq!(r["account"]["account_number"], "7654321");
     let (_, h) = get(&app, &cookie, "/api/v1/portal/public-money-account/history").await;
     let actions: Vec<&str> = h
@@ -909,9 +922,28 @@ async fn pages_and_handoff(backend: Backend) {
         !html.contains("+09:00"),
         "times read as dates, not RFC 3339: {html}"
     );
-    // The link works once.
+    // The link works once, and says so.
     let again = browser.get(&link).send().await.unwrap();
     assert_eq!(again.status(), 401);
+    assert!(again.text().await.unwrap().contains("used already"));
+    // A link not followed within two minutes says it expired.
+    let h = app
+        .client
+        .post(format!("{}/api/v1/portal/handoff", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.status(), 201);
+    let late: Value = h.json().await.unwrap();
+    app.clock.advance(Duration::seconds(121));
+    let r = browser
+        .get(format!("{}{}", app.url, late["path"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("has expired"));
     // Logging out from the page ends the session.
     let out = browser
         .post(format!("{}/portal/logout", app.url))
@@ -926,3 +958,228 @@ async fn pages_and_handoff(backend: Backend) {
 }
 
 on_both_backends!(pages_and_handoff);
+
+/// The code a browser's page shows (`/portal/pair`), or none.
+fn shown_code(html: &str) -> Option<String> {
+    let start = html.find("id=\"pair-code\"")?;
+    let rest = &html[start..];
+    let open = rest.find('>')? + 1;
+    let close = rest[open..].find('<')?;
+    Some(rest[open..open + close].to_owned())
+}
+
+/// The browser's own login (「このブラウザでログイン」): the page shows a code and its QR code;
+/// `openmyna portal login --code` (the card holder, elsewhere) approves it; the page then logs
+/// the browser in, once. A code works once, for 5 minutes; only a logged-in citizen approves.
+async fn a_browser_logs_in_with_a_code_the_card_holder_approves(backend: Backend) {
+    let Holder {
+        app,
+        dir: _dir,
+        path,
+        ..
+    } = card_holder(backend).await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("TestBrowser/1.0 (pairing)")
+        .build()
+        .unwrap();
+    let login_page = browser
+        .get(format!("{}/portal", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        login_page
+            .text()
+            .await
+            .unwrap()
+            .contains("action=\"/portal/pair\"")
+    );
+    let start = |browser: reqwest::Client, url: String| async move {
+        let r = browser
+            .post(format!("{url}/portal/pair"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/portal/pair");
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            set.contains("HttpOnly") && set.contains("Path=/portal"),
+            "{set}"
+        );
+        let pair_cookie = set.split(';').next().unwrap().to_owned();
+        let r = browser
+            .get(format!("{url}/portal/pair"))
+            .header("cookie", &pair_cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("http-equiv=\"refresh\""),
+            "the page checks by itself"
+        );
+        assert!(
+            html.contains("id=\"pair-qr\" src=\"data:image/svg+xml;base64,"),
+            "{html}"
+        );
+        (pair_cookie, shown_code(&html).expect("a code on the page"))
+    };
+    let (pair_cookie, code) = start(browser.clone(), app.url.clone()).await;
+    assert_eq!(code.len(), 9, "{code}");
+
+    // Only a logged-in citizen approves; bad and unknown codes say what is wrong.
+    let (s, r) = send(
+        &app,
+        "",
+        "POST",
+        "/api/v1/portal/pairings/approve",
+        &json!({"code": code}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (401, Some("session.required"))
+    );
+    let (holder, _) = login(&app, &path, "1234").await.unwrap();
+    for (bad, status, want) in [
+        ("ABC", 422, "pairing.code_length"),
+        ("ABCD-EFG0", 422, "pairing.code_characters"),
+        ("2222-2222", 404, "pairing.unknown"),
+    ] {
+        let (s, r) = send(
+            &app,
+            &holder,
+            "POST",
+            "/api/v1/portal/pairings/approve",
+            &json!({"code": bad}),
+        )
+        .await;
+        assert_eq!(
+            (s, r["error"]["code"].as_str()),
+            (status, Some(want)),
+            "{r}"
+        );
+    }
+    // Not approved yet: the page still shows the code.
+    let r = browser
+        .get(format!("{}/portal/pair", app.url))
+        .header("cookie", &pair_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The card holder approves with the command, which names the browser.
+    let url = app.url.clone();
+    let card_path = path.clone();
+    let typed = code.to_lowercase().replace('-', " ");
+    let o = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openmyna"))
+            .args(["portal", "login", "--card"])
+            .arg(&card_path)
+            .args(["--url", &url, "--pin", "-", "--code", &typed])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"1234\n").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("approved") && out.contains("TestBrowser/1.0 (pairing)"),
+        "{out}"
+    );
+    // A code is approved once.
+    let (s, r) = send(
+        &app,
+        &holder,
+        "POST",
+        "/api/v1/portal/pairings/approve",
+        &json!({"code": code}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("pairing.used"))
+    );
+
+    // The browser's next check logs it in, with its own session; the pairing cookie goes.
+    let r = browser
+        .get(format!("{}/portal/pair", app.url))
+        .header("cookie", &pair_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/portal");
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("omn_session="))
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("omn_pair=;") && c.contains("Max-Age=0"))
+    );
+    assert_ne!(session, holder, "the browser has a session of its own");
+    let (s, me) = get(&app, &session, "/api/v1/portal/me").await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["name"], "山田\u{3000}太郎");
+    // The pairing logs in once: the same cookie again is told the code was used.
+    let r = browser
+        .get(format!("{}/portal/pair", app.url))
+        .header("cookie", &pair_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains("使用済み"));
+
+    // A code not approved within 5 minutes expires, on both sides.
+    let (pair_cookie, code) = start(browser.clone(), app.url.clone()).await;
+    app.clock.advance(Duration::seconds(301));
+    let (s, r) = send(
+        &app,
+        &holder,
+        "POST",
+        "/api/v1/portal/pairings/approve",
+        &json!({"code": code}),
+    )
+    .await;
+    // The holder's session has been idle for 5 minutes only: still live.
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("pairing.expired")),
+        "{r}"
+    );
+    let r = browser
+        .get(format!("{}/portal/pair", app.url))
+        .header("cookie", &pair_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains("有効期限"));
+    app.finish().await;
+}
+
+on_both_backends!(a_browser_logs_in_with_a_code_the_card_holder_approves);

@@ -16,6 +16,11 @@ use super::Citizen;
 #[derive(Serialize, ToSchema)]
 pub struct AccountView {
     pub account: Account,
+    /// The institution's name from the directory of financial institutions (全銀協の金融機関
+    /// コード), e.g. みずほ, ゆうちょ.
+    pub bank_name: Option<String>,
+    /// The branch's name from the same directory.
+    pub branch_name: Option<String>,
     pub registered_at: String,
     pub channel: String,
 }
@@ -40,6 +45,8 @@ pub async fn account(
 impl AccountView {
     fn of(a: portal::RegisteredAccount) -> AccountView {
         AccountView {
+            bank_name: a.account.bank_name().map(str::to_owned),
+            branch_name: a.account.branch_name().map(str::to_owned),
             account: a.account,
             registered_at: a.registered_at.to_rfc3339(),
             channel: a.channel,
@@ -47,9 +54,10 @@ impl AccountView {
     }
 }
 
-/// Register the public-money account (replacing an earlier one): bank code 4 digits, branch
-/// 3, ordinary/current/postal_ordinary, account number 7, the holder's kana name the
-/// citizen's own.
+/// Register the public-money account (replacing an earlier one): bank code 4 digits and
+/// branch 3, both listed in the directory of financial institutions (全銀協; an unlisted one is
+/// `bank_code.unknown` / `branch_code.unknown`), ordinary/current/postal_ordinary, account
+/// number 7, the holder's kana name the citizen's own.
 #[utoipa::path(put, path = "/api/v1/portal/public-money-account", tag = "portal",
     request_body = AccountInput,
     responses((status = 200, body = AccountView), (status = 422, body = ErrorBody),

@@ -12,7 +12,7 @@ use crate::state::AppState;
 
 use super::{Citizen, set_cookie};
 use openmyna_api::oqs::ChallengeView;
-use openmyna_api::portal::{Handoff, LoggedIn, Login};
+use openmyna_api::portal::{Handoff, LoggedIn, Login, PairingApproval, PairingApproved};
 
 /// A login challenge: sign its bytes with the card's authentication key (after the PIN).
 #[utoipa::path(post, path = "/api/v1/portal/challenge", tag = "portal",
@@ -79,4 +79,24 @@ pub async fn handoff(
         path: format!("/portal/handoff/{token}"),
         expires_at: expires_at.to_rfc3339(),
     })))
+}
+
+/// Approve a browser's login: the code its login page shows (「このブラウザでログイン」). That
+/// browser then logs in as this citizen, once; codes live 5 minutes. The answer names the
+/// browser (its User-Agent) so that a code someone else sent can be recognised.
+#[utoipa::path(post, path = "/api/v1/portal/pairings/approve", tag = "portal",
+    request_body = PairingApproval,
+    responses((status = 200, body = PairingApproved), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn approve_pairing(
+    State(s): State<AppState>,
+    c: Citizen,
+    ApiJson(req): ApiJson<PairingApproval>,
+) -> Result<axum::Json<PairingApproved>, ApiError> {
+    let a = portal::approve_pairing(&s, &c, &req.code).await?;
+    Ok(axum::Json(PairingApproved {
+        browser: a.browser,
+        requested_at: a.requested_at.to_rfc3339(),
+    }))
 }
