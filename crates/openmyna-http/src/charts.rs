@@ -193,9 +193,8 @@ pub fn line_chart(title: &str, points: &[String], lines: &[Line<'_>]) -> String 
             ty = py(tick) + 4.0
         );
     }
-    let step = n.div_ceil(8).max(1);
     for (i, p) in points.iter().enumerate() {
-        if i % step == 0 || i + 1 == n {
+        if x_label_shown(i, n) {
             let _ = write!(
                 svg,
                 r##"<text x="{x}" y="{y}" text-anchor="middle" fill="#495057" font-size="10">{}</text>"##,
@@ -254,6 +253,13 @@ pub fn line_chart(title: &str, points: &[String], lines: &[Line<'_>]) -> String 
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Whether the line chart writes the date under point `i` of `n`: about eight labels, the
+/// last point's always, and none so close to the last that the two would overlap.
+fn x_label_shown(i: usize, n: usize) -> bool {
+    let step = n.div_ceil(8).max(1);
+    i + 1 == n || (i.is_multiple_of(step) && n - 1 - i >= step)
 }
 
 /// Counts per period: grouped vertical bars, one colour per series, the y axis scaled to the
@@ -340,6 +346,18 @@ pub fn count_bars(title: &str, periods: &[String], series: &[(&str, Vec<u64>)]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_labels_never_crowd_the_last_one() {
+        let shown = |n: usize| (0..n).filter(|i| x_label_shown(*i, n)).collect::<Vec<_>>();
+        // Ten weekly points: every other one, and the last without its neighbour.
+        assert_eq!(shown(10), [0, 2, 4, 6, 9]);
+        assert_eq!(shown(9), [0, 2, 4, 6, 8]);
+        assert_eq!(shown(13), [0, 2, 4, 6, 8, 10, 12]);
+        assert_eq!(shown(3), [0, 1, 2]);
+        assert_eq!(shown(1), [0]);
+        assert!(shown(61).len() <= 9);
+    }
 
     #[test]
     fn bars_escape_and_show_withheld_values() {

@@ -160,8 +160,8 @@ impl utoipa::Modify for BearerAuth {
 /// pages are here too (undocumented), under the JSON body limit.
 fn documented_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        admin, applications, campaigns, cards, console, eligibility, employers, fourinfo, jpki,
-        portal, portal_pages, portal_pair, registry, system,
+        admin, applications, campaign_pages, campaigns, cards, console, eligibility, employers,
+        fourinfo, jpki, portal, portal_pages, portal_pair, registry, system,
     };
     let api = OpenApiRouter::new()
         .routes(routes!(admin::whoami))
@@ -241,6 +241,13 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .route("/portal/history/{kind}", get(portal_pages::history))
         .route("/portal/logout", post(portal_pages::logout))
         .route("/portal/account", post(portal_pages::account))
+        .route("/campaigns", get(campaign_pages::page))
+        .route("/campaigns/login", post(campaign_pages::login))
+        .route("/campaigns/logout", post(campaign_pages::logout))
+        .route(
+            "/campaigns/ministry-report.csv",
+            get(campaign_pages::ministry_report),
+        )
         .route("/console", get(console::page))
         .route("/console/login", post(console::login))
         .route("/console/logout", post(console::logout))

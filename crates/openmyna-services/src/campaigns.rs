@@ -421,6 +421,43 @@ pub async fn members(s: &Services, e: &Employer, as_of_day: Option<&str>) -> Res
     Ok(figures::members(members, day))
 }
 
+/// What an organisation's campaign page (`/campaigns`) shows, by the kind of organisation.
+pub enum Board {
+    /// A company: its dashboard (with the running campaign's target) and its campaigns.
+    Company {
+        dashboard: DashboardView,
+        target: Option<f64>,
+        campaigns: Vec<CampaignView>,
+    },
+    /// An industry association: its member organisations' figures.
+    Association(MembersView),
+    /// A ministry: the report, as CSV.
+    Ministry,
+}
+
+/// The campaign page's figures for the organisation's staff (its own token or HR's; an
+/// employee answers for themselves and sees no page): the same use cases as the JSON API.
+pub async fn board(s: &Services, e: &Employer, as_of_day: Option<&str>) -> Result<Board> {
+    e.require_staff()?;
+    let kind = profile_of(&s.store, e.actor.org_id).await?.kind;
+    if kind == OrgKind::Association.as_str() {
+        return Ok(Board::Association(members(s, e, as_of_day).await?));
+    }
+    if kind == OrgKind::Ministry.as_str() {
+        return Ok(Board::Ministry);
+    }
+    let period = Period {
+        as_of: as_of_day,
+        months: None,
+    };
+    let (dashboard, target) = dashboard_with_target(s, e, period).await?;
+    Ok(Board::Company {
+        dashboard,
+        target,
+        campaigns: campaigns(s, e).await?,
+    })
+}
+
 /// The ministry report (CSV): every organisation under the calling ministry, per industry
 /// and in total, with the measures, the on-site sessions' results and the bottom-third
 /// industries flagged.

@@ -15,22 +15,29 @@ use crate::{Result, Services};
 /// How long a console session lasts.
 pub const SESSION_HOURS: i64 = 8;
 
-/// The outcome of a console login.
+/// The outcome of a page login (the console's, the campaign pages').
 pub enum Login {
     /// A session opened: its secret, for the cookie.
     Opened(String),
-    /// The token is valid but not the operator's.
-    NotOperator(Role),
+    /// The token is valid but of another role than the page's.
+    WrongRole(Role),
     /// The token is unknown, revoked or expired.
     Unknown,
 }
 
 /// Opens a console session with an operator token.
 pub async fn login(s: &Services, token: &str) -> Result<Login> {
+    login_as(s, token, Role::Operator).await
+}
+
+/// Opens a browser session for a page that is `role`'s (the operator's console, employers'
+/// campaign pages): the session's random secret goes to the cookie, never the token. It ends
+/// at logout, after [`SESSION_HOURS`], or when the token is revoked.
+pub async fn login_as(s: &Services, token: &str, role: Role) -> Result<Login> {
     let now = s.clock.now();
     Ok(
         match s.store.auth().authenticate(token.trim(), &now).await? {
-            Some(a) if a.role == Role::Operator => {
+            Some(a) if a.role == role => {
                 let until = now + chrono::Duration::hours(SESSION_HOURS);
                 Login::Opened(
                     s.store
@@ -39,7 +46,7 @@ pub async fn login(s: &Services, token: &str) -> Result<Login> {
                         .await?,
                 )
             }
-            Some(a) => Login::NotOperator(a.role),
+            Some(a) => Login::WrongRole(a.role),
             None => Login::Unknown,
         },
     )
@@ -47,11 +54,17 @@ pub async fn login(s: &Services, token: &str) -> Result<Login> {
 
 /// The operator of a live console session (whose token is still valid), if any.
 pub async fn operator(s: &Services, secret: &str) -> Result<Option<Actor>> {
+    session_actor(s, secret, Role::Operator).await
+}
+
+/// The actor of a live page session opened for `role` (whose token is still valid), if any: a
+/// session of another role's page opens nothing here.
+pub async fn session_actor(s: &Services, secret: &str, role: Role) -> Result<Option<Actor>> {
     Ok(s.store
         .auth()
         .console_actor(secret, &s.clock.now())
         .await?
-        .filter(|a| a.role == Role::Operator))
+        .filter(|a| a.role == role))
 }
 
 /// Ends a console session.

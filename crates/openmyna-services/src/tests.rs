@@ -172,7 +172,7 @@ async fn console_sessions_open_only_for_the_operator_and_end_at_logout() {
         .unwrap();
     assert!(matches!(
         login(&k.s, &t.token).await.unwrap(),
-        Login::NotOperator(Role::Insurer)
+        Login::WrongRole(Role::Insurer)
     ));
     let (_, op) = crate::admin::operator_token(&k.s.store, clock, "運用者")
         .await

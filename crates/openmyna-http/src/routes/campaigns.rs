@@ -230,7 +230,7 @@ pub async fn dashboard_bars(
     Ok(svg(bars_svg(&view, target)))
 }
 
-fn bars_svg(view: &DashboardView, target: Option<f64>) -> String {
+pub(crate) fn bars_svg(view: &DashboardView, target: Option<f64>) -> String {
     let mut bars = vec![Bar {
         label: "全体",
         first: view.total.holding_rate,
@@ -272,7 +272,11 @@ pub async fn dashboard_trend(
     )))
 }
 
-fn trend_svg(title: &str, series: &[SeriesPoint], divisions: &[DivisionFigures]) -> String {
+pub(crate) fn trend_svg(
+    title: &str,
+    series: &[SeriesPoint],
+    divisions: &[DivisionFigures],
+) -> String {
     let points: Vec<String> = series.iter().map(|p| p.date.clone()).collect();
     let mut lines = vec![Line {
         name: "全体",

@@ -203,7 +203,7 @@ pub async fn login(
             set_cookie(&mut resp, &secret, SESSION_HOURS * 3600);
             return Ok(resp);
         }
-        Login::NotOperator(role) => (
+        Login::WrongRole(role) => (
             format!(
                 "this token is of a {} organisation; the console is for the operator",
                 role.as_str()

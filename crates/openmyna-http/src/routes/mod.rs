@@ -1,5 +1,6 @@
 pub mod admin;
 pub mod applications;
+pub mod campaign_pages;
 pub mod campaigns;
 pub mod cards;
 pub mod console;

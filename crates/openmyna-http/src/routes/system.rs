@@ -336,7 +336,10 @@ fn parts() -> Vec<Part> {
             name_ja: "取得促進・事業者のマイナンバー取得",
             summary: "Divisions and employees, employees' own answers, dashboards per division with small-cell suppression and SVG charts, campaigns with measures and the award, on-site application sessions through delivered cards, the ministry report; My Numbers for enrollment forms with the identity check, sealed storage, HR-only reads in the handling record and the resident's access log, the export for insurers, retention.",
             ready: true,
-            links: vec![("API", "/docs#tag/campaigns")],
+            links: vec![
+                ("campaign pages", "/campaigns"),
+                ("API", "/docs#tag/campaigns"),
+            ],
         },
     ]
 }

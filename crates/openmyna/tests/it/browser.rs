@@ -306,6 +306,28 @@ async fn api_reference() {
     app.finish().await;
 }
 
+/// The campaign pages: the demo company's staff log in with its token and see the dashboard,
+/// the charts and the running campaign, at 1280 and 390 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaigns() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    openmyna::demo::seed_campaign(&app.store, app.clock.as_ref())
+        .await
+        .unwrap();
+    node(
+        "campaigns.mjs",
+        &[
+            ("CAMPAIGNS_URL", format!("{}/campaigns", app.url)),
+            ("EMPLOYER_TOKEN", app.token(Role::Employer).to_owned()),
+        ],
+    )
+    .await;
+    app.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console() {
     if !browser_available() {

@@ -1210,6 +1210,167 @@ async fn retention_deletes_the_number_seven_years_after_leaving(backend: Backend
     app.finish().await;
 }
 
+/// Logs in to the campaign pages with `token`: the status, the session cookie if one was
+/// set, and the page (the login page again on a refusal).
+async fn page_login(app: &TestApp, token: &str) -> (u16, Option<String>, String) {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = browser
+        .post(format!("{}/campaigns/login", app.url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
+    (status, cookie, r.text().await.unwrap())
+}
+
+async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+    let r = app
+        .client
+        .get(format!("{}{path}", app.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The company's staff see its dashboard as a page (a browser session, not a bearer token):
+/// the figures per division as the API has them, withheld groups said in words, the charts
+/// embedded, the campaigns; an employee's, another role's or an unknown token opens nothing.
+async fn the_campaign_page_shows_a_company_its_dashboard(backend: Backend) {
+    let Answered {
+        app,
+        admin,
+        hr,
+        tokens,
+        ..
+    } = answered_company(backend).await;
+    let (s, d) = get(&app, "/api/v1/campaigns/dashboard", &hr).await;
+    assert_eq!(s, 200);
+    let (s, cookie, _) = page_login(&app, &hr).await;
+    assert_eq!(s, 303);
+    let cookie = cookie.expect("a session cookie");
+    assert!(cookie.starts_with("omn_campaigns="));
+    assert!(
+        !cookie.contains(&hr),
+        "the cookie holds a session, not the token"
+    );
+    let (s, html) = page(&app, "/campaigns", &cookie).await;
+    assert_eq!(s, 200, "{html}");
+    for name in [
+        "営業本部",
+        "東日本営業部",
+        "西日本営業部",
+        "管理本部",
+        "研究室",
+    ] {
+        assert!(html.contains(name), "{name} listed");
+    }
+    let sales_rate = d["divisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "営業本部")
+        .unwrap()["figures"]["holding_rate"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        html.contains(&format!("{sales_rate:.1}%")),
+        "the API's rate on the page"
+    );
+    assert_eq!(
+        html.matches("非公表").count(),
+        2,
+        "研究室 and 管理本部 withheld, in words"
+    );
+    assert!(html.contains("id=\"bars\"><img src=\"data:image/svg+xml;base64,"));
+    assert!(html.contains("id=\"trend\"><img src=\"data:image/svg+xml;base64,"));
+    // Another day, chosen on the page.
+    let (s, feb) = page(&app, "/campaigns?as_of=2026-02-28", &cookie).await;
+    assert_eq!(s, 200);
+    assert!(feb.contains("2026-02-28 現在"), "{feb}");
+    // The organisation's own token opens it too; the session is not the console's.
+    let (s, own, _) = page_login(&app, &admin).await;
+    assert_eq!(s, 303);
+    let own = own.unwrap();
+    let console_cookie = own.replace("omn_campaigns=", "omn_console=");
+    let (_, console) = page(&app, "/console", &console_cookie).await;
+    assert!(
+        console.contains("id=\"login\""),
+        "a campaign session opens no console"
+    );
+    // An employee's own token, the operator's, an unknown one: nothing opens.
+    let (s, emp_cookie, _) = page_login(&app, &tokens["E001"]).await;
+    assert_eq!(s, 303, "an employer token opens a session…");
+    let (s, html) = page(&app, "/campaigns", &emp_cookie.unwrap()).await;
+    assert_eq!(s, 403, "…but an employee sees no page");
+    assert!(html.contains("answers for its own person"), "{html}");
+    let (s, c, html) = page_login(&app, app.token(Role::Operator)).await;
+    assert_eq!((s, c), (403, None));
+    assert!(html.contains("運営者"), "{html}");
+    let (s, c, _) = page_login(&app, "omn_not-a-token").await;
+    assert_eq!((s, c), (401, None));
+    // Logout ends the session.
+    let r = app
+        .client
+        .post(format!("{}/campaigns/logout", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let (_, html) = page(&app, "/campaigns", &cookie).await;
+    assert!(html.contains("id=\"login\""), "logged out");
+    app.finish().await;
+}
+
+/// An association's page lists its members' figures; a ministry's offers its report.
+async fn the_campaign_page_shows_an_association_its_members_and_a_ministry_its_report(
+    backend: Backend,
+) {
+    let Members {
+        app,
+        assoc,
+        ministry,
+        ..
+    } = member_organisations(backend).await;
+    let (_, cookie, _) = page_login(&app, &assoc).await;
+    let (s, html) = page(&app, "/campaigns", &cookie.unwrap()).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("会員企業ごとの取得率"));
+    assert!(html.contains("宿泊サービス株式会社"), "{html}");
+    assert!(
+        html.contains("25.0%"),
+        "3 of 12 members' employees hold a card: {html}"
+    );
+    let (_, cookie, _) = page_login(&app, &ministry).await;
+    let cookie = cookie.unwrap();
+    let (s, html) = page(&app, "/campaigns", &cookie).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("href=\"/campaigns/ministry-report.csv\""));
+    let r = app
+        .client
+        .get(format!("{}/campaigns/ministry-report.csv", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, ctype, csv) = raw(&app, "/api/v1/campaigns/ministry-report", &ministry).await;
+    assert_eq!(r.headers()["content-type"].to_str().unwrap(), ctype);
+    assert_eq!(r.text().await.unwrap(), csv, "the same report as the API's");
+    app.finish().await;
+}
+
 on_both_backends!(
     the_dashboard_equals_the_raw_answers_and_withholds_small_groups,
     nobody_reads_another_persons_answer,
@@ -1221,5 +1382,7 @@ on_both_backends!(
     a_my_number_is_refused_on_a_wrong_check_digit_and_stored_sealed,
     only_hr_reads_the_number_for_a_stated_purpose_after_the_identity_check,
     the_export_loads_at_the_insurer_and_every_reading_is_logged,
-    retention_deletes_the_number_seven_years_after_leaving
+    retention_deletes_the_number_seven_years_after_leaving,
+    the_campaign_page_shows_a_company_its_dashboard,
+    the_campaign_page_shows_an_association_its_members_and_a_ministry_its_report
 );
