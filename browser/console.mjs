@@ -1,6 +1,7 @@
 // The operator console: login with the operator token (a wrong one is refused), the CA's
 // roots, the CRL history, the statistics chart, a resident's certificates suspended,
-// released and revoked with a reason; at 1280 and 390 px.
+// released and revoked with a reason, a token issued to an organisation and revoked; at 1280
+// and 390 px.
 import { run, expect, DESKTOP, PHONE } from './lib.mjs';
 
 const url = process.env.CONSOLE_URL;
@@ -76,6 +77,26 @@ await run('console', async (browser, c) => {
   await page.fill('#birth_date', '');
   await Promise.all([page.waitForURL(/birth_date=(&|$)/), page.click('#search')]);
   expect((await page.textContent('body')).includes('birth date'), 'asks for the birth date');
+
+  // Organisations and tokens: a token issued from the page is shown once; revoking asks first.
+  await page.goto(url);
+  const firstOrg = page.locator('#org-table tr[id^="org-"]').first();
+  await firstOrg.locator('details.issue summary').click();
+  await firstOrg.locator('input[name="label"]').fill('browser test');
+  await Promise.all([page.waitForNavigation(), firstOrg.locator('details.issue button').click()]);
+  const issued = await page.inputValue('#issued-token');
+  expect(issued.startsWith('omn_'), `the token, shown once: ${issued.slice(0, 4)}…`);
+  expect((await page.textContent('#issued')).includes('二度と表示されません'), 'says it is shown once');
+  await c.check(page, 'token-issued');
+  await c.shotOf(page.locator('#orgs'), 'token-issued');
+  const row = page.locator('#org-table li', { hasText: 'browser test' });
+  await row.locator('details.confirm summary').click();
+  expect((await row.textContent()).includes('直ちに使えなくなります'), 'revoking a token asks first');
+  await Promise.all([page.waitForNavigation(), row.locator('button.danger').click()]);
+  await page.waitForSelector('#done');
+  expect((await page.locator('#org-table li', { hasText: 'browser test' }).textContent()).includes('失効済み'),
+    'the token is revoked');
+  await c.check(page, 'token-revoked');
 
   await page.setViewportSize(PHONE);
   await page.goto(`${url}?resident=${resident}`);

@@ -252,6 +252,12 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .route("/console/login", post(console::login))
         .route("/console/logout", post(console::logout))
         .route("/console/certificates/{serial}", post(console::act))
+        .route("/console/organisations", post(console::create_organisation))
+        .route(
+            "/console/organisations/{id}/tokens",
+            post(console::create_token),
+        )
+        .route("/console/tokens/{id}/revoke", post(console::revoke_token))
         .route("/portal/registration", post(portal_pages::registration))
         .route(
             "/portal/phones/{id}/revoke",

@@ -3,7 +3,7 @@
 
 use openmyna_core::{Clock, Refusal, Role};
 use openmyna_store::Store;
-use openmyna_store::auth::{IssuedToken, Organisation};
+use openmyna_store::auth::{IssuedToken, Organisation, TokenInfo};
 
 use crate::Result;
 
@@ -96,6 +96,52 @@ pub async fn create_token(
         .await?)
 }
 
+/// Revokes an API token (at once: its bearer and every page session opened with it stop
+/// working).
+pub async fn revoke_token(store: &Store, clock: &dyn Clock, token_id: i64) -> Result<()> {
+    if store.auth().revoke_token(token_id, &clock.now()).await? {
+        Ok(())
+    } else {
+        Err(Refusal::not_found(
+            "token.not_found",
+            format!("no active token with id {token_id}"),
+        )
+        .into())
+    }
+}
+
+/// Every organisation with its tokens (newest first), for the operator's console.
+pub async fn directory(store: &Store) -> Result<Vec<(Organisation, Vec<TokenInfo>)>> {
+    let mut tokens = store.auth().tokens().await?;
+    Ok(store
+        .auth()
+        .organisations()
+        .await?
+        .into_iter()
+        .map(|o| {
+            let (mine, rest) = std::mem::take(&mut tokens)
+                .into_iter()
+                .partition(|t| t.org_id == o.id);
+            tokens = rest;
+            (o, mine)
+        })
+        .collect())
+}
+
+/// Parses an expiry day from a form (`YYYY-MM-DD`, empty for none) into the RFC 3339 time
+/// [`create_token`] takes: the end of that day in Japan time.
+pub fn expiry_of_day(day: &str) -> Result<Option<String>, Refusal> {
+    let day = day.trim();
+    if day.is_empty() {
+        return Ok(None);
+    }
+    let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
+        Refusal::invalid("expires_at.format", "the expiry day must be YYYY-MM-DD")
+            .with_field("expires_at")
+    })?;
+    Ok(Some(format!("{d}T23:59:59+09:00")))
+}
+
 /// The installation's operator organisation (created with `name` when there is none) and a
 /// new token for it.
 pub async fn operator_token(
@@ -132,5 +178,18 @@ mod tests {
         let r = validate_org_code(Role::Municipality, Some("1310")).unwrap_err();
         assert_eq!(r.field(), Some("code"));
         assert_eq!(r.kind(), openmyna_core::RefusalKind::Invalid);
+    }
+
+    #[test]
+    fn an_expiry_day_ends_in_japan_time() {
+        assert_eq!(expiry_of_day(" "), Ok(None));
+        assert_eq!(
+            expiry_of_day("2027-03-31"),
+            Ok(Some("2027-03-31T23:59:59+09:00".into()))
+        );
+        assert_eq!(
+            expiry_of_day("31/03/2027").unwrap_err().code(),
+            "expires_at.format"
+        );
     }
 }

@@ -22,6 +22,27 @@ pub struct IssuedToken {
     pub token: String,
 }
 
+/// An API token as listed (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub org_id: i64,
+    pub label: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    org_id: i64,
+    label: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
 #[derive(sqlx::FromRow)]
 struct OrgRow {
     id: i64,
@@ -210,6 +231,28 @@ impl crate::Auth<'_> {
             return Ok(None);
         }
         Ok(Some(actor))
+    }
+
+    /// Every token, newest first within each organisation (ids and labels, never secrets).
+    pub async fn tokens(self) -> Result<Vec<TokenInfo>> {
+        let rows: Vec<TokenRow> = sqlx::query_as(
+            "SELECT id, org_id, label, created_at, expires_at, revoked_at FROM api_tokens \
+             ORDER BY org_id, id DESC",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(TokenInfo {
+                    id: r.id,
+                    org_id: r.org_id,
+                    label: r.label,
+                    created_at: from_micros(r.created_at)?,
+                    expires_at: r.expires_at.map(from_micros).transpose()?,
+                    revoked_at: r.revoked_at.map(from_micros).transpose()?,
+                })
+            })
+            .collect()
     }
 
     pub async fn revoke_token(self, token_id: i64, now: &Timestamp) -> Result<bool> {

@@ -160,12 +160,6 @@ pub async fn revoke_token(
     Path(id): Path<i64>,
 ) -> Result<NoContent, ApiError> {
     caller.require(&[Role::Operator])?;
-    if s.store.auth().revoke_token(id, &s.clock.now()).await? {
-        Ok(NoContent)
-    } else {
-        Err(ApiError::not_found(
-            "token.not_found",
-            format!("no active token with id {id}"),
-        ))
-    }
+    admin::revoke_token(&s.store, s.clock.as_ref(), id).await?;
+    Ok(NoContent)
 }

@@ -26,6 +26,39 @@ use crate::state::AppState;
 
 const COOKIE: &str = "omn_console";
 
+/// An API token as the console lists it.
+pub struct TokenRow {
+    pub id: i64,
+    pub label: String,
+    pub created: String,
+    pub expires: String,
+    /// 有効, 失効済み or 期限切れ.
+    pub state: &'static str,
+    pub active: bool,
+    /// The token this console session was opened with.
+    pub own: bool,
+}
+
+/// An organisation with its newest tokens.
+pub struct OrgBlock {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub code: String,
+    pub created: String,
+    pub tokens: Vec<TokenRow>,
+    /// Tokens not listed (the page lists the newest 10).
+    pub more: usize,
+    pub active_tokens: usize,
+}
+
+/// A token just issued: shown once, on this page only.
+pub struct IssuedShown {
+    pub org: String,
+    pub label: String,
+    pub token: String,
+}
+
 pub struct RootRow {
     pub root: String,
     pub key: String,
@@ -55,6 +88,65 @@ pub struct ConsolePage {
     pub enrollments: i64,
     pub registrations: i64,
     pub chart: String,
+    pub orgs: Vec<OrgBlock>,
+    pub issued: Option<IssuedShown>,
+    /// The roles an organisation can have: (value, label).
+    pub roles: Vec<(&'static str, &'static str)>,
+}
+
+/// Tokens listed per organisation.
+const TOKENS_LISTED: usize = 10;
+
+fn org_blocks(
+    dir: Vec<(
+        openmyna_core::Organisation,
+        Vec<openmyna_store::auth::TokenInfo>,
+    )>,
+    actor: &Actor,
+    now: openmyna_core::Timestamp,
+) -> Vec<OrgBlock> {
+    use openmyna_core::display_time;
+    dir.into_iter()
+        .map(|(o, tokens)| {
+            let state = |t: &openmyna_store::auth::TokenInfo| {
+                if t.revoked_at.is_some() {
+                    "失効済み / revoked"
+                } else if t.expires_at.is_some_and(|e| e <= now) {
+                    "期限切れ / expired"
+                } else {
+                    "有効 / active"
+                }
+            };
+            let active_tokens = tokens
+                .iter()
+                .filter(|t| state(t).starts_with("有効"))
+                .count();
+            let more = tokens.len().saturating_sub(TOKENS_LISTED);
+            OrgBlock {
+                id: o.id,
+                name: o.name,
+                role: format!("{} ({})", o.role.label_ja(), o.role.as_str()),
+                code: o.code.unwrap_or_default(),
+                created: display_time(&o.created_at),
+                tokens: (tokens.iter().take(TOKENS_LISTED))
+                    .map(|t| TokenRow {
+                        id: t.id,
+                        label: t.label.clone(),
+                        created: display_time(&t.created_at),
+                        expires: t
+                            .expires_at
+                            .as_ref()
+                            .map_or_else(|| "なし / none".to_owned(), display_time),
+                        state: state(t),
+                        active: state(t).starts_with("有効"),
+                        own: t.id == actor.token_id,
+                    })
+                    .collect(),
+                more,
+                active_tokens,
+            }
+        })
+        .collect()
 }
 
 fn render(page: &ConsolePage, status: StatusCode) -> Result<Response, ApiError> {
@@ -143,7 +235,7 @@ async fn build(
         operator: actor.org_name.clone(),
         // Only the actions this page performs, never text from the address bar.
         message: (q.done.as_deref())
-            .filter(|d| ["revoke", "hold", "release"].contains(d))
+            .filter(|d| ["revoke", "hold", "release", "organisation", "token_revoked"].contains(d))
             .map(str::to_owned),
         error,
         roots: (o.roots.into_iter())
@@ -166,6 +258,16 @@ async fn build(
         enrollments: o.enrollments.iter().sum::<u64>() as i64,
         registrations: o.registrations.iter().sum::<u64>() as i64,
         chart,
+        orgs: org_blocks(
+            openmyna_services::admin::directory(&s.store).await?,
+            actor,
+            s.clock.now(),
+        ),
+        issued: None,
+        roles: openmyna_core::role::ALL_ROLES
+            .iter()
+            .map(|r| (r.as_str(), r.label_ja()))
+            .collect(),
     })
 }
 
@@ -274,6 +376,147 @@ pub async fn act(
             let page = build(&s, &actor, &q, Some(r.message().to_owned())).await?;
             render(&page, page_status(Some(r.kind())))
         }
+        Err(Err(e)) => Err(e.into()),
+    }
+}
+
+/// The page again with a refusal's message (nothing changed).
+async fn refused_page(
+    s: &AppState,
+    actor: &Actor,
+    r: &openmyna_core::Refusal,
+    anchor_query: SearchQuery,
+) -> Result<Response, ApiError> {
+    let page = build(s, actor, &anchor_query, Some(r.message().to_owned())).await?;
+    render(&page, page_status(Some(r.kind())))
+}
+
+fn no_search() -> SearchQuery {
+    SearchQuery {
+        serial: None,
+        resident: None,
+        name: None,
+        birth_date: None,
+        done: None,
+    }
+}
+
+/// The operator behind the cookie, or the login page (401) to answer a form with.
+async fn operator_or_login(
+    s: &AppState,
+    parts: &Parts,
+) -> Result<Result<Actor, Response>, ApiError> {
+    match operator(s, parts).await? {
+        Some(a) => Ok(Ok(a)),
+        None => Ok(Err(render(
+            &ConsolePage::default(),
+            page_status(Some(RefusalKind::Unauthenticated)),
+        )?)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OrganisationForm {
+    pub name: String,
+    pub role: String,
+    #[serde(default)]
+    pub code: String,
+}
+
+/// `POST /console/organisations`: registers an organisation (the API's rules: a known role,
+/// a name, the code its role takes).
+pub async fn create_organisation(
+    State(s): State<AppState>,
+    parts: Parts,
+    Form(f): Form<OrganisationForm>,
+) -> Result<Response, ApiError> {
+    let actor = match operator_or_login(&s, &parts).await? {
+        Ok(a) => a,
+        Err(login) => return Ok(login),
+    };
+    let code = Some(f.code.as_str()).filter(|c| !c.trim().is_empty());
+    let made = openmyna_services::admin::create_organisation(
+        &s.store,
+        s.clock.as_ref(),
+        &f.role,
+        &f.name,
+        code,
+    )
+    .await;
+    match made.map_err(IntoRefusal::into_refusal) {
+        Ok(_) => Ok(see_other("/console?done=organisation#orgs")),
+        Err(Ok(r)) => refused_page(&s, &actor, &r, no_search()).await,
+        Err(Err(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    pub label: String,
+    /// The last day it works (YYYY-MM-DD), empty for until revoked.
+    #[serde(default)]
+    pub expires_on: String,
+}
+
+/// `POST /console/organisations/{id}/tokens`: issues a token and shows it, once, on the page
+/// this request answers (not after a redirect, so that it is nowhere else).
+pub async fn create_token(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    parts: Parts,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, ApiError> {
+    let actor = match operator_or_login(&s, &parts).await? {
+        Ok(a) => a,
+        Err(login) => return Ok(login),
+    };
+    let issued = async {
+        let expires = openmyna_services::admin::expiry_of_day(&f.expires_on)?;
+        openmyna_services::admin::create_token(
+            &s.store,
+            s.clock.as_ref(),
+            id,
+            &f.label,
+            expires.as_deref(),
+        )
+        .await
+    }
+    .await;
+    match issued.map_err(IntoRefusal::into_refusal) {
+        Ok(t) => {
+            let mut page = build(&s, &actor, &no_search(), None).await?;
+            let org = (page.orgs.iter())
+                .find(|o| o.id == t.org_id)
+                .map(|o| o.name.clone())
+                .unwrap_or_default();
+            page.issued = Some(IssuedShown {
+                org,
+                label: t.label,
+                token: t.token,
+            });
+            render(&page, StatusCode::CREATED)
+        }
+        Err(Ok(r)) => refused_page(&s, &actor, &r, no_search()).await,
+        Err(Err(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /console/tokens/{id}/revoke`: revokes a token at once.
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    parts: Parts,
+) -> Result<Response, ApiError> {
+    let actor = match operator_or_login(&s, &parts).await? {
+        Ok(a) => a,
+        Err(login) => return Ok(login),
+    };
+    match openmyna_services::admin::revoke_token(&s.store, s.clock.as_ref(), id)
+        .await
+        .map_err(IntoRefusal::into_refusal)
+    {
+        Ok(()) => Ok(see_other("/console?done=token_revoked#orgs")),
+        Err(Ok(r)) => refused_page(&s, &actor, &r, no_search()).await,
         Err(Err(e)) => Err(e.into()),
     }
 }

@@ -157,7 +157,115 @@ async fn login_pages_say_when_the_cookie_cannot_stick(backend: Backend) {
     app.finish().await;
 }
 
+/// Posts a console form with the session `secret`: the status and the page.
+async fn form(app: &TestApp, secret: &str, path: &str, body: &str) -> (u16, String) {
+    let r = client()
+        .post(format!("{}{path}", app.url))
+        .header("Cookie", format!("omn_console={secret}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The token shown once on the page that issued it.
+fn shown_token(html: &str) -> Option<String> {
+    let at = html.find("id=\"issued-token\" value=\"")? + "id=\"issued-token\" value=\"".len();
+    let end = html[at..].find('"')?;
+    Some(html[at..at + end].to_owned())
+}
+
+/// Organisations and tokens from the console page: a refused registration changes nothing;
+/// a token is shown once, works as a bearer, and stops at once when revoked from the page.
+async fn organisations_and_tokens_from_the_console(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, set_cookie, _) = login(&app, app.token(Role::Operator)).await;
+    let secret = secret_of(&set_cookie.unwrap());
+    let before = app.store.auth().organisations().await.unwrap().len();
+    // A municipality code with a wrong check digit is refused, with the rule's message.
+    let (s, html) = form(
+        &app,
+        &secret,
+        "/console/organisations",
+        "name=%E5%B7%9D%E5%B4%8E%E5%B8%82&role=municipality&code=141306",
+    )
+    .await;
+    assert_eq!(s, 422, "{html}");
+    assert!(html.contains("id=\"error\""), "{html}");
+    assert_eq!(
+        app.store.auth().organisations().await.unwrap().len(),
+        before
+    );
+    // 川崎市 with its real code (check digit 5).
+    let (s, _) = form(
+        &app,
+        &secret,
+        "/console/organisations",
+        "name=%E5%B7%9D%E5%B4%8E%E5%B8%82&role=municipality&code=141305",
+    )
+    .await;
+    assert_eq!(s, 303);
+    let orgs = app.store.auth().organisations().await.unwrap();
+    let city = orgs
+        .iter()
+        .find(|o| o.name == "川崎市")
+        .expect("registered");
+    let (_, html) = {
+        let r = client()
+            .get(format!("{}/console?done=organisation", app.url))
+            .header("Cookie", format!("omn_console={secret}"))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert!(html.contains(&format!("id=\"org-{}\"", city.id)), "listed");
+
+    // A token with a bad expiry is refused; a good one is shown once and works.
+    let path = format!("/console/organisations/{}/tokens", city.id);
+    let (s, html) = form(&app, &secret, &path, "label=reception&expires_on=tomorrow").await;
+    assert_eq!(s, 422, "{html}");
+    assert!(shown_token(&html).is_none());
+    let (s, html) = form(&app, &secret, &path, "label=reception&expires_on=").await;
+    assert_eq!(s, 201, "{html}");
+    let token = shown_token(&html).expect("the new token on the page");
+    let (s, me) = app.as_token(&token).get("/api/v1/whoami").await;
+    assert_eq!((s, me["org_name"].as_str()), (200, Some("川崎市")), "{me}");
+    let page = client()
+        .get(format!("{}/console", app.url))
+        .header("Cookie", format!("omn_console={secret}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(&token), "shown once, not on the next page");
+    let id = app
+        .store
+        .auth()
+        .authenticate(&token, &app.clock.now())
+        .await
+        .unwrap()
+        .unwrap()
+        .token_id;
+    // Revoked from the page: the bearer stops at once; a second revocation is refused.
+    let (s, _) = form(&app, &secret, &format!("/console/tokens/{id}/revoke"), "").await;
+    assert_eq!(s, 303);
+    let (s, _) = app.as_token(&token).get("/api/v1/whoami").await;
+    assert_eq!(s, 401);
+    let (s, html) = form(&app, &secret, &format!("/console/tokens/{id}/revoke"), "").await;
+    assert_eq!(s, 404, "{html}");
+    // Without a console session the forms do nothing.
+    let (s, _) = form(&app, "nope", &path, "label=x").await;
+    assert_eq!(s, 401);
+    app.finish().await;
+}
+
 on_both_backends!(
     console_sessions,
-    login_pages_say_when_the_cookie_cannot_stick
+    login_pages_say_when_the_cookie_cannot_stick,
+    organisations_and_tokens_from_the_console
 );
