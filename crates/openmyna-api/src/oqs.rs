@@ -59,6 +59,22 @@ pub struct Verify {
     pub date_of_service: Option<NaiveDate>,
 }
 
+/// A reader's report of a locked PIN: the card's authentication certificate (DER, base64),
+/// which the reader reads without the PIN.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PinLockReport {
+    pub certificate: String,
+}
+
+/// The report taken: `recorded` is false when this lock-out was reported already.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PinLockRecorded {
+    pub recorded: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -288,6 +288,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(portal::hotline_release))
         .routes(routes!(eligibility::terminal_self))
         .routes(routes!(eligibility::challenge))
+        .routes(routes!(eligibility::report_pin_lock))
         .routes(routes!(eligibility::register_card))
         .routes(routes!(eligibility::verify))
         .routes(routes!(eligibility::query))

@@ -125,6 +125,25 @@ impl crate::Cards<'_> {
         row.map(CardRow::into_record).transpose()
     }
 
+    /// How many times each kind of card event happened (for the metrics).
+    pub async fn card_event_totals(self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT action, COUNT(*) FROM card_events GROUP BY action ORDER BY action",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The last event of a card, if any.
+    pub async fn last_card_event(self, card_serial: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT action FROM card_events WHERE card_serial = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(card_serial)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     pub async fn cards_of_resident(self, resident_id: i64) -> Result<Vec<CardRecord>> {
         let rows: Vec<CardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {CARD_COLUMNS} FROM cards WHERE resident_id = $1 ORDER BY issued_at, serial"

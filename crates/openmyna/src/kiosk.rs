@@ -625,7 +625,8 @@ async fn back(State(s): State<Shared>) -> Redirect {
 enum CardAnswer {
     Proof(Proof),
     WrongPin(u8),
-    Locked,
+    /// The PIN is locked; the card's authentication certificate, for the report.
+    Locked(Vec<u8>),
     Failed(String),
 }
 
@@ -644,7 +645,7 @@ fn sign_with_card(target: &Target, pin: &str, challenge: &[u8]) -> CardAnswer {
             signature,
         }),
         Err(CardIoError::WrongPin { tries_left: 0, .. } | CardIoError::PinBlocked { .. }) => {
-            CardAnswer::Locked
+            CardAnswer::Locked(certificate)
         }
         Err(CardIoError::WrongPin { tries_left, .. }) => CardAnswer::WrongPin(tries_left),
         Err(e) => CardAnswer::Failed(e.to_string()),
@@ -709,7 +710,18 @@ async fn run_pin(c: &KioskConfig, pin: String) -> Result<EligibilityResult, PinO
         let proof = match answer {
             CardAnswer::Proof(p) => p,
             CardAnswer::WrongPin(n) => return Err(PinOutcome::Wrong(n)),
-            CardAnswer::Locked => return Err(PinOutcome::Locked),
+            CardAnswer::Locked(certificate) => {
+                // The system learns of a lock-out only from the reader: report it (the
+                // patient is sent to the municipality either way).
+                match c.client.report_pin_lock(&certificate).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(r)) => {
+                        tracing::warn!(code = %r.code, "the PIN lock-out report was refused")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "the PIN lock-out could not be reported"),
+                }
+                return Err(PinOutcome::Locked);
+            }
             CardAnswer::Failed(m) => return Err(PinOutcome::Stop(m)),
         };
         match c

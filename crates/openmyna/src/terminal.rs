@@ -144,6 +144,17 @@ impl OqsClient {
         Self::must(self.get("/api/v1/oqs/terminal").await?)
     }
 
+    /// Reports that the card whose authentication certificate this is locked its PIN at this
+    /// reader; `true` when it was recorded (not reported before).
+    pub async fn report_pin_lock(&self, certificate: &[u8]) -> Result<Answer<bool>, AppError> {
+        let body = openmyna_api::oqs::PinLockReport {
+            certificate: b64(certificate),
+        };
+        let r: Answer<openmyna_api::oqs::PinLockRecorded> =
+            self.post("/api/v1/oqs/pin-lockouts", &body).await?;
+        Ok(r.map(|r| r.recorded))
+    }
+
     /// A new challenge: its id and the bytes the card signs.
     pub async fn challenge(&self) -> Result<(String, Vec<u8>), AppError> {
         let c: ChallengeView = Self::must(

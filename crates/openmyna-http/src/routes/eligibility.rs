@@ -24,11 +24,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use openmyna_api::oqs::{
-    ChallengeView, GiveConsent, KeyQuery, LimitView, RegisterCard, TerminalSelf, Verify,
+    ChallengeView, GiveConsent, KeyQuery, LimitView, PinLockRecorded, PinLockReport, RegisterCard,
+    TerminalSelf, Verify,
 };
 
 use crate::auth::Caller;
-use crate::error::{ApiError, Created, ErrorBody};
+use crate::error::{ApiError, Created, CreatedOrOk, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::AppState;
 
@@ -383,6 +384,28 @@ pub async fn challenge(
     let actor = caller.require(&[Role::MedicalInstitution, Role::Operator])?;
     let c = service(&s).challenge(actor).await?;
     Ok(Created(axum::Json(challenge_view(c))))
+}
+
+/// A reader reports that a card's user-authentication PIN locked at it (the card locks itself;
+/// the system learns of it only from the reader): recorded once in the card's audited history
+/// and counted in `/metrics`, so the municipality's window knows before the holder arrives.
+/// An openmyna extension: the real reader keeps such logs itself.
+#[utoipa::path(post, path = "/api/v1/oqs/pin-lockouts", tag = "oqs",
+    request_body = PinLockReport,
+    responses((status = 201, body = PinLockRecorded), (status = 200, body = PinLockRecorded),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn report_pin_lock(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PinLockReport>,
+) -> Result<CreatedOrOk<axum::Json<PinLockRecorded>>, ApiError> {
+    let cert = b64("certificate", &req.certificate)?;
+    let recorded = openmyna_services::eligibility::report_pin_lock(&s, &caller.0, &cert).await?;
+    Ok(CreatedOrOk(
+        recorded,
+        axum::Json(PinLockRecorded { recorded }),
+    ))
 }
 
 /// 利用登録: register the card for health-insurance use, with a card proof. A terminal

@@ -243,6 +243,17 @@ async fn domain_metrics(s: &AppState) -> Result<String, ApiError> {
         );
     }
     out.push_str(
+        "# HELP openmyna_card_events_total Audited card events: issued, pin_locked (reported by a reader), pin_reset (at the municipality), ….\n\
+         # TYPE openmyna_card_events_total counter\n",
+    );
+    for (event, n) in s.store.cards().card_event_totals().await? {
+        let _ = writeln!(
+            out,
+            "openmyna_card_events_total{{event=\"{}\"}} {n}",
+            crate::metrics::escape(&event)
+        );
+    }
+    out.push_str(
         "# HELP openmyna_crl_age_seconds Time since the latest CRL of each scope was published.\n\
          # TYPE openmyna_crl_age_seconds gauge\n",
     );

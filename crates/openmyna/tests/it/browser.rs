@@ -175,12 +175,22 @@ async fn kiosk() {
         .filter(|e| e.category == "oqs.eligibility")
         .count();
     assert_eq!(checks, 2, "two patients verified: {log:?}");
-    // The third patient's wrong PINs locked the card.
+    // The third patient's wrong PINs locked the card, and the reader reported it.
     assert_eq!(
         crate::common::fixtures::card(&card)
             .pin_tries(openmyna_card::PinId::Auth)
             .unwrap(),
         0
+    );
+    let locked: Vec<String> =
+        sqlx::query_scalar("SELECT actor FROM card_events WHERE action = 'pin_locked'")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        locked.len(),
+        1,
+        "the lock-out is in the card's history: {locked:?}"
     );
     let mut given: Vec<String> = sqlx::query_scalar("SELECT category FROM oqs_consents")
         .fetch_all(app.store.pool())

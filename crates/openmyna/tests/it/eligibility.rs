@@ -785,7 +785,98 @@ async fn terminal_command(backend: Backend) {
     app.finish().await;
 }
 
+/// A reader reports a card whose PIN locked: recorded once in the card's history (again only
+/// after the municipality's reset), counted in /metrics; anything but a card's authentication
+/// certificate from this CA is refused, and only a reader (medical institution) reports.
+async fn a_reader_reports_a_locked_pin_once(backend: Backend) {
+    let Clinic {
+        app,
+        _dir,
+        adult_card,
+        t,
+        ..
+    } = clinic(backend).await;
+    let mut c = card(&adult_card);
+    for _ in 0..3 {
+        let _ = c.sign(openmyna_card::layout::KeyId::Auth, "0000", b"x");
+    }
+    assert_eq!(c.pin_tries(openmyna_card::PinId::Auth).unwrap(), 0);
+    let auth = c
+        .read_certificate(openmyna_cardio::client::Certificate::Auth)
+        .unwrap();
+    let sign_root = app
+        .client
+        .get(format!("{}/ca/sign.crt", app.url))
+        .send()
+        .await
+        .unwrap();
+    let not_a_card = sign_root.bytes().await.unwrap().to_vec();
+    assert_eq!(
+        t.report_pin_lock(&not_a_card)
+            .await
+            .unwrap()
+            .unwrap_err()
+            .code,
+        "certificate.unknown"
+    );
+    let (s, r) = app
+        .post(
+            "/api/v1/oqs/pin-lockouts",
+            Some(Role::Insurer),
+            &json!({"certificate": b64(&auth)}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (403, Some("auth.role")),
+        "{r}"
+    );
+    assert!(t.report_pin_lock(&auth).await.unwrap().unwrap(), "recorded");
+    assert!(
+        !t.report_pin_lock(&auth).await.unwrap().unwrap(),
+        "recorded once"
+    );
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("openmyna_card_events_total{event=\"pin_locked\"} 1"),
+        "{metrics}"
+    );
+    // Reset at the municipality's window; a new lock-out is a new event.
+    let file = openmyna_cardio::CardFile::open(&adult_card).unwrap();
+    openmyna_services::cards::unlock(
+        &app.store,
+        app.clock.as_ref(),
+        &file,
+        openmyna_card::PinId::Auth,
+        None,
+        "千代田区 窓口",
+    )
+    .await
+    .unwrap();
+    assert!(
+        t.report_pin_lock(&auth).await.unwrap().unwrap(),
+        "after the reset, a lock-out is recorded again"
+    );
+    let events: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM card_events WHERE action IN ('pin_locked', 'pin_reset') ORDER BY id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(events, ["pin_locked", "pin_reset", "pin_locked"]);
+    app.finish().await;
+}
+
 on_both_backends!(
+    a_reader_reports_a_locked_pin_once,
     enrollment_checks_each_record_and_holds_a_name_mismatch,
     a_registered_card_verifies_with_the_exact_items_and_no_my_number,
     each_refused_proof_has_its_own_code,
