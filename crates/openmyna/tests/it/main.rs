@@ -31,6 +31,7 @@ mod card_pcsc;
 mod console;
 mod eligibility;
 mod fourinfo;
+mod http_examples;
 mod jpki_interop;
 mod migrations;
 mod population;
