@@ -8,6 +8,7 @@ pub mod error;
 pub mod json;
 pub mod listener;
 pub mod metrics;
+pub mod pages;
 pub mod routes;
 pub mod state;
 

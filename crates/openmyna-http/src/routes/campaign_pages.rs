@@ -12,8 +12,7 @@
 use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use openmyna_campaigns::dashboard::Published;
 use openmyna_campaigns::figures::{CampaignView, DashboardView, MembersView};
 use openmyna_core::{IntoRefusal, RefusalKind, Role};
@@ -23,12 +22,17 @@ use openmyna_services::employers::Employer;
 use serde::Deserialize;
 
 use crate::charts::{self, Bar};
-use crate::error::{ApiError, SeeOther, page_status};
+use crate::error::{ApiError, page_status};
+use crate::pages::{PageCookie, csv as csv_download, render, see_other};
 use crate::routes::campaigns::{bars_svg, trend_svg};
 use crate::routes::portal::{cookie, portal_b64};
 use crate::state::AppState;
 
-const COOKIE: &str = "omn_campaigns";
+const COOKIE: PageCookie = PageCookie {
+    name: "omn_campaigns",
+    path: "/campaigns",
+    same_site: "Strict",
+};
 
 /// One row of figures: a division (indented by depth), a member organisation, or the total.
 pub struct FigureRow {
@@ -76,32 +80,6 @@ pub struct CampaignsPage {
     pub campaigns: Vec<CampaignBlock>,
 }
 
-fn render(page: &CampaignsPage, status: StatusCode) -> Result<Response, ApiError> {
-    let html = page
-        .render()
-        .map_err(|e| ApiError::internal("campaigns template", &e))?;
-    let mut resp = (status, Html(html)).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
-}
-
-fn set_cookie(resp: &mut Response, value: &str, max_age: i64) {
-    let c = format!(
-        "{COOKIE}={value}; Path=/campaigns; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}"
-    );
-    if let Ok(v) = HeaderValue::from_str(&c) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-}
-
-fn see_other(to: &'static str) -> Response {
-    let mut resp = SeeOther.into_response();
-    resp.headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(to));
-    resp
-}
-
 /// An SVG as an image's data: URL (the page shows the figures in a table beside it).
 fn svg_url(svg: &str) -> String {
     format!("data:image/svg+xml;base64,{}", portal_b64(svg.as_bytes()))
@@ -126,7 +104,7 @@ fn row(name: &str, depth: u32, p: &Published, rank: Option<u32>) -> FigureRow {
 
 /// The staff member behind the cookie, if it holds a live session of an employer token.
 async fn staff(s: &AppState, parts: &Parts) -> Result<Option<Employer>, ApiError> {
-    let Some(secret) = cookie(parts, COOKIE) else {
+    let Some(secret) = cookie(parts, COOKIE.name) else {
         return Ok(None);
     };
     match sessions::session_actor(s, &secret, Role::Employer).await? {
@@ -281,7 +259,7 @@ pub async fn login(
     let (error, kind) = match sessions::login_as(&s, &f.token, Role::Employer).await? {
         Login::Opened(secret) => {
             let mut resp = see_other("/campaigns");
-            set_cookie(&mut resp, &secret, SESSION_HOURS * 3600);
+            COOKIE.set(&mut resp, &secret, SESSION_HOURS * 3600);
             return Ok(resp);
         }
         Login::WrongRole(role) => (
@@ -308,11 +286,11 @@ pub async fn login(
 
 /// `POST /campaigns/logout`.
 pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
-    if let Some(secret) = cookie(&parts, COOKIE) {
+    if let Some(secret) = cookie(&parts, COOKIE.name) {
         sessions::logout(&s, &secret).await?;
     }
     let mut resp = see_other("/campaigns");
-    set_cookie(&mut resp, "", 0);
+    COOKIE.set(&mut resp, "", 0);
     Ok(resp)
 }
 
@@ -326,19 +304,5 @@ pub async fn ministry_report(
         ApiError::unauthenticated("log in at /campaigns with the ministry's token first")
     })?;
     let csv = service::ministry_report(&s, &e, q.as_of.as_deref()).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"ministry-report.csv\""),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        csv,
-    )
-        .into_response())
+    Ok(csv_download(csv, Some("ministry-report.csv")))
 }

@@ -412,20 +412,7 @@ pub async fn ministry_report(
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
     let csv = service::ministry_report(&s, &e, q.as_of.as_deref()).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"ministry-report.csv\""),
-            ),
-        ],
-        csv,
-    )
-        .into_response())
+    Ok(crate::pages::csv(csv, Some("ministry-report.csv")))
 }
 
 // ------------------------------------------------------------------ on-site sessions

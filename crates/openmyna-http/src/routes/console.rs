@@ -10,21 +10,26 @@
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use openmyna_core::{Actor, IntoRefusal, RefusalKind};
 use openmyna_services::console::{self as service, Login, SESSION_HOURS};
 use openmyna_services::jpki::StatusChange;
 use serde::Deserialize;
 
 use crate::charts;
-use crate::error::{ApiError, SeeOther, page_status};
+use crate::error::{ApiError, page_status};
+use crate::pages::{PageCookie, render, see_other};
 use crate::routes::jpki::{self, CertificateView, CrlView};
 use crate::routes::portal::cookie;
 use crate::state::AppState;
 
-const COOKIE: &str = "omn_console";
+const COOKIE: PageCookie = PageCookie {
+    name: "omn_console",
+    path: "/console",
+    same_site: "Strict",
+};
 
 /// An API token as the console lists it.
 pub struct TokenRow {
@@ -149,36 +154,9 @@ fn org_blocks(
         .collect()
 }
 
-fn render(page: &ConsolePage, status: StatusCode) -> Result<Response, ApiError> {
-    let html = page
-        .render()
-        .map_err(|e| ApiError::internal("console template", &e))?;
-    let mut resp = (status, Html(html)).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
-}
-
-fn set_cookie(resp: &mut Response, value: &str, max_age: i64) {
-    let c = format!(
-        "{COOKIE}={value}; Path=/console; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}"
-    );
-    if let Ok(v) = HeaderValue::from_str(&c) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-}
-
-fn see_other(to: &str) -> Response {
-    let mut resp = SeeOther.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    resp
-}
-
 /// The operator behind the console cookie, if it holds a live session of an operator token.
 async fn operator(s: &AppState, parts: &Parts) -> Result<Option<Actor>, ApiError> {
-    match cookie(parts, COOKIE) {
+    match cookie(parts, COOKIE.name) {
         Some(secret) => Ok(service::operator(s, &secret).await?),
         None => Ok(None),
     }
@@ -302,7 +280,7 @@ pub async fn login(
     let (error, kind) = match service::login(&s, &f.token).await? {
         Login::Opened(secret) => {
             let mut resp = see_other("/console");
-            set_cookie(&mut resp, &secret, SESSION_HOURS * 3600);
+            COOKIE.set(&mut resp, &secret, SESSION_HOURS * 3600);
             return Ok(resp);
         }
         Login::WrongRole(role) => (
@@ -326,11 +304,11 @@ pub async fn login(
 
 /// `POST /console/logout`.
 pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
-    if let Some(secret) = cookie(&parts, COOKIE) {
+    if let Some(secret) = cookie(&parts, COOKIE.name) {
         service::logout(&s, &secret).await?;
     }
     let mut resp = see_other("/console");
-    set_cookie(&mut resp, "", 0);
+    COOKIE.set(&mut resp, "", 0);
     Ok(resp)
 }
 

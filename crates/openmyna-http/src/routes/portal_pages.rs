@@ -4,9 +4,9 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use chrono::Datelike;
 use openmyna_api::oqs::MedicalData;
 use openmyna_core::{IntoRefusal, Refusal, RefusalKind, display_rfc3339, display_time};
@@ -15,7 +15,8 @@ use openmyna_portal::account;
 use openmyna_services::ServiceError;
 use openmyna_services::portal::{self as service, Citizen};
 
-use crate::error::{ApiError, SeeOther, page_status};
+use crate::error::{ApiError, page_status};
+use crate::pages::{render, see_other};
 use crate::routes::portal::{self, Consents, Me};
 use crate::state::AppState;
 
@@ -117,16 +118,6 @@ impl PortalPage {
     }
 }
 
-fn render<T: Template>(page: &T, status: StatusCode) -> Result<Response, ApiError> {
-    let html = page
-        .render()
-        .map_err(|e| ApiError::internal("portal template", &e))?;
-    let mut resp = (status, Html(html)).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
-}
-
 fn login_page(s: &AppState, headers: &HeaderMap, message: Option<String>) -> PortalPage {
     PortalPage {
         logged_in: false,
@@ -174,13 +165,6 @@ async fn citizen_or_login(
         Err(Ok(r)) => Err(r.into()),
         Err(Err(e)) => Err(e.into()),
     }
-}
-
-fn see_other(to: &'static str) -> Response {
-    let mut resp = SeeOther.into_response();
-    resp.headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(to));
-    resp
 }
 
 /// `GET /portal`: the citizen's page, or how to log in.

@@ -8,18 +8,24 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
 use openmyna_core::{IntoRefusal, RefusalKind, display_time};
 use openmyna_services::portal::{self as service, BrowserPairing};
 use serde::Deserialize;
 
-use crate::error::{ApiError, SeeOther, page_status};
+use crate::error::{ApiError, page_status};
+use crate::pages::{PageCookie, render, see_other};
 use crate::routes::portal::{self, SESSION_SECONDS};
 use crate::state::AppState;
 
 /// The browser's pairing cookie.
-const PAIR_COOKIE: &str = "omn_pair";
+const PAIR_COOKIE: PageCookie = PageCookie {
+    name: "omn_pair",
+    path: "/portal",
+    // Lax: the pairing page is the one a browser comes back to by itself.
+    same_site: "Lax",
+};
 
 #[derive(Template, Default)]
 #[template(path = "portal_pair.html")]
@@ -38,32 +44,6 @@ pub struct PairPage {
     pub message: Option<String>,
     /// The message is good news.
     pub ok: bool,
-}
-
-fn render(page: &PairPage, status: StatusCode) -> Result<Response, ApiError> {
-    let html = page
-        .render()
-        .map_err(|e| ApiError::internal("pairing template", &e))?;
-    let mut resp = (status, Html(html)).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
-}
-
-fn pair_cookie(resp: &mut Response, value: &str, max_age: i64) {
-    let c = format!(
-        "{PAIR_COOKIE}={value}; Path=/portal; HttpOnly; Secure; SameSite=Lax; Max-Age={max_age}"
-    );
-    if let Ok(v) = HeaderValue::from_str(&c) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
-
-fn see_other(to: &'static str) -> Response {
-    let mut resp = SeeOther.into_response();
-    resp.headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(to));
-    resp
 }
 
 /// A QR code of `text` as a data: URL (an SVG image), or none if it does not fit one.
@@ -89,7 +69,7 @@ pub async fn start(State(s): State<AppState>, parts: Parts) -> Result<Response, 
         .and_then(|v| v.to_str().ok());
     let p = service::start_pairing(&s, ua).await?;
     let mut resp = see_other("/portal/pair");
-    pair_cookie(
+    PAIR_COOKIE.set(
         &mut resp,
         &p.secret,
         openmyna_portal::pairing::TTL_SECONDS + 60,
@@ -107,7 +87,7 @@ pub async fn status(State(s): State<AppState>, parts: Parts) -> Result<Response,
         message: Some(m.to_owned()),
         ..Default::default()
     };
-    let Some(secret) = portal::cookie(&parts, PAIR_COOKIE) else {
+    let Some(secret) = portal::cookie(&parts, PAIR_COOKIE.name) else {
         return render(
             &gone(
                 "ログインコードがありません。ログインの画面から始めてください。 No login code here: start from the login page.",
@@ -130,7 +110,7 @@ pub async fn status(State(s): State<AppState>, parts: Parts) -> Result<Response,
         BrowserPairing::LoggedIn(opened) => {
             let mut resp = see_other("/portal");
             portal::set_cookie(&mut resp, &opened.token, SESSION_SECONDS);
-            pair_cookie(&mut resp, "", 0);
+            PAIR_COOKIE.set(&mut resp, "", 0);
             return Ok(resp);
         }
         BrowserPairing::Used => gone(
@@ -150,7 +130,7 @@ pub async fn status(State(s): State<AppState>, parts: Parts) -> Result<Response,
     };
     let mut resp = render(&page, status)?;
     if page.code.is_none() {
-        pair_cookie(&mut resp, "", 0);
+        PAIR_COOKIE.set(&mut resp, "", 0);
     }
     Ok(resp)
 }

@@ -76,14 +76,17 @@ pub fn session_cookie(parts: &Parts) -> Option<String> {
 }
 
 pub fn set_cookie(resp: &mut Response, value: &str, max_age: i64) {
-    let c =
-        format!("{COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}");
-    if let Ok(v) = HeaderValue::from_str(&c) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    SESSION_COOKIE.set(resp, value, max_age);
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
+
+/// The portal's session cookie, on every path (the JSON API and the pages).
+const SESSION_COOKIE: crate::pages::PageCookie = crate::pages::PageCookie {
+    name: COOKIE,
+    path: "/",
+    same_site: "Strict",
+};
 
 pub(crate) fn portal_b64(bytes: &[u8]) -> String {
     use base64::Engine;
