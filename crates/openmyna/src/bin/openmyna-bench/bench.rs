@@ -854,22 +854,55 @@ fn median_run(mut runs: Vec<(f64, f64, u64)>) -> (f64, f64, u64) {
     runs.get(runs.len() / 2).copied().unwrap_or((0.0, 0.0, 0))
 }
 
+/// What `bench ocsp` measures.
+pub struct OcspBench {
+    pub certs: usize,
+    pub seconds: u32,
+    pub connections: u32,
+    pub rounds: u32,
+    /// openmyna servers on one database, loaded at once (above 1: PostgreSQL).
+    pub nodes: u32,
+    /// Run on PostgreSQL (a server URL; the bench creates and drops its own database).
+    pub postgres: Option<String>,
+}
+
 /// `bench ocsp`: OCSP throughput and p99 latency over HTTP on loopback, ours against
 /// `cfssl ocspserve` (serving responses pre-signed by us) and `openssl ocsp -port` (signing
 /// live), with the same certificates and the same request mix, with and without nonces.
-pub async fn ocsp(
-    certs: usize,
-    seconds: u32,
-    connections: u32,
-    rounds: u32,
-    self_exe: &Path,
-) -> Result<(), AppError> {
+pub async fn ocsp(b: OcspBench, self_exe: &Path) -> Result<(), AppError> {
+    let OcspBench {
+        certs,
+        seconds,
+        connections,
+        rounds,
+        nodes,
+        postgres,
+    } = b;
     let rounds = rounds.max(1);
+    let nodes = nodes.max(1);
+    if nodes > 1 && postgres.is_none() {
+        return Err(AppError::Invalid(
+            "--nodes above 1 runs the servers on one PostgreSQL: give --postgres URL (a server where the bench creates and drops its own database)".into(),
+        ));
+    }
     for t in ["wrk", "cfssl", "openssl", "timeout"] {
         tool(t)?;
     }
     let dir = tempfile_dir()?;
-    let config = bench_config(&dir);
+    let mut config = bench_config(&dir);
+    let mut pg_db = None;
+    if let Some(admin) = &postgres {
+        let name = format!("openmyna_bench_ocsp_{}", std::process::id());
+        pg_admin(admin, &format!("DROP DATABASE IF EXISTS {name}")).await?;
+        pg_admin(admin, &format!("CREATE DATABASE {name}")).await?;
+        config.database.url = with_database(admin, &name);
+        pg_db = Some((admin.clone(), name));
+    }
+    let backend = if pg_db.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let store = app::open_store(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
@@ -955,6 +988,13 @@ pub async fn ocsp(
     store.close().await;
     let ours_server = serve_child(self_exe, &config, ours_port)?;
     wait_port(ours_port);
+    // The other servers on the same database (the same data directory: the CA's keys).
+    let mut others = Vec::new();
+    for _ in 1..nodes {
+        let port = free_port()?;
+        others.push((serve_child(self_exe, &config, port)?, port));
+        wait_port(port);
+    }
     let cfssl_port = free_port()?;
     let cfssl = Stopped::spawn(
         Command::new("cfssl")
@@ -988,6 +1028,7 @@ pub async fn ocsp(
     let ours_url = format!("{url}/ocsp/auth");
     let cfssl_url = format!("http://127.0.0.1:{cfssl_port}/");
     let mut rows = Vec::new();
+    let mut node_rows = Vec::new();
     for (label, script) in [("without nonce", "plain.lua"), ("with nonce", "nonce.lua")] {
         let script = dir.join(script);
         let bodies = Arc::new(if label == "with nonce" {
@@ -1009,6 +1050,50 @@ pub async fn ocsp(
             runs[4].push(http10_load(rsa_port, "/", bodies.clone(), 8, seconds).await);
         }
         let [ours, cf, ours10, os_ec, os_rsa] = runs.map(median_run);
+        if !others.is_empty() {
+            // Every server under its own wrk at once, the connections shared out.
+            let each = (connections / nodes).max(1);
+            let urls: Vec<String> = std::iter::once(ours_port)
+                .chain(others.iter().map(|(_, p)| *p))
+                .map(|p| format!("http://127.0.0.1:{p}/ocsp/auth"))
+                .collect();
+            let mut sums = Vec::new();
+            for round in 1..=rounds {
+                eprintln!(
+                    "bench ocsp: {label}: round {round}/{rounds}: {nodes} servers at once (wrk each)…"
+                );
+                let loads: Vec<_> = urls
+                    .iter()
+                    .map(|u| {
+                        let (u, sc) = (u.clone(), script.clone());
+                        std::thread::spawn(move || wrk(&u, &sc, each, seconds))
+                    })
+                    .collect();
+                let mut total = (0.0, 0.0f64, 0u64);
+                for l in loads {
+                    let r = l
+                        .join()
+                        .map_err(|_| AppError::Invalid("a wrk thread panicked".into()))??;
+                    total = (total.0 + r.0, total.1.max(r.1), total.2 + r.2);
+                }
+                sums.push(total);
+            }
+            let all = median_run(sums);
+            node_rows.push(Row {
+                what: format!(
+                    "{label}: requests/s, {nodes} servers on one {backend} (sum; wrk -c{each} on each) vs one server"
+                ),
+                ours: format!("{:.0}{}", all.0, if all.2 > 0 { format!(" ({} errors)", all.2) } else { String::new() }),
+                peer: format!("{:.0}", ours.0),
+                ratio: format!("{:.2}×", all.0 / ours.0.max(0.001)),
+            });
+            node_rows.push(Row {
+                what: format!("{label}: p99 latency (worst server), {nodes} servers"),
+                ours: format!("{:.2} ms", all.1),
+                peer: format!("{:.2} ms", ours.1),
+                ratio: String::new(),
+            });
+        }
         for (peer, ours, p) in [
             ("cfssl ocspserve (wrk, keep-alive)", ours, cf),
             (
@@ -1043,11 +1128,15 @@ pub async fn ocsp(
             });
         }
     }
-    drop((cfssl, openssl_ec, openssl_rsa, ours_server));
+    rows.extend(node_rows);
+    drop((cfssl, openssl_ec, openssl_rsa, ours_server, others));
     let _ = std::fs::remove_dir_all(&dir);
+    if let Some((admin, name)) = pg_db {
+        let _ = pg_admin(&admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
+    }
     print_table(
         &format!(
-            "OCSP over HTTP on loopback: {certs} certificates (10% revoked), wrk -t2 -c{connections} -d{seconds}s, POST; median of {rounds} alternating rounds"
+            "OCSP over HTTP on loopback, openmyna on {backend}: {certs} certificates (10% revoked), wrk -t2 -c{connections} -d{seconds}s, POST; median of {rounds} alternating rounds"
         ),
         &rows,
     );

@@ -68,6 +68,13 @@ enum BenchCommand {
         /// Rounds alternating between us and the peers; each figure is the median.
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+        /// openmyna servers on one database, loaded at once after the comparison (above 1
+        /// needs --postgres).
+        #[arg(long, default_value_t = 1)]
+        nodes: u32,
+        /// Run on PostgreSQL (a server URL; the bench creates and drops its own database).
+        #[arg(long)]
+        postgres: Option<String>,
     },
     /// Online eligibility verification end to end over HTTP (challenge, card signature,
     /// verification), with a population of enrolled residents, on SQLite or PostgreSQL.
@@ -129,7 +136,19 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             seconds,
             connections,
             rounds,
-        } => bench::ocsp(certs, seconds, connections, rounds, &openmyna_exe(&this)?).await,
+            nodes,
+            postgres,
+        } => {
+            let b = bench::OcspBench {
+                certs,
+                seconds,
+                connections,
+                rounds,
+                nodes,
+                postgres,
+            };
+            bench::ocsp(b, &openmyna_exe(&this)?).await
+        }
         BenchCommand::Eligibility {
             residents,
             patients,
