@@ -28,6 +28,7 @@ await run('portal-pair', async (browser, c) => {
   await phone.waitForSelector('#me');
   await phone.goto(`${base}/portal/approve?code=${encodeURIComponent(code)}`);
   expect((await phone.textContent('#approve-code')).trim() === code, 'the code to approve');
+  expect((await phone.textContent('#requester')).includes('HeadlessChrome'), 'names the browser before approving');
   expect((await phone.textContent('#approve')).includes('ご自分で表示したコードでなければ承認しないでください'),
     'warns against approving a code someone sent');
   await c.check(phone, 'approve');
@@ -53,9 +54,9 @@ await run('portal-pair', async (browser, c) => {
   await c.check(other, 'link-used');
   await c.shot(other, 'link-used');
 
-  // A code approved twice: the second approval is refused with the reason.
+  // A used code: the approval page says no browser waits with it, and offers no button.
   await phone.goto(`${base}/portal/approve?code=${encodeURIComponent(code)}`);
-  await Promise.all([phone.waitForNavigation(), phone.click('#approve-button')]);
-  expect((await phone.textContent('#approve-message')).includes('approved already'), 'a code is approved once');
-  await c.check(phone, 'approve-again');
+  expect((await phone.textContent('#approve-message')).includes('No browser is waiting'), 'a used code says so');
+  expect(!(await phone.$('#approve-button')), 'nothing to approve');
+  await c.check(phone, 'approve-used');
 });

@@ -300,6 +300,24 @@ pub async fn browser_pairing(s: &Services, secret: &str) -> Result<BrowserPairin
     })
 }
 
+/// What the approval page shows about a code before the card holder approves it: the browser
+/// that shows it and when it asked, if the code still waits (none otherwise).
+pub async fn waiting_pairing(s: &Services, code: &str) -> Result<Option<PairingApproved>> {
+    let Ok(code) = PairingCode::parse(code) else {
+        return Ok(None);
+    };
+    let Some(p) = s.store.portal().pairing_by_code(&code_hash(&code)).await? else {
+        return Ok(None);
+    };
+    Ok(match p.state(s.clock.now()) {
+        PairingState::Waiting { .. } => Some(PairingApproved {
+            browser: p.browser,
+            requested_at: p.created_at,
+        }),
+        _ => None,
+    })
+}
+
 /// The card holder approves the code a browser shows: that browser logs in as them (with the
 /// authentication certificate of their own session).
 pub async fn approve_pairing(s: &Services, c: &Citizen, code: &str) -> Result<PairingApproved> {

@@ -42,8 +42,13 @@ pub struct PairPage {
     pub approving: bool,
     /// A message: why the code no longer works, or what was approved.
     pub message: Option<String>,
+    /// On the approval page: the browser that shows the code and when it asked, while it
+    /// waits.
+    pub requester: Option<String>,
     /// The message is good news.
     pub ok: bool,
+    /// The approval page offers its button.
+    pub can_approve: bool,
 }
 
 /// A QR code of `text` as a data: URL (an SVG image), or none if it does not fit one.
@@ -151,9 +156,17 @@ pub async fn approve_page(
     let code = openmyna_portal::pairing::PairingCode::parse(&q.code)
         .ok()
         .map(|c| c.display());
+    let waiting = service::waiting_pairing(&s, &q.code).await?;
+    let message = (code.is_some() && waiting.is_none()).then(|| {
+        "このコードで待っているブラウザはありません（使用済み・期限切れ、または打ち間違い）。 No browser is waiting with this code (used, expired or mistyped).".to_owned()
+    });
     render(
         &PairPage {
             approving: true,
+            requester: waiting
+                .map(|w| format!("{}（{} に表示）", w.browser, display_time(&w.requested_at))),
+            can_approve: message.is_none(),
+            message,
             code,
             base_url: s.info.public_url.trim_end_matches('/').to_owned(),
             ..Default::default()
@@ -176,6 +189,7 @@ pub async fn approve(
         base_url: base_url.clone(),
         message: Some(message),
         ok,
+        can_approve: !ok,
         ..Default::default()
     };
     let Some(token) = portal::session_cookie(&parts) else {
