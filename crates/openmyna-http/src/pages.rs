@@ -4,10 +4,15 @@
 //! HttpOnly and Secure (see `auth::cookie_cannot_stick` for LAN addresses).
 
 use askama::Template;
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use openmyna_core::{RefusalKind, Role};
+use openmyna_services::console::{Login, SESSION_HOURS};
+use serde::Deserialize;
 
 use crate::error::{ApiError, SeeOther};
+use crate::state::AppState;
 
 /// The page with `status`, marked `Cache-Control: no-store` (pages show personal data).
 pub fn render<T: Template>(page: &T, status: StatusCode) -> Result<Response, ApiError> {
@@ -47,6 +52,46 @@ impl PageCookie {
         if let Ok(v) = HeaderValue::from_str(&c) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
+    }
+}
+
+/// The login form of a page that an organisation's token opens (the console, the campaign
+/// pages).
+#[derive(Deserialize)]
+pub struct LoginForm {
+    pub token: String,
+}
+
+impl PageCookie {
+    /// A page login's answer: the redirect to `to` with the session's cookie, or why not — a
+    /// token of another role (`Forbidden`, with the role) or an unknown one
+    /// (`Unauthenticated`) — for the page to say in its own words.
+    pub fn opened(&self, login: Login, to: &str) -> Result<Response, (RefusalKind, Option<Role>)> {
+        match login {
+            Login::Opened(secret) => {
+                let mut resp = see_other(to);
+                self.set(&mut resp, &secret, SESSION_HOURS * 3600);
+                Ok(resp)
+            }
+            Login::WrongRole(role) => Err((RefusalKind::Forbidden, Some(role))),
+            Login::Unknown => Err((RefusalKind::Unauthenticated, None)),
+        }
+    }
+
+    /// A page's logout: ends the session of the request's cookie (if any) on the server, clears
+    /// the cookie and goes to `to`.
+    pub async fn logout(
+        &self,
+        s: &AppState,
+        parts: &Parts,
+        to: &str,
+    ) -> Result<Response, ApiError> {
+        if let Some(secret) = crate::routes::portal::cookie(parts, self.name) {
+            openmyna_services::console::logout(s, &secret).await?;
+        }
+        let mut resp = see_other(to);
+        self.set(&mut resp, "", 0);
+        Ok(resp)
     }
 }
 

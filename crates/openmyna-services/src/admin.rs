@@ -112,17 +112,17 @@ pub async fn revoke_token(store: &Store, clock: &dyn Clock, token_id: i64) -> Re
 
 /// Every organisation with its tokens (newest first), for the operator's console.
 pub async fn directory(store: &Store) -> Result<Vec<(Organisation, Vec<TokenInfo>)>> {
-    let mut tokens = store.auth().tokens().await?;
+    let mut tokens: std::collections::HashMap<i64, Vec<TokenInfo>> = Default::default();
+    for t in store.auth().tokens().await? {
+        tokens.entry(t.org_id).or_default().push(t);
+    }
     Ok(store
         .auth()
         .organisations()
         .await?
         .into_iter()
         .map(|o| {
-            let (mine, rest) = std::mem::take(&mut tokens)
-                .into_iter()
-                .partition(|t| t.org_id == o.id);
-            tokens = rest;
+            let mine = tokens.remove(&o.id).unwrap_or_default();
             (o, mine)
         })
         .collect())

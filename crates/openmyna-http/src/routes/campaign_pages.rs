@@ -15,15 +15,15 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use openmyna_campaigns::dashboard::Published;
 use openmyna_campaigns::figures::{CampaignView, DashboardView, MembersView};
-use openmyna_core::{IntoRefusal, RefusalKind, Role};
+use openmyna_core::{IntoRefusal, Role};
 use openmyna_services::campaigns::{self as service, Board};
-use openmyna_services::console::{self as sessions, Login, SESSION_HOURS};
+use openmyna_services::console as sessions;
 use openmyna_services::employers::Employer;
 use serde::Deserialize;
 
 use crate::charts::{self, Bar};
 use crate::error::{ApiError, page_status};
-use crate::pages::{PageCookie, csv as csv_download, render, see_other};
+use crate::pages::{LoginForm, PageCookie, csv as csv_download, render};
 use crate::routes::campaigns::{bars_svg, trend_svg};
 use crate::routes::portal::{cookie, portal_b64};
 use crate::state::AppState;
@@ -246,34 +246,23 @@ pub async fn page(
     render(&page, page_status(None))
 }
 
-#[derive(Deserialize)]
-pub struct LoginForm {
-    pub token: String,
-}
-
 /// `POST /campaigns/login`: an employer token (the organisation's own or HR's) opens the page.
 pub async fn login(
     State(s): State<AppState>,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
-    let (error, kind) = match sessions::login_as(&s, &f.token, Role::Employer).await? {
-        Login::Opened(secret) => {
-            let mut resp = see_other("/campaigns");
-            COOKIE.set(&mut resp, &secret, SESSION_HOURS * 3600);
-            return Ok(resp);
-        }
-        Login::WrongRole(role) => (
-            format!(
-                "このトークンは{}のものです。この画面は勤務先（会社・業界団体・所管省庁）の担当者向けです。 This token is of a {} organisation; these pages are for employers.",
-                role.label_ja(),
-                role.as_str()
-            ),
-            RefusalKind::Forbidden,
+    let login = sessions::login_as(&s, &f.token, Role::Employer).await?;
+    let (kind, role) = match COOKIE.opened(login, "/campaigns") {
+        Ok(resp) => return Ok(resp),
+        Err(refused) => refused,
+    };
+    let error = match role {
+        Some(role) => format!(
+            "このトークンは{}のものです。この画面は勤務先（会社・業界団体・所管省庁）の担当者向けです。 This token is of a {} organisation; these pages are for employers.",
+            role.label_ja(),
+            role.as_str()
         ),
-        Login::Unknown => (
-            "トークンが見つからないか、失効・期限切れです。 The token is unknown, revoked or expired.".to_owned(),
-            RefusalKind::Unauthenticated,
-        ),
+        None => "トークンが見つからないか、失効・期限切れです。 The token is unknown, revoked or expired.".to_owned(),
     };
     render(
         &CampaignsPage {
@@ -286,12 +275,7 @@ pub async fn login(
 
 /// `POST /campaigns/logout`.
 pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
-    if let Some(secret) = cookie(&parts, COOKIE.name) {
-        sessions::logout(&s, &secret).await?;
-    }
-    let mut resp = see_other("/campaigns");
-    COOKIE.set(&mut resp, "", 0);
-    Ok(resp)
+    COOKIE.logout(&s, &parts, "/campaigns").await
 }
 
 /// `GET /campaigns/ministry-report.csv`: a ministry's report, for the page's download link.

@@ -14,13 +14,13 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 use openmyna_core::{Actor, IntoRefusal, RefusalKind};
-use openmyna_services::console::{self as service, Login, SESSION_HOURS};
+use openmyna_services::console as service;
 use openmyna_services::jpki::StatusChange;
 use serde::Deserialize;
 
 use crate::charts;
 use crate::error::{ApiError, page_status};
-use crate::pages::{PageCookie, render, see_other};
+use crate::pages::{LoginForm, PageCookie, render, see_other};
 use crate::routes::jpki::{self, CertificateView, CrlView};
 use crate::routes::portal::cookie;
 use crate::state::AppState;
@@ -267,33 +267,21 @@ pub async fn page(
     }
 }
 
-#[derive(Deserialize)]
-pub struct LoginForm {
-    pub token: String,
-}
-
 /// `POST /console/login`: an operator token opens the console.
 pub async fn login(
     State(s): State<AppState>,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
-    let (error, kind) = match service::login(&s, &f.token).await? {
-        Login::Opened(secret) => {
-            let mut resp = see_other("/console");
-            COOKIE.set(&mut resp, &secret, SESSION_HOURS * 3600);
-            return Ok(resp);
-        }
-        Login::WrongRole(role) => (
-            format!(
-                "this token is of a {} organisation; the console is for the operator",
-                role.as_str()
-            ),
-            RefusalKind::Forbidden,
+    let (kind, role) = match COOKIE.opened(service::login(&s, &f.token).await?, "/console") {
+        Ok(resp) => return Ok(resp),
+        Err(refused) => refused,
+    };
+    let error = match role {
+        Some(role) => format!(
+            "this token is of a {} organisation; the console is for the operator",
+            role.as_str()
         ),
-        Login::Unknown => (
-            "the token is unknown, revoked or expired".to_owned(),
-            RefusalKind::Unauthenticated,
-        ),
+        None => "the token is unknown, revoked or expired".to_owned(),
     };
     let page = ConsolePage {
         error: Some(error),
@@ -304,12 +292,7 @@ pub async fn login(
 
 /// `POST /console/logout`.
 pub async fn logout(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
-    if let Some(secret) = cookie(&parts, COOKIE.name) {
-        service::logout(&s, &secret).await?;
-    }
-    let mut resp = see_other("/console");
-    COOKIE.set(&mut resp, "", 0);
-    Ok(resp)
+    COOKIE.logout(&s, &parts, "/console").await
 }
 
 #[derive(Deserialize)]
