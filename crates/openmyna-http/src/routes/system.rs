@@ -243,10 +243,10 @@ async fn domain_metrics(s: &AppState) -> Result<String, ApiError> {
         );
     }
     out.push_str(
-        "# HELP openmyna_card_events_total Audited card events: issued, pin_locked (reported by a reader), pin_reset (at the municipality), ….\n\
+        "# HELP openmyna_card_events_total PIN events in the cards' audited history: pin_locked (reported by a reader), pin_reset (at the municipality).\n\
          # TYPE openmyna_card_events_total counter\n",
     );
-    for (event, n) in s.store.cards().card_event_totals().await? {
+    for (event, n) in s.store.cards().pin_event_totals().await? {
         let _ = writeln!(
             out,
             "openmyna_card_events_total{{event=\"{}\"}} {n}",
