@@ -29,6 +29,7 @@ mod card;
 mod card_life;
 mod card_pcsc;
 mod console;
+mod crash;
 mod eligibility;
 mod fourinfo;
 mod http_examples;

@@ -155,35 +155,6 @@ async fn servers_share_challenges_and_status_changes(backend: Backend) {
 
 on_both_backends!(servers_share_challenges_and_status_changes);
 
-/// A `openmyna serve` process on the test's database and data directory (same master key);
-/// its URL from what it prints.
-fn serve_process(app: &crate::common::TestApp) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openmyna"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--demo-persons", "0"])
-        .env("OPENMYNA_DATA_DIR", &app.config.data_dir)
-        .env("OPENMYNA_DATABASE_URL", &app.config.database.url)
-        .env("OPENMYNA_LOG_FILTER", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(out).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the server printed its address")
-            .unwrap();
-        if let Some(u) = line.strip_prefix("openmyna listening on ") {
-            break u.trim().to_owned();
-        }
-    };
-    // Keep draining its output so that it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, url)
-}
-
 /// Three `openmyna serve` processes on one PostgreSQL: the terminal takes each challenge from
 /// one server and answers at the next; one server is killed (`kill -9`) during the load.
 /// Every verification that was answered 200 is in the database with its access-log entry,
@@ -226,7 +197,7 @@ async fn three_processes_and_a_kill() {
         .unwrap();
 
     let mut servers: Vec<(std::process::Child, String)> =
-        (0..3).map(|_| serve_process(&a)).collect();
+        (0..3).map(|_| a.serve_process()).collect();
     let urls: Vec<String> = servers.iter().map(|(_, u)| u.clone()).collect();
     let clients: Vec<_> = urls
         .iter()

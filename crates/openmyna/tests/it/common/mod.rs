@@ -288,6 +288,43 @@ impl TestApp {
         }
     }
 
+    /// A `openmyna serve` process on this test's database and data directory (same master
+    /// key), on a port of its own; its URL from what it prints.
+    pub fn serve_process(&self) -> (std::process::Child, String) {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openmyna"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--demo-persons", "0"])
+            .env("OPENMYNA_DATA_DIR", &self.config.data_dir)
+            .env("OPENMYNA_DATABASE_URL", &self.config.database.url)
+            .env("OPENMYNA_LOG_FILTER", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(out).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the server printed its address")
+                .unwrap();
+            if let Some(u) = line.strip_prefix("openmyna listening on ") {
+                break u.trim().to_owned();
+            }
+        };
+        // Keep draining its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        (child, url)
+    }
+
+    /// Stops the in-process server, keeping the database and the data directory (for tests
+    /// that go on with `serve_process`).
+    pub async fn stop_server(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.unwrap();
+        }
+    }
+
     /// Stops the server and drops the test database (dropping the `TestApp` without
     /// `finish` drops the database too).
     pub async fn finish(mut self) {
