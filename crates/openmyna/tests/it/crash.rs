@@ -8,8 +8,11 @@
 //! the OCSP answers (asked with `openssl ocsp`) must match the database, every access-log hash
 //! chain must hold, and on SQLite `PRAGMA integrity_check` must say ok.
 //!
-//! `OPENMYNA_CRASH_KILLS` sets the number of kills (default 12, which CI runs on both
-//! backends); `OPENMYNA_CRASH_SEED` the seed of the kill times. The report is printed (run with
+//! On PostgreSQL, `OPENMYNA_TEST_CRASH_PG_RESTART` names a command that crashes and restarts the
+//! database server during the load (scripts/pg-crash.sh runs the test so on a private cluster).
+//!
+//! `OPENMYNA_TEST_CRASH_KILLS` sets the number of kills (default 12, which CI runs on both
+//! backends); `OPENMYNA_TEST_CRASH_SEED` the seed of the kill times. The report is printed (run with
 //! `--nocapture` to see it).
 
 use std::collections::HashMap;
@@ -310,7 +313,8 @@ struct Fixture {
     terminal: String,
 }
 
-async fn set_up(a: &TestApp, dir: &Path) -> Fixture {
+/// Pools sized so that the revocations and moves last about as long as `kills` kills.
+async fn set_up(a: &TestApp, dir: &Path, kills: usize) -> Fixture {
     let mut card_files = Vec::new();
     for i in 0..7 {
         let resident = a.register_resident(true).await;
@@ -362,7 +366,7 @@ async fn set_up(a: &TestApp, dir: &Path) -> Fixture {
     let expiry = chrono::NaiveDate::from_ymd_opt(2035, 1, 1).unwrap();
     let mut ca_pool = Vec::new();
     let owner = a.register_resident(true).await;
-    for _ in 0..60 {
+    for _ in 0..kills.max(4) * 8 {
         let c = jpki
             .issue_card(owner, &holder, None, &spki, expiry, None)
             .await
@@ -370,7 +374,7 @@ async fn set_up(a: &TestApp, dir: &Path) -> Fixture {
         ca_pool.push(c.authentication.serial);
     }
     let mut movers = Vec::new();
-    for _ in 0..30 {
+    for _ in 0..kills.max(4) * 4 {
         let r = a.register_resident(true).await;
         // A move revokes the signing certificate (it carries the address).
         let c = jpki
@@ -411,17 +415,17 @@ impl Lcg {
 }
 
 async fn kills_lose_nothing_acknowledged(backend: Backend) {
-    let kills: usize = std::env::var("OPENMYNA_CRASH_KILLS")
+    let kills: usize = std::env::var("OPENMYNA_TEST_CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(12);
-    let seed: u64 = std::env::var("OPENMYNA_CRASH_SEED")
+    let seed: u64 = std::env::var("OPENMYNA_TEST_CRASH_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20261203);
     let mut a = spawn_app_at(backend, real_now()).await;
     let dir = tempfile::tempdir().unwrap();
-    let f = Arc::new(set_up(&a, dir.path()).await);
+    let f = Arc::new(set_up(&a, dir.path(), kills).await);
     let municipality = a.token(Role::Municipality).to_owned();
     // From here on the server runs as a process of its own, killed and restarted.
     a.stop_server().await;
@@ -515,7 +519,7 @@ async fn kills_lose_nothing_acknowledged(backend: Backend) {
                         l.held.push(serial.clone())
                     }
                 }
-                tokio::time::sleep(Duration::from_millis(40)).await;
+                tokio::time::sleep(Duration::from_millis(80)).await;
             }
         }));
     }
@@ -543,7 +547,7 @@ async fn kills_lose_nothing_acknowledged(backend: Backend) {
                         .moved_certificates
                         .extend(certs.iter().cloned());
                 }
-                tokio::time::sleep(Duration::from_millis(80)).await;
+                tokio::time::sleep(Duration::from_millis(160)).await;
             }
         }));
     }
@@ -650,7 +654,27 @@ async fn kills_lose_nothing_acknowledged(backend: Backend) {
     let started = Instant::now();
     let mut rng = Lcg(seed);
     let mut restart_ms = Vec::new();
-    for _ in 0..kills {
+    // On PostgreSQL, a command that crashes and restarts the database server itself (e.g.
+    // `pg_ctl restart -m immediate`; scripts/pg-crash.sh gives one for a private cluster):
+    // run once, in the middle of the load, while the clients write.
+    let pg_restart = std::env::var("OPENMYNA_TEST_CRASH_PG_RESTART")
+        .ok()
+        .filter(|c| !c.is_empty() && backend == Backend::Postgres);
+    let mut pg_restarts = 0;
+    for k in 0..kills {
+        if k == kills / 2
+            && let Some(cmd) = &pg_restart
+        {
+            let cmd = cmd.clone();
+            let status = tokio::task::spawn_blocking(move || {
+                std::process::Command::new("sh").args(["-c", &cmd]).status()
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            assert!(status.success(), "the PostgreSQL restart command failed");
+            pg_restarts += 1;
+        }
         tokio::time::sleep(Duration::from_millis(300 + rng.next(900))).await;
         server.kill().unwrap();
         server.wait().unwrap();
@@ -895,7 +919,7 @@ async fn kills_lose_nothing_acknowledged(backend: Backend) {
     }
     let refused = target.counts.refused.lock().unwrap().clone();
     eprintln!(
-        "crash harness ({backend:?}, seed {seed}): {kills} kills in {load_seconds:.1} s of load; restarts took {:?} ms; \
+        "crash harness ({backend:?}, seed {seed}): {kills} kills and {pg_restarts} PostgreSQL crash-restarts in {load_seconds:.1} s of load; restarts took {:?} ms; \
          {} requests sent, {} without an answer, {} 5xx; refused: {refused:?}\n\
          acknowledged: {} residents, {} moves, {} revocations, {} suspensions, {} certificates revoked by moves, \
          {} eligibility checks, {} consents, {} 利用登録, {} PIN lock-outs, account number {}\n\

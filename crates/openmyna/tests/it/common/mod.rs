@@ -292,22 +292,33 @@ impl TestApp {
     /// key), on a port of its own; its URL from what it prints.
     pub fn serve_process(&self) -> (std::process::Child, String) {
         use std::io::BufRead;
+        // Its log beside the data directory, quoted if it does not start.
+        let log_path = self.config.data_dir.with_file_name("serve.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_openmyna"))
             .args(["serve", "--listen", "127.0.0.1:0", "--demo-persons", "0"])
             .env("OPENMYNA_DATA_DIR", &self.config.data_dir)
             .env("OPENMYNA_DATABASE_URL", &self.config.database.url)
             .env("OPENMYNA_LOG_FILTER", "warn")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         let out = child.stdout.take().unwrap();
         let mut lines = std::io::BufReader::new(out).lines();
         let url = loop {
-            let line = lines
-                .next()
-                .expect("the server printed its address")
-                .unwrap();
+            let Some(Ok(line)) = lines.next() else {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                panic!(
+                    "the server did not print its address; its log ends:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            };
             if let Some(u) = line.strip_prefix("openmyna listening on ") {
                 break u.trim().to_owned();
             }
