@@ -119,7 +119,7 @@ pub struct RecordChange {
     pub status: MatchStatus,
     pub mismatches: Vec<String>,
     /// The record before the change (absent for the first version).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub before: Option<serde_json::Value>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub after: serde_json::Value,

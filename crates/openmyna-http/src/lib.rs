@@ -90,6 +90,12 @@ impl utoipa::Modify for Conformance {
                 *seen.entry(id.clone()).or_default() += 1;
             }
         }
+        shared_responses(openapi);
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for op in operations(item) {
+                general_responses(path, op);
+            }
+        }
         for op in openapi.paths.paths.values_mut().flat_map(operations) {
             if let Some(id) = &op.operation_id
                 && seen.get(id).is_some_and(|n| *n > 1)
@@ -105,6 +111,67 @@ impl utoipa::Modify for Conformance {
                 }
             }
         }
+    }
+}
+
+/// The refusals every operation of a kind can give, whatever its annotation lists, because
+/// they come from the layers around the handlers (`error.rs` maps them in one place): a bearer
+/// operation's 401 and 403; a portal session's 401; a body's 400 (unreadable), 413 (too
+/// large), 415 (not JSON) and 422 (a rule broken); a parameter's 400 and 422, and 404 for an
+/// identifier in the path. Each with the error body.
+fn general_responses(path: &str, op: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::{Ref, RefOr};
+    let bearer = op
+        .security
+        .as_ref()
+        .is_some_and(|s| !s.is_empty() && !s.iter().all(|r| r == &Default::default()));
+    let portal_session = path.starts_with("/api/v1/portal/")
+        && !matches!(path, "/api/v1/portal/challenge" | "/api/v1/portal/login");
+    let body = op.request_body.is_some();
+    let params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let mut statuses = Vec::new();
+    if bearer {
+        statuses.extend(["401", "403"]);
+    }
+    if portal_session {
+        statuses.push("401");
+    }
+    if body {
+        statuses.extend(["400", "413", "415", "422"]);
+    }
+    if params {
+        statuses.extend(["400", "422"]);
+    }
+    if path.contains('{') {
+        statuses.push("404");
+    }
+    for status in statuses {
+        if !op.responses.responses.contains_key(status) {
+            op.responses.responses.insert(
+                status.to_owned(),
+                RefOr::Ref(Ref::new(format!("#/components/responses/{status}"))),
+            );
+        }
+    }
+}
+
+/// The shared refusals that [`general_responses`] refers to, under `components.responses`.
+fn shared_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let components = openapi.components.get_or_insert_with(Default::default);
+    for status in ["400", "401", "403", "404", "413", "415", "422"] {
+        let response = ResponseBuilder::new()
+            .description(response_description(status))
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        components
+            .responses
+            .insert(status.to_owned(), RefOr::T(response));
     }
 }
 
@@ -139,6 +206,7 @@ fn response_description(status: &str) -> &'static str {
         "404" => "Not found, or not the caller's to see",
         "409" => "Refused: the request is valid but the state of things does not allow it",
         "413" => "The request is larger than this endpoint accepts",
+        "415" => "The body is not of the media type this endpoint takes (send Content-Type)",
         "422" => "Invalid: the input breaks a rule (the error names the rule and the field)",
         "503" => "Unavailable: the database does not answer",
         _ => "See the error body",

@@ -72,11 +72,13 @@ fn every_reference_resolves() {
     refs(&doc, &mut found);
     assert!(!found.is_empty());
     for r in found {
-        let name = r
-            .strip_prefix("#/components/schemas/")
+        let (kind, name) = r
+            .strip_prefix("#/components/")
+            .and_then(|rest| rest.split_once('/'))
+            .filter(|(kind, _)| matches!(*kind, "schemas" | "responses"))
             .unwrap_or_else(|| panic!("unexpected reference {r}"));
         assert!(
-            doc["components"]["schemas"].get(name).is_some(),
+            doc["components"][kind].get(name).is_some(),
             "{r} is referenced but not defined"
         );
     }

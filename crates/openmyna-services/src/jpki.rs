@@ -181,7 +181,14 @@ pub fn root(name: &str) -> Result<RootKind> {
 pub async fn publish(s: &Services, root_name: Option<&str>, kind: &str) -> Result<Vec<CrlMeta>> {
     let roots = match root_name {
         None => RootKind::ALL.to_vec(),
-        Some(r) => vec![root(r)?],
+        // Named in the body: an unknown name is invalid input (422), not a missing resource.
+        Some(r) => vec![RootKind::parse(r).ok_or_else(|| {
+            Refusal::invalid(
+                "root.unknown",
+                format!("no root {r:?}; the roots are sign and auth"),
+            )
+            .with_field("root")
+        })?],
     };
     let mut out = Vec::new();
     for root in roots {

@@ -1,6 +1,6 @@
 //! `/api/v1/admin`: organisations and their tokens (operator only), and `/api/v1/whoami`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use openmyna_core::Role;
 use openmyna_services::admin;
 use serde::{Deserialize, Serialize};
@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::error::{ApiError, Created, ErrorBody, NoContent};
 use crate::json::ApiJson;
+use crate::json::ApiPath;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -134,7 +135,7 @@ pub struct TokenView {
 pub async fn create_token(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<NewToken>,
 ) -> Result<Created<axum::Json<TokenView>>, ApiError> {
     caller.require(&[Role::Operator])?;
@@ -157,7 +158,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<NoContent, ApiError> {
     caller.require(&[Role::Operator])?;
     admin::revoke_token(&s.store, s.clock.as_ref(), id).await?;

@@ -3,7 +3,7 @@
 //! municipality reviews, manufactures, and hands the card over at the window — the resident
 //! setting the PINs — or mails it when identity was verified at intake.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use base64::Engine;
 use openmyna_core::Role;
 use openmyna_services::applications;
@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
+use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 const MUNICIPALITIES: &[Role] = &[Role::Municipality];
@@ -203,8 +204,8 @@ pub struct FormQuery {
     responses((status = 200, body = ApplicationView), (status = 404, body = ErrorBody)))]
 pub async fn status(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
-    Query(q): Query<FormQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<FormQuery>,
 ) -> Result<axum::Json<ApplicationView>, ApiError> {
     Ok(axum::Json(view(
         applications::for_applicant(&s, id, &q.form_id).await?,
@@ -226,7 +227,7 @@ pub struct ListQuery {
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<axum::Json<Vec<ApplicationView>>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
     let list = applications::list(&s, actor.org_id, q.status.as_deref()).await?;
@@ -289,7 +290,7 @@ pub struct Review {
 pub async fn review(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Review>,
 ) -> Result<axum::Json<ApplicationView>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
@@ -309,7 +310,7 @@ pub async fn review(
 pub async fn manufacture(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<axum::Json<ApplicationView>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
     let made = applications::manufacture(&s, actor, id).await?;
@@ -349,7 +350,7 @@ pub struct Delivered {
 pub async fn handover(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<HandOver>,
 ) -> Result<axum::Json<Delivered>, ApiError> {
     let actor = caller.require(MUNICIPALITIES)?;
@@ -386,7 +387,7 @@ pub struct Receive {
               (status = 409, body = ErrorBody)))]
 pub async fn receive(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Receive>,
 ) -> Result<axum::Json<Delivered>, ApiError> {
     let delivery = applications::receive(&s, id, &req.form_id, &req.delivery_code).await?;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use openmyna_campaigns::campaign::{CampaignInput, MeasureInput};
@@ -23,6 +23,7 @@ use crate::auth::Caller;
 use crate::charts::{self, Bar, Line};
 use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
+use crate::json::{ApiPath, ApiQuery};
 use crate::routes::applications::{self as applications, ApplicationView, OnSite};
 use crate::routes::employers::employer;
 use crate::state::AppState;
@@ -195,7 +196,7 @@ impl DashboardQuery {
 pub async fn get_dashboard(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<DashboardQuery>,
+    ApiQuery(q): ApiQuery<DashboardQuery>,
 ) -> Result<axum::Json<DashboardView>, ApiError> {
     let e = employer(&s, &caller).await?;
     Ok(axum::Json(service::dashboard(&s, &e, q.period()).await?))
@@ -223,7 +224,7 @@ fn svg(body: String) -> Response {
 pub async fn dashboard_bars(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<DashboardQuery>,
+    ApiQuery(q): ApiQuery<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
     let (view, target) = service::dashboard_with_target(&s, &e, q.period()).await?;
@@ -261,7 +262,7 @@ pub(crate) fn bars_svg(view: &DashboardView, target: Option<f64>) -> String {
 pub async fn dashboard_trend(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<DashboardQuery>,
+    ApiQuery(q): ApiQuery<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
     let view = service::dashboard(&s, &e, q.period()).await?;
@@ -337,7 +338,7 @@ pub async fn list_campaigns(
 pub async fn get_campaign(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<axum::Json<CampaignView>, ApiError> {
     let e = employer(&s, &caller).await?;
     Ok(axum::Json(service::campaign(&s, &e, id).await?))
@@ -351,7 +352,7 @@ pub async fn get_campaign(
 pub async fn campaign_trend(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
     let (view, divisions) = service::campaign_trend(&s, &e, id).await?;
@@ -371,7 +372,7 @@ pub async fn campaign_trend(
 pub async fn add_measure(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<MeasureInput>,
 ) -> Result<Created<axum::Json<MeasureView>>, ApiError> {
     let e = employer(&s, &caller).await?;
@@ -385,12 +386,13 @@ pub async fn add_measure(
 /// An association's figures per member organisation, ranked; small members show no figures.
 #[utoipa::path(get, path = "/api/v1/campaigns/member-organisations", tag = "campaigns",
     params(DashboardQuery),
-    responses((status = 200, body = MembersView), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = MembersView), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn member_organisations(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<DashboardQuery>,
+    ApiQuery(q): ApiQuery<DashboardQuery>,
 ) -> Result<axum::Json<MembersView>, ApiError> {
     let e = employer(&s, &caller).await?;
     Ok(axum::Json(
@@ -408,7 +410,7 @@ pub async fn member_organisations(
 pub async fn ministry_report(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<DashboardQuery>,
+    ApiQuery(q): ApiQuery<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let e = employer(&s, &caller).await?;
     let csv = service::ministry_report(&s, &e, q.as_of.as_deref()).await?;
@@ -517,7 +519,7 @@ pub async fn list_sessions(
 pub async fn get_session(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
     Ok(axum::Json(session_view(
         service::session(&s, &caller.0, id).await?,
@@ -533,7 +535,7 @@ pub async fn get_session(
 pub async fn schedule_session(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<SessionSchedule>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
     let session = service::schedule_session(&s, &caller.0, id, &req).await?;
@@ -564,7 +566,7 @@ pub struct SessionApplicantInput {
 pub async fn register_applicant(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<SessionApplicantInput>,
 ) -> Result<Created<axum::Json<Registered>>, ApiError> {
     let applicant = service::Applicant {
@@ -594,7 +596,7 @@ pub struct Registered {
 pub async fn close_session(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
     let session = service::step_session(&s, &caller.0, id, SessionStep::Close).await?;
     Ok(axum::Json(session_view(session)))
@@ -608,7 +610,7 @@ pub async fn close_session(
 pub async fn cancel_session(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<axum::Json<SessionView>, ApiError> {
     let session = service::step_session(&s, &caller.0, id, SessionStep::Cancel).await?;
     Ok(axum::Json(session_view(session)))

@@ -2,7 +2,7 @@
 //! the 24-hour call centre), found again, return (返納), and the dates of validity and renewal.
 //! A new card for the same person replaces the old one (its certificates revoked).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use openmyna_applications::{CardDates, CardEvent};
 use openmyna_core::Role;
 use openmyna_store::cards::CardRecord;
@@ -14,6 +14,7 @@ use openmyna_services::cards;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
+use crate::json::ApiPath;
 use crate::state::AppState;
 
 /// Municipalities, and the operator's 24-hour call centre (loss reports).
@@ -55,7 +56,7 @@ async fn view(s: &AppState, c: CardRecord) -> Result<CardView, ApiError> {
 pub async fn card(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
 ) -> Result<axum::Json<CardView>, ApiError> {
     caller.require(CARD_KEEPERS)?;
     let c = s
@@ -75,7 +76,7 @@ pub async fn card(
 pub async fn resident_cards(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<axum::Json<Vec<CardView>>, ApiError> {
     caller.require(CARD_KEEPERS)?;
     let mut out = Vec::new();
@@ -121,7 +122,7 @@ async fn event(
 pub async fn loss(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
     event(&s, caller, &serial, CardEvent::Lost, &req.note).await
@@ -136,7 +137,7 @@ pub async fn loss(
 pub async fn found(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
     event(&s, caller, &serial, CardEvent::Found, &req.note).await
@@ -151,7 +152,7 @@ pub async fn found(
 pub async fn return_card(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
     event(&s, caller, &serial, CardEvent::Return, &req.note).await
@@ -168,7 +169,7 @@ pub async fn return_card(
 pub async fn overseas(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
     event(&s, caller, &serial, CardEvent::GoOverseas, &req.note).await
@@ -184,7 +185,7 @@ pub async fn overseas(
 pub async fn domestic(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<CardEventRequest>,
 ) -> Result<axum::Json<CardView>, ApiError> {
     event(&s, caller, &serial, CardEvent::ComeBack, &req.note).await

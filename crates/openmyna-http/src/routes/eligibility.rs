@@ -7,7 +7,7 @@ use openmyna_core::Refusal;
 use std::collections::BTreeSet;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use base64::Engine;
 use chrono::NaiveDate;
 use openmyna_core::Role;
@@ -31,6 +31,7 @@ use openmyna_api::oqs::{
 use crate::auth::Caller;
 use crate::error::{ApiError, Created, CreatedOrOk, ErrorBody};
 use crate::json::ApiJson;
+use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// Largest CSV upload (about 100,000 enrollment rows).
@@ -174,7 +175,7 @@ fn entry(r: StoredRecord) -> RecordEntry {
 pub async fn list_records(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<RecordsQuery>,
+    ApiQuery(q): ApiQuery<RecordsQuery>,
 ) -> Result<axum::Json<Vec<RecordEntry>>, ApiError> {
     let actor = caller.require(INSURERS)?;
     let status =
@@ -210,7 +211,7 @@ pub struct RecordHistory {
 pub async fn record_history(
     State(s): State<AppState>,
     caller: Caller,
-    Path(p): Path<(String, String, String, String)>,
+    ApiPath(p): ApiPath<(String, String, String, String)>,
 ) -> Result<axum::Json<RecordHistory>, ApiError> {
     let actor = caller.require(INSURERS)?;
     let (current, changes) = service(&s).record_history(actor, &key_of(&p)?).await?;
@@ -241,7 +242,7 @@ pub struct IssueCertificate {
 pub async fn issue_certificate(
     State(s): State<AppState>,
     caller: Caller,
-    Path(p): Path<(String, String, String, String)>,
+    ApiPath(p): ApiPath<(String, String, String, String)>,
     ApiJson(req): ApiJson<IssueCertificate>,
 ) -> Result<Created<axum::Json<QualificationCertificate>>, ApiError> {
     let actor = caller.require(INSURERS)?;
@@ -271,7 +272,7 @@ pub struct LoadMedical {
 pub async fn load_medical(
     State(s): State<AppState>,
     caller: Caller,
-    Path(kind): Path<String>,
+    ApiPath(kind): ApiPath<String>,
     ApiJson(req): ApiJson<LoadMedical>,
 ) -> Result<axum::Json<SubmitReport>, ApiError> {
     let actor = caller.require(INSURERS)?;
@@ -291,7 +292,7 @@ pub async fn load_medical(
 pub async fn load_medical_csv(
     State(s): State<AppState>,
     caller: Caller,
-    Path(kind): Path<String>,
+    ApiPath(kind): ApiPath<String>,
     body: Bytes,
 ) -> Result<axum::Json<SubmitReport>, ApiError> {
     let actor = caller.require(INSURERS)?;
@@ -495,7 +496,7 @@ pub async fn query(
 pub async fn consent(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<GiveConsent>,
 ) -> Result<axum::Json<Vec<LiveConsent>>, ApiError> {
     let actor = caller.require(FACILITIES)?;
@@ -546,7 +547,7 @@ impl ConsentedData {
 pub async fn medical_data(
     State(s): State<AppState>,
     caller: Caller,
-    Path((id, kind)): Path<(String, String)>,
+    ApiPath((id, kind)): ApiPath<(String, String)>,
 ) -> Result<axum::Json<Vec<MedicalData>>, ApiError> {
     let actor = caller.require(FACILITIES)?;
     let kind = ConsentedData::parse(&kind).ok_or_else(|| {
@@ -568,7 +569,7 @@ pub async fn medical_data(
 pub async fn limit_amount(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<axum::Json<LimitView>, ApiError> {
     let actor = caller.require(FACILITIES)?;
     Ok(axum::Json(LimitView {

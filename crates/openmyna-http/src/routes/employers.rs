@@ -9,7 +9,7 @@
 //! number belongs to a resident of the registry, to that resident's access log — before the
 //! number is sent.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use openmyna_campaigns::intake::{IdentityCheckInput, IntakeForm, Purpose};
@@ -22,6 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, Created as CreatedAnswer, CreatedOrOk, ErrorBody};
 use crate::json::ApiJson;
+use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 const EMPLOYERS: &[Role] = &[Role::Employer];
@@ -151,7 +152,8 @@ pub struct Created {
 /// Adds a division (names are unique among siblings).
 #[utoipa::path(post, path = "/api/v1/employers/divisions", tag = "employers",
     request_body = DivisionInput,
-    responses((status = 201, body = Created), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = Created), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_division(
     State(s): State<AppState>,
@@ -496,7 +498,7 @@ pub async fn list_intakes(
 pub async fn identity_check(
     State(s): State<AppState>,
     caller: Caller,
-    Path(no): Path<String>,
+    ApiPath(no): ApiPath<String>,
     ApiJson(req): ApiJson<IdentityCheckInput>,
 ) -> Result<axum::Json<IntakeStatus>, ApiError> {
     let e = employer(&s, &caller).await?;
@@ -533,8 +535,8 @@ pub struct NumberView {
 pub async fn read_my_number(
     State(s): State<AppState>,
     caller: Caller,
-    Path(no): Path<String>,
-    Query(q): Query<PurposeQuery>,
+    ApiPath(no): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PurposeQuery>,
 ) -> Result<axum::Json<NumberView>, ApiError> {
     let e = employer(&s, &caller).await?;
     let (emp, form, purpose) = service::read_my_number(&s, &e, &no, &q.purpose).await?;
@@ -558,7 +560,7 @@ pub async fn read_my_number(
 pub async fn handling(
     State(s): State<AppState>,
     caller: Caller,
-    Path(no): Path<String>,
+    ApiPath(no): ApiPath<String>,
 ) -> Result<axum::Json<Vec<HandlingView>>, ApiError> {
     let e = employer(&s, &caller).await?;
     let all = service::handling(&s, &e, &no).await?;

@@ -2,7 +2,7 @@
 //! their customers signed with the card, follow them, and query what changed. See
 //! docs/fourinfo.md.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use base64::Engine;
 use openmyna_core::Refusal;
 use openmyna_core::Role;
@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
+use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 const RELYING_PARTIES: &[Role] = &[Role::RelyingParty];
@@ -135,7 +136,7 @@ pub struct ListQuery {
 pub async fn list_consents(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<axum::Json<Vec<ConsentView>>, ApiError> {
     let actor = caller.require(RELYING_PARTIES)?;
     let list = service(&s).consents(actor, q.all).await?;
@@ -158,7 +159,7 @@ pub struct Withdraw {
 pub async fn withdraw(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Withdraw>,
 ) -> Result<axum::Json<ConsentView>, ApiError> {
     let actor = caller.require(RELYING_PARTIES)?;
@@ -193,7 +194,7 @@ pub struct QueryRequest {
 pub async fn query(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<QueryRequest>,
 ) -> Result<axum::Json<Outcome>, ApiError> {
     let actor = caller.require(RELYING_PARTIES)?;
@@ -225,7 +226,7 @@ pub struct Follow {
 pub async fn follow(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Follow>,
 ) -> Result<axum::Json<ConsentView>, ApiError> {
     let actor = caller.require(RELYING_PARTIES)?;

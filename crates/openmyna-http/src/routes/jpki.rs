@@ -3,7 +3,7 @@
 //! OCSP (`/ocsp/<root>`, `application/ocsp-request` / `application/ocsp-response`).
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
+use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 const ISSUERS: &[Role] = &[Role::Municipality];
@@ -143,7 +144,7 @@ pub async fn issue_card(
 pub async fn certificate(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
 ) -> Result<axum::Json<CertificateView>, ApiError> {
     caller.require(STATUS_CHANGERS)?;
     Ok(axum::Json(view(&s.jpki.certificate(&serial).await?)))
@@ -157,7 +158,7 @@ pub async fn certificate(
 pub async fn resident_certificates(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<axum::Json<Vec<CertificateView>>, ApiError> {
     caller.require(STATUS_CHANGERS)?;
     let certs = s.jpki.certificates_of_resident(id).await?;
@@ -182,7 +183,7 @@ pub struct RevokeRequest {
 pub async fn revoke(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
     ApiJson(req): ApiJson<RevokeRequest>,
 ) -> Result<axum::Json<CertificateView>, ApiError> {
     let actor = caller.require(STATUS_CHANGERS)?;
@@ -201,7 +202,7 @@ pub async fn revoke(
 pub async fn hold(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
 ) -> Result<axum::Json<CertificateView>, ApiError> {
     let actor = caller.require(STATUS_CHANGERS)?;
     let change = service::StatusChange::Hold;
@@ -219,7 +220,7 @@ pub async fn hold(
 pub async fn release(
     State(s): State<AppState>,
     caller: Caller,
-    Path(serial): Path<String>,
+    ApiPath(serial): ApiPath<String>,
 ) -> Result<axum::Json<CertificateView>, ApiError> {
     let actor = caller.require(STATUS_CHANGERS)?;
     let change = service::StatusChange::Release;
@@ -298,7 +299,7 @@ pub struct HistoryQuery {
 pub async fn crl_history(
     State(s): State<AppState>,
     caller: Caller,
-    Query(q): Query<HistoryQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<axum::Json<Vec<CrlView>>, ApiError> {
     caller.require(STATUS_CHANGERS)?;
     let h = s.jpki.crl_history(q.limit.unwrap_or(50)).await?;
@@ -339,7 +340,7 @@ pub(crate) fn root_view(r: service::RootInfo) -> RootView {
 
 /// `/ca/sign.crt`, `/ca/auth.crt` (roots) and `/ca/sign-ocsp.crt`, `/ca/auth-ocsp.crt`
 /// (responders), DER, `application/pkix-cert`.
-pub async fn ca_file(State(s): State<AppState>, Path(file): Path<String>) -> Response {
+pub async fn ca_file(State(s): State<AppState>, ApiPath(file): ApiPath<String>) -> Response {
     let der = match file.as_str() {
         "sign.crt" => s.jpki.root_certificate(RootKind::Sign),
         "auth.crt" => s.jpki.root_certificate(RootKind::Auth),
@@ -357,7 +358,7 @@ pub async fn ca_file(State(s): State<AppState>, Path(file): Path<String>) -> Res
 /// published CRL as DER (`application/pkix-crl`), served from the published file.
 pub async fn crl_file(
     State(s): State<AppState>,
-    Path((root, file)): Path<(String, String)>,
+    ApiPath((root, file)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (meta, der) = service::crl_file(&s, &root, &file).await?;
     let modified = (meta.this_update.with_timezone(&chrono::Utc))
@@ -393,7 +394,7 @@ pub const OCSP_BODY_LIMIT: usize = 16 * 1024;
 /// OCSP over POST (RFC 6960 Appendix A.1).
 pub async fn ocsp_post(
     State(s): State<AppState>,
-    Path(root): Path<String>,
+    ApiPath(root): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -414,7 +415,7 @@ pub async fn ocsp_post(
 /// responder's path.
 pub async fn ocsp_get(
     State(s): State<AppState>,
-    Path((root, encoded)): Path<(String, String)>,
+    ApiPath((root, encoded)): ApiPath<(String, String)>,
 ) -> Response {
     let Some(root) = RootKind::parse(&root) else {
         return ocsp_response(openmyna_jpki::ocsp::unauthorized());

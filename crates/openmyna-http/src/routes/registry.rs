@@ -4,7 +4,7 @@
 //! code. The operator may read residents for support and statistics but never sees those
 //! numbers. Every read of a resident is recorded in the resident's access log.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use openmyna_core::{Actor, Role};
 use openmyna_registry::{
@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
+use crate::json::ApiPath;
 use crate::state::AppState;
 
 /// Roles that may see a My Number and resident code from the registry.
@@ -174,7 +175,7 @@ pub async fn get(
     State(s): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<axum::Json<ResidentView>, ApiError> {
     let actor = caller.require(READERS)?;
     let r = registry(&s).get(parse_id(&id)?).await?;
@@ -227,7 +228,7 @@ pub struct AddressChange {
 pub async fn change_address(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AddressChange>,
 ) -> Result<axum::Json<ResidentView>, ApiError> {
     let actor = caller.require(WRITERS)?;
@@ -264,7 +265,7 @@ pub struct NameChange {
 pub async fn change_name(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NameChange>,
 ) -> Result<axum::Json<ResidentView>, ApiError> {
     let actor = caller.require(WRITERS)?;
@@ -304,7 +305,7 @@ pub struct Correction {
 pub async fn correct(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Correction>,
 ) -> Result<axum::Json<ResidentView>, ApiError> {
     let actor = caller.require(WRITERS)?;
@@ -341,7 +342,7 @@ pub struct Closure {
 pub async fn death(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Closure>,
 ) -> Result<axum::Json<ResidentView>, ApiError> {
     let actor = caller.require(WRITERS)?;
@@ -361,7 +362,7 @@ pub async fn death(
 pub async fn removal(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Closure>,
 ) -> Result<axum::Json<ResidentView>, ApiError> {
     let actor = caller.require(WRITERS)?;
@@ -382,7 +383,7 @@ pub async fn removal(
 pub async fn return_from_abroad(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AddressChange>,
 ) -> Result<axum::Json<ResidentView>, ApiError> {
     let actor = caller.require(WRITERS)?;
@@ -433,7 +434,7 @@ pub async fn history(
     State(s): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<axum::Json<Vec<HistoryView>>, ApiError> {
     let actor = caller.require(READERS)?;
     let reg = registry(&s);
@@ -492,10 +493,10 @@ pub struct EventPage {
 pub async fn events(
     State(s): State<AppState>,
     caller: Caller,
-    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<EventPage>, ApiError> {
     caller.require(READERS)?;
-    let Query(q) = query?;
+    let axum::extract::Query(q) = query?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let evs = s
         .store

@@ -497,6 +497,51 @@ async fn bad_ids_and_routes(backend: Backend) {
     let (s, r) = app.get("/api/v1/no/such/route", None).await;
     assert_eq!(s, 404);
     assert_eq!(r["error"]["code"], "route.not_found");
+    // A path or query parameter that cannot be read is the API's JSON error, as the
+    // OpenAPI document says (schemathesis found axum's plain text here).
+    for (method, path, role, code) in [
+        (
+            "DELETE",
+            "/api/v1/admin/tokens/99999999999999999999",
+            Role::Operator,
+            "request.path",
+        ),
+        (
+            "GET",
+            "/api/v1/campaigns/dashboard?months=-1",
+            Role::Employer,
+            "request.query",
+        ),
+    ] {
+        let resp = app
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", app.url))
+            .bearer_auth(app.token(role))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{path}");
+        let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{path}: {content_type}"
+        );
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{path}");
+    }
+    // A root named in a body that does not exist is invalid input, not a missing resource.
+    let (s, r) = app
+        .post(
+            "/api/v1/jpki/crls/publish",
+            Some(Role::Operator),
+            &json!({"root": "", "kind": "full"}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("root.unknown")),
+        "{r}"
+    );
     // A browser asking for HTML gets a page; a wrong method the JSON error body and Allow.
     let resp = app
         .client

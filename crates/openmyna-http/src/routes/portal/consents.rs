@@ -1,11 +1,12 @@
 //! The consents the citizen gave, and their withdrawal.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use openmyna_services::portal::{self};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody, NoContent};
+use crate::json::ApiPath;
 use crate::state::AppState;
 
 use super::Citizen;
@@ -85,7 +86,7 @@ impl Consents {
 pub async fn withdraw_rp(
     State(s): State<AppState>,
     c: Citizen,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<NoContent, ApiError> {
     portal::withdraw_relying_party(&s, &c, id).await?;
     Ok(NoContent)
@@ -98,7 +99,7 @@ pub async fn withdraw_rp(
 pub async fn withdraw_facility(
     State(s): State<AppState>,
     c: Citizen,
-    Path(org_id): Path<i64>,
+    ApiPath(org_id): ApiPath<i64>,
 ) -> Result<NoContent, ApiError> {
     portal::withdraw_facility(&s, &c, org_id).await?;
     Ok(NoContent)

@@ -1,7 +1,7 @@
 //! The citizen's own data: the basic four information, insurance and 利用登録, medical history, and
 //! the medical-expense notices.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use openmyna_eligibility::medical::MedicalData;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
+use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 use super::Citizen;
@@ -98,7 +99,7 @@ pub async fn register_insurance(
 pub async fn medical(
     State(s): State<AppState>,
     c: Citizen,
-    Path(kind): Path<String>,
+    ApiPath(kind): ApiPath<String>,
 ) -> Result<axum::Json<Vec<MedicalData>>, ApiError> {
     Ok(axum::Json(portal::medical(&s, &c, &kind).await?))
 }
@@ -135,8 +136,8 @@ pub struct ExpenseNotices {
 pub async fn medical_expenses(
     State(s): State<AppState>,
     c: Citizen,
-    Path(year): Path<i32>,
-    axum::extract::Query(q): axum::extract::Query<ExpenseFormat>,
+    ApiPath(year): ApiPath<i32>,
+    ApiQuery(q): ApiQuery<ExpenseFormat>,
 ) -> Result<Response, ApiError> {
     use openmyna_portal::expenses::{to_csv, to_xml};
     let (header, lines) = portal::medical_expenses(&s, &c, year).await?;

@@ -1,13 +1,14 @@
 //! Smartphone certificates: a phone certified with the card's signing key, its revocation by
 //! the holder, and the 24-hour hotline.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use openmyna_services::portal::{self, PhoneState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Created, ErrorBody};
 use crate::json::ApiJson;
+use crate::json::ApiPath;
 use crate::routes::eligibility::b64;
 use crate::state::AppState;
 
@@ -113,7 +114,7 @@ pub struct PhoneNote {
 pub async fn revoke_phone(
     State(s): State<AppState>,
     c: Citizen,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<PhoneNote>,
 ) -> Result<axum::Json<PhoneView>, ApiError> {
     let phone = portal::revoke_phone(&s, &c, id, &req.note).await?;
@@ -130,7 +131,7 @@ pub async fn revoke_phone(
 pub async fn hotline_suspend(
     State(s): State<AppState>,
     caller: crate::auth::Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<PhoneNote>,
 ) -> Result<axum::Json<PhoneView>, ApiError> {
     hotline(&s, caller, id, PhoneState::Suspended, &req.note).await
@@ -145,7 +146,7 @@ pub async fn hotline_suspend(
 pub async fn hotline_release(
     State(s): State<AppState>,
     caller: crate::auth::Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<PhoneNote>,
 ) -> Result<axum::Json<PhoneView>, ApiError> {
     hotline(&s, caller, id, PhoneState::Active, &req.note).await
