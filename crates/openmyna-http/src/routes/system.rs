@@ -199,6 +199,17 @@ fn process_metrics() -> String {
             num(17)
         );
     }
+    // Tasks of the async runtime: connections, requests and background jobs. Steady under a
+    // steady load; growth means something never ends (the soak bench watches it).
+    if let Ok(h) = tokio::runtime::Handle::try_current() {
+        let _ = write!(
+            out,
+            "# HELP openmyna_runtime_alive_tasks Tasks alive in the server's async runtime.\n\
+             # TYPE openmyna_runtime_alive_tasks gauge\n\
+             openmyna_runtime_alive_tasks {}\n",
+            h.metrics().num_alive_tasks()
+        );
+    }
     out
 }
 

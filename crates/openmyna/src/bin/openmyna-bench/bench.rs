@@ -1153,6 +1153,237 @@ pub struct EligibilityBench {
     pub concurrency: u32,
     /// A PostgreSQL server URL: the bench creates (and drops) its own database there.
     pub postgres: Option<String>,
+    /// The soak: for `seconds`, eligibility checks, OCSP and portal logins at once, with the
+    /// server's memory, descriptors, threads, tasks and connections sampled.
+    pub soak: bool,
+}
+
+/// One sample of the server under the soak: from its own `/metrics`.
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    at: f64,
+    rss_mib: f64,
+    fds: f64,
+    threads: f64,
+    tasks: f64,
+    db_connections: f64,
+}
+
+async fn sample(http: &reqwest::Client, url: &str, at: f64) -> Option<Sample> {
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    Some(Sample {
+        at,
+        rss_mib: value("process_resident_memory_bytes ") / 1048576.0,
+        fds: value("process_open_fds "),
+        threads: value("process_threads "),
+        tasks: value("openmyna_runtime_alive_tasks "),
+        db_connections: value("openmyna_db_pool_connections{state=\"open\"}"),
+    })
+}
+
+/// The soak's other loads beside the eligibility checks, for `seconds`: OCSP (with and
+/// without nonce, 4 clients) and portal sessions (challenge, login with a card, a page of the
+/// portal, logout; 2 clients); and the sampler, every 10 s. Prints the samples and the
+/// requests served.
+async fn soak_side_loads(
+    url: &str,
+    cards: &[(openmyna_card::keys::LoadedKey, String)],
+    certs: &[Vec<u8>],
+    seconds: u32,
+    pid: u32,
+) -> Result<(), AppError> {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    let http = reqwest::Client::new();
+    let root = http
+        .get(format!("{url}/ca/auth.crt"))
+        .send()
+        .await
+        .map_err(|e| AppError::Invalid(format!("root: {e}")))?
+        .bytes()
+        .await
+        .map_err(|e| AppError::Invalid(format!("root: {e}")))?;
+    let hashes = issuer_hashes(&root)?;
+    let mut bodies = Vec::new();
+    for c in certs {
+        let cert = openmyna_jpki::profile::parse_certificate(c)?;
+        let serial = Serial::from_der_bytes(cert.tbs_certificate.serial_number.as_bytes())?;
+        let mut n = [0u8; 16];
+        OsEntropy.fill(&mut n);
+        bodies.push(ocsp_request(&hashes, &serial, None)?);
+        bodies.push(ocsp_request(&hashes, &serial, Some(n))?);
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(u64::from(seconds));
+    let (ocsp_ok, ocsp_bad) = (AtomicU64::new(0), AtomicU64::new(0));
+    let (portal_ok, portal_bad) = (AtomicU64::new(0), AtomicU64::new(0));
+    let ocsp = |w: usize| {
+        let (http, bodies, ok, bad) = (&http, &bodies, &ocsp_ok, &ocsp_bad);
+        async move {
+            let mut i = w;
+            while tokio::time::Instant::now() < deadline {
+                let body = bodies[i % bodies.len()].clone();
+                i += 1;
+                let r = http
+                    .post(format!("{url}/ocsp/auth"))
+                    .header("content-type", "application/ocsp-request")
+                    .body(body)
+                    .send()
+                    .await;
+                let answered = match r {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    _ => false,
+                };
+                if answered {
+                    ok.fetch_add(1, Relaxed);
+                } else {
+                    bad.fetch_add(1, Relaxed);
+                }
+            }
+        }
+    };
+    let portal = |w: usize| {
+        let (http, ok, bad) = (&http, &portal_ok, &portal_bad);
+        async move {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let mut i = w;
+            while tokio::time::Instant::now() < deadline {
+                let (key, cert) = &cards[i % cards.len()];
+                i += 1;
+                let session = async {
+                    let c: serde_json::Value = http
+                        .post(format!("{url}/api/v1/portal/challenge"))
+                        .send()
+                        .await
+                        .ok()?
+                        .json()
+                        .await
+                        .ok()?;
+                    let bytes = b64.decode(c["challenge"].as_str()?).ok()?;
+                    let sig = key.sign_sha256(&bytes).ok()?;
+                    let login = http
+                        .post(format!("{url}/api/v1/portal/login"))
+                        .json(&serde_json::json!({"challenge_id": c["challenge_id"],
+                            "certificate": cert, "signature": b64.encode(sig)}))
+                        .send()
+                        .await
+                        .ok()?;
+                    let cookie = login
+                        .headers()
+                        .get("set-cookie")?
+                        .to_str()
+                        .ok()?
+                        .split(';')
+                        .next()?
+                        .to_owned();
+                    let me = http
+                        .get(format!("{url}/api/v1/portal/me"))
+                        .header("cookie", &cookie)
+                        .send()
+                        .await
+                        .ok()?;
+                    me.status().is_success().then_some(())?;
+                    me.bytes().await.ok()?;
+                    http.post(format!("{url}/api/v1/portal/logout"))
+                        .header("cookie", &cookie)
+                        .send()
+                        .await
+                        .ok()?
+                        .status()
+                        .is_success()
+                        .then_some(())
+                };
+                match session.await {
+                    Some(()) => ok.fetch_add(1, Relaxed),
+                    None => bad.fetch_add(1, Relaxed),
+                };
+            }
+        }
+    };
+    let sampler = async {
+        let start = std::time::Instant::now();
+        let mut samples = Vec::new();
+        loop {
+            let at = start.elapsed().as_secs_f64();
+            if let Some(s) = sample(&http, url, at).await {
+                samples.push(s);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        }
+        samples
+    };
+    let cpu0 = process_cpu_seconds(pid);
+    let (samples, ..) = tokio::join!(
+        sampler,
+        ocsp(0),
+        ocsp(1),
+        ocsp(2),
+        ocsp(3),
+        portal(0),
+        portal(1)
+    );
+    let cpu = match (cpu0, process_cpu_seconds(pid)) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
+    println!(
+        "\nSoak, {seconds} s: eligibility checks (the bench's terminals), OCSP (4 clients) and portal sessions (2 clients) at once; the server's /metrics every 10 s\n"
+    );
+    println!("| s | RSS MiB | open fds | threads | runtime tasks | DB connections |");
+    println!("|---|---|---|---|---|---|");
+    for s in &samples {
+        println!(
+            "| {:.0} | {:.1} | {} | {} | {} | {} |",
+            s.at, s.rss_mib, s.fds, s.threads, s.tasks, s.db_connections
+        );
+    }
+    let warm = samples
+        .iter()
+        .find(|s| s.at >= f64::from(seconds) * 0.2)
+        .or(samples.first())
+        .copied()
+        .unwrap_or_default();
+    let end = samples.last().copied().unwrap_or_default();
+    println!(
+        "\nafter warm-up ({:.0} s) → end: RSS {:.1} → {:.1} MiB ({:+.1}), fds {} → {}, threads {} → {}, tasks {} → {}, DB connections {} → {}",
+        warm.at,
+        warm.rss_mib,
+        end.rss_mib,
+        end.rss_mib - warm.rss_mib,
+        warm.fds,
+        end.fds,
+        warm.threads,
+        end.threads,
+        warm.tasks,
+        end.tasks,
+        warm.db_connections,
+        end.db_connections
+    );
+    println!(
+        "served: OCSP {} ({} failed), portal sessions {} ({} failed); server CPU {:.1} s",
+        ocsp_ok.load(Relaxed),
+        ocsp_bad.load(Relaxed),
+        portal_ok.load(Relaxed),
+        portal_bad.load(Relaxed),
+        cpu
+    );
+    Ok(())
 }
 
 /// The latencies (sorted, ms) and error counts of load tasks, together.
@@ -1521,6 +1752,23 @@ pub async fn eligibility(b: EligibilityBench, self_exe: &Path) -> Result<(), App
     };
     eprintln!("bench eligibility: warming up…");
     run(2).await;
+    if b.soak {
+        let (eligible, _) = tokio::join!(
+            run(b.seconds),
+            soak_side_loads(&url, &cards, &certs, b.seconds, server.child.id())
+        );
+        let (lat, errors) = eligible;
+        eprintln!(
+            "soak: eligibility checks: {} answered, {errors} failed",
+            lat.len()
+        );
+        drop(server);
+        if let Some((admin, name)) = pg_db {
+            let _ = pg_admin(&admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
     eprintln!(
         "bench eligibility: {} s with {} concurrent terminals…",
         b.seconds, b.concurrency

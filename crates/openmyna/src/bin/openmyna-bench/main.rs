@@ -98,6 +98,17 @@ enum BenchCommand {
         postgres: Option<String>,
     },
     /// (internal) Generate the signing root's full CRL in the configured data directory.
+    /// The soak: a bounded mixed load (eligibility checks, OCSP with and without nonce,
+    /// portal logins) for several minutes, with the server's memory, file descriptors,
+    /// threads, runtime tasks and database connections sampled every 10 s.
+    Soak {
+        #[arg(long, default_value_t = 300)]
+        seconds: u32,
+        #[arg(long, default_value_t = 10_000)]
+        residents: u64,
+        #[arg(long)]
+        postgres: Option<String>,
+    },
     #[command(hide = true)]
     CrlGenerate,
 }
@@ -165,6 +176,26 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     seconds,
                     concurrency,
                     postgres,
+                    soak: false,
+                },
+                &openmyna_exe(&this)?,
+            )
+            .await
+        }
+        BenchCommand::Soak {
+            seconds,
+            residents,
+            postgres,
+        } => {
+            bench::eligibility(
+                bench::EligibilityBench {
+                    residents,
+                    patients: 200,
+                    cards: 16,
+                    seconds,
+                    concurrency: 8,
+                    postgres,
+                    soak: true,
                 },
                 &openmyna_exe(&this)?,
             )
