@@ -32,6 +32,8 @@ pub struct ApiError {
     code: String,
     message: String,
     field: Option<String>,
+    /// Seconds to wait, for 429 (sent as `Retry-After`).
+    retry_after: Option<u64>,
 }
 
 pub use openmyna_api::error::{ErrorBody, ErrorDetail};
@@ -43,7 +45,24 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             field: None,
+            retry_after: None,
         }
+    }
+
+    /// 429 `rate.limited`: too many requests from this client; try again in `seconds`.
+    pub fn rate_limited(seconds: u64) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate.limited",
+            format!("too many requests from your address; try again in {seconds} s"),
+        );
+        e.retry_after = Some(seconds);
+        e
+    }
+
+    /// The seconds a 429 asks the client to wait.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -132,6 +151,12 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -160,6 +185,7 @@ impl From<Refusal> for ApiError {
             code: r.code().to_owned(),
             field: r.field().map(str::to_owned),
             message: r.message().to_owned(),
+            retry_after: None,
         }
     }
 }

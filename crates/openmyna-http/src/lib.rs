@@ -9,6 +9,7 @@ pub mod json;
 pub mod listener;
 pub mod metrics;
 pub mod pages;
+pub mod rate;
 pub mod routes;
 pub mod state;
 
@@ -208,6 +209,7 @@ fn response_description(status: &str) -> &'static str {
         "413" => "The request is larger than this endpoint accepts",
         "415" => "The body is not of the media type this endpoint takes (send Content-Type)",
         "422" => "Invalid: the input breaks a rule (the error names the rule and the field)",
+        "429" => "Too many requests from this client address; Retry-After says when to try again",
         "503" => "Unavailable: the database does not answer",
         _ => "See the error body",
     }

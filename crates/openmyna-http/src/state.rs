@@ -31,6 +31,8 @@ pub struct AppStateInner {
     pub services: Arc<Services>,
     pub metrics: Arc<Metrics>,
     pub info: Arc<ServerInfo>,
+    /// The per-client limit of the public endpoints that create state without a login.
+    pub public_rate: Arc<crate::rate::RateLimiter>,
 }
 
 impl std::ops::Deref for AppStateInner {

@@ -190,6 +190,9 @@ pub async fn start(
     let state = AppState::new(AppStateInner {
         services,
         metrics: Arc::new(Metrics::default()),
+        public_rate: Arc::new(openmyna_http::rate::RateLimiter::new(
+            config.server.public_rate_per_minute,
+        )),
         info: Arc::new(ServerInfo {
             version: env!("CARGO_PKG_VERSION"),
             started_at: clock.now(),

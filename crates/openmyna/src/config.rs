@@ -99,6 +99,9 @@ pub struct ServerConfig {
     pub header_timeout_secs: u64,
     /// Seconds a request body may stall (no bytes) before the request fails.
     pub body_timeout_secs: u64,
+    /// Requests a minute per client address to the public endpoints that create state
+    /// without a login (portal challenge, browser pairing, card application); 0: no limit.
+    pub public_rate_per_minute: u32,
 }
 
 impl ServerConfig {
@@ -162,6 +165,7 @@ impl Default for ServerConfig {
             public_url: String::new(),
             header_timeout_secs: 10,
             body_timeout_secs: 10,
+            public_rate_per_minute: 300,
         }
     }
 }
@@ -207,6 +211,7 @@ const SETTINGS: &[(&str, &str, Kind)] = &[
     ("server", "public_url", Kind::Str),
     ("server", "header_timeout_secs", Kind::Int),
     ("server", "body_timeout_secs", Kind::Int),
+    ("server", "public_rate_per_minute", Kind::Int),
     ("database", "url", Kind::Str),
     ("database", "max_connections", Kind::Int),
     ("database", "sqlite_synchronous", Kind::Str),

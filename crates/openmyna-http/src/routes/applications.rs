@@ -125,11 +125,13 @@ pub struct Apply {
 #[utoipa::path(post, path = "/api/v1/card-applications", tag = "applications",
     request_body = Apply,
     responses((status = 201, body = ApplicationView), (status = 409, body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn apply(
     State(s): State<AppState>,
+    client: crate::rate::ClientIp,
     ApiJson(req): ApiJson<Apply>,
 ) -> Result<Created<axum::Json<ApplicationView>>, ApiError> {
+    s.public_rate.admit(client.0, s.clock.now())?;
     let application = applications::apply(
         &s,
         &applications::Application {

@@ -66,8 +66,13 @@ fn qr_data_url(text: &str) -> Option<String> {
 }
 
 /// `POST /portal/pair` (the login page's 「このブラウザでログイン」): starts a pairing and shows
-/// its code.
-pub async fn start(State(s): State<AppState>, parts: Parts) -> Result<Response, ApiError> {
+/// its code. Rate-limited per client address, as the portal's challenge.
+pub async fn start(
+    State(s): State<AppState>,
+    client: crate::rate::ClientIp,
+    parts: Parts,
+) -> Result<Response, ApiError> {
+    s.public_rate.admit(client.0, s.clock.now())?;
     let ua = parts
         .headers
         .get(header::USER_AGENT)

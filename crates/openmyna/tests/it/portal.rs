@@ -390,7 +390,52 @@ async fn a_suspended_certificate_or_a_locked_card_cannot_log_in(backend: Backend
     app.finish().await;
 }
 
+/// The portal's login challenge is rate-limited per client address: a burst of
+/// `server.public_rate_per_minute`, then 429 `rate.limited` with Retry-After until the bucket
+/// refills (on the injected clock). The limit also holds for the browser pairing's start.
+async fn public_challenges_are_rate_limited(backend: Backend) {
+    let app = crate::common::spawn_app_configured(backend, crate::common::start_time(), |c| {
+        c.server.public_rate_per_minute = 3
+    })
+    .await;
+    let post = |path: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(format!("{}{path}", app.url))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            post("/api/v1/portal/challenge").await.status().as_u16(),
+            201
+        );
+    }
+    let refused = post("/api/v1/portal/challenge").await;
+    assert_eq!(refused.status().as_u16(), 429);
+    assert_eq!(refused.headers()["retry-after"], "20");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate.limited");
+    // The pairing's start shares the client's bucket.
+    assert_eq!(post("/portal/pair").await.status().as_u16(), 429);
+    // 20 seconds later one more is admitted.
+    app.clock.advance(Duration::seconds(20));
+    assert_eq!(
+        post("/api/v1/portal/challenge").await.status().as_u16(),
+        201
+    );
+    assert_eq!(
+        post("/api/v1/portal/challenge").await.status().as_u16(),
+        429
+    );
+    app.finish().await;
+}
+
 on_both_backends!(
+    public_challenges_are_rate_limited,
     a_card_logs_in_and_a_wrong_pin_counts_on_the_card,
     the_holder_registers_for_insurance_from_the_portal,
     a_public_money_account_is_checked_and_replaced_with_history,

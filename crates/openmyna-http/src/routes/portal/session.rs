@@ -15,11 +15,15 @@ use openmyna_api::oqs::ChallengeView;
 use openmyna_api::portal::{Handoff, LoggedIn, Login, PairingApproval, PairingApproved};
 
 /// A login challenge: sign its bytes with the card's authentication key (after the PIN).
+/// Rate-limited per client address (`server.public_rate_per_minute`; 429 with Retry-After).
 #[utoipa::path(post, path = "/api/v1/portal/challenge", tag = "portal",
-    responses((status = 201, body = ChallengeView), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = ChallengeView), (status = 409, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
 pub async fn challenge(
     State(s): State<AppState>,
+    client: crate::rate::ClientIp,
 ) -> Result<Created<axum::Json<ChallengeView>>, ApiError> {
+    s.public_rate.admit(client.0, s.clock.now())?;
     let c = portal::challenge(&s)?;
     Ok(Created(axum::Json(challenge_view(c))))
 }

@@ -828,7 +828,9 @@ fn serve_child(self_exe: &Path, config: &Config, port: u16) -> Result<Stopped, A
             "--demo-persons",
             "0",
         ])
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        // The load clients all come from 127.0.0.1: no per-client limit.
+        .env("OPENMYNA_SERVER_PUBLIC_RATE_PER_MINUTE", "0");
     if !config.database.url.is_empty() {
         cmd.env("OPENMYNA_DATABASE_URL", &config.database.url);
     }
