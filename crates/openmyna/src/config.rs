@@ -8,6 +8,7 @@
 //! [server]
 //! listen = "127.0.0.1:8080"
 //! public_url = "http://127.0.0.1:8080"
+//! public_rate_per_minute = 300            # per client address, public endpoints; 0: none
 //!
 //! [database]
 //! url = "postgres://127.0.0.1/openmyna"   # default: sqlite://<data_dir>/openmyna.db
