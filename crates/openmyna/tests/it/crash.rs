@@ -187,6 +187,14 @@ fn insurance_record(my_number: &str, number: usize) -> Value {
            "limit_category": "A03", "limit_valid_from": "2026-04-01"})
 }
 
+/// The bytes of a challenge answer (the terminal's or the portal's).
+fn challenge_bytes(c: &Value) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(c["challenge"].as_str()?)
+        .ok()
+}
+
 /// A challenge for the terminal, then the card's proof over it.
 async fn proof(
     t: &Target,
@@ -205,12 +213,7 @@ async fn proof(
     else {
         return None;
     };
-    let bytes = {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD
-            .decode(c["challenge"].as_str()?)
-            .ok()?
-    };
+    let bytes = challenge_bytes(&c)?;
     let p = card_proof(&mut card(path), pin, &bytes).ok()?;
     Some((
         c["challenge_id"].clone(),
@@ -227,12 +230,7 @@ async fn portal_login(t: &Target, path: &Path) -> Option<String> {
     else {
         return None;
     };
-    let bytes = {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD
-            .decode(c["challenge"].as_str()?)
-            .ok()?
-    };
+    let bytes = challenge_bytes(&c)?;
     let p = card_proof(&mut card(path), "1234", &bytes).ok()?;
     let body = json!({"challenge_id": c["challenge_id"], "certificate": b64(&p.certificate),
                       "signature": b64(&p.signature)});
@@ -337,15 +335,7 @@ async fn set_up(a: &TestApp, dir: &Path, kills: usize) -> Fixture {
         )
         .await;
     assert_eq!(s, 200, "{r}");
-    let (s, r) = a
-        .post(
-            "/api/v1/oqs/terminals",
-            Some(Role::MedicalInstitution),
-            &json!({"name": "受付1"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{r}");
-    let terminal = r["token"].as_str().unwrap().to_owned();
+    let terminal = a.terminal_token().await;
     let eligibility_card = card_files[0].0.clone();
     openmyna::terminal::OqsClient::new(&a.url, &terminal)
         .register::<Value, _>(&mut card(&eligibility_card), "1234")

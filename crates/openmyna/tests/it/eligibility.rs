@@ -40,15 +40,7 @@ fn record(my_number: &str, number: &str, name: &str, birth: &str) -> Value {
 }
 
 async fn terminal(app: &TestApp) -> OqsClient {
-    let (s, r) = app
-        .post(
-            "/api/v1/oqs/terminals",
-            Some(Role::MedicalInstitution),
-            &json!({"name": "受付1"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{r}");
-    OqsClient::new(&app.url, r["token"].as_str().unwrap())
+    OqsClient::new(&app.url, &app.terminal_token().await)
 }
 
 async fn submit(app: &TestApp, records: Vec<Value>) -> Value {

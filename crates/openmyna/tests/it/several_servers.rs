@@ -181,15 +181,7 @@ async fn three_processes_and_a_kill() {
         )
         .await;
     assert_eq!(s, 200, "{r}");
-    let (s, r) = a
-        .post(
-            "/api/v1/oqs/terminals",
-            Some(Role::MedicalInstitution),
-            &json!({"name": "受付1"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{r}");
-    let token = r["token"].as_str().unwrap().to_owned();
+    let token = a.terminal_token().await;
     let t = openmyna::terminal::OqsClient::new(&a.url, &token);
     t.register::<Value, _>(&mut card(&path), "1234")
         .await

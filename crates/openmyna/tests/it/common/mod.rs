@@ -288,6 +288,19 @@ impl TestApp {
         }
     }
 
+    /// A reader terminal registered by the demo clinic: its token.
+    pub async fn terminal_token(&self) -> String {
+        let (s, r) = self
+            .post(
+                "/api/v1/oqs/terminals",
+                Some(Role::MedicalInstitution),
+                &serde_json::json!({"name": "受付1"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+        r["token"].as_str().unwrap().to_owned()
+    }
+
     /// A `openmyna serve` process on this test's database and data directory (same master
     /// key), on a port of its own; its URL from what it prints.
     pub fn serve_process(&self) -> (std::process::Child, String) {
