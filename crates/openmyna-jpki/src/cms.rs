@@ -128,10 +128,57 @@ pub struct Verified {
     pub signing_time: Timestamp,
 }
 
+/// Why a well-formed SignedData's signature does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureFault {
+    /// The messageDigest attribute does not match the content: altered after signing.
+    ContentAltered,
+    /// The signature algorithm named is not the one the signer's key makes with SHA-256.
+    AlgorithmMismatch,
+    /// The signature over the signed attributes does not verify with the signer's key.
+    SignatureMismatch,
+}
+
+impl SignatureFault {
+    pub fn message(self) -> &'static str {
+        match self {
+            SignatureFault::ContentAltered => {
+                "the content does not match its digest (altered after signing)"
+            }
+            SignatureFault::AlgorithmMismatch => {
+                "the signature algorithm does not match the signer's key and SHA-256"
+            }
+            SignatureFault::SignatureMismatch => {
+                "the signature does not verify with the signer's certificate"
+            }
+        }
+    }
+}
+
+/// A well-formed SignedData, opened: what [`verify`] returns, and whether its signature
+/// holds ([`Opened::fault`]), for callers that report a bad signature as a finding rather
+/// than refuse the input (the verification platform).
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub document: Verified,
+    /// `None` when the signature holds.
+    pub fault: Option<SignatureFault>,
+}
+
 /// Parses a SignedData and checks its one signature: the messageDigest attribute against the
 /// content and the signature over the signed attributes against the included signer
 /// certificate's key. Chain and status are the caller's to check.
 pub fn verify(der_bytes: &[u8]) -> Result<Verified, JpkiError> {
+    let opened = open(der_bytes)?;
+    match opened.fault {
+        None => Ok(opened.document),
+        Some(f) => Err(bad(f.message())),
+    }
+}
+
+/// Parses a SignedData as [`verify`] does and checks its signature, but returns a bad
+/// signature as [`Opened::fault`]; only a malformed structure is an error.
+pub fn open(der_bytes: &[u8]) -> Result<Opened, JpkiError> {
     let ci = ContentInfo::from_der(der_bytes).map_err(|_| bad("not a CMS ContentInfo"))?;
     if ci.content_type != oid::CMS_SIGNED_DATA {
         return Err(bad("not SignedData"));
@@ -206,11 +253,7 @@ pub fn verify(der_bytes: &[u8]) -> Result<Verified, JpkiError> {
     let md = find(oid::ATTR_MESSAGE_DIGEST, "messageDigest")?
         .decode_as::<OctetString>()
         .map_err(|_| bad("the messageDigest attribute is not an OCTET STRING"))?;
-    if md.as_bytes() != digest::digest(&digest::SHA256, &content).as_ref() {
-        return Err(bad(
-            "the content does not match its digest (altered after signing)",
-        ));
-    }
+    let content_altered = md.as_bytes() != digest::digest(&digest::SHA256, &content).as_ref();
     let signing_time = find(oid::ATTR_SIGNING_TIME, "signingTime")?
         .to_der()
         .ok()
@@ -225,19 +268,25 @@ pub fn verify(der_bytes: &[u8]) -> Result<Verified, JpkiError> {
         oid::ECDSA_WITH_SHA256
     };
     let named = si.signature_algorithm.oid;
-    if named != expected && !(key_alg == oid::RSA_ENCRYPTION && named == oid::RSA_ENCRYPTION) {
-        return Err(bad(
-            "the signature algorithm does not match the signer's key and SHA-256",
-        ));
-    }
     let spki = signer.tbs_certificate.subject_public_key_info.to_der()?;
-    key::verify(&spki, &attrs.to_der()?, si.signature.as_bytes())
-        .map_err(|_| bad("the signature does not verify with the signer's certificate"))?;
-    Ok(Verified {
-        content,
-        signer_der: signer.to_der()?,
-        signer,
-        signing_time,
+    let fault = if content_altered {
+        Some(SignatureFault::ContentAltered)
+    } else if named != expected && !(key_alg == oid::RSA_ENCRYPTION && named == oid::RSA_ENCRYPTION)
+    {
+        Some(SignatureFault::AlgorithmMismatch)
+    } else if key::verify(&spki, &attrs.to_der()?, si.signature.as_bytes()).is_err() {
+        Some(SignatureFault::SignatureMismatch)
+    } else {
+        None
+    };
+    Ok(Opened {
+        document: Verified {
+            content,
+            signer_der: signer.to_der()?,
+            signer,
+            signing_time,
+        },
+        fault,
     })
 }
 
@@ -287,6 +336,36 @@ mod tests {
         t[n - 5] ^= 1;
         assert!(verify(&t).is_err());
         assert!(verify(b"garbage").is_err());
+    }
+
+    /// `open` reports a bad signature as a finding; only a malformed structure is an error.
+    #[test]
+    fn open_names_the_fault() {
+        let key = SigningKey::generate(KeyKind::EcP256).unwrap();
+        let cert = self_signed(&key);
+        let doc = signed(&key, &cert, b"{\"consent\":true}");
+        assert_eq!(open(&doc).unwrap().fault, None);
+        let at = doc.windows(7).position(|w| w == b"consent").unwrap();
+        let mut t = doc.clone();
+        t[at] ^= 1;
+        assert_eq!(
+            open(&t).unwrap().fault,
+            Some(SignatureFault::ContentAltered)
+        );
+        let other = SigningKey::generate(KeyKind::EcP256).unwrap();
+        let forged = build(
+            b"{\"consent\":true}",
+            &cert,
+            &chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00+09:00").unwrap(),
+            |h| other.sign_digest(&digest::Digest::import_less_safe(h, &digest::SHA256).unwrap()),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            open(&forged).unwrap().fault,
+            Some(SignatureFault::SignatureMismatch)
+        );
+        assert!(open(b"garbage").is_err());
     }
 
     #[test]

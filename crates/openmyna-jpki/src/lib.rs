@@ -20,6 +20,7 @@ pub mod memory;
 pub mod ocsp;
 pub mod oid;
 pub mod profile;
+pub mod relying;
 pub mod serial;
 pub mod service;
 #[cfg(test)]

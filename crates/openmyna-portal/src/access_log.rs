@@ -126,6 +126,7 @@ pub fn category_label(category: &str) -> String {
         "employer.my_number" => "勤務先によるマイナンバーの取扱い",
         "jpki.latest_basic4" => "最新の基本4情報の提供（民間事業者）",
         "jpki.latest_basic4.consent" => "最新の基本4情報の提供への同意の記録",
+        "jpki.verification" => "電子証明書による本人確認（民間事業者の署名検証）",
         "oqs.eligibility" => "医療機関・薬局での資格確認",
         "oqs.limit_amount" => "限度額情報の提供",
         "oqs.clinical" => "診療・薬剤情報の提供",

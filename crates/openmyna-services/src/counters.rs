@@ -1,5 +1,6 @@
 //! Counts of domain outcomes since the process started, for `/metrics`: eligibility checks by
-//! kind (card, key query) and outcome (the validity, or the refusal's code).
+//! kind (card, key query) and outcome (the validity, or the refusal's code); verification-platform
+//! checks by outcome.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -8,6 +9,7 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct Counters {
     eligibility: Mutex<BTreeMap<(&'static str, String), u64>>,
+    platform: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Counters {
@@ -21,6 +23,23 @@ impl Counters {
     /// ((kind, outcome), count), sorted.
     pub fn eligibility_snapshot(&self) -> Vec<((&'static str, String), u64)> {
         self.eligibility
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    /// Counts a verification-platform check by outcome (`verified`, or the first failed
+    /// step's code).
+    pub fn platform_check(&self, outcome: &str) {
+        let mut m = self.platform.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry(outcome.to_owned()).or_default() += 1;
+    }
+
+    /// (outcome, count), sorted.
+    pub fn platform_snapshot(&self) -> Vec<(String, u64)> {
+        self.platform
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()

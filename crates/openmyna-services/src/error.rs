@@ -32,6 +32,8 @@ pub enum ServiceError {
     #[error(transparent)]
     FourInfo(#[from] openmyna_fourinfo::FourInfoError),
     #[error(transparent)]
+    Platform(#[from] openmyna_platform::PlatformError),
+    #[error(transparent)]
     Campaign(#[from] openmyna_campaigns::CampaignError),
     #[error(transparent)]
     Portal(#[from] openmyna_portal::PortalError),
@@ -69,6 +71,7 @@ impl IntoRefusal for ServiceError {
             S::Application(e) => domain(e, S::Application),
             S::Eligibility(e) => domain(e, S::Eligibility),
             S::FourInfo(e) => domain(e, S::FourInfo),
+            S::Platform(e) => domain(e, S::Platform),
             S::Campaign(e) => domain(e, S::Campaign),
             S::Portal(e) => domain(e, S::Portal),
             S::Store(openmyna_store::StoreError::NotFound(m)) => {

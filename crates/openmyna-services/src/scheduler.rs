@@ -169,6 +169,13 @@ pub async fn tick(s: &Services, schedule: &mut Schedule) -> TickReport {
             }
             Err(e) => tracing::warn!(error = %e, "retention sweep failed; will retry"),
         }
+        // The platform's confirmation records past their 7 years (a failure is retried the
+        // next day; the records are kept, not lost).
+        match s.platform().sweep().await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "platform checks past retention deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "platform retention sweep failed"),
+        }
     }
     match registry_sync::sync_registry_to_jpki(s).await {
         Ok(n) => report.registry_events = n,

@@ -26,6 +26,7 @@ pub mod events;
 pub mod fourinfo;
 mod group_commit;
 pub mod jpki;
+pub mod platform;
 pub mod portal;
 mod registry;
 pub mod transition;

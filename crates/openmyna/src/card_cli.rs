@@ -91,7 +91,9 @@ pub enum CardCommand {
         #[arg(long)]
         new: String,
     },
-    /// Sign a file with the card (sha256WithRSAEncryption); writes the raw signature.
+    /// Sign a file with the card (sha256WithRSAEncryption); writes the raw signature, or with
+    /// --cms a CMS SignedData (the file encapsulated, the certificate included) such as the
+    /// verification platform and `openssl cms -verify` read.
     Sign {
         #[command(flatten)]
         target: Target,
@@ -110,6 +112,9 @@ pub enum CardCommand {
         /// Also write the certificate of the key used (DER).
         #[arg(long)]
         cert_out: Option<PathBuf>,
+        /// Write a CMS SignedData (DER) instead of the raw signature.
+        #[arg(long)]
+        cms: bool,
     },
     /// Certificate renewal at the window (from 3 months before the certificates expire): new
     /// keys on the card, new certificates, the old ones revoked (audited).
@@ -346,6 +351,7 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
             input,
             out,
             cert_out,
+            cms,
         } => {
             let key = match key.as_str() {
                 "auth" => KeyId::Auth,
@@ -360,8 +366,38 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                 .map_err(|e| AppError::io(format!("reading {}", input.display()), e))?;
             let pin = secret(pin)?;
             let mut c = connect(&target)?;
-            let sig = c.sign(key, &pin, &msg)?;
-            write(&out, &sig)?;
+            if cms {
+                c.verify(
+                    if key == KeyId::Sign {
+                        PinId::Sign
+                    } else {
+                        PinId::Auth
+                    },
+                    &pin,
+                )?;
+                let cert = c.read_certificate(if key == KeyId::Sign {
+                    Certificate::Sign
+                } else {
+                    Certificate::Auth
+                })?;
+                let signed = openmyna_jpki::cms::build(&msg, &cert, &clock.now(), |h| {
+                    c.sign_hash(key, &pin, h)
+                })??;
+                write(&out, &signed)?;
+                println!(
+                    "CMS SignedData ({} bytes) written to {}",
+                    signed.len(),
+                    out.display()
+                );
+            } else {
+                let sig = c.sign(key, &pin, &msg)?;
+                write(&out, &sig)?;
+                println!(
+                    "signature ({} bytes) written to {}",
+                    sig.len(),
+                    out.display()
+                );
+            }
             if let Some(path) = cert_out {
                 // Still in the JPKI AP with the signing password verified.
                 let der = if key == KeyId::Sign {
@@ -371,11 +407,6 @@ pub async fn run(cmd: CardCommand, config: &Config, clock: Arc<dyn Clock>) -> Re
                 };
                 write(&path, &der)?;
             }
-            println!(
-                "signature ({} bytes) written to {}",
-                sig.len(),
-                out.display()
-            );
             Ok(())
         }
         CardCommand::Signing { card, actor } => {

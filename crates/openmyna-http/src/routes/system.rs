@@ -254,6 +254,17 @@ async fn domain_metrics(s: &AppState) -> Result<String, ApiError> {
         );
     }
     out.push_str(
+        "# HELP openmyna_platform_checks_total Verification-platform checks by outcome (verified, or the first failed step's code).\n\
+         # TYPE openmyna_platform_checks_total counter\n",
+    );
+    for (outcome, n) in s.counters.platform_snapshot() {
+        let _ = writeln!(
+            out,
+            "openmyna_platform_checks_total{{outcome=\"{}\"}} {n}",
+            crate::metrics::escape(&outcome)
+        );
+    }
+    out.push_str(
         "# HELP openmyna_card_events_total PIN events in the cards' audited history: pin_locked (reported by a reader), pin_reset (at the municipality).\n\
          # TYPE openmyna_card_events_total counter\n",
     );

@@ -35,6 +35,7 @@ mod fourinfo;
 mod http_examples;
 mod jpki_interop;
 mod migrations;
+mod platform;
 mod population;
 mod portal;
 mod registry_api;
