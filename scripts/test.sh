@@ -55,10 +55,30 @@ browser_status() {
     fi
 }
 
+# The OpenID Connect client of the oidc test: Python with Authlib (CI's venv if there is one).
+if [ -z "${OPENMYNA_TEST_PYTHON:-}" ]; then
+    for py in "${TMPDIR:-/tmp}/openmyna-ci-venv/bin/python" python3; do
+        if "$py" -c 'import authlib, joserfc, requests' >/dev/null 2>&1; then
+            export OPENMYNA_TEST_PYTHON="$py"
+            break
+        fi
+    done
+fi
+
+oidc_status() {
+    if [ -n "${OPENMYNA_TEST_PYTHON:-}" ]; then
+        echo "OpenID Connect client (Authlib): RUN with $OPENMYNA_TEST_PYTHON"
+    else
+        echo "OpenID Connect client: NOT RUN (pip install authlib requests)"
+    fi
+}
+
 pg_status
 pcsc_status
 browser_status
+oidc_status
 cargo test --workspace --all-targets "${features[@]}" "$@"
 pg_status
 pcsc_status
 browser_status
+oidc_status

@@ -58,6 +58,7 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         (name = "employers", description = "Employers: their place among companies, industry associations and ministries, divisions, employees, member tokens for HR staff (事務取扱担当者) and employees, and the My Number intake for enrollment forms (番号確認 + 身元確認, sealed storage, handling record, retention, the export for insurers). See docs/campaigns.md."),
         (name = "campaigns", description = "Card-uptake campaigns: employees' own answers and HR's CSV import, dashboards per division with small-cell suppression and SVG charts, campaigns and measures with the award for the leading division, member organisations' figures, on-site application sessions (出張申請受付) with the municipality, and the ministry report. See docs/campaigns.md."),
         (name = "portal", description = "The citizen portal (マイナポータル): login with the card, own data, consents, the hash-chained access log, 利用登録, the public-money account. The session is a cookie (omn_session). See docs/portal.md."),
+        (name = "oidc", description = "OpenID Connect provider: relying parties register clients here; the protocol endpoints (discovery, JWKS, authorisation, token, userinfo) are under /api/realms/main, described by its discovery document. See docs/oidc.md."),
         (name = "platform", description = "JPKI verification platform (署名検証者) for relying parties: signed documents and signatures checked step by step, re-checks, the 確認記録. See docs/platform.md."),
         (name = "fourinfo", description = "Latest basic-4-information service (最新の利用者情報提供サービス) for relying parties: card-signed consents and queries. See docs/fourinfo.md."),
         (name = "jpki", description = "JPKI certification authority (公的個人認証サービス). CRLs are served at /crl/<root>/{full,delta,p<N>}.crl (application/pkix-crl) and OCSP at /ocsp/<root> (POST application/ocsp-request, or GET /ocsp/<root>/<base64>); root certificates at /ca/<root>.crt."),
@@ -233,7 +234,7 @@ impl utoipa::Modify for BearerAuth {
 fn documented_routes() -> OpenApiRouter<AppState> {
     use routes::{
         admin, applications, campaign_pages, campaigns, cards, console, eligibility, employers,
-        fourinfo, jpki, platform, portal, portal_pages, portal_pair, registry, system,
+        fourinfo, jpki, oidc, platform, portal, portal_pages, portal_pair, registry, system,
     };
     let api = OpenApiRouter::new()
         .routes(routes!(admin::whoami))
@@ -270,6 +271,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(fourinfo::withdraw))
         .routes(routes!(fourinfo::query))
         .routes(routes!(fourinfo::follow))
+        .routes(routes!(oidc::register_client, oidc::list_clients))
         .routes(routes!(platform::verify, platform::list))
         .routes(routes!(platform::get))
         .routes(routes!(platform::recheck))
@@ -304,6 +306,30 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(portal::handoff))
         .routes(routes!(portal::approve_pairing))
         .route("/portal", get(portal_pages::page))
+        .route(
+            oidc::CONSENT_PATH,
+            get(oidc::consent_page).post(oidc::consent),
+        )
+        .route(
+            "/api/realms/main/.well-known/openid-configuration",
+            get(oidc::discovery),
+        )
+        .route(
+            "/api/realms/main/protocol/openid-connect/certs",
+            get(oidc::certs),
+        )
+        .route(
+            "/api/realms/main/protocol/openid-connect/auth",
+            get(oidc::authorize),
+        )
+        .route(
+            "/api/realms/main/protocol/openid-connect/token",
+            post(oidc::token),
+        )
+        .route(
+            "/api/realms/main/protocol/openid-connect/userinfo",
+            get(oidc::userinfo).post(oidc::userinfo),
+        )
         .route("/portal/handoff/{token}", get(portal_pages::handoff))
         .route(
             "/portal/pair",

@@ -15,6 +15,7 @@
 //! - [`PlatformStore`]: what the service needs from storage.
 
 pub mod model;
+pub mod oidc;
 mod service;
 
 pub use model::*;

@@ -17,6 +17,7 @@
 //! | [`registry_sync`] | registry changes → certificate revocations and void cards |
 //! | [`employers`] | employers: who acts (administrator, HR, employee), profile, divisions, employees, member tokens, the My Number intake and its export, the retention sweep |
 //! | [`portal`] | the citizen portal: card login and sessions, own data and insurance, consents, the signed access log, the public-money account, phones' certificates and the hotline, medical-expense notices |
+//! | [`oidc`] | the OpenID Connect provider: clients, the authorisation request, the holder's consent, the token and userinfo endpoints, the rotating ID-token key |
 //! | [`platform`] | the verification platform for relying parties: signed documents and signatures checked step by step, re-checks, the 確認記録 |
 //! | [`jpki`] | the registry's basic four information as a certificate holder, card certificates for given keys, status changes, CRLs on demand, the roots and published CRL files |
 //! | [`scheduler`] | the background work on the injected clock: subscriber catch-up, retention sweep, CRL publication |
@@ -32,6 +33,7 @@ pub mod employers;
 pub mod error;
 pub mod issuance;
 pub mod jpki;
+pub mod oidc;
 pub mod platform;
 pub mod portal;
 pub mod registry_sync;

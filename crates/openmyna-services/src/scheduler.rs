@@ -157,6 +157,9 @@ pub async fn tick(s: &Services, schedule: &mut Schedule) -> TickReport {
     if let Err(e) = s.store.portal().purge_pairings(&day_ago).await {
         tracing::warn!(error = %e, "forgetting expired browser pairings failed; will retry");
     }
+    if let Err(e) = crate::oidc::purge(s).await {
+        tracing::warn!(error = %e, "forgetting expired OpenID Connect codes failed; will retry");
+    }
     let today = s.clock.today();
     if schedule.sweep_due(today) {
         match employers::sweep_retention(s).await {

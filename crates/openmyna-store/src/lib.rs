@@ -26,6 +26,7 @@ pub mod events;
 pub mod fourinfo;
 mod group_commit;
 pub mod jpki;
+pub mod oidc;
 pub mod platform;
 pub mod portal;
 mod registry;
@@ -134,6 +135,8 @@ repositories! {
     portal => Portal;
     /// Residents loaded in bulk.
     residents => Residents;
+    /// The OpenID Connect provider: clients, codes, tokens, signing keys, assertions seen.
+    oidc => Oidc;
 }
 
 /// Set in `meta` once the access log of an earlier version has been chained.

@@ -8,6 +8,7 @@ pub mod eligibility;
 pub mod employers;
 pub mod fourinfo;
 pub mod jpki;
+pub mod oidc;
 pub mod platform;
 pub mod portal;
 pub mod portal_pages;

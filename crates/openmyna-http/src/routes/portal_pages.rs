@@ -139,7 +139,7 @@ fn co_payment_label(ratio: &str) -> String {
 }
 
 /// The citizen of the request's session, or the login page to answer with.
-async fn citizen_or_login(
+pub(crate) async fn citizen_or_login(
     s: &AppState,
     parts: &Parts,
 ) -> Result<Result<Citizen, Response>, ApiError> {
@@ -558,20 +558,25 @@ pub async fn history(
 /// `GET /portal/handoff/{token}`: logs this browser in and goes to the portal.
 pub async fn handoff(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Path(token): Path<String>,
+    parts: Parts,
 ) -> Result<Response, ApiError> {
+    let headers = &parts.headers;
     match service::redeem_handoff(&s, &token)
         .await
         .map_err(IntoRefusal::into_refusal)
     {
         Ok(session) => {
-            let mut resp = see_other("/portal");
+            let to = crate::routes::oidc::return_to(&parts);
+            let mut resp = see_other(to.as_deref().unwrap_or("/portal"));
             portal::set_cookie(&mut resp, &session, portal::SESSION_SECONDS);
+            if to.is_some() {
+                crate::routes::oidc::RETURN_COOKIE.set(&mut resp, "", 0);
+            }
             Ok(resp)
         }
         Err(Ok(r)) if r.kind() == RefusalKind::Unauthenticated => render(
-            &login_page(&s, &headers, Some(r.message().to_owned())),
+            &login_page(&s, headers, Some(r.message().to_owned())),
             page_status(Some(RefusalKind::Unauthenticated)),
         ),
         Err(Ok(r)) => Err(r.into()),

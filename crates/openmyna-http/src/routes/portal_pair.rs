@@ -118,9 +118,15 @@ pub async fn status(State(s): State<AppState>, parts: Parts) -> Result<Response,
             }
         }
         BrowserPairing::LoggedIn(opened) => {
-            let mut resp = see_other("/portal");
+            // Back to the consent page of an OpenID Connect login, if that is where the
+            // login started.
+            let to = crate::routes::oidc::return_to(&parts);
+            let mut resp = see_other(to.as_deref().unwrap_or("/portal"));
             portal::set_cookie(&mut resp, &opened.token, SESSION_SECONDS);
             PAIR_COOKIE.set(&mut resp, "", 0);
+            if to.is_some() {
+                crate::routes::oidc::RETURN_COOKIE.set(&mut resp, "", 0);
+            }
             return Ok(resp);
         }
         BrowserPairing::Used => gone(

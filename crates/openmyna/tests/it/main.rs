@@ -35,6 +35,7 @@ mod fourinfo;
 mod http_examples;
 mod jpki_interop;
 mod migrations;
+mod oidc;
 mod platform;
 mod population;
 mod portal;

@@ -60,7 +60,11 @@ async fn post_login(
 
 /// Logs in with the card: Ok((cookie, Set-Cookie)) or Err((HTTP status, error code)); the
 /// card refusing (wrong PIN, locked) is Err((0, message)).
-async fn login(app: &TestApp, path: &Path, pin: &str) -> Result<(String, String), (u16, String)> {
+pub(crate) async fn login(
+    app: &TestApp,
+    path: &Path,
+    pin: &str,
+) -> Result<(String, String), (u16, String)> {
     let (id, bytes) = challenge(app).await;
     let p = card_proof(&mut card(path), pin, &bytes).map_err(|e| (0, e.to_string()))?;
     post_login(app, id, &p.certificate, &p.signature).await

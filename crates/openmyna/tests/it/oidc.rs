@@ -1,0 +1,362 @@
+//! The OpenID Connect provider with a real client library (Python Authlib, with joserfc checking
+//! the ID token against the JWKS) on both backends: the code flow with PKCE and
+//! private_key_jwt, the holder logged in with the card and consenting item by item, userinfo
+//! with only what was granted, and what must be refused — a replayed code (and the token it
+//! gave revoked), a wrong PKCE verifier, an unregistered redirect URI, a denied consent. The
+//! test plays the holder's browser; `tests/oidc_client.py` plays the relying party.
+//!
+//! The client needs Python with `authlib` (CI installs it into its venv and sets
+//! `OPENMYNA_TEST_PYTHON` and `OPENMYNA_TEST_REQUIRE_OIDC_CLIENT=1`); without it the test says
+//! so and passes, unless required.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{Backend, TestApp, spawn_app_at};
+use openmyna_core::Role;
+use serde_json::{Value, json};
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+fn python() -> Option<String> {
+    let py = std::env::var("OPENMYNA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&py)
+        .args(["-c", "import authlib, joserfc, requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(py);
+    }
+    assert!(
+        std::env::var("OPENMYNA_TEST_REQUIRE_OIDC_CLIENT").as_deref() != Ok("1"),
+        "OPENMYNA_TEST_REQUIRE_OIDC_CLIENT=1 but {py} has no authlib/joserfc/requests"
+    );
+    eprintln!("oidc: SKIPPED (no Python with authlib; set OPENMYNA_TEST_PYTHON)");
+    None
+}
+
+fn client(py: &str, dir: &Path, args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc_client.py");
+    let o = Command::new(py)
+        .arg(script)
+        .args(args)
+        .env("AUTHLIB_INSECURE_TRANSPORT", "1")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "oidc_client.py {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
+
+/// A client without redirects, as the browser part is followed step by step.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The meta refresh target of the authorisation endpoint's page.
+fn next_of(html: &str) -> String {
+    let at = html.find("url=").expect("a meta refresh") + 4;
+    let rest = &html[at..];
+    rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+}
+
+/// The holder's browser: from the authorisation URL to the client's redirect URI, consenting
+/// to `grant` (or denying when empty and `approve` is false). Returns the final Location.
+async fn holder(
+    app: &TestApp,
+    cookie: &str,
+    auth_url: &str,
+    grant: &[&str],
+    approve: bool,
+) -> String {
+    let b = browser();
+    let r = b.get(auth_url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let consent = next_of(&r.text().await.unwrap());
+    assert!(
+        consent.starts_with("/portal/oidc/consent?req="),
+        "{consent}"
+    );
+    // Without a session the consent page is the portal's login.
+    let r = b.get(format!("{}{consent}", app.url)).send().await.unwrap();
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert!(
+        set.unwrap_or_default().starts_with("omn_return="),
+        "the login returns here"
+    );
+    assert!(r.text().await.unwrap().contains("ログイン"));
+    // Logged in with the card: the items asked for.
+    let r = b
+        .get(format!("{}{consent}", app.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("テスト銀行 口座開設"), "{page}");
+    for item in ["氏名", "住所", "生年月日", "性別"] {
+        assert!(page.contains(item), "{item}: {page}");
+    }
+    let req = consent
+        .trim_start_matches("/portal/oidc/consent?req=")
+        .to_owned();
+    let mut form: Vec<(String, String)> = vec![
+        ("req".into(), req),
+        (
+            "decision".into(),
+            if approve { "approve" } else { "deny" }.into(),
+        ),
+    ];
+    for g in grant {
+        form.push(((*g).into(), "on".into()));
+    }
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", openmyna_services::oidc::urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let r = b
+        .post(format!("{}/portal/oidc/consent", app.url))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn the_code_flow_with_pkce_and_private_key_jwt(backend: Backend) {
+    let Some(py) = python() else { return };
+    // The ID token's exp is checked against the real clock by the client library.
+    let app = spawn_app_at(backend, crate::common::real_now()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let resident = app.register_resident(true).await;
+    let card = d.join("card.json");
+    app.issue_card(resident, &card, Some("ABC123"))
+        .await
+        .unwrap();
+    let (cookie, _) = crate::portal::login(&app, &card, "1234").await.unwrap();
+
+    // The relying party registers its client with the public key of its private_key_jwt.
+    let jwk: Value =
+        serde_json::from_str(&client(&py, d, &["keygen", d.to_str().unwrap()])).unwrap();
+    let (s, c) = app
+        .post(
+            "/api/v1/oidc/clients",
+            Some(Role::RelyingParty),
+            &json!({"name": "テスト銀行 口座開設", "redirect_uris": [REDIRECT], "jwk": jwk}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let client_id = c["client_id"].as_str().unwrap().to_owned();
+    let issuer = format!("{}/api/realms/main", app.url);
+    let scope = "openid name address birthdate gender";
+    let authorize = |d: &Path| {
+        client(
+            &py,
+            d,
+            &[
+                "authorize",
+                d.to_str().unwrap(),
+                &issuer,
+                &client_id,
+                REDIRECT,
+                scope,
+            ],
+        )
+    };
+
+    // The flow: the holder grants name, address and birth date, not gender.
+    let url = authorize(d);
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    let callback = holder(&app, &cookie, &url, &["name", "address", "birthdate"], true).await;
+    assert!(
+        callback.starts_with(REDIRECT) && callback.contains("code="),
+        "{callback}"
+    );
+    let out: Value =
+        serde_json::from_str(&client(&py, d, &["finish", d.to_str().unwrap(), &callback])).unwrap();
+    assert!(out.get("error").is_none(), "{out}");
+    assert_eq!(out["id_token_header"]["alg"], "ES256");
+    assert_eq!(out["id_token"]["iss"], json!(issuer));
+    assert_eq!(out["id_token"]["aud"], json!(client_id));
+    assert_eq!(out["id_token"]["acr"], "aal3");
+    let info = &out["userinfo"];
+    assert_eq!(info["sub"], out["id_token"]["sub"], "{out}");
+    assert_eq!(info["name"], "山田\u{3000}太郎");
+    assert_eq!(info["birthdate"], "1985-06-15");
+    assert_eq!(
+        info["address"]["formatted"],
+        "東京都千代田区霞が関一丁目1番1号"
+    );
+    assert!(info.get("gender").is_none(), "not granted: {info}");
+    assert_eq!(out["scope"], "openid name address birthdate");
+
+    // The same holder at the same client: the same pairwise subject.
+    let url = authorize(d);
+    let callback2 = holder(&app, &cookie, &url, &[], true).await;
+    let again: Value = serde_json::from_str(&client(
+        &py,
+        d,
+        &["finish", d.to_str().unwrap(), &callback2],
+    ))
+    .unwrap();
+    assert_eq!(again["id_token"]["sub"], out["id_token"]["sub"]);
+    assert_eq!(
+        again["userinfo"].as_object().unwrap().len(),
+        1,
+        "only sub: {again}"
+    );
+
+    // A replayed code is refused, and the token it gave is revoked.
+    let replay: Value = serde_json::from_str(&client(
+        &py,
+        d,
+        &["finish", d.to_str().unwrap(), &callback2],
+    ))
+    .unwrap();
+    assert_eq!(replay["error"], "invalid_grant", "{replay}");
+    let r = browser()
+        .get(format!("{issuer}/protocol/openid-connect/userinfo"))
+        .bearer_auth(again["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // A wrong PKCE verifier.
+    let url = authorize(d);
+    let callback3 = holder(&app, &cookie, &url, &["name"], true).await;
+    let wrong = "x".repeat(50);
+    let bad: Value = serde_json::from_str(&client(
+        &py,
+        d,
+        &[
+            "finish",
+            d.to_str().unwrap(),
+            &callback3,
+            "--verifier",
+            &wrong,
+        ],
+    ))
+    .unwrap();
+    assert_eq!(bad["error"], "invalid_grant", "{bad}");
+
+    // Denied: back to the client with access_denied and the state.
+    let url = authorize(d);
+    let denied = holder(&app, &cookie, &url, &[], false).await;
+    assert!(
+        denied.starts_with(REDIRECT) && denied.contains("error=access_denied"),
+        "{denied}"
+    );
+    assert!(denied.contains("state="), "{denied}");
+
+    // An unregistered redirect URI is shown, never followed; a request without PKCE goes back
+    // with invalid_request.
+    let evil = url.replace("127.0.0.1%3A9%2Fcallback", "127.0.0.1%3A9%2Fevil");
+    assert_ne!(evil, url);
+    let r = browser().get(&evil).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    let no_pkce = url
+        .split('&')
+        .filter(|p| !p.starts_with("code_challenge"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let r = browser().get(&no_pkce).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap();
+    assert!(
+        loc.starts_with(REDIRECT) && loc.contains("error=invalid_request"),
+        "{loc}"
+    );
+
+    // The holder's access log: each consent and the one disclosure of claims.
+    let log = app.store.access().access_log(resident, 100).await.unwrap();
+    let n = |cat: &str| log.iter().filter(|e| e.category == cat).count();
+    assert_eq!(n("oidc.login"), 3, "{log:?}");
+    assert_eq!(n("oidc.userinfo"), 2, "{log:?}");
+    app.finish().await;
+}
+
+/// The discovery document names the endpoints; the ID-token key is replaced after 30 days and
+/// the old one stays in the JWKS one more day.
+async fn discovery_and_the_rotating_key(backend: Backend) {
+    let app = crate::common::spawn_app(backend).await;
+    let issuer = format!("{}/api/realms/main", app.url);
+    let get = |path: String| {
+        let c = app.client.clone();
+        async move {
+            let r = c.get(path).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let d = get(format!("{issuer}/.well-known/openid-configuration")).await;
+    assert_eq!(d["issuer"], json!(issuer));
+    assert_eq!(
+        d["token_endpoint"],
+        json!(format!("{issuer}/protocol/openid-connect/token"))
+    );
+    assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        d["token_endpoint_auth_methods_supported"],
+        json!(["private_key_jwt"])
+    );
+    let kids = |j: &Value| -> Vec<String> {
+        j["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let certs = format!("{issuer}/protocol/openid-connect/certs");
+    let first = kids(&get(certs.clone()).await);
+    assert_eq!(first.len(), 1);
+    assert_eq!(kids(&get(certs.clone()).await), first, "stable");
+    app.clock.advance(chrono::Duration::days(31));
+    let both = kids(&get(certs.clone()).await);
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_ne!(both[0], first[0], "the newest first");
+    assert_eq!(both[1], first[0]);
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(kids(&get(certs).await), vec![both[0].clone()]);
+    // A token request without a client assertion, and userinfo without a token.
+    let r = browser()
+        .post(format!("{issuer}/protocol/openid-connect/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=authorization_code&code=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    let r = browser()
+        .get(format!("{issuer}/protocol/openid-connect/userinfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("www-authenticate").is_some());
+    app.finish().await;
+}
+
+on_both_backends!(
+    the_code_flow_with_pkce_and_private_key_jwt,
+    discovery_and_the_rotating_key
+);
