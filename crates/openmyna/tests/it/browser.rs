@@ -390,3 +390,67 @@ async fn console() {
     );
     app.finish().await;
 }
+
+/// OpenID Connect in the browser: the card login from the consent page (a code approved by a
+/// logged-in phone), back to the consent page, one item unticked, the code at the service's
+/// redirect URI — redeemed by the relying party's client (Authlib), whose userinfo lacks the
+/// unticked item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_login() {
+    if !browser_available() {
+        return;
+    }
+    let Some(py) = crate::oidc::python() else {
+        return;
+    };
+    let app = crate::common::spawn_app_at(Backend::Sqlite, crate::common::real_now()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, card) = patient(&app, d).await;
+    let redirect = format!("{}/oidc-callback", app.url);
+    let client_id = crate::oidc::register(&app, &py, d, &redirect).await;
+    let issuer = format!("{}/api/realms/main", app.url);
+    let auth_url = crate::oidc::client(
+        &py,
+        d,
+        &[
+            "authorize",
+            d.to_str().unwrap(),
+            &issuer,
+            &client_id,
+            &redirect,
+            "openid name address birthdate gender",
+        ],
+    );
+    let target = Target {
+        card: Some(card),
+        reader: None,
+    };
+    let (_, link) = openmyna::portal_cli::handoff_link(&target, &app.url, "1234")
+        .await
+        .unwrap();
+    let callback_file = d.join("callback.txt");
+    node(
+        "oidc.mjs",
+        &[
+            ("BASE_URL", app.url.clone()),
+            ("AUTH_URL", auth_url),
+            ("HANDOFF_URL", link),
+            (
+                "CALLBACK_FILE",
+                callback_file.to_string_lossy().into_owned(),
+            ),
+        ],
+    )
+    .await;
+    let callback = std::fs::read_to_string(&callback_file).unwrap();
+    let out: Value = serde_json::from_str(&crate::oidc::client(
+        &py,
+        d,
+        &["finish", d.to_str().unwrap(), &callback],
+    ))
+    .unwrap();
+    assert_eq!(out["userinfo"]["name"], "山田\u{3000}太郎", "{out}");
+    assert!(out["userinfo"].get("gender").is_none(), "unticked: {out}");
+    app.finish().await;
+}

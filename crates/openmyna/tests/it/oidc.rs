@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     let py = std::env::var("OPENMYNA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let ok = Command::new(&py)
         .args(["-c", "import authlib, joserfc, requests"])
@@ -35,7 +35,7 @@ fn python() -> Option<String> {
     None
 }
 
-fn client(py: &str, dir: &Path, args: &[&str]) -> String {
+pub(crate) fn client(py: &str, dir: &Path, args: &[&str]) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc_client.py");
     let o = Command::new(py)
         .arg(script)
@@ -50,6 +50,22 @@ fn client(py: &str, dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
+
+/// The relying party registers its client with the public key of its private_key_jwt (made
+/// by the client script); returns the client_id.
+pub(crate) async fn register(app: &TestApp, py: &str, d: &Path, redirect: &str) -> String {
+    let jwk: Value =
+        serde_json::from_str(&client(py, d, &["keygen", d.to_str().unwrap()])).unwrap();
+    let (s, c) = app
+        .post(
+            "/api/v1/oidc/clients",
+            Some(Role::RelyingParty),
+            &json!({"name": "テスト銀行 口座開設", "redirect_uris": [redirect], "jwk": jwk}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    c["client_id"].as_str().unwrap().to_owned()
 }
 
 /// A client without redirects, as the browser part is followed step by step.
@@ -151,18 +167,7 @@ async fn the_code_flow_with_pkce_and_private_key_jwt(backend: Backend) {
         .unwrap();
     let (cookie, _) = crate::portal::login(&app, &card, "1234").await.unwrap();
 
-    // The relying party registers its client with the public key of its private_key_jwt.
-    let jwk: Value =
-        serde_json::from_str(&client(&py, d, &["keygen", d.to_str().unwrap()])).unwrap();
-    let (s, c) = app
-        .post(
-            "/api/v1/oidc/clients",
-            Some(Role::RelyingParty),
-            &json!({"name": "テスト銀行 口座開設", "redirect_uris": [REDIRECT], "jwk": jwk}),
-        )
-        .await;
-    assert_eq!(s, 201, "{c}");
-    let client_id = c["client_id"].as_str().unwrap().to_owned();
+    let client_id = register(&app, &py, d, REDIRECT).await;
     let issuer = format!("{}/api/realms/main", app.url);
     let scope = "openid name address birthdate gender";
     let authorize = |d: &Path| {
