@@ -272,6 +272,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(fourinfo::query))
         .routes(routes!(fourinfo::follow))
         .routes(routes!(oidc::register_client, oidc::list_clients))
+        .routes(routes!(oidc::portal_sign_transaction))
+        .routes(routes!(oidc::portal_sign))
         .routes(routes!(platform::verify, platform::list))
         .routes(routes!(platform::get))
         .routes(routes!(platform::recheck))
@@ -326,6 +328,11 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             "/api/realms/main/protocol/openid-connect/token",
             post(oidc::token),
         )
+        .route(
+            "/api/sign-transactions",
+            post(oidc::create_sign_transaction),
+        )
+        .route("/api/sign-transactions/{id}/result", get(oidc::sign_result))
         .route(
             "/api/realms/main/protocol/openid-connect/userinfo",
             get(oidc::userinfo).post(oidc::userinfo),

@@ -66,15 +66,18 @@ pub enum Scope {
     Address,
     Birthdate,
     Gender,
+    /// A signing transaction: the holder signs a digest with the card's signing key.
+    Sign,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Openid,
         Scope::Name,
         Scope::Address,
         Scope::Birthdate,
         Scope::Gender,
+        Scope::Sign,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +87,7 @@ impl Scope {
             Scope::Address => "address",
             Scope::Birthdate => "birthdate",
             Scope::Gender => "gender",
+            Scope::Sign => "sign",
         }
     }
 
@@ -95,6 +99,7 @@ impl Scope {
             Scope::Address => "住所",
             Scope::Birthdate => "生年月日",
             Scope::Gender => "性別",
+            Scope::Sign => "電子署名（署名用電子証明書による署名と、その証明書）",
         }
     }
 
@@ -106,17 +111,9 @@ impl Scope {
     pub fn parse_list(s: &str) -> Result<BTreeSet<Scope>, OidcError> {
         let mut out = BTreeSet::new();
         for word in s.split(' ').filter(|w| !w.is_empty()) {
-            let scope = match word {
-                "sign" => {
-                    return Err(OidcError::new(
-                        "invalid_scope",
-                        "the signing transaction (scope sign) is not offered by this provider yet",
-                    ));
-                }
-                w => Scope::parse(w).ok_or_else(|| {
-                    OidcError::new("invalid_scope", format!("unknown scope {w:?}"))
-                })?,
-            };
+            let scope = Scope::parse(word).ok_or_else(|| {
+                OidcError::new("invalid_scope", format!("unknown scope {word:?}"))
+            })?;
             if !out.insert(scope) {
                 return Err(OidcError::new(
                     "invalid_scope",
@@ -150,6 +147,8 @@ pub struct AuthParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub acr_values: Option<String>,
+    /// With the `sign` scope: the signing transaction the relying party created.
+    pub sign_transaction_id: Option<String>,
 }
 
 /// A checked authorisation request, waiting for the holder's login and consent.
@@ -163,6 +162,9 @@ pub struct AuthRequest {
     pub code_challenge: String,
     pub acr: String,
     pub expires_at: Timestamp,
+    /// With the `sign` scope.
+    #[serde(default)]
+    pub sign_transaction_id: Option<String>,
 }
 
 /// `client_id`: 1–255 of [0-9a-zA-Z] (the デジタル認証アプリ's rule).
@@ -241,7 +243,22 @@ pub fn check_request(
             v.to_owned()
         }
     };
+    let sign_transaction_id = match (scopes.contains(&Scope::Sign), &p.sign_transaction_id) {
+        (true, Some(id)) if valid_uuid(id) => Some(id.to_ascii_lowercase()),
+        (true, _) => {
+            return Err(OidcError::invalid_request(
+                "the sign scope needs sign_transaction_id (a UUID from POST /api/sign-transactions)",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(OidcError::invalid_request(
+                "sign_transaction_id goes with the sign scope",
+            ));
+        }
+        (false, None) => None,
+    };
     Ok(AuthRequest {
+        sign_transaction_id,
         client_id: client_id.to_owned(),
         redirect_uri: redirect_uri.to_owned(),
         scopes,
@@ -251,6 +268,31 @@ pub fn check_request(
         acr,
         expires_at: *now + chrono::Duration::seconds(REQUEST_SECONDS),
     })
+}
+
+/// A UUID in its text form (8-4-4-4-12 hex digits).
+pub fn valid_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A random UUID (version 4) from 16 random bytes.
+pub fn uuid_v4(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        h.get(0..8).unwrap_or(""),
+        h.get(8..12).unwrap_or(""),
+        h.get(12..16).unwrap_or(""),
+        h.get(16..20).unwrap_or(""),
+        h.get(20..32).unwrap_or("")
+    )
 }
 
 /// Whether `verifier` is the one `challenge` was made from (S256).
@@ -515,7 +557,7 @@ pub fn discovery(issuer: &str) -> Value {
         "userinfo_endpoint": ep("userinfo"),
         "jwks_uri": ep("certs"),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "scopes_supported": Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
@@ -549,6 +591,7 @@ mod tests {
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
             code_challenge_method: Some("S256".into()),
             acr_values: None,
+            sign_transaction_id: None,
         }
     }
 
@@ -653,6 +696,36 @@ mod tests {
         parts[1] = &forged;
         assert!(verify_jws(&parts.join("."), &jwk).is_err());
         assert_eq!(check_client_jwk(&jwk).unwrap(), "ES256");
+    }
+
+    #[test]
+    fn the_sign_scope_needs_its_transaction() {
+        let p = AuthParams {
+            scope: Some("openid sign".into()),
+            ..params()
+        };
+        assert_eq!(
+            check_request(&p, "bank1", "x", &now()).unwrap_err().error,
+            "invalid_request"
+        );
+        let id = uuid_v4([7; 16]);
+        assert!(valid_uuid(&id), "{id}");
+        let ok = check_request(
+            &AuthParams {
+                sign_transaction_id: Some(id.clone()),
+                ..p
+            },
+            "bank1",
+            "x",
+            &now(),
+        )
+        .unwrap();
+        assert_eq!(ok.sign_transaction_id, Some(id.clone()));
+        let stray = AuthParams {
+            sign_transaction_id: Some(id),
+            ..params()
+        };
+        assert!(check_request(&stray, "bank1", "x", &now()).is_err());
     }
 
     #[test]

@@ -12,7 +12,9 @@ use openmyna_platform::oidc::{
 };
 use openmyna_registry::ResidentId;
 use openmyna_store::crypto::sha256_hex;
-use openmyna_store::oidc::{ClientRow, CodeRow, ConsentEntry, Redeemed, TokenRow};
+use openmyna_store::oidc::{
+    ClientRow, CodeRow, ConsentEntry, Redeemed, SignTransaction, Signed, TokenRow,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -218,8 +220,26 @@ pub async fn authorize(s: &Services, p: &AuthParams) -> std::result::Result<Stri
             "redirect_uri is not one the client registered",
         )));
     }
-    let req = oidc::check_request(p, client_id, redirect_uri, &s.clock.now())
-        .map_err(|e| AuthFailure::Redirect(error_redirect(redirect_uri, &e, p.state.as_deref())))?;
+    let now = s.clock.now();
+    let back =
+        |e: OidcError| AuthFailure::Redirect(error_redirect(redirect_uri, &e, p.state.as_deref()));
+    let req = oidc::check_request(p, client_id, redirect_uri, &now).map_err(back)?;
+    if let Some(id) = &req.sign_transaction_id {
+        let tx = s
+            .store
+            .oidc()
+            .sign_transaction(id)
+            .await
+            .map_err(|e| back(OidcError::new("server_error", e.to_string())))?;
+        match tx {
+            Some(t) if t.client_id == client_id && t.expires_at >= now && t.signed.is_none() => {}
+            _ => {
+                return Err(back(OidcError::invalid_request(
+                    "sign_transaction_id: no open signing transaction of this client",
+                )));
+            }
+        }
+    }
     seal_request(s, &req).map_err(|e| {
         AuthFailure::Redirect(error_redirect(
             redirect_uri,
@@ -243,6 +263,35 @@ pub struct Pending {
     pub client_name: String,
     /// The relying party behind the client.
     pub org_name: String,
+    /// With the sign scope: what is to be signed.
+    pub sign: Option<SignView>,
+}
+
+/// A signing transaction as the holder sees it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignView {
+    pub id: String,
+    /// The service asking.
+    pub client_name: String,
+    /// What the document is, in the relying party's words.
+    pub description: String,
+    /// The SHA-256 to sign (base64).
+    pub digest: String,
+    pub expires_at: String,
+    /// Signed already.
+    pub signed: bool,
+}
+
+fn sign_view(t: &SignTransaction, client_name: &str) -> SignView {
+    SignView {
+        id: t.id.clone(),
+        client_name: client_name.to_owned(),
+        description: t.description.clone(),
+        digest: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &t.digest),
+        expires_at: t.expires_at.to_rfc3339(),
+        signed: t.signed.is_some(),
+    }
 }
 
 /// Opens a sealed request (the consent page's `req`): untampered and not expired.
@@ -276,10 +325,20 @@ pub async fn pending(s: &Services, sealed: &str) -> Result<Pending> {
         .await?
         .map(|o| o.name)
         .unwrap_or_default();
+    let sign = match &request.sign_transaction_id {
+        Some(id) => s
+            .store
+            .oidc()
+            .sign_transaction(id)
+            .await?
+            .map(|t| sign_view(&t, &client.name)),
+        None => None,
+    };
     Ok(Pending {
         request,
         client_name: client.name,
         org_name,
+        sign,
     })
 }
 
@@ -303,9 +362,27 @@ pub async fn decide(
         ));
     }
     let mut scopes: BTreeSet<Scope> = BTreeSet::from([Scope::Openid]);
+    // The signature was asked for: it is made with the card before consenting, by this holder.
+    if let Some(id) = &r.sign_transaction_id {
+        let signed_by_holder = s
+            .store
+            .oidc()
+            .sign_transaction(id)
+            .await?
+            .and_then(|t| t.signed)
+            .is_some_and(|sg| sg.resident_id == citizen.resident_id);
+        if !signed_by_holder {
+            return Err(Refusal::refused(
+                "oidc.not_signed",
+                "sign the document with your card first (openmyna portal sign), then consent",
+            )
+            .into());
+        }
+        scopes.insert(Scope::Sign);
+    }
     for g in granted {
         match Scope::parse(g) {
-            Some(sc) if r.scopes.contains(&sc) => {
+            Some(sc) if r.scopes.contains(&sc) && sc != Scope::Sign => {
                 scopes.insert(sc);
             }
             _ => {
@@ -383,6 +460,8 @@ pub struct TokenForm {
     pub client_id: Option<String>,
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
+    /// With grant_type=client_credentials: `sign`.
+    pub scope: Option<String>,
 }
 
 /// What the token endpoint answers.
@@ -391,7 +470,9 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
-    pub id_token: String,
+    /// None for a client's own token (client_credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     pub scope: String,
 }
 
@@ -496,11 +577,15 @@ pub async fn token(s: &Services, f: &TokenForm) -> std::result::Result<TokenResp
     let server = |e: ServiceError| OidcError::new("server_error", e.to_string());
     let store_err = |e: openmyna_store::StoreError| OidcError::new("server_error", e.to_string());
     let client = authenticate_client(s, f).await?;
-    if f.grant_type.as_deref() != Some("authorization_code") {
-        return Err(OidcError::new(
-            "unsupported_grant_type",
-            "only grant_type=authorization_code is offered",
-        ));
+    match f.grant_type.as_deref() {
+        Some("authorization_code") => {}
+        Some("client_credentials") => return client_token(s, &client, f).await,
+        _ => {
+            return Err(OidcError::new(
+                "unsupported_grant_type",
+                "grant_type is authorization_code, or client_credentials for the sign scope",
+            ));
+        }
     }
     let code = f
         .code
@@ -573,10 +658,10 @@ pub async fn token(s: &Services, f: &TokenForm) -> std::result::Result<TokenResp
         .oidc()
         .insert_token(
             &sha256_hex(access_token.as_bytes()),
-            &code_hash,
+            Some(&code_hash),
             &TokenRow {
                 client_id: client.client_id.clone(),
-                resident_id: row.resident_id,
+                resident_id: Some(row.resident_id),
                 granted: row.granted.clone(),
                 expires_at: exp,
                 revoked: false,
@@ -588,8 +673,47 @@ pub async fn token(s: &Services, f: &TokenForm) -> std::result::Result<TokenResp
         access_token,
         token_type: "Bearer",
         expires_in: TOKEN_SECONDS,
-        id_token,
+        id_token: Some(id_token),
         scope: row.granted,
+    })
+}
+
+/// A client's own token (client_credentials, scope `sign`): for creating signing
+/// transactions.
+async fn client_token(
+    s: &Services,
+    client: &ClientRow,
+    f: &TokenForm,
+) -> std::result::Result<TokenResponse, OidcError> {
+    if f.scope.as_deref().map(str::trim) != Some("sign") {
+        return Err(OidcError::new(
+            "invalid_scope",
+            "a client's own token is for the sign scope only (scope=sign)",
+        ));
+    }
+    let now = s.clock.now();
+    let access_token = random_b64(s, 32);
+    s.store
+        .oidc()
+        .insert_token(
+            &sha256_hex(access_token.as_bytes()),
+            None,
+            &TokenRow {
+                client_id: client.client_id.clone(),
+                resident_id: None,
+                granted: "sign".into(),
+                expires_at: now + chrono::Duration::seconds(TOKEN_SECONDS),
+                revoked: false,
+            },
+        )
+        .await
+        .map_err(|e| OidcError::new("server_error", e.to_string()))?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: TOKEN_SECONDS,
+        id_token: None,
+        scope: "sign".into(),
     })
 }
 
@@ -614,6 +738,7 @@ pub async fn userinfo(s: &Services, access_token: &str) -> std::result::Result<V
     if t.revoked || t.expires_at < now {
         return Err(invalid());
     }
+    let resident_id = t.resident_id.ok_or_else(invalid)?;
     let client = s
         .store
         .oidc()
@@ -623,7 +748,7 @@ pub async fn userinfo(s: &Services, access_token: &str) -> std::result::Result<V
         .ok_or_else(invalid)?;
     let resident = s
         .registry()
-        .get(ResidentId(t.resident_id))
+        .get(ResidentId(resident_id))
         .await
         .map_err(|e| OidcError::new("server_error", e.to_string()))?;
     let b = &resident.basic4;
@@ -631,12 +756,12 @@ pub async fn userinfo(s: &Services, access_token: &str) -> std::result::Result<V
     let mut claims = serde_json::Map::new();
     claims.insert(
         "sub".into(),
-        oidc::pairwise_subject(&s.store.challenge_key(), &t.client_id, t.resident_id).into(),
+        oidc::pairwise_subject(&s.store.challenge_key(), &t.client_id, resident_id).into(),
     );
     let mut shared = Vec::new();
     for sc in &granted {
         let (k, v): (&str, Value) = match sc {
-            Scope::Openid => continue,
+            Scope::Openid | Scope::Sign => continue,
             Scope::Name => ("name", b.name.name.clone().into()),
             Scope::Address => ("address", json!({"formatted": b.address.text})),
             Scope::Birthdate => (
@@ -667,7 +792,7 @@ pub async fn userinfo(s: &Services, access_token: &str) -> std::result::Result<V
     s.store
         .access()
         .record_access(
-            t.resident_id,
+            resident_id,
             &Actor {
                 org_id: client.org_id,
                 org_name: org_name.clone(),
@@ -696,4 +821,262 @@ pub async fn userinfo(s: &Services, access_token: &str) -> std::result::Result<V
 pub async fn purge(s: &Services) -> Result<u64> {
     let before = s.clock.now() - chrono::Duration::hours(1);
     Ok(s.store.oidc().purge(&before).await?)
+}
+
+/// How long a signing transaction waits for the holder.
+pub const SIGN_TRANSACTION_SECONDS: i64 = 600;
+
+/// The client of a client token (`client_credentials`, scope `sign`).
+async fn client_of_token(s: &Services, bearer: &str) -> std::result::Result<String, OidcError> {
+    let invalid = || OidcError::new("invalid_token", "a client token (scope sign) is required");
+    let t = s
+        .store
+        .oidc()
+        .token(&sha256_hex(bearer.as_bytes()))
+        .await
+        .map_err(|e| OidcError::new("server_error", e.to_string()))?
+        .ok_or_else(invalid)?;
+    if t.revoked || t.expires_at < s.clock.now() || t.resident_id.is_some() || t.granted != "sign" {
+        return Err(invalid());
+    }
+    Ok(t.client_id)
+}
+
+/// `POST /api/sign-transactions`: a relying party asks for a signature over a SHA-256 digest;
+/// the answer's id goes in the authorisation request (`sign_transaction_id`, scope `sign`).
+pub async fn create_sign_transaction(
+    s: &Services,
+    bearer: &str,
+    digest: &[u8],
+    description: &str,
+) -> std::result::Result<SignView, OidcError> {
+    let client_id = client_of_token(s, bearer).await?;
+    if digest.len() != 32 {
+        return Err(OidcError::invalid_request(
+            "hash: the SHA-256 digest of the document, 32 bytes in base64",
+        ));
+    }
+    let description = description.trim();
+    if description.is_empty()
+        || description.chars().count() > 200
+        || description.chars().any(char::is_control)
+    {
+        return Err(OidcError::invalid_request(
+            "description: 1 to 200 characters, shown to the holder",
+        ));
+    }
+    let now = s.clock.now();
+    let mut id = [0u8; 16];
+    s.entropy.fill(&mut id);
+    let t = SignTransaction {
+        id: oidc::uuid_v4(id),
+        client_id: client_id.clone(),
+        digest: digest.to_vec(),
+        description: description.to_owned(),
+        created_at: now,
+        expires_at: now + chrono::Duration::seconds(SIGN_TRANSACTION_SECONDS),
+        signed: None,
+    };
+    let store_err = |e: openmyna_store::StoreError| OidcError::new("server_error", e.to_string());
+    s.store
+        .oidc()
+        .insert_sign_transaction(&t)
+        .await
+        .map_err(store_err)?;
+    let name = s
+        .store
+        .oidc()
+        .client(&client_id)
+        .await
+        .map_err(store_err)?
+        .map(|c| c.name)
+        .unwrap_or_default();
+    Ok(sign_view(&t, &name))
+}
+
+async fn open_transaction(s: &Services, id: &str) -> Result<(SignTransaction, ClientRow)> {
+    let gone = || Refusal::not_found("oidc.sign_transaction", "no such signing transaction");
+    let t = if oidc::valid_uuid(id) {
+        s.store
+            .oidc()
+            .sign_transaction(&id.to_ascii_lowercase())
+            .await?
+    } else {
+        None
+    }
+    .ok_or_else(gone)?;
+    let c = s
+        .store
+        .oidc()
+        .client(&t.client_id)
+        .await?
+        .ok_or_else(gone)?;
+    Ok((t, c))
+}
+
+/// A signing transaction, for the holder about to sign it.
+pub async fn sign_transaction_for(s: &Services, id: &str) -> Result<SignView> {
+    let (t, c) = open_transaction(s, id).await?;
+    Ok(sign_view(&t, &c.name))
+}
+
+/// The holder's signature over a transaction's digest, made with the card's signing key:
+/// checked (the holder's own, current signing certificate; the signature over the digest) and
+/// recorded, once, in the transaction and the holder's access log.
+pub async fn sign(
+    s: &Services,
+    citizen: &Citizen,
+    id: &str,
+    signature: &[u8],
+    certificate: &[u8],
+) -> Result<SignView> {
+    let (t, c) = open_transaction(s, id).await?;
+    let now = s.clock.now();
+    if t.expires_at < now {
+        return Err(
+            Refusal::refused("oidc.sign_expired", "the signing transaction has expired").into(),
+        );
+    }
+    if t.signed.is_some() {
+        return Err(Refusal::refused("oidc.signed", "the transaction is signed already").into());
+    }
+    let bad = |m: &str| Refusal::invalid("oidc.signature", m.to_owned());
+    let cert = openmyna_jpki::profile::parse_certificate(certificate)
+        .map_err(|_| bad("certificate: not a DER X.509 certificate"))?;
+    let serial =
+        openmyna_jpki::Serial::from_der_bytes(cert.tbs_certificate.serial_number.as_bytes())
+            .map_err(|_| bad("certificate: no serial of ours"))?;
+    let record = s
+        .jpki
+        .current_certificate(
+            &serial,
+            Some(certificate),
+            openmyna_jpki::RootKind::Sign,
+            &now,
+            openmyna_jpki::Lookup::Store,
+        )
+        .await
+        .map_err(|why| {
+            Refusal::refused(
+                "oidc.certificate",
+                format!("the signing certificate is not a current one of this CA ({why:?})"),
+            )
+        })?;
+    if record.resident_id != citizen.resident_id {
+        return Err(Refusal::forbidden(
+            "oidc.signer",
+            "the document is signed by someone other than the logged-in holder",
+        )
+        .into());
+    }
+    let spki = der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info)
+        .map_err(|e| ServiceError::internal("oidc sign", e))?;
+    let digest = aws_lc_rs::digest::Digest::import_less_safe(&t.digest, &aws_lc_rs::digest::SHA256)
+        .map_err(|_| ServiceError::internal("oidc sign", "stored digest"))?;
+    openmyna_jpki::key::verify_digest(&spki, &digest, signature)
+        .map_err(|_| bad("the signature does not verify over the transaction's digest"))?;
+    let done = s
+        .store
+        .oidc()
+        .record_signature(
+            &t.id,
+            &Signed {
+                resident_id: citizen.resident_id,
+                signature: signature.to_vec(),
+                certificate: certificate.to_vec(),
+                at: now,
+            },
+        )
+        .await?;
+    if !done {
+        return Err(Refusal::refused("oidc.signed", "the transaction is signed already").into());
+    }
+    let org_name = s
+        .store
+        .auth()
+        .organisation(c.org_id)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    s.store
+        .access()
+        .record_access(
+            citizen.resident_id,
+            &Actor {
+                org_id: c.org_id,
+                org_name: org_name.clone(),
+                role: Role::RelyingParty,
+                token_id: 0,
+            },
+            &now,
+            "oidc.sign",
+            "電子署名 (OpenID Connect)",
+            &format!(
+                "{}（{org_name}）の依頼に署名用電子証明書で署名: {}",
+                c.name, t.description
+            ),
+        )
+        .await?;
+    let mut v = sign_view(&t, &c.name);
+    v.signed = true;
+    Ok(v)
+}
+
+/// The signature and the signing certificate of a transaction, for the client, with the
+/// holder's access token (granted `sign`).
+pub async fn sign_result(
+    s: &Services,
+    bearer: &str,
+    id: &str,
+) -> std::result::Result<Value, OidcError> {
+    let invalid = || {
+        OidcError::new(
+            "invalid_token",
+            "the access token is unknown, expired or revoked",
+        )
+    };
+    let store_err = |e: openmyna_store::StoreError| OidcError::new("server_error", e.to_string());
+    let t = s
+        .store
+        .oidc()
+        .token(&sha256_hex(bearer.as_bytes()))
+        .await
+        .map_err(store_err)?
+        .ok_or_else(invalid)?;
+    if t.revoked || t.expires_at < s.clock.now() {
+        return Err(invalid());
+    }
+    let granted: BTreeSet<Scope> = t.granted.split(' ').filter_map(Scope::parse).collect();
+    let not_yours = || {
+        OidcError::new(
+            "invalid_request",
+            "no signed transaction of this holder and client with this id",
+        )
+    };
+    let tx = if oidc::valid_uuid(id) {
+        s.store
+            .oidc()
+            .sign_transaction(&id.to_ascii_lowercase())
+            .await
+            .map_err(store_err)?
+    } else {
+        None
+    }
+    .ok_or_else(not_yours)?;
+    let signed = tx.signed.as_ref().ok_or_else(not_yours)?;
+    if !granted.contains(&Scope::Sign)
+        || tx.client_id != t.client_id
+        || t.resident_id != Some(signed.resident_id)
+    {
+        return Err(not_yours());
+    }
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+    Ok(json!({
+        "id": tx.id,
+        "hash_algorithm": "SHA-256",
+        "hash": b64(&tx.digest),
+        "signature": b64(&signed.signature),
+        "certificate": b64(&signed.certificate),
+        "signed_at": signed.at.to_rfc3339(),
+    }))
 }

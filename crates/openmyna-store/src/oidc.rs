@@ -47,7 +47,8 @@ pub enum Redeemed {
 #[derive(Debug, Clone)]
 pub struct TokenRow {
     pub client_id: String,
-    pub resident_id: i64,
+    /// None for a client's own token (client_credentials).
+    pub resident_id: Option<i64>,
     pub granted: String,
     pub expires_at: Timestamp,
     pub revoked: bool,
@@ -61,6 +62,8 @@ pub struct ConsentEntry<'a> {
 }
 
 const KEY_CONTEXT: &str = "oidc_keys.private_key";
+
+type TokenTuple = (String, Option<i64>, String, i64, Option<i64>);
 
 type CodeTuple = (String, i64, String, String, i64, i64, Option<String>);
 
@@ -206,11 +209,11 @@ impl crate::Oidc<'_> {
         })
     }
 
-    /// Stores an access token issued for a code.
+    /// Stores an access token issued for a code (or, without one, a client's own token).
     pub async fn insert_token(
         &self,
         token_hash: &str,
-        code_hash: &str,
+        code_hash: Option<&str>,
         t: &TokenRow,
     ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
@@ -225,17 +228,19 @@ impl crate::Oidc<'_> {
         .bind(to_micros(&t.expires_at))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE oidc_codes SET token_hash = $1 WHERE code_hash = $2")
-            .bind(token_hash)
-            .bind(code_hash)
-            .execute(&mut *tx)
-            .await?;
+        if let Some(code_hash) = code_hash {
+            sqlx::query("UPDATE oidc_codes SET token_hash = $1 WHERE code_hash = $2")
+                .bind(token_hash)
+                .bind(code_hash)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn token(&self, token_hash: &str) -> Result<Option<TokenRow>> {
-        let row: Option<(String, i64, String, i64, Option<i64>)> = sqlx::query_as(
+        let row: Option<TokenTuple> = sqlx::query_as(
             "SELECT client_id, resident_id, granted, expires_at, revoked_at FROM oidc_tokens \
              WHERE token_hash = $1",
         )
@@ -321,7 +326,12 @@ impl crate::Oidc<'_> {
     /// Forgets codes, tokens and assertions that expired before `before`.
     pub async fn purge(&self, before: &Timestamp) -> Result<u64> {
         let mut n = 0;
-        for table in ["oidc_assertions", "oidc_tokens", "oidc_codes"] {
+        for table in [
+            "oidc_assertions",
+            "oidc_tokens",
+            "oidc_codes",
+            "oidc_sign_transactions",
+        ] {
             let sql = format!("DELETE FROM {table} WHERE expires_at < $1");
             n += sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(to_micros(before))
@@ -330,6 +340,107 @@ impl crate::Oidc<'_> {
                 .rows_affected();
         }
         Ok(n)
+    }
+}
+
+/// A signing transaction.
+#[derive(Debug, Clone)]
+pub struct SignTransaction {
+    pub id: String,
+    pub client_id: String,
+    /// The SHA-256 to sign.
+    pub digest: Vec<u8>,
+    pub description: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Once signed: who, the signature, the signing certificate, when.
+    pub signed: Option<Signed>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub resident_id: i64,
+    pub signature: Vec<u8>,
+    pub certificate: Vec<u8>,
+    pub at: Timestamp,
+}
+
+type SignTuple = (
+    String,
+    String,
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<i64>,
+);
+
+impl crate::Oidc<'_> {
+    pub async fn insert_sign_transaction(&self, t: &SignTransaction) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oidc_sign_transactions (id, client_id, digest, description, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&t.id)
+        .bind(&t.client_id)
+        .bind(&t.digest)
+        .bind(&t.description)
+        .bind(to_micros(&t.created_at))
+        .bind(to_micros(&t.expires_at))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn sign_transaction(&self, id: &str) -> Result<Option<SignTransaction>> {
+        let row: Option<SignTuple> = sqlx::query_as(
+            "SELECT id, client_id, digest, description, created_at, expires_at, resident_id, \
+             signature, certificate, signed_at FROM oidc_sign_transactions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            let signed = match (r.6, r.7, r.8, r.9) {
+                (Some(resident_id), Some(signature), Some(certificate), Some(at)) => Some(Signed {
+                    resident_id,
+                    signature,
+                    certificate,
+                    at: from_micros(at)?,
+                }),
+                _ => None,
+            };
+            Ok(SignTransaction {
+                id: r.0,
+                client_id: r.1,
+                digest: r.2,
+                description: r.3,
+                created_at: from_micros(r.4)?,
+                expires_at: from_micros(r.5)?,
+                signed,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records the holder's signature, once; `false` if the transaction was signed already.
+    pub async fn record_signature(&self, id: &str, s: &Signed) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE oidc_sign_transactions SET resident_id = $1, signature = $2, \
+             certificate = $3, signed_at = $4 WHERE id = $5 AND signed_at IS NULL",
+        )
+        .bind(s.resident_id)
+        .bind(&s.signature)
+        .bind(&s.certificate)
+        .bind(to_micros(&s.at))
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
     }
 }
 

@@ -1,6 +1,8 @@
 //! `openmyna portal login`: log in to the portal with the card and either approve the login
 //! code a browser shows (`--code`, the browser's 「このブラウザでログイン」) or print a one-time
 //! link that logs a browser in (the browser cannot reach the card; the command reads it).
+//! `openmyna portal sign`: sign, with the card's signing key, a signing transaction a service
+//! asked for through OpenID Connect (the consent page shows the command).
 
 use base64::Engine;
 use clap::Subcommand;
@@ -31,6 +33,24 @@ pub enum PortalCommand {
         /// of printing a link. Approve only a code you showed yourself.
         #[arg(long, value_name = "ABCD-EFGH")]
         code: Option<String>,
+    },
+    /// Sign, with the card's signing key, the signing transaction a service asked for (its
+    /// consent page shows the id); then consent on that page.
+    Sign {
+        #[command(flatten)]
+        target: Target,
+        /// The openmyna server; default: the configured public URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// The signing transaction (UUID) the consent page shows.
+        #[arg(long)]
+        transaction: String,
+        /// `-` to read the 4-digit PIN (the login) from standard input; asked for when absent.
+        #[arg(long)]
+        pin: Option<String>,
+        /// `-` to read the signing password from standard input; asked for when absent.
+        #[arg(long)]
+        password: Option<String>,
     },
 }
 
@@ -160,8 +180,92 @@ pub async fn approve_code(
     Ok((c.name, a))
 }
 
+/// What the server says of a signing transaction.
+#[derive(serde::Deserialize)]
+pub struct SignTransactionView {
+    pub id: String,
+    pub client_name: String,
+    pub description: String,
+    /// The SHA-256 to sign (base64).
+    pub digest: String,
+    pub signed: bool,
+}
+
+/// Logs in with the card (PIN), then signs the transaction's digest with the signing key
+/// (password) and hands over the signature and the signing certificate.
+pub async fn sign_transaction(
+    target: &Target,
+    base: &str,
+    pin: &str,
+    password: &str,
+    id: &str,
+) -> Result<SignTransactionView, AppError> {
+    let c = card_login(target, base, pin).await?;
+    let url = format!("{}/api/v1/portal/sign-transactions/{id}", c.base);
+    let resp = c
+        .http
+        .get(&url)
+        .header("cookie", &c.cookie)
+        .send()
+        .await
+        .map_err(|e| invalid(format!("cannot reach {url}: {e}")))?;
+    if !resp.status().is_success() {
+        let e: Option<ErrorBody> = resp.json().await.ok();
+        let (code, message) = e
+            .map(|b| (b.error.code, b.error.message))
+            .unwrap_or_default();
+        return Err(invalid(format!("{message} ({code})")));
+    }
+    let t: SignTransactionView = resp.json().await.map_err(|e| {
+        invalid(format!(
+            "the server's answer is not a signing transaction: {e}"
+        ))
+    })?;
+    let digest: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(&t.digest)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| invalid("the transaction's digest is not a SHA-256"))?;
+    let mut card = connect(target)?;
+    card.verify(openmyna_card::PinId::Sign, password)?;
+    let cert = card.read_certificate(openmyna_cardio::client::Certificate::Sign)?;
+    let sig = card.sign_hash(openmyna_card::KeyId::Sign, password, &digest)?;
+    let e = base64::engine::general_purpose::STANDARD;
+    let (v, _): (SignTransactionView, _) = post(
+        &c.http,
+        &format!("{url}/signature"),
+        Some(&c.cookie),
+        &serde_json::json!({"signature": e.encode(&sig), "certificate": e.encode(&cert)}),
+    )
+    .await?;
+    Ok(v)
+}
+
 pub async fn run(cmd: PortalCommand, default_url: &str) -> Result<(), AppError> {
     match cmd {
+        PortalCommand::Sign {
+            target,
+            url,
+            transaction,
+            pin,
+            password,
+        } => {
+            let url = url.unwrap_or_else(|| default_url.to_owned());
+            let pin = match pin {
+                Some(p) => secret(p)?,
+                None => crate::terminal::prompt_secret("暗証番号 (4 digits): ")?,
+            };
+            let password = match password {
+                Some(p) => secret(p)?,
+                None => crate::terminal::prompt_secret("署名用パスワード (6-16): ")?,
+            };
+            let v = sign_transaction(&target, &url, &pin, &password, &transaction).await?;
+            println!(
+                "signed for {}: {} — go back to the consent page and consent",
+                v.client_name, v.description
+            );
+            Ok(())
+        }
         PortalCommand::Login {
             target,
             url,

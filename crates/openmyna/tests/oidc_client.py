@@ -5,8 +5,13 @@ the ID token against the provider's JWKS (signature, iss, aud, exp, nonce) with 
 reads userinfo. The test plays the holder's browser between `authorize` and `finish`.
 
     python oidc_client.py keygen DIR                  -> the public JWK (stdout)
-    python oidc_client.py authorize DIR ISSUER CLIENT_ID REDIRECT_URI SCOPE  -> the URL
+    python oidc_client.py authorize DIR ISSUER CLIENT_ID REDIRECT_URI SCOPE [SIGN_TX] -> the URL
     python oidc_client.py finish DIR CALLBACK_URL [--verifier V]  -> JSON result
+    python oidc_client.py sign-transaction DIR ISSUER CLIENT_ID HASH_B64 DESCRIPTION -> JSON
+
+With the sign scope, the client first gets its own token (client_credentials, scope sign),
+creates the signing transaction, and after the code flow reads the signature and the
+certificate at /api/sign-transactions/{id}/result with the holder's access token.
 """
 
 import json
@@ -47,13 +52,30 @@ def session(d, st):
     return s, meta
 
 
-def authorize(d, issuer, client_id, redirect_uri, scope):
+def base_of(issuer):
+    return issuer[: -len("/api/realms/main")]
+
+
+def sign_transaction(d, issuer, client_id, hash_b64, description):
+    st = {"issuer": issuer, "client_id": client_id, "redirect_uri": "", "scope": "sign"}
+    s, meta = session(d, st)
+    s.fetch_token(meta["token_endpoint"], grant_type="client_credentials", scope="sign")
+    r = s.post(
+        base_of(issuer) + "/api/sign-transactions",
+        json={"hash_algorithm": "SHA-256", "hash": hash_b64, "description": description},
+    )
+    print(json.dumps({"status": r.status_code, "body": r.json()}, ensure_ascii=False))
+
+
+def authorize(d, issuer, client_id, redirect_uri, scope, sign_tx=None):
     st = {"issuer": issuer, "client_id": client_id, "redirect_uri": redirect_uri, "scope": scope}
     s, meta = session(d, st)
     st["verifier"] = generate_token(48)
     st["nonce"] = generate_token(20)
+    extra = {"sign_transaction_id": sign_tx} if sign_tx else {}
+    st["sign_transaction_id"] = sign_tx
     url, state = s.create_authorization_url(
-        meta["authorization_endpoint"], code_verifier=st["verifier"], nonce=st["nonce"]
+        meta["authorization_endpoint"], code_verifier=st["verifier"], nonce=st["nonce"], **extra
     )
     st["state"] = state
     with open(state_path(d), "w") as f:
@@ -88,6 +110,9 @@ def finish(d, callback, verifier=None):
         exp={"essential": True},
     ).validate(decoded.claims)
     userinfo = s.get(meta["userinfo_endpoint"]).json()
+    if st.get("sign_transaction_id"):
+        r = s.get(base_of(st["issuer"]) + f"/api/sign-transactions/{st['sign_transaction_id']}/result")
+        out["sign_result"] = r.json()
     out.update(
         {
             "id_token": decoded.claims,
@@ -105,7 +130,9 @@ if __name__ == "__main__":
     if mode == "keygen":
         keygen(d)
     elif mode == "authorize":
-        authorize(d, *sys.argv[3:7])
+        authorize(d, *sys.argv[3:8])
+    elif mode == "sign-transaction":
+        sign_transaction(d, *sys.argv[3:7])
     elif mode == "finish":
         v = sys.argv[sys.argv.index("--verifier") + 1] if "--verifier" in sys.argv else None
         finish(d, sys.argv[3], v)

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use openmyna_core::Role;
 use openmyna_platform::oidc::{AuthParams, OidcError, Scope};
-use openmyna_services::oidc::{self as service, AuthFailure, Client, TokenForm};
+use openmyna_services::oidc::{self as service, AuthFailure, Client, SignView, TokenForm};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -113,8 +113,10 @@ pub struct OidcPage {
     pub req: String,
     pub client_name: String,
     pub org_name: String,
-    /// (scope, label) of each item asked for besides openid.
+    /// (scope, label) of each item asked for besides openid (and sign).
     pub items: Vec<(&'static str, &'static str)>,
+    /// With the sign scope: what is to be signed.
+    pub sign: Option<SignView>,
 }
 
 fn error_page(status: StatusCode, e: &OidcError) -> Result<Response, ApiError> {
@@ -189,9 +191,10 @@ pub async fn consent_page(
                 .request
                 .scopes
                 .iter()
-                .filter(|sc| **sc != Scope::Openid)
+                .filter(|sc| !matches!(sc, Scope::Openid | Scope::Sign))
                 .map(|sc| (sc.as_str(), sc.label_ja()))
                 .collect(),
+            sign: pending.sign,
             ..Default::default()
         },
         StatusCode::OK,
@@ -308,4 +311,151 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
         }
         Err(e) => unauthorized(&e),
     }
+}
+
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+/// An OAuth error answer for a bearer-protected endpoint: 401 with `WWW-Authenticate` for a
+/// bad token, 500 for ours, else 400.
+fn bearer_error(e: &OidcError) -> Response {
+    match e.error {
+        "invalid_token" => {
+            let mut r = oauth_error(StatusCode::UNAUTHORIZED, e);
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "Bearer error=\"{}\", error_description=\"{}\"",
+                e.error,
+                e.description.replace('"', "'")
+            )) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            r
+        }
+        "server_error" => {
+            tracing::error!(error = %e.description, "OpenID Connect endpoint failed");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &OidcError::new("server_error", "the server failed; try again"),
+            )
+        }
+        _ => oauth_error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewSignTransaction {
+    #[serde(default)]
+    pub hash_algorithm: Option<String>,
+    /// The SHA-256 of the document (base64).
+    #[serde(default)]
+    pub hash: String,
+    /// What the document is, shown to the holder.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `POST /api/sign-transactions` (the client's own token, scope `sign`): a signing
+/// transaction over a digest.
+pub async fn create_sign_transaction(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let req: NewSignTransaction = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return bearer_error(&OidcError::invalid_request(format!(
+                "the body must be JSON {{hash_algorithm, hash, description}}: {e}"
+            )));
+        }
+    };
+    if req
+        .hash_algorithm
+        .as_deref()
+        .is_some_and(|a| a != "SHA-256")
+    {
+        return bearer_error(&OidcError::invalid_request(
+            "hash_algorithm must be SHA-256",
+        ));
+    }
+    let digest =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, req.hash.trim())
+            .unwrap_or_default();
+    match service::create_sign_transaction(&s, bearer(&headers), &digest, &req.description).await {
+        Ok(v) => json_response(
+            StatusCode::CREATED,
+            &serde_json::to_value(&v).unwrap_or(Value::Null),
+        ),
+        Err(e) => bearer_error(&e),
+    }
+}
+
+/// `GET /api/sign-transactions/{id}/result` (the holder's access token, granted `sign`): the
+/// signature and the signing certificate.
+pub async fn sign_result(
+    State(s): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match service::sign_result(&s, bearer(&headers), &id).await {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => bearer_error(&e),
+    }
+}
+
+/// A signing transaction the logged-in holder is asked to sign.
+#[utoipa::path(get, path = "/api/v1/portal/sign-transactions/{id}", tag = "portal",
+    params(("id" = String, Path, description = "The signing transaction (UUID)")),
+    responses((status = 200, body = SignView), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn portal_sign_transaction(
+    State(s): State<AppState>,
+    _c: crate::routes::portal::Citizen,
+    crate::json::ApiPath(id): crate::json::ApiPath<String>,
+) -> Result<axum::Json<SignView>, ApiError> {
+    Ok(axum::Json(service::sign_transaction_for(&s, &id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureBody {
+    /// The signature over the transaction's digest (base64), made with the card's signing key.
+    pub signature: String,
+    /// The signing certificate (DER, base64).
+    pub certificate: String,
+}
+
+/// Sign a transaction: the signature the card made over its digest with the signing key, and
+/// the signing certificate. Checked (the holder's own current signing certificate, the
+/// signature) and recorded once, in the holder's access log too.
+#[utoipa::path(post, path = "/api/v1/portal/sign-transactions/{id}/signature", tag = "portal",
+    params(("id" = String, Path, description = "The signing transaction (UUID)")),
+    request_body = SignatureBody,
+    responses((status = 200, body = SignView), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn portal_sign(
+    State(s): State<AppState>,
+    c: crate::routes::portal::Citizen,
+    crate::json::ApiPath(id): crate::json::ApiPath<String>,
+    ApiJson(body): ApiJson<SignatureBody>,
+) -> Result<axum::Json<SignView>, ApiError> {
+    let b64 = |field: &'static str, v: &str| {
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v.trim()).map_err(|_| {
+            ApiError::from(openmyna_core::Refusal::invalid(
+                "oidc.base64",
+                format!("{field} must be base64"),
+            ))
+            .with_field(field)
+        })
+    };
+    let sig = b64("signature", &body.signature)?;
+    let cert = b64("certificate", &body.certificate)?;
+    Ok(axum::Json(service::sign(&s, &c.0, &id, &sig, &cert).await?))
 }

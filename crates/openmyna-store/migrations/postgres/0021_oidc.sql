@@ -1,8 +1,9 @@
 -- The OpenID Connect provider (openmyna_platform::oidc): clients registered by relying
 -- parties (their redirect URIs and the public key of their private_key_jwt), authorisation
 -- codes and access tokens (only their SHA-256 is kept), the ID-token signing keys (sealed,
--- rotated), and the client assertions' jti seen (single use). Expired codes, tokens and
--- assertions are swept. Keep in step with ../sqlite/0021_oidc.sql.
+-- rotated), the client assertions' jti seen (single use), and the signing transactions (the
+-- digest a relying party has the holder sign, and the signature and certificate once signed).
+-- Expired codes, tokens, assertions and transactions are swept. Keep in step with ../sqlite/0021_oidc.sql.
 CREATE TABLE oidc_clients (
     client_id      TEXT PRIMARY KEY,
     org_id         BIGINT NOT NULL REFERENCES organisations (id),
@@ -27,7 +28,7 @@ CREATE INDEX oidc_codes_expiry ON oidc_codes (expires_at);
 CREATE TABLE oidc_tokens (
     token_hash     TEXT PRIMARY KEY,
     client_id      TEXT NOT NULL REFERENCES oidc_clients (client_id),
-    resident_id    BIGINT NOT NULL,
+    resident_id    BIGINT,                       -- none for a client's own token (client_credentials)
     granted        TEXT NOT NULL,
     expires_at     BIGINT NOT NULL,
     revoked_at     BIGINT
@@ -45,3 +46,16 @@ CREATE TABLE oidc_assertions (
     PRIMARY KEY (client_id, jti)
 );
 CREATE INDEX oidc_assertions_expiry ON oidc_assertions (expires_at);
+CREATE TABLE oidc_sign_transactions (
+    id             TEXT PRIMARY KEY,
+    client_id      TEXT NOT NULL REFERENCES oidc_clients (client_id),
+    digest         BYTEA NOT NULL,
+    description    TEXT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    expires_at     BIGINT NOT NULL,
+    resident_id    BIGINT,
+    signature      BYTEA,
+    certificate    BYTEA,
+    signed_at      BIGINT
+);
+CREATE INDEX oidc_sign_transactions_expiry ON oidc_sign_transactions (expires_at);

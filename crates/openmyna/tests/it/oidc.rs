@@ -361,7 +361,147 @@ async fn discovery_and_the_rotating_key(backend: Backend) {
     app.finish().await;
 }
 
+/// The sign scope: the client creates a signing transaction with its own token, the holder
+/// signs its digest with the card (`openmyna portal sign`) before consenting, the client reads
+/// the signature and the certificate, and the verification platform verifies them.
+async fn a_signature_through_the_sign_scope(backend: Backend) {
+    let Some(py) = python() else { return };
+    let app = spawn_app_at(backend, crate::common::real_now()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let resident = app.register_resident(true).await;
+    let card = d.join("card.json");
+    app.issue_card(resident, &card, Some("ABC123"))
+        .await
+        .unwrap();
+    let (cookie, _) = crate::portal::login(&app, &card, "1234").await.unwrap();
+    let client_id = register(&app, &py, d, REDIRECT).await;
+    let issuer = format!("{}/api/realms/main", app.url);
+    let document = "普通預金口座開設申込書 ACCT-0009".as_bytes();
+    let digest = openmyna_jpki::key::sha256(document);
+    let b64 = |b: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    let tx: Value = serde_json::from_str(&client(
+        &py,
+        d,
+        &[
+            "sign-transaction",
+            d.to_str().unwrap(),
+            &issuer,
+            &client_id,
+            &b64(&digest),
+            "普通預金口座開設申込書",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(tx["status"], 201, "{tx}");
+    let id = tx["body"]["id"].as_str().unwrap().to_owned();
+    let url = client(
+        &py,
+        d,
+        &[
+            "authorize",
+            d.to_str().unwrap(),
+            &issuer,
+            &client_id,
+            REDIRECT,
+            "openid sign name",
+            &id,
+        ],
+    );
+
+    // The consent page asks for the signature first.
+    let b = browser();
+    let page = b.get(&url).send().await.unwrap().text().await.unwrap();
+    let consent = format!("{}{}", app.url, next_of(&page));
+    let page_of = |b: reqwest::Client, consent: String, cookie: String| async move {
+        b.get(consent)
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let page = page_of(b.clone(), consent.clone(), cookie.clone()).await;
+    assert!(page.contains("普通預金口座開設申込書"), "{page}");
+    assert!(page.contains(&format!("--transaction {id}")), "{page}");
+    let req = consent.split("req=").nth(1).unwrap().to_owned();
+    let approve = |b: reqwest::Client, req: String, cookie: String, url: String| async move {
+        b.post(format!("{url}/portal/oidc/consent"))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "req={}&decision=approve&name=on",
+                openmyna_services::oidc::urlencode(&req)
+            ))
+            .send()
+            .await
+            .unwrap()
+    };
+    let r = approve(b.clone(), req.clone(), cookie.clone(), app.url.clone()).await;
+    assert_eq!(r.status(), 409, "not signed yet");
+
+    // The holder signs with the card (PIN to log in, the signing password to sign).
+    let target = openmyna::card_cli::Target {
+        card: Some(card.clone()),
+        reader: None,
+    };
+    let signed = openmyna::portal_cli::sign_transaction(&target, &app.url, "1234", "ABC123", &id)
+        .await
+        .unwrap();
+    assert!(signed.signed);
+    assert!(
+        openmyna::portal_cli::sign_transaction(&target, &app.url, "1234", "ABC123", &id)
+            .await
+            .is_err(),
+        "signed once"
+    );
+    let page = page_of(b.clone(), consent.clone(), cookie.clone()).await;
+    assert!(page.contains("署名済み"), "{page}");
+    let r = approve(b.clone(), req, cookie.clone(), app.url.clone()).await;
+    assert_eq!(r.status(), 303);
+    let callback = r.headers()["location"].to_str().unwrap().to_owned();
+    let out: Value =
+        serde_json::from_str(&client(&py, d, &["finish", d.to_str().unwrap(), &callback])).unwrap();
+    assert!(out.get("error").is_none(), "{out}");
+    assert_eq!(out["scope"], "openid name sign");
+    let result = &out["sign_result"];
+    assert_eq!(result["hash"], json!(b64(&digest)), "{out}");
+
+    // The relying party has the signature checked by the verification platform.
+    let (s, check) = app
+        .post(
+            "/api/v1/platform/verifications",
+            Some(Role::RelyingParty),
+            &json!({"purpose": "口座開設時の本人確認", "certificate": result["certificate"],
+                    "signature": result["signature"], "data": b64(document)}),
+        )
+        .await;
+    assert_eq!(s, 201, "{check}");
+    assert_eq!(check["result"], "verified", "{check}");
+    assert_eq!(check["basic4"]["name"], "山田\u{3000}太郎");
+
+    // The sign scope without its transaction goes back with invalid_request.
+    let without = url
+        .split('&')
+        .filter(|p| !p.starts_with("sign_transaction_id"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let r = browser().get(&without).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap();
+    assert!(loc.contains("error=invalid_request"), "{loc}");
+    let log = app.store.access().access_log(resident, 100).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.category == "oidc.sign").count(), 1);
+    app.finish().await;
+}
+
 on_both_backends!(
     the_code_flow_with_pkce_and_private_key_jwt,
-    discovery_and_the_rotating_key
+    discovery_and_the_rotating_key,
+    a_signature_through_the_sign_scope
 );
