@@ -2,6 +2,7 @@
 //! installation. `main.rs` is the command line on top; integration tests start the same server.
 
 pub mod app;
+pub mod bank;
 pub mod card_cli;
 pub mod cli;
 pub mod config;

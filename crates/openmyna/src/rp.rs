@@ -434,6 +434,23 @@ pub enum RpCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A demo bank: a web page where a customer opens an account with the card (OpenID
+    /// Connect login, a signature over the application with the signing key, the
+    /// verification platform's check). Serves on a loopback address.
+    Bank {
+        /// Where the bank serves (loopback).
+        #[arg(long, default_value = "127.0.0.1:8092")]
+        listen: String,
+        /// The openmyna server; default: the configured public URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// The relying party's API token.
+        #[arg(long)]
+        token: String,
+        /// The bank's state file: its client and its accounts (mode 0600).
+        #[arg(long, default_value = "demo-bank.json")]
+        state: PathBuf,
+    },
     /// The relying party's side: download the signing root's CRL (full, then deltas), check
     /// its signature, and print (JSON lines) the customers whose signing certificate was
     /// revoked; figures go to standard error.
@@ -501,6 +518,24 @@ pub async fn run(
                 out.display()
             );
             Ok(())
+        }
+        RpCommand::Bank {
+            listen,
+            url,
+            token,
+            state,
+        } => {
+            let server = url.unwrap_or_else(|| default_url.to_owned());
+            crate::bank::run(
+                &listen,
+                crate::bank::BankConfig {
+                    server,
+                    token,
+                    state,
+                    clock: std::sync::Arc::new(openmyna_core::SystemClock),
+                },
+            )
+            .await
         }
         RpCommand::Sync {
             url,

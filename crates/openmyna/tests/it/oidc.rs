@@ -500,8 +500,105 @@ async fn a_signature_through_the_sign_scope(backend: Backend) {
     app.finish().await;
 }
 
+/// The demo bank (`openmyna rp bank`) opens an account: its login request with a signing
+/// transaction, the holder's card login, signature and consent, and at the bank the code, the
+/// ID token, userinfo, the signature and the platform's check.
+async fn the_demo_bank_opens_an_account(backend: Backend) {
+    let app = spawn_app_at(backend, crate::common::real_now()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let resident = app.register_resident(true).await;
+    let card = d.join("card.json");
+    app.issue_card(resident, &card, Some("ABC123"))
+        .await
+        .unwrap();
+    let (cookie, _) = crate::portal::login(&app, &card, "1234").await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bank_url = format!("http://{}", listener.local_addr().unwrap());
+    let state = d.join("bank.json");
+    tokio::spawn(openmyna::bank::serve(
+        listener,
+        openmyna::bank::BankConfig {
+            server: app.url.clone(),
+            token: app.token(Role::RelyingParty).to_owned(),
+            state: state.clone(),
+            clock: std::sync::Arc::new(openmyna_core::SystemClock),
+        },
+    ));
+    let b = browser();
+    let mut r = None;
+    for _ in 0..100 {
+        match b.get(format!("{bank_url}/open")).send().await {
+            Ok(resp) => {
+                r = Some(resp);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    let r = r.expect("the bank answers");
+    assert_eq!(r.status(), 303);
+    let auth = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(auth.contains("sign_transaction_id="), "{auth}");
+    let page = b.get(&auth).send().await.unwrap().text().await.unwrap();
+    let consent = format!("{}{}", app.url, next_of(&page));
+    let page = b
+        .get(&consent)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("デモ銀行 インターネット口座開設"), "{page}");
+    let at = page.find("--transaction ").unwrap() + "--transaction ".len();
+    let id = page[at..at + 36].to_owned();
+    let target = openmyna::card_cli::Target {
+        card: Some(card.clone()),
+        reader: None,
+    };
+    openmyna::portal_cli::sign_transaction(&target, &app.url, "1234", "ABC123", &id)
+        .await
+        .unwrap();
+    let req = consent.split("req=").nth(1).unwrap();
+    let r = b
+        .post(format!("{}/portal/oidc/consent", app.url))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "req={}&decision=approve&name=on&address=on&birthdate=on",
+            openmyna_services::oidc::urlencode(req)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let callback = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        callback.starts_with(&format!("{bank_url}/callback")),
+        "{callback}"
+    );
+    let page = b.get(&callback).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("口座を開設しました"), "{page}");
+    assert!(page.contains("山田\u{3000}太郎"), "{page}");
+    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(saved["accounts"].as_array().unwrap().len(), 1, "{saved}");
+    let (s, checks) = app
+        .get("/api/v1/platform/verifications", Some(Role::RelyingParty))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(checks[0]["result"], "verified", "{checks}");
+    assert_eq!(checks[0]["id"], saved["accounts"][0]["check_id"]);
+    // The same callback again: the bank refuses a login it did not start (state used).
+    let page = b.get(&callback).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("口座を開設できませんでした"), "{page}");
+    app.finish().await;
+}
+
 on_both_backends!(
     the_code_flow_with_pkce_and_private_key_jwt,
     discovery_and_the_rotating_key,
-    a_signature_through_the_sign_scope
+    a_signature_through_the_sign_scope,
+    the_demo_bank_opens_an_account
 );
