@@ -68,6 +68,35 @@ pub(crate) async fn register(app: &TestApp, py: &str, d: &Path, redirect: &str) 
     c["client_id"].as_str().unwrap().to_owned()
 }
 
+/// A card holder logged in to the portal (on the real clock: client libraries check the ID
+/// token's exp against it).
+struct Holder {
+    app: TestApp,
+    dir: tempfile::TempDir,
+    resident: i64,
+    card: std::path::PathBuf,
+    /// The portal's session cookie.
+    cookie: String,
+}
+
+async fn holder_at(backend: Backend) -> Holder {
+    let app = spawn_app_at(backend, crate::common::real_now()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let resident = app.register_resident(true).await;
+    let card = dir.path().join("card.json");
+    app.issue_card(resident, &card, Some("ABC123"))
+        .await
+        .unwrap();
+    let (cookie, _) = crate::portal::login(&app, &card, "1234").await.unwrap();
+    Holder {
+        app,
+        dir,
+        resident,
+        card,
+        cookie,
+    }
+}
+
 /// A client without redirects, as the browser part is followed step by step.
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -156,16 +185,14 @@ async fn holder(
 
 async fn the_code_flow_with_pkce_and_private_key_jwt(backend: Backend) {
     let Some(py) = python() else { return };
-    // The ID token's exp is checked against the real clock by the client library.
-    let app = spawn_app_at(backend, crate::common::real_now()).await;
-    let dir = tempfile::tempdir().unwrap();
+    let Holder {
+        app,
+        dir,
+        resident,
+        card: _,
+        cookie,
+    } = holder_at(backend).await;
     let d = dir.path();
-    let resident = app.register_resident(true).await;
-    let card = d.join("card.json");
-    app.issue_card(resident, &card, Some("ABC123"))
-        .await
-        .unwrap();
-    let (cookie, _) = crate::portal::login(&app, &card, "1234").await.unwrap();
 
     let client_id = register(&app, &py, d, REDIRECT).await;
     let issuer = format!("{}/api/realms/main", app.url);
@@ -366,15 +393,14 @@ async fn discovery_and_the_rotating_key(backend: Backend) {
 /// the signature and the certificate, and the verification platform verifies them.
 async fn a_signature_through_the_sign_scope(backend: Backend) {
     let Some(py) = python() else { return };
-    let app = spawn_app_at(backend, crate::common::real_now()).await;
-    let dir = tempfile::tempdir().unwrap();
+    let Holder {
+        app,
+        dir,
+        resident,
+        card,
+        cookie,
+    } = holder_at(backend).await;
     let d = dir.path();
-    let resident = app.register_resident(true).await;
-    let card = d.join("card.json");
-    app.issue_card(resident, &card, Some("ABC123"))
-        .await
-        .unwrap();
-    let (cookie, _) = crate::portal::login(&app, &card, "1234").await.unwrap();
     let client_id = register(&app, &py, d, REDIRECT).await;
     let issuer = format!("{}/api/realms/main", app.url);
     let document = "普通預金口座開設申込書 ACCT-0009".as_bytes();
@@ -504,15 +530,14 @@ async fn a_signature_through_the_sign_scope(backend: Backend) {
 /// transaction, the holder's card login, signature and consent, and at the bank the code, the
 /// ID token, userinfo, the signature and the platform's check.
 async fn the_demo_bank_opens_an_account(backend: Backend) {
-    let app = spawn_app_at(backend, crate::common::real_now()).await;
-    let dir = tempfile::tempdir().unwrap();
+    let Holder {
+        app,
+        dir,
+        resident: _,
+        card,
+        cookie,
+    } = holder_at(backend).await;
     let d = dir.path();
-    let resident = app.register_resident(true).await;
-    let card = d.join("card.json");
-    app.issue_card(resident, &card, Some("ABC123"))
-        .await
-        .unwrap();
-    let (cookie, _) = crate::portal::login(&app, &card, "1234").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bank_url = format!("http://{}", listener.local_addr().unwrap());
     let state = d.join("bank.json");
