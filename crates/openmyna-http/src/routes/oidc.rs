@@ -107,6 +107,8 @@ pub async fn certs(State(s): State<AppState>) -> Result<Response, ApiError> {
 #[template(path = "oidc.html")]
 pub struct OidcPage {
     pub error: Option<String>,
+    /// With an error: the consent page to go back to.
+    pub back: Option<String>,
     /// Go on to this address at once (a same-site navigation, so that the portal's session
     /// cookie, SameSite=Strict, is sent).
     pub next: Option<String>,
@@ -234,7 +236,23 @@ pub async fn consent(
     .filter(|(_, v)| v.is_some())
     .map(|(k, _)| (*k).to_owned())
     .collect();
-    let to = service::decide(&s, &citizen, &f.req, &granted, f.decision == "approve").await?;
+    let to = match service::decide(&s, &citizen, &f.req, &granted, f.decision == "approve").await {
+        Ok(to) => to,
+        Err(e) => {
+            return match openmyna_core::IntoRefusal::into_refusal(e) {
+                // Said on the page, with the way back (sign first, then consent again).
+                Ok(r) => render(
+                    &OidcPage {
+                        error: Some(r.message().to_owned()),
+                        back: Some(format!("{CONSENT_PATH}?req={}", f.req)),
+                        ..Default::default()
+                    },
+                    crate::error::page_status(Some(r.kind())),
+                ),
+                Err(e) => Err(e.into()),
+            };
+        }
+    };
     let mut resp = see_other(&to);
     RETURN_COOKIE.set(&mut resp, "", 0);
     Ok(resp)

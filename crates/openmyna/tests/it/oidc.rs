@@ -470,6 +470,11 @@ async fn a_signature_through_the_sign_scope(backend: Backend) {
     };
     let r = approve(b.clone(), req.clone(), cookie.clone(), app.url.clone()).await;
     assert_eq!(r.status(), 409, "not signed yet");
+    let said = r.text().await.unwrap();
+    assert!(
+        said.contains("sign the document with your card first") && said.contains("id=\"back\""),
+        "{said}"
+    );
 
     // The holder signs with the card (PIN to log in, the signing password to sign).
     let target = openmyna::card_cli::Target {

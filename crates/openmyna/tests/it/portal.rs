@@ -669,6 +669,23 @@ async fn a_certified_phone_logs_in_and_ocsp_says_good(backend: Backend) {
         out.contains("Response verify OK") && out.contains(": good"),
         "{out}"
     );
+    // The verification platform tells a phone's certificate from a card's.
+    let data = b"login at the bank";
+    let sig = phone
+        .sign_auth(openmyna::phone::Unlock::Biometric, data)
+        .unwrap();
+    let (s, check) = app
+        .post(
+            "/api/v1/platform/verifications",
+            Some(Role::RelyingParty),
+            &json!({"purpose": "ログイン", "certificate": b64(&cert), "signature": b64(&sig),
+                    "data": b64(data), "expect": "authentication"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{check}");
+    assert_eq!(check["result"], "verified", "{check}");
+    assert_eq!(check["certificate"]["type"], "authentication");
+    assert_eq!(check["certificate"]["device"], "smartphone");
     app.finish().await;
 }
 
