@@ -450,7 +450,7 @@ impl<'a, S: PlatformStore, J: JpkiStore> Platform<'a, S, J> {
             (Some((k, r)), Some(rec)) if ours => {
                 let (step, source) = match method {
                     RevocationMethod::Ocsp => self.by_ocsp(*k, &cert, r).await,
-                    RevocationMethod::Crl => self.by_crl(*k, rec.partition, &cert).await,
+                    RevocationMethod::Crl => self.by_crl(*k, rec.partition, &cert, r).await,
                 };
                 steps.push(step);
                 revocation = source;
@@ -587,8 +587,9 @@ impl<'a, S: PlatformStore, J: JpkiStore> Platform<'a, S, J> {
         kind: RootKind,
         partition: i64,
         cert: &Certificate,
+        root: &Certificate,
     ) -> (Step, Option<RevocationSource>) {
-        match self.crl_reading(kind, partition, cert).await {
+        match self.crl_reading(kind, partition, cert, root).await {
             Ok((status, source)) => {
                 let detail = format!(
                     "CRL {} (number {}, issued {}){}",
@@ -611,9 +612,9 @@ impl<'a, S: PlatformStore, J: JpkiStore> Platform<'a, S, J> {
         kind: RootKind,
         partition: i64,
         cert: &Certificate,
+        root: &Certificate,
     ) -> Result<(Revocation, RevocationSource), PlatformError> {
-        let root_spki = self
-            .root(kind)?
+        let root_spki = root
             .tbs_certificate
             .subject_public_key_info
             .to_der()

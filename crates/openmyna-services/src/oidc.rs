@@ -69,6 +69,44 @@ fn random_b64(s: &Services, n: usize) -> String {
     oidc::b64url(&b)
 }
 
+fn store_error(e: openmyna_store::StoreError) -> OidcError {
+    OidcError::new("server_error", e.to_string())
+}
+
+/// An access token that is known, not revoked and not expired.
+async fn live_token(s: &Services, bearer: &str) -> std::result::Result<TokenRow, OidcError> {
+    let t = s
+        .store
+        .oidc()
+        .token(&sha256_hex(bearer.as_bytes()))
+        .await
+        .map_err(store_error)?
+        .filter(|t| !t.revoked && t.expires_at >= s.clock.now());
+    t.ok_or_else(|| {
+        OidcError::new(
+            "invalid_token",
+            "the access token is unknown, expired or revoked",
+        )
+    })
+}
+
+/// The relying party behind a client, as the actor of the holder's access-log entries.
+async fn relying_actor(s: &Services, org_id: i64) -> Result<Actor> {
+    let org_name = s
+        .store
+        .auth()
+        .organisation(org_id)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    Ok(Actor {
+        org_id,
+        org_name,
+        role: Role::RelyingParty,
+        token_id: 0,
+    })
+}
+
 /// Registers a client for the relying party (its name, redirect URIs and public key).
 pub async fn register_client(
     s: &Services,
@@ -262,6 +300,7 @@ pub struct Pending {
     pub request: AuthRequest,
     pub client_name: String,
     /// The relying party behind the client.
+    pub org_id: i64,
     pub org_name: String,
     /// With the sign scope: what is to be signed.
     pub sign: Option<SignView>,
@@ -318,13 +357,7 @@ pub async fn pending(s: &Services, sealed: &str) -> Result<Pending> {
         .client(&request.client_id)
         .await?
         .ok_or_else(bad)?;
-    let org_name = s
-        .store
-        .auth()
-        .organisation(client.org_id)
-        .await?
-        .map(|o| o.name)
-        .unwrap_or_default();
+    let org_name = relying_actor(s, client.org_id).await?.org_name;
     let sign = match &request.sign_transaction_id {
         Some(id) => s
             .store
@@ -337,6 +370,7 @@ pub async fn pending(s: &Services, sealed: &str) -> Result<Pending> {
     Ok(Pending {
         request,
         client_name: client.name,
+        org_id: client.org_id,
         org_name,
         sign,
     })
@@ -397,13 +431,7 @@ pub async fn decide(
     let now = s.clock.now();
     let code = random_b64(s, 32);
     let actor = Actor {
-        org_id: s
-            .store
-            .oidc()
-            .client(&r.client_id)
-            .await?
-            .map(|c| c.org_id)
-            .unwrap_or_default(),
+        org_id: p.org_id,
         org_name: p.org_name.clone(),
         role: Role::RelyingParty,
         token_id: 0,
@@ -511,7 +539,7 @@ async fn authenticate_client(
             "client_id differs from the assertion's iss",
         ));
     }
-    let store_err = |e: openmyna_store::StoreError| OidcError::new("server_error", e.to_string());
+    let store_err = store_error;
     let client = s
         .store
         .oidc()
@@ -575,7 +603,7 @@ pub fn discovery(s: &Services) -> Value {
 /// The token endpoint: the code redeemed once, with the verifier and the client's assertion.
 pub async fn token(s: &Services, f: &TokenForm) -> std::result::Result<TokenResponse, OidcError> {
     let server = |e: ServiceError| OidcError::new("server_error", e.to_string());
-    let store_err = |e: openmyna_store::StoreError| OidcError::new("server_error", e.to_string());
+    let store_err = store_error;
     let client = authenticate_client(s, f).await?;
     match f.grant_type.as_deref() {
         Some("authorization_code") => {}
@@ -726,18 +754,9 @@ pub async fn userinfo(s: &Services, access_token: &str) -> std::result::Result<V
             "the access token is unknown, expired or revoked",
         )
     };
-    let store_err = |e: openmyna_store::StoreError| OidcError::new("server_error", e.to_string());
+    let store_err = store_error;
     let now = s.clock.now();
-    let t = s
-        .store
-        .oidc()
-        .token(&sha256_hex(access_token.as_bytes()))
-        .await
-        .map_err(store_err)?
-        .ok_or_else(invalid)?;
-    if t.revoked || t.expires_at < now {
-        return Err(invalid());
-    }
+    let t = live_token(s, access_token).await?;
     let resident_id = t.resident_id.ok_or_else(invalid)?;
     let client = s
         .store
@@ -781,24 +800,15 @@ pub async fn userinfo(s: &Services, access_token: &str) -> std::result::Result<V
         claims.insert(k.into(), v);
         shared.push(sc.label_ja());
     }
-    let org_name = s
-        .store
-        .auth()
-        .organisation(client.org_id)
+    let actor = relying_actor(s, client.org_id)
         .await
-        .map_err(store_err)?
-        .map(|o| o.name)
-        .unwrap_or_default();
+        .map_err(|e| OidcError::new("server_error", e.to_string()))?;
+    let org_name = &actor.org_name;
     s.store
         .access()
         .record_access(
             resident_id,
-            &Actor {
-                org_id: client.org_id,
-                org_name: org_name.clone(),
-                role: Role::RelyingParty,
-                token_id: 0,
-            },
+            &actor,
             &now,
             "oidc.userinfo",
             "ログイン (OpenID Connect)",
@@ -828,16 +838,12 @@ pub const SIGN_TRANSACTION_SECONDS: i64 = 600;
 
 /// The client of a client token (`client_credentials`, scope `sign`).
 async fn client_of_token(s: &Services, bearer: &str) -> std::result::Result<String, OidcError> {
-    let invalid = || OidcError::new("invalid_token", "a client token (scope sign) is required");
-    let t = s
-        .store
-        .oidc()
-        .token(&sha256_hex(bearer.as_bytes()))
-        .await
-        .map_err(|e| OidcError::new("server_error", e.to_string()))?
-        .ok_or_else(invalid)?;
-    if t.revoked || t.expires_at < s.clock.now() || t.resident_id.is_some() || t.granted != "sign" {
-        return Err(invalid());
+    let t = live_token(s, bearer).await?;
+    if t.resident_id.is_some() || t.granted != "sign" {
+        return Err(OidcError::new(
+            "invalid_token",
+            "a client token (scope sign) is required",
+        ));
     }
     Ok(t.client_id)
 }
@@ -877,7 +883,7 @@ pub async fn create_sign_transaction(
         expires_at: now + chrono::Duration::seconds(SIGN_TRANSACTION_SECONDS),
         signed: None,
     };
-    let store_err = |e: openmyna_store::StoreError| OidcError::new("server_error", e.to_string());
+    let store_err = store_error;
     s.store
         .oidc()
         .insert_sign_transaction(&t)
@@ -991,29 +997,18 @@ pub async fn sign(
     if !done {
         return Err(Refusal::refused("oidc.signed", "the transaction is signed already").into());
     }
-    let org_name = s
-        .store
-        .auth()
-        .organisation(c.org_id)
-        .await?
-        .map(|o| o.name)
-        .unwrap_or_default();
+    let actor = relying_actor(s, c.org_id).await?;
     s.store
         .access()
         .record_access(
             citizen.resident_id,
-            &Actor {
-                org_id: c.org_id,
-                org_name: org_name.clone(),
-                role: Role::RelyingParty,
-                token_id: 0,
-            },
+            &actor,
             &now,
             "oidc.sign",
             "電子署名 (OpenID Connect)",
             &format!(
-                "{}（{org_name}）の依頼に署名用電子証明書で署名: {}",
-                c.name, t.description
+                "{}（{}）の依頼に署名用電子証明書で署名: {}",
+                c.name, actor.org_name, t.description
             ),
         )
         .await?;
@@ -1029,23 +1024,8 @@ pub async fn sign_result(
     bearer: &str,
     id: &str,
 ) -> std::result::Result<Value, OidcError> {
-    let invalid = || {
-        OidcError::new(
-            "invalid_token",
-            "the access token is unknown, expired or revoked",
-        )
-    };
-    let store_err = |e: openmyna_store::StoreError| OidcError::new("server_error", e.to_string());
-    let t = s
-        .store
-        .oidc()
-        .token(&sha256_hex(bearer.as_bytes()))
-        .await
-        .map_err(store_err)?
-        .ok_or_else(invalid)?;
-    if t.revoked || t.expires_at < s.clock.now() {
-        return Err(invalid());
-    }
+    let store_err = store_error;
+    let t = live_token(s, bearer).await?;
     let granted: BTreeSet<Scope> = t.granted.split(' ').filter_map(Scope::parse).collect();
     let not_yours = || {
         OidcError::new(

@@ -295,39 +295,16 @@ pub async fn token(State(s): State<AppState>, body: axum::body::Bytes) -> Respon
 
 /// `GET|POST /api/realms/main/protocol/openid-connect/userinfo` with the access token.
 pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or("");
-    let unauthorized = |e: &OidcError| {
-        let mut r = oauth_error(StatusCode::UNAUTHORIZED, e);
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "Bearer error=\"{}\", error_description=\"{}\"",
-            e.error,
-            e.description.replace('"', "'")
-        )) {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        r
-    };
+    let token = bearer(&headers);
     if token.is_empty() {
-        return unauthorized(&OidcError::new(
+        return bearer_error(&OidcError::new(
             "invalid_token",
             "an access token is required (Authorization: Bearer …)",
         ));
     }
     match service::userinfo(&s, token).await {
         Ok(claims) => json_response(StatusCode::OK, &claims),
-        Err(e) if e.error == "server_error" => {
-            tracing::error!(error = %e.description, "userinfo failed");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &OidcError::new("server_error", "the server failed; try again"),
-            )
-        }
-        Err(e) => unauthorized(&e),
+        Err(e) => bearer_error(&e),
     }
 }
 
