@@ -54,6 +54,12 @@ pub struct Verify {
     pub signature: String,
     /// How the holder was confirmed: pin, face or visual.
     pub method: String,
+    /// Which card key signed the challenge: `auth` (default; the authentication key, after
+    /// the PIN) or `presence` (the 券面AP's own key, which signs without a PIN: the proof that
+    /// the card is on the reader when the holder was confirmed by face or by sight; `method`
+    /// face or visual only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
     /// Default: today.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_of_service: Option<NaiveDate>,

@@ -70,6 +70,7 @@ pub fn blank_card(
             keys: keys_map,
             files: BTreeMap::new(),
             records: vec![Bytes(record)],
+            printed_collation_b: None,
         },
         auth_spki,
         sign_spki,
@@ -645,6 +646,7 @@ pub fn install_holder(
         .ok_or_else(|| CardError::Invalid("照合番号B cannot be formed".into()))?;
     let birth_key = era_birth_yymmdd(h.birth)
         .ok_or_else(|| CardError::Invalid("the birth date has no era".into()))?;
+    state.printed_collation_b = Some(pin_b.clone());
     for (id, v) in [
         (PinId::AssistA, h.my_number),
         (PinId::FaceA, h.my_number),

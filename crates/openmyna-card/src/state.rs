@@ -95,6 +95,11 @@ pub struct CardState {
     pub files: BTreeMap<String, Bytes>,
     /// Records of the manufacturing-number application (READ RECORD, SFI 1).
     pub records: Vec<Bytes>,
+    /// 照合番号B as printed on the card's front (the birth date in the era, the expiry year,
+    /// the security code), which a face-recognition reader's camera reads to open the 券面AP.
+    /// Part of the plastic, not of the chip: no command answers with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printed_collation_b: Option<String>,
 }
 
 pub fn file_key(applet: AppletId, fid: u16) -> String {

@@ -286,6 +286,63 @@ impl<T: Transport> JpkiClient<T> {
     }
 }
 
+/// What a face-recognition reader reads from the 券面AP after 照合番号B.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FaceEntries {
+    /// The face photo, JPEG 2000 (DF27).
+    pub photo_jp2: Vec<u8>,
+    /// The 券面AP key's public half in the card's encoding (DF24).
+    pub card_key: Vec<u8>,
+    /// The birth date, YYYYMMDD (DF22).
+    pub birth: String,
+}
+
+impl std::fmt::Debug for FaceEntries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The photo is personal data: its size only.
+        write!(f, "FaceEntries(photo {} bytes)", self.photo_jp2.len())
+    }
+}
+
+impl<T: Transport> JpkiClient<T> {
+    /// The 券面AP's entries after 照合番号B (the 14 digits printed on the card's front: the
+    /// birth date in the era, the expiry year, the security code): the face photo a
+    /// face-recognition reader compares with the person in front of it.
+    pub fn face_entries(&mut self, collation_b: &str) -> Result<FaceEntries, CardIoError> {
+        self.verify(PinId::FaceB, collation_b)?;
+        self.select_ef(fid::FACE_ENTRIES)?;
+        let raw = self.read_current_ef()?;
+        let bad = |what: &str| CardIoError::Protocol(format!("券面AP {what}"));
+        let (outer, _) = ber::parse(&raw).ok_or_else(|| bad("EF 0002"))?;
+        let kids = ber::children(outer.value).ok_or_else(|| bad("EF 0002"))?;
+        let item = |tag: u32| {
+            kids.iter()
+                .find(|k| k.tag == tag)
+                .map(|k| k.value.to_vec())
+                .ok_or_else(|| bad(&format!("EF 0002 has no {tag:04X}")))
+        };
+        Ok(FaceEntries {
+            photo_jp2: item(0xDF27)?,
+            card_key: item(0xDF24)?,
+            birth: String::from_utf8(item(0xDF22)?).map_err(|_| bad("birth date"))?,
+        })
+    }
+
+    /// The 券面AP's own key signs `message` (SHA-256, PKCS#1 v1.5) without any PIN: the
+    /// reader's proof that the card is on it, when the holder was confirmed by face or by
+    /// sight.
+    pub fn presence_signature(&mut self, message: &[u8]) -> Result<Vec<u8>, CardIoError> {
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(digest::digest(&digest::SHA256, message).as_ref());
+        self.select_applet(AppletId::Face)?;
+        let di = keys::sha256_digest_info(&hash);
+        self.ok(
+            "COMPUTE SIGNATURE (card key)",
+            (0x80, 0x2A, 0x00, 0x00, &di, Some(256)),
+        )
+    }
+}
+
 fn normalise(pin: PinId, value: &str) -> String {
     if pin == PinId::Sign {
         value.to_ascii_uppercase()

@@ -202,6 +202,12 @@ pub trait EligibilityStore: Send + Sync {
         &self,
         org_id: i64,
     ) -> impl Future<Output = Result<Option<Organisation>, EligibilityError>> + Send;
+    /// The presence key (SPKI DER) of the active card whose authentication certificate has
+    /// this serial, as recorded at issuance.
+    fn presence_key(
+        &self,
+        auth_serial: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, EligibilityError>> + Send;
     fn write_record(
         &self,
         w: &RecordWrite<'_>,
@@ -487,6 +493,36 @@ pub struct CardProof<'a> {
     pub challenge_id: &'a str,
     pub certificate: &'a [u8],
     pub signature: &'a [u8],
+    /// Which of the card's keys signed the challenge.
+    pub signed_by: SignedBy,
+}
+
+/// The card key that signed a reader's challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignedBy {
+    /// The authentication key (利用者証明用), which signs only after the 4-digit PIN.
+    #[default]
+    Auth,
+    /// The 券面AP's own key, which signs for any reader without a PIN: the proof that the
+    /// card is on the reader when the holder was confirmed by face or by sight. Its public
+    /// half is the one recorded for the card at issuance.
+    Presence,
+}
+
+impl SignedBy {
+    pub fn parse(s: &str) -> Result<SignedBy, EligibilityError> {
+        match s {
+            "auth" => Ok(SignedBy::Auth),
+            "presence" => Ok(SignedBy::Presence),
+            other => Err(EligibilityError::invalid(
+                "signed_by.value",
+                "signed_by",
+                format!(
+                    "signed_by is \"auth\" (the authentication key, after the PIN) or \"presence\" (the 券面AP key, for a face or visual check), not {other:?}"
+                ),
+            )),
+        }
+    }
 }
 
 pub struct Eligibility<'a, S, J> {
@@ -1027,11 +1063,23 @@ where
                     "the authentication certificate is not valid now",
                 ),
             })?;
-        let spki = cert
-            .tbs_certificate
-            .subject_public_key_info
-            .to_der()
-            .map_err(|_| refused("certificate.malformed", "the public key is malformed"))?;
+        let spki = match proof.signed_by {
+            SignedBy::Auth => cert
+                .tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .map_err(|_| refused("certificate.malformed", "the public key is malformed"))?,
+            SignedBy::Presence => self
+                .store
+                .presence_key(&record.serial)
+                .await?
+                .ok_or_else(|| {
+                    refused(
+                        "card.no_presence_key",
+                        "no card with this certificate has a recorded 券面AP key; confirm the holder with the PIN",
+                    )
+                })?,
+        };
         key::verify(&spki, &challenge.nonce, proof.signature).map_err(|_| {
             refused(
                 "signature.invalid",
@@ -1071,6 +1119,13 @@ where
                 ));
             }
         };
+        if proof.signed_by != SignedBy::Auth {
+            return Err(EligibilityError::invalid(
+                "signed_by.registration",
+                "signed_by",
+                "利用登録 is confirmed with the PIN: the authentication key signs",
+            ));
+        }
         let cert = self.authenticate(actor, proof).await?;
         self.register(cert.resident_id, &cert.serial, channel).await
     }
@@ -1107,6 +1162,13 @@ where
     ) -> Result<EligibilityResult, EligibilityError> {
         let terminal = self.terminal(actor).await?;
         let facility = self.facility(actor).await?;
+        if proof.signed_by == SignedBy::Presence && method == AuthMethod::Pin {
+            return Err(EligibilityError::invalid(
+                "signed_by.pin",
+                "signed_by",
+                "a PIN check is signed by the authentication key (signed_by \"auth\"); the 券面AP key proves presence for a face or visual check only",
+            ));
+        }
         let cert = self.authenticate(actor, proof).await?;
         if self.store.registration(cert.resident_id).await?.is_none() {
             return Err(EligibilityError::refused(

@@ -245,6 +245,17 @@ pub async fn manufacture(
 /// Activates a manufactured card: the CA issues both certificates for the card's keys and
 /// they are written onto it with the chosen PINs. The certificates exist from here on; if
 /// the card is then not handed out, [`revoke_unissued`] them.
+/// The public half (SPKI DER) of the card's 券面AP key, which signs a reader's challenge
+/// without a PIN: recorded with the card, so that a reader that confirmed the holder by face
+/// proves the card's presence with it.
+fn presence_key(state: &CardState) -> Result<Vec<u8>> {
+    let key = state
+        .keys
+        .get(&openmyna_card::layout::KeyId::Face)
+        .ok_or_else(|| invalid("card.keys", "the card has no 券面AP key"))?;
+    Ok(key.public_spki()?)
+}
+
 /// Whether the card's 入力補助AP data still says what the registry says.
 fn card_matches_registry(state: &CardState, resident: &Resident) -> bool {
     use openmyna_card::ber;
@@ -383,6 +394,7 @@ pub async fn record(
         sign_serial: issued.signing.as_ref().map(|c| c.serial.clone()),
         status: CardStatus::Active,
         status_at: None,
+        presence_key: Some(presence_key(&card.state)?),
     };
     store.cards().insert_card(&record, actor).await?;
     if let Some(e) = earlier {

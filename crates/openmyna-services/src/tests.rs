@@ -490,6 +490,7 @@ async fn a_status_moves_once_from_what_was_read() {
         sign_serial: None,
         status: CardStatus::Active,
         status_at: None,
+        presence_key: None,
     };
     k.s.store.cards().insert_card(&card, "test").await.unwrap();
     let store = &k.s.store;

@@ -19,6 +19,10 @@ pub struct CardRecord {
     pub sign_serial: Option<String>,
     pub status: CardStatus,
     pub status_at: Option<Timestamp>,
+    /// The 券面AP key's public half (SPKI DER), which proves the card's presence at a reader
+    /// without a PIN; recorded at issuance, never sent to anyone.
+    #[serde(skip)]
+    pub presence_key: Option<Vec<u8>>,
 }
 
 /// One audited card operation.
@@ -67,6 +71,7 @@ impl CardRow {
             sign_serial: self.sign_serial,
             status: CardStatus::load(&self.status)?,
             status_at: self.status_at.map(from_micros).transpose()?,
+            presence_key: None,
         })
     }
 }
@@ -83,10 +88,11 @@ impl crate::Cards<'_> {
         let mut tx = self.pool().begin().await?;
         // A retried activation of the same card records its new certificates.
         sqlx::query(
-            "INSERT INTO cards (serial, resident_id, issued_at, expiry, auth_serial, sign_serial) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO cards (serial, resident_id, issued_at, expiry, auth_serial, sign_serial, \
+             presence_key) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (serial) DO UPDATE SET auth_serial = excluded.auth_serial, \
-             sign_serial = excluded.sign_serial, issued_at = excluded.issued_at, status = 'active'",
+             sign_serial = excluded.sign_serial, issued_at = excluded.issued_at, status = 'active', \
+             presence_key = excluded.presence_key",
         )
         .bind(&c.serial)
         .bind(c.resident_id)
@@ -94,6 +100,7 @@ impl crate::Cards<'_> {
         .bind(&c.expiry)
         .bind(&c.auth_serial)
         .bind(&c.sign_serial)
+        .bind(&c.presence_key)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -113,6 +120,19 @@ impl crate::Cards<'_> {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The presence key (SPKI DER) of the active card whose authentication certificate has
+    /// this serial; `None` when no active card has it, or the card was issued before the key
+    /// was recorded.
+    pub async fn presence_key(self, auth_serial: &str) -> Result<Option<Vec<u8>>> {
+        let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
+            "SELECT presence_key FROM cards WHERE auth_serial = $1 AND status = 'active'",
+        )
+        .bind(auth_serial)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.and_then(|(k,)| k))
     }
 
     pub async fn card(self, serial: &str) -> Result<Option<CardRecord>> {

@@ -183,6 +183,10 @@ impl EligibilityStore for Store {
         Ok(self.auth().organisation(org_id).await?)
     }
 
+    async fn presence_key(&self, auth_serial: &str) -> Result<Option<Vec<u8>>, EligibilityError> {
+        Ok(self.cards().presence_key(auth_serial).await?)
+    }
+
     async fn write_record(
         &self,
         w: &RecordWrite<'_>,

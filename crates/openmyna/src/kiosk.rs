@@ -643,6 +643,7 @@ fn sign_with_card(target: &Target, pin: &str, challenge: &[u8]) -> CardAnswer {
         Ok(signature) => CardAnswer::Proof(Proof {
             certificate,
             signature,
+            presence: false,
         }),
         Err(CardIoError::WrongPin { tries_left: 0, .. } | CardIoError::PinBlocked { .. }) => {
             CardAnswer::Locked(certificate)

@@ -29,6 +29,28 @@ use crate::card_cli::{Target, connect, secret};
 pub struct Proof {
     pub certificate: Vec<u8>,
     pub signature: Vec<u8>,
+    /// Signed by the 券面AP key (no PIN; a face or visual check), not the authentication key.
+    pub presence: bool,
+}
+
+/// Reads the authentication certificate (no PIN needed) and has the 券面AP's own key sign
+/// `challenge`: the proof that the card is on the reader when the holder was confirmed by
+/// face or by sight.
+pub fn presence_proof<T: Transport>(
+    card: &mut JpkiClient<T>,
+    challenge: &[u8],
+) -> Result<Proof, AppError> {
+    let certificate = card
+        .read_certificate(Certificate::Auth)
+        .map_err(|e| AppError::Invalid(format!("reading the card: {e}")))?;
+    let signature = card
+        .presence_signature(challenge)
+        .map_err(|e| AppError::Invalid(format!("the card refused: {e}")))?;
+    Ok(Proof {
+        certificate,
+        signature,
+        presence: true,
+    })
 }
 
 /// Reads the authentication certificate and signs `challenge` with the authentication key
@@ -47,6 +69,7 @@ pub fn card_proof<T: Transport>(
     Ok(Proof {
         certificate,
         signature,
+        presence: false,
     })
 }
 
@@ -181,6 +204,7 @@ impl OqsClient {
             certificate: b64(&proof.certificate),
             signature: b64(&proof.signature),
             method: method.to_owned(),
+            signed_by: proof.presence.then(|| "presence".to_owned()),
             date_of_service,
         };
         self.post("/api/v1/oqs/verifications", &body).await
@@ -196,6 +220,19 @@ impl OqsClient {
     ) -> Result<Answer<R>, AppError> {
         let (id, challenge) = self.challenge().await?;
         let p = card_proof(card, pin, &challenge)?;
+        self.verify_proof(id, &p, method, date_of_service).await
+    }
+
+    /// Challenge, the 券面AP key's presence proof (no PIN: the holder was confirmed by face or
+    /// by sight), and the verification.
+    pub async fn verify_presence<R: DeserializeOwned, T: Transport>(
+        &self,
+        card: &mut JpkiClient<T>,
+        method: &str,
+        date_of_service: Option<NaiveDate>,
+    ) -> Result<Answer<R>, AppError> {
+        let (id, challenge) = self.challenge().await?;
+        let p = presence_proof(card, &challenge)?;
         self.verify_proof(id, &p, method, date_of_service).await
     }
 
@@ -256,7 +293,8 @@ pub struct TerminalArgs {
     /// asked for with the echo off. A PIN written here shows in the process list.
     #[arg(long)]
     pub pin: Option<String>,
-    /// How the holder was confirmed: pin, face or visual.
+    /// How the holder was confirmed: pin (the card signs after the PIN), face or visual
+    /// (confirmed at the reader without the PIN: the card's 券面AP key proves its presence).
     #[arg(long, default_value = "pin")]
     pub method: String,
     /// Date of service (YYYY-MM-DD; default today).
@@ -391,27 +429,47 @@ pub async fn run(args: TerminalArgs, default_url: &str) -> Result<(), AppError> 
         .await;
     }
     let mut card = connect(&args.target)?;
-    let pin = match args.pin.clone() {
-        Some(p) => secret(p)?,
-        None => prompt_secret("暗証番号 (4 digits): ")?,
+    // A face or visual check confirmed the holder without the PIN: the 券面AP key proves
+    // that the card is on the reader. The PIN is asked for the PIN check, and for 利用登録.
+    let presence = args.method != "pin";
+    let ask_pin = || match args.pin.clone() {
+        Some(p) => secret(p),
+        None => prompt_secret("暗証番号 (4 digits): "),
     };
+    let pin = if presence { None } else { Some(ask_pin()?) };
     let date = (args.date.as_deref())
         .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d"))
         .transpose()
         .map_err(|_| AppError::Invalid("--date is a day YYYY-MM-DD".into()))?;
-    let mut answer: Answer<EligibilityResult> =
-        client.verify(&mut card, &pin, &args.method, date).await?;
+    let mut answer: Answer<EligibilityResult> = match &pin {
+        Some(pin) => client.verify(&mut card, pin, &args.method, date).await?,
+        None => {
+            client
+                .verify_presence(&mut card, &args.method, date)
+                .await?
+        }
+    };
     if let Err(r) = &answer
         && r.code == "card.not_registered"
         && args.register
     {
+        let pin = match pin {
+            Some(p) => p,
+            None => ask_pin()?,
+        };
         let reg: Registration = OqsClient::must(client.register(&mut card, &pin).await?)?;
         eprintln!(
             "利用登録: registered through the {} at {}",
             reg.channel.code(),
             reg.registered_at.to_rfc3339()
         );
-        answer = client.verify(&mut card, &pin, &args.method, date).await?;
+        answer = if presence {
+            client
+                .verify_presence(&mut card, &args.method, date)
+                .await?
+        } else {
+            client.verify(&mut card, &pin, &args.method, date).await?
+        };
     }
     let result = OqsClient::must(answer)?;
     if args.json {

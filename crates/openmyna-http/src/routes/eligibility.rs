@@ -18,7 +18,7 @@ use openmyna_eligibility::record::{
 use openmyna_eligibility::{
     AuthMethod, CardProof, ConsentCategory, Eligibility, EligibilityResult, LiveConsent,
     MatchStatus, MedicalKind, QualificationCertificate, RecordChange, Registration,
-    RegistrationChannel, StoredRecord, SubmitReport, Terminal,
+    RegistrationChannel, SignedBy, StoredRecord, SubmitReport, Terminal,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -433,6 +433,7 @@ pub async fn register_card(
         challenge_id: &req.challenge_id,
         certificate: &cert,
         signature: &sig,
+        signed_by: SignedBy::Auth,
     };
     Ok(axum::Json(
         service(&s).register_card(actor, &proof, channel).await?,
@@ -456,10 +457,17 @@ pub async fn verify(
     let cert = b64("certificate", &req.certificate)?;
     let sig = b64("signature", &req.signature)?;
     let method = AuthMethod::parse(&req.method)?;
+    let signed_by = req
+        .signed_by
+        .as_deref()
+        .map(SignedBy::parse)
+        .transpose()?
+        .unwrap_or_default();
     let proof = CardProof {
         challenge_id: &req.challenge_id,
         certificate: &cert,
         signature: &sig,
+        signed_by,
     };
     Ok(axum::Json(
         openmyna_services::eligibility::verify(&s, actor, &proof, method, req.date_of_service)

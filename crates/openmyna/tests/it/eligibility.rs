@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::common::fixtures::{b64, card};
 use crate::common::{Backend, TestApp, spawn_app};
 use chrono::Duration;
-use openmyna::terminal::{OqsClient, card_proof};
+use openmyna::terminal::{OqsClient, card_proof, presence_proof};
 use openmyna_core::Role;
 use serde_json::{Value, json};
 
@@ -310,6 +310,77 @@ async fn each_refused_proof_has_its_own_code(backend: Backend) {
     let body = proof_body(t, &c.adult_card, &c.adult_card, None).await;
     assert_eq!(refused(t, &body).await, (409, "certificate.revoked".into()));
     c.app.finish().await;
+}
+
+/// A face (or visual) check at the reader takes no PIN: the card's 券面AP key signs the
+/// challenge, the key recorded for the card of the certificate presented. The verification
+/// records 顔認証 in the holder's access log. A PIN check or 利用登録 cannot be signed that
+/// way, and another card's presence key does not pass for this one.
+async fn a_face_check_is_proved_by_the_cards_presence_key_without_the_pin(backend: Backend) {
+    let c = clinic(backend).await;
+    let t = &c.t;
+    c.register_adult().await;
+    let auth_tries = || {
+        card(&c.adult_card)
+            .pin_tries(openmyna_card::PinId::Auth)
+            .unwrap()
+    };
+    let tries_before = auth_tries();
+    let v: Value = t
+        .verify_presence(&mut card(&c.adult_card), "face", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["validity_name"], "valid", "{v}");
+    assert_eq!(auth_tries(), tries_before, "no PIN was presented");
+    let log = app_log(&c).await;
+    assert!(
+        log.iter().any(|d| d.contains("顔認証")),
+        "the access log names the method: {log:?}"
+    );
+    // The presence key with method pin, or another card's presence key: refused.
+    let body = presence_body(t, &c.adult_card, &c.adult_card, "pin").await;
+    assert_eq!(refused(t, &body).await, (422, "signed_by.pin".into()));
+    let body = presence_body(t, &c.other_card, &c.adult_card, "face").await;
+    assert_eq!(refused(t, &body).await, (409, "signature.invalid".into()));
+    let mut body = presence_body(t, &c.adult_card, &c.adult_card, "visual").await;
+    body["signed_by"] = json!("thumb");
+    assert_eq!(refused(t, &body).await, (422, "signed_by.value".into()));
+    // An authentication-key signature cannot pass as the presence key's, nor the reverse.
+    let body = proof_body(t, &c.adult_card, &c.adult_card, None).await;
+    let mut presence = body.clone();
+    presence["signed_by"] = json!("presence");
+    presence["method"] = json!("face");
+    assert_eq!(
+        refused(t, &presence).await,
+        (409, "signature.invalid".into())
+    );
+    c.app.finish().await;
+}
+
+/// A presence proof for a fresh challenge by `signer`'s 券面AP key, presenting `presented`'s
+/// certificate.
+async fn presence_body(t: &OqsClient, signer: &Path, presented: &Path, method: &str) -> Value {
+    let (id, bytes) = t.challenge().await.unwrap();
+    let p = presence_proof(&mut card(signer), &bytes).unwrap();
+    let cert = presence_proof(&mut card(presented), &bytes)
+        .unwrap()
+        .certificate;
+    json!({"challenge_id": id, "certificate": b64(&cert), "signature": b64(&p.signature),
+           "method": method, "signed_by": "presence"})
+}
+
+/// The details of the adult's access-log entries.
+async fn app_log(c: &Clinic) -> Vec<String> {
+    c.app
+        .store
+        .access()
+        .access_log(c.adult, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.detail)
+        .collect()
 }
 
 /// The insurer's medication and treatment records for the adult (one medication older than
@@ -872,6 +943,7 @@ on_both_backends!(
     enrollment_checks_each_record_and_holds_a_name_mismatch,
     a_registered_card_verifies_with_the_exact_items_and_no_my_number,
     each_refused_proof_has_its_own_code,
+    a_face_check_is_proved_by_the_cards_presence_key_without_the_pin,
     medical_records_are_shown_only_under_a_live_consent_and_logged,
     an_atm_registers_by_channel_and_a_held_record_waits_for_the_insurer,
     a_csv_loads_good_rows_and_names_the_row_and_field_of_bad_ones,

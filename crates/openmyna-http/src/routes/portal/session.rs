@@ -45,6 +45,7 @@ pub async fn login(
         challenge_id: &req.challenge_id,
         certificate: &cert,
         signature: &sig,
+        signed_by: openmyna_eligibility::SignedBy::Auth,
     };
     let opened = portal::login(&s, &proof).await?;
     let mut resp = axum::Json(LoggedIn {
