@@ -5,9 +5,17 @@
 //! 限度額情報: 提供する / 提供しない), 4 done (カードを忘れずに!) — and shows the reception staff
 //! the eligibility result at `/staff`. Japanese by default, English at `/lang/en`.
 //!
-//! Server-rendered HTML forms (POST, then a redirect), no script. One patient at a time: the
-//! state lives in this process; the server keeps everything that matters (the verification,
-//! the consents, the access log).
+//! Server-rendered HTML forms (POST, then a redirect). One patient at a time: the state lives
+//! in this process; the server keeps everything that matters (the verification, the consents,
+//! the access log).
+//!
+//! 顔認証 (with `--face-assets`): the face screen's script asks the browser for the camera,
+//! reads the card's photo from this process (the 券面AP after 照合番号B, read from the card
+//! at that moment and never kept), and compares the two with a face-recognition model
+//! (`@vladmandic/face-api`, in the page); only the outcome comes back. A match has the card's
+//! 券面AP key sign the server's challenge (no PIN) and the verification records `face`;
+//! no match after a few tries, or no face, sends the patient to the PIN. Neither the photo
+//! nor a camera frame is written anywhere or sent to the server. See docs/face.md.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +45,8 @@ pub enum Step {
     PlaceCard,
     /// 2: choose how to confirm identity.
     Identity,
+    /// 2: 顔認証: the camera, the card's photo and the comparison in the page.
+    Face,
     /// 2: the PIN, with the tries left after a wrong one.
     Pin { tries_left: Option<u8> },
     /// 2: the card is checking a PIN; another PIN is not taken meanwhile (a double tap
@@ -71,6 +81,10 @@ pub struct Kiosk {
     /// The digits pressed on the on-screen number pad (never shown, logged or kept past the
     /// PIN screen).
     pub entered: String,
+    /// How this patient was confirmed (for the staff screen): `pin` or `face`.
+    pub method: Option<&'static str>,
+    /// 顔認証 did not confirm the patient: the PIN screen says to use the PIN.
+    pub face_failed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +107,8 @@ impl Kiosk {
             opened: Vec::new(),
             disclosed: None,
             entered: String::new(),
+            method: None,
+            face_failed: false,
         }
     }
 
@@ -170,7 +186,7 @@ impl Kiosk {
     pub fn back(&mut self) {
         self.entered.clear();
         self.step = match self.step {
-            Step::Pin { .. } => Step::Identity,
+            Step::Pin { .. } | Step::Face => Step::Identity,
             Step::Identity => Step::PlaceCard,
             Step::Consent(i) if i > 0 => {
                 // Screens 0..i were answered; the one before is asked again.
@@ -300,6 +316,110 @@ pub struct KioskConfig {
     pub client: OqsClient,
     /// Register the card (利用登録) when it is not yet.
     pub register: bool,
+    /// 顔認証: the face-recognition model and its threshold; `None`: PIN only.
+    pub face: Option<FaceConfig>,
+}
+
+/// The face-recognition reader's model: the npm packages that carry it and the threshold.
+#[derive(Debug, Clone)]
+pub struct FaceConfig {
+    /// A `node_modules` directory holding `@vladmandic/face-api` (with its weights),
+    /// `@tensorflow/tfjs-backend-wasm` and `@cornerstonejs/codec-openjpeg` (for example
+    /// `browser/node_modules` after `npm ci --prefix browser`).
+    pub assets: std::path::PathBuf,
+    /// The largest descriptor distance taken as the same person (see docs/face.md for the
+    /// false-accept / false-reject trade-off).
+    pub threshold: f32,
+}
+
+/// The threshold by default: much stricter than face-api's 0.6 (which is meant for telling
+/// people apart in one photograph): on the card photos' small, grey JPEG 2000 the closest
+/// impostor pair measured 0.40 and the farthest genuine pair 0.32 (docs/face.md).
+pub const DEFAULT_FACE_THRESHOLD: f32 = 0.4;
+
+/// The files of the face screen, served from [`FaceConfig::assets`]: nothing else there is
+/// reachable.
+const FACE_ASSETS: &[(&str, &str)] = &[
+    (
+        "@vladmandic/face-api/dist/face-api.esm.js",
+        "text/javascript",
+    ),
+    (
+        "@vladmandic/face-api/model/ssd_mobilenetv1_model-weights_manifest.json",
+        "application/json",
+    ),
+    (
+        "@vladmandic/face-api/model/ssd_mobilenetv1_model.bin",
+        "application/octet-stream",
+    ),
+    (
+        "@vladmandic/face-api/model/face_landmark_68_model-weights_manifest.json",
+        "application/json",
+    ),
+    (
+        "@vladmandic/face-api/model/face_landmark_68_model.bin",
+        "application/octet-stream",
+    ),
+    (
+        "@vladmandic/face-api/model/face_recognition_model-weights_manifest.json",
+        "application/json",
+    ),
+    (
+        "@vladmandic/face-api/model/face_recognition_model.bin",
+        "application/octet-stream",
+    ),
+    (
+        "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
+        "application/wasm",
+    ),
+    (
+        "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
+        "application/wasm",
+    ),
+    (
+        "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm",
+        "application/wasm",
+    ),
+    (
+        "@cornerstonejs/codec-openjpeg/dist/openjpegwasm_decode.js",
+        "text/javascript",
+    ),
+    (
+        "@cornerstonejs/codec-openjpeg/dist/openjpegwasm_decode.wasm",
+        "application/wasm",
+    ),
+];
+
+impl FaceConfig {
+    /// Checks that the packages are there (the kiosk refuses to start with a face screen
+    /// that cannot work).
+    pub fn check(&self) -> Result<(), AppError> {
+        if !(0.1..=1.0).contains(&self.threshold) {
+            return Err(AppError::Invalid(format!(
+                "--face-threshold {} is outside 0.1..1.0 (a descriptor distance; 0.5 by default)",
+                self.threshold
+            )));
+        }
+        for (file, _) in FACE_ASSETS {
+            if !self.assets.join(file).is_file() {
+                return Err(AppError::Invalid(format!(
+                    "--face-assets {}: {file} is missing (npm ci --prefix browser installs the face-recognition packages)",
+                    self.assets.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 照合番号B as printed on the card's front, which the reader's camera reads: a card file
+/// carries it; a card in a PC/SC reader shows the reader nothing.
+fn printed_collation_b(target: &Target) -> Option<String> {
+    let path = target.card.as_ref()?;
+    openmyna_cardio::CardFile::open(path)
+        .and_then(|f| f.load())
+        .ok()?
+        .printed_collation_b
 }
 
 #[derive(Clone)]
@@ -326,8 +446,25 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("face", "顔認証", "Face recognition"),
     (
         "face_unavailable",
-        "この仮想カードリーダーにはカメラがありません。暗証番号をお使いください。",
-        "This virtual reader has no camera. Please use your PIN.",
+        "この端末では顔認証を使えません（カメラまたは顔認証の設定がありません）。暗証番号をお使いください。",
+        "Face recognition is not available here (no camera or no face model). Please use your PIN.",
+    ),
+    (
+        "face_guide",
+        "画面の枠に顔が収まるようにすると自動的に撮影されます",
+        "Fit your face in the frame on the screen and the picture is taken automatically",
+    ),
+    (
+        "face_loading",
+        "顔認証の準備をしています…",
+        "Preparing face recognition…",
+    ),
+    ("face_camera", "カメラの映像", "Camera picture"),
+    ("face_use_pin", "暗証番号で確認する", "Use my PIN instead"),
+    (
+        "face_failed",
+        "暗証番号で本人確認してください",
+        "Please confirm it is you with your PIN",
     ),
     ("pin", "暗証番号", "PIN"),
     ("pin_label", "暗証番号（数字4桁）", "PIN (4 digits)"),
@@ -430,6 +567,10 @@ struct Page<'a> {
     face_note: bool,
     /// How many digits were pressed on the number pad.
     entered: usize,
+    /// The PIN screen after 顔認証 did not confirm the patient.
+    face_failed: bool,
+    /// The face screen's threshold (a descriptor distance).
+    face_threshold: String,
 }
 
 #[derive(Template)]
@@ -499,6 +640,7 @@ async fn index(State(s): State<Shared>) -> Response {
     let (step_no, screen) = match &k.step {
         Step::PlaceCard => (1, "place"),
         Step::Identity => (2, "identity"),
+        Step::Face => (2, "face"),
         Step::Pin { .. } => (2, "pin"),
         Step::Checking => (2, "checking"),
         Step::Consent(_) => (3, "consent"),
@@ -532,6 +674,13 @@ async fn index(State(s): State<Shared>) -> Response {
         stopped,
         face_note: false,
         entered: k.entered.len(),
+        face_failed: k.face_failed && matches!(k.step, Step::Pin { .. }),
+        face_threshold: s
+            .config
+            .face
+            .as_ref()
+            .map(|f| f.threshold.to_string())
+            .unwrap_or_default(),
     })
 }
 
@@ -576,7 +725,18 @@ async fn identity(State(s): State<Shared>, Form(f): Form<IdentityForm>) -> Respo
         k.step = Step::Pin { tries_left: None };
         return Redirect::to("/").into_response();
     }
-    // Face recognition needs the reader's camera, which a virtual reader does not have.
+    // 顔認証 needs the model, and 照合番号B from the card's front.
+    if s.config.face.is_some() {
+        let target = s.config.target.clone();
+        let front = tokio::task::spawn_blocking(move || printed_collation_b(&target))
+            .await
+            .ok()
+            .flatten();
+        if front.is_some() {
+            k.step = Step::Face;
+            return Redirect::to("/").into_response();
+        }
+    }
     let lang = k.lang;
     html(&Page {
         lang: if lang == Lang::Ja { "ja" } else { "en" },
@@ -592,7 +752,170 @@ async fn identity(State(s): State<Shared>, Form(f): Form<IdentityForm>) -> Respo
         stopped: "",
         face_note: true,
         entered: 0,
+        face_failed: false,
+        face_threshold: String::new(),
     })
+}
+
+/// The card's photo for the face screen: read from the card now (the 券面AP after 照合番号B),
+/// handed to the page over loopback and kept nowhere (not in this process, not in the
+/// browser's cache).
+async fn face_photo(State(s): State<Shared>) -> Response {
+    if s.kiosk.lock().await.step != Step::Face || s.config.face.is_none() {
+        return (StatusCode::CONFLICT, "no face check in progress").into_response();
+    }
+    let target = s.config.target.clone();
+    let read = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let b = printed_collation_b(&target).ok_or("the card's front cannot be read")?;
+        let mut card = connect(&target).map_err(|e| e.to_string())?;
+        card.face_entries(&b)
+            .map(|e| e.photo_jp2)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    match read {
+        Ok(Ok(jp2)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "image/jp2"),
+                (axum::http::header::CACHE_CONTROL, "no-store"),
+            ],
+            jp2,
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the card's photo could not be read");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the card's photo could not be read",
+            )
+                .into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the reader stopped").into_response(),
+    }
+}
+
+/// The face screen's script.
+async fn face_script() -> Response {
+    script(include_str!("../assets/kiosk-face.js"))
+}
+
+/// The face matcher the face screen imports.
+async fn face_match_script() -> Response {
+    script(include_str!("../assets/face-match.js"))
+}
+
+fn script(body: &'static str) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/javascript"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The face-recognition packages' files (only those of [`FACE_ASSETS`]).
+async fn face_asset(State(s): State<Shared>, Path(file): Path<String>) -> Response {
+    let Some(face) = &s.config.face else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some((name, kind)) = FACE_ASSETS.iter().find(|(f, _)| *f == file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match tokio::fs::read(face.assets.join(name)).await {
+        Ok(bytes) => (
+            [
+                (axum::http::header::CONTENT_TYPE, *kind),
+                (axum::http::header::CACHE_CONTROL, "max-age=86400"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct FaceResult {
+    /// `match`, `no_match`, `no_face`, `skip` (the patient chose the PIN) or `error`.
+    outcome: String,
+    #[serde(default)]
+    attempts: Option<u32>,
+    #[serde(default)]
+    distance: Option<String>,
+}
+
+/// The face screen's outcome: a match → the card's presence proof and the verification with
+/// `face`; anything else → the PIN screen, which says to use the PIN.
+async fn face_result(State(s): State<Shared>, Form(f): Form<FaceResult>) -> Redirect {
+    {
+        let mut k = s.kiosk.lock().await;
+        if k.step != Step::Face {
+            return Redirect::to("/");
+        }
+        tracing::info!(
+            outcome = %f.outcome,
+            attempts = f.attempts.unwrap_or(0),
+            distance = f.distance.as_deref().unwrap_or("-"),
+            "face check"
+        );
+        if f.outcome != "match" {
+            k.step = Step::Pin { tries_left: None };
+            k.face_failed = f.outcome != "skip";
+            return Redirect::to("/");
+        }
+        k.step = Step::Checking;
+    }
+    let outcome = run_face(&s.config).await;
+    let mut k = s.kiosk.lock().await;
+    if k.step != Step::Checking {
+        return Redirect::to("/");
+    }
+    match outcome {
+        Ok(result) => {
+            k.method = Some("face");
+            k.verified(result)
+        }
+        Err(FaceOutcome::NeedsPin) => {
+            k.step = Step::Pin { tries_left: None };
+            k.face_failed = true;
+        }
+        Err(FaceOutcome::Stop(m)) => k.step = Step::Stopped(m),
+    }
+    Redirect::to("/")
+}
+
+enum FaceOutcome {
+    /// Confirmed by face, but the card is not registered for insurance use: 利用登録 takes
+    /// the PIN.
+    NeedsPin,
+    Stop(String),
+}
+
+/// The face matched: the server's challenge, signed by the card's 券面AP key (the card is on
+/// the reader; no PIN), and the verification with `face`.
+async fn run_face(c: &KioskConfig) -> Result<EligibilityResult, FaceOutcome> {
+    let stop = |e: AppError| FaceOutcome::Stop(e.to_string());
+    let (id, challenge) = c.client.challenge().await.map_err(stop)?;
+    let target = c.target.clone();
+    let proof = tokio::task::spawn_blocking(move || {
+        let mut card = connect(&target)?;
+        crate::terminal::presence_proof(&mut card, &challenge)
+    })
+    .await
+    .map_err(|_| FaceOutcome::Stop("the reader stopped".into()))?
+    .map_err(stop)?;
+    match c
+        .client
+        .verify_proof(id, &proof, "face", None)
+        .await
+        .map_err(stop)?
+    {
+        Ok(v) => Ok(v),
+        Err(r) if r.code == "card.not_registered" => Err(FaceOutcome::NeedsPin),
+        Err(r) => Err(FaceOutcome::Stop(format!("{}: {}", r.code, r.message))),
+    }
 }
 
 #[derive(Deserialize)]
@@ -674,7 +997,10 @@ async fn pin(State(s): State<Shared>, Form(f): Form<PinForm>) -> Redirect {
         return Redirect::to("/");
     }
     match outcome {
-        Ok(result) => k.verified(result),
+        Ok(result) => {
+            k.method = Some("pin");
+            k.verified(result)
+        }
         Err(PinOutcome::Wrong(tries_left)) => {
             k.step = Step::Pin {
                 tries_left: Some(tries_left),
@@ -819,7 +1145,11 @@ async fn staff(State(st): State<Shared>) -> Response {
         ));
         rows.push((
             "本人確認 / identity".to_owned(),
-            "暗証番号 / PIN".to_owned(),
+            match k.method {
+                Some("face") => "顔認証 / face",
+                _ => "暗証番号 / PIN",
+            }
+            .to_owned(),
         ));
         rows.push((
             "診療日 / date of service".to_owned(),
@@ -956,6 +1286,11 @@ pub fn router(config: KioskConfig) -> Router {
         .route("/consent", post(consent))
         .route("/reset", post(reset))
         .route("/staff", get(staff))
+        .route("/face/photo", get(face_photo))
+        .route("/face/result", post(face_result))
+        .route("/face.js", get(face_script))
+        .route("/face-match.js", get(face_match_script))
+        .route("/face-assets/{*file}", get(face_asset))
         .layer(axum::middleware::from_fn(same_machine_only))
         .with_state(shared)
 }
@@ -1091,6 +1426,103 @@ mod tests {
     }
 
     #[test]
+    fn back_from_the_face_screen_returns_to_the_choice() {
+        let mut k = Kiosk::new();
+        k.step = Step::Face;
+        k.back();
+        assert_eq!(k.step, Step::Identity);
+    }
+
+    #[test]
+    fn the_face_configuration_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = FaceConfig {
+            assets: dir.path().to_owned(),
+            threshold: DEFAULT_FACE_THRESHOLD,
+        };
+        let e = f.check().unwrap_err().to_string();
+        assert!(e.contains("face-api.esm.js is missing"), "{e}");
+        for (file, _) in FACE_ASSETS {
+            let p = dir.path().join(file);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        f.check().unwrap();
+        let e = FaceConfig {
+            threshold: 1.5,
+            ..f.clone()
+        }
+        .check()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("outside 0.1..1.0"), "{e}");
+    }
+
+    /// Only the listed files of the packages are served; the card's photo only during a face
+    /// check; a face outcome outside one changes nothing.
+    #[tokio::test]
+    async fn the_face_routes_serve_only_what_the_face_screen_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, _) in FACE_ASSETS {
+            let p = dir.path().join(file);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        std::fs::write(dir.path().join("secret.txt"), b"secret").unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(serve(
+            listener,
+            KioskConfig {
+                target: Target {
+                    card: Some("/nonexistent/card.json".into()),
+                    reader: None,
+                },
+                client: OqsClient::new("http://127.0.0.1:9", "token"),
+                register: false,
+                face: Some(FaceConfig {
+                    assets: dir.path().to_owned(),
+                    threshold: DEFAULT_FACE_THRESHOLD,
+                }),
+            },
+        ));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let get = |path: &str| http.get(format!("{url}{path}")).send();
+        let r = get("/face-assets/@vladmandic/face-api/model/face_recognition_model.bin")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        for bad in [
+            "/face-assets/secret.txt",
+            "/face-assets/..%2Fsecret.txt",
+            "/face-assets/@vladmandic/face-api/package.json",
+        ] {
+            assert_eq!(get(bad).await.unwrap().status(), 404, "{bad}");
+        }
+        assert_eq!(get("/face/photo").await.unwrap().status(), 409);
+        let r = http
+            .post(format!("{url}/face/result"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("outcome=match")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection());
+        let body = get("/").await.unwrap().text().await.unwrap();
+        assert!(body.contains(r#"data-screen="place""#), "{body}");
+        for script in ["/face.js", "/face-match.js"] {
+            let r = get(script).await.unwrap();
+            assert_eq!(
+                r.headers()["content-type"].to_str().unwrap(),
+                "text/javascript"
+            );
+        }
+    }
+
+    #[test]
     fn every_text_has_both_languages() {
         for key in [
             "title",
@@ -1157,6 +1589,7 @@ mod tests {
             },
             client: OqsClient::new("http://127.0.0.1:9", "token"),
             register: false,
+            face: None,
         };
         tokio::spawn(serve(listener, config));
         let http = reqwest::Client::new();

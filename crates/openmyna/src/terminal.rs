@@ -314,6 +314,16 @@ pub struct TerminalArgs {
     /// 127.0.0.1:8090: the patient's four steps at `/`, the reception's view at `/staff`.
     #[arg(long, conflicts_with_all = ["pin", "consent", "json", "date", "method"])]
     pub ui: Option<String>,
+    /// The kiosk's 顔認証: a node_modules directory with the face-recognition packages
+    /// (@vladmandic/face-api and its weights, @tensorflow/tfjs-backend-wasm,
+    /// @cornerstonejs/codec-openjpeg), e.g. browser/node_modules after `npm ci --prefix
+    /// browser`. Without it the kiosk offers the PIN only.
+    #[arg(long, requires = "ui", env = "OPENMYNA_FACE_ASSETS")]
+    pub face_assets: Option<std::path::PathBuf>,
+    /// The kiosk's 顔認証 threshold: the largest descriptor distance taken as the same person
+    /// (lower: fewer false accepts, more patients sent to the PIN; see docs/face.md).
+    #[arg(long, default_value_t = crate::kiosk::DEFAULT_FACE_THRESHOLD)]
+    pub face_threshold: f32,
 }
 
 fn prompt(question: &str) -> Result<String, AppError> {
@@ -418,12 +428,23 @@ pub async fn run(args: TerminalArgs, default_url: &str) -> Result<(), AppError> 
     let client = OqsClient::new(args.url.as_deref().unwrap_or(default_url), &args.token);
     check_facility(&client, &args.facility).await?;
     if let Some(addr) = &args.ui {
+        let face = args
+            .face_assets
+            .clone()
+            .map(|assets| crate::kiosk::FaceConfig {
+                assets,
+                threshold: args.face_threshold,
+            });
+        if let Some(f) = &face {
+            f.check()?;
+        }
         return crate::kiosk::run(
             addr,
             crate::kiosk::KioskConfig {
                 target: args.target.clone(),
                 client,
                 register: args.register,
+                face,
             },
         )
         .await;
