@@ -84,6 +84,27 @@ async fn node(script: &str, env: &[(&str, String)]) -> Value {
 
 /// An adult resident with a card (PIN 1234) in `dir`, enrolled with the demo insurer, with one
 /// dispensing on record.
+/// A reader terminal of the demo clinic, and its client.
+async fn reader_terminal(app: &TestApp) -> OqsClient {
+    let (s, t) = app
+        .post(
+            "/api/v1/oqs/terminals",
+            Some(Role::MedicalInstitution),
+            &json!({"name": "受付 顔認証付きカードリーダー"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{t}");
+    OqsClient::new(&app.url, t["token"].as_str().unwrap())
+}
+
+/// The kiosk on a loopback port: its URL.
+async fn spawn_kiosk(config: KioskConfig) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(openmyna::kiosk::serve(listener, config));
+    url
+}
+
 async fn patient(app: &TestApp, dir: &Path) -> (i64, PathBuf) {
     let resident = app.register_resident(true).await;
     patient_with(app, dir, resident).await
@@ -156,16 +177,7 @@ async fn kiosk_face() {
         }
     };
     let (resident, card) = patient_with(&app, dir.path(), resident).await;
-    let (s, t) = app
-        .post(
-            "/api/v1/oqs/terminals",
-            Some(Role::MedicalInstitution),
-            &json!({"name": "受付 顔認証付きカードリーダー"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{t}");
-    let token = t["token"].as_str().unwrap().to_owned();
-    let client = OqsClient::new(&app.url, &token);
+    let client = reader_terminal(&app).await;
     // 利用登録 was made before (with the PIN).
     let reg: Value = client
         .register(&mut fixtures::card(&card), "1234")
@@ -173,25 +185,21 @@ async fn kiosk_face() {
         .unwrap()
         .unwrap();
     assert_eq!(reg["channel"], "reader");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let kiosk_url = format!("http://{}", listener.local_addr().unwrap());
     let face = openmyna::kiosk::FaceConfig {
         assets,
         threshold: openmyna::kiosk::DEFAULT_FACE_THRESHOLD,
     };
     face.check().unwrap();
-    tokio::spawn(openmyna::kiosk::serve(
-        listener,
-        KioskConfig {
-            target: Target {
-                card: Some(card.clone()),
-                reader: None,
-            },
-            client,
-            register: false,
-            face: Some(face),
+    let kiosk_url = spawn_kiosk(KioskConfig {
+        target: Target {
+            card: Some(card.clone()),
+            reader: None,
         },
-    ));
+        client,
+        register: false,
+        face: Some(face),
+    })
+    .await;
     let work = tempfile::tempdir().unwrap();
     let report = node(
         "face.mjs",
@@ -267,23 +275,19 @@ async fn face_matcher() {
     let Some(assets) = face_assets() else {
         return;
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let kiosk_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(openmyna::kiosk::serve(
-        listener,
-        KioskConfig {
-            target: Target {
-                card: None,
-                reader: None,
-            },
-            client: OqsClient::new("http://127.0.0.1:9", "unused"),
-            register: false,
-            face: Some(openmyna::kiosk::FaceConfig {
-                assets,
-                threshold: openmyna::kiosk::DEFAULT_FACE_THRESHOLD,
-            }),
+    let kiosk_url = spawn_kiosk(KioskConfig {
+        target: Target {
+            card: None,
+            reader: None,
         },
-    ));
+        client: OqsClient::new("http://127.0.0.1:9", "unused"),
+        register: false,
+        face: Some(openmyna::kiosk::FaceConfig {
+            assets,
+            threshold: openmyna::kiosk::DEFAULT_FACE_THRESHOLD,
+        }),
+    })
+    .await;
     let faces = repo().join("crates/openmyna-cardface/faces");
     let r = node(
         "face-matcher.mjs",
@@ -334,33 +338,20 @@ async fn kiosk() {
     let app = spawn_app(Backend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let (resident, card) = patient(&app, dir.path()).await;
-    let (s, t) = app
-        .post(
-            "/api/v1/oqs/terminals",
-            Some(Role::MedicalInstitution),
-            &json!({"name": "受付 顔認証付きカードリーダー"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{t}");
-    let token = t["token"].as_str().unwrap().to_owned();
-    let client = OqsClient::new(&app.url, &token);
+    let client = reader_terminal(&app).await;
     openmyna::terminal::check_facility(&client, "1311234569")
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let kiosk_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(openmyna::kiosk::serve(
-        listener,
-        KioskConfig {
-            target: Target {
-                card: Some(card.clone()),
-                reader: None,
-            },
-            client,
-            register: true,
-            face: None,
+    let kiosk_url = spawn_kiosk(KioskConfig {
+        target: Target {
+            card: Some(card.clone()),
+            reader: None,
         },
-    ));
+        client,
+        register: true,
+        face: None,
+    })
+    .await;
     let report = node("kiosk.mjs", &[("KIOSK_URL", kiosk_url)]).await;
     assert!(
         report["checked"].as_array().unwrap().len() >= 10,
