@@ -234,7 +234,8 @@ impl utoipa::Modify for BearerAuth {
 fn documented_routes() -> OpenApiRouter<AppState> {
     use routes::{
         admin, applications, campaign_pages, campaigns, cards, console, eligibility, employers,
-        fourinfo, jpki, oidc, platform, portal, portal_pages, portal_pair, registry, system,
+        fourinfo, households, jpki, oidc, platform, portal, portal_pages, portal_pair, registry,
+        system,
     };
     let api = OpenApiRouter::new()
         .routes(routes!(admin::whoami))
@@ -254,6 +255,11 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(registry::removal))
         .routes(routes!(registry::return_from_abroad))
         .routes(routes!(registry::history))
+        .routes(routes!(households::found))
+        .routes(routes!(households::join))
+        .routes(routes!(households::household))
+        .routes(routes!(households::membership))
+        .routes(routes!(households::set_domicile, households::domicile))
         .routes(routes!(registry::events))
         .routes(routes!(registry::stats))
         .routes(routes!(jpki::issue_card))

@@ -10,6 +10,7 @@
 //! This crate holds the rules only. [`Registry`] runs them against a [`RegistryStore`], which the
 //! storage crate implements; time and randomness are injected.
 
+pub mod household;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 mod model;

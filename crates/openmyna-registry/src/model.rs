@@ -104,7 +104,7 @@ impl<'de> Deserialize<'de> for Sex {
     }
 }
 
-fn no_control(field: &'static str, s: &str) -> Result<(), RegistryError> {
+pub(crate) fn no_control(field: &'static str, s: &str) -> Result<(), RegistryError> {
     if let Some((i, c)) = s.chars().enumerate().find(|(_, c)| c.is_control()) {
         return Err(RegistryError::invalid(
             format!("{field}.characters"),
@@ -118,7 +118,7 @@ fn no_control(field: &'static str, s: &str) -> Result<(), RegistryError> {
     Ok(())
 }
 
-fn bounded(field: &'static str, s: &str, max: usize) -> Result<(), RegistryError> {
+pub(crate) fn bounded(field: &'static str, s: &str, max: usize) -> Result<(), RegistryError> {
     let n = s.chars().count();
     if n == 0 {
         return Err(RegistryError::invalid(
@@ -367,6 +367,10 @@ pub enum ChangeKind {
     /// 転入 from abroad of a resident whose record was removed on emigration: the record is
     /// active again at the new address.
     Returned,
+    /// Founded, joined or left a household (世帯), or a new 続柄.
+    HouseholdChanged,
+    /// 本籍・筆頭者 recorded or changed.
+    DomicileChanged,
 }
 
 impl ChangeKind {
@@ -379,6 +383,8 @@ impl ChangeKind {
             ChangeKind::Died => "died",
             ChangeKind::Removed => "removed",
             ChangeKind::Returned => "returned",
+            ChangeKind::HouseholdChanged => "household_changed",
+            ChangeKind::DomicileChanged => "domicile_changed",
         }
     }
 
@@ -391,6 +397,8 @@ impl ChangeKind {
             ChangeKind::Died,
             ChangeKind::Removed,
             ChangeKind::Returned,
+            ChangeKind::HouseholdChanged,
+            ChangeKind::DomicileChanged,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

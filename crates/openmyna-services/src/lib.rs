@@ -31,6 +31,7 @@ pub mod counters;
 pub mod eligibility;
 pub mod employers;
 pub mod error;
+pub mod households;
 pub mod issuance;
 pub mod jpki;
 pub mod oidc;

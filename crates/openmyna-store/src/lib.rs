@@ -25,6 +25,7 @@ pub mod eligibility;
 pub mod events;
 pub mod fourinfo;
 mod group_commit;
+pub mod households;
 pub mod jpki;
 pub mod oidc;
 pub mod platform;
@@ -129,6 +130,8 @@ repositories! {
     eligibility => Eligibility;
     /// The registry's event outbox and its subscribers' cursors.
     events => Events;
+    /// 世帯 (households and 続柄) and 本籍・筆頭者.
+    households => Households;
     /// The CA's bulk loading of revoked entries.
     ca => Ca;
     /// The citizen portal: sessions, the public-money account, smartphone certificates.

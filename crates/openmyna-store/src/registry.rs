@@ -191,7 +191,7 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_history(
+    pub(crate) async fn insert_history(
         tx: &mut Transaction<'_, Any>,
         h: &HistoryEntry,
     ) -> Result<(), sqlx::Error> {
@@ -212,7 +212,7 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_event(
+    pub(crate) async fn insert_event(
         tx: &mut Transaction<'_, Any>,
         e: &RegistryEvent,
     ) -> Result<(), sqlx::Error> {

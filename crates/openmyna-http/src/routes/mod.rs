@@ -7,6 +7,7 @@ pub mod console;
 pub mod eligibility;
 pub mod employers;
 pub mod fourinfo;
+pub mod households;
 pub mod jpki;
 pub mod oidc;
 pub mod platform;

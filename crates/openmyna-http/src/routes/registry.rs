@@ -91,12 +91,12 @@ fn registry(s: &AppState) -> Registry<'_, openmyna_store::Store> {
     Registry::new(&s.store, s.clock.as_ref(), s.entropy.as_ref())
 }
 
-fn parse_id(id: &str) -> Result<ResidentId, ApiError> {
+pub(crate) fn parse_id(id: &str) -> Result<ResidentId, ApiError> {
     Ok(ResidentId::parse(id)?)
 }
 
 /// The purpose of a read, from the `X-Purpose` header (recorded in the access log).
-fn purpose(headers: &HeaderMap, default: &str) -> String {
+pub(crate) fn purpose(headers: &HeaderMap, default: &str) -> String {
     headers
         .get("x-purpose")
         .and_then(|v| v.to_str().ok())

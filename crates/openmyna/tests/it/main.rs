@@ -32,6 +32,7 @@ mod console;
 mod crash;
 mod eligibility;
 mod fourinfo;
+mod households;
 mod http_examples;
 mod jpki_interop;
 mod migrations;

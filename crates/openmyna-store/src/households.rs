@@ -1,0 +1,278 @@
+//! 世帯 and 本籍 (openmyna_registry::household): memberships with their 続柄, and each
+//! resident's registered domicile. Every change is written with the resident's history entry
+//! and the registry event in one transaction.
+
+use chrono::NaiveDate;
+use openmyna_core::Timestamp;
+use openmyna_registry::household::{Domicile, HEAD};
+use openmyna_registry::{ChangeKind, HistoryEntry, RegistryEvent, ResidentId};
+use serde_json::json;
+
+use crate::{Result, Store, StoreError, to_micros};
+
+/// A resident's place in a household.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub household_id: i64,
+    /// 続柄 as printed (世帯主 for the head).
+    pub relationship: String,
+    pub since: NaiveDate,
+}
+
+/// One member of a household.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub resident_id: i64,
+    pub relationship: String,
+    pub since: NaiveDate,
+}
+
+/// Who recorded a change, when, with what effect date and why.
+#[derive(Debug, Clone)]
+pub struct Recorded<'a> {
+    pub at: &'a Timestamp,
+    pub effective: NaiveDate,
+    pub by: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+/// Where a resident is placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A new household, with the resident as its head.
+    NewHousehold,
+    /// An existing household, as a member with a 続柄.
+    Join(i64),
+}
+
+/// The outcome of [`crate::Households::place`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// In that household now.
+    In(i64),
+    /// The resident heads this household and cannot leave it while it has other members, nor
+    /// become one of its members.
+    IsHead(i64),
+    /// No household has that id.
+    NoSuchHousehold,
+}
+
+fn date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| StoreError::Corrupt(format!("household date {s:?}")))
+}
+
+fn history(
+    resident: i64,
+    kind: ChangeKind,
+    before: serde_json::Value,
+    after: serde_json::Value,
+    r: &Recorded<'_>,
+) -> (HistoryEntry, RegistryEvent) {
+    (
+        HistoryEntry {
+            resident_id: ResidentId(resident),
+            kind,
+            before,
+            after,
+            effective_date: r.effective,
+            recorded_at: *r.at,
+            recorded_by: r.by.to_owned(),
+            reason: r.reason.map(str::to_owned),
+        },
+        RegistryEvent {
+            kind,
+            resident_id: ResidentId(resident),
+            occurred_at: *r.at,
+            effective_date: r.effective,
+            // Not one of the four information: the certificates are not touched.
+            changed: Vec::new(),
+        },
+    )
+}
+
+impl crate::Households<'_> {
+    /// The resident's household and 続柄, if any.
+    pub async fn membership(self, resident: i64) -> Result<Option<Membership>> {
+        let row: Option<(i64, String, String)> = sqlx::query_as(
+            "SELECT household_id, relationship, since FROM household_members WHERE resident_id = $1",
+        )
+        .bind(resident)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|(household_id, relationship, since)| {
+            Ok(Membership {
+                household_id,
+                relationship,
+                since: date(&since)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// A household's head and members (the head first, then by the date they joined), or
+    /// `None` when there is no such household.
+    pub async fn members(self, household: i64) -> Result<Option<(i64, Vec<Member>)>> {
+        let head: Option<(i64,)> =
+            sqlx::query_as("SELECT head_resident_id FROM households WHERE id = $1")
+                .bind(household)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some((head,)) = head else {
+            return Ok(None);
+        };
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT resident_id, relationship, since FROM household_members \
+             WHERE household_id = $1 ORDER BY since, resident_id",
+        )
+        .bind(household)
+        .fetch_all(self.pool())
+        .await?;
+        let mut members = rows
+            .into_iter()
+            .map(|(resident_id, relationship, since)| {
+                Ok(Member {
+                    resident_id,
+                    relationship,
+                    since: date(&since)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        members.sort_by_key(|m| m.resident_id != head);
+        Ok(Some((head, members)))
+    }
+
+    /// Places `resident` in a new household as its head, or in an existing one with
+    /// `relationship`, leaving the household they were in (an emptied household is closed).
+    /// A head whose household has other members stays where they are ([`Placed::IsHead`]).
+    pub async fn place(
+        self,
+        resident: i64,
+        target: Target,
+        relationship: &str,
+        r: &Recorded<'_>,
+    ) -> Result<Placed> {
+        let mut tx = self.begin_write().await?;
+        self.lock_outbox(&mut tx).await?;
+        let current: Option<(i64, String)> = sqlx::query_as(
+            "SELECT household_id, relationship FROM household_members WHERE resident_id = $1",
+        )
+        .bind(resident)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Target::Join(h) = target {
+            let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM households WHERE id = $1")
+                .bind(h)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Ok(Placed::NoSuchHousehold);
+            }
+        }
+        if let Some((old, _)) = &current {
+            let (others,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM household_members WHERE household_id = $1 AND resident_id <> $2",
+            )
+            .bind(*old)
+            .bind(resident)
+            .fetch_one(&mut *tx)
+            .await?;
+            let (head,): (i64,) =
+                sqlx::query_as("SELECT head_resident_id FROM households WHERE id = $1")
+                    .bind(*old)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if head == resident && (others > 0 || target == Target::Join(*old)) {
+                return Ok(Placed::IsHead(*old));
+            }
+            sqlx::query("DELETE FROM household_members WHERE resident_id = $1")
+                .bind(resident)
+                .execute(&mut *tx)
+                .await?;
+            if others == 0 {
+                sqlx::query("DELETE FROM households WHERE id = $1")
+                    .bind(*old)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let (household, relationship) = match target {
+            Target::NewHousehold => {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO households (head_resident_id, created_at) VALUES ($1, $2) \
+                     RETURNING id",
+                )
+                .bind(resident)
+                .bind(to_micros(r.at))
+                .fetch_one(&mut *tx)
+                .await?;
+                (id, HEAD)
+            }
+            Target::Join(h) => (h, relationship),
+        };
+        sqlx::query(
+            "INSERT INTO household_members (resident_id, household_id, relationship, since) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(resident)
+        .bind(household)
+        .bind(relationship)
+        .bind(r.effective.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let before = match &current {
+            Some((h, rel)) => json!({"household_id": h, "relationship": rel}),
+            None => serde_json::Value::Null,
+        };
+        let after = json!({"household_id": household, "relationship": relationship});
+        let (h, e) = history(resident, ChangeKind::HouseholdChanged, before, after, r);
+        Store::insert_history(&mut tx, &h).await?;
+        Store::insert_event(&mut tx, &e).await?;
+        tx.commit().await?;
+        Ok(Placed::In(household))
+    }
+
+    /// The resident's 本籍・筆頭者, if recorded.
+    pub async fn domicile(self, resident: i64) -> Result<Option<Domicile>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT honseki, hittosha FROM resident_domiciles WHERE resident_id = $1",
+        )
+        .bind(resident)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(honseki, hittosha)| Domicile { honseki, hittosha }))
+    }
+
+    /// Records the resident's 本籍・筆頭者, with the history entry and the event.
+    pub async fn set_domicile(self, resident: i64, d: &Domicile, r: &Recorded<'_>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        self.lock_outbox(&mut tx).await?;
+        let before: Option<(String, String)> = sqlx::query_as(
+            "SELECT honseki, hittosha FROM resident_domiciles WHERE resident_id = $1",
+        )
+        .bind(resident)
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO resident_domiciles (resident_id, honseki, hittosha, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (resident_id) DO UPDATE SET \
+             honseki = excluded.honseki, hittosha = excluded.hittosha, updated_at = excluded.updated_at",
+        )
+        .bind(resident)
+        .bind(&d.honseki)
+        .bind(&d.hittosha)
+        .bind(to_micros(r.at))
+        .execute(&mut *tx)
+        .await?;
+        let before = match before {
+            Some((honseki, hittosha)) => json!({"honseki": honseki, "hittosha": hittosha}),
+            None => serde_json::Value::Null,
+        };
+        let after = json!({"honseki": d.honseki, "hittosha": d.hittosha});
+        let (h, e) = history(resident, ChangeKind::DomicileChanged, before, after, r);
+        Store::insert_history(&mut tx, &h).await?;
+        Store::insert_event(&mut tx, &e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
