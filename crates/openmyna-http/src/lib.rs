@@ -260,6 +260,12 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(households::household))
         .routes(routes!(households::membership))
         .routes(routes!(households::set_domicile, households::domicile))
+        .routes(routes!(
+            households::set_former_name,
+            households::former_name
+        ))
+        .routes(routes!(households::register_inkan, households::inkan))
+        .routes(routes!(households::abolish_inkan))
         .routes(routes!(registry::events))
         .routes(routes!(registry::stats))
         .routes(routes!(jpki::issue_card))

@@ -125,6 +125,8 @@ pub fn category_label(category: &str) -> String {
         "registry.history" => "住民票の異動履歴の閲覧",
         "registry.household" => "世帯・続柄の閲覧",
         "registry.domicile" => "本籍・筆頭者の閲覧",
+        "registry.former_name" => "旧氏の閲覧",
+        "registry.inkan" => "印鑑登録の閲覧",
         "employer.my_number" => "勤務先によるマイナンバーの取扱い",
         "jpki.latest_basic4" => "最新の基本4情報の提供（民間事業者）",
         "jpki.latest_basic4.consent" => "最新の基本4情報の提供への同意の記録",

@@ -170,3 +170,132 @@ mod tests {
         assert!(HouseholdId::parse("x").is_err());
     }
 }
+
+/// 旧氏: a former surname the resident asked to have recorded beside the name (since
+/// 2019-11-05 on the 住民票 and the card, for example 山田（佐藤）太郎).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FormerName {
+    /// 旧氏, e.g. 佐藤.
+    pub kyuushi: String,
+    /// Its reading in katakana, e.g. サトウ.
+    pub kyuushi_kana: String,
+}
+
+impl FormerName {
+    pub fn parse(kyuushi: &str, kana: &str) -> Result<Self, RegistryError> {
+        let kyuushi = kyuushi.trim();
+        let kana = kana.trim();
+        bounded("kyuushi", kyuushi, 30)?;
+        no_control("kyuushi", kyuushi)?;
+        bounded("kyuushi_kana", kana, 60)?;
+        if !kana.chars().all(|c| ('\u{30A1}'..='\u{30FC}').contains(&c)) {
+            return Err(RegistryError::invalid(
+                "kyuushi_kana.katakana",
+                "kyuushi_kana",
+                "the reading of the 旧氏 is written in full-width katakana",
+            ));
+        }
+        Ok(FormerName {
+            kyuushi: kyuushi.to_owned(),
+            kyuushi_kana: kana.to_owned(),
+        })
+    }
+}
+
+/// The age from which a resident may register a seal (印鑑登録): 15, as most municipalities'
+/// 印鑑条例 set it.
+pub const INKAN_MIN_AGE: u32 = 15;
+
+/// The largest seal impression image taken.
+pub const INKAN_MAX_IMAGE: usize = 256 * 1024;
+
+/// The picture of a registered seal's impression (印影), PNG or JPEG.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InkanImage {
+    pub bytes: Vec<u8>,
+    pub media_type: &'static str,
+}
+
+impl std::fmt::Debug for InkanImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "InkanImage({}, {} bytes)",
+            self.media_type,
+            self.bytes.len()
+        )
+    }
+}
+
+impl InkanImage {
+    pub fn parse(bytes: Vec<u8>) -> Result<Self, RegistryError> {
+        let bad = |code: &str, m: String| RegistryError::invalid(code.to_owned(), "image", m);
+        if bytes.is_empty() {
+            return Err(bad(
+                "image.empty",
+                "the seal impression image is empty".into(),
+            ));
+        }
+        if bytes.len() > INKAN_MAX_IMAGE {
+            return Err(bad(
+                "image.size",
+                format!(
+                    "the image has {} bytes; at most {INKAN_MAX_IMAGE} are taken",
+                    bytes.len()
+                ),
+            ));
+        }
+        let media_type = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            "image/png"
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            "image/jpeg"
+        } else {
+            return Err(bad(
+                "image.format",
+                "the seal impression is a PNG or JPEG image".into(),
+            ));
+        };
+        Ok(InkanImage { bytes, media_type })
+    }
+}
+
+/// Whether a resident born on `birth` may register a seal on `today`.
+pub fn may_register_inkan(
+    birth: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Result<(), RegistryError> {
+    let age = openmyna_core::age_on(birth, today);
+    if age < INKAN_MIN_AGE {
+        return Err(RegistryError::invalid(
+            "inkan.age",
+            "resident_id",
+            format!("a seal is registered from {INKAN_MIN_AGE}; the resident is {age}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn former_names_and_seal_images() {
+        assert!(FormerName::parse("佐藤", "サトウ").is_ok());
+        assert!(FormerName::parse("佐藤", "さとう").is_err());
+        assert!(FormerName::parse("", "サトウ").is_err());
+        assert_eq!(
+            InkanImage::parse(b"\x89PNG\r\n\x1a\nrest".to_vec())
+                .unwrap()
+                .media_type,
+            "image/png"
+        );
+        assert!(InkanImage::parse(b"GIF89a".to_vec()).is_err());
+        assert!(InkanImage::parse(vec![0xFF; INKAN_MAX_IMAGE + 1]).is_err());
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(may_register_inkan(d("2011-12-04"), d("2026-12-04")).is_ok());
+        assert!(may_register_inkan(d("2011-12-05"), d("2026-12-04")).is_err());
+    }
+}

@@ -371,6 +371,12 @@ pub enum ChangeKind {
     HouseholdChanged,
     /// 本籍・筆頭者 recorded or changed.
     DomicileChanged,
+    /// 旧氏 recorded or removed (the name as printed changes: `changed` names `name`).
+    FormerNameChanged,
+    /// A seal registered (印鑑登録).
+    InkanRegistered,
+    /// A seal registration abolished (印鑑登録の廃止).
+    InkanAbolished,
 }
 
 impl ChangeKind {
@@ -385,6 +391,9 @@ impl ChangeKind {
             ChangeKind::Returned => "returned",
             ChangeKind::HouseholdChanged => "household_changed",
             ChangeKind::DomicileChanged => "domicile_changed",
+            ChangeKind::FormerNameChanged => "former_name_changed",
+            ChangeKind::InkanRegistered => "inkan_registered",
+            ChangeKind::InkanAbolished => "inkan_abolished",
         }
     }
 
@@ -399,6 +408,9 @@ impl ChangeKind {
             ChangeKind::Returned,
             ChangeKind::HouseholdChanged,
             ChangeKind::DomicileChanged,
+            ChangeKind::FormerNameChanged,
+            ChangeKind::InkanRegistered,
+            ChangeKind::InkanAbolished,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -1,11 +1,14 @@
-//! 世帯 and 本籍 use cases: founding and joining households with a 続柄, reading a household
-//! (each member's disclosure in their access log), and each resident's 本籍・筆頭者.
+//! 世帯, 本籍, 旧氏 and 印鑑登録 use cases: founding and joining households with a 続柄,
+//! reading a household (each member's disclosure in their access log), each resident's
+//! 本籍・筆頭者 and 旧氏, and the seal registry.
 
 use chrono::NaiveDate;
 use openmyna_core::{Actor, Refusal};
-use openmyna_registry::household::{Domicile, HouseholdId, Relationship};
+use openmyna_registry::household::{
+    Domicile, FormerName, HouseholdId, InkanImage, Relationship, may_register_inkan,
+};
 use openmyna_registry::{Resident, ResidentId};
-use openmyna_store::households::{Member, Membership, Placed, Recorded, Target};
+use openmyna_store::households::{InkanRecord, Member, Membership, Placed, Recorded, Target};
 
 use crate::{Result, Services};
 
@@ -259,4 +262,147 @@ pub async fn domicile(
         )
         .await?;
     Ok(d)
+}
+
+async fn recorded<T>(
+    s: &Services,
+    actor: &Actor,
+    change: &Change,
+    f: impl AsyncFnOnce(&Recorded<'_>) -> Result<T>,
+) -> Result<T> {
+    let (effective, reason) = checked(s, change)?;
+    let now = s.clock.now();
+    let by = recorded_by(actor);
+    f(&Recorded {
+        at: &now,
+        effective,
+        by: &by,
+        reason: reason.as_deref(),
+    })
+    .await
+}
+
+/// Records (or, with `None`, removes) the resident's 旧氏. The name as printed changes, so
+/// the registry event names `name` and the signing certificate is revoked by the JPKI's
+/// subscriber, as for a change of name.
+pub async fn set_former_name(
+    s: &Services,
+    actor: &Actor,
+    resident: ResidentId,
+    former: Option<(&str, &str)>,
+    change: &Change,
+) -> Result<Option<FormerName>> {
+    let f = former
+        .map(|(k, kana)| FormerName::parse(k, kana))
+        .transpose()?;
+    s.active_resident(resident.0).await?;
+    recorded(s, actor, change, async |r| {
+        Ok(s.store
+            .households()
+            .set_former_name(resident.0, f.as_ref(), r)
+            .await?)
+    })
+    .await?;
+    Ok(f)
+}
+
+/// The resident's 旧氏 (recorded in their access log), if any.
+pub async fn former_name(
+    s: &Services,
+    actor: &Actor,
+    resident: ResidentId,
+    purpose: &str,
+) -> Result<Option<FormerName>> {
+    s.registry().get(resident).await?;
+    let f = s.store.households().former_name(resident.0).await?;
+    if f.is_some() {
+        s.store
+            .access()
+            .record_access(
+                resident.0,
+                actor,
+                &s.clock.now(),
+                "registry.former_name",
+                purpose,
+                "旧氏 read",
+            )
+            .await?;
+    }
+    Ok(f)
+}
+
+/// 印鑑登録: the seal's impression registered for a resident of 15 or over who has none in
+/// force; the 印鑑登録番号 of the new 印鑑登録証.
+pub async fn register_inkan(
+    s: &Services,
+    actor: &Actor,
+    resident: ResidentId,
+    image: Vec<u8>,
+    change: &Change,
+) -> Result<String> {
+    let image = InkanImage::parse(image)?;
+    let r = s.active_resident(resident.0).await?;
+    may_register_inkan(r.basic4.birth_date, s.clock.today())?;
+    let mut n = [0u8; 8];
+    s.entropy.fill(&mut n);
+    let number = format!("{:010}", u64::from_be_bytes(n) % 10_000_000_000);
+    let done = recorded(s, actor, change, async |r| {
+        Ok(s.store
+            .households()
+            .register_inkan(resident.0, &number, &image.bytes, image.media_type, r)
+            .await?)
+    })
+    .await?;
+    if !done {
+        return Err(Refusal::refused(
+            "inkan.registered",
+            "the resident has a seal registered already: abolish it first",
+        )
+        .into());
+    }
+    Ok(number)
+}
+
+/// The resident's seal registration in force (its impression included; recorded in the
+/// access log).
+pub async fn inkan(
+    s: &Services,
+    actor: &Actor,
+    resident: ResidentId,
+    purpose: &str,
+) -> Result<InkanRecord> {
+    s.registry().get(resident).await?;
+    let Some(rec) = s.store.households().inkan(resident.0).await? else {
+        return Err(Refusal::not_found("inkan.none", "the resident has no seal registered").into());
+    };
+    s.store
+        .access()
+        .record_access(
+            resident.0,
+            actor,
+            &s.clock.now(),
+            "registry.inkan",
+            purpose,
+            "印鑑登録 read",
+        )
+        .await?;
+    Ok(rec)
+}
+
+/// 印鑑登録の廃止.
+pub async fn abolish_inkan(
+    s: &Services,
+    actor: &Actor,
+    resident: ResidentId,
+    change: &Change,
+) -> Result<()> {
+    s.registry().get(resident).await?;
+    let done = recorded(s, actor, change, async |r| {
+        Ok(s.store.households().abolish_inkan(resident.0, r).await?)
+    })
+    .await?;
+    if !done {
+        return Err(Refusal::refused("inkan.none", "the resident has no seal registered").into());
+    }
+    Ok(())
 }

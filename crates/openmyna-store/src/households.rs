@@ -1,10 +1,11 @@
-//! 世帯 and 本籍 (openmyna_registry::household): memberships with their 続柄, and each
-//! resident's registered domicile. Every change is written with the resident's history entry
-//! and the registry event in one transaction.
+//! 世帯, 本籍, 旧氏 and the seal registry (openmyna_registry::household): memberships with
+//! their 続柄, each resident's registered domicile and former surname, and seal registrations.
+//! Every change is written with the resident's history entry and the registry event in one
+//! transaction.
 
 use chrono::NaiveDate;
 use openmyna_core::Timestamp;
-use openmyna_registry::household::{Domicile, HEAD};
+use openmyna_registry::household::{Domicile, FormerName, HEAD};
 use openmyna_registry::{ChangeKind, HistoryEntry, RegistryEvent, ResidentId};
 use serde_json::json;
 
@@ -69,6 +70,17 @@ fn history(
     after: serde_json::Value,
     r: &Recorded<'_>,
 ) -> (HistoryEntry, RegistryEvent) {
+    history_changing(resident, kind, before, after, r, Vec::new())
+}
+
+fn history_changing(
+    resident: i64,
+    kind: ChangeKind,
+    before: serde_json::Value,
+    after: serde_json::Value,
+    r: &Recorded<'_>,
+    changed: Vec<String>,
+) -> (HistoryEntry, RegistryEvent) {
     (
         HistoryEntry {
             resident_id: ResidentId(resident),
@@ -85,8 +97,7 @@ fn history(
             resident_id: ResidentId(resident),
             occurred_at: *r.at,
             effective_date: r.effective,
-            // Not one of the four information: the certificates are not touched.
-            changed: Vec::new(),
+            changed,
         },
     )
 }
@@ -274,5 +285,208 @@ impl crate::Households<'_> {
         Store::insert_event(&mut tx, &e).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// A seal registration (印鑑登録).
+#[derive(Clone, PartialEq, Eq)]
+pub struct InkanRecord {
+    pub resident_id: i64,
+    /// 印鑑登録番号, on the 印鑑登録証.
+    pub number: String,
+    pub image: Vec<u8>,
+    pub media_type: String,
+    pub registered_on: NaiveDate,
+    pub abolished_on: Option<NaiveDate>,
+}
+
+impl std::fmt::Debug for InkanRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InkanRecord")
+            .field("resident_id", &self.resident_id)
+            .field("registered_on", &self.registered_on)
+            .field("abolished_on", &self.abolished_on)
+            .finish_non_exhaustive()
+    }
+}
+
+impl crate::Households<'_> {
+    /// The resident's 旧氏, if recorded.
+    pub async fn former_name(self, resident: i64) -> Result<Option<FormerName>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT kyuushi, kyuushi_kana FROM resident_former_names WHERE resident_id = $1",
+        )
+        .bind(resident)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(kyuushi, kyuushi_kana)| FormerName {
+            kyuushi,
+            kyuushi_kana,
+        }))
+    }
+
+    /// Records (or, with `None`, removes) the resident's 旧氏. The name as printed changes:
+    /// the event names `name` (the signing certificate, which carries the name, is revoked).
+    pub async fn set_former_name(
+        self,
+        resident: i64,
+        f: Option<&FormerName>,
+        r: &Recorded<'_>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        self.lock_outbox(&mut tx).await?;
+        let before: Option<(String, String)> = sqlx::query_as(
+            "SELECT kyuushi, kyuushi_kana FROM resident_former_names WHERE resident_id = $1",
+        )
+        .bind(resident)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match f {
+            Some(f) => {
+                sqlx::query(
+                    "INSERT INTO resident_former_names (resident_id, kyuushi, kyuushi_kana, updated_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (resident_id) DO UPDATE SET \
+                     kyuushi = excluded.kyuushi, kyuushi_kana = excluded.kyuushi_kana, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(resident)
+                .bind(&f.kyuushi)
+                .bind(&f.kyuushi_kana)
+                .bind(to_micros(r.at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM resident_former_names WHERE resident_id = $1")
+                    .bind(resident)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let before = match before {
+            Some((k, kana)) => json!({"kyuushi": k, "kyuushi_kana": kana}),
+            None => serde_json::Value::Null,
+        };
+        let after = match f {
+            Some(f) => json!({"kyuushi": f.kyuushi, "kyuushi_kana": f.kyuushi_kana}),
+            None => serde_json::Value::Null,
+        };
+        let (h, e) = history_changing(
+            resident,
+            ChangeKind::FormerNameChanged,
+            before,
+            after,
+            r,
+            vec!["name".to_owned()],
+        );
+        Store::insert_history(&mut tx, &h).await?;
+        Store::insert_event(&mut tx, &e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The resident's seal registration in force, if any.
+    pub async fn inkan(self, resident: i64) -> Result<Option<InkanRecord>> {
+        let row: Option<(String, Vec<u8>, String, String)> = sqlx::query_as(
+            "SELECT number, image, media_type, registered_on FROM inkan_registrations \
+             WHERE resident_id = $1 AND abolished_at IS NULL",
+        )
+        .bind(resident)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|(number, image, media_type, registered_on)| {
+            Ok(InkanRecord {
+                resident_id: resident,
+                number,
+                image,
+                media_type,
+                registered_on: date(&registered_on)?,
+                abolished_on: None,
+            })
+        })
+        .transpose()
+    }
+
+    /// Registers a seal; `false` when the resident has one in force already.
+    pub async fn register_inkan(
+        self,
+        resident: i64,
+        number: &str,
+        image: &[u8],
+        media_type: &str,
+        r: &Recorded<'_>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        self.lock_outbox(&mut tx).await?;
+        let current: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM inkan_registrations WHERE resident_id = $1 AND abolished_at IS NULL",
+        )
+        .bind(resident)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if current.is_some() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO inkan_registrations (resident_id, number, image, media_type, \
+             registered_on, registered_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(resident)
+        .bind(number)
+        .bind(image)
+        .bind(media_type)
+        .bind(r.effective.to_string())
+        .bind(to_micros(r.at))
+        .execute(&mut *tx)
+        .await?;
+        // The history keeps the number, not the impression.
+        let (h, e) = history(
+            resident,
+            ChangeKind::InkanRegistered,
+            serde_json::Value::Null,
+            json!({"number": number}),
+            r,
+        );
+        Store::insert_history(&mut tx, &h).await?;
+        Store::insert_event(&mut tx, &e).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Abolishes the resident's seal registration in force; `false` when there is none.
+    pub async fn abolish_inkan(self, resident: i64, r: &Recorded<'_>) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        self.lock_outbox(&mut tx).await?;
+        let current: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, number FROM inkan_registrations \
+             WHERE resident_id = $1 AND abolished_at IS NULL",
+        )
+        .bind(resident)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id, number)) = current else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE inkan_registrations SET abolished_on = $1, abolished_at = $2, \
+             abolition_reason = $3 WHERE id = $4",
+        )
+        .bind(r.effective.to_string())
+        .bind(to_micros(r.at))
+        .bind(r.reason)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let (h, e) = history(
+            resident,
+            ChangeKind::InkanAbolished,
+            json!({"number": number}),
+            serde_json::Value::Null,
+            r,
+        );
+        Store::insert_history(&mut tx, &h).await?;
+        Store::insert_event(&mut tx, &e).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

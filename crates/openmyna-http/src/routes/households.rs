@@ -260,3 +260,186 @@ pub async fn domicile(
         households::domicile(&s, actor, parse_id(&id)?, &purpose(&headers, "本籍 read")).await?,
     ))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormerNameChange {
+    /// 旧氏; absent or null with `kyuushi_kana` absent: remove the 旧氏.
+    #[schema(example = "佐藤")]
+    #[serde(default)]
+    pub kyuushi: Option<String>,
+    #[schema(example = "サトウ")]
+    #[serde(default)]
+    pub kyuushi_kana: Option<String>,
+    #[serde(default)]
+    pub effective_date: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FormerNameView {
+    /// The 旧氏 now recorded (null: none).
+    pub former_name: Option<openmyna_registry::household::FormerName>,
+}
+
+/// Record or remove the resident's 旧氏. Publishes `former_name_changed` with `changed:
+/// ["name"]`: the name as printed changes, so the signing certificate is revoked.
+#[utoipa::path(put, path = "/api/v1/registry/residents/{id}/former-name", tag = "registry",
+    params(("id" = i64, Path)), request_body = FormerNameChange,
+    responses((status = 200, body = FormerNameView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_former_name(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<FormerNameChange>,
+) -> Result<axum::Json<FormerNameView>, ApiError> {
+    let actor = caller.require(WRITERS)?;
+    let resident = parse_id(&id)?;
+    let c = change(req.effective_date.as_deref(), req.reason)?;
+    let former = match (req.kyuushi.as_deref(), req.kyuushi_kana.as_deref()) {
+        (Some(k), Some(kana)) => Some((k, kana)),
+        (None, None) => None,
+        _ => {
+            return Err(Refusal::invalid(
+                "kyuushi_kana.required",
+                "give the 旧氏 with its reading, or neither to remove it",
+            )
+            .with_field("kyuushi_kana")
+            .into());
+        }
+    };
+    let f = households::set_former_name(&s, actor, resident, former, &c).await?;
+    openmyna_services::registry_sync::sync_registry_to_jpki(&s).await?;
+    Ok(axum::Json(FormerNameView { former_name: f }))
+}
+
+/// The resident's 旧氏 (null when none; recorded in the access log when there is one).
+#[utoipa::path(get, path = "/api/v1/registry/residents/{id}/former-name", tag = "registry",
+    params(("id" = i64, Path),
+           ("X-Purpose" = Option<String>, Header, description = "why it is read; logged")),
+    responses((status = 200, body = FormerNameView), (status = 404, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn former_name(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::Json<FormerNameView>, ApiError> {
+    let actor = caller.require(READERS)?;
+    let f =
+        households::former_name(&s, actor, parse_id(&id)?, &purpose(&headers, "旧氏 read")).await?;
+    Ok(axum::Json(FormerNameView { former_name: f }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InkanRegistration {
+    /// The seal's impression (印影), PNG or JPEG, base64; at most 256 KiB.
+    pub image: String,
+    #[serde(default)]
+    pub effective_date: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InkanView {
+    /// 印鑑登録番号 (on the 印鑑登録証).
+    pub number: String,
+    pub registered_on: String,
+    /// The impression, base64 (in the answer to a read only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+}
+
+/// 印鑑登録: register a seal for a resident of 15 or over (422 `inkan.age`) who has none in
+/// force (409 `inkan.registered`). Publishes `inkan_registered`.
+#[utoipa::path(post, path = "/api/v1/registry/residents/{id}/inkan", tag = "registry",
+    params(("id" = i64, Path)), request_body = InkanRegistration,
+    responses((status = 201, body = InkanView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn register_inkan(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<InkanRegistration>,
+) -> Result<Created<axum::Json<InkanView>>, ApiError> {
+    let actor = caller.require(WRITERS)?;
+    let resident = parse_id(&id)?;
+    let image = crate::routes::eligibility::b64("image", &req.image)?;
+    let c = change(req.effective_date.as_deref(), req.reason)?;
+    let registered_on = c.effective_date.unwrap_or_else(|| s.clock.today());
+    let number = households::register_inkan(&s, actor, resident, image, &c).await?;
+    Ok(Created(axum::Json(InkanView {
+        number,
+        registered_on: registered_on.to_string(),
+        image: None,
+        media_type: None,
+    })))
+}
+
+/// The resident's seal registration in force, with the impression (municipalities only;
+/// recorded in the access log).
+#[utoipa::path(get, path = "/api/v1/registry/residents/{id}/inkan", tag = "registry",
+    params(("id" = i64, Path),
+           ("X-Purpose" = Option<String>, Header, description = "why it is read; logged")),
+    responses((status = 200, body = InkanView), (status = 404, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn inkan(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::Json<InkanView>, ApiError> {
+    use base64::Engine as _;
+    let actor = caller.require(WRITERS)?;
+    let r = households::inkan(
+        &s,
+        actor,
+        parse_id(&id)?,
+        &purpose(&headers, "印鑑登録 read"),
+    )
+    .await?;
+    Ok(axum::Json(InkanView {
+        number: r.number,
+        registered_on: r.registered_on.to_string(),
+        image: Some(base64::engine::general_purpose::STANDARD.encode(&r.image)),
+        media_type: Some(r.media_type),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InkanAbolition {
+    #[serde(default)]
+    pub effective_date: Option<String>,
+    /// Why (lost 印鑑登録証, a new seal, the resident's request …).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// 印鑑登録の廃止 (409 `inkan.none` when none is in force). Publishes `inkan_abolished`.
+#[utoipa::path(post, path = "/api/v1/registry/residents/{id}/inkan/abolition", tag = "registry",
+    params(("id" = i64, Path)), request_body = InkanAbolition,
+    responses((status = 204), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn abolish_inkan(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<InkanAbolition>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let actor = caller.require(WRITERS)?;
+    let c = change(req.effective_date.as_deref(), req.reason)?;
+    households::abolish_inkan(&s, actor, parse_id(&id)?, &c).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -240,7 +240,134 @@ async fn household_rules_and_bad_input_change_nothing(backend: Backend) {
     app.finish().await;
 }
 
+/// A tiny PNG: the impression of a seal.
+fn impression() -> String {
+    use base64::Engine as _;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[0u8; 64]);
+    base64::engine::general_purpose::STANDARD.encode(png)
+}
+
+/// 旧氏 is recorded beside the name and revokes the signing certificate like a change of
+/// name; a seal is registered from 15, once, read with its impression by the municipality
+/// only, and abolished; each change in the history.
+async fn former_name_and_the_seal_registry(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let muni = app.as_role(Role::Municipality);
+    let adult = app.register_resident(true).await;
+    let child = app.register_resident(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    app.issue_card(adult, &dir.path().join("card.json"), Some("ABC123"))
+        .await
+        .unwrap();
+    let sign_status = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT status FROM jpki_certificates WHERE resident_id = $1 AND root = 'sign'",
+        )
+        .bind(adult)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+    };
+    assert_eq!(sign_status().await, "good");
+    let path = format!("/api/v1/registry/residents/{adult}/former-name");
+    let (s, r) = muni
+        .put(&path, &json!({"kyuushi": "佐藤", "kyuushi_kana": "サトウ"}))
+        .await;
+    assert_eq!(
+        (s, r["former_name"]["kyuushi"].as_str()),
+        (200, Some("佐藤")),
+        "{r}"
+    );
+    assert_eq!(
+        sign_status().await,
+        "revoked",
+        "the name as printed changed"
+    );
+    let (s, r) = app.as_role(Role::Operator).get(&path).await;
+    assert_eq!(
+        (s, r["former_name"]["kyuushi_kana"].as_str()),
+        (200, Some("サトウ"))
+    );
+    let (s, r) = muni
+        .put(&path, &json!({"kyuushi": "佐藤", "kyuushi_kana": "さとう"}))
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("kyuushi_kana.katakana"))
+    );
+    let (s, r) = muni.put(&path, &json!({})).await;
+    assert_eq!((s, r["former_name"].is_null()), (200, true), "{r}");
+
+    // The seal registry.
+    let seal = format!("/api/v1/registry/residents/{adult}/inkan");
+    let (s, r) = muni.post(&seal, &json!({"image": impression()})).await;
+    assert_eq!(s, 201, "{r}");
+    let number = r["number"].as_str().unwrap().to_owned();
+    assert_eq!(number.len(), 10);
+    let (s, r) = muni.post(&seal, &json!({"image": impression()})).await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (409, Some("inkan.registered"))
+    );
+    let (s, r) = muni
+        .post(
+            &format!("/api/v1/registry/residents/{child}/inkan"),
+            &json!({"image": impression()}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("inkan.age")),
+        "{r}"
+    );
+    let (s, r) = muni
+        .post(
+            &format!("/api/v1/registry/residents/{adult}/inkan"),
+            &json!({"image": "R0lGODlh"}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("image.format")),
+        "{r}"
+    );
+    let (s, r) = muni.get(&seal).await;
+    assert_eq!((s, r["number"].as_str()), (200, Some(number.as_str())));
+    assert_eq!(r["image"].as_str(), Some(impression().as_str()));
+    assert_eq!(app.as_role(Role::Operator).get(&seal).await.0, 403);
+    let log = app.store.access().access_log(adult, 20).await.unwrap();
+    assert!(log.iter().any(|e| e.category == "registry.inkan"));
+    let (s, _) = muni
+        .post(
+            &format!("{seal}/abolition"),
+            &json!({"reason": "印鑑登録証の亡失"}),
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(muni.get(&seal).await.1["error"]["code"], "inkan.none");
+    let (s, r) = muni.post(&format!("{seal}/abolition"), &json!({})).await;
+    assert_eq!((s, r["error"]["code"].as_str()), (409, Some("inkan.none")));
+    // A new registration after the abolition takes a new number.
+    let (s, r) = muni.post(&seal, &json!({"image": impression()})).await;
+    assert_eq!(s, 201);
+    assert_ne!(r["number"].as_str(), Some(number.as_str()));
+    let (_, hist) = muni
+        .get(&format!("/api/v1/registry/residents/{adult}/history"))
+        .await;
+    let kinds = hist.to_string();
+    for k in ["former_name_changed", "inkan_registered", "inkan_abolished"] {
+        assert!(kinds.contains(k), "{k} in {hist}");
+    }
+    assert!(
+        !kinds.contains(&impression()),
+        "the impression is not in the history"
+    );
+    app.finish().await;
+}
+
 crate::on_both_backends!(
+    former_name_and_the_seal_registry,
     a_household_of_three_with_its_relationships_and_domicile,
     household_rules_and_bad_input_change_nothing,
 );
