@@ -302,6 +302,58 @@ fn aki(issuer_ski: &[u8; 20]) -> Result<Extension, JpkiError> {
     )
 }
 
+/// A municipality's document-signing certificate (the certificates it issues, such as
+/// 住民票の写し, are PDF documents it signs): issued by the signing root, subject `C=JP,
+/// L=<municipality>, O=<municipality>, CN=<the office that signs>`, key usage
+/// digitalSignature and nonRepudiation, extended key usage documentSigning (RFC 9336) and
+/// emailProtection (which PDF validators built on NSS ask of a document signer).
+pub fn document_signer_certificate(
+    root_key: &SigningKey,
+    signer_spki_der: &[u8],
+    municipality: &str,
+    office: &str,
+    serial: Serial,
+    not_before: &Timestamp,
+    not_after: &Timestamp,
+) -> Result<Vec<u8>, JpkiError> {
+    let issuer = root_name(RootKind::Sign)?;
+    let root_ski = key_id_sha1(&root_key.spki()?);
+    let spki = SubjectPublicKeyInfoOwned::from_der(signer_spki_der)?;
+    let ski = key_id_sha1(&spki);
+    let subject = name(&[
+        (oid::AT_COUNTRY, "JP"),
+        (oid::AT_LOCALITY, municipality),
+        (oid::AT_ORGANIZATION, municipality),
+        (oid::AT_COMMON_NAME, office),
+    ])?;
+    let extensions = vec![
+        aki(&root_ski)?,
+        ski_ext(&ski)?,
+        ext(
+            oid::EXT_KEY_USAGE,
+            true,
+            &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
+        )?,
+        ext(
+            oid::EXT_EXTENDED_KEY_USAGE,
+            false,
+            &ExtendedKeyUsage(vec![oid::KP_DOCUMENT_SIGNING, oid::KP_EMAIL_PROTECTION]),
+        )?,
+    ];
+    sign_certificate(
+        CertSpec {
+            serial,
+            subject,
+            spki,
+            not_before: *not_before,
+            not_after: *not_after,
+            extensions,
+        },
+        &issuer,
+        root_key,
+    )
+}
+
 /// The delegated OCSP responder of a root: ECDSA key, id-kp-OCSPSigning, id-pkix-ocsp-nocheck.
 pub fn responder_certificate(
     kind: RootKind,
