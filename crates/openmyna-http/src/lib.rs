@@ -51,6 +51,7 @@ pub const APPLICATION_BODY_LIMIT: usize = 10 * 1024 * 1024;
         (name = "system", description = "Health, readiness, metrics, this document"),
         (name = "admin", description = "Organisations and their tokens"),
         (name = "registry", description = "Resident registry (住民基本台帳)"),
+        (name = "konbini", description = "Certificates at the convenience store (コンビニ交付) and their verification"),
         (name = "applications", description = "Card applications (交付申請) through the smartphone, PC, photo-booth, mail and on-site channels; review, manufacture, handover at the window or mailing."),
         (name = "cards", description = "The card's life at the municipality: loss (certificates suspended at once), found, return, replacement; validity and renewal dates."),
         (name = "insurance", description = "Insurers (保険者): enrollment records (資格情報) with the 5-item registry check, their history, 資格確認書, and medical records for consented viewing. See docs/eligibility.md."),
@@ -234,8 +235,8 @@ impl utoipa::Modify for BearerAuth {
 fn documented_routes() -> OpenApiRouter<AppState> {
     use routes::{
         admin, applications, campaign_pages, campaigns, cards, console, eligibility, employers,
-        fourinfo, households, jpki, oidc, platform, portal, portal_pages, portal_pair, registry,
-        system,
+        fourinfo, households, jpki, konbini, oidc, platform, portal, portal_pages, portal_pair,
+        registry, system,
     };
     let api = OpenApiRouter::new()
         .routes(routes!(admin::whoami))
@@ -266,6 +267,16 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(households::register_inkan, households::inkan))
         .routes(routes!(households::abolish_inkan))
+        .routes(routes!(
+            konbini::set_support_measure,
+            konbini::lift_support_measure
+        ))
+        .routes(routes!(
+            konbini::set_municipality,
+            konbini::remove_municipality
+        ))
+        .routes(routes!(konbini::issue))
+        .routes(routes!(konbini::verify))
         .routes(routes!(registry::events))
         .routes(routes!(registry::stats))
         .routes(routes!(jpki::issue_card))
@@ -506,6 +517,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(system::landing))
         .route("/docs", get(system::docs))
+        .route("/certificates/verify", get(routes::konbini::verify_page))
         .route("/docs/redoc.standalone.js", get(system::docs_script))
         .merge(documented)
         .merge(wire)

@@ -581,6 +581,27 @@ impl<S: JpkiStore> Jpki<S> {
         Ok(self.root(kind)?.ca.cert_der.clone())
     }
 
+    /// A municipality's document-signing certificate for the key `spki_der`, from the signing
+    /// root, valid for a year (see [`profile::document_signer_certificate`]).
+    pub fn issue_document_signer(
+        &self,
+        spki_der: &[u8],
+        municipality: &str,
+        office: &str,
+    ) -> Result<Vec<u8>, JpkiError> {
+        let root = self.root(RootKind::Sign)?;
+        let now = self.clock.now();
+        crate::profile::document_signer_certificate(
+            &root.ca.key,
+            spki_der,
+            municipality,
+            office,
+            Serial::generate(self.entropy.as_ref()),
+            &(now - chrono::Duration::minutes(5)),
+            &(now + chrono::Duration::days(365)),
+        )
+    }
+
     /// The responder certificate (DER).
     pub fn responder_certificate(&self, kind: RootKind) -> Result<Vec<u8>, JpkiError> {
         Ok(self.root(kind)?.ca.responder.cert_der.clone())

@@ -35,13 +35,14 @@ pub enum PdfError {
     Layout(String),
 }
 
-/// A JPEG image placed on a page (passed through, `DCTDecode`).
+/// An image placed on a page: a JPEG passed through (`DCTDecode`), or 8-bit grey pixels.
 #[derive(Debug, Clone)]
 struct Image {
-    jpeg: Vec<u8>,
-    width: u16,
-    height: u16,
+    data: Vec<u8>,
+    width: u32,
+    height: u32,
     grey: bool,
+    jpeg: bool,
 }
 
 /// One page's drawing operators and the images it uses.
@@ -95,9 +96,11 @@ fn jpeg_size(j: &[u8]) -> Result<(u16, u16, u8), PdfError> {
         ]));
         if (0xC0..=0xC2).contains(&marker) {
             return match j.get(i + 4..i + 10) {
-                Some(&[_, h1, h2, w1, w2, n]) => {
-                    Ok((u16::from_be_bytes([w1, w2]), u16::from_be_bytes([h1, h2]), n))
-                }
+                Some(&[_, h1, h2, w1, w2, n]) => Ok((
+                    u16::from_be_bytes([w1, w2]),
+                    u16::from_be_bytes([h1, h2]),
+                    n,
+                )),
                 _ => Err(bad("truncated frame")),
             };
         }
@@ -158,10 +161,38 @@ impl Page {
         }
         let n = self.images.len();
         self.images.push(Image {
-            jpeg: jpeg.to_vec(),
+            data: jpeg.to_vec(),
+            width: u32::from(width),
+            height: u32::from(height),
+            grey: components == 1,
+            jpeg: true,
+        });
+        let _ = writeln!(self.ops, "q {w:.2} 0 0 {h:.2} {x:.2} {y:.2} cm /Im{n} Do Q");
+        Ok(())
+    }
+
+    /// An 8-bit grey image (`pixels` row by row, `width` × `height`) in the box (`x`, `y`,
+    /// `w`, `h`).
+    pub fn grey_image(
+        &mut self,
+        width: u32,
+        height: u32,
+        pixels: &[u8],
+        (x, y, w, h): (f32, f32, f32, f32),
+    ) -> Result<(), PdfError> {
+        if u64::from(width) * u64::from(height) != pixels.len() as u64 || pixels.is_empty() {
+            return Err(PdfError::Image(format!(
+                "{} pixels for a {width}×{height} image",
+                pixels.len()
+            )));
+        }
+        let n = self.images.len();
+        self.images.push(Image {
+            data: pixels.to_vec(),
             width,
             height,
-            grey: components == 1,
+            grey: true,
+            jpeg: false,
         });
         let _ = writeln!(self.ops, "q {w:.2} 0 0 {h:.2} {x:.2} {y:.2} cm /Im{n} Do Q");
         Ok(())
@@ -397,12 +428,13 @@ impl Document {
                 w.stream(
                     id + 2 + i,
                     &format!(
-                        "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /{} /BitsPerComponent 8 /Filter /DCTDecode",
+                        "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /{} /BitsPerComponent 8{}",
                         img.width,
                         img.height,
-                        if img.grey { "DeviceGray" } else { "DeviceRGB" }
+                        if img.grey { "DeviceGray" } else { "DeviceRGB" },
+                        if img.jpeg { " /Filter /DCTDecode" } else { "" }
                     ),
-                    &img.jpeg,
+                    &img.data,
                 );
             }
         }

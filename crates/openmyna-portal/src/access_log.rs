@@ -127,6 +127,7 @@ pub fn category_label(category: &str) -> String {
         "registry.domicile" => "本籍・筆頭者の閲覧",
         "registry.former_name" => "旧氏の閲覧",
         "registry.inkan" => "印鑑登録の閲覧",
+        "certificate.konbini" => "コンビニ交付による証明書の交付",
         "employer.my_number" => "勤務先によるマイナンバーの取扱い",
         "jpki.latest_basic4" => "最新の基本4情報の提供（民間事業者）",
         "jpki.latest_basic4.consent" => "最新の基本4情報の提供への同意の記録",

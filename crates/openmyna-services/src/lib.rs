@@ -26,6 +26,7 @@ pub mod admin;
 pub mod applications;
 pub mod campaigns;
 pub mod cards;
+pub mod certificates;
 pub mod console;
 pub mod counters;
 pub mod eligibility;

@@ -27,6 +27,7 @@ pub mod fourinfo;
 mod group_commit;
 pub mod households;
 pub mod jpki;
+pub mod konbini;
 pub mod oidc;
 pub mod platform;
 pub mod portal;
@@ -130,8 +131,10 @@ repositories! {
     eligibility => Eligibility;
     /// The registry's event outbox and its subscribers' cursors.
     events => Events;
-    /// 世帯 (households and 続柄) and 本籍・筆頭者.
+    /// 世帯 (households and 続柄), 本籍・筆頭者, 旧氏 and the seal registry.
     households => Households;
+    /// コンビニ交付: municipalities taking part, their signers, certificates issued, 支援措置.
+    konbini => Konbini;
     /// The CA's bulk loading of revoked entries.
     ca => Ca;
     /// The citizen portal: sessions, the public-money account, smartphone certificates.

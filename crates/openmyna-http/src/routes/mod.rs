@@ -9,6 +9,7 @@ pub mod employers;
 pub mod fourinfo;
 pub mod households;
 pub mod jpki;
+pub mod konbini;
 pub mod oidc;
 pub mod platform;
 pub mod portal;

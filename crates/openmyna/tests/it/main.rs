@@ -35,6 +35,7 @@ mod fourinfo;
 mod households;
 mod http_examples;
 mod jpki_interop;
+mod konbini;
 mod migrations;
 mod oidc;
 mod platform;
