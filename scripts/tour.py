@@ -14,7 +14,7 @@ readme, port, binary = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(readme, encoding="utf-8").read()
 tour = text.split("## A short tour", 1)[1].split("## Configuration", 1)[0]
 skip = re.compile(
-    r"^\s*(open |pcscd|opensc-tool|pkcs11-tool)|terminal --card|portal login|portal sign|rp bank|"
+    r"^\s*(open |pcscd|opensc-tool|pkcs11-tool)|terminal --card|konbini --card|portal login|portal sign|rp bank|"
     r"demo --persons|postgres://\S* serve"
 )
 # Traced; -e without pipefail: `curl … | head` may end curl early, as it does in a terminal.

@@ -86,6 +86,9 @@ pub enum Command {
     /// A facility's reader terminal: verify a card's eligibility against a server (prompts
     /// for the PIN, shows the result and the consent choices, reads consented data).
     Terminal(crate::terminal::TerminalArgs),
+    /// A convenience store's multi-copy machine (コンビニ交付): the card, the PIN, the
+    /// certificate chosen, the signed PDF, served on a loopback address.
+    Konbini(crate::konbini::KonbiniArgs),
     /// Put a card file in pcscd's virtual reader (vsmartcard-vpcd) until interrupted;
     /// reconnects when pcscd restarts.
     Vpcd {
@@ -255,6 +258,10 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Terminal(args) => {
             let url = app::public_url(&config, config.listen_addr()?);
             crate::terminal::run(args, &url).await
+        }
+        Command::Konbini(args) => {
+            let url = app::public_url(&config, config.listen_addr()?);
+            crate::konbini::run_args(args, &url).await
         }
         Command::Portal(cmd) => {
             let url = app::public_url(&config, config.listen_addr()?);

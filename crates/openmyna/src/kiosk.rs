@@ -1234,7 +1234,10 @@ fn ratio_words(code: &str) -> String {
 /// PINs (each wrong one costs the patient's card a try) or, through DNS rebinding, read the
 /// staff screen. So: the `Host` must be a loopback name, a cross-site request (by
 /// `Sec-Fetch-Site`) is refused, and a POST's `Origin`, when sent, must be loopback too.
-async fn same_machine_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn same_machine_only(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     use axum::http::{Method, header};
     let headers = req.headers();
     let text = |name: header::HeaderName| {

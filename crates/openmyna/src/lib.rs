@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod kiosk;
+pub mod konbini;
 pub mod phone;
 pub mod portal_cli;
 pub mod rp;

@@ -190,6 +190,60 @@ impl OqsClient {
         Ok((c.challenge_id, bytes))
     }
 
+    /// A challenge of the portal and the 証明書交付センター (public): its id and its bytes.
+    pub async fn portal_challenge(&self) -> Result<(String, Vec<u8>), AppError> {
+        let c: ChallengeView = Self::must(
+            self.post("/api/v1/portal/challenge", &serde_json::json!({}))
+                .await?,
+        )?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&c.challenge)
+            .map_err(|_| AppError::Invalid("the challenge is not base64".into()))?;
+        Ok((c.challenge_id, bytes))
+    }
+
+    /// A POST answered with a document (コンビニ交付): its bytes, its verification code and
+    /// its fee, or the refusal.
+    pub async fn post_document<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Answer<(Vec<u8>, String, String)>, AppError> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| AppError::Invalid(format!("cannot reach {}: {e}", self.url)))?;
+        let status = resp.status().as_u16();
+        let header = |n: &str| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (code, fee) = (header("x-verification-code"), header("x-fee-yen"));
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| AppError::Invalid(format!("reading the server's answer: {e}")))?;
+        if (200..300).contains(&status) {
+            return Ok(Ok((bytes.to_vec(), code, fee)));
+        }
+        let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+        let (code, message) = body
+            .map(|b| (b.error.code, b.error.message))
+            .unwrap_or_default();
+        Ok(Err(Refusal {
+            status,
+            code,
+            message,
+        }))
+    }
+
     /// The verification of a card proof over a challenge: an [`EligibilityResult`] (or, for
     /// tests that check the wire itself, the raw JSON).
     pub async fn verify_proof<R: DeserializeOwned>(

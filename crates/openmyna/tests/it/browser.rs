@@ -311,6 +311,85 @@ async fn face_matcher() {
     );
 }
 
+/// The multi-copy machine (`openmyna konbini --ui`, browser/konbini.mjs): the card, a wrong
+/// PIN with the tries left, 住民票の写し of the household with 続柄, the fee, the PDF
+/// (signed: pdfsig), then three wrong PINs: locked, nothing more issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn konbini_machine() {
+    if !browser_available() {
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = app
+        .as_role(Role::Operator)
+        .put(
+            "/api/v1/konbini/municipalities/131016",
+            &json!({"name": "千代田区", "fee_juminhyo": 200, "fee_kisai_jiko": 200, "fee_inkan": 300}),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let head = app.register_resident(true).await;
+    let wife = app.register_resident(true).await;
+    let card = dir.path().join("card.json");
+    app.issue_card(head, &card, Some("ABC123")).await.unwrap();
+    let muni = app.as_role(Role::Municipality);
+    let (_, h) = muni
+        .post(
+            "/api/v1/registry/households",
+            &json!({"head_resident_id": head}),
+        )
+        .await;
+    let hid = h["household_id"].as_i64().unwrap();
+    let (s, _) = muni
+        .post(
+            &format!("/api/v1/registry/households/{hid}/members"),
+            &json!({"resident_id": wife, "relationship": "妻"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(openmyna::konbini::serve(
+        listener,
+        openmyna::konbini::MachineConfig {
+            target: Target {
+                card: Some(card.clone()),
+                reader: None,
+            },
+            centre: OqsClient::new(&app.url, app.token(Role::Operator)),
+        },
+    ));
+    let work = tempfile::tempdir().unwrap();
+    let report = node(
+        "konbini.mjs",
+        &[
+            ("MACHINE_URL", url),
+            ("WORK_DIR", work.path().display().to_string()),
+        ],
+    )
+    .await;
+    assert!(report["checked"].as_array().unwrap().len() >= 6, "{report}");
+    let pdf = work.path().join("certificate.pdf");
+    let sig = std::process::Command::new("pdfsig").arg(&pdf).output();
+    if let Ok(o) = sig {
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("Signature is Valid"), "{out}");
+    }
+    let issued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM issued_certificates")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(issued, 1, "one certificate; nothing after the lock-out");
+    assert_eq!(
+        fixtures::card(&card)
+            .pin_tries(openmyna_card::PinId::Auth)
+            .unwrap(),
+        0
+    );
+    app.finish().await;
+}
+
 fn files_under(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
