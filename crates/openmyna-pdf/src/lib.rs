@@ -477,7 +477,7 @@ pub fn byte_range(pdf: &[u8]) -> Option<[usize; 4]> {
 /// The CMS signature embedded in a signed document (for checks).
 pub fn signature_contents(pdf: &[u8]) -> Option<Vec<u8>> {
     let [_, a, b, _] = byte_range(pdf)?;
-    let hex = pdf.get(a + 1..b - 1)?;
+    let hex = pdf.get(a.checked_add(1)?..b.checked_sub(1)?)?;
     let bytes: Vec<u8> = hex
         .chunks(2)
         .map_while(|p| {
@@ -498,19 +498,22 @@ fn der_len(b: &[u8]) -> Option<usize> {
         return Some(2 + usize::from(l));
     }
     let n = usize::from(l & 0x7F);
+    if n > 4 {
+        return None;
+    }
     let mut len = 0usize;
     for i in 0..n {
         len = (len << 8) | usize::from(*b.get(2 + i)?);
     }
-    Some(2 + n + len)
+    len.checked_add(2 + n)
 }
 
 /// The SHA-256 of the covered bytes of a signed document (for checks).
 pub fn covered_digest(pdf: &[u8]) -> Option<[u8; 32]> {
     let [a, b, c, d] = byte_range(pdf)?;
     let mut ctx = digest::Context::new(&digest::SHA256);
-    ctx.update(pdf.get(a..a + b)?);
-    ctx.update(pdf.get(c..c + d)?);
+    ctx.update(pdf.get(a..a.checked_add(b)?)?);
+    ctx.update(pdf.get(c..c.checked_add(d)?)?);
     let mut out = [0u8; 32];
     out.copy_from_slice(ctx.finish().as_ref());
     Some(out)
@@ -588,6 +591,25 @@ mod tests {
             signature_contents(&pdf).unwrap(),
             [0x30, 0x03, 0x02, 0x01, 0x05]
         );
+    }
+
+    #[test]
+    fn hostile_byte_ranges_are_refused_not_panicked_on() {
+        for pdf in [
+            &b"/ByteRange [0 0 0 0]"[..],
+            b"/ByteRange [0 18446744073709551615 5 18446744073709551615]",
+            b"/ByteRange [1 2 3]",
+            b"/ByteRange [0 1 4 0]<3088FFFFFFFFFFFFFFFF>",
+        ] {
+            assert!(signature_contents(pdf).is_none());
+            // Whatever the ranges, no panic.
+            let _ = covered_digest(pdf);
+        }
+        // Ranges past the end (or overflowing) give no digest.
+        assert!(
+            covered_digest(b"/ByteRange [0 18446744073709551615 5 18446744073709551615]").is_none()
+        );
+        assert!(covered_digest(b"/ByteRange [0 5 9 99]").is_none());
     }
 
     #[test]

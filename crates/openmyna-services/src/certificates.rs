@@ -13,7 +13,7 @@
 use aws_lc_rs::digest;
 use chrono::{Datelike, NaiveDate, Timelike};
 use openmyna_core::{Actor, Refusal};
-use openmyna_eligibility::{CardProof, PORTAL_HOLDER};
+use openmyna_eligibility::CardProof;
 use openmyna_jpki::{KeyKind, SigningKey};
 use openmyna_pdf::{A4, Document, MM, Page, PdfError, SignatureInfo};
 use openmyna_registry::{Resident, ResidentId};
@@ -141,6 +141,11 @@ fn verification_code(s: &Services) -> String {
 pub fn normalise_code(code: &str) -> String {
     let plain: String = code
         .chars()
+        // Full-width forms as a Japanese input method types them (Ａ → A, １ → 1).
+        .map(|c| match u32::from(c) {
+            u @ 0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_uppercase())
         .collect();
@@ -182,11 +187,17 @@ async fn signer(s: &Services, m: &KonbiniMunicipality) -> Result<(SigningKey, Ve
 }
 
 /// One person on a 住民票.
+#[derive(Clone)]
 struct Person {
     resident: Resident,
     relationship: Option<String>,
     former: Option<openmyna_registry::household::FormerName>,
+    /// 本籍・筆頭者, when printed.
+    domicile: Option<openmyna_registry::household::Domicile>,
 }
+
+/// The persons one page of a 住民票の写し holds.
+const MAX_PERSONS: usize = 6;
 
 fn era_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
@@ -252,18 +263,11 @@ fn footer(page: &mut Page, l: &Layout<'_>, statement: &str) {
     );
 }
 
-fn juminhyo(
-    people: &[Person],
-    head: Option<&Person>,
-    o: &Options,
-    l: &Layout<'_>,
-    domicile: Option<&openmyna_registry::household::Domicile>,
-) -> Page {
+fn juminhyo(people: &[Person], head: Option<&Person>, o: &Options, l: &Layout<'_>) -> Page {
     let mut page = Page::new();
     let x = 20.0 * MM;
     let mut y = header(&mut page, l);
-    let first = people.first();
-    if let Some(p) = first {
+    if let Some(p) = people.first() {
         page.text(
             x,
             y,
@@ -272,25 +276,12 @@ fn juminhyo(
         );
         y -= 7.0 * MM;
     }
-    if o.relationship
-        && let Some(h) = head
-    {
+    if let Some(h) = head {
         page.text(
             x,
             y,
             10.5,
             &format!("世帯主　{}", h.resident.basic4.name.name),
-        );
-        y -= 7.0 * MM;
-    }
-    if o.honseki
-        && let Some(d) = domicile
-    {
-        page.text(
-            x,
-            y,
-            10.5,
-            &format!("本籍　{}　筆頭者　{}", d.honseki, d.hittosha),
         );
         y -= 7.0 * MM;
     }
@@ -332,6 +323,14 @@ fn juminhyo(
             ),
         );
         y -= 22.0 * MM;
+        if o.honseki {
+            let line = match &p.domicile {
+                Some(d) => format!("本籍　{}　筆頭者　{}", d.honseki, d.hittosha),
+                None => "本籍　（記録なし）".to_owned(),
+            };
+            page.text(x + 8.0 * MM, y + 2.0 * MM, 10.0, &line);
+            y -= 6.0 * MM;
+        }
     }
     footer(
         &mut page,
@@ -437,11 +436,9 @@ pub async fn issue_at_machine(
             "certificates are issued from 6:30 to 23:00, except from 29 December to 3 January",
         ));
     }
-    // The centre checks the authentication certificate (the state OCSP answers from).
-    let record = s
-        .eligibility()
-        .authenticate_for(PORTAL_HOLDER, proof)
-        .await?;
+    // The centre checks the authentication certificate (the state OCSP answers from), over a
+    // challenge it was given itself (a proof made at the machine opens nothing else).
+    let record = s.eligibility().authenticate(actor, proof).await?;
     let applicant = s.active_resident(record.resident_id).await?;
     let age = openmyna_core::age_on(applicant.basic4.birth_date, s.clock.today());
     if age < 15 {
@@ -467,72 +464,82 @@ pub async fn issue_at_machine(
             "the resident's municipality does not issue certificates at convenience stores",
         ));
     };
-    // Who is on the document.
+    // Who is on the document: the persons printed, and the head of the household for the
+    // 世帯主 line (printed with 続柄 on a 住民票の写し).
     let households = s.store.households();
     let membership = households.membership(record.resident_id).await?;
-    let mut people = Vec::new();
-    let mut head = None;
-    match (&membership, kind, options.household) {
-        (Some(m), CertificateKind::Juminhyo, true) => {
-            if let Some((head_id, members)) = households.members(m.household_id).await? {
-                for member in members {
-                    let resident = s.registry().get(ResidentId(member.resident_id)).await?;
-                    if resident.status != openmyna_registry::ResidentStatus::Active {
-                        continue;
-                    }
-                    let former = households.former_name(member.resident_id).await?;
-                    let p = Person {
-                        resident,
-                        relationship: Some(member.relationship),
-                        former,
-                    };
-                    if member.resident_id == head_id {
-                        head = Some(people.len());
-                    }
-                    people.push(p);
+    let active = |r: &Resident| r.status == openmyna_registry::ResidentStatus::Active;
+    let mut people: Vec<Person> = Vec::new();
+    let mut head: Option<Person> = None;
+    let members = match &membership {
+        Some(m) => households.members(m.household_id).await?,
+        None => None,
+    };
+    match (&members, kind, options.household) {
+        (Some((head_id, members)), CertificateKind::Juminhyo, true) => {
+            for member in members {
+                let resident = s.registry().get(ResidentId(member.resident_id)).await?;
+                if !active(&resident) {
+                    continue;
                 }
+                let p = Person {
+                    former: households.former_name(member.resident_id).await?,
+                    domicile: None,
+                    resident,
+                    relationship: Some(member.relationship.clone()),
+                };
+                if member.resident_id == *head_id {
+                    head = Some(p.clone());
+                }
+                people.push(p);
             }
         }
         _ => {
-            let former = households.former_name(record.resident_id).await?;
-            let head_id = match &membership {
-                Some(m) => households.members(m.household_id).await?.map(|(h, _)| h),
-                None => None,
-            };
-            let p = Person {
+            people.push(Person {
+                former: households.former_name(record.resident_id).await?,
+                domicile: None,
                 resident: applicant.clone(),
                 relationship: membership.as_ref().map(|m| m.relationship.clone()),
-                former,
-            };
-            people.push(p);
-            if let Some(h) = head_id {
-                if h == record.resident_id {
-                    head = Some(0);
-                } else {
-                    let resident = s.registry().get(ResidentId(h)).await?;
-                    people.push(Person {
-                        resident,
+            });
+            if let Some((head_id, _)) = &members {
+                let r = s.registry().get(ResidentId(*head_id)).await?;
+                // A head whose record is closed is printed as no one.
+                if active(&r) {
+                    head = Some(Person {
+                        resident: r,
                         relationship: None,
                         former: None,
+                        domicile: None,
                     });
-                    // The head's name only (世帯主欄), not a person of the document.
-                    head = Some(1);
                 }
             }
         }
     }
-    let head_only = head.filter(|&i| {
-        people
-            .get(i)
-            .is_some_and(|p| p.resident.id.0 != record.resident_id && !options.household)
-    });
-    for p in &people {
-        if s.store
-            .konbini()
-            .support_measure(p.resident.id.0)
-            .await?
-            .is_some()
-        {
+    if kind == CertificateKind::Juminhyo && options.honseki {
+        for p in &mut people {
+            p.domicile = households.domicile(p.resident.id.0).await?;
+        }
+    }
+    if people.len() > MAX_PERSONS {
+        return Err(refused(
+            "konbini.household_size",
+            format!(
+                "a household of {} is more than one page holds ({MAX_PERSONS}): ask at the municipality's window",
+                people.len()
+            ),
+        ));
+    }
+    let head_printed = kind == CertificateKind::Juminhyo && options.relationship;
+    let head = head.filter(|_| head_printed);
+    // Everyone whose data the document shows.
+    let mut shown: Vec<&Resident> = people.iter().map(|p| &p.resident).collect();
+    if let Some(h) = &head
+        && !shown.iter().any(|r| r.id == h.resident.id)
+    {
+        shown.push(&h.resident);
+    }
+    for r in &shown {
+        if s.store.konbini().support_measure(r.id.0).await?.is_some() {
             return Err(refused(
                 "konbini.support_measure",
                 "a person on this certificate is under 支援措置: the certificate is issued at the municipality's window only",
@@ -547,36 +554,9 @@ pub async fn issue_at_machine(
         today: s.clock.today(),
         verify_url: format!("{}/certificates/verify", s.jpki.endpoints().base()),
     };
-    let printed: Vec<&Person> = people
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| Some(*i) != head_only)
-        .map(|(_, p)| p)
-        .collect();
     let page = match kind {
-        CertificateKind::Juminhyo => {
-            let domicile = if options.honseki {
-                households.domicile(record.resident_id).await?
-            } else {
-                None
-            };
-            let owned: Vec<Person> = printed
-                .iter()
-                .map(|p| Person {
-                    resident: p.resident.clone(),
-                    relationship: p.relationship.clone(),
-                    former: p.former.clone(),
-                })
-                .collect();
-            juminhyo(
-                &owned,
-                head.and_then(|i| people.get(i)),
-                &options,
-                &l,
-                domicile.as_ref(),
-            )
-        }
-        CertificateKind::KisaiJiko => match printed.first() {
+        CertificateKind::Juminhyo => juminhyo(&people, head.as_ref(), &options, &l),
+        CertificateKind::KisaiJiko => match people.first() {
             Some(p) => kisai_jiko(p, &l),
             None => return Err(refused("konbini.nobody", "nobody to certify")),
         },
@@ -589,7 +569,7 @@ pub async fn issue_at_machine(
             };
             let impression = openmyna_cardface::photo::decode(&reg.image)
                 .map_err(|e| Refusal::invalid("inkan.image", e.to_string()))?;
-            match printed.first() {
+            match people.first() {
                 Some(p) => inkan_page(p, &reg.number, &impression, &l)?,
                 None => return Err(refused("konbini.nobody", "nobody to certify")),
             }
@@ -632,11 +612,11 @@ pub async fn issue_at_machine(
             channel: "konbini".into(),
         })
         .await?;
-    for p in printed {
+    for r in shown {
         s.store
             .access()
             .record_access(
-                p.resident.id.0,
+                r.id.0,
                 actor,
                 &now,
                 "certificate.konbini",

@@ -341,6 +341,26 @@ pub async fn register_inkan(
     change: &Change,
 ) -> Result<String> {
     let image = InkanImage::parse(image)?;
+    // The impression must decode (it is printed on every 印鑑登録証明書) and be of a seal's
+    // size in pixels.
+    let grey = openmyna_cardface::photo::decode(&image.bytes).map_err(|e| {
+        Refusal::invalid(
+            "image.decode",
+            format!("the impression cannot be read: {e}"),
+        )
+        .with_field("image")
+    })?;
+    if grey.width > 1000 || grey.height > 1000 {
+        return Err(Refusal::invalid(
+            "image.dimensions",
+            format!(
+                "the impression is {}×{} pixels; at most 1000×1000 are taken",
+                grey.width, grey.height
+            ),
+        )
+        .with_field("image")
+        .into());
+    }
     let r = s.active_resident(resident.0).await?;
     may_register_inkan(r.basic4.birth_date, s.clock.today())?;
     let mut n = [0u8; 8];

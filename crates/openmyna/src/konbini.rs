@@ -6,7 +6,9 @@
 //!
 //! The card signs the 証明書交付センター's challenge right after the PIN, so the PIN is never
 //! kept; the challenge lives two minutes, after which the machine starts over. The document is
-//! held in this process until it is taken once, then forgotten. See docs/konbini.md.
+//! held in this process until it is taken once, or for two minutes, then forgotten. Each
+//! customer is a generation: an answer that arrives after 取消 or 終了 belongs to nobody and is
+//! dropped. See docs/konbini.md.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +42,9 @@ enum Step {
     Pin {
         tries_left: Option<u8>,
     },
+    /// The card or the centre is working: nothing else is taken meanwhile (a double tap
+    /// would cost a second PIN try).
+    Checking,
     Choose,
     /// The document is ready: its fee, verification code and title.
     Ready {
@@ -55,14 +60,38 @@ struct Machine {
     step: Step,
     signed: Option<Signed>,
     document: Option<Vec<u8>>,
+    /// Bumped for every customer: answers of an earlier one are dropped.
+    generation: u64,
+    /// When the proof (at Choose) or the document (at Ready) is forgotten.
+    until: Option<std::time::Instant>,
 }
 
+/// How long a proof waits for the choice, and a document for the customer.
+const HOLD: std::time::Duration = std::time::Duration::from_secs(120);
+
 impl Machine {
-    fn new() -> Machine {
+    fn new(generation: u64) -> Machine {
         Machine {
             step: Step::PlaceCard,
             signed: None,
             document: None,
+            generation,
+            until: None,
+        }
+    }
+
+    /// The next customer.
+    fn reset(&mut self) {
+        *self = Machine::new(self.generation + 1);
+    }
+
+    /// Forgets a proof or a document held too long.
+    fn expire(&mut self) {
+        if self.until.is_some_and(|t| std::time::Instant::now() > t) {
+            self.reset();
+            self.step = Step::Refused(
+                "時間が経過したため、最初からやり直してください (the time ran out)".into(),
+            );
         }
     }
 }
@@ -101,6 +130,7 @@ fn render(step: &Step) -> Response {
             "",
             "",
         ),
+        Step::Checking => ("checking", String::new(), "", "", "", ""),
         Step::Choose => ("choose", String::new(), "", "", "", ""),
         Step::Ready { fee, code, title } => (
             "ready",
@@ -132,7 +162,9 @@ fn render(step: &Step) -> Response {
 }
 
 async fn index(State(s): State<Shared>) -> Response {
-    render(&s.machine.lock().await.step)
+    let mut m = s.machine.lock().await;
+    m.expire();
+    render(&m.step)
 }
 
 async fn place(State(s): State<Shared>) -> Redirect {
@@ -193,42 +225,51 @@ fn sign(target: &Target, pin: &str, challenge: &[u8]) -> CardAnswer {
 
 /// The PIN: the card signs the centre's challenge at once (the PIN is not kept).
 async fn pin(State(s): State<Shared>, Form(f): Form<PinForm>) -> Redirect {
-    if !matches!(s.machine.lock().await.step, Step::Pin { .. }) {
-        return Redirect::to("/");
-    }
     let pin = f.pin.trim().to_owned();
-    if pin.len() != 4 || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        // A malformed PIN never reaches the card.
-        s.machine.lock().await.step = Step::Pin { tries_left: None };
-        return Redirect::to("/");
-    }
-    let challenge = s.config.centre.portal_challenge().await;
-    let (id, bytes) = match challenge {
-        Ok(c) => c,
-        Err(e) => {
-            s.machine.lock().await.step = Step::Refused(e.to_string());
+    let generation = {
+        let mut m = s.machine.lock().await;
+        if !matches!(m.step, Step::Pin { .. }) {
             return Redirect::to("/");
         }
+        if pin.len() != 4 || !pin.bytes().all(|b| b.is_ascii_digit()) {
+            // A malformed PIN never reaches the card.
+            m.step = Step::Pin { tries_left: None };
+            return Redirect::to("/");
+        }
+        m.step = Step::Checking;
+        m.generation
     };
-    let target = s.config.target.clone();
-    let answer = tokio::task::spawn_blocking(move || sign(&target, &pin, &bytes)).await;
+    let answer = match s.config.centre.challenge().await {
+        Ok((id, bytes)) => {
+            let target = s.config.target.clone();
+            tokio::task::spawn_blocking(move || sign(&target, &pin, &bytes))
+                .await
+                .map(|a| (id, a))
+                .map_err(|_| "the reader stopped".to_owned())
+        }
+        Err(e) => Err(e.to_string()),
+    };
     let mut m = s.machine.lock().await;
+    if m.generation != generation || m.step != Step::Checking {
+        // 取消 meanwhile: this answer belongs to nobody.
+        return Redirect::to("/");
+    }
     match answer {
-        Ok(CardAnswer::Proof(proof)) => {
+        Ok((id, CardAnswer::Proof(proof))) => {
             m.signed = Some(Signed {
                 challenge_id: id,
                 proof,
             });
+            m.until = Some(std::time::Instant::now() + HOLD);
             m.step = Step::Choose;
         }
-        Ok(CardAnswer::Wrong(n)) => {
+        Ok((_, CardAnswer::Wrong(n))) => {
             m.step = Step::Pin {
                 tries_left: Some(n),
             }
         }
-        Ok(CardAnswer::Locked) => m.step = Step::Locked,
-        Ok(CardAnswer::Failed(e)) => m.step = Step::Refused(e),
-        Err(_) => m.step = Step::Refused("the reader stopped".into()),
+        Ok((_, CardAnswer::Locked)) => m.step = Step::Locked,
+        Ok((_, CardAnswer::Failed(e))) | Err(e) => m.step = Step::Refused(e),
     }
     Redirect::to("/")
 }
@@ -248,12 +289,14 @@ struct ChooseForm {
 
 /// The choice: the centre issues the document (refusals shown as they come).
 async fn choose(State(s): State<Shared>, Form(f): Form<ChooseForm>) -> Redirect {
-    let signed = {
+    let (signed, generation) = {
         let mut m = s.machine.lock().await;
+        m.expire();
         if m.step != Step::Choose {
             return Redirect::to("/");
         }
-        m.signed.take()
+        m.step = Step::Checking;
+        (m.signed.take(), m.generation)
     };
     let Some(signed) = signed else {
         s.machine.lock().await.step = Step::Refused("最初からやり直してください".into());
@@ -275,6 +318,11 @@ async fn choose(State(s): State<Shared>, Form(f): Form<ChooseForm>) -> Redirect 
         .post_document("/api/v1/konbini/certificates", &body)
         .await;
     let mut m = s.machine.lock().await;
+    if m.generation != generation {
+        // 取消 meanwhile: the document belongs to nobody here; it is dropped.
+        return Redirect::to("/");
+    }
+    m.until = None;
     match answer {
         Ok(Ok((pdf, code, fee))) => {
             let title = match f.kind.as_str() {
@@ -283,6 +331,7 @@ async fn choose(State(s): State<Shared>, Form(f): Form<ChooseForm>) -> Redirect 
                 _ => "住民票の写し",
             };
             m.document = Some(pdf);
+            m.until = Some(std::time::Instant::now() + HOLD);
             m.step = Step::Ready {
                 fee,
                 code,
@@ -298,6 +347,7 @@ async fn choose(State(s): State<Shared>, Form(f): Form<ChooseForm>) -> Redirect 
 /// The document, once: printed (or saved) and forgotten.
 async fn document(State(s): State<Shared>) -> Response {
     let mut m = s.machine.lock().await;
+    m.expire();
     match m.document.take() {
         Some(pdf) => (
             [
@@ -317,14 +367,14 @@ async fn document(State(s): State<Shared>) -> Response {
 
 /// 終了 / 取消: the card back, everything forgotten.
 async fn reset(State(s): State<Shared>) -> Redirect {
-    *s.machine.lock().await = Machine::new();
+    s.machine.lock().await.reset();
     Redirect::to("/")
 }
 
 /// The machine's routes.
 pub fn router(config: MachineConfig) -> Router {
     let shared = Shared {
-        machine: Arc::new(Mutex::new(Machine::new())),
+        machine: Arc::new(Mutex::new(Machine::new(0))),
         config: Arc::new(config),
     };
     Router::new()

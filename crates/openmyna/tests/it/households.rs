@@ -242,10 +242,7 @@ async fn household_rules_and_bad_input_change_nothing(backend: Backend) {
 
 /// A tiny PNG: the impression of a seal.
 fn impression() -> String {
-    use base64::Engine as _;
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&[0u8; 64]);
-    base64::engine::general_purpose::STANDARD.encode(png)
+    crate::common::fixtures::b64(&crate::common::fixtures::seal_png())
 }
 
 /// 旧氏 is recorded beside the name and revokes the signing certificate like a change of
