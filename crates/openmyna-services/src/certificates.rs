@@ -100,15 +100,28 @@ impl std::fmt::Debug for IssuedDocument {
     }
 }
 
-/// The service hours: 06:30–23:00 Japan time, not from 29 December to 3 January.
-pub fn open_at(now: &openmyna_core::Timestamp) -> bool {
-    let jst = now.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap_or(now.timezone()));
+/// The machines' hours: 06:30–23:00 Japan time (minutes after midnight).
+pub const OPENS: i64 = 6 * 60 + 30;
+pub const CLOSES: i64 = 23 * 60;
+
+/// The minute of the day in Japan time, or `None` from 29 December to 3 January.
+fn service_minute(now: &openmyna_core::Timestamp) -> Option<i64> {
+    let jst = now.with_timezone(&openmyna_core::jst());
     let (m, d) = (jst.month(), jst.day());
     if (m == 12 && d >= 29) || (m == 1 && d <= 3) {
-        return false;
+        return None;
     }
-    let minutes = jst.hour() * 60 + jst.minute();
-    (6 * 60 + 30..23 * 60).contains(&minutes)
+    Some(i64::from(jst.hour() * 60 + jst.minute()))
+}
+
+/// The service hours: 06:30–23:00 Japan time, not from 29 December to 3 January.
+pub fn open_at(now: &openmyna_core::Timestamp) -> bool {
+    service_minute(now).is_some_and(|m| (OPENS..CLOSES).contains(&m))
+}
+
+/// A municipality's own hours (within the machines').
+fn municipality_open(m: &KonbiniMunicipality, now: &openmyna_core::Timestamp) -> bool {
+    service_minute(now).is_some_and(|t| (m.opens_minute..m.closes_minute).contains(&t))
 }
 
 fn refused(code: &'static str, m: impl Into<String>) -> ServiceError {
@@ -464,6 +477,19 @@ pub async fn issue_at_machine(
             "the resident's municipality does not issue certificates at convenience stores",
         ));
     };
+    if !municipality_open(&municipality, &now) {
+        return Err(refused(
+            "konbini.closed",
+            format!(
+                "{} issues certificates from {:02}:{:02} to {:02}:{:02}",
+                municipality.name,
+                municipality.opens_minute / 60,
+                municipality.opens_minute % 60,
+                municipality.closes_minute / 60,
+                municipality.closes_minute % 60
+            ),
+        ));
+    }
     // Who is on the document: the persons printed, and the head of the household for the
     // 世帯主 line (printed with 続柄 on a 住民票の写し).
     let households = s.store.households();
@@ -665,6 +691,14 @@ pub async fn set_municipality(s: &Services, m: &KonbiniMunicipality) -> Result<(
             "a municipality code is the 6-digit 全国地方公共団体コード with its check digit",
         )
         .with_field("municipality_code")
+        .into());
+    }
+    if !(OPENS <= m.opens_minute && m.opens_minute < m.closes_minute && m.closes_minute <= CLOSES) {
+        return Err(Refusal::invalid(
+            "hours.range",
+            "a municipality's hours lie within the machines' 06:30–23:00, opening before closing",
+        )
+        .with_field("opens")
         .into());
     }
     for fee in [m.fee_juminhyo, m.fee_kisai_jiko, m.fee_inkan] {

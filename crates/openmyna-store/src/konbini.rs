@@ -17,6 +17,20 @@ pub struct KonbiniMunicipality {
     pub fee_juminhyo: i64,
     pub fee_kisai_jiko: i64,
     pub fee_inkan: i64,
+    /// The municipality's own hours, minutes after midnight (Japan time), within 06:30–23:00.
+    pub opens_minute: i64,
+    pub closes_minute: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MunicipalityRow {
+    municipality_code: String,
+    name: String,
+    fee_juminhyo: i64,
+    fee_kisai_jiko: i64,
+    fee_inkan: i64,
+    opens_minute: i64,
+    closes_minute: i64,
 }
 
 /// A certificate issued.
@@ -50,32 +64,34 @@ struct IssuedRow {
 
 impl crate::Konbini<'_> {
     pub async fn municipality(self, code: &str) -> Result<Option<KonbiniMunicipality>> {
-        let row: Option<(String, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT municipality_code, name, fee_juminhyo, fee_kisai_jiko, fee_inkan \
-             FROM konbini_municipalities WHERE municipality_code = $1",
+        let row: Option<MunicipalityRow> = sqlx::query_as(
+            "SELECT municipality_code, name, fee_juminhyo, fee_kisai_jiko, fee_inkan, \
+             opens_minute, closes_minute FROM konbini_municipalities WHERE municipality_code = $1",
         )
         .bind(code)
         .fetch_optional(self.pool())
         .await?;
-        Ok(
-            row.map(|(municipality_code, name, a, b, c)| KonbiniMunicipality {
-                municipality_code,
-                name,
-                fee_juminhyo: a,
-                fee_kisai_jiko: b,
-                fee_inkan: c,
-            }),
-        )
+        Ok(row.map(|r| KonbiniMunicipality {
+            municipality_code: r.municipality_code,
+            name: r.name,
+            fee_juminhyo: r.fee_juminhyo,
+            fee_kisai_jiko: r.fee_kisai_jiko,
+            fee_inkan: r.fee_inkan,
+            opens_minute: r.opens_minute,
+            closes_minute: r.closes_minute,
+        }))
     }
 
     /// Takes a municipality in (or changes its fees).
     pub async fn set_municipality(self, m: &KonbiniMunicipality, at: &Timestamp) -> Result<()> {
         sqlx::query(
             "INSERT INTO konbini_municipalities (municipality_code, name, fee_juminhyo, \
-             fee_kisai_jiko, fee_inkan, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             fee_kisai_jiko, fee_inkan, updated_at, opens_minute, closes_minute) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (municipality_code) DO UPDATE SET name = excluded.name, \
              fee_juminhyo = excluded.fee_juminhyo, fee_kisai_jiko = excluded.fee_kisai_jiko, \
-             fee_inkan = excluded.fee_inkan, updated_at = excluded.updated_at",
+             fee_inkan = excluded.fee_inkan, updated_at = excluded.updated_at, \
+             opens_minute = excluded.opens_minute, closes_minute = excluded.closes_minute",
         )
         .bind(&m.municipality_code)
         .bind(&m.name)
@@ -83,6 +99,8 @@ impl crate::Konbini<'_> {
         .bind(m.fee_kisai_jiko)
         .bind(m.fee_inkan)
         .bind(to_micros(at))
+        .bind(m.opens_minute)
+        .bind(m.closes_minute)
         .execute(self.pool())
         .await?;
         Ok(())

@@ -34,6 +34,35 @@ pub struct KonbiniSettings {
     pub fee_kisai_jiko: i64,
     #[schema(example = 200)]
     pub fee_inkan: i64,
+    /// The municipality's own hours, `HH:MM` Japan time, within 06:30–23:00 (default: those).
+    #[schema(example = "06:30")]
+    #[serde(default)]
+    pub opens: Option<String>,
+    #[schema(example = "23:00")]
+    #[serde(default)]
+    pub closes: Option<String>,
+}
+
+/// `HH:MM` → minutes after midnight.
+fn minute(field: &'static str, v: Option<&str>, default: i64) -> Result<i64, ApiError> {
+    let Some(v) = v else {
+        return Ok(default);
+    };
+    let bad = || {
+        ApiError::from(
+            Refusal::invalid(
+                format!("{field}.format"),
+                format!("{v:?} is not a time HH:MM"),
+            )
+            .with_field(field),
+        )
+    };
+    let (h, m) = v.split_once(':').ok_or_else(bad)?;
+    let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if !(0..24).contains(&h) || !(0..60).contains(&m) || v.len() != 5 {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
 }
 
 /// A municipality takes part in コンビニ交付 (by agreement with J-LIS), or changes its fees.
@@ -59,6 +88,8 @@ pub async fn set_municipality(
             fee_juminhyo: req.fee_juminhyo,
             fee_kisai_jiko: req.fee_kisai_jiko,
             fee_inkan: req.fee_inkan,
+            opens_minute: minute("opens", req.opens.as_deref(), certificates::OPENS)?,
+            closes_minute: minute("closes", req.closes.as_deref(), certificates::CLOSES)?,
         },
     )
     .await?;

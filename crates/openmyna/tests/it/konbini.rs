@@ -221,6 +221,63 @@ async fn certificates_at_the_convenience_store(backend: Backend) {
         std::fs::write(Path::new(&keep).join("juminhyo.pdf"), &all.body).unwrap();
         std::fs::write(Path::new(&keep).join("inkan.pdf"), &seal.body).unwrap();
     }
+    // OpenSSL on the CMS: the detached signature over the two byte ranges, chained to the
+    // CA's signing root (/ca/sign.crt).
+    if pdf_tools {
+        let root = app
+            .client
+            .get(format!("{}/ca/sign.crt", app.url))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let [a, b, c, l] = openmyna_pdf::byte_range(&all.body).unwrap();
+        let mut signed = all.body[a..a + b].to_vec();
+        signed.extend_from_slice(&all.body[c..c + l]);
+        std::fs::write(d.path().join("signed.bin"), &signed).unwrap();
+        std::fs::write(
+            d.path().join("sig.der"),
+            openmyna_pdf::signature_contents(&all.body).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(d.path().join("root.der"), &root).unwrap();
+        let run = |args: &[&str]| {
+            let o = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(d.path())
+                .output()
+                .unwrap();
+            (
+                o.status.success(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        };
+        let (ok, err) = run(&[
+            "x509", "-inform", "DER", "-in", "root.der", "-out", "root.pem",
+        ]);
+        assert!(ok, "{err}");
+        let (ok, err) = run(&[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "sig.der",
+            "-content",
+            "signed.bin",
+            "-CAfile",
+            "root.pem",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ]);
+        assert!(ok, "openssl cms -verify: {err}");
+    }
     // The verification page: the code confirmed with the PDF's hash; an altered one refused.
     let (s, v) = app
         .anonymous()
@@ -297,6 +354,38 @@ async fn certificates_at_the_convenience_store(backend: Backend) {
     );
     app.clock
         .set(chrono::DateTime::parse_from_rfc3339("2026-04-02T09:00:00+09:00").unwrap());
+    // The municipality's own hours (narrower than the machines').
+    let (s, _) = op
+        .put(
+            "/api/v1/konbini/municipalities/131016",
+            &json!({"name": "千代田区", "fee_juminhyo": 200, "fee_kisai_jiko": 200,
+                    "fee_inkan": 300, "opens": "10:00", "closes": "17:00"}),
+        )
+        .await;
+    assert_eq!(s, 204);
+    refused(
+        machine(&app, &head_card, json!({"kind": "juminhyo"})).await,
+        "konbini.closed",
+    );
+    let (s, r) = op
+        .put(
+            "/api/v1/konbini/municipalities/131016",
+            &json!({"name": "千代田区", "fee_juminhyo": 200, "fee_kisai_jiko": 200,
+                    "fee_inkan": 300, "opens": "05:00"}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("hours.range")),
+        "{r}"
+    );
+    let (s, _) = op
+        .put(
+            "/api/v1/konbini/municipalities/131016",
+            &json!({"name": "千代田区", "fee_juminhyo": 200, "fee_kisai_jiko": 200, "fee_inkan": 300}),
+        )
+        .await;
+    assert_eq!(s, 204);
     // Under 15.
     refused(
         machine(&app, &child_card, json!({"kind": "juminhyo"})).await,
