@@ -258,6 +258,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(registry::history))
         .routes(routes!(households::found))
         .routes(routes!(households::join))
+        .routes(routes!(households::change_head))
         .routes(routes!(households::household))
         .routes(routes!(households::membership))
         .routes(routes!(households::set_domicile, households::domicile))

@@ -95,7 +95,7 @@ async fn place(
         Placed::IsHead(h) => Err(Refusal::refused(
             "household.head",
             format!(
-                "the resident is the head (世帯主) of household {h}, which has other members: change its head first"
+                "the resident is the head (世帯主) of household {h}, which has other members: change its head first (POST /api/v1/registry/households/{h}/head)"
             ),
         )
         .into()),
@@ -137,6 +137,42 @@ pub async fn join(
         change,
     )
     .await
+}
+
+/// 世帯主変更: a member becomes the head; every other member's 続柄 to the new head is
+/// restated (the old head's included).
+pub async fn change_head(
+    s: &Services,
+    actor: &Actor,
+    household: HouseholdId,
+    new_head: ResidentId,
+    relationships: &[(ResidentId, String)],
+    change: &Change,
+) -> Result<()> {
+    let mut parsed = Vec::with_capacity(relationships.len());
+    for (id, rel) in relationships {
+        parsed.push((id.0, Relationship::parse(rel)?.as_str().to_owned()));
+    }
+    if s.store.households().members(household.0).await?.is_none() {
+        return Err(Refusal::not_found("household.not_found", "no household has that id").into());
+    }
+    s.active_resident(new_head.0).await?;
+    let done = recorded(s, actor, change, async |r| {
+        Ok(s.store
+            .households()
+            .change_head(household.0, new_head.0, &parsed, r)
+            .await?)
+    })
+    .await?;
+    if !done {
+        return Err(Refusal::invalid(
+            "relationships.members",
+            "the new head is a member of the household, and every other member (the old head included) is given a 続柄 to the new head, once",
+        )
+        .with_field("relationships")
+        .into());
+    }
+    Ok(())
 }
 
 /// The household's members, head first, each one's reading recorded in their access log.

@@ -243,6 +243,70 @@ impl crate::Households<'_> {
         Ok(Placed::In(household))
     }
 
+    /// 世帯主変更: `new_head` (a member) heads the household; every other member's 続柄 to
+    /// the new head is restated in `relationships` (the old head's included). `false` when the
+    /// household does not exist, `new_head` is not in it, or a member is missing from
+    /// `relationships` (or one not in it is named).
+    pub async fn change_head(
+        self,
+        household: i64,
+        new_head: i64,
+        relationships: &[(i64, String)],
+        r: &Recorded<'_>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        self.lock_outbox(&mut tx).await?;
+        let members: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT resident_id, relationship FROM household_members WHERE household_id = $1",
+        )
+        .bind(household)
+        .fetch_all(&mut *tx)
+        .await?;
+        let others: Vec<i64> = members
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| *id != new_head)
+            .collect();
+        let mut named: Vec<i64> = relationships.iter().map(|(id, _)| *id).collect();
+        named.sort_unstable();
+        named.dedup();
+        let mut expected = others.clone();
+        expected.sort_unstable();
+        if !members.iter().any(|(id, _)| *id == new_head) || named != expected {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE households SET head_resident_id = $1 WHERE id = $2")
+            .bind(new_head)
+            .bind(household)
+            .execute(&mut *tx)
+            .await?;
+        let mut changes: Vec<(i64, &str)> = vec![(new_head, HEAD)];
+        changes.extend(relationships.iter().map(|(id, rel)| (*id, rel.as_str())));
+        for (resident, relationship) in changes {
+            let before = members
+                .iter()
+                .find(|(id, _)| *id == resident)
+                .map(|(_, rel)| rel.clone())
+                .unwrap_or_default();
+            sqlx::query("UPDATE household_members SET relationship = $1 WHERE resident_id = $2")
+                .bind(relationship)
+                .bind(resident)
+                .execute(&mut *tx)
+                .await?;
+            let (h, e) = history(
+                resident,
+                ChangeKind::HouseholdChanged,
+                json!({"household_id": household, "relationship": before}),
+                json!({"household_id": household, "relationship": relationship}),
+                r,
+            );
+            Store::insert_history(&mut tx, &h).await?;
+            Store::insert_event(&mut tx, &e).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The resident's 本籍・筆頭者, if recorded.
     pub async fn domicile(self, resident: i64) -> Result<Option<Domicile>> {
         let row: Option<(String, String)> = sqlx::query_as(

@@ -115,6 +115,54 @@ pub async fn join(
     Ok(axum::Json(HouseholdRef { household_id: h.0 }))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRelationship {
+    pub resident_id: i64,
+    #[schema(example = "夫")]
+    pub relationship: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeadChange {
+    /// The member who becomes 世帯主.
+    pub resident_id: i64,
+    /// Every other member's 続柄 to the new head (the old head's included).
+    pub relationships: Vec<MemberRelationship>,
+    #[serde(default)]
+    pub effective_date: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// 世帯主変更: a member becomes the head; the others' 続柄 are restated. Publishes
+/// `household_changed` for each member.
+#[utoipa::path(post, path = "/api/v1/registry/households/{id}/head", tag = "registry",
+    params(("id" = i64, Path)), request_body = HeadChange,
+    responses((status = 200, body = HouseholdRef), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_head(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<HeadChange>,
+) -> Result<axum::Json<HouseholdRef>, ApiError> {
+    let actor = caller.require(WRITERS)?;
+    let household = household_id(&id)?;
+    let head = parse_id(&req.resident_id.to_string())?;
+    let mut relationships = Vec::with_capacity(req.relationships.len());
+    for m in req.relationships {
+        relationships.push((parse_id(&m.resident_id.to_string())?, m.relationship));
+    }
+    let c = change(req.effective_date.as_deref(), req.reason)?;
+    households::change_head(&s, actor, household, head, &relationships, &c).await?;
+    Ok(axum::Json(HouseholdRef {
+        household_id: household.0,
+    }))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MemberView {
     pub resident_id: i64,

@@ -110,6 +110,46 @@ async fn a_household_of_three_with_its_relationships_and_domicile(backend: Backe
     let log = app.store.access().access_log(head, 20).await.unwrap();
     assert!(log.iter().any(|e| e.category == "registry.domicile"));
 
+    // 世帯主変更: the wife heads the household; the others' 続柄 restated. Every member must
+    // be named once, and the new head must be a member.
+    let head_path = format!("/api/v1/registry/households/{id}/head");
+    let (s, r) = muni
+        .post(
+            &head_path,
+            &json!({"resident_id": wife, "relationships": [
+            {"resident_id": head, "relationship": "夫"}]}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("relationships.members")),
+        "{r}"
+    );
+    let (s, r) = muni
+        .post(&head_path, &json!({"resident_id": wife, "relationships": [
+            {"resident_id": head, "relationship": "夫"}, {"resident_id": child, "relationship": "子"}]}))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let (_, v) = muni.get(&format!("/api/v1/registry/households/{id}")).await;
+    let members: Vec<(i64, &str)> = v["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["resident_id"].as_i64().unwrap(),
+                m["relationship"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(members[0], (wife, "世帯主"), "{v}");
+    assert!(members.contains(&(head, "夫")), "{v}");
+    // And back, so that the rest of the test reads as before.
+    let (s, r) = muni
+        .post(&head_path, &json!({"resident_id": head, "relationships": [
+            {"resident_id": wife, "relationship": "妻"}, {"resident_id": child, "relationship": "子"}]}))
+        .await;
+    assert_eq!(s, 200, "{r}");
     // 世帯分離: the child founds a household and leaves the first.
     let (s, h2) = muni
         .post(
@@ -128,7 +168,8 @@ async fn a_household_of_three_with_its_relationships_and_domicile(backend: Backe
             .fetch_all(app.store.pool())
             .await
             .unwrap();
-    assert_eq!(changed.len(), 4);
+    // Founding, two joins, two head changes of three members each, the child's 世帯分離.
+    assert_eq!(changed.len(), 10);
     assert!(
         changed.iter().all(|p| p.contains(r#""changed":[]"#)),
         "{changed:?}"
