@@ -69,89 +69,19 @@ pub fn build<E>(
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
-    let signature_algorithm = cert.tbs_certificate.subject_public_key_info.algorithm.oid;
-    let signature_algorithm = if signature_algorithm == oid::RSA_ENCRYPTION {
-        AlgorithmIdentifierOwned {
-            oid: oid::SHA256_WITH_RSA,
-            parameters: Some(Any::from(der::asn1::Null)),
-        }
-    } else {
-        AlgorithmIdentifierOwned {
-            oid: oid::ECDSA_WITH_SHA256,
-            parameters: None,
-        }
-    };
-    let signer = SignerInfo {
-        version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: cert.tbs_certificate.issuer.clone(),
-            serial_number: cert.tbs_certificate.serial_number.clone(),
-        }),
-        digest_alg: sha256_alg(),
-        signed_attrs: Some(attrs),
-        signature_algorithm,
-        signature: OctetString::new(signature)?,
-        unsigned_attrs: None,
-    };
-    let mut digest_algorithms = SetOfVec::new();
-    digest_algorithms.insert(sha256_alg())?;
-    let mut certs = SetOfVec::new();
-    certs.insert(CertificateChoices::Certificate(cert))?;
-    let mut signers = SetOfVec::new();
-    signers.insert(signer)?;
-    let sd = SignedData {
-        version: CmsVersion::V1,
-        digest_algorithms,
-        encap_content_info: EncapsulatedContentInfo {
-            econtent_type: oid::CMS_DATA,
-            econtent: Some(Any::encode_from(&OctetString::new(content)?)?),
-        },
-        certificates: Some(CertificateSet(certs)),
-        crls: None,
-        signer_infos: SignerInfos(signers),
-    };
-    let ci = ContentInfo {
-        content_type: oid::CMS_SIGNED_DATA,
-        content: Any::encode_from(&sd)?,
-    };
-    Ok(Ok(ci.to_der()?))
+    let econtent = Any::encode_from(&OctetString::new(content)?)?;
+    Ok(Ok(assemble(cert, attrs, signature, Some(econtent), &[])?))
 }
 
-/// Builds a detached SignedData for a PAdES signature (ETSI EN 319 142-1, baseline B-B): the
-/// content is not encapsulated (the PDF's byte ranges, whose SHA-256 is `content_digest`);
-/// signed attributes content-type, message-digest and signing-certificate-v2 (the signer's
-/// certificate hash, SHA-256), no signing-time (the time is the PDF signature dictionary's);
-/// the signer's certificate and `chain` included. `sign` receives the DER signed attributes
-/// (the message to sign with SHA-256) and returns the signature.
-pub fn build_pades<E>(
-    content_digest: &[u8; 32],
-    cert_der: &[u8],
+/// A SignedData with one signer (issuer and serial of `cert`, SHA-256, `attrs` signed by
+/// `signature`), `cert` and `chain` included, and `econtent` encapsulated (or detached).
+fn assemble(
+    cert: Certificate,
+    attrs: SetOfVec<Attribute>,
+    signature: Vec<u8>,
+    econtent: Option<Any>,
     chain: &[&[u8]],
-    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
-) -> Result<Result<Vec<u8>, E>, JpkiError> {
-    let cert = Certificate::from_der(cert_der)?;
-    let mut attrs = SetOfVec::new();
-    attrs.insert(attribute(
-        oid::ATTR_CONTENT_TYPE,
-        Any::encode_from(&oid::CMS_DATA)?,
-    )?)?;
-    attrs.insert(attribute(
-        oid::ATTR_MESSAGE_DIGEST,
-        Any::encode_from(&OctetString::new(content_digest.as_slice())?)?,
-    )?)?;
-    // SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }, ESSCertIDv2 ::=
-    // SEQUENCE { certHash OCTET STRING } (hashAlgorithm SHA-256 by default, left out).
-    let cert_hash = digest::digest(&digest::SHA256, cert_der);
-    let mut ess = vec![0x30, 0x26, 0x30, 0x24, 0x30, 0x22, 0x04, 0x20];
-    ess.extend_from_slice(cert_hash.as_ref());
-    attrs.insert(attribute(
-        oid::ATTR_SIGNING_CERTIFICATE_V2,
-        Any::from_der(&ess)?,
-    )?)?;
-    let signature = match sign(&attrs.to_der()?) {
-        Ok(s) => s,
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Result<Vec<u8>, JpkiError> {
     let signature_algorithm =
         if cert.tbs_certificate.subject_public_key_info.algorithm.oid == oid::RSA_ENCRYPTION {
             AlgorithmIdentifierOwned {
@@ -190,7 +120,7 @@ pub fn build_pades<E>(
         digest_algorithms,
         encap_content_info: EncapsulatedContentInfo {
             econtent_type: oid::CMS_DATA,
-            econtent: None,
+            econtent,
         },
         certificates: Some(CertificateSet(certs)),
         crls: None,
@@ -200,7 +130,45 @@ pub fn build_pades<E>(
         content_type: oid::CMS_SIGNED_DATA,
         content: Any::encode_from(&sd)?,
     };
-    Ok(Ok(ci.to_der()?))
+    Ok(ci.to_der()?)
+}
+
+/// Builds a detached SignedData for a PAdES signature (ETSI EN 319 142-1, baseline B-B): the
+/// content is not encapsulated (the PDF's byte ranges, whose SHA-256 is `content_digest`);
+/// signed attributes content-type, message-digest and signing-certificate-v2 (the signer's
+/// certificate hash, SHA-256), no signing-time (the time is the PDF signature dictionary's);
+/// the signer's certificate and `chain` included. `sign` receives the DER signed attributes
+/// (the message to sign with SHA-256) and returns the signature.
+pub fn build_pades<E>(
+    content_digest: &[u8; 32],
+    cert_der: &[u8],
+    chain: &[&[u8]],
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Result<Vec<u8>, E>, JpkiError> {
+    let cert = Certificate::from_der(cert_der)?;
+    let mut attrs = SetOfVec::new();
+    attrs.insert(attribute(
+        oid::ATTR_CONTENT_TYPE,
+        Any::encode_from(&oid::CMS_DATA)?,
+    )?)?;
+    attrs.insert(attribute(
+        oid::ATTR_MESSAGE_DIGEST,
+        Any::encode_from(&OctetString::new(content_digest.as_slice())?)?,
+    )?)?;
+    // SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }, ESSCertIDv2 ::=
+    // SEQUENCE { certHash OCTET STRING } (hashAlgorithm SHA-256 by default, left out).
+    let cert_hash = digest::digest(&digest::SHA256, cert_der);
+    let mut ess = vec![0x30, 0x26, 0x30, 0x24, 0x30, 0x22, 0x04, 0x20];
+    ess.extend_from_slice(cert_hash.as_ref());
+    attrs.insert(attribute(
+        oid::ATTR_SIGNING_CERTIFICATE_V2,
+        Any::from_der(&ess)?,
+    )?)?;
+    let signature = match sign(&attrs.to_der()?) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(assemble(cert, attrs, signature, None, chain)?))
 }
 
 /// A verified signed document: the content, the signer's certificate, and the signing time

@@ -21,7 +21,7 @@ pub use model::{
     PersonName, PostalCode, RegistryEvent, Resident, ResidentId, ResidentStatus, Sex,
 };
 pub use service::{
-    Registry, RegistryStore, ResidentChange, registration_records, resident_from_new,
+    Registry, RegistryStore, ResidentChange, recorded_by, registration_records, resident_from_new,
 };
 
 use openmyna_core::{IntoRefusal, Refusal};

@@ -418,7 +418,8 @@ impl<'a, S: RegistryStore> Registry<'a, S> {
     }
 }
 
-fn recorded_by(actor: &Actor) -> String {
+/// Who recorded a change, as the history shows it.
+pub fn recorded_by(actor: &Actor) -> String {
     format!("{} ({}, org {})", actor.org_name, actor.role, actor.org_id)
 }
 

@@ -353,10 +353,8 @@ fn juminhyo(people: &[Person], head: Option<&Person>, o: &Options, l: &Layout<'_
     page
 }
 
-fn kisai_jiko(p: &Person, l: &Layout<'_>) -> Page {
-    let mut page = Page::new();
-    let x = 20.0 * MM;
-    let y = header(&mut page, l);
+/// 氏名, 生年月日・性別 and 住所 of one person, from `y` down.
+fn person_lines(page: &mut Page, p: &Person, x: f32, y: f32) {
     page.text(x, y, 10.5, &format!("氏名　{}", name_line(p)));
     page.text(
         x,
@@ -374,6 +372,13 @@ fn kisai_jiko(p: &Person, l: &Layout<'_>) -> Page {
         10.5,
         &format!("住所　{}", p.resident.basic4.address.text),
     );
+}
+
+fn kisai_jiko(p: &Person, l: &Layout<'_>) -> Page {
+    let mut page = Page::new();
+    let x = 20.0 * MM;
+    let y = header(&mut page, l);
+    person_lines(&mut page, p, x, y);
     footer(
         &mut page,
         l,
@@ -391,23 +396,7 @@ fn inkan_page(
     let mut page = Page::new();
     let x = 20.0 * MM;
     let y = header(&mut page, l);
-    page.text(x, y, 10.5, &format!("氏名　{}", name_line(p)));
-    page.text(
-        x,
-        y - 8.0 * MM,
-        10.5,
-        &format!(
-            "生年月日　{}　性別　{}",
-            era_date(p.resident.basic4.birth_date),
-            sex_label(&p.resident)
-        ),
-    );
-    page.text(
-        x,
-        y - 16.0 * MM,
-        10.5,
-        &format!("住所　{}", p.resident.basic4.address.text),
-    );
+    person_lines(&mut page, p, x, y);
     page.text(x, y - 24.0 * MM, 10.5, &format!("印鑑登録番号　{number}"));
     // The impression in a 30 mm box, its aspect kept.
     let side = 30.0 * MM;

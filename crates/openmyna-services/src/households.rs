@@ -28,10 +28,6 @@ pub struct HouseholdMember {
     pub since: NaiveDate,
 }
 
-fn recorded_by(actor: &Actor) -> String {
-    format!("{} ({}, org {})", actor.org_name, actor.role, actor.org_id)
-}
-
 fn checked(s: &Services, c: &Change) -> Result<(NaiveDate, Option<String>)> {
     let today = s.clock.today();
     let effective = c.effective_date.unwrap_or(today);
@@ -62,6 +58,35 @@ fn checked(s: &Services, c: &Change) -> Result<(NaiveDate, Option<String>)> {
     Ok((effective, reason))
 }
 
+/// A change validated and stamped: when, by whom, with what effect date and why.
+struct Stamp {
+    at: openmyna_core::Timestamp,
+    by: String,
+    effective: NaiveDate,
+    reason: Option<String>,
+}
+
+impl Stamp {
+    fn new(s: &Services, actor: &Actor, change: &Change) -> Result<Stamp> {
+        let (effective, reason) = checked(s, change)?;
+        Ok(Stamp {
+            at: s.clock.now(),
+            by: openmyna_registry::recorded_by(actor),
+            effective,
+            reason,
+        })
+    }
+
+    fn recorded(&self) -> Recorded<'_> {
+        Recorded {
+            at: &self.at,
+            effective: self.effective,
+            by: &self.by,
+            reason: self.reason.as_deref(),
+        }
+    }
+}
+
 async fn place(
     s: &Services,
     actor: &Actor,
@@ -70,25 +95,13 @@ async fn place(
     relationship: &str,
     change: &Change,
 ) -> Result<HouseholdId> {
-    let (effective, reason) = checked(s, change)?;
+    let stamp = Stamp::new(s, actor, change)?;
     // The resident's record must be open.
     s.active_resident(resident.0).await?;
-    let now = s.clock.now();
-    let by = recorded_by(actor);
     let placed = s
         .store
         .households()
-        .place(
-            resident.0,
-            target,
-            relationship,
-            &Recorded {
-                at: &now,
-                effective,
-                by: &by,
-                reason: reason.as_deref(),
-            },
-        )
+        .place(resident.0, target, relationship, &stamp.recorded())
         .await?;
     match placed {
         Placed::In(h) => Ok(HouseholdId(h)),
@@ -157,13 +170,12 @@ pub async fn change_head(
         return Err(Refusal::not_found("household.not_found", "no household has that id").into());
     }
     s.active_resident(new_head.0).await?;
-    let done = recorded(s, actor, change, async |r| {
-        Ok(s.store
-            .households()
-            .change_head(household.0, new_head.0, &parsed, r)
-            .await?)
-    })
-    .await?;
+    let stamp = Stamp::new(s, actor, change)?;
+    let done = s
+        .store
+        .households()
+        .change_head(household.0, new_head.0, &parsed, &stamp.recorded())
+        .await?;
     if !done {
         return Err(Refusal::invalid(
             "relationships.members",
@@ -251,22 +263,11 @@ pub async fn set_domicile(
     change: &Change,
 ) -> Result<Domicile> {
     let d = Domicile::parse(honseki, hittosha)?;
-    let (effective, reason) = checked(s, change)?;
+    let stamp = Stamp::new(s, actor, change)?;
     s.active_resident(resident.0).await?;
-    let now = s.clock.now();
-    let by = recorded_by(actor);
     s.store
         .households()
-        .set_domicile(
-            resident.0,
-            &d,
-            &Recorded {
-                at: &now,
-                effective,
-                by: &by,
-                reason: reason.as_deref(),
-            },
-        )
+        .set_domicile(resident.0, &d, &stamp.recorded())
         .await?;
     Ok(d)
 }
@@ -300,24 +301,6 @@ pub async fn domicile(
     Ok(d)
 }
 
-async fn recorded<T>(
-    s: &Services,
-    actor: &Actor,
-    change: &Change,
-    f: impl AsyncFnOnce(&Recorded<'_>) -> Result<T>,
-) -> Result<T> {
-    let (effective, reason) = checked(s, change)?;
-    let now = s.clock.now();
-    let by = recorded_by(actor);
-    f(&Recorded {
-        at: &now,
-        effective,
-        by: &by,
-        reason: reason.as_deref(),
-    })
-    .await
-}
-
 /// Records (or, with `None`, removes) the resident's 旧氏. The name as printed changes, so
 /// the registry event names `name` and the signing certificate is revoked by the JPKI's
 /// subscriber, as for a change of name.
@@ -332,13 +315,11 @@ pub async fn set_former_name(
         .map(|(k, kana)| FormerName::parse(k, kana))
         .transpose()?;
     s.active_resident(resident.0).await?;
-    recorded(s, actor, change, async |r| {
-        Ok(s.store
-            .households()
-            .set_former_name(resident.0, f.as_ref(), r)
-            .await?)
-    })
-    .await?;
+    let stamp = Stamp::new(s, actor, change)?;
+    s.store
+        .households()
+        .set_former_name(resident.0, f.as_ref(), &stamp.recorded())
+        .await?;
     Ok(f)
 }
 
@@ -402,13 +383,18 @@ pub async fn register_inkan(
     let mut n = [0u8; 8];
     s.entropy.fill(&mut n);
     let number = format!("{:010}", u64::from_be_bytes(n) % 10_000_000_000);
-    let done = recorded(s, actor, change, async |r| {
-        Ok(s.store
-            .households()
-            .register_inkan(resident.0, &number, &image.bytes, image.media_type, r)
-            .await?)
-    })
-    .await?;
+    let stamp = Stamp::new(s, actor, change)?;
+    let done = s
+        .store
+        .households()
+        .register_inkan(
+            resident.0,
+            &number,
+            &image.bytes,
+            image.media_type,
+            &stamp.recorded(),
+        )
+        .await?;
     if !done {
         return Err(Refusal::refused(
             "inkan.registered",
@@ -453,10 +439,12 @@ pub async fn abolish_inkan(
     change: &Change,
 ) -> Result<()> {
     s.registry().get(resident).await?;
-    let done = recorded(s, actor, change, async |r| {
-        Ok(s.store.households().abolish_inkan(resident.0, r).await?)
-    })
-    .await?;
+    let stamp = Stamp::new(s, actor, change)?;
+    let done = s
+        .store
+        .households()
+        .abolish_inkan(resident.0, &stamp.recorded())
+        .await?;
     if !done {
         return Err(Refusal::refused("inkan.none", "the resident has no seal registered").into());
     }

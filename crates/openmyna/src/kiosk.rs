@@ -1298,30 +1298,38 @@ pub fn router(config: KioskConfig) -> Router {
         .with_state(shared)
 }
 
-/// Serves the kiosk on `listener` until the process ends, with the same slow-client limits
-/// as the server.
-pub async fn serve(listener: tokio::net::TcpListener, config: KioskConfig) -> Result<(), AppError> {
+/// Serves a local screen's `router` on `listener` until the process ends, with the same
+/// slow-client limits as the server (the kiosk, the multi-copy machine).
+pub(crate) async fn serve_local(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    what: &str,
+) -> Result<(), AppError> {
     openmyna_http::listener::serve_router(
         listener,
-        router(config),
+        router,
         openmyna_http::listener::ConnectionLimits::default(),
         std::future::pending(),
     )
     .await
-    .map_err(|e| AppError::io("serving the kiosk", e))
+    .map_err(|e| AppError::io(format!("serving {what}"), e))
 }
 
-/// Binds `addr` (loopback only: the kiosk has no login) and serves.
-pub async fn run(addr: &str, config: KioskConfig) -> Result<(), AppError> {
+/// Binds `addr` for a local screen (loopback only: it has no login); returns the listener and
+/// its URL.
+pub(crate) async fn bind_loopback(
+    addr: &str,
+    what: &str,
+) -> Result<(tokio::net::TcpListener, String), AppError> {
     let a: SocketAddr = addr.parse().map_err(|_| {
         AppError::Invalid(format!(
             "--ui {addr:?} is not an address like 127.0.0.1:8090"
         ))
     })?;
     if !a.ip().is_loopback() {
-        return Err(AppError::Invalid(
-            "the kiosk serves on a loopback address only (it has no login)".into(),
-        ));
+        return Err(AppError::Invalid(format!(
+            "{what} serves on a loopback address only (it has no login)"
+        )));
     }
     let listener = tokio::net::TcpListener::bind(a)
         .await
@@ -1332,6 +1340,17 @@ pub async fn run(addr: &str, config: KioskConfig) -> Result<(), AppError> {
             .local_addr()
             .map_err(|e| AppError::io("reading the address", e))?
     );
+    Ok((listener, url))
+}
+
+/// Serves the kiosk on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, config: KioskConfig) -> Result<(), AppError> {
+    serve_local(listener, router(config), "the kiosk").await
+}
+
+/// Binds `addr` (loopback only: the kiosk has no login) and serves.
+pub async fn run(addr: &str, config: KioskConfig) -> Result<(), AppError> {
+    let (listener, url) = bind_loopback(addr, "the kiosk").await?;
     println!("kiosk on {url}  (staff screen: {url}/staff)");
     serve(listener, config).await
 }

@@ -10,7 +10,6 @@
 //! customer is a generation: an answer that arrives after 取消 or 終了 belongs to nobody and is
 //! dropped. See docs/konbini.md.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use askama::Template;
@@ -393,37 +392,13 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     config: MachineConfig,
 ) -> Result<(), AppError> {
-    openmyna_http::listener::serve_router(
-        listener,
-        router(config),
-        openmyna_http::listener::ConnectionLimits::default(),
-        std::future::pending(),
-    )
-    .await
-    .map_err(|e| AppError::io("serving the machine", e))
+    crate::kiosk::serve_local(listener, router(config), "the machine").await
 }
 
 /// Binds `addr` (loopback only) and serves.
 pub async fn run(addr: &str, config: MachineConfig) -> Result<(), AppError> {
-    let a: SocketAddr = addr.parse().map_err(|_| {
-        AppError::Invalid(format!(
-            "--ui {addr:?} is not an address like 127.0.0.1:8095"
-        ))
-    })?;
-    if !a.ip().is_loopback() {
-        return Err(AppError::Invalid(
-            "the machine serves on a loopback address only".into(),
-        ));
-    }
-    let listener = tokio::net::TcpListener::bind(a)
-        .await
-        .map_err(|e| AppError::io(format!("binding {addr}"), e))?;
-    println!(
-        "multi-copy machine on http://{}",
-        listener
-            .local_addr()
-            .map_err(|e| AppError::io("reading the address", e))?
-    );
+    let (listener, url) = crate::kiosk::bind_loopback(addr, "the machine").await?;
+    println!("multi-copy machine on {url}");
     serve(listener, config).await
 }
 

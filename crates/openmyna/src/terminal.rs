@@ -89,6 +89,21 @@ pub struct Refusal {
     pub message: String,
 }
 
+impl Refusal {
+    /// The refusal an error answer carries.
+    fn from_body(status: u16, bytes: &[u8]) -> Refusal {
+        let body: Option<ErrorBody> = serde_json::from_slice(bytes).ok();
+        let (code, message) = body
+            .map(|b| (b.error.code, b.error.message))
+            .unwrap_or_default();
+        Refusal {
+            status,
+            code,
+            message,
+        }
+    }
+}
+
 pub(crate) fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
@@ -134,15 +149,7 @@ impl OqsClient {
                 ))
             });
         }
-        let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-        let (code, message) = body
-            .map(|b| (b.error.code, b.error.message))
-            .unwrap_or_default();
-        Ok(Err(Refusal {
-            status,
-            code,
-            message,
-        }))
+        Ok(Err(Refusal::from_body(status, &bytes)))
     }
 
     /// The value, or the refusal as an error for the command line.
@@ -180,22 +187,11 @@ impl OqsClient {
 
     /// A new challenge: its id and the bytes the card signs.
     pub async fn challenge(&self) -> Result<(String, Vec<u8>), AppError> {
-        let c: ChallengeView = Self::must(
-            self.post("/api/v1/oqs/challenges", &serde_json::json!({}))
-                .await?,
-        )?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&c.challenge)
-            .map_err(|_| AppError::Invalid("the challenge is not base64".into()))?;
-        Ok((c.challenge_id, bytes))
+        self.challenge_from("/api/v1/oqs/challenges").await
     }
 
-    /// A challenge of the portal and the 証明書交付センター (public): its id and its bytes.
-    pub async fn portal_challenge(&self) -> Result<(String, Vec<u8>), AppError> {
-        let c: ChallengeView = Self::must(
-            self.post("/api/v1/portal/challenge", &serde_json::json!({}))
-                .await?,
-        )?;
+    async fn challenge_from(&self, path: &str) -> Result<(String, Vec<u8>), AppError> {
+        let c: ChallengeView = Self::must(self.post(path, &serde_json::json!({})).await?)?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&c.challenge)
             .map_err(|_| AppError::Invalid("the challenge is not base64".into()))?;
@@ -233,15 +229,7 @@ impl OqsClient {
         if (200..300).contains(&status) {
             return Ok(Ok((bytes.to_vec(), code, fee)));
         }
-        let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-        let (code, message) = body
-            .map(|b| (b.error.code, b.error.message))
-            .unwrap_or_default();
-        Ok(Err(Refusal {
-            status,
-            code,
-            message,
-        }))
+        Ok(Err(Refusal::from_body(status, &bytes)))
     }
 
     /// The verification of a card proof over a challenge: an [`EligibilityResult`] (or, for
