@@ -534,7 +534,7 @@ pub fn router(state: AppState) -> Router {
                 let route = req
                     .extensions()
                     .get::<axum::extract::MatchedPath>()
-                    .map(|p| p.as_str().to_owned())
+                    .map(|p| p.as_str())
                     .unwrap_or_default();
                 tracing::info_span!("http", method = %req.method(), route = %route)
             }),

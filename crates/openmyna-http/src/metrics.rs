@@ -21,21 +21,38 @@ struct Histogram {
     sum: f64,
 }
 
+/// Counts and latency of one route.
+#[derive(Default)]
+struct RouteStats {
+    /// Requests by method and status.
+    requests: BTreeMap<(String, u16), u64>,
+    latency: Histogram,
+}
+
+/// Per route template; one lock, and no allocation once a route and status have been seen.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    routes: Mutex<BTreeMap<String, RouteStats>>,
 }
 
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let stats = match routes.get_mut(route) {
+            Some(s) => s,
+            None => routes.entry(route.to_owned()).or_default(),
+        };
+        match stats
+            .requests
+            .iter_mut()
+            .find(|((m, s), _)| m == method && *s == status)
         {
-            let mut r = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-            *r.entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
+            Some((_, n)) => *n += 1,
+            None => {
+                stats.requests.insert((method.to_owned(), status), 1);
+            }
         }
-        let mut l = self.latency.lock().unwrap_or_else(|p| p.into_inner());
-        let h = l.entry(route.to_owned()).or_default();
+        let h = &mut stats.latency;
         for (count, b) in h.counts.iter_mut().zip(BUCKETS.iter()) {
             if seconds <= *b {
                 *count += 1;
@@ -52,12 +69,18 @@ impl Metrics {
             "# HELP openmyna_http_requests_total HTTP requests by method, route and status.\n",
         );
         out.push_str("# TYPE openmyna_http_requests_total counter\n");
-        for ((m, r, s), n) in self
-            .requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        // By method, route and status, as a Prometheus scrape has always listed them.
+        let mut counts: Vec<(&str, &str, u16, u64)> = routes
             .iter()
-        {
+            .flat_map(|(r, st)| {
+                st.requests
+                    .iter()
+                    .map(move |((m, s), n)| (m.as_str(), r.as_str(), *s, *n))
+            })
+            .collect();
+        counts.sort_unstable();
+        for (m, r, s, n) in counts {
             let _ = writeln!(
                 out,
                 "openmyna_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{s}\"}} {n}",
@@ -66,12 +89,8 @@ impl Metrics {
         }
         out.push_str("# HELP openmyna_http_request_duration_seconds Time to answer, by route.\n");
         out.push_str("# TYPE openmyna_http_request_duration_seconds histogram\n");
-        for (r, h) in self
-            .latency
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        for (r, st) in routes.iter() {
+            let h = &st.latency;
             let r = escape(r);
             for (count, b) in h.counts.iter().zip(BUCKETS.iter()) {
                 let _ = writeln!(
@@ -112,16 +131,13 @@ pub async fn track(
     next: Next,
 ) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    // A cheap clone (the template is shared), where a String would allocate per request.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let resp = next.run(req).await;
     metrics.observe(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         resp.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );

@@ -37,6 +37,7 @@ mod http_examples;
 mod jpki_interop;
 mod konbini;
 mod migrations;
+mod ocsp_http;
 mod oidc;
 mod platform;
 mod population;
