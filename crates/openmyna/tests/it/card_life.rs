@@ -41,15 +41,7 @@ async fn ocsp(app: &TestApp, dir: &Path, card_path: &Path, cert: Certificate, pi
             ("sign", c.read_certificate(Certificate::Sign).unwrap())
         }
     };
-    let root_der = app
-        .client
-        .get(format!("{}/ca/{root}.crt", app.url))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let root_der = app.get_bytes(&format!("/ca/{root}.crt")).await;
     let pem = |label: &str, der: &[u8], name: &str| {
         let p = dir.join(name);
         std::fs::write(&p, openmyna::bench_pem(label, der)).unwrap();

@@ -224,15 +224,7 @@ async fn certificates_at_the_convenience_store(backend: Backend) {
     // OpenSSL on the CMS: the detached signature over the two byte ranges, chained to the
     // CA's signing root (/ca/sign.crt).
     if pdf_tools {
-        let root = app
-            .client
-            .get(format!("{}/ca/sign.crt", app.url))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let root = app.get_bytes("/ca/sign.crt").await;
         let d = tempfile::tempdir().unwrap();
         let [a, b, c, l] = openmyna_pdf::byte_range(&all.body).unwrap();
         let mut signed = all.body[a..a + b].to_vec();

@@ -2,21 +2,30 @@
 //! limit, the fallbacks for other methods and paths, and the per-route metrics (which count
 //! without allocating per request once a route has been seen).
 
-use crate::common::{Backend, spawn_app};
+use crate::common::{Backend, TestApp, spawn_app};
+
+async fn post(app: &TestApp, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(format!("{}{path}", app.url))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn the_responders_http_surface_and_its_metrics() {
     let app = spawn_app(Backend::Sqlite).await;
     let url = |p: &str| format!("{}{p}", app.url);
     // A request that is not an OCSP request: a malformedRequest response (RFC 6960 §4.2.1).
-    let resp = app
-        .client
-        .post(url("/ocsp/auth"))
-        .header("content-type", "application/ocsp-request")
-        .body(vec![0x30, 0x00])
-        .send()
-        .await
-        .unwrap();
+    let resp = post(
+        &app,
+        "/ocsp/auth",
+        "application/ocsp-request",
+        vec![0x30, 0x00],
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
         resp.headers()["content-type"].to_str().unwrap(),
@@ -33,28 +42,20 @@ async fn the_responders_http_surface_and_its_metrics() {
         [0x30, 0x03, 0x0a, 0x01, 0x01]
     );
     // Another content type: malformedRequest too.
-    let resp = app
-        .client
-        .post(url("/ocsp/sign"))
-        .header("content-type", "text/plain")
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let resp = post(&app, "/ocsp/sign", "text/plain", b"x".to_vec()).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
         resp.bytes().await.unwrap().as_ref(),
         [0x30, 0x03, 0x0a, 0x01, 0x01]
     );
     // More than the responder takes: 413, as before.
-    let resp = app
-        .client
-        .post(url("/ocsp/auth"))
-        .header("content-type", "application/ocsp-request")
-        .body(vec![0u8; 64 * 1024])
-        .send()
-        .await
-        .unwrap();
+    let resp = post(
+        &app,
+        "/ocsp/auth",
+        "application/ocsp-request",
+        vec![0u8; 64 * 1024],
+    )
+    .await;
     assert_eq!(resp.status(), 413);
     // The application's fallbacks: an unknown path under /ocsp/ and a wrong method.
     let (s, body) = app.get("/ocsp", None).await;
@@ -67,13 +68,13 @@ async fn the_responders_http_surface_and_its_metrics() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 405);
-    let resp = app
-        .client
-        .post(url("/ocsp/auth/extra/segments"))
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let resp = post(
+        &app,
+        "/ocsp/auth/extra/segments",
+        "text/plain",
+        b"x".to_vec(),
+    )
+    .await;
     assert_eq!(resp.status(), 405);
     // GET with a base64 request that is not one.
     let resp = app.client.get(url("/ocsp/auth/MAA=")).send().await.unwrap();
@@ -83,15 +84,7 @@ async fn the_responders_http_surface_and_its_metrics() {
         [0x30, 0x03, 0x0a, 0x01, 0x01]
     );
     // Counted in /metrics under the route template, like every other route.
-    let text = app
-        .client
-        .get(url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = String::from_utf8(app.get_bytes("/metrics").await).unwrap();
     assert!(
         text.contains(
             "openmyna_http_requests_total{method=\"POST\",route=\"/ocsp/{root}\",status=\"200\"} 2"

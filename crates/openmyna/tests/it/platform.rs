@@ -164,15 +164,7 @@ fn openssl_cms_verify(dir: &Path, root_pem: &Path, der: &[u8]) -> (bool, String)
 }
 
 async fn sign_root_pem(app: &TestApp, dir: &Path) -> std::path::PathBuf {
-    let der = app
-        .client
-        .get(format!("{}/ca/sign.crt", app.url))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let der = app.get_bytes("/ca/sign.crt").await;
     let pem = dir.join("sign-root.pem");
     std::fs::write(&pem, openmyna_jpki::pem("CERTIFICATE", &der)).unwrap();
     pem

@@ -463,15 +463,7 @@ fn pem(der: &[u8]) -> String {
 
 /// What OpenSSL's OCSP client says of the phone's authentication certificate.
 async fn ocsp(app: &TestApp, dir: &Path, cert_der: &[u8]) -> String {
-    let root = app
-        .client
-        .get(format!("{}/ca/auth.crt", app.url))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let root = app.get_bytes("/ca/auth.crt").await;
     std::fs::write(dir.join("auth-root.pem"), pem(&root)).unwrap();
     std::fs::write(dir.join("phone-auth.pem"), pem(cert_der)).unwrap();
     let url = format!("{}/ocsp/auth", app.url);

@@ -87,15 +87,7 @@ async fn servers_share_challenges_and_status_changes(backend: Backend) {
     }
 
     // B's OCSP cache holds "good"; a suspension through A reaches it.
-    let root = a
-        .client
-        .get(format!("{}/ca/auth.crt", a.url))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let root = a.get_bytes("/ca/auth.crt").await;
     let cert = card(&path).read_certificate(Certificate::Auth).unwrap();
     let root_pem = dir.path().join("root.pem");
     let cert_pem = dir.path().join("cert.pem");

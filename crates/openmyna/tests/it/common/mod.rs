@@ -280,6 +280,17 @@ impl TestApp {
         }
     }
 
+    /// The body of a GET without a token, as bytes (a certificate, a CRL).
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        resp.bytes().await.unwrap().to_vec()
+    }
+
     /// POST as `role` (its demo token), or without a token.
     pub async fn post(&self, path: &str, role: Option<Role>, body: &Value) -> (u16, Value) {
         match role {
