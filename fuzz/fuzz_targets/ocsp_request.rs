@@ -1,5 +1,6 @@
 //! Fuzzes the OCSP request parser with what a relying party sends: the DER body of a POST,
-//! and the base64 of a GET (decoded as the server decodes it, then parsed).
+//! and the base64 of a GET (decoded as the server decodes it, then parsed). Whatever request
+//! the in-place reader takes must read the same through the general decoder.
 //!
 //!     RUSTC_BOOTSTRAP=1 cargo fuzz run ocsp_request
 #![no_main]
@@ -7,11 +8,19 @@
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 
+fn check(der: &[u8]) {
+    use openmyna_jpki::ocsp::{parse_plain, parse_request, parse_request_decoded};
+    let parsed = parse_request(der);
+    if parse_plain(der).is_some() {
+        assert_eq!(parsed, parse_request_decoded(der));
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
-    let _ = openmyna_jpki::ocsp::parse_request(data);
+    check(data);
     if let Ok(text) = std::str::from_utf8(data)
         && let Ok(der) = base64::engine::general_purpose::STANDARD.decode(text.trim())
     {
-        let _ = openmyna_jpki::ocsp::parse_request(&der);
+        check(&der);
     }
 });

@@ -8,6 +8,7 @@ pub mod error;
 pub mod json;
 pub mod listener;
 pub mod metrics;
+pub mod ocsp_shortcut;
 pub mod pages;
 pub mod rate;
 pub mod routes;
@@ -550,5 +551,6 @@ pub async fn serve(
     limits: listener::ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    listener::serve_router(listener, router(state), limits, shutdown).await
+    let shortcut = ocsp_shortcut::OcspShortcut::new(state.clone(), limits.body_read_timeout);
+    listener::serve_with_shortcut(listener, router(state), shortcut, limits, shutdown).await
 }

@@ -8,7 +8,15 @@
 //!   [`ConnectionLimits::body_read_timeout`] — fails the request, and the connection closes
 //!   (tower-http's request body timeout, per frame).
 //! - Bodies are also bounded in size per route (`DefaultBodyLimit`, see the router).
+//!
+//! A [`Shortcut`] may take some requests before the router (the server's OCSP POSTs, see
+//! [`crate::ocsp_shortcut`]); it applies the same limits itself.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -33,6 +41,39 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// An answer being made, by the router or by a shortcut.
+pub type Answer =
+    Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
+
+/// Serves some requests before the router: those it [`takes`](Shortcut::takes).
+pub trait Shortcut: Send + Sync + 'static {
+    /// What [`Shortcut::takes`] learnt of a request it serves.
+    type Target: Send;
+
+    /// Whether this serves `req`, and what it needs to know of it.
+    fn takes(&self, req: &axum::http::Request<hyper::body::Incoming>) -> Option<Self::Target>;
+
+    /// The answer to a request it takes.
+    fn serve(
+        &self,
+        target: Self::Target,
+        req: axum::http::Request<hyper::body::Incoming>,
+    ) -> Answer;
+}
+
+/// No shortcut: every request goes to the router.
+impl Shortcut for () {
+    type Target = Infallible;
+
+    fn takes(&self, _: &axum::http::Request<hyper::body::Incoming>) -> Option<Infallible> {
+        None
+    }
+
+    fn serve(&self, target: Infallible, _: axum::http::Request<hyper::body::Incoming>) -> Answer {
+        match target {}
+    }
+}
+
 /// How long the shutdown waits for requests in flight before it closes their connections.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -44,7 +85,19 @@ pub async fn serve_router(
     limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_shortcut(listener, app, (), limits, shutdown).await
+}
+
+/// [`serve_router`], with `shortcut` offered every request before the router.
+pub async fn serve_with_shortcut(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shortcut: impl Shortcut,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = app.layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout));
+    let shortcut = Arc::new(shortcut);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
@@ -67,10 +120,14 @@ pub async fn serve_router(
         let _ = stream.set_nodelay(true);
         // Every request carries its connection's peer (for the per-client rate limits).
         let app = app.clone();
+        let shortcut = shortcut.clone();
         let service = TowerToHyperService::new(tower::service_fn(
-            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            move |mut req: axum::http::Request<hyper::body::Incoming>| -> Answer {
+                if let Some(target) = shortcut.takes(&req) {
+                    return shortcut.serve(target, req);
+                }
                 req.extensions_mut().insert(crate::rate::Peer(peer));
-                tower::ServiceExt::oneshot(app.clone(), req)
+                Box::pin(tower::ServiceExt::oneshot(app.clone(), req))
             },
         ));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
@@ -87,4 +144,94 @@ pub async fn serve_router(
         }
     }
     Ok(())
+}
+
+/// A request body that fails when no data comes for `timeout`: the per-frame timeout of
+/// tower-http's `TimeoutBody`, except that the timer is armed only when the body has nothing
+/// ready. A small body that arrived with its header (every OCSP request) costs no timer.
+pub struct StallTimeout<B> {
+    body: B,
+    timeout: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<B> StallTimeout<B> {
+    pub fn new(timeout: Duration, body: B) -> Self {
+        StallTimeout {
+            body,
+            timeout,
+            sleep: None,
+        }
+    }
+}
+
+/// The error of a body that stalled.
+#[derive(Debug, thiserror::Error)]
+#[error("no request body data within {0:?}")]
+pub struct BodyStalled(Duration);
+
+impl<B> hyper::body::Body for StallTimeout<B>
+where
+    B: hyper::body::Body + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = B::Data;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            this.sleep = None;
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        let timeout = this.timeout;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyStalled(timeout))))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::{Body, to_bytes};
+
+    /// A body whose data never comes.
+    struct Never;
+
+    impl hyper::body::Body for Never {
+        type Data = axum::body::Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_body_fails_and_a_ready_one_is_read() {
+        let ready = StallTimeout::new(Duration::from_millis(50), Body::from("ocsp"));
+        assert_eq!(to_bytes(Body::new(ready), 100).await.unwrap(), "ocsp");
+        let stalled = StallTimeout::new(Duration::from_millis(50), Never);
+        let err = to_bytes(Body::new(stalled), 100).await.unwrap_err();
+        assert!(format!("{err:?}").contains("BodyStalled"), "{err:?}");
+    }
 }

@@ -182,11 +182,19 @@ impl SigningKey {
                     .map_err(|_| crypto("RSA signing"))?;
                 Ok(sig)
             }
-            Inner::Ec(k) => Ok(k
-                .sign(&SystemRandom::new(), message)
-                .map_err(|_| crypto("ECDSA signing"))?
-                .as_ref()
-                .to_vec()),
+            // The digest first, then the signature of it: the same signature as `sign` of
+            // the message, without a digest context set up and torn down in aws-lc per call
+            // (OCSP signs one small response per request with a nonce).
+            Inner::Ec(k) => {
+                let alg = match self.kind {
+                    KeyKind::EcP384 => &digest::SHA384,
+                    KeyKind::EcP256 | KeyKind::Rsa2048 => &digest::SHA256,
+                };
+                Ok(k.sign_digest(&digest::digest(alg, message))
+                    .map_err(|_| crypto("ECDSA signing"))?
+                    .as_ref()
+                    .to_vec())
+            }
         }
     }
 

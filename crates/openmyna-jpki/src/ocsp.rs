@@ -7,8 +7,10 @@ use der::asn1::OctetString;
 use der::{Decode, Encode};
 use openmyna_core::Refusal;
 use openmyna_core::Timestamp;
+use std::ops::Range;
 use x509_cert::ext::pkix::CrlReason;
-use x509_ocsp::{CertId, OcspRequest};
+
+use x509_ocsp::OcspRequest;
 
 use crate::ca::RootCa;
 use crate::crl::Reason;
@@ -47,16 +49,13 @@ impl IssuerHashes {
     }
 
     /// Whether the CertID names this root.
-    pub fn matches(&self, id: &CertId) -> bool {
-        let (name, key) = if id.hash_algorithm.oid == oid::SHA1 {
-            (&self.sha1_name, &self.sha1_key)
-        } else if id.hash_algorithm.oid == oid::SHA256 {
-            (&self.sha256_name, &self.sha256_key)
-        } else {
-            return false;
+    pub fn matches(&self, id: &RequestedCert) -> bool {
+        let (name, key) = match id.hash() {
+            CertIdHash::Sha1 => (&self.sha1_name, &self.sha1_key),
+            CertIdHash::Sha256 => (&self.sha256_name, &self.sha256_key),
+            CertIdHash::Other => return false,
         };
-        id.issuer_name_hash.as_bytes() == name.as_slice()
-            && id.issuer_key_hash.as_bytes() == key.as_slice()
+        id.issuer_name_hash() == name.as_slice() && id.issuer_key_hash() == key.as_slice()
     }
 }
 
@@ -67,25 +66,336 @@ pub enum OcspRefusal {
     Malformed(String),
 }
 
+/// The hash a CertID names its issuer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertIdHash {
+    Sha1,
+    Sha256,
+    /// Any other algorithm: no root matches it.
+    Other,
+}
+
+/// One certificate asked about: its CertID as sent (echoed in the response), and the parts
+/// of it the responder reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedCert {
+    der: Vec<u8>,
+    hash: CertIdHash,
+    name_hash: Range<usize>,
+    key_hash: Range<usize>,
+    serial: Range<usize>,
+}
+
+/// Reads a CertID (DER) `SEQUENCE { AlgorithmIdentifier, OCTET STRING, OCTET STRING,
+/// INTEGER }`, whatever its hash algorithm and serial; `None` if it is not one. Also tells
+/// whether the algorithm's parameters are absent or NULL.
+fn read_cert_id(der: Vec<u8>) -> Option<(RequestedCert, bool)> {
+    let mut outer = Reader::new(&der);
+    let (0x30, body) = outer.next()? else {
+        return None;
+    };
+    if !outer.at_end() {
+        return None;
+    }
+    let mut r = Reader::over(&der, body);
+    let (0x30, alg) = r.next()? else { return None };
+    let mut a = Reader::over(&der, alg);
+    let (0x06, oid_bytes) = a.next()? else {
+        return None;
+    };
+    // The parameters: absent, or one element (NULL for the SHA family).
+    let mut plain_params = true;
+    if !a.at_end() {
+        let (tag, params) = a.next()?;
+        plain_params = tag == 0x05 && params.is_empty();
+        if !a.at_end() {
+            return None;
+        }
+    }
+    let oid_bytes = der.get(oid_bytes)?;
+    let hash = if oid_bytes == oid::SHA1.as_bytes() {
+        CertIdHash::Sha1
+    } else if oid_bytes == oid::SHA256.as_bytes() {
+        CertIdHash::Sha256
+    } else {
+        CertIdHash::Other
+    };
+    let (0x04, name_hash) = r.next()? else {
+        return None;
+    };
+    let (0x04, key_hash) = r.next()? else {
+        return None;
+    };
+    let (0x02, serial) = r.next()? else {
+        return None;
+    };
+    if !r.at_end() {
+        return None;
+    }
+    Some((
+        RequestedCert {
+            der,
+            hash,
+            name_hash,
+            key_hash,
+            serial,
+        },
+        plain_params,
+    ))
+}
+
+impl RequestedCert {
+    /// The CertID as sent (DER).
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    pub fn hash(&self) -> CertIdHash {
+        self.hash
+    }
+
+    pub fn issuer_name_hash(&self) -> &[u8] {
+        self.der.get(self.name_hash.clone()).unwrap_or_default()
+    }
+
+    pub fn issuer_key_hash(&self) -> &[u8] {
+        self.der.get(self.key_hash.clone()).unwrap_or_default()
+    }
+
+    /// The serial number's INTEGER contents, as sent.
+    pub fn serial_bytes(&self) -> &[u8] {
+        self.der.get(self.serial.clone()).unwrap_or_default()
+    }
+
+    /// The serial, if it is a valid positive serial.
+    pub fn serial(&self) -> Option<Serial> {
+        Serial::from_der_bytes(self.serial_bytes()).ok()
+    }
+}
+
 /// A request, reduced to what the responder needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedRequest {
-    /// Each CertID with its DER (echoed in the response as sent).
-    pub cert_ids: Vec<(CertId, Vec<u8>)>,
+    /// The certificates asked about, in the order asked.
+    pub certs: Vec<RequestedCert>,
     /// The nonce extension (DER of the Extension) as sent, echoed in the response.
     pub nonce: Option<Vec<u8>>,
 }
 
-impl ParsedRequest {
-    /// The serial of a CertID, if it is a valid positive serial.
-    pub fn serial(id: &CertId) -> Option<Serial> {
-        Serial::from_der_bytes(id.serial_number.as_bytes()).ok()
+/// A strict DER reader over part of a buffer: single-octet tags and definite, minimal lengths
+/// (of at most two octets: no request comes near 64 KiB). Positions are in the whole buffer.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Reader {
+            buf,
+            pos: 0,
+            end: buf.len(),
+        }
+    }
+
+    /// A reader over the contents `within` of an element of `buf`.
+    fn over(buf: &'a [u8], within: Range<usize>) -> Self {
+        Reader {
+            buf,
+            pos: within.start,
+            end: within.end,
+        }
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos == self.end
+    }
+
+    /// The next element: its tag and where its contents are.
+    fn next(&mut self) -> Option<(u8, Range<usize>)> {
+        let rest = self.buf.get(self.pos..self.end)?;
+        let (&tag, rest) = rest.split_first()?;
+        if tag & 0x1f == 0x1f {
+            // A tag number above 30: none of OCSP's.
+            return None;
+        }
+        let (&first, rest) = rest.split_first()?;
+        let (len, header) = match first {
+            0x00..=0x7f => (usize::from(first), 2),
+            0x81 => match rest.first() {
+                Some(&b) if b >= 0x80 => (usize::from(b), 3),
+                _ => return None,
+            },
+            0x82 => match rest.get(..2) {
+                Some(&[hi, lo]) if hi != 0 => (usize::from(hi) << 8 | usize::from(lo), 4),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let start = self.pos + header;
+        let end = start.checked_add(len)?;
+        if end > self.end {
+            return None;
+        }
+        self.pos = end;
+        Some((tag, start..end))
     }
 }
 
 /// Parses a DER OCSPRequest. Signed requests are accepted and their signature ignored (the
 /// responder answers anyone, as public OCSP does).
+///
+/// The usual request (unsigned, no requestor name, CertIDs with SHA-1 or SHA-256, at most a
+/// nonce as extension) is read in place ([`parse_plain`]); anything else goes through the
+/// general decoder ([`parse_request_decoded`]). Both give the same result for every request
+/// the first reads (the unit tests and the `ocsp_request` fuzzer check this).
 pub fn parse_request(der_bytes: &[u8]) -> Result<ParsedRequest, OcspRefusal> {
+    match parse_plain(der_bytes) {
+        Some((certs, nonce)) => finish(certs, nonce),
+        None => parse_request_decoded(der_bytes),
+    }
+}
+
+/// Reads the usual shape of request in place: `SEQUENCE { SEQUENCE { SEQUENCE OF SEQUENCE {
+/// CertID }, [2] { SEQUENCE { nonce Extension } } OPTIONAL } }`, with SHA-1 or SHA-256 in the
+/// CertIDs (parameters NULL or absent), positive minimal serials of at most 20 octets, and a
+/// nonce whose value is one OCTET STRING. `None` for anything else, which
+/// [`parse_request_decoded`] then decides. Returns the certificates and the nonce extension.
+#[allow(clippy::type_complexity)]
+pub fn parse_plain(der: &[u8]) -> Option<(Vec<RequestedCert>, Option<(Vec<u8>, usize)>)> {
+    let mut outer = Reader::new(der);
+    let (0x30, request) = outer.next()? else {
+        return None;
+    };
+    if !outer.at_end() {
+        return None;
+    }
+    let mut r = Reader::over(der, request);
+    let (0x30, tbs) = r.next()? else { return None };
+    if !r.at_end() {
+        // optionalSignature
+        return None;
+    }
+    let mut tbs = Reader::over(der, tbs);
+    // version (DEFAULT v1) and requestorName are left to the general decoder.
+    let (0x30, list) = tbs.next()? else {
+        return None;
+    };
+    let nonce = if tbs.at_end() {
+        None
+    } else {
+        let (0xa2, explicit) = tbs.next()? else {
+            return None;
+        };
+        if !tbs.at_end() {
+            return None;
+        }
+        Some(plain_nonce(der, explicit)?)
+    };
+    let mut list = Reader::over(der, list);
+    let mut certs = Vec::with_capacity(1);
+    while !list.at_end() {
+        let (0x30, request) = list.next()? else {
+            return None;
+        };
+        let mut request = Reader::over(der, request);
+        let start = request.pos;
+        let (0x30, _) = request.next()? else {
+            return None;
+        };
+        if !request.at_end() {
+            // singleRequestExtensions
+            return None;
+        }
+        let (cert, plain_params) = read_cert_id(der.get(start..request.pos)?.to_vec())?;
+        // A positive (or zero) serial, minimally encoded, of at most 20 octets.
+        let plain_serial = match cert.serial_bytes() {
+            [] => false,
+            [b, ..] if b & 0x80 != 0 => false,
+            [0, next, ..] if next & 0x80 == 0 => false,
+            serial => serial.len() <= 20,
+        };
+        if cert.hash == CertIdHash::Other || !plain_params || !plain_serial {
+            return None;
+        }
+        certs.push(cert);
+    }
+    Some((certs, nonce))
+}
+
+/// The nonce in `[2] { SEQUENCE { Extension } }` when that is the one extension, marked
+/// critical or not in DER's way: the Extension's DER and where its value starts in it.
+fn plain_nonce(der: &[u8], explicit: Range<usize>) -> Option<(Vec<u8>, usize)> {
+    let mut r = Reader::over(der, explicit);
+    let (0x30, list) = r.next()? else { return None };
+    if !r.at_end() {
+        return None;
+    }
+    let mut list = Reader::over(der, list);
+    let start = list.pos;
+    let (0x30, ext) = list.next()? else {
+        return None;
+    };
+    if !list.at_end() {
+        return None;
+    }
+    let whole = start..list.pos;
+    let mut e = Reader::over(der, ext);
+    let (0x06, id) = e.next()? else { return None };
+    if der.get(id)? != oid::OCSP_NONCE.as_bytes() {
+        return None;
+    }
+    let (mut tag, mut value) = e.next()?;
+    if tag == 0x01 {
+        // critical: DER has TRUE as FF and leaves the DEFAULT FALSE out.
+        if der.get(value)? != [0xff] {
+            return None;
+        }
+        (tag, value) = e.next()?;
+    }
+    if tag != 0x04 || !e.at_end() {
+        return None;
+    }
+    let mut inner = Reader::over(der, value.clone());
+    let (0x04, nonce) = inner.next()? else {
+        return None;
+    };
+    if !inner.at_end() {
+        return None;
+    }
+    Some((der.get(whole)?.to_vec(), nonce.len()))
+}
+
+/// The checks every request passes, however it was read: `nonce` is the nonce Extension's
+/// DER and the length of the nonce in it.
+fn finish(
+    certs: Vec<RequestedCert>,
+    nonce: Option<(Vec<u8>, usize)>,
+) -> Result<ParsedRequest, OcspRefusal> {
+    if certs.is_empty() {
+        return Err(OcspRefusal::Malformed(
+            "the request lists no certificate".into(),
+        ));
+    }
+    if certs.len() > MAX_CERTS_PER_REQUEST {
+        return Err(OcspRefusal::Malformed(format!(
+            "at most {MAX_CERTS_PER_REQUEST} certificates per request"
+        )));
+    }
+    let nonce = match nonce {
+        Some((_, len)) if len == 0 || len > MAX_NONCE_LEN => {
+            return Err(OcspRefusal::Malformed(format!(
+                "the nonce has {len} octets; RFC 9654 allows 1 to {MAX_NONCE_LEN}"
+            )));
+        }
+        other => other.map(|(der, _)| der),
+    };
+    Ok(ParsedRequest { certs, nonce })
+}
+
+/// Parses a DER OCSPRequest with the general decoder (any valid request).
+pub fn parse_request_decoded(der_bytes: &[u8]) -> Result<ParsedRequest, OcspRefusal> {
     let req = OcspRequest::from_der(der_bytes)
         .map_err(|e| OcspRefusal::Malformed(format!("not a DER OCSPRequest: {e}")))?;
     let list = req.tbs_request.request_list;
@@ -126,33 +436,32 @@ pub fn parse_request(der_bytes: &[u8]) -> Result<ParsedRequest, OcspRefusal> {
             )));
         }
     }
-    let nonce = extensions
+    let nonce = match extensions
         .into_iter()
-        .find(|e| e.extn_id == oid::OCSP_NONCE);
-    if let Some(n) = &nonce {
-        let inner = OctetString::from_der(n.extn_value.as_bytes())
-            .map_err(|_| OcspRefusal::Malformed("the nonce is not an OCTET STRING".into()))?;
-        let len = inner.as_bytes().len();
-        if len == 0 || len > MAX_NONCE_LEN {
-            return Err(OcspRefusal::Malformed(format!(
-                "the nonce has {len} octets; RFC 9654 allows 1 to {MAX_NONCE_LEN}"
-            )));
+        .find(|e| e.extn_id == oid::OCSP_NONCE)
+    {
+        None => None,
+        Some(n) => {
+            let inner = OctetString::from_der(n.extn_value.as_bytes())
+                .map_err(|_| OcspRefusal::Malformed("the nonce is not an OCTET STRING".into()))?;
+            let der = n
+                .to_der()
+                .map_err(|e| OcspRefusal::Malformed(format!("the nonce cannot be encoded: {e}")))?;
+            Some((der, inner.as_bytes().len()))
         }
-    }
-    let nonce = nonce
-        .map(|n| n.to_der())
-        .transpose()
-        .map_err(|e| OcspRefusal::Malformed(format!("the nonce cannot be encoded: {e}")))?;
-    let cert_ids =
-        list.into_iter()
-            .map(|r| {
-                let der = r.req_cert.to_der().map_err(|e| {
-                    OcspRefusal::Malformed(format!("a CertID cannot be encoded: {e}"))
-                })?;
-                Ok((r.req_cert, der))
-            })
-            .collect::<Result<Vec<_>, OcspRefusal>>()?;
-    Ok(ParsedRequest { cert_ids, nonce })
+    };
+    let certs = list
+        .into_iter()
+        .map(|r| {
+            r.req_cert
+                .to_der()
+                .ok()
+                .and_then(read_cert_id)
+                .map(|(cert, _)| cert)
+                .ok_or_else(|| OcspRefusal::Malformed("a CertID cannot be encoded".into()))
+        })
+        .collect::<Result<Vec<_>, OcspRefusal>>()?;
+    finish(certs, nonce)
 }
 
 /// The status to report for one certificate.
@@ -204,6 +513,16 @@ fn push_len(out: &mut Vec<u8>, len: usize) {
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend(bytes.iter().skip(skip));
     }
+}
+
+/// The size of a TLV (one-octet tag) with `content` octets.
+fn tlv_len(content: usize) -> usize {
+    let len_of_len = if content < 0x80 {
+        1
+    } else {
+        1 + (usize::BITS - content.leading_zeros()).div_ceil(8) as usize
+    };
+    1 + len_of_len + content
 }
 
 /// Appends a TLV whose content is the concatenation of `parts`.
@@ -333,8 +652,10 @@ pub fn assemble_response(template: &ResponderTemplate, tbs: &[u8], signature: &[
     push_tlv(&mut bytes, 0x30, &[&OID_OCSP_BASIC, &octets]);
     let mut response_bytes = Vec::with_capacity(bytes.len() + 4);
     push_tlv(&mut response_bytes, 0xa0, &[&bytes]);
-    let mut out = Vec::with_capacity(response_bytes.len() + 8);
-    // responseStatus successful (0)
+    // responseStatus successful (0). Sized exactly, so that the answer becomes the body
+    // without another allocation.
+    let content = 3 + response_bytes.len();
+    let mut out = Vec::with_capacity(tlv_len(content));
     push_tlv(&mut out, 0x30, &[&[0x0a, 0x01, 0x00], &response_bytes]);
     out
 }
@@ -387,6 +708,8 @@ pub fn unauthorized() -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use x509_ocsp::CertId;
+
     use super::*;
 
     /// A request for one certificate with the given request extensions and single-request
@@ -583,6 +906,266 @@ mod tests {
                 basic.signature.raw_bytes(),
             )
             .unwrap();
+        }
+    }
+
+    /// A CertID with the given hash algorithm, parameters and serial (INTEGER contents).
+    fn cert_id(alg: der::asn1::ObjectIdentifier, null: bool, serial: &[u8]) -> CertId {
+        CertId {
+            hash_algorithm: spki::AlgorithmIdentifierOwned {
+                oid: alg,
+                parameters: null.then(|| der::Any::from(der::asn1::Null)),
+            },
+            issuer_name_hash: OctetString::new([1u8; 20]).unwrap(),
+            issuer_key_hash: OctetString::new([2u8; 32]).unwrap(),
+            serial_number: x509_cert::serial_number::SerialNumber::new(serial).unwrap(),
+        }
+    }
+
+    /// Requests of many shapes: those `parse_plain` reads and those it leaves to the decoder.
+    fn shapes() -> Vec<(&'static str, Vec<u8>, bool)> {
+        use x509_ocsp::{Request, TbsRequest, Version};
+        let build = |ids: Vec<CertId>,
+                     exts: Vec<x509_cert::ext::Extension>,
+                     single: Vec<x509_cert::ext::Extension>,
+                     requestor: bool| {
+            OcspRequest {
+                tbs_request: TbsRequest {
+                    version: Version::V1,
+                    requestor_name: requestor.then(|| {
+                        x509_cert::ext::pkix::name::GeneralName::DnsName(
+                            der::asn1::Ia5String::new("rp.example").unwrap(),
+                        )
+                    }),
+                    request_list: ids
+                        .into_iter()
+                        .map(|req_cert| Request {
+                            req_cert,
+                            single_request_extensions: (!single.is_empty()).then(|| single.clone()),
+                        })
+                        .collect(),
+                    request_extensions: (!exts.is_empty()).then_some(exts),
+                },
+                optional_signature: None,
+            }
+            .to_der()
+            .unwrap()
+        };
+        let sha1 = |serial: &[u8]| cert_id(oid::SHA1, true, serial);
+        let unknown = |critical| x509_cert::ext::Extension {
+            extn_id: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1"),
+            critical,
+            extn_value: OctetString::new(vec![0x05, 0x00]).unwrap(),
+        };
+        let long = [0x7fu8; 20];
+        let padded: Vec<u8> = std::iter::once(0).chain([0x80u8; 19]).collect();
+        vec![
+            (
+                "plain",
+                build(vec![sha1(&[0x40, 1])], vec![], vec![], false),
+                true,
+            ),
+            (
+                "nonce",
+                build(vec![sha1(&[1])], vec![nonce_ext(32, false)], vec![], false),
+                true,
+            ),
+            (
+                "critical nonce",
+                build(vec![sha1(&[1])], vec![nonce_ext(16, true)], vec![], false),
+                true,
+            ),
+            (
+                "1-octet nonce",
+                build(vec![sha1(&[1])], vec![nonce_ext(1, false)], vec![], false),
+                true,
+            ),
+            (
+                "128-octet nonce",
+                build(vec![sha1(&[1])], vec![nonce_ext(128, false)], vec![], false),
+                true,
+            ),
+            (
+                "empty nonce",
+                build(vec![sha1(&[1])], vec![nonce_ext(0, false)], vec![], false),
+                true,
+            ),
+            (
+                "long nonce",
+                build(vec![sha1(&[1])], vec![nonce_ext(129, false)], vec![], false),
+                true,
+            ),
+            (
+                "sha256",
+                build(
+                    vec![cert_id(oid::SHA256, true, &[5])],
+                    vec![],
+                    vec![],
+                    false,
+                ),
+                true,
+            ),
+            (
+                "no params",
+                build(vec![cert_id(oid::SHA1, false, &[5])], vec![], vec![], false),
+                true,
+            ),
+            (
+                "20-octet serial",
+                build(vec![sha1(&long)], vec![], vec![], false),
+                true,
+            ),
+            (
+                "padded serial",
+                build(vec![sha1(&padded)], vec![], vec![], false),
+                true,
+            ),
+            (
+                "zero serial",
+                build(vec![sha1(&[0])], vec![], vec![], false),
+                true,
+            ),
+            (
+                "two certs",
+                build(vec![sha1(&[1]), sha1(&[2])], vec![], vec![], false),
+                true,
+            ),
+            (
+                "64 certs",
+                build(
+                    (1..=64).map(|i| sha1(&[i])).collect(),
+                    vec![],
+                    vec![],
+                    false,
+                ),
+                true,
+            ),
+            (
+                "65 certs",
+                build(
+                    (1..=65).map(|i| sha1(&[i])).collect(),
+                    vec![],
+                    vec![],
+                    false,
+                ),
+                true,
+            ),
+            ("no cert", build(vec![], vec![], vec![], false), true),
+            (
+                "sha384",
+                build(
+                    vec![cert_id(
+                        der::asn1::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2"),
+                        true,
+                        &[5],
+                    )],
+                    vec![],
+                    vec![],
+                    false,
+                ),
+                false,
+            ),
+            (
+                // SerialNumber::new pads it with a zero octet: positive.
+                "high-bit serial",
+                build(vec![sha1(&[0x80])], vec![], vec![], false),
+                true,
+            ),
+            (
+                "requestor",
+                build(vec![sha1(&[1])], vec![], vec![], true),
+                false,
+            ),
+            (
+                "single ext",
+                build(vec![sha1(&[1])], vec![], vec![unknown(false)], false),
+                false,
+            ),
+            (
+                "critical single ext",
+                build(vec![sha1(&[1])], vec![], vec![unknown(true)], false),
+                false,
+            ),
+            (
+                "unknown ext",
+                build(vec![sha1(&[1])], vec![unknown(false)], vec![], false),
+                false,
+            ),
+            (
+                "critical ext",
+                build(vec![sha1(&[1])], vec![unknown(true)], vec![], false),
+                false,
+            ),
+            (
+                "two exts",
+                build(
+                    vec![sha1(&[1])],
+                    vec![nonce_ext(16, false), unknown(false)],
+                    vec![],
+                    false,
+                ),
+                false,
+            ),
+        ]
+    }
+
+    /// The in-place reader and the general decoder agree on every shape; the reader takes the
+    /// usual ones.
+    #[test]
+    fn the_plain_reader_agrees_with_the_decoder() {
+        for (name, der, plain) in shapes() {
+            assert_eq!(parse_plain(&der).is_some(), plain, "{name}");
+            assert_eq!(parse_request(&der), parse_request_decoded(&der), "{name}");
+        }
+        let (certs, nonce) = parse_plain(&shapes()[1].1).unwrap();
+        assert_eq!(certs[0].serial_bytes(), [1]);
+        assert_eq!(certs[0].issuer_name_hash(), [1u8; 20]);
+        assert_eq!(certs[0].issuer_key_hash(), [2u8; 32]);
+        assert_eq!(certs[0].hash(), CertIdHash::Sha1);
+        assert_eq!(nonce.map(|(_, len)| len), Some(32));
+    }
+
+    /// Damaged requests (every octet changed, every length cut): whatever the in-place reader
+    /// takes, the decoder reads the same way.
+    #[test]
+    fn the_plain_reader_takes_nothing_the_decoder_would_read_otherwise() {
+        let mut taken = 0;
+        for (name, der, plain) in shapes().into_iter().filter(|(_, d, _)| d.len() < 400) {
+            let mut variants: Vec<Vec<u8>> = (0..der.len()).map(|n| der[..n].to_vec()).collect();
+            for i in 0..der.len() {
+                for v in [
+                    0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x30, 0x7f, 0x80, 0x81, 0x82, 0xa0, 0xa2,
+                    0xff,
+                ] {
+                    let mut m = der.clone();
+                    m[i] = v;
+                    variants.push(m);
+                }
+                let mut m = der.clone();
+                m[i] ^= 0x01;
+                variants.push(m);
+            }
+            for m in variants {
+                if let Some((certs, nonce)) = parse_plain(&m) {
+                    taken += 1;
+                    assert_eq!(
+                        finish(certs, nonce),
+                        parse_request_decoded(&m),
+                        "{name}: {m:02x?}"
+                    );
+                }
+            }
+            let _ = plain;
+        }
+        assert!(taken > 1000, "{taken}");
+    }
+
+    #[test]
+    fn tlv_sizes() {
+        for n in [0usize, 1, 127, 128, 255, 256, 1000, 65535, 65536, 1 << 20] {
+            let mut out = Vec::new();
+            push_tlv(&mut out, 0x30, &[&vec![0u8; n]]);
+            assert_eq!(tlv_len(n), out.len(), "{n}");
         }
     }
 

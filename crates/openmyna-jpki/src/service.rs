@@ -921,14 +921,14 @@ impl<S: JpkiStore> Jpki<S> {
         let now = self.clock.now();
         let epoch = self.epoch();
         // RFC 5019 fast path: one certificate, no nonce — a cached, pre-signed response.
-        let cache_key = match (&parsed.nonce, &parsed.cert_ids[..]) {
-            (None, [(id, der)]) => Some(((root, id.serial_number.as_bytes().to_vec()), der)),
+        let cache_key = match (&parsed.nonce, &parsed.certs[..]) {
+            (None, [cert]) => Some(((root, cert.serial_bytes().to_vec()), cert.der())),
             _ => None,
         };
         if let (Some((k, id_der)), Ok(cache)) = (&cache_key, self.ocsp_cache.lock()) {
             let hit = cache.get(k).and_then(|v| {
                 v.iter()
-                    .find(|(d, c)| d == *id_der && c.refresh_at > now)
+                    .find(|(d, c)| d.as_slice() == *id_der && c.refresh_at > now)
                     .map(|(_, c)| (c.der.clone(), c.answer))
             });
             if let Some((der, answer)) = hit {
@@ -937,12 +937,12 @@ impl<S: JpkiStore> Jpki<S> {
             }
         }
         let loaded = self.root(root).map_err(OcspFailure::Internal)?;
-        let mut answers = Vec::with_capacity(parsed.cert_ids.len());
-        for (id, id_der) in &parsed.cert_ids {
-            let answer = if !loaded.hashes.matches(id) {
+        let mut answers = Vec::with_capacity(parsed.certs.len());
+        for cert in &parsed.certs {
+            let answer = if !loaded.hashes.matches(cert) {
                 Answer::Unknown
             } else {
-                match ocsp::ParsedRequest::serial(id) {
+                match cert.serial() {
                     None => Answer::Unknown,
                     Some(serial) => self
                         .status(root, &serial)
@@ -951,7 +951,7 @@ impl<S: JpkiStore> Jpki<S> {
                 }
             };
             self.ocsp_counts.answered(answer);
-            answers.push((id_der.as_slice(), answer));
+            answers.push((cert.der(), answer));
         }
         let single = match answers.as_slice() {
             [(_, a)] => Some(*a),
@@ -977,9 +977,9 @@ impl<S: JpkiStore> Jpki<S> {
                 cache.clear();
             }
             let entry = cache.entry(k).or_default();
-            entry.retain(|(d, _)| d != id_der);
+            entry.retain(|(d, _)| d.as_slice() != id_der);
             entry.push((
-                id_der.clone(),
+                id_der.to_vec(),
                 CachedResponse {
                     der: Arc::new(der.clone()),
                     refresh_at: now + self.config.ocsp_validity / 2,

@@ -375,13 +375,15 @@ pub async fn crl_file(
 }
 
 fn ocsp_response(der: Vec<u8>) -> Response {
+    // Static values: nothing is copied or allocated for the headers of each answer.
+    const OCSP_RESPONSE: header::HeaderValue =
+        header::HeaderValue::from_static("application/ocsp-response");
+    const CACHE: header::HeaderValue =
+        header::HeaderValue::from_static("max-age=60, public, no-transform, must-revalidate");
     (
         [
-            (header::CONTENT_TYPE, "application/ocsp-response"),
-            (
-                header::CACHE_CONTROL,
-                "max-age=60, public, no-transform, must-revalidate",
-            ),
+            (header::CONTENT_TYPE, OCSP_RESPONSE),
+            (header::CACHE_CONTROL, CACHE),
         ],
         der,
     )
@@ -401,14 +403,22 @@ pub async fn ocsp_post(
     let Some(root) = RootKind::parse(&root) else {
         return ocsp_response(openmyna_jpki::ocsp::unauthorized());
     };
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    answer_post(&s, root, headers.get(header::CONTENT_TYPE), &body).await
+}
+
+/// The answer to an OCSP POST to the responder of `root`, whichever way it arrived (the
+/// route above, or the listener's shortcut in [`crate::ocsp_shortcut`]).
+pub(crate) async fn answer_post(
+    s: &AppState,
+    root: RootKind,
+    content_type: Option<&header::HeaderValue>,
+    body: &[u8],
+) -> Response {
+    let ct = content_type.and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ct.is_empty() && !ct.starts_with("application/ocsp-request") {
         return ocsp_response(openmyna_jpki::ocsp::malformed_request());
     }
-    ocsp_response(s.jpki.ocsp(root, &body).await)
+    ocsp_response(s.jpki.ocsp(root, body).await)
 }
 
 /// OCSP over GET (RFC 6960 Appendix A.1): the base64 DER request, URL-encoded, after the
