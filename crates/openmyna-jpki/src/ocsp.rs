@@ -525,6 +525,12 @@ fn tlv_len(content: usize) -> usize {
     1 + len_of_len + content
 }
 
+/// Appends a tag and the DER length of `len` octets of contents.
+fn push_header(out: &mut Vec<u8>, tag: u8, len: usize) {
+    out.push(tag);
+    push_len(out, len);
+}
+
 /// Appends a TLV whose content is the concatenation of `parts`.
 fn push_tlv(out: &mut Vec<u8>, tag: u8, parts: &[&[u8]]) {
     out.push(tag);
@@ -571,7 +577,7 @@ impl ResponderTemplate {
 
 /// The DER `ResponseData` (the signed part) for `answers`, each a CertID (DER, as sent) and
 /// its status. `validity` sets nextUpdate after `now`; `nonce` is the request's nonce
-/// extension (DER), echoed.
+/// extension (DER), echoed. Written in one pass: each length is known before its contents.
 pub fn response_data(
     template: &ResponderTemplate,
     now: &Timestamp,
@@ -580,83 +586,115 @@ pub fn response_data(
     nonce: Option<&[u8]>,
 ) -> Result<Vec<u8>, JpkiError> {
     let this_update = gtime(now)?;
-    let mut next_update = Vec::with_capacity(19);
-    push_tlv(&mut next_update, 0xa0, &[&gtime(&(*now + validity))?]);
-    let mut responses = Vec::with_capacity(answers.len() * 128);
-    let mut single = Vec::with_capacity(128);
-    let mut status = Vec::with_capacity(32);
+    let next_update = gtime(&(*now + validity))?;
+    // nextUpdate is `[0] EXPLICIT GeneralizedTime`.
+    let next_len = tlv_len(next_update.len());
+    // Each answer's certStatus, and its SingleResponse's size.
+    let mut statuses = Vec::with_capacity(answers.len());
+    let mut responses_len = 0;
     for (id, a) in answers {
-        status.clear();
-        match a {
+        let status = match a {
             // good [0] IMPLICIT NULL
-            Answer::Good => status.extend_from_slice(&[0x80, 0x00]),
+            Answer::Good => Status::Fixed([0x80, 0x00]),
             // unknown [2] IMPLICIT NULL
-            Answer::Unknown => status.extend_from_slice(&[0x82, 0x00]),
+            Answer::Unknown => Status::Fixed([0x82, 0x00]),
             // revoked [1] IMPLICIT RevokedInfo { revocationTime, [0] EXPLICIT CRLReason }
-            Answer::Revoked { at, reason } => {
-                let reason = [0xa0, 0x03, 0x0a, 0x01, crl_reason(*reason) as u8];
-                push_tlv(&mut status, 0xa1, &[&gtime(at)?, &reason]);
-            }
-        }
-        single.clear();
-        // Unknown answers carry no nextUpdate: nothing is promised about them.
-        let next: &[u8] = if *a == Answer::Unknown {
-            &[]
-        } else {
-            &next_update
+            Answer::Revoked { at, reason } => Status::Revoked(
+                gtime(at)?,
+                [0xa0, 0x03, 0x0a, 0x01, crl_reason(*reason) as u8],
+            ),
         };
-        push_tlv(&mut single, 0x30, &[id, &status, &this_update, next]);
-        responses.extend_from_slice(&single);
+        // Unknown answers carry no nextUpdate: nothing is promised about them.
+        let next = if *a == Answer::Unknown { 0 } else { next_len };
+        responses_len += tlv_len(id.len() + status.len() + this_update.len() + next);
+        statuses.push(status);
     }
-    let mut extensions = Vec::new();
-    if let Some(n) = nonce {
-        let mut list = Vec::with_capacity(n.len() + 4);
-        push_tlv(&mut list, 0x30, &[n]);
-        push_tlv(&mut extensions, 0xa1, &[&list]);
-    }
-    let mut responses_seq = Vec::with_capacity(responses.len() + 4);
-    push_tlv(&mut responses_seq, 0x30, &[&responses]);
-    let mut tbs = Vec::with_capacity(responses_seq.len() + extensions.len() + 64);
+    // responseExtensions is `[1] EXPLICIT SEQUENCE { Extension }`.
+    let extensions_len = nonce.map_or(0, |n| tlv_len(tlv_len(n.len())));
     // version v1 is the DEFAULT, so DER leaves it out.
-    push_tlv(
-        &mut tbs,
-        0x30,
-        &[
-            &template.responder_id,
-            &this_update,
-            &responses_seq,
-            &extensions,
-        ],
-    );
+    let tbs_len =
+        template.responder_id.len() + this_update.len() + tlv_len(responses_len) + extensions_len;
+    let mut tbs = Vec::with_capacity(tlv_len(tbs_len));
+    push_header(&mut tbs, 0x30, tbs_len);
+    tbs.extend_from_slice(&template.responder_id);
+    tbs.extend_from_slice(&this_update);
+    push_header(&mut tbs, 0x30, responses_len);
+    for ((id, a), status) in answers.iter().zip(&statuses) {
+        let next = if *a == Answer::Unknown { 0 } else { next_len };
+        push_header(
+            &mut tbs,
+            0x30,
+            id.len() + status.len() + this_update.len() + next,
+        );
+        tbs.extend_from_slice(id);
+        status.write(&mut tbs);
+        tbs.extend_from_slice(&this_update);
+        if next > 0 {
+            push_header(&mut tbs, 0xa0, next_update.len());
+            tbs.extend_from_slice(&next_update);
+        }
+    }
+    if let Some(n) = nonce {
+        push_header(&mut tbs, 0xa1, tlv_len(n.len()));
+        push_header(&mut tbs, 0x30, n.len());
+        tbs.extend_from_slice(n);
+    }
     Ok(tbs)
 }
 
-/// The whole `OCSPResponse` (successful, basic) around a signed `ResponseData`.
+/// A certStatus, encoded.
+enum Status {
+    Fixed([u8; 2]),
+    /// revocationTime and the explicit reason, inside `[1]`.
+    Revoked([u8; 17], [u8; 5]),
+}
+
+impl Status {
+    fn len(&self) -> usize {
+        match self {
+            Status::Fixed(b) => b.len(),
+            Status::Revoked(t, r) => tlv_len(t.len() + r.len()),
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Status::Fixed(b) => out.extend_from_slice(b),
+            Status::Revoked(t, r) => {
+                push_header(out, 0xa1, t.len() + r.len());
+                out.extend_from_slice(t);
+                out.extend_from_slice(r);
+            }
+        }
+    }
+}
+
+/// The whole `OCSPResponse` (successful, basic) around a signed `ResponseData`, written in one
+/// pass into a buffer of its exact size (which then becomes the HTTP body as it is).
 pub fn assemble_response(template: &ResponderTemplate, tbs: &[u8], signature: &[u8]) -> Vec<u8> {
-    let mut bit_string = Vec::with_capacity(signature.len() + 4);
-    push_tlv(&mut bit_string, 0x03, &[&[0x00], signature]);
-    let mut basic = Vec::with_capacity(tbs.len() + template.certs.len() + bit_string.len() + 32);
-    push_tlv(
-        &mut basic,
-        0x30,
-        &[
-            tbs,
-            &template.signature_algorithm,
-            &bit_string,
-            &template.certs,
-        ],
-    );
-    let mut octets = Vec::with_capacity(basic.len() + 4);
-    push_tlv(&mut octets, 0x04, &[&basic]);
-    let mut bytes = Vec::with_capacity(octets.len() + 20);
-    push_tlv(&mut bytes, 0x30, &[&OID_OCSP_BASIC, &octets]);
-    let mut response_bytes = Vec::with_capacity(bytes.len() + 4);
-    push_tlv(&mut response_bytes, 0xa0, &[&bytes]);
-    // responseStatus successful (0). Sized exactly, so that the answer becomes the body
-    // without another allocation.
-    let content = 3 + response_bytes.len();
-    let mut out = Vec::with_capacity(tlv_len(content));
-    push_tlv(&mut out, 0x30, &[&[0x0a, 0x01, 0x00], &response_bytes]);
+    // signature BIT STRING: no unused bits, then the signature.
+    let bit_string = 1 + signature.len();
+    let basic =
+        tbs.len() + template.signature_algorithm.len() + tlv_len(bit_string) + template.certs.len();
+    let octets = tlv_len(basic);
+    let bytes = OID_OCSP_BASIC.len() + tlv_len(octets);
+    let response_bytes = tlv_len(bytes);
+    // responseStatus successful (0), then responseBytes.
+    let whole = 3 + tlv_len(response_bytes);
+    let mut out = Vec::with_capacity(tlv_len(whole));
+    push_header(&mut out, 0x30, whole);
+    out.extend_from_slice(&[0x0a, 0x01, 0x00]);
+    push_header(&mut out, 0xa0, response_bytes);
+    push_header(&mut out, 0x30, bytes);
+    out.extend_from_slice(&OID_OCSP_BASIC);
+    push_header(&mut out, 0x04, octets);
+    push_header(&mut out, 0x30, basic);
+    out.extend_from_slice(tbs);
+    out.extend_from_slice(&template.signature_algorithm);
+    push_header(&mut out, 0x03, bit_string);
+    out.push(0x00);
+    out.extend_from_slice(signature);
+    out.extend_from_slice(&template.certs);
     out
 }
 
