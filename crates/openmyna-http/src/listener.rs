@@ -6,11 +6,11 @@
 //!   which needs a timer; `axum::serve` sets none).
 //! - **Bodies**: a request body that stalls — no bytes for
 //!   [`ConnectionLimits::body_read_timeout`] — fails the request, and the connection closes
-//!   (tower-http's request body timeout, per frame).
+//!   ([`StallTimeout`] around every request's body, per frame).
 //! - Bodies are also bounded in size per route (`DefaultBodyLimit`, see the router).
 //!
 //! A [`Shortcut`] may take some requests before the router (the server's OCSP POSTs, see
-//! [`crate::ocsp_shortcut`]); it applies the same limits itself.
+//! [`crate::ocsp_shortcut`]); it applies the same limits itself, with the same [`StallTimeout`].
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,7 +23,6 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// How long a client may take to send a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +95,12 @@ pub async fn serve_with_shortcut(
     limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app.layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout));
+    let body_timeout = limits.body_read_timeout;
+    let app = app.layer(tower::util::MapRequestLayer::new(
+        move |req: axum::extract::Request| {
+            req.map(|body| axum::body::Body::new(StallTimeout::new(body_timeout, body)))
+        },
+    ));
     let shortcut = Arc::new(shortcut);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -146,9 +150,9 @@ pub async fn serve_with_shortcut(
     Ok(())
 }
 
-/// A request body that fails when no data comes for `timeout`: the per-frame timeout of
-/// tower-http's `TimeoutBody`, except that the timer is armed only when the body has nothing
-/// ready. A small body that arrived with its header (every OCSP request) costs no timer.
+/// A request body that fails when no data comes for `timeout`, frame by frame (as
+/// tower-http's `TimeoutBody`), except that the timer is armed only when the body has nothing
+/// ready: a small body that arrived with its header costs no timer.
 pub struct StallTimeout<B> {
     body: B,
     timeout: Duration,

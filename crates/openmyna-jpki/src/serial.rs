@@ -23,13 +23,24 @@ impl Serial {
 
     /// From DER INTEGER content octets, as found in a certificate or OCSP request.
     pub fn from_der_bytes(bytes: &[u8]) -> Result<Self, JpkiError> {
-        let invalid = |m: &str| JpkiError::Refusal(Refusal::invalid("serial.format", m.to_owned()));
+        match Self::der_bytes_problem(bytes) {
+            Some(m) => Err(JpkiError::Refusal(Refusal::invalid(
+                "serial.format",
+                m.to_owned(),
+            ))),
+            None => Ok(Serial(bytes.to_vec())),
+        }
+    }
+
+    /// What keeps DER INTEGER content octets from being a serial, if anything: it must be
+    /// positive, minimally encoded and of at most 20 octets.
+    pub fn der_bytes_problem(bytes: &[u8]) -> Option<&'static str> {
         match bytes {
-            [] => Err(invalid("serial is empty")),
-            [b, ..] if b & 0x80 != 0 => Err(invalid("serial is negative")),
-            [0, next, ..] if next & 0x80 == 0 => Err(invalid("serial is not minimally encoded")),
-            _ if bytes.len() > 20 => Err(invalid("serial has more than 20 octets")),
-            _ => Ok(Serial(bytes.to_vec())),
+            [] => Some("serial is empty"),
+            [b, ..] if b & 0x80 != 0 => Some("serial is negative"),
+            [0, next, ..] if next & 0x80 == 0 => Some("serial is not minimally encoded"),
+            _ if bytes.len() > 20 => Some("serial has more than 20 octets"),
+            _ => None,
         }
     }
 
