@@ -7,9 +7,9 @@
 //! (docs/BENCHMARKS.md, "The OCSP shortcut"). This path does for that one route what the
 //! router does, by hand, with the same results:
 //! - the same handler ([`crate::routes::jpki::answer_post`]) and answer;
-//! - the same per-frame body read timeout as the listener's layer (armed only when the body
-//!   is not already there: [`StallTimeout`], as on the router), and axum's own body extractor, so that a body
-//!   that stalls fails as it does on the router (400);
+//! - the same per-frame body read timeout as on the router ([`StallTimeout`], armed only when
+//!   the body is not already there), and axum's own body extractor, so that a body that
+//!   stalls fails as it does on the router (400);
 //! - the same `http` span (method and route template, never the path or body) and the same
 //!   debug events as the trace layer;
 //! - the same per-route metrics, under `/ocsp/{root}`.
