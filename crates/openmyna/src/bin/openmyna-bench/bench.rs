@@ -1046,14 +1046,32 @@ pub async fn ocsp(b: OcspBench, self_exe: &Path) -> Result<(), AppError> {
         let mut runs: [Vec<(f64, f64, u64)>; 5] = Default::default();
         for round in 1..=rounds {
             eprintln!("bench ocsp: {label}: round {round}/{rounds}: openmyna, cfssl (wrk)…");
-            runs[0].push(wrk(&ours_url, &script, connections, seconds)?);
-            runs[1].push(wrk(&cfssl_url, &script, connections, seconds)?);
+            let (o, c) = (
+                wrk(&ours_url, &script, connections, seconds)?,
+                wrk(&cfssl_url, &script, connections, seconds)?,
+            );
+            eprintln!(
+                "bench ocsp: {label}: round {round}/{rounds}: openmyna {:.0}/s, cfssl {:.0}/s ({:.2}×)",
+                o.0,
+                c.0,
+                o.0 / c.0.max(0.001)
+            );
+            runs[0].push(o);
+            runs[1].push(c);
             // openssl is driven by the HTTP/1.0 client; so are we, for a like-for-like ratio.
             eprintln!("bench ocsp: {label}: round {round}/{rounds}: openmyna, openssl (HTTP/1.0)…");
             runs[2].push(http10_load(ours_port, "/ocsp/auth", bodies.clone(), 8, seconds).await);
             runs[3].push(http10_load(ec_port, "/", bodies.clone(), 8, seconds).await);
             runs[4].push(http10_load(rsa_port, "/", bodies.clone(), 8, seconds).await);
         }
+        // The ratio to cfssl round by round (each round loads both one after the other): how
+        // far the ratio of the medians can be trusted.
+        let mut per_round: Vec<f64> = runs[0]
+            .iter()
+            .zip(&runs[1])
+            .map(|(o, c)| o.0 / c.0.max(0.001))
+            .collect();
+        per_round.sort_by(f64::total_cmp);
         let [ours, cf, ours10, os_ec, os_rsa] = runs.map(median_run);
         if !others.is_empty() {
             // Every server under its own wrk at once, the connections shared out.
@@ -1132,6 +1150,20 @@ pub async fn ocsp(b: OcspBench, self_exe: &Path) -> Result<(), AppError> {
                 ratio: String::new(),
             });
         }
+        let x = |r: Option<&f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}×"));
+        rows.push(Row {
+            what: format!(
+                "{label}: ratio to cfssl ocspserve within each round: lowest / median / highest"
+            ),
+            ours: String::new(),
+            peer: String::new(),
+            ratio: format!(
+                "{} / {} / {}",
+                x(per_round.first()),
+                x(per_round.get(per_round.len() / 2)),
+                x(per_round.last())
+            ),
+        });
     }
     rows.extend(node_rows);
     drop((cfssl, openssl_ec, openssl_rsa, ours_server, others));
